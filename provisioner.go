@@ -1,0 +1,67 @@
+package portal
+
+import "context"
+
+// StartRequest is everything a provisioner needs to start a session's workload.
+type StartRequest struct {
+	Session     *Session
+	Environment *Environment
+	// PortalURL is the portal's public URL; SessionURL is the public URL of the session's
+	// own host (<protocol>://<session>.<ingress-domain>[:port]).
+	PortalURL  string
+	SessionURL string
+	// Env is the environment for the workload: the workshop's variables and the portal's
+	// (SESSION_NAME, PORTAL_URL, …).
+	Env []EnvVar
+}
+
+// WorkloadPhase is what a provisioner knows of a workload.
+type WorkloadPhase int
+
+const (
+	WorkloadStarting WorkloadPhase = iota // accepted, not ready yet
+	WorkloadReady                         // the dashboard answers
+	WorkloadFailed                        // it will never become ready
+	WorkloadGone                          // it does not exist (any more)
+)
+
+func (p WorkloadPhase) String() string {
+	return [...]string{"starting", "ready", "failed", "gone"}[p]
+}
+
+// WorkloadStatus is a workload's phase and where its dashboard answers.
+type WorkloadStatus struct {
+	Phase WorkloadPhase
+	// Endpoint is the base URL (http://host:port) of the session's dashboard as reachable
+	// from the portal ("" when not known).
+	Endpoint string
+	// Message says why a workload failed.
+	Message string
+}
+
+// Provisioner runs session workloads. Timeouts for start and readiness belong to the
+// caller, not the provisioner.
+type Provisioner interface {
+	// Start starts the workload of a session and returns an opaque handle once the start
+	// was accepted, without waiting for it to be ready. The handle is all the provisioner
+	// needs later, also after a restart of the portal.
+	Start(ctx context.Context, r StartRequest) ([]byte, error)
+	// Status reports the workload's phase. A workload that no longer exists is
+	// WorkloadGone, not an error.
+	Status(ctx context.Context, handle []byte) (WorkloadStatus, error)
+	// Stop stops the workload and releases what it used. It is idempotent: stopping a
+	// workload that is gone succeeds.
+	Stop(ctx context.Context, handle []byte) error
+}
+
+// ActivityReader is an optional Provisioner ability: reading a session's activity figures
+// for the orphan rules.
+type ActivityReader interface {
+	Activity(ctx context.Context, handle []byte) (Activity, error)
+}
+
+// Lister is an optional Provisioner ability: listing the handles of every workload it owns,
+// so that workloads without a session record can be stopped.
+type Lister interface {
+	List(ctx context.Context) ([][]byte, error)
+}

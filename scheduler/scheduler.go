@@ -1,0 +1,74 @@
+package scheduler
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"portal"
+)
+
+// Scheduler is the lifecycle engine. Its methods are safe for concurrent use; they hold no
+// process-wide lock: every rule that must not interleave runs inside one store transaction.
+type Scheduler struct {
+	cfg    Config
+	store  portal.Store
+	prov   portal.Provisioner
+	events portal.EventSink
+	now    portal.Clock
+	log    *slog.Logger
+
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	mu      sync.Mutex // guards running
+	running bool
+}
+
+// New returns a Scheduler; call Open before use.
+func New(cfg Config) (*Scheduler, error) {
+	if cfg.Store == nil || cfg.Provisioner == nil || cfg.Portal == nil {
+		return nil, errors.New("scheduler: Store, Provisioner and Portal are required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = portal.SystemClock
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Events == nil {
+		cfg.Events = portal.EventSinkFunc(func(portal.Event) {})
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = 2 * time.Minute
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = time.Second
+	}
+	if cfg.SessionURL == nil {
+		cfg.SessionURL = func(s string) string { return "http://" + s + ".localhost" }
+	}
+	return &Scheduler{
+		cfg: cfg, store: cfg.Store, prov: cfg.Provisioner, events: cfg.Events,
+		now: cfg.Clock, log: cfg.Logger,
+		wake: make(chan struct{}, 1),
+	}, nil
+}
+
+// Settings returns the portal's settings.
+func (s *Scheduler) Settings() *portal.PortalSettings { return s.cfg.Portal }
+
+// Workshop returns the Workshop definition with this resource name.
+func (s *Scheduler) Workshop(resource string) (portal.Workshop, bool) {
+	w, ok := s.cfg.Workshops[resource]
+	return w, ok
+}
+
+// Wake asks the reconciler for a pass soon. It never blocks.
+func (s *Scheduler) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,147 @@
+package portal
+
+import "time"
+
+// Label is one name/value label; order is kept as configured.
+type Label struct {
+	Name  string
+	Value string
+}
+
+// EnvVar is one environment variable given to every session of a workshop.
+type EnvVar struct {
+	Name  string
+	Value string
+}
+
+// Param is one request parameter of a session (reference spec.request.parameters).
+type Param struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// ParamSpec declares a request parameter a Workshop accepts, with its default.
+type ParamSpec struct {
+	Name string
+	// Value is the default when the request does not supply the parameter.
+	Value string
+	// Generate is "expression" when a random value matching From is generated as default.
+	Generate string
+	From     string
+}
+
+// Registration types of spec.portal.registration.type.
+const (
+	RegistrationOneStep   = "one-step"
+	RegistrationAnonymous = "anonymous"
+)
+
+// UnknownUser policies: what a session request does with a `user` id that matches no user.
+const (
+	// UnknownUserNew creates a user with a fresh identifier (the user's document).
+	UnknownUserNew = "new"
+	// UnknownUserAdopt creates a user named by the supplied identifier (the reference).
+	UnknownUserAdopt = "adopt"
+)
+
+// PortalSettings is the resolved TrainingPortal: everything read from its spec with the
+// reference's defaults applied, plus the portal's own additions.
+type PortalSettings struct {
+	Name       string
+	UID        string
+	Generation int64
+	Title      string
+	Logo       string
+	Labels     []Label
+	// Password is the event access code for browser pages ("" = none).
+	Password string
+	// Index is the fallback index URL (spec.portal.index).
+	Index string
+
+	SessionsMaximum    int // 0 = unlimited sessions in the portal
+	SessionsRegistered int // 0 = unlimited concurrent sessions per registered user
+	SessionsAnonymous  int // 0 = unlimited concurrent sessions per anonymous/REST user
+
+	RegistrationType    string // RegistrationOneStep or RegistrationAnonymous
+	RegistrationEnabled bool
+	CatalogPublic       bool // catalog.visibility: public
+	UpdatesWorkshop     bool
+
+	AdminUsername     string // "" = generate
+	AdminPassword     string // "" = generate
+	RobotUsername     string
+	RobotPassword     string
+	RobotClientID     string
+	RobotClientSecret string
+
+	AnalyticsWebhookURL string
+
+	// IndexOrigins, when not empty, lists the origins (scheme://host[:port]) an index_url
+	// may point at; any other origin is rejected.
+	IndexOrigins []string
+	// UnknownUser is UnknownUserNew (default) or UnknownUserAdopt.
+	UnknownUser string
+
+	// Workshops are the spec.workshops entries in order, resolved against the defaults.
+	Workshops []EnvironmentSettings
+}
+
+// EnvironmentSettings is one spec.workshops entry after default resolution and clamping.
+type EnvironmentSettings struct {
+	// Name is the published workshop name: the alias if set, else the Workshop name.
+	Name string
+	// Resource is the Workshop resource name.
+	Resource string
+	Labels   []Label
+	Capacity int
+	Reserved int
+	Initial  int
+	Expires  time.Duration // 0 = sessions never expire
+	Overtime time.Duration
+	Deadline time.Duration // already raised to Expires when smaller
+	Orphaned time.Duration
+	Overdue  time.Duration
+	Refresh  time.Duration
+	Env      []EnvVar
+}
+
+// Workshop is a Workshop definition as the portal uses it.
+type Workshop struct {
+	Name        string
+	UID         string
+	Generation  int64
+	Title       string
+	Description string
+	Vendor      string
+	Authors     []string
+	Difficulty  string
+	Duration    string
+	Tags        []string
+	Labels      []Label
+	Logo        string
+	URL         string
+	Params      []ParamSpec
+	// ContentDir is the folder holding the workshop's content ("" = the embedded sample).
+	ContentDir string
+	// Terminals is the number of terminal panes of the dashboard (1 to 3).
+	Terminals int
+	Env       []EnvVar
+}
+
+// MergedLabels merges labels in priority order: defaults, then the Workshop's, then the
+// portal entry's; later values win. The result keeps first-seen key order.
+func MergedLabels(layers ...[]Label) []Label {
+	var out []Label
+	index := map[string]int{}
+	for _, layer := range layers {
+		for _, l := range layer {
+			if i, ok := index[l.Name]; ok {
+				out[i].Value = l.Value
+				continue
+			}
+			index[l.Name] = len(out)
+			out = append(out, l)
+		}
+	}
+	return out
+}

@@ -1,0 +1,107 @@
+package portal
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps the portal's state. It holds no rules: who may do what, and when a session may
+// be created, is decided by the caller inside a transaction.
+type Store interface {
+	// View runs fn with a read-only view of the store. fn must not keep tx.
+	View(ctx context.Context, fn func(tx Tx) error) error
+	// Update runs fn in a read-write transaction. Updates are serialised with respect to each
+	// other for the records they read: a count read in fn stays true until fn returns, so a
+	// capacity check and the insert that depends on it cannot interleave with another Update.
+	// If fn returns an error nothing it wrote is kept, and Update returns that error.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// Close releases the store.
+	Close() error
+}
+
+// SessionFilter selects sessions; zero fields do not filter.
+type SessionFilter struct {
+	Environment string
+	Owner       string
+	// Owned: nil = any, true = owner set, false = no owner.
+	Owned  *bool
+	States []SessionState
+	// ExpiresBefore keeps sessions with a non-zero expiry at or before this time.
+	ExpiresBefore time.Time
+	// Limit caps the number of rows (0 = no cap).
+	Limit int
+}
+
+// Tx is the set of operations available inside View and Update. Write methods return an
+// error when called inside View. Lookups of a single record return ErrNotFound when it does
+// not exist; creates return ErrConflict when the key exists. Lists are ordered by creation
+// (environments by ID, sessions by creation time then name).
+type Tx interface {
+	// Setting returns a stored setting (credentials, secrets) or ErrNotFound.
+	Setting(key string) (string, error)
+	// PutSetting stores a setting, replacing any old value.
+	PutSetting(key, value string) error
+
+	// CreateEnvironment inserts e, assigning e.ID from a sequence that never reuses values,
+	// then sets e.Name to name(e.ID).
+	CreateEnvironment(e *Environment, name func(id int64) string) error
+	Environment(name string) (*Environment, error)
+	// Environments lists environments in the given states (all when none given) by ID.
+	Environments(states ...EnvState) ([]*Environment, error)
+	// UpdateEnvironment overwrites the environment record with the same ID.
+	UpdateEnvironment(e *Environment) error
+
+	CreateSession(s *Session) error
+	Session(name string) (*Session, error)
+	Sessions(f SessionFilter) ([]*Session, error)
+	// UpdateSession overwrites the session record with the same name.
+	UpdateSession(s *Session) error
+	// UpdateSessionIf overwrites the record only if its stored state is still from; it
+	// returns ErrConflict otherwise (compare-and-set).
+	UpdateSessionIf(s *Session, from SessionState) error
+	// ClaimReserved gives the oldest available session (no owner, WAITING) of the
+	// environment to owner and returns it, or returns ErrNotFound when there is none. No two
+	// claims can return the same session.
+	ClaimReserved(environment, owner string) (*Session, error)
+	// DeleteSession removes a session record and its activation tokens; gone is success.
+	DeleteSession(name string) error
+
+	// EnvCounts returns the counts of one environment.
+	EnvCounts(environment string) (EnvCounts, error)
+	// AllEnvCounts returns counts keyed by environment name for every environment with at
+	// least one session record.
+	AllEnvCounts() (map[string]EnvCounts, error)
+	PortalCounts() (PortalCounts, error)
+	// UserLiveSessions counts the user's sessions that are not STOPPED, portal-wide.
+	UserLiveSessions(owner string) (int, error)
+
+	CreateUser(u *User) error
+	User(name string) (*User, error)
+	Users() ([]*User, error)
+	UpdateUser(u *User) error
+
+	CreateAccessToken(t *AccessToken) error
+	// AccessToken looks a token up by the hash of its access token.
+	AccessToken(accessHash string) (*AccessToken, error)
+	// RefreshToken looks a token up by the hash of its refresh token.
+	RefreshToken(refreshHash string) (*AccessToken, error)
+	// DeleteAccessToken removes the token with this access hash; gone is success.
+	DeleteAccessToken(accessHash string) error
+	// DeleteExpiredTokens removes tokens whose access and refresh tokens have both expired.
+	DeleteExpiredTokens(now time.Time) (int, error)
+
+	// AddActivationToken records the hash of an activation token of a session.
+	AddActivationToken(session, hash string, created time.Time) error
+	// ActivationTokens returns the hashes of the session's activation tokens.
+	ActivationTokens(session string) ([]string, error)
+
+	CreateBrowserSession(b *BrowserSession) error
+	// BrowserSession looks a browser login up by the hash of its cookie value.
+	BrowserSession(hash string) (*BrowserSession, error)
+	// UpdateBrowserSession overwrites the record with the same hash.
+	UpdateBrowserSession(b *BrowserSession) error
+	// DeleteBrowserSession removes a browser login; gone is success.
+	DeleteBrowserSession(hash string) error
+	// DeleteExpiredBrowserSessions removes logins that expired before now.
+	DeleteExpiredBrowserSessions(now time.Time) (int, error)
+}
