@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"portal"
@@ -19,11 +20,27 @@ type Scheduler struct {
 	now    portal.Clock
 	log    *slog.Logger
 
-	wake    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	mu      sync.Mutex // guards running
-	running bool
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
+
+	// passMu keeps reconciler passes from overlapping (the loop and a test's Reconcile).
+	passMu sync.Mutex
+	// envWorkshop caches environment name → Workshop resource name for forwarded events.
+	envWorkshop sync.Map
+	// backoff holds, per environment, when reserved sessions may be started again after a
+	// workload failed to start. Only the reconciler touches it.
+	backoff             map[string]backoff
+	backoffMu           sync.Mutex
+	busy                atomic.Bool // sessions are starting: pass more often
+	loopOnce, closeOnce sync.Once
+	// When the slower checks last ran.
+	lastVanished, lastOrphaned, lastCleanup time.Time
+}
+
+type backoff struct {
+	until    time.Time
+	failures int
 }
 
 // New returns a Scheduler; call Open before use.
@@ -52,7 +69,10 @@ func New(cfg Config) (*Scheduler, error) {
 	return &Scheduler{
 		cfg: cfg, store: cfg.Store, prov: cfg.Provisioner, events: cfg.Events,
 		now: cfg.Clock, log: cfg.Logger,
-		wake: make(chan struct{}, 1),
+		wake:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		backoff: map[string]backoff{},
 	}, nil
 }
 

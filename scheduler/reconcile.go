@@ -1,0 +1,435 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"portal"
+)
+
+// How often the slower checks run, and how long records and tokens are kept.
+const (
+	vanishedEvery = 10 * time.Second
+	orphanedEvery = 15 * time.Second
+	cleanupEvery  = time.Hour
+	keepStopped   = 36 * time.Hour
+	busyTick      = 200 * time.Millisecond
+	provTimeout   = 30 * time.Second
+	parallelCalls = 16
+)
+
+// Open prepares the store for this configuration: it creates the admin and robot accounts
+// and their credentials on first start, applies the TrainingPortal (environments created,
+// updated or stopped as in reference §3.10) and runs one reconciler pass. It does not start
+// the background loop; Run does.
+func (s *Scheduler) Open(ctx context.Context) error {
+	if err := s.ensureAccounts(ctx); err != nil {
+		return fmt.Errorf("set up accounts: %w", err)
+	}
+	if err := s.applyPortal(ctx); err != nil {
+		return fmt.Errorf("apply portal configuration: %w", err)
+	}
+	if err := s.Reconcile(ctx); err != nil {
+		s.log.Warn("first reconciler pass", "err", err)
+	}
+	return nil
+}
+
+// Run runs the reconciler loop until ctx is done or Close is called: a pass at least every
+// Tick, and at once when woken.
+func (s *Scheduler) Run(ctx context.Context) {
+	s.loopOnce.Do(func() {})
+	defer close(s.done)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.stop:
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+		if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("reconciler pass", "err", err)
+		}
+		next := s.cfg.Tick
+		if s.busy.Load() && busyTick < next {
+			next = busyTick
+		}
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+		t.Reset(next)
+	}
+}
+
+// Close stops the loop started by Run and waits for it.
+func (s *Scheduler) Close() error {
+	s.closeOnce.Do(func() { close(s.stop) })
+	ran := false
+	s.loopOnce.Do(func() { ran = true })
+	if !ran {
+		<-s.done
+	}
+	return nil
+}
+
+// Reconcile runs one reconciler pass: expiry, trimming, stopping, draining environments,
+// topping up reserved sessions, starting workloads and watching them become ready, and on
+// their own cadence the vanished, orphan and cleanup checks. Errors are collected and the
+// pass goes on.
+func (s *Scheduler) Reconcile(ctx context.Context) error {
+	s.passMu.Lock()
+	defer s.passMu.Unlock()
+	var errs []error
+	step := func(name string, err error) {
+		if err != nil && ctx.Err() == nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	step("expire", s.expireDue(ctx))
+	step("trim", s.trimReserved(ctx))
+	step("stop", s.stopStopping(ctx))
+	step("drain", s.drainEnvironments(ctx))
+	step("refresh", s.refreshEnvironments(ctx))
+	step("top up", s.topUp(ctx))
+	step("start", s.startAndWatch(ctx))
+	now := s.now()
+	if now.Sub(s.lastVanished) >= vanishedEvery {
+		s.lastVanished = now
+		step("vanished", s.checkVanished(ctx))
+	}
+	if now.Sub(s.lastOrphaned) >= orphanedEvery {
+		s.lastOrphaned = now
+		step("orphaned", s.checkOrphaned(ctx))
+	}
+	if now.Sub(s.lastCleanup) >= cleanupEvery {
+		s.lastCleanup = now
+		step("cleanup", s.cleanup(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Scheduler) emit(events []portal.Event) {
+	for _, e := range events {
+		s.events.Emit(e)
+	}
+}
+
+// sessionsWhere reads sessions matching f.
+func (s *Scheduler) sessionsWhere(ctx context.Context, f portal.SessionFilter) ([]*portal.Session, error) {
+	var out []*portal.Session
+	err := s.store.View(ctx, func(tx portal.Tx) error {
+		var err error
+		out, err = tx.Sessions(f)
+		return err
+	})
+	return out, err
+}
+
+// stopLive marks one session STOPPING with reason if it is still live and check (given the
+// fresh record) holds.
+func (s *Scheduler) stopLive(ctx context.Context, name, reason string, check func(*portal.Session) bool) error {
+	var events []portal.Event
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		events = nil
+		sess, env, err := liveSession(tx, name)
+		if err != nil {
+			if portal.ErrorCode(err) == portal.ENOTFOUND {
+				return nil
+			}
+			return err
+		}
+		if check != nil && !check(sess) {
+			return nil
+		}
+		events, err = s.markStopping(tx, sess, env, reason, s.now())
+		return err
+	})
+	if err == nil {
+		s.emit(events)
+	}
+	return err
+}
+
+// expireDue stops allocated sessions whose expiry (or activation window) has passed.
+func (s *Scheduler) expireDue(ctx context.Context) error {
+	now := s.now()
+	owned := true
+	due, err := s.sessionsWhere(ctx, portal.SessionFilter{Owned: &owned, ExpiresBefore: now,
+		States: []portal.SessionState{portal.SessionStarting, portal.SessionWaiting, portal.SessionRunning}})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range due {
+		errs = append(errs, s.stopLive(ctx, d.Name, "Session/Expired", func(sess *portal.Session) bool {
+			return sess.State != portal.SessionStopping && !sess.Expires.IsZero() && !sess.Expires.After(now)
+		}))
+	}
+	return errors.Join(errs...)
+}
+
+// trimReserved stops surplus reserved sessions, and the oldest spare sessions when the
+// portal is over its maximum.
+func (s *Scheduler) trimReserved(ctx context.Context) error {
+	var events []portal.Event
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		events = nil
+		now := s.now()
+		envs, err := tx.Environments(portal.EnvRunning)
+		if err != nil {
+			return err
+		}
+		counts, err := tx.AllEnvCounts()
+		if err != nil {
+			return err
+		}
+		unowned := false
+		spareStates := []portal.SessionState{portal.SessionStarting, portal.SessionWaiting}
+		byName := map[string]*portal.Environment{}
+		for _, env := range envs {
+			byName[env.Name] = env
+			n := portal.ReservedExcess(env, counts[env.Name])
+			if n <= 0 {
+				continue
+			}
+			spares, err := tx.Sessions(portal.SessionFilter{Environment: env.Name, Owned: &unowned, States: spareStates})
+			if err != nil {
+				return err
+			}
+			// Stop the newest spares first: the oldest are the most likely to be ready.
+			for i := len(spares) - 1; i >= 0 && n > 0; i, n = i-1, n-1 {
+				ev, err := s.markStopping(tx, spares[i], env, "Session/Terminate", now)
+				if err != nil {
+					return err
+				}
+				events = append(events, ev...)
+			}
+		}
+		max := s.cfg.Portal.SessionsMaximum
+		if max <= 0 {
+			return nil
+		}
+		pc, err := tx.PortalCounts()
+		if err != nil {
+			return err
+		}
+		over := pc.Active - max
+		if over <= 0 {
+			return nil
+		}
+		spares, err := tx.Sessions(portal.SessionFilter{Owned: &unowned, States: spareStates, Limit: over})
+		if err != nil {
+			return err
+		}
+		for _, sp := range spares {
+			env := byName[sp.Environment]
+			if env == nil {
+				if env, err = tx.Environment(sp.Environment); err != nil {
+					return err
+				}
+			}
+			ev, err := s.markStopping(tx, sp, env, "Session/Terminate", now)
+			if err != nil {
+				return err
+			}
+			events = append(events, ev...)
+		}
+		return nil
+	})
+	if err == nil {
+		s.emit(events)
+	}
+	return err
+}
+
+// parallel runs fn for each session with bounded concurrency and joins the errors.
+func parallel(ctx context.Context, list []*portal.Session, fn func(context.Context, *portal.Session) error) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		sem  = make(chan struct{}, parallelCalls)
+	)
+	for _, sess := range list {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			cctx, cancel := context.WithTimeout(ctx, provTimeout)
+			defer cancel()
+			if err := fn(cctx, sess); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("session %s: %w", sess.Name, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// stopStopping stops the workloads of STOPPING sessions and marks them STOPPED.
+func (s *Scheduler) stopStopping(ctx context.Context) error {
+	list, err := s.sessionsWhere(ctx, portal.SessionFilter{States: []portal.SessionState{portal.SessionStopping}})
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	return parallel(ctx, list, func(ctx context.Context, sess *portal.Session) error {
+		if sess.Handle != nil {
+			if err := s.prov.Stop(ctx, sess.Handle); err != nil {
+				return fmt.Errorf("stop workload: %w", err)
+			}
+		}
+		return s.markStopped(ctx, sess.Name, portal.SessionStopping, "")
+	})
+}
+
+// markStopped records that a session's workload is gone. from is the state the record
+// must still be in; extra, when set, is an event emitted first (Session/Vanished).
+func (s *Scheduler) markStopped(ctx context.Context, name string, from portal.SessionState, extra string) error {
+	var events []portal.Event
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		events = nil
+		now := s.now()
+		sess, err := tx.Session(name)
+		if errors.Is(err, portal.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if sess.State != from {
+			return nil
+		}
+		env, err := tx.Environment(sess.Environment)
+		if err != nil {
+			return err
+		}
+		if extra != "" {
+			events = append(events, s.sessionEvent(extra, sess, env, now))
+			sess.Reason = extra
+		}
+		sess.State = portal.SessionStopped
+		sess.Expires = now
+		if err := tx.UpdateSessionIf(sess, from); err != nil {
+			return err
+		}
+		if sess.Owner != "" {
+			events = append(events, s.sessionEvent("Session/Deleted", sess, env, now))
+		}
+		return nil
+	})
+	if err == nil {
+		s.emit(events)
+	}
+	return err
+}
+
+// drainEnvironments stops STOPPING environments that have no live sessions left.
+func (s *Scheduler) drainEnvironments(ctx context.Context) error {
+	var events []portal.Event
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		events = nil
+		envs, err := tx.Environments(portal.EnvStopping)
+		if err != nil || len(envs) == 0 {
+			return err
+		}
+		counts, err := tx.AllEnvCounts()
+		if err != nil {
+			return err
+		}
+		for _, env := range envs {
+			if counts[env.Name].Active > 0 {
+				continue
+			}
+			env.State = portal.EnvStopped
+			if err := tx.UpdateEnvironment(env); err != nil {
+				return err
+			}
+			events = append(events, s.envEvent("Environment/Deleted", env, s.now()))
+		}
+		return nil
+	})
+	if err == nil {
+		s.emit(events)
+	}
+	return err
+}
+
+// refreshEnvironments replaces running environments older than their refresh interval.
+func (s *Scheduler) refreshEnvironments(ctx context.Context) error {
+	var due []string
+	err := s.store.View(ctx, func(tx portal.Tx) error {
+		envs, err := tx.Environments(portal.EnvRunning)
+		for _, env := range envs {
+			if env.Refresh > 0 && !s.now().Before(env.Created.Add(env.Refresh)) {
+				due = append(due, env.Name)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, name := range due {
+		_, err := s.ReplaceEnvironment(ctx, name)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// topUp starts reserved sessions where an environment has fewer than it should.
+func (s *Scheduler) topUp(ctx context.Context) error {
+	var events []portal.Event
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		events = nil
+		now := s.now()
+		envs, err := tx.Environments(portal.EnvRunning)
+		if err != nil {
+			return err
+		}
+		counts, err := tx.AllEnvCounts()
+		if err != nil {
+			return err
+		}
+		pc, err := tx.PortalCounts()
+		if err != nil {
+			return err
+		}
+		max := s.cfg.Portal.SessionsMaximum
+		spare := max - pc.Active
+		for _, env := range envs {
+			if s.backedOff(env.Name, now) {
+				continue
+			}
+			if max > 0 && spare <= 0 {
+				break
+			}
+			n := portal.ReservedDeficit(env, counts[env.Name], max, spare)
+			for range n {
+				sess, err := s.newSession(tx, env, "", now)
+				if err != nil {
+					return err
+				}
+				spare--
+				events = append(events, s.sessionEvent("Session/Created", sess, env, now))
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		s.emit(events)
+	}
+	return err
+}

@@ -1,0 +1,532 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"portal"
+)
+
+func notFound(err error, msg string) error {
+	if errors.Is(err, portal.ErrNotFound) {
+		return &portal.Error{Code: portal.ENOTFOUND, Message: msg}
+	}
+	return err
+}
+
+var (
+	errNoSession     = &portal.Error{Code: portal.EUNAVAILABLE, Message: "No session available"}
+	errNotReacquired = &portal.Error{Code: portal.EUNAVAILABLE, Message: "Cannot be reacquired"}
+	errEnvUnknown    = &portal.Error{Code: portal.EFORBIDDEN, Message: "Environment does not exist"}
+	errUserRefused   = &portal.Error{Code: portal.EINVALID, Message: "Session requests not permitted for user"}
+	errNotInUse      = &portal.Error{Code: portal.EINVALID, Message: "Session is not currently in use"}
+	errBadSession    = &portal.Error{Code: portal.EINVALID, Message: "Invalid session name supplied"}
+	errBadToken      = &portal.Error{Code: portal.EINVALID, Message: "Invalid access token for session"}
+)
+
+var liveStates = []portal.SessionState{portal.SessionStarting, portal.SessionWaiting, portal.SessionRunning, portal.SessionStopping}
+
+// newSession creates a session record of env in STARTING; the reconciler starts its
+// workload.
+func (s *Scheduler) newSession(tx portal.Tx, env *portal.Environment, owner string, now time.Time) (*portal.Session, error) {
+	env.Tally++
+	if err := tx.UpdateEnvironment(env); err != nil {
+		return nil, err
+	}
+	sess := &portal.Session{
+		Name:           portal.SessionName(env.Name, env.Tally),
+		Environment:    env.Name,
+		Number:         env.Tally,
+		State:          portal.SessionStarting,
+		Owner:          owner,
+		Created:        now,
+		Secret:         newToken(),
+		ConfigPassword: newToken(),
+	}
+	if err := tx.CreateSession(sess); err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+// markStopping marks a live session STOPPING with expiry now; the reconciler stops its
+// workload. reason is the event emitted.
+func (s *Scheduler) markStopping(tx portal.Tx, sess *portal.Session, env *portal.Environment, reason string, now time.Time) ([]portal.Event, error) {
+	if sess.State == portal.SessionStopping || sess.State == portal.SessionStopped {
+		return nil, nil
+	}
+	from := sess.State
+	sess.State = portal.SessionStopping
+	sess.Expires = now
+	sess.Reason = reason
+	if err := tx.UpdateSessionIf(sess, from); err != nil {
+		return nil, err
+	}
+	return []portal.Event{s.sessionEvent(reason, sess, env, now)}, nil
+}
+
+// expiryFrom returns when a session started at t expires (zero when the environment has
+// no expiry).
+func expiryFrom(env *portal.Environment, t time.Time) time.Time {
+	if env.Expires <= 0 {
+		return time.Time{}
+	}
+	return t.Add(env.Expires)
+}
+
+// markPending sets a REST-allocated session waiting for activation for the given window.
+func markPending(sess *portal.Session, env *portal.Environment, timeout time.Duration, now time.Time) {
+	sess.Started = now
+	switch {
+	case timeout > 0:
+		sess.Expires = now.Add(timeout)
+	default:
+		if e := expiryFrom(env, now); !e.IsZero() {
+			sess.Expires = e
+		}
+	}
+}
+
+// markRunning starts a session's clock for its owner.
+func markRunning(sess *portal.Session, env *portal.Environment, now time.Time) {
+	sess.State = portal.SessionRunning
+	sess.Activated = true
+	sess.Started = now
+	sess.Expires = expiryFrom(env, now)
+}
+
+// resolveParams keeps the supplied parameters the workshop declares and fills defaults for
+// the others, in declaration order.
+func resolveParams(w portal.Workshop, supplied []portal.Param) []portal.Param {
+	given := map[string]string{}
+	for _, p := range supplied {
+		given[p.Name] = p.Value
+	}
+	var out []portal.Param
+	for _, d := range w.Params {
+		v, ok := given[d.Name]
+		if !ok {
+			v = d.Value
+			if d.Generate == "expression" {
+				v = generateFrom(d.From)
+			}
+		}
+		out = append(out, portal.Param{Name: d.Name, Value: v})
+	}
+	return out
+}
+
+// Request allocates (or reacquires) a session for a user. Errors are *portal.Error:
+// EFORBIDDEN "Environment does not exist", EINVALID "Session requests not permitted for
+// user", EUNAVAILABLE "No session available" or "Cannot be reacquired".
+func (s *Scheduler) Request(ctx context.Context, r Request) (*Allocation, error) {
+	var events []portal.Event
+	var out *Allocation
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		events = nil
+		now := s.now()
+		env, err := tx.Environment(r.Environment)
+		if errors.Is(err, portal.ErrNotFound) {
+			return errEnvUnknown
+		} else if err != nil {
+			return err
+		}
+		user, ev, err := s.requestUser(tx, r, now)
+		if err != nil {
+			return err
+		}
+		events = append(events, ev...)
+		a := &Allocation{Environment: env, User: user}
+
+		live, err := tx.Sessions(portal.SessionFilter{Environment: env.Name, Owner: user.Name,
+			States: []portal.SessionState{portal.SessionStarting, portal.SessionWaiting, portal.SessionRunning}, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(live) > 0 {
+			sess := live[0]
+			if r.Session != "" && r.Session != sess.Name {
+				return errNoSession
+			}
+			if r.REST && !sess.REST {
+				return errNotReacquired
+			}
+			if r.REST {
+				if sess.Pending() {
+					markPending(sess, env, r.Timeout, now)
+					if err := tx.UpdateSession(sess); err != nil {
+						return err
+					}
+				}
+				a.Token = newToken()
+				if err := tx.AddActivationToken(sess.Name, HashToken(a.Token), now); err != nil {
+					return err
+				}
+			}
+			a.Session = sess
+			out = a
+			return nil
+		}
+		if r.Session != "" || env.State != portal.EnvRunning {
+			return errNoSession
+		}
+		if limit := portal.UserLimit(s.cfg.Portal, user); limit > 0 {
+			n, err := tx.UserLiveSessions(user.Name)
+			if err != nil {
+				return err
+			}
+			if n >= limit {
+				return errNoSession
+			}
+		}
+
+		sess, err := tx.ClaimReserved(env.Name, user.Name)
+		switch {
+		case err == nil:
+		case errors.Is(err, portal.ErrNotFound):
+			sess, ev, err = s.createOnDemand(tx, env, user, now)
+			if err != nil {
+				return err
+			}
+			events = append(events, ev...)
+		default:
+			return err
+		}
+		sess.Params = resolveParams(env.Workshop, r.Params)
+		sess.IndexURL = r.IndexURL
+		sess.AnalyticsURL = r.AnalyticsURL
+		sess.REST = r.REST
+		if r.REST {
+			markPending(sess, env, r.Timeout, now)
+			a.Token = newToken()
+			if err := tx.AddActivationToken(sess.Name, HashToken(a.Token), now); err != nil {
+				return err
+			}
+			events = append(events, s.sessionEvent("Session/Pending", sess, env, now))
+		} else {
+			markRunning(sess, env, now)
+			events = append(events, s.sessionEvent("Session/Started", sess, env, now))
+		}
+		if err := tx.UpdateSession(sess); err != nil {
+			return err
+		}
+		if !env.Used {
+			env.Used = true
+			if err := tx.UpdateEnvironment(env); err != nil {
+				return err
+			}
+		}
+		a.Session = sess
+		out = a
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range events {
+		s.events.Emit(e)
+	}
+	s.Wake()
+	return out, nil
+}
+
+// requestUser finds or creates the user a request is for.
+func (s *Scheduler) requestUser(tx portal.Tx, r Request, now time.Time) (*portal.User, []portal.Event, error) {
+	if !r.REST && r.Caller != nil {
+		return r.Caller, nil, nil
+	}
+	if r.User != "" {
+		u, err := tx.User(r.User)
+		if err == nil {
+			if u.Staff || u.Robot() {
+				return nil, nil, errUserRefused
+			}
+			return u, nil, nil
+		}
+		if !errors.Is(err, portal.ErrNotFound) {
+			return nil, nil, err
+		}
+		if r.Session != "" {
+			// A reacquire for a user we do not know can never succeed.
+			return nil, nil, errNoSession
+		}
+	}
+	name := newUUID()
+	if r.User != "" && s.cfg.Portal.UnknownUser == portal.UnknownUserAdopt {
+		name = r.User
+	}
+	u := &portal.User{Name: name, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
+		Group: portal.GroupAnonymous, Created: now}
+	if err := tx.CreateUser(u); err != nil {
+		return nil, nil, err
+	}
+	ev := portal.Event{Kind: portal.UserEvent, Name: "User/Create", Time: now, User: u.Name,
+		Data: map[string]any{"group": portal.GroupAnonymous}}
+	return u, []portal.Event{ev}, nil
+}
+
+// createOnDemand creates a session for user when no reserved one is available, within the
+// environment's capacity and the portal maximum, evicting the oldest spare session of the
+// portal when that is the only way under the maximum.
+func (s *Scheduler) createOnDemand(tx portal.Tx, env *portal.Environment, user *portal.User, now time.Time) (*portal.Session, []portal.Event, error) {
+	ec, err := tx.EnvCounts(env.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	pc, err := tx.PortalCounts()
+	if err != nil {
+		return nil, nil, err
+	}
+	var events []portal.Event
+	switch portal.DecideCreate(s.cfg.Portal.SessionsMaximum, ec, env.Capacity, pc) {
+	case portal.CreateRefused:
+		return nil, nil, errNoSession
+	case portal.CreateEvict:
+		unowned := false
+		spare, err := tx.Sessions(portal.SessionFilter{Owned: &unowned,
+			States: []portal.SessionState{portal.SessionStarting, portal.SessionWaiting}, Limit: 1})
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(spare) == 0 {
+			return nil, nil, errNoSession
+		}
+		victimEnv := env
+		if spare[0].Environment != env.Name {
+			if victimEnv, err = tx.Environment(spare[0].Environment); err != nil {
+				return nil, nil, err
+			}
+		}
+		ev, err := s.markStopping(tx, spare[0], victimEnv, "Session/Terminate", now)
+		if err != nil {
+			return nil, nil, err
+		}
+		events = append(events, ev...)
+	}
+	sess, err := s.newSession(tx, env, user.Name, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	events = append(events, s.sessionEvent("Session/Created", sess, env, now))
+	return sess, events, nil
+}
+
+// Activate checks an activation token and starts the session's clock if it was pending. It
+// returns the session and its owner. Errors: EINVALID "Invalid session name supplied" (no
+// live session of that name), EINVALID "Invalid access token for session".
+func (s *Scheduler) Activate(ctx context.Context, name, token string) (*portal.Session, *portal.User, error) {
+	var events []portal.Event
+	var sess *portal.Session
+	var owner *portal.User
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		events = nil
+		now := s.now()
+		var err error
+		sess, err = tx.Session(name)
+		if errors.Is(err, portal.ErrNotFound) {
+			return errBadSession
+		} else if err != nil {
+			return err
+		}
+		if sess.State == portal.SessionStopped {
+			return errBadSession
+		}
+		hashes, err := tx.ActivationTokens(name)
+		if err != nil {
+			return err
+		}
+		want, ok := HashToken(token), false
+		for _, h := range hashes {
+			if hashEqual(h, want) {
+				ok = true
+			}
+		}
+		if !ok {
+			return errBadToken
+		}
+		if sess.Owner == "" {
+			return errNotInUse
+		}
+		if owner, err = tx.User(sess.Owner); err != nil {
+			return err
+		}
+		if sess.Activated {
+			return nil
+		}
+		env, err := tx.Environment(sess.Environment)
+		if err != nil {
+			return err
+		}
+		from := sess.State
+		if from == portal.SessionStopping {
+			return nil
+		}
+		markRunning(sess, env, now)
+		if err := tx.UpdateSessionIf(sess, from); err != nil {
+			return err
+		}
+		events = append(events, s.sessionEvent("Session/Started", sess, env, now))
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range events {
+		s.events.Emit(e)
+	}
+	return sess, owner, nil
+}
+
+// liveSession loads a session in state STARTING to STOPPING with its environment.
+func liveSession(tx portal.Tx, name string) (*portal.Session, *portal.Environment, error) {
+	sess, err := tx.Session(name)
+	if err != nil {
+		return nil, nil, notFound(err, "Session does not exist.")
+	}
+	if sess.State == portal.SessionStopped {
+		return nil, nil, &portal.Error{Code: portal.ENOTFOUND, Message: "Session does not exist."}
+	}
+	env, err := tx.Environment(sess.Environment)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sess, env, nil
+}
+
+// Extend extends a running session if its environment allows it; the bool tells whether it
+// was extended. Errors: ENOTFOUND (no live session), EINVALID "Session is not currently in
+// use" (no owner).
+func (s *Scheduler) Extend(ctx context.Context, name string) (*portal.Session, bool, error) {
+	var sess *portal.Session
+	var ev []portal.Event
+	extended := false
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		ev, extended = nil, false
+		now := s.now()
+		var env *portal.Environment
+		var err error
+		if sess, env, err = liveSession(tx, name); err != nil {
+			return err
+		}
+		if sess.Owner == "" {
+			return errNotInUse
+		}
+		t, ok := portal.Extend(sess, &env.EnvironmentSettings, now)
+		if !ok {
+			return nil
+		}
+		sess.Expires = t
+		if err := tx.UpdateSessionIf(sess, sess.State); err != nil {
+			return err
+		}
+		extended = true
+		ev = append(ev, s.sessionEvent("Session/Extended", sess, env, now))
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	for _, e := range ev {
+		s.events.Emit(e)
+	}
+	return sess, extended, nil
+}
+
+// Terminate marks a session STOPPING (expiry now) and wakes the reconciler, which stops its
+// workload. Repeating it on a STOPPING session succeeds. Errors: ENOTFOUND, EINVALID
+// "Session is not currently in use".
+func (s *Scheduler) Terminate(ctx context.Context, name string) (*portal.Session, error) {
+	var sess *portal.Session
+	var ev []portal.Event
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		now := s.now()
+		var env *portal.Environment
+		var err error
+		if sess, env, err = liveSession(tx, name); err != nil {
+			return err
+		}
+		if sess.Owner == "" {
+			return errNotInUse
+		}
+		ev, err = s.markStopping(tx, sess, env, "Session/Stopping", now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ev {
+		s.events.Emit(e)
+	}
+	s.Wake()
+	return sess, nil
+}
+
+// Expire ends a session for an administrator: an allocated session stops in a minute, a
+// reserved one at once (reference admin "Expire Sessions").
+func (s *Scheduler) Expire(ctx context.Context, name string) (*portal.Session, error) {
+	var sess *portal.Session
+	var ev []portal.Event
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		now := s.now()
+		var env *portal.Environment
+		var err error
+		if sess, env, err = liveSession(tx, name); err != nil {
+			return err
+		}
+		if sess.Owner == "" {
+			ev, err = s.markStopping(tx, sess, env, "Session/Terminate", now)
+			return err
+		}
+		sess.Expires = now.Add(time.Minute)
+		return tx.UpdateSession(sess)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ev {
+		s.events.Emit(e)
+	}
+	s.Wake()
+	return sess, nil
+}
+
+// Forward re-broadcasts an event reported by a session's dashboard as a session event.
+func (s *Scheduler) Forward(sess *portal.Session, name string, data map[string]any) {
+	e := portal.Event{Kind: portal.SessionEvent, Name: name, Time: s.now(), User: sess.Owner,
+		Session: sess.Name, Environment: sess.Environment, Data: data, AnalyticsURL: sess.AnalyticsURL}
+	if env := s.envCache(sess.Environment); env != "" {
+		e.Workshop = env
+	}
+	s.events.Emit(e)
+}
+
+func (s *Scheduler) envEvent(name string, env *portal.Environment, now time.Time) portal.Event {
+	return portal.Event{Kind: portal.EnvironmentEvent, Name: name, Time: now,
+		Environment: env.Name, Workshop: env.EnvironmentSettings.Name, Data: map[string]any{}}
+}
+
+func (s *Scheduler) sessionEvent(name string, sess *portal.Session, env *portal.Environment, now time.Time) portal.Event {
+	s.rememberEnv(env)
+	return portal.Event{Kind: portal.SessionEvent, Name: name, Time: now, User: sess.Owner,
+		Session: sess.Name, Environment: env.Name, Workshop: env.Resource, Data: map[string]any{},
+		AnalyticsURL: sess.AnalyticsURL}
+}
+
+func (s *Scheduler) rememberEnv(env *portal.Environment) { s.envWorkshop.Store(env.Name, env.Resource) }
+
+func (s *Scheduler) envCache(env string) string {
+	if v, ok := s.envWorkshop.Load(env); ok {
+		return v.(string)
+	}
+	var res string
+	_ = s.store.View(context.Background(), func(tx portal.Tx) error {
+		e, err := tx.Environment(env)
+		if err == nil {
+			res = e.Resource
+			s.rememberEnv(e)
+		}
+		return nil
+	})
+	return res
+}

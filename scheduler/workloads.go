@@ -1,0 +1,307 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"portal"
+)
+
+// startAndWatch starts the workloads of new sessions and records those that became ready;
+// a workload that fails, vanishes or is not ready within StartTimeout ends its session.
+func (s *Scheduler) startAndWatch(ctx context.Context) error {
+	list, err := s.sessionsWhere(ctx, portal.SessionFilter{
+		States: []portal.SessionState{portal.SessionStarting, portal.SessionRunning}})
+	if err != nil {
+		return err
+	}
+	var todo []*portal.Session
+	for _, sess := range list {
+		if sess.Ready.IsZero() {
+			todo = append(todo, sess)
+		}
+	}
+	s.busy.Store(len(todo) > 0)
+	if len(todo) == 0 {
+		return nil
+	}
+	envs := map[string]*portal.Environment{}
+	err = s.store.View(ctx, func(tx portal.Tx) error {
+		for _, sess := range todo {
+			if envs[sess.Environment] != nil {
+				continue
+			}
+			env, err := tx.Environment(sess.Environment)
+			if err != nil {
+				return err
+			}
+			envs[sess.Environment] = env
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return parallel(ctx, todo, func(ctx context.Context, sess *portal.Session) error {
+		env := envs[sess.Environment]
+		if sess.Handle == nil {
+			h, err := s.prov.Start(ctx, s.startRequest(sess, env))
+			if err != nil {
+				s.noteFailure(env.Name)
+				if s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
+					return s.failSession(ctx, sess.Name, "start failed: "+err.Error())
+				}
+				return fmt.Errorf("start workload: %w", err)
+			}
+			if err := s.saveHandle(ctx, sess.Name, h); err != nil {
+				return err
+			}
+			sess.Handle = h
+		}
+		st, err := s.prov.Status(ctx, sess.Handle)
+		if err != nil {
+			return fmt.Errorf("workload status: %w", err)
+		}
+		switch st.Phase {
+		case portal.WorkloadReady:
+			s.clearFailure(env.Name)
+			return s.markReady(ctx, sess.Name, st.Endpoint)
+		case portal.WorkloadFailed, portal.WorkloadGone:
+			s.noteFailure(env.Name)
+			msg := st.Message
+			if msg == "" {
+				msg = "workload " + st.Phase.String()
+			}
+			return s.failSession(ctx, sess.Name, msg)
+		}
+		if s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
+			s.noteFailure(env.Name)
+			return s.failSession(ctx, sess.Name, fmt.Sprintf("not ready after %s", s.cfg.StartTimeout))
+		}
+		return nil
+	})
+}
+
+// noteFailure delays reserved top-ups of an environment after a workload failed, doubling
+// the delay on each failure in a row (1 s up to 1 min), so a broken workshop does not
+// start and fail sessions in a tight loop.
+func (s *Scheduler) noteFailure(env string) {
+	s.backoffMu.Lock()
+	defer s.backoffMu.Unlock()
+	b := s.backoff[env]
+	b.failures++
+	d := time.Second << min(b.failures-1, 6)
+	if d > time.Minute {
+		d = time.Minute
+	}
+	b.until = s.now().Add(d)
+	s.backoff[env] = b
+}
+
+func (s *Scheduler) clearFailure(env string) {
+	s.backoffMu.Lock()
+	delete(s.backoff, env)
+	s.backoffMu.Unlock()
+}
+
+func (s *Scheduler) backedOff(env string, now time.Time) bool {
+	s.backoffMu.Lock()
+	defer s.backoffMu.Unlock()
+	b, ok := s.backoff[env]
+	return ok && now.Before(b.until)
+}
+
+// saveHandle records a started workload's handle, whatever state the session reached in
+// the meantime, so a session stopped while starting still gets its workload stopped.
+func (s *Scheduler) saveHandle(ctx context.Context, name string, h []byte) error {
+	return s.store.Update(ctx, func(tx portal.Tx) error {
+		sess, err := tx.Session(name)
+		if err != nil {
+			return err
+		}
+		if sess.State == portal.SessionStopped {
+			return fmt.Errorf("session stopped while its workload started: %w", portal.ErrConflict)
+		}
+		sess.Handle = h
+		return tx.UpdateSessionIf(sess, sess.State)
+	})
+}
+
+// markReady records that a session's workload answers at endpoint.
+func (s *Scheduler) markReady(ctx context.Context, name, endpoint string) error {
+	return s.store.Update(ctx, func(tx portal.Tx) error {
+		sess, err := tx.Session(name)
+		if err != nil {
+			return err
+		}
+		if !sess.Ready.IsZero() || sess.State == portal.SessionStopping || sess.State == portal.SessionStopped {
+			return nil
+		}
+		from := sess.State
+		sess.Ready = s.now()
+		sess.Endpoint = endpoint
+		if sess.State == portal.SessionStarting {
+			sess.State = portal.SessionWaiting
+		}
+		return tx.UpdateSessionIf(sess, from)
+	})
+}
+
+// failSession ends a session whose workload could not start.
+func (s *Scheduler) failSession(ctx context.Context, name, msg string) error {
+	s.log.Warn("session workload failed", "session", name, "reason", msg)
+	var events []portal.Event
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		events = nil
+		sess, env, err := liveSession(tx, name)
+		if err != nil {
+			if portal.ErrorCode(err) == portal.ENOTFOUND {
+				return nil
+			}
+			return err
+		}
+		events, err = s.markStopping(tx, sess, env, "Session/Failed", s.now())
+		for i := range events {
+			events[i].Data = map[string]any{"message": msg}
+		}
+		return err
+	})
+	if err == nil {
+		s.emit(events)
+	}
+	return err
+}
+
+// startRequest builds what a provisioner needs to start a session's workload.
+func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment) portal.StartRequest {
+	sessionURL := s.cfg.SessionURL(sess.Name)
+	restart := s.cfg.PortalURL + "/workshops/catalog/"
+	if env.Expires > 0 || env.Orphaned > 0 || env.Overdue > 0 {
+		restart = s.cfg.PortalURL + "/workshops/session/" + sess.Name + "/delete/"
+	}
+	vars := []portal.EnvVar{
+		{Name: "SESSION_NAME", Value: sess.Name},
+		{Name: "SESSION_ID", Value: portal.SessionID(sess.Number)},
+		{Name: "SESSION_SECRET", Value: sess.Secret},
+		{Name: "SESSION_URL", Value: sessionURL},
+		{Name: "SESSION_NAMESPACE", Value: sess.Name},
+		{Name: "CONFIG_PASSWORD", Value: sess.ConfigPassword},
+		{Name: "PORTAL_URL", Value: s.cfg.PortalURL},
+		{Name: "TRAINING_PORTAL", Value: s.cfg.Portal.Name},
+		{Name: "ENVIRONMENT_NAME", Value: env.Name},
+		{Name: "WORKSHOP_NAMESPACE", Value: env.Name},
+		{Name: "WORKSHOP_NAME", Value: env.Resource},
+		{Name: "WORKSHOP_TITLE", Value: env.Workshop.Title},
+		{Name: "WORKSHOP_CONTENT", Value: env.Workshop.ContentDir},
+		{Name: "INGRESS_DOMAIN", Value: s.cfg.IngressDomain},
+		{Name: "INGRESS_PROTOCOL", Value: s.cfg.IngressProtocol},
+		{Name: "RESTART_URL", Value: restart},
+	}
+	if env.Expires > 0 {
+		vars = append(vars, portal.EnvVar{Name: "ENABLE_COUNTDOWN", Value: "true"})
+	}
+	vars = append(vars, env.Workshop.Env...)
+	vars = append(vars, env.Env...)
+	return portal.StartRequest{Session: sess, Environment: env, PortalURL: s.cfg.PortalURL,
+		SessionURL: sessionURL, Env: vars}
+}
+
+// checkVanished ends sessions whose ready workload disappeared.
+func (s *Scheduler) checkVanished(ctx context.Context) error {
+	list, err := s.sessionsWhere(ctx, portal.SessionFilter{
+		States: []portal.SessionState{portal.SessionWaiting, portal.SessionRunning}})
+	if err != nil {
+		return err
+	}
+	var watched []*portal.Session
+	for _, sess := range list {
+		if sess.Handle != nil && !sess.Ready.IsZero() {
+			watched = append(watched, sess)
+		}
+	}
+	return parallel(ctx, watched, func(ctx context.Context, sess *portal.Session) error {
+		st, err := s.prov.Status(ctx, sess.Handle)
+		if err != nil {
+			return err
+		}
+		if st.Phase != portal.WorkloadGone && st.Phase != portal.WorkloadFailed {
+			return nil
+		}
+		return s.markStopped(ctx, sess.Name, sess.State, "Session/Vanished")
+	})
+}
+
+// checkOrphaned ends running sessions left idle or unviewed for too long.
+func (s *Scheduler) checkOrphaned(ctx context.Context) error {
+	reader, ok := s.prov.(portal.ActivityReader)
+	if !ok {
+		return nil
+	}
+	var list []*portal.Session
+	envs := map[string]*portal.Environment{}
+	err := s.store.View(ctx, func(tx portal.Tx) error {
+		all, err := tx.Environments(portal.EnvRunning, portal.EnvStopping)
+		if err != nil {
+			return err
+		}
+		for _, env := range all {
+			if env.Orphaned <= 0 {
+				continue
+			}
+			envs[env.Name] = env
+			owned := true
+			running, err := tx.Sessions(portal.SessionFilter{Environment: env.Name, Owned: &owned,
+				States: []portal.SessionState{portal.SessionRunning}})
+			if err != nil {
+				return err
+			}
+			list = append(list, running...)
+		}
+		return nil
+	})
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	return parallel(ctx, list, func(ctx context.Context, sess *portal.Session) error {
+		if sess.Handle == nil {
+			return nil
+		}
+		a, err := reader.Activity(ctx, sess.Handle)
+		if err != nil {
+			return nil // an unreachable dashboard is the vanished check's business
+		}
+		reason := portal.InactiveReason(sess, &envs[sess.Environment].EnvironmentSettings, a, s.now())
+		if reason == "" {
+			return nil
+		}
+		return s.stopLive(ctx, sess.Name, reason, func(cur *portal.Session) bool {
+			return cur.State == portal.SessionRunning
+		})
+	})
+}
+
+// cleanup deletes expired tokens and browser logins, and session records stopped long ago.
+func (s *Scheduler) cleanup(ctx context.Context) error {
+	now := s.now()
+	return s.store.Update(ctx, func(tx portal.Tx) error {
+		if _, err := tx.DeleteExpiredTokens(now); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteExpiredBrowserSessions(now); err != nil {
+			return err
+		}
+		old, err := tx.Sessions(portal.SessionFilter{States: []portal.SessionState{portal.SessionStopped},
+			ExpiresBefore: now.Add(-keepStopped)})
+		if err != nil {
+			return err
+		}
+		for _, sess := range old {
+			if err := tx.DeleteSession(sess.Name); err != nil && !errors.Is(err, portal.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+}
