@@ -1,0 +1,226 @@
+// Package webhook delivers analytics events as JSON POSTs: every event to the portal's
+// webhook, and session events also to the session's own analytics_url. Delivery runs in
+// the background and never blocks the caller; failures are logged, not retried.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"portal"
+)
+
+// Portal identifies the portal in every payload.
+type Portal struct {
+	Name       string
+	UID        string
+	Generation int64
+	URL        string
+}
+
+// Config configures a Sender.
+type Config struct {
+	Portal Portal
+	// URL is the portal-wide webhook ("" = none).
+	URL string
+	// Client sends the requests (default: a client with a 2.5 s timeout).
+	Client *http.Client
+	Logger *slog.Logger
+	// Queue is how many events may wait for delivery before new ones are dropped.
+	Queue int
+	// Workers is how many deliveries run at once.
+	Workers int
+}
+
+var _ portal.EventSink = (*Sender)(nil)
+
+// Sender is a portal.EventSink that posts events to webhooks.
+type Sender struct {
+	cfg   Config
+	queue chan delivery
+	wg    sync.WaitGroup
+	once  sync.Once
+}
+
+type delivery struct {
+	url  string
+	body []byte
+}
+
+// New starts a Sender's workers; Close stops them after the queue drains.
+func New(cfg Config) *Sender {
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 2500 * time.Millisecond}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = 4096
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	s := &Sender{cfg: cfg, queue: make(chan delivery, cfg.Queue)}
+	for range cfg.Workers {
+		s.wg.Add(1)
+		go s.work()
+	}
+	return s
+}
+
+// Emit queues the event for every webhook it goes to. It never blocks: when the queue is
+// full the event is dropped and logged.
+func (s *Sender) Emit(e portal.Event) {
+	var urls []string
+	if s.cfg.URL != "" {
+		urls = append(urls, s.cfg.URL)
+	}
+	if e.Kind == portal.SessionEvent && e.AnalyticsURL != "" && e.AnalyticsURL != s.cfg.URL {
+		urls = append(urls, e.AnalyticsURL)
+	}
+	if len(urls) == 0 {
+		return
+	}
+	body, err := json.Marshal(Payload(s.cfg.Portal, e))
+	if err != nil {
+		s.cfg.Logger.Error("encode event", "event", e.Name, "err", err)
+		return
+	}
+	for _, u := range urls {
+		select {
+		case s.queue <- delivery{url: u, body: body}:
+		default:
+			s.cfg.Logger.Warn("event queue full; event dropped", "event", e.Name, "url", redact(u))
+		}
+	}
+}
+
+// Close stops accepting work, delivers what is queued (each within the client timeout),
+// and returns.
+func (s *Sender) Close() error {
+	s.once.Do(func() { close(s.queue) })
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Sender) work() {
+	defer s.wg.Done()
+	for d := range s.queue {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(d.body))
+		if err != nil {
+			cancel()
+			s.cfg.Logger.Warn("bad webhook URL", "url", redact(d.url), "err", err)
+			continue
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := s.cfg.Client.Do(req)
+		if err != nil {
+			s.cfg.Logger.Warn("webhook delivery failed", "url", redact(d.url), "err", err)
+		} else {
+			resp.Body.Close()
+			if resp.StatusCode >= 400 {
+				s.cfg.Logger.Warn("webhook refused event", "url", redact(d.url), "status", resp.StatusCode)
+			}
+		}
+		cancel()
+	}
+}
+
+// redact drops the query string, which may hold the webhook's credentials.
+func redact(u string) string {
+	for i := 0; i < len(u); i++ {
+		if u[i] == '?' {
+			return u[:i] + "?…"
+		}
+	}
+	return u
+}
+
+type portalUser struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+type portalFull struct {
+	Name       string `json:"name"`
+	UID        string `json:"uid"`
+	Generation int64  `json:"generation"`
+	URL        string `json:"url"`
+}
+
+type userEvent struct {
+	Name      string         `json:"name"`
+	Timestamp string         `json:"timestamp"`
+	User      string         `json:"user"`
+	Data      map[string]any `json:"data"`
+}
+
+type envEvent struct {
+	Name        string         `json:"name"`
+	Timestamp   string         `json:"timestamp"`
+	Environment string         `json:"environment"`
+	Workshop    string         `json:"workshop"`
+	Data        map[string]any `json:"data"`
+}
+
+type sessionEvent struct {
+	Name        string         `json:"name"`
+	Timestamp   string         `json:"timestamp"`
+	User        *string        `json:"user"`
+	Session     string         `json:"session"`
+	Environment string         `json:"environment"`
+	Workshop    string         `json:"workshop"`
+	Data        map[string]any `json:"data"`
+}
+
+// Timestamp formats an event time as the reference does: microseconds and "+00:00".
+func Timestamp(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000") + "+00:00"
+}
+
+// Payload returns the JSON document of an event in the reference's shape for its kind.
+func Payload(p Portal, e portal.Event) any {
+	data := e.Data
+	if data == nil {
+		data = map[string]any{}
+	}
+	ts := Timestamp(e.Time)
+	switch e.Kind {
+	case portal.UserEvent:
+		return struct {
+			Portal portalUser `json:"portal"`
+			Event  userEvent  `json:"event"`
+		}{portalUser{p.Name, p.URL}, userEvent{e.Name, ts, e.User, data}}
+	case portal.EnvironmentEvent:
+		return struct {
+			Portal portalFull `json:"portal"`
+			Event  envEvent   `json:"event"`
+		}{portalFull{p.Name, p.UID, p.Generation, p.URL}, envEvent{e.Name, ts, e.Environment, e.Workshop, data}}
+	default:
+		var user *string
+		if e.User != "" {
+			u := e.User
+			user = &u
+		}
+		return struct {
+			Portal portalFull   `json:"portal"`
+			Event  sessionEvent `json:"event"`
+		}{portalFull{p.Name, p.UID, p.Generation, p.URL}, sessionEvent{e.Name, ts, user, e.Session, e.Environment, e.Workshop, data}}
+	}
+}
+
+// Multi fans an event out to several sinks.
+type Multi []portal.EventSink
+
+func (m Multi) Emit(e portal.Event) {
+	for _, s := range m {
+		s.Emit(e)
+	}
+}
