@@ -1,0 +1,565 @@
+package scheduler
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"portal"
+	"portal/mock"
+)
+
+func TestOpenCreatesEnvironmentAndReserve(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	env := h.env("lab-w01")
+	if env.State != portal.EnvRunning || env.Capacity != 3 || env.Reserved != 1 {
+		t.Fatalf("environment = %+v", env)
+	}
+	s := h.session("lab-w01-s001")
+	if s.Owner != "" || s.State != portal.SessionWaiting || s.Ready.IsZero() || s.Endpoint == "" {
+		t.Fatalf("reserved session after first pass = %+v", s)
+	}
+	if got := h.events.names(""); !slices.Equal(got, []string{"Environment/Created", "Session/Created"}) {
+		t.Fatalf("events = %v", got)
+	}
+	if c := h.counts("lab-w01"); c.Available != 1 || c.Active != 1 || c.Allocated != 0 {
+		t.Fatalf("counts = %+v", c)
+	}
+}
+
+func TestCredentialsAreKeptAcrossRestarts(t *testing.T) {
+	p := settings(entry("ws"))
+	h := newHarness(t, p, mock.Healthy)
+	first, err := h.s.Credentials(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.AdminUsername != "educates" || first.RobotUsername != "robot@educates" ||
+		len(first.AdminPassword) != 32 || len(first.RobotClientSecret) != 32 {
+		t.Fatalf("generated credentials = %+v", first)
+	}
+	h.restart()
+	again, err := h.s.Credentials(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != first {
+		t.Fatalf("credentials changed across restart: %+v != %+v", again, first)
+	}
+	p.RobotPassword = "configured-password"
+	h.restart()
+	c, _ := h.s.Credentials(h.ctx)
+	if c.RobotPassword != "configured-password" || c.RobotClientID != first.RobotClientID {
+		t.Fatalf("configured password not applied: %+v", c)
+	}
+	// The environment survived the restarts without a replacement.
+	if envs := h.environments(); len(envs) != 1 || envs[0].Name != "lab-w01" {
+		t.Fatalf("environments after restarts = %v", envs)
+	}
+}
+
+func (h *harness) environments() []*portal.Environment {
+	var out []*portal.Environment
+	h.store.View(h.ctx, func(tx portal.Tx) error {
+		var err error
+		out, err = tx.Environments()
+		return err
+	})
+	return out
+}
+
+func TestRequestClaimsReservedThenTopsUp(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	a := h.mustRequest("lab-w01", "")
+	if a.Session.Name != "lab-w01-s001" || a.Session.Owner != a.User.Name || len(a.Token) != 32 {
+		t.Fatalf("allocation = %+v token %q", a.Session, a.Token)
+	}
+	if a.User.Group != portal.GroupAnonymous || len(a.User.Name) != 36 {
+		t.Fatalf("new user = %+v", a.User)
+	}
+	s := h.session(a.Session.Name)
+	if !s.Pending() || !s.Expires.Equal(t0.Add(60*time.Second)) || !s.REST {
+		t.Fatalf("pending session = %+v", s)
+	}
+	if got := s.Params; len(got) != 2 || got[0] != (portal.Param{Name: "WORKSHOP_USERNAME", Value: "nobody"}) || len(got[1].Value) != 12 {
+		t.Fatalf("params = %v", got)
+	}
+	h.reconcile()
+	if c := h.counts("lab-w01"); c.Available != 1 || c.Allocated != 1 || c.Active != 2 {
+		t.Fatalf("counts after top-up = %+v", c)
+	}
+	if !contains(h.events.names(a.Session.Name), "Session/Pending") || h.events.count("User/Create") != 1 {
+		t.Fatalf("events = %v", h.events.names(""))
+	}
+}
+
+func TestReacquireReturnsSameSessionAndRestartsWindow(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	a := h.mustRequest("lab-w01", "")
+	h.advance(40 * time.Second)
+	b := h.mustRequest("lab-w01", a.User.Name)
+	if b.Session.Name != a.Session.Name || b.User.Name != a.User.Name {
+		t.Fatalf("reacquire gave %s for %s, want %s", b.Session.Name, b.User.Name, a.Session.Name)
+	}
+	if s := h.session(a.Session.Name); !s.Expires.Equal(t0.Add(100 * time.Second)) {
+		t.Fatalf("window not restarted: expires %v", s.Expires)
+	}
+	// Both activation tokens work.
+	h.advance(30 * time.Second) // past the first window, inside the second
+	if _, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
+		t.Fatalf("first token: %v", err)
+	}
+	if _, _, err := h.s.Activate(h.ctx, a.Session.Name, b.Token); err != nil {
+		t.Fatalf("second token: %v", err)
+	}
+	_, err := h.s.Request(h.ctx, Request{Environment: "lab-w01", User: a.User.Name, Session: "lab-w01-s999", REST: true, IndexURL: "/"})
+	wantCode(t, err, portal.EUNAVAILABLE, "No session available")
+	c, err := h.s.Request(h.ctx, Request{Environment: "lab-w01", User: a.User.Name, Session: a.Session.Name, REST: true, IndexURL: "/"})
+	if err != nil || c.Session.Name != a.Session.Name {
+		t.Fatalf("reacquire by name = %v, %v", c, err)
+	}
+}
+
+func TestUnactivatedSessionExpiresAfterWindow(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	a, err := h.s.Request(h.ctx, Request{Environment: "lab-w01", IndexURL: "/", REST: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.advance(4 * time.Second)
+	if s := h.session(a.Session.Name); s.State != portal.SessionWaiting {
+		t.Fatalf("state before window end = %v", s.State)
+	}
+	h.advance(time.Second)
+	if s := h.session(a.Session.Name); s.State != portal.SessionStopped {
+		t.Fatalf("state after window end = %v", s.State)
+	}
+	if got := h.events.names(a.Session.Name); !contains(got, "Session/Expired") || !contains(got, "Session/Deleted") {
+		t.Fatalf("events = %v", got)
+	}
+	if _, ok := h.prov.Running()[a.Session.Name]; ok {
+		t.Fatal("workload still running after expiry")
+	}
+	_, _, err = h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	wantCode(t, err, portal.EINVALID, "Invalid session name supplied")
+}
+
+func TestTimeoutZeroUsesWorkshopExpiry(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	a, err := h.s.Request(h.ctx, Request{Environment: "lab-w01", IndexURL: "/", REST: true, Timeout: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := h.session(a.Session.Name); !s.Expires.Equal(t0.Add(30 * time.Minute)) {
+		t.Fatalf("expires = %v", s.Expires)
+	}
+}
+
+func TestActivation(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	a := h.mustRequest("lab-w01", "")
+	_, _, err := h.s.Activate(h.ctx, a.Session.Name, "wrong")
+	wantCode(t, err, portal.EINVALID, "Invalid access token for session")
+	_, _, err = h.s.Activate(h.ctx, "lab-w01-s404", a.Token)
+	wantCode(t, err, portal.EINVALID, "Invalid session name supplied")
+	h.clock.Advance(10 * time.Second)
+	s, owner, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner.Name != a.User.Name || s.State != portal.SessionRunning || !s.Started.Equal(t0.Add(10*time.Second)) ||
+		!s.Expires.Equal(t0.Add(10*time.Second+30*time.Minute)) {
+		t.Fatalf("activated session = %+v", s)
+	}
+	// Again: a login link, the clock does not restart.
+	h.clock.Advance(time.Minute)
+	s2, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	if err != nil || !s2.Started.Equal(s.Started) {
+		t.Fatalf("second activation: %v %+v", err, s2)
+	}
+	if n := h.events.count("Session/Started"); n != 1 {
+		t.Fatalf("Session/Started sent %d times, want once", n)
+	}
+}
+
+func TestCapacityIsNeverExceeded(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	for i := range 3 {
+		h.mustRequest("lab-w01", "")
+		if i == 0 {
+			h.reconcile()
+		}
+	}
+	_, err := h.request("lab-w01", "")
+	wantCode(t, err, portal.EUNAVAILABLE, "No session available")
+	h.reconcile()
+	if c := h.counts("lab-w01"); c.Active != 3 || c.Allocated != 3 {
+		t.Fatalf("counts = %+v", c)
+	}
+}
+
+func TestUnknownEnvironmentAndRefusedUsers(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	_, err := h.request("nope", "")
+	wantCode(t, err, portal.EFORBIDDEN, "Environment does not exist")
+	c, _ := h.s.Credentials(h.ctx)
+	for _, u := range []string{c.AdminUsername, c.RobotUsername} {
+		_, err = h.request("lab-w01", u)
+		wantCode(t, err, portal.EINVALID, "Session requests not permitted for user")
+	}
+}
+
+func TestUnknownUserPolicy(t *testing.T) {
+	p := settings(entry("ws"))
+	h := newHarness(t, p, mock.Healthy)
+	a := h.mustRequest("lab-w01", "front-end-id-1")
+	if a.User.Name == "front-end-id-1" {
+		t.Fatal("default policy adopted the supplied id; the user's document asks for a new one")
+	}
+	p.UnknownUser = portal.UnknownUserAdopt
+	b := h.mustRequest("lab-w01", "front-end-id-2")
+	if b.User.Name != "front-end-id-2" {
+		t.Fatalf("adopt policy gave user %q", b.User.Name)
+	}
+}
+
+func TestUserDetailsOnlyAtCreation(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	a, err := h.s.Request(h.ctx, Request{Environment: "lab-w01", IndexURL: "/", REST: true, Email: "a@b.test", FirstName: "Ada", LastName: "L"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.User.Email != "a@b.test" || a.User.FirstName != "Ada" || a.User.LastName != "L" {
+		t.Fatalf("user = %+v", a.User)
+	}
+	b, err := h.s.Request(h.ctx, Request{Environment: "lab-w01", User: a.User.Name, IndexURL: "/", REST: true, Email: "x@y.test"})
+	if err != nil || b.User.Email != "a@b.test" {
+		t.Fatalf("details changed on a later request: %+v %v", b.User, err)
+	}
+}
+
+func TestPerUserLimit(t *testing.T) {
+	p := settings(entry("one"), entry("two"))
+	p.SessionsAnonymous = 1
+	h := newHarness(t, p, mock.Healthy)
+	a := h.mustRequest("lab-w01", "")
+	_, err := h.request("lab-w02", a.User.Name)
+	wantCode(t, err, portal.EUNAVAILABLE, "No session available")
+	// Its own session is still reacquirable.
+	h.mustRequest("lab-w01", a.User.Name)
+}
+
+func TestPortalMaximumEvictsOldestSpare(t *testing.T) {
+	p := settings(entry("one"), entry("two"))
+	p.SessionsMaximum = 2
+	h := newHarness(t, p, mock.Healthy)
+	if c1, c2 := h.counts("lab-w01"), h.counts("lab-w02"); c1.Available != 1 || c2.Available != 1 {
+		t.Fatalf("initial spares: %+v %+v", c1, c2)
+	}
+	// Take w01's spare; the portal is full (2 active), w02's spare is the only one left.
+	h.mustRequest("lab-w01", "")
+	h.reconcile()
+	if c := h.counts("lab-w01"); c.Active != 1 {
+		t.Fatalf("top-up went over the maximum: %+v", c)
+	}
+	// A second user of w01: no spare in w01, portal full → evict w02's spare and create.
+	b := h.mustRequest("lab-w01", "")
+	if b.Session.Name != "lab-w01-s002" {
+		t.Fatalf("on-demand session = %s", b.Session.Name)
+	}
+	if s := h.session("lab-w02-s001"); s.State != portal.SessionStopping {
+		t.Fatalf("spare of w02 = %v, want STOPPING", s.State)
+	}
+	h.reconcile()
+	// Now both seats are allocated: nothing to evict, requests are refused.
+	_, err := h.request("lab-w02", "")
+	wantCode(t, err, portal.EUNAVAILABLE, "No session available")
+}
+
+func TestInitialZeroWaitsForFirstUse(t *testing.T) {
+	e := entry("ws")
+	e.Initial = 0
+	h := newHarness(t, settings(e), mock.Healthy)
+	h.reconcile()
+	if c := h.counts("lab-w01"); c.Active != 0 {
+		t.Fatalf("initial=0 created sessions: %+v", c)
+	}
+	a := h.mustRequest("lab-w01", "")
+	if a.Session.Name != "lab-w01-s001" || a.Session.State != portal.SessionStarting {
+		t.Fatalf("on-demand = %+v", a.Session)
+	}
+	h.reconcile()
+	if c := h.counts("lab-w01"); c.Available+c.Starting != 1 {
+		t.Fatalf("no spare after first use: %+v", c)
+	}
+}
+
+func TestInitialAboveReservedIsNotTrimmed(t *testing.T) {
+	e := entry("ws")
+	e.Capacity, e.Reserved, e.Initial = 5, 1, 3
+	h := newHarness(t, settings(e), mock.Healthy)
+	h.reconcile()
+	if c := h.counts("lab-w01"); c.Available != 3 {
+		t.Fatalf("available = %+v, want 3 from initial", c)
+	}
+}
+
+func TestConfigChangeOnRestart(t *testing.T) {
+	p := settings(entry("one"), entry("two"))
+	h := newHarness(t, p, mock.Healthy)
+	a := h.mustRequest("lab-w02", "")
+	h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	h.reconcile()
+	// Restart without "two", with "one" reserving 0 and a new "three".
+	one := entry("one")
+	one.Reserved = 0
+	p.Workshops = []portal.EnvironmentSettings{one, entry("three")}
+	h.restart()
+	h.reconcile()
+	if e := h.env("lab-w02"); e.State != portal.EnvStopping || e.Capacity != 0 {
+		t.Fatalf("removed environment = %v cap %d", e.State, e.Capacity)
+	}
+	if s := h.session(a.Session.Name); s.State != portal.SessionRunning {
+		t.Fatalf("allocated session of removed environment = %v, want it to run on", s.State)
+	}
+	if c := h.counts("lab-w01"); c.Active != 0 {
+		t.Fatalf("reserved 0 did not trim: %+v", c)
+	}
+	if e := h.env("lab-w03"); e.State != portal.EnvRunning || e.Resource != "three" {
+		t.Fatalf("new environment = %+v", e)
+	}
+	if _, err := h.s.Terminate(h.ctx, a.Session.Name); err != nil {
+		t.Fatal(err)
+	}
+	h.reconcile()
+	if e := h.env("lab-w02"); e.State != portal.EnvStopped {
+		t.Fatalf("drained environment = %v", e.State)
+	}
+	if h.events.count("Environment/Deleted") != 1 || h.events.count("Environment/Terminate") != 1 {
+		t.Fatalf("events = %v", h.events.names(""))
+	}
+}
+
+func TestWorkshopUpdateReplacesEnvironment(t *testing.T) {
+	p := settings(entry("ws"))
+	p.UpdatesWorkshop = true
+	h := newHarness(t, p, mock.Healthy)
+	h.s.cfg.Workshops["ws"] = portal.Workshop{Name: "ws", Title: "Changed"}
+	if err := h.s.applyPortal(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e := h.env("lab-w01"); e.State != portal.EnvStopping {
+		t.Fatalf("old environment = %v", e.State)
+	}
+	if e := h.env("lab-w02"); e.State != portal.EnvRunning || e.Workshop.Title != "Changed" {
+		t.Fatalf("replacement = %+v", e)
+	}
+}
+
+func TestExtension(t *testing.T) {
+	e := entry("ws")
+	e.Expires, e.Deadline = 60*time.Minute, 120*time.Minute
+	h := newHarness(t, settings(e), mock.Healthy)
+	a := h.mustRequest("lab-w01", "")
+	if _, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(40 * time.Minute) // 20 min left, step is 15 min: not yet
+	if _, ok, _ := h.s.Extend(h.ctx, a.Session.Name); ok {
+		t.Fatal("extended with more than a step left")
+	}
+	h.clock.Advance(6 * time.Minute) // 14 min left
+	s, ok, err := h.s.Extend(h.ctx, a.Session.Name)
+	if err != nil || !ok || !s.Expires.Equal(t0.Add(75*time.Minute)) {
+		t.Fatalf("extend = %v %v %v", s.Expires, ok, err)
+	}
+	for range 10 {
+		h.clock.Advance(15 * time.Minute)
+		h.s.Extend(h.ctx, a.Session.Name)
+	}
+	if s := h.session(a.Session.Name); !s.Expires.Equal(t0.Add(120*time.Minute)) && s.State == portal.SessionRunning {
+		t.Fatalf("extension passed the deadline: %v", s.Expires)
+	}
+	if h.events.count("Session/Extended") < 2 {
+		t.Fatalf("events = %v", h.events.names(""))
+	}
+}
+
+func TestTerminate(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	h.reconcile()
+	_, err := h.s.Terminate(h.ctx, "lab-w01-s001")
+	wantCode(t, err, portal.EINVALID, "Session is not currently in use")
+	a := h.mustRequest("lab-w01", "")
+	s, err := h.s.Terminate(h.ctx, a.Session.Name)
+	if err != nil || s.State != portal.SessionStopping || !s.Expires.Equal(t0) {
+		t.Fatalf("terminate = %+v %v", s, err)
+	}
+	if _, err := h.s.Terminate(h.ctx, a.Session.Name); err != nil {
+		t.Fatalf("repeat on STOPPING: %v", err)
+	}
+	h.reconcile()
+	if s := h.session(a.Session.Name); s.State != portal.SessionStopped {
+		t.Fatalf("state = %v", s.State)
+	}
+	_, err = h.s.Terminate(h.ctx, a.Session.Name)
+	wantCode(t, err, portal.ENOTFOUND, "")
+	if got := h.events.names(a.Session.Name); !contains(got, "Session/Stopping") || !contains(got, "Session/Deleted") {
+		t.Fatalf("events = %v", got)
+	}
+}
+
+func TestVanishedSession(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	a := h.mustRequest("lab-w01", "")
+	h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	h.prov.Vanish(a.Session.Name)
+	h.advance(vanishedEvery)
+	if s := h.session(a.Session.Name); s.State != portal.SessionStopped || s.Reason != "Session/Vanished" {
+		t.Fatalf("vanished session = %v %q", s.State, s.Reason)
+	}
+	if !contains(h.events.names(a.Session.Name), "Session/Vanished") {
+		t.Fatalf("events = %v", h.events.names(a.Session.Name))
+	}
+}
+
+func TestOrphanedAndInactive(t *testing.T) {
+	e := entry("ws")
+	e.Orphaned = 5 * time.Minute
+	h := newHarness(t, settings(e), mock.Healthy)
+	a := h.mustRequest("lab-w01", "")
+	b := h.mustRequest("lab-w01", "")
+	c := h.mustRequest("lab-w01", "")
+	for _, x := range []*Allocation{a, b, c} {
+		h.s.Activate(h.ctx, x.Session.Name, x.Token)
+	}
+	// Figures larger than the time since activation are capped: nothing happens yet.
+	h.prov.SetActivity(a.Session.Name, portal.Activity{IdleTime: time.Hour})
+	h.advance(orphanedEvery)
+	if s := h.session(a.Session.Name); s.State != portal.SessionRunning {
+		t.Fatalf("session stopped for idle time from before its activation: %v", s.State)
+	}
+	h.prov.SetActivity(a.Session.Name, portal.Activity{IdleTime: 6 * time.Minute})
+	h.prov.SetActivity(b.Session.Name, portal.Activity{IdleTime: time.Minute, LastView: 16 * time.Minute})
+	h.prov.SetActivity(c.Session.Name, portal.Activity{IdleTime: time.Minute, LastView: 14 * time.Minute})
+	h.advance(20 * time.Minute)
+	if s := h.session(a.Session.Name); s.Reason != "Session/Orphaned" {
+		t.Fatalf("idle session: %v %q", s.State, s.Reason)
+	}
+	if s := h.session(b.Session.Name); s.Reason != "Session/Inactive" {
+		t.Fatalf("unviewed session: %v %q", s.State, s.Reason)
+	}
+	if s := h.session(c.Session.Name); s.State != portal.SessionRunning {
+		t.Fatalf("active session stopped: %v %q", s.State, s.Reason)
+	}
+}
+
+func TestFailingProvisioners(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		mode mock.Mode
+	}{{"fails at once", mock.FailStart}, {"never ready", mock.NeverReady}, {"fails after start", mock.Failing}} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, settings(entry("ws")), tt.mode)
+			a := h.mustRequest("lab-w01", "") // no spare is ready: created on demand
+			if a.Session.Name != "lab-w01-s002" {
+				t.Fatalf("allocation got %s", a.Session.Name)
+			}
+			h.advance(time.Minute + time.Second)
+			s := h.session(a.Session.Name)
+			if s.State != portal.SessionStopped && s.State != portal.SessionStopping {
+				t.Fatalf("state after start timeout = %v", s.State)
+			}
+			if s.Reason != "Session/Failed" {
+				t.Fatalf("reason = %q", s.Reason)
+			}
+			h.reconcile()
+			if n := len(h.prov.Running()); n != 0 {
+				t.Fatalf("%d workloads left behind", n)
+			}
+			// Backoff: the failing reserve is not restarted in a tight loop.
+			starts, _ := h.prov.Counts()
+			for range 5 {
+				h.reconcile()
+			}
+			again, _ := h.prov.Counts()
+			if again-starts > 1 {
+				t.Fatalf("%d starts in 5 passes without time passing", again-starts)
+			}
+		})
+	}
+}
+
+func TestSlowStartDoesNotBlockRequests(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	h.prov.SetMode(mock.Slow)
+	h.prov.SetDelay(300 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() { done <- h.s.Reconcile(h.ctx) }()
+	start := time.Now()
+	if _, err := h.request("lab-w01", ""); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 250*time.Millisecond {
+		t.Logf("request took %v while a workload was starting", d)
+	}
+	<-done
+}
+
+func TestConcurrentRequestsNeverExceedCapacity(t *testing.T) {
+	e := entry("ws")
+	e.Capacity, e.Reserved, e.Initial = 10, 5, 5
+	h := newHarness(t, settings(e), mock.Healthy)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := map[string]string{}
+	refused := 0
+	for i := range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := h.request("lab-w01", "")
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if portal.ErrorCode(err) != portal.EUNAVAILABLE {
+					t.Errorf("request %d: %v", i, err)
+				}
+				refused++
+				return
+			}
+			if prev, dup := got[a.Session.Name]; dup {
+				t.Errorf("session %s handed to %s and %s", a.Session.Name, prev, a.User.Name)
+			}
+			got[a.Session.Name] = a.User.Name
+		}()
+		if i%7 == 0 {
+			go h.s.Reconcile(h.ctx)
+		}
+	}
+	wg.Wait()
+	h.reconcile()
+	if len(got) != 10 || refused != 50 {
+		t.Fatalf("%d sessions granted, %d refused; want 10 and 50", len(got), refused)
+	}
+	if c := h.counts("lab-w01"); c.Active > 10 {
+		t.Fatalf("capacity exceeded: %+v", c)
+	}
+}
+
+func TestCleanupPurgesOldRecords(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	a := h.mustRequest("lab-w01", "")
+	h.s.Terminate(h.ctx, a.Session.Name)
+	h.reconcile()
+	h.advance(37 * time.Hour)
+	if got := h.sessions(portal.SessionFilter{States: []portal.SessionState{portal.SessionStopped}}); len(got) != 0 {
+		names := []string{}
+		for _, s := range got {
+			names = append(names, fmt.Sprint(s.Name, " ", s.Expires))
+		}
+		t.Fatalf("stopped records kept past 36 h: %v", names)
+	}
+}
