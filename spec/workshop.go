@@ -1,0 +1,162 @@
+package spec
+
+import (
+	"path/filepath"
+	"regexp/syntax"
+	"strings"
+
+	"portal"
+)
+
+// Difficulty levels of spec.difficulty.
+var difficulties = []string{"beginner", "intermediate", "advanced", "extreme"}
+
+// Fields of a Workshop spec, and of its session, that the portal does not use but that
+// belong to the reference schema, so they draw no warning.
+var (
+	ignoredWorkshopSpec = []string{"publish", "image", "environment", "packages"}
+	ignoredSession      = []string{
+		"namespaces", "resources", "ingresses", "objects", "patches", "security", "volumes",
+		"volumeMounts", "serviceAccount", "dashboards", "config", "variables",
+	}
+	ignoredApplications = []string{
+		"console", "docker", "editor", "examiner", "files", "git", "registry", "sshd",
+		"slides", "vcluster", "webdav", "workshop", "uploads",
+	}
+)
+
+func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop {
+	var w portal.Workshop
+	w.Name, w.UID, w.Generation = readMetadata(d, top, resourceNamePattern, "Workshop")
+
+	spec := top.obj("spec")
+	w.Title = spec.strOr("title", "")
+	if w.Title == "" {
+		d.warn(spec.node, "spec.title", "missing; the Workshop name is used as the title")
+		w.Title = w.Name
+	}
+	w.Description = spec.strOr("description", "")
+	w.Vendor = spec.strOr("vendor", "")
+	w.Authors = spec.strings("authors")
+	w.Difficulty = spec.enum("difficulty", "", difficulties...)
+	w.Duration = spec.strOr("duration", "")
+	w.Tags = spec.strings("tags")
+	w.Labels = spec.labels("labels")
+	w.Logo = spec.strOr("logo", "")
+	w.URL = spec.strOr("url", "")
+	w.Params = readParams(d, spec.obj("request"))
+
+	content := spec.obj("content")
+	if files, ok := content.str("files"); ok {
+		w.ContentDir = contentDir(d, content, "files", files, dir)
+	}
+	content.ignore("image")
+	content.finish()
+	if version == "training.educates.dev/v1beta1" {
+		workshop := spec.obj("workshop")
+		for i, n := range workshop.list("files") {
+			f := d.object(n, index(workshop.at("files"), i))
+			f.ignore("path", "includePaths", "excludePaths", "newRootPath")
+			remote := false
+			for _, k := range []string{"image", "git", "http"} {
+				if f.has(k) {
+					f.get(k)
+					remote = true
+				}
+			}
+			if remote {
+				d.warn(n, f.path, "remote workshop files are not fetched; use a local folder in path")
+			} else if path, ok := f.str("path"); ok && w.ContentDir == "" && i == 0 {
+				w.ContentDir = contentDir(d, f, "path", path, dir)
+			} else {
+				f.ignore("path")
+			}
+			f.finish()
+		}
+		workshop.ignore("image", "packages")
+		workshop.finish()
+	}
+
+	session := spec.obj("session")
+	w.Env = session.env("env")
+	applications := session.obj("applications")
+	terminal := applications.obj("terminal")
+	w.Terminals = 1
+	switch terminal.enum("layout", "default", "default", "split", "split/2", "lower") {
+	case "split":
+		w.Terminals = 2
+	case "split/2", "lower":
+		w.Terminals = 3
+	}
+	if !terminal.boolOr("enabled", true) {
+		w.Terminals = 0
+	}
+	terminal.finish()
+	applications.ignore(ignoredApplications...)
+	applications.finish()
+	session.ignore(ignoredSession...)
+	session.finish()
+
+	spec.ignore(ignoredWorkshopSpec...)
+	spec.finish()
+	top.finish()
+	return w
+}
+
+// readParams reads spec.request.parameters.
+func readParams(d *decoder, request *object) []portal.ParamSpec {
+	var out []portal.ParamSpec
+	seen := map[string]bool{}
+	for i, n := range request.list("parameters") {
+		p := d.object(n, index(request.at("parameters"), i))
+		var ps portal.ParamSpec
+		ps.Name, _ = p.str("name")
+		switch {
+		case ps.Name == "":
+			d.fail(n, p.at("name"), "required field is missing")
+		case seen[ps.Name]:
+			d.fail(p.get("name"), p.at("name"), "%q is listed twice", ps.Name)
+		}
+		seen[ps.Name] = true
+		ps.Value = p.strOr("value", "")
+		ps.Generate = p.enum("generate", "", "expression")
+		ps.From = p.strOr("from", "")
+		if ps.Generate != "" {
+			if ps.From == "" {
+				d.fail(n, p.at("from"), "required when generate is set")
+			} else if _, err := syntax.Parse(ps.From, syntax.Perl); err != nil {
+				d.fail(p.get("from"), p.at("from"), "not a regular expression the portal can generate from: %v", err)
+			}
+		}
+		p.finish()
+		out = append(out, ps)
+	}
+	request.finish()
+	return out
+}
+
+// contentDir resolves a local content folder against dir, the folder of the file being
+// read. A remote source gives "" and a warning.
+func contentDir(d *decoder, o *object, key, value, dir string) string {
+	if value == "" {
+		return ""
+	}
+	if isRemote(value) {
+		d.warn(o.get(key), o.at(key), "remote content %q is not fetched; the sample content is shown instead", value)
+		return ""
+	}
+	if filepath.IsAbs(value) {
+		return filepath.Clean(value)
+	}
+	return filepath.Join(dir, value)
+}
+
+// isRemote reports whether a content reference names something to download: a URL, or a
+// reference starting with a host name such as "github.com/org/repo".
+func isRemote(s string) bool {
+	if strings.Contains(s, "://") {
+		return true
+	}
+	first, _, _ := strings.Cut(s, "/")
+	return first != "." && first != ".." && strings.Contains(first, ".") && strings.Contains(s, "/")
+}

@@ -1,0 +1,216 @@
+package spec
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"portal"
+)
+
+// portalFor is a TrainingPortal offering workshop w.
+func portalFor(w string) string {
+	return portalDoc("    {}", "  - name: "+w+"\n    capacity: 1")
+}
+
+func TestWorkshopAllFields(t *testing.T) {
+	doc := `apiVersion: training.eduk8s.io/v1alpha2
+kind: Workshop
+metadata:
+  name: lab-k8s.fundamentals
+  uid: 42
+  generation: 3
+spec:
+  title: Kubernetes fundamentals
+  description: Pods and services
+  vendor: example.com
+  authors: [Ada, Grace]
+  difficulty: intermediate
+  duration: 1h
+  tags: [kubernetes, "101"]
+  labels:
+  - name: track
+    value: k8s
+  logo: data:image/png;base64,BBBB
+  url: https://example.com/lab
+  request:
+    parameters:
+    - name: WORKSHOP_USERNAME
+      value: guest
+    - name: WORKSHOP_PASSWORD
+      generate: expression
+      from: "[a-z]{8}"
+  content:
+    files: ./content
+  session:
+    env:
+    - name: GREETING
+      value: hello
+    - name: EMPTY
+    applications:
+      terminal:
+        layout: split
+      editor:
+        enabled: true
+    resources:
+      memory: 1Gi
+  environment:
+    objects: []
+`
+	c := mustParse(t, portalFor("lab-k8s.fundamentals"), doc)
+	want := portal.Workshop{
+		Name:        "lab-k8s.fundamentals",
+		UID:         "42",
+		Generation:  3,
+		Title:       "Kubernetes fundamentals",
+		Description: "Pods and services",
+		Vendor:      "example.com",
+		Authors:     []string{"Ada", "Grace"},
+		Difficulty:  "intermediate",
+		Duration:    "1h",
+		Tags:        []string{"kubernetes", "101"},
+		Labels:      []portal.Label{{Name: "track", Value: "k8s"}},
+		Logo:        "data:image/png;base64,BBBB",
+		URL:         "https://example.com/lab",
+		Params: []portal.ParamSpec{
+			{Name: "WORKSHOP_USERNAME", Value: "guest"},
+			{Name: "WORKSHOP_PASSWORD", Generate: "expression", From: "[a-z]{8}"},
+		},
+		ContentDir: "content",
+		Terminals:  2,
+		Env:        []portal.EnvVar{{Name: "GREETING", Value: "hello"}, {Name: "EMPTY", Value: ""}},
+	}
+	if diff := cmp.Diff(want, c.Workshops["lab-k8s.fundamentals"]); diff != "" {
+		t.Errorf("workshop (-want +got):\n%s", diff)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings: %q", c.Warnings)
+	}
+}
+
+func TestWorkshopTerminals(t *testing.T) {
+	tests := []struct {
+		terminal string
+		want     int
+	}{
+		{"", 1},
+		{"{}", 1},
+		{"{enabled: true}", 1},
+		{"{layout: default}", 1},
+		{"{layout: split}", 2},
+		{"{layout: split/2}", 3},
+		{"{layout: lower}", 3},
+		{"{enabled: false}", 0},
+		{"{enabled: false, layout: split}", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.terminal, func(t *testing.T) {
+			doc := workshopDoc("w") + "  session:\n    applications:\n      terminal: " + tt.terminal + "\n"
+			c := mustParse(t, portalFor("w"), doc)
+			if got := c.Workshops["w"].Terminals; got != tt.want {
+				t.Errorf("Terminals = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWorkshopContentDir(t *testing.T) {
+	tests := []struct {
+		name    string
+		version string
+		spec    string
+		want    string
+		warning string
+	}{
+		{"relative", "training.eduk8s.io/v1alpha2", "  content:\n    files: lab", filepath.Join("conf", "lab"), ""},
+		{"dot relative", "training.eduk8s.io/v1alpha1", "  content:\n    files: ../labs/one", "labs/one", ""},
+		{"absolute", "training.educates.dev/v1beta1", "  content:\n    files: /srv/labs/one/", "/srv/labs/one", ""},
+		{"none", "training.educates.dev/v1beta1", "", "", ""},
+		{"github reference", "training.eduk8s.io/v1alpha2", "  content:\n    files: github.com/eduk8s/lab-markdown-sample", "", "remote content"},
+		{"url", "training.eduk8s.io/v1alpha2", "  content:\n    files: https://example.com/lab.tar.gz", "", "remote content"},
+		{"content image is known", "training.eduk8s.io/v1alpha2", "  content:\n    image: quay.io/x/y", "", ""},
+		{"v1beta1 workshop.files path", "training.educates.dev/v1beta1", "  workshop:\n    files:\n    - path: lab\n      includePaths: [/workshop/**]", filepath.Join("conf", "lab"), ""},
+		{"v1beta1 remote files", "training.educates.dev/v1beta1", "  workshop:\n    files:\n    - image:\n        url: ghcr.io/x/y-files:latest\n      path: .", "", "remote workshop files"},
+		{"content.files before workshop.files", "training.educates.dev/v1beta1", "  content:\n    files: a\n  workshop:\n    files:\n    - path: b", filepath.Join("conf", "a"), ""},
+		{"workshop.files unknown before v1beta1", "training.eduk8s.io/v1alpha2", "  workshop:\n    files:\n    - path: b", "", "spec.workshop: unknown field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := strings.Replace(workshopDoc("w"), "training.educates.dev/v1beta1", tt.version, 1) + tt.spec + "\n"
+			c, err := Parse(filepath.Join("conf", "portal.yaml"), []byte(portalFor("w")+"---\n"+doc))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if got := c.Workshops["w"].ContentDir; got != tt.want {
+				t.Errorf("ContentDir = %q, want %q", got, tt.want)
+			}
+			switch {
+			case tt.warning == "" && len(c.Warnings) != 0:
+				t.Errorf("warnings %q, want none", c.Warnings)
+			case tt.warning != "" && (len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], tt.warning)):
+				t.Errorf("warnings %q, want one containing %q", c.Warnings, tt.warning)
+			}
+		})
+	}
+}
+
+func TestWorkshopErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		spec     string // appended to a minimal Workshop spec
+		path     string
+		contains string
+	}{
+		{"difficulty", "  difficulty: easy", "spec.difficulty", "expected one of beginner, intermediate, advanced, extreme"},
+		{"layout", "  session:\n    applications:\n      terminal:\n        layout: tiled", "spec.session.applications.terminal.layout", `got "tiled"`},
+		{"terminal enabled", "  session:\n    applications:\n      terminal:\n        enabled: 2", "spec.session.applications.terminal.enabled", "expected true or false"},
+		{"authors", "  authors: Ada", "spec.authors", "expected a list"},
+		{"author item", "  authors: [{name: Ada}]", "spec.authors[0]", "expected a string, got a mapping"},
+		{"tags", "  tags: [a, [b]]", "spec.tags[1]", "expected a string, got a list"},
+		{"env name", "  session:\n    env:\n    - name: A\n    - name: BAD-NAME", "spec.session.env[1].name", "not a valid environment variable name"},
+		{"env twice", "  session:\n    env:\n    - name: A\n    - name: A", "spec.session.env[1].name", "listed twice"},
+		{"param name", "  request:\n    parameters:\n    - value: x", "spec.request.parameters[0].name", "required"},
+		{"param twice", "  request:\n    parameters:\n    - name: P\n    - name: P", "spec.request.parameters[1].name", "listed twice"},
+		{"param generate", "  request:\n    parameters:\n    - name: P\n      generate: random", "spec.request.parameters[0].generate", "expected one of expression"},
+		{"param from missing", "  request:\n    parameters:\n    - name: P\n      generate: expression", "spec.request.parameters[0].from", "required"},
+		{"param from regex", "  request:\n    parameters:\n    - name: P\n      generate: expression\n      from: '[a-'", "spec.request.parameters[0].from", "regular expression"},
+		{"content files", "  content:\n    files: [a]", "spec.content.files", "expected a string"},
+		{"title", "  title: {a: b}", "spec.title", "expected a string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := strings.Replace(workshopDoc("w"), "  title: Workshop w\n", "", 1) + "  title: W\n"
+			if strings.HasPrefix(tt.spec, "  title:") {
+				doc = strings.Replace(doc, "  title: W\n", "", 1)
+			}
+			e := parseError(t, portalFor("w"), doc+tt.spec+"\n")
+			if e.Path != tt.path || !strings.Contains(e.Msg, tt.contains) || e.Doc != 2 {
+				t.Errorf("error = %v\nwant document 2, path %q and a message containing %q", e, tt.path, tt.contains)
+			}
+		})
+	}
+}
+
+func TestWorkshopName(t *testing.T) {
+	for _, name := range []string{"Lab", "lab_1", "-lab", "lab-"} {
+		t.Run(name, func(t *testing.T) {
+			e := parseError(t, portalFor("w"), workshopDoc(name))
+			if e.Path != "metadata.name" || !strings.Contains(e.Msg, "not a valid Workshop name") {
+				t.Errorf("error = %v, want an invalid name at metadata.name", e)
+			}
+		})
+	}
+}
+
+func TestWorkshopMissingTitle(t *testing.T) {
+	doc := "apiVersion: training.educates.dev/v1beta1\nkind: Workshop\nmetadata:\n  name: w\nspec:\n  description: D\n"
+	c := mustParse(t, portalFor("w"), doc)
+	if got, want := c.Workshops["w"].Title, "w"; got != want {
+		t.Errorf("Title = %q, want the name %q", got, want)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "spec.title: missing") {
+		t.Errorf("warnings = %q, want one about the missing title", c.Warnings)
+	}
+}
