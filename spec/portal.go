@@ -23,6 +23,9 @@ type trainingPortal struct {
 type entryRef struct {
 	resource string
 	nameNode *yaml.Node
+	// defaultLabels and labels are merged with the Workshop's labels once every document
+	// is read: defaults < Workshop < entry.
+	defaultLabels, labels []portal.Label
 }
 
 // knobs are the per-workshop settings that fall back from an entry to the defaults to the
@@ -285,7 +288,8 @@ func readTrainingPortal(d *decoder, top *object) *trainingPortal {
 		env := resolve(readKnobs(e), defaults, deprecated, s.SessionsMaximum)
 		env.Name = name
 		env.Resource = resource
-		env.Labels = portal.MergedLabels(defaultLabels, e.labels("labels"))
+		entryLabels := e.labels("labels")
+		env.Labels = portal.MergedLabels(defaultLabels, entryLabels)
 		env.Env = mergeEnv(e.env("env"), defaultEnv)
 		e.ignore("registry")
 		e.finish()
@@ -294,7 +298,8 @@ func readTrainingPortal(d *decoder, top *object) *trainingPortal {
 				"capacity is 0, so no session of %q can ever be created; set capacity or spec.portal.sessions.maximum", name)
 		}
 		s.Workshops = append(s.Workshops, env)
-		tp.entries = append(tp.entries, entryRef{resource: resource, nameNode: e.get("name")})
+		tp.entries = append(tp.entries, entryRef{resource: resource, nameNode: e.get("name"),
+			defaultLabels: defaultLabels, labels: entryLabels})
 	}
 	spec.finish()
 	top.finish()

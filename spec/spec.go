@@ -275,11 +275,13 @@ func parse(origin string, sources []source) (*Config, error) {
 		return nil, &Error{File: origin, Msg: "no TrainingPortal document found"}
 	}
 	for i, e := range tp.entries {
-		if _, ok := cfg.Workshops[e.resource]; !ok {
+		w, ok := cfg.Workshops[e.resource]
+		if !ok {
 			err := tp.d.newError(e.nameNode, index("spec.workshops", i)+".name",
 				"no Workshop document named %q", e.resource)
 			return nil, err
 		}
+		tp.settings.Workshops[i].Labels = portal.MergedLabels(e.defaultLabels, w.Labels, e.labels)
 	}
 	cfg.Portal = tp.settings
 	return cfg, nil
