@@ -1,0 +1,275 @@
+package dashboard
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html"
+	"html/template"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
+	"gopkg.in/yaml.v3"
+)
+
+// contentRoot is where the pages live inside a workshop's files (the classic layout).
+const contentRoot = "workshop/content"
+
+// workshop is a workshop's instructions, rendered once at start.
+type workshop struct {
+	files fs.FS // rooted at contentRoot, for images and other files next to the pages
+	pages []*page
+	index map[string]int // page name → position in pages
+}
+
+// page is one rendered instruction page.
+type page struct {
+	Name     string // path below contentRoot without ".md", e.g. "exercises/01-setup"
+	Title    string
+	ExitSign string
+	Body     template.HTML
+}
+
+type workshopFile struct {
+	Modules struct {
+		Activate []string `yaml:"activate"`
+	} `yaml:"modules"`
+}
+
+type modulesFile struct {
+	Modules map[string]struct {
+		Name     string `yaml:"name"`
+		ExitSign string `yaml:"exit_sign"`
+	} `yaml:"modules"`
+}
+
+// loadWorkshop reads and renders every page below workshop/content in fsys. The order of
+// pages is workshop/workshop.yaml's modules.activate when present, else file-name order;
+// workshop/modules.yaml may give titles and exit signs.
+func loadWorkshop(fsys fs.FS, vars map[string]string) (*workshop, error) {
+	files, err := fs.Sub(fsys, contentRoot)
+	if err != nil {
+		return nil, err
+	}
+	sources := map[string][]byte{}
+	var names []string
+	err = fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || path.Ext(p) != ".md" {
+			return nil
+		}
+		b, err := fs.ReadFile(files, p)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimSuffix(p, ".md")
+		sources[name] = b
+		names = append(names, name)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+
+	var wf workshopFile
+	if err := readYAML(fsys, "workshop/workshop.yaml", &wf); err != nil {
+		return nil, err
+	}
+	var mf modulesFile
+	if err := readYAML(fsys, "workshop/modules.yaml", &mf); err != nil {
+		return nil, err
+	}
+	if len(wf.Modules.Activate) > 0 {
+		names = nil
+		for _, n := range wf.Modules.Activate {
+			n = strings.TrimSuffix(strings.Trim(n, "/"), ".md")
+			if _, ok := sources[n]; !ok {
+				return nil, fmt.Errorf("workshop.yaml activates %q but %s/%s.md does not exist",
+					n, contentRoot, n)
+			}
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no pages in %s", contentRoot)
+	}
+
+	md := newMarkdown()
+	w := &workshop{files: files, index: map[string]int{}}
+	for i, name := range names {
+		front, body := splitFrontMatter(sources[name])
+		body = interpolate(body, vars)
+		var buf bytes.Buffer
+		doc := md.Parser().Parse(text.NewReader(body))
+		if err := md.Renderer().Render(&buf, body, doc); err != nil {
+			return nil, fmt.Errorf("render %s: %w", name, err)
+		}
+		p := &page{Name: name, Body: template.HTML(buf.String())} // goldmark escapes raw HTML
+		if m, ok := mf.Modules[name]; ok {
+			p.Title, p.ExitSign = m.Name, m.ExitSign
+		}
+		if p.Title == "" {
+			p.Title = front.Title
+		}
+		if p.Title == "" {
+			p.Title = firstHeading(doc, body)
+		}
+		if p.Title == "" {
+			p.Title = path.Base(name)
+		}
+		w.pages = append(w.pages, p)
+		w.index[name] = i
+	}
+	return w, nil
+}
+
+func readYAML(fsys fs.FS, name string, v any) error {
+	b, err := fs.ReadFile(fsys, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := yaml.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("parse %s: %w", name, err)
+	}
+	return nil
+}
+
+type frontMatter struct {
+	Title string `yaml:"title"`
+}
+
+// splitFrontMatter separates a leading "---" YAML block from the Markdown. A block that
+// does not parse is left in the Markdown.
+func splitFrontMatter(src []byte) (frontMatter, []byte) {
+	var fm frontMatter
+	s := strings.ReplaceAll(string(src), "\r\n", "\n")
+	rest, ok := strings.CutPrefix(s, "---\n")
+	if !ok {
+		return fm, []byte(s)
+	}
+	head, body, ok := strings.Cut("\n"+rest, "\n---\n")
+	head = strings.TrimPrefix(head, "\n")
+	if !ok {
+		if head, ok = strings.CutSuffix(rest, "\n---"); !ok {
+			return fm, []byte(s)
+		}
+	}
+	if err := yaml.Unmarshal([]byte(head), &fm); err != nil {
+		return frontMatter{}, []byte(s)
+	}
+	return fm, []byte(body)
+}
+
+var varPattern = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
+
+// interpolate replaces {{ name }} with vars[name]; unknown names stay as written.
+func interpolate(src []byte, vars map[string]string) []byte {
+	return varPattern.ReplaceAllFunc(src, func(m []byte) []byte {
+		name := varPattern.FindSubmatch(m)[1]
+		if v, ok := vars[string(name)]; ok {
+			return []byte(v)
+		}
+		return m
+	})
+}
+
+func firstHeading(doc ast.Node, src []byte) string {
+	var title string
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if h, ok := n.(*ast.Heading); ok && entering {
+			title = plainText(h, src)
+			return ast.WalkStop, nil
+		}
+		return ast.WalkContinue, nil
+	})
+	return title
+}
+
+func plainText(n ast.Node, src []byte) string {
+	var b strings.Builder
+	ast.Walk(n, func(c ast.Node, entering bool) (ast.WalkStatus, error) {
+		if t, ok := c.(*ast.Text); ok && entering {
+			b.Write(t.Segment.Value(src))
+			if t.SoftLineBreak() {
+				b.WriteByte(' ')
+			}
+		}
+		if t, ok := c.(*ast.String); ok && entering {
+			b.Write(t.Value)
+		}
+		return ast.WalkContinue, nil
+	})
+	return strings.TrimSpace(b.String())
+}
+
+// newMarkdown returns the Markdown converter: CommonMark with GitHub tables, strikethrough
+// and task lists, raw HTML omitted, and action blocks for the clickable code fences.
+func newMarkdown() goldmark.Markdown {
+	return goldmark.New(
+		goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.TaskList),
+		goldmark.WithRendererOptions(
+			renderer.WithNodeRenderers(util.Prioritized(codeBlockRenderer{}, 100))),
+	)
+}
+
+// actions are the code fence languages that render as clickable blocks, mapped to the
+// action and its target terminal ("" = none).
+var actions = map[string][2]string{
+	"execute":       {"execute", "1"},
+	"execute-1":     {"execute", "1"},
+	"execute-2":     {"execute", "2"},
+	"execute-3":     {"execute", "3"},
+	"execute-all":   {"execute", "all"},
+	"copy":          {"copy", ""},
+	"copy-and-edit": {"copy-and-edit", ""},
+}
+
+// codeBlockRenderer renders fenced code blocks; those whose language is an action become
+// <pre class="action action-…" data-action="…" data-terminal="…"> blocks that the
+// dashboard's scripts make clickable.
+type codeBlockRenderer struct{}
+
+func (codeBlockRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
+	reg.Register(ast.KindFencedCodeBlock, renderFencedCode)
+}
+
+func renderFencedCode(w util.BufWriter, src []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		return ast.WalkContinue, nil
+	}
+	n := node.(*ast.FencedCodeBlock)
+	lang := string(n.Language(src))
+	if a, ok := actions[lang]; ok {
+		fmt.Fprintf(w, `<pre class="action action-%s" data-action="%s"`, lang, a[0])
+		if a[1] != "" {
+			fmt.Fprintf(w, ` data-terminal="%s"`, a[1])
+		}
+		w.WriteString(`><code>`)
+	} else if lang != "" {
+		fmt.Fprintf(w, `<pre><code class="language-%s">`, html.EscapeString(lang))
+	} else {
+		w.WriteString(`<pre><code>`)
+	}
+	lines := n.Lines()
+	for i := range lines.Len() {
+		seg := lines.At(i)
+		w.WriteString(html.EscapeString(string(seg.Value(src))))
+	}
+	w.WriteString("</code></pre>\n")
+	return ast.WalkSkipChildren, nil
+}

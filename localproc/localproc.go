@@ -1,0 +1,434 @@
+// Package localproc runs each session's workload as a local child process: the portal's
+// own `dashboard` subcommand, in its own process group and working directory. Workloads
+// outlive the portal; a restarted portal re-attaches to them from their handles.
+//
+// The package relies on Linux's /proc to tell a workload from a process that reused its id.
+package localproc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"portal"
+)
+
+var (
+	_ portal.Provisioner    = (*Provisioner)(nil)
+	_ portal.ActivityReader = (*Provisioner)(nil)
+	_ portal.Lister         = (*Provisioner)(nil)
+)
+
+// Files in a session's working directory.
+const (
+	addrFile   = ".dashboard.addr" // written by the dashboard once it listens
+	logFile    = ".dashboard.log"  // the dashboard's stdout and stderr
+	handleFile = ".handle"         // the workload's handle, for List
+)
+
+// stopGrace is how long Stop waits after SIGTERM before it sends SIGKILL.
+const stopGrace = 5 * time.Second
+
+// Config configures a Provisioner.
+type Config struct {
+	// Dir is the base folder; each session works in <Dir>/<session name>.
+	Dir string
+	// Command is the argv that starts a dashboard (default: this executable, "dashboard").
+	Command []string
+	// Logger receives one line per start and stop (nil = discard).
+	Logger *slog.Logger
+}
+
+// Provisioner runs workloads as local processes. It keeps no state of its own: everything
+// it needs is in the handle and the session's working directory, so any Provisioner with
+// the same Dir can manage workloads another one started.
+type Provisioner struct {
+	dir     string
+	command []string
+	log     *slog.Logger
+	client  *http.Client
+	grace   time.Duration // between SIGTERM and SIGKILL
+}
+
+// New returns a Provisioner, creating cfg.Dir if needed.
+func New(cfg Config) (*Provisioner, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("localproc: Dir is required")
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("localproc: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("localproc: create %s: %w", dir, err)
+	}
+	cmd := cfg.Command
+	if len(cmd) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("localproc: find own executable: %w", err)
+		}
+		cmd = []string{exe, "dashboard"}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Provisioner{dir: dir, command: cmd, log: log,
+		client: &http.Client{Timeout: 2 * time.Second}, grace: stopGrace}, nil
+}
+
+// handle identifies a workload process. Start is the process's start time in clock ticks
+// since boot (/proc/<pid>/stat field 22), which tells it apart from a later process that
+// got the same id.
+type handle struct {
+	PID     int    `json:"pid"`
+	PGID    int    `json:"pgid"`
+	Start   uint64 `json:"start"`
+	WorkDir string `json:"workdir"`
+	Secret  string `json:"secret"`
+}
+
+func parseHandle(b []byte) (handle, error) {
+	var h handle
+	if err := json.Unmarshal(b, &h); err != nil {
+		return h, fmt.Errorf("localproc: malformed handle: %w", err)
+	}
+	if h.PID <= 1 || h.PGID <= 1 || h.WorkDir == "" || !filepath.IsAbs(h.WorkDir) {
+		return h, fmt.Errorf("localproc: malformed handle %q", b)
+	}
+	return h, nil
+}
+
+// Start starts the session's dashboard in <Dir>/<session> and returns at once. The process
+// is not tied to ctx: it outlives the request and the portal.
+func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte, error) {
+	if r.Session == nil {
+		return nil, errors.New("localproc: start: no session")
+	}
+	name := r.Session.Name
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return nil, fmt.Errorf("localproc: start: bad session name %q", name)
+	}
+	work := filepath.Join(p.dir, name)
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
+	// A leftover address from an earlier run would make the new process look ready.
+	if err := os.Remove(filepath.Join(work, addrFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
+	logf, err := os.OpenFile(filepath.Join(work, logFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
+	defer logf.Close() // the child has its own copy
+
+	cmd := exec.Command(p.command[0], p.command[1:]...)
+	cmd.Dir = work
+	cmd.Env = p.env(work, r.Env)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
+	pid := cmd.Process.Pid
+	// Read the start time before anything can reap the child, so that /proc/<pid> exists.
+	st, err := procStat(pid)
+	go cmd.Wait() // reap it whenever it exits
+	if err != nil {
+		syscall.Kill(-pid, syscall.SIGKILL)
+		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
+	h := handle{PID: pid, PGID: pid, Start: st.start, WorkDir: work, Secret: r.Session.Secret}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
+	if err := writeFile(filepath.Join(work, handleFile), b); err != nil {
+		syscall.Kill(-pid, syscall.SIGKILL)
+		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
+	p.log.Info("started session process", "session", name, "pid", pid, "dir", work)
+	return b, nil
+}
+
+// env is the child's environment: a minimal base, the request's variables, and where to
+// listen. Later entries win.
+func (p *Provisioner) env(work string, vars []portal.EnvVar) []string {
+	path := os.Getenv("PATH")
+	if path == "" {
+		path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	lang := os.Getenv("LANG")
+	if lang == "" {
+		lang = "C.UTF-8"
+	}
+	env := []string{"PATH=" + path, "HOME=" + work, "LANG=" + lang}
+	for _, v := range vars {
+		env = append(env, v.Name+"="+v.Value)
+	}
+	return append(env, "LISTEN=127.0.0.1:0", "ADDR_FILE="+filepath.Join(work, addrFile))
+}
+
+// Status reports Ready once the dashboard's /healthz answers, Starting before, Failed when
+// the process died without ever listening, and Gone when it died after that or was stopped.
+func (p *Provisioner) Status(ctx context.Context, b []byte) (portal.WorkloadStatus, error) {
+	h, err := parseHandle(b)
+	if err != nil {
+		return portal.WorkloadStatus{}, err
+	}
+	addr, addrErr := os.ReadFile(filepath.Join(h.WorkDir, addrFile))
+	if !alive(h) {
+		if _, err := os.Stat(h.WorkDir); errors.Is(err, os.ErrNotExist) {
+			return portal.WorkloadStatus{Phase: portal.WorkloadGone}, nil
+		}
+		st := portal.WorkloadStatus{Phase: portal.WorkloadGone, Message: logTail(h.WorkDir)}
+		if addrErr != nil {
+			st.Phase = portal.WorkloadFailed
+		}
+		return st, nil
+	}
+	if addrErr != nil {
+		return portal.WorkloadStatus{Phase: portal.WorkloadStarting}, nil
+	}
+	endpoint := "http://" + strings.TrimSpace(string(addr))
+	if !p.healthy(ctx, endpoint) {
+		return portal.WorkloadStatus{Phase: portal.WorkloadStarting}, nil
+	}
+	return portal.WorkloadStatus{Phase: portal.WorkloadReady, Endpoint: endpoint}, nil
+}
+
+func (p *Provisioner) healthy(ctx context.Context, endpoint string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/healthz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1024))
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// Stop sends SIGTERM to the workload's process group, SIGKILL after a grace period, and
+// removes its working directory. Stopping a workload that is gone succeeds.
+func (p *Provisioner) Stop(ctx context.Context, b []byte) error {
+	h, err := parseHandle(b)
+	if err != nil {
+		return err
+	}
+	if ownsGroup(h) {
+		if err := syscall.Kill(-h.PGID, syscall.SIGTERM); err == nil {
+			if !p.await(ctx, h.PGID, p.grace) {
+				// The group still has running processes, so its id is still ours.
+				syscall.Kill(-h.PGID, syscall.SIGKILL)
+				p.await(ctx, h.PGID, time.Second)
+			}
+		}
+	}
+	if err := os.RemoveAll(h.WorkDir); err != nil {
+		return fmt.Errorf("localproc: stop: remove %s: %w", h.WorkDir, err)
+	}
+	p.log.Info("stopped session process", "pid", h.PID, "dir", h.WorkDir)
+	return nil
+}
+
+// await polls until no process of group pgid runs, for at most d; it reports whether the
+// group is done.
+func (p *Provisioner) await(ctx context.Context, pgid int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for groupRuns(pgid) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// Activity asks the workload's dashboard for its activity figures. A workload that is gone
+// yields portal.ErrGone.
+func (p *Provisioner) Activity(ctx context.Context, b []byte) (portal.Activity, error) {
+	h, err := parseHandle(b)
+	if err != nil {
+		return portal.Activity{}, err
+	}
+	if !alive(h) {
+		return portal.Activity{}, portal.ErrGone
+	}
+	addr, err := os.ReadFile(filepath.Join(h.WorkDir, addrFile))
+	if err != nil {
+		return portal.Activity{}, fmt.Errorf("localproc: activity: dashboard not listening yet: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+		"http://"+strings.TrimSpace(string(addr))+"/session/activity", nil)
+	if err != nil {
+		return portal.Activity{}, fmt.Errorf("localproc: activity: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+h.Secret)
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return portal.Activity{}, fmt.Errorf("localproc: activity: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return portal.Activity{}, fmt.Errorf("localproc: activity: dashboard answered %s", resp.Status)
+	}
+	var figures struct {
+		Idle int64 `json:"idle-time"`
+		View int64 `json:"last-view"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&figures); err != nil {
+		return portal.Activity{}, fmt.Errorf("localproc: activity: %w", err)
+	}
+	return portal.Activity{IdleTime: time.Duration(figures.Idle) * time.Second,
+		LastView: time.Duration(figures.View) * time.Second}, nil
+}
+
+// List returns the handles of every workload whose working directory is under Dir.
+func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
+	paths, err := filepath.Glob(filepath.Join(p.dir, "*", handleFile))
+	if err != nil {
+		return nil, fmt.Errorf("localproc: list: %w", err)
+	}
+	var out [][]byte
+	for _, path := range paths {
+		b, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // stopped meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("localproc: list: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// alive reports whether the handle's process still runs (a zombie does not).
+func alive(h handle) bool {
+	st, err := procStat(h.PID)
+	return err == nil && st.start == h.Start && st.live()
+}
+
+// ownsGroup reports whether signalling the handle's process group reaches only the
+// workload's processes: either its leader is still the same process, or no process has
+// the group's id (then the id cannot have been given to a new group).
+func ownsGroup(h handle) bool {
+	st, err := procStat(h.PGID)
+	if errors.Is(err, os.ErrNotExist) {
+		return true
+	}
+	return err == nil && st.start == h.Start
+}
+
+// groupRuns reports whether a process of group pgid is still running. Zombies do not
+// count: they are dead and wait for a parent that may not be this process.
+func groupRuns(pgid int) bool {
+	if syscall.Kill(-pgid, 0) == syscall.ESRCH {
+		return false
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := procStat(pid); err == nil && st.pgrp == pgid && st.live() {
+			return true
+		}
+	}
+	return false
+}
+
+// stat is what this package reads of /proc/<pid>/stat.
+type stat struct {
+	state byte   // field 3: R, S, D, Z, X, …
+	pgrp  int    // field 5
+	start uint64 // field 22: start time in clock ticks since boot
+}
+
+func (s stat) live() bool { return s.state != 'Z' && s.state != 'X' }
+
+func procStat(pid int) (stat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return stat{}, err
+	}
+	// The command name (field 2) is in parentheses and may itself contain them.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return stat{}, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3
+	if len(f) < 20 || len(f[0]) != 1 {
+		return stat{}, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	pgrp, err1 := strconv.Atoi(f[2])
+	start, err2 := strconv.ParseUint(f[19], 10, 64)
+	if err1 != nil || err2 != nil {
+		return stat{}, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	return stat{state: f[0][0], pgrp: pgrp, start: start}, nil
+}
+
+// logTail returns the last lines of the workload's log.
+func logTail(work string) string {
+	f, err := os.Open(filepath.Join(work, logFile))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	const max = 2048
+	if st, err := f.Stat(); err == nil && st.Size() > max {
+		f.Seek(-max, io.SeekEnd)
+	}
+	b, _ := io.ReadAll(f)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// writeFile writes b to path through a temporary file and a rename.
+func writeFile(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}

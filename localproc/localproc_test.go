@@ -1,0 +1,348 @@
+package localproc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"portal"
+	"portal/dashboard"
+	"portal/portaltest"
+	"portal/ticket"
+)
+
+// The test binary doubles as the workload: with LOCALPROC_TEST_CHILD set it runs as a
+// child process in the mode named by the variable instead of running the tests.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("LOCALPROC_TEST_CHILD"); mode != "" {
+		os.Exit(child(mode))
+	}
+	os.Exit(m.Run())
+}
+
+func child(mode string) int {
+	switch mode {
+	case "exit": // dies before listening
+		fmt.Fprintln(os.Stderr, "boom: this workload cannot start")
+		return 3
+	case "sleep": // a grandchild that only exists
+		time.Sleep(time.Hour)
+		return 0
+	case "grandchild": // starts a grandchild in its own process group, then serves
+		gc := exec.Command(os.Args[0])
+		gc.Env = append(os.Environ(), "LOCALPROC_TEST_CHILD=sleep")
+		if err := gc.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := os.WriteFile("grandchild.pid", []byte(strconv.Itoa(gc.Process.Pid)), 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	case "stubborn": // ignores SIGTERM
+		signal.Ignore(syscall.SIGTERM)
+		cfg, err := dashboard.ConfigFromEnv(os.Getenv)
+		if err == nil {
+			err = dashboard.Run(context.Background(), cfg)
+		}
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	cfg, err := dashboard.ConfigFromEnv(os.Getenv)
+	if err == nil {
+		err = dashboard.Run(ctx, cfg)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func newProvisioner(t *testing.T, dir string) *Provisioner {
+	t.Helper()
+	p, err := New(Config{Dir: dir, Command: []string{os.Args[0]}})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return p
+}
+
+// request returns a start request for a child in the given mode.
+func request(name, mode string) portal.StartRequest {
+	return portal.StartRequest{
+		Session: &portal.Session{Name: name, Secret: "secret-" + name},
+		Env: []portal.EnvVar{
+			{Name: "LOCALPROC_TEST_CHILD", Value: mode},
+			{Name: "SESSION_NAME", Value: name},
+			{Name: "SESSION_SECRET", Value: "secret-" + name},
+			{Name: "PORTAL_URL", Value: "http://portal.test"},
+			{Name: "LISTEN", Value: "10.9.9.9:1"}, // overridden by the provisioner
+		},
+	}
+}
+
+func start(t *testing.T, p *Provisioner, r portal.StartRequest) ([]byte, handle) {
+	t.Helper()
+	b, err := p.Start(context.Background(), r)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { p.Stop(context.Background(), b) })
+	h, err := parseHandle(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, h
+}
+
+// waitPhase polls Status until the workload leaves the starting phase.
+func waitPhase(t *testing.T, p *Provisioner, b []byte) portal.WorkloadStatus {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := p.Status(context.Background(), b)
+		if err != nil {
+			t.Fatalf("Status: %v", err)
+		}
+		if st.Phase != portal.WorkloadStarting {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("workload still starting after 10s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func waitReady(t *testing.T, p *Provisioner, b []byte) portal.WorkloadStatus {
+	t.Helper()
+	st := waitPhase(t, p, b)
+	if st.Phase != portal.WorkloadReady {
+		t.Fatalf("workload is %v, want ready: %s", st.Phase, st.Message)
+	}
+	return st
+}
+
+func running(pid int) bool {
+	st, err := procStat(pid)
+	return err == nil && st.live()
+}
+
+func TestProvisionerSuite(t *testing.T) {
+	p := newProvisioner(t, t.TempDir())
+	portaltest.ProvisionerSuite(t, p, func(name string) portal.StartRequest {
+		return request(name, "1")
+	})
+}
+
+func TestLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	p := newProvisioner(t, dir)
+	b, h := start(t, p, request("lab-w01-s001", "1"))
+
+	if got, want := h.WorkDir, filepath.Join(dir, "lab-w01-s001"); got != want {
+		t.Errorf("workdir %q, want %q", got, want)
+	}
+	if got, want := h.PGID, h.PID; got != want {
+		t.Errorf("pgid %d, want the child's own group %d", got, want)
+	}
+	if got, want := h.Secret, "secret-lab-w01-s001"; got != want {
+		t.Errorf("handle secret %q, want %q", got, want)
+	}
+	if fi, err := os.Stat(h.WorkDir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("workdir: %v, mode %v, want 0700", err, fi.Mode().Perm())
+	}
+
+	st := waitReady(t, p, b)
+	if !strings.HasPrefix(st.Endpoint, "http://127.0.0.1:") {
+		t.Errorf("endpoint %q, want http://127.0.0.1:port", st.Endpoint)
+	}
+	// The dashboard answers there and admits a ticket signed with the session's secret.
+	tk := ticket.Sign(h.Secret, ticket.Claims{Session: "lab-w01-s001", User: "u", Expires: time.Now().Add(time.Minute)})
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(st.Endpoint + "/?ticket=" + tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, want := resp.StatusCode, http.StatusSeeOther; got != want {
+		t.Errorf("ticket exchange at the endpoint: %d, want %d", got, want)
+	}
+
+	act, err := p.Activity(context.Background(), b)
+	if err != nil {
+		t.Fatalf("Activity: %v", err)
+	}
+	if act.IdleTime < 0 || act.IdleTime > time.Minute || act.LastView < 0 || act.LastView > time.Minute {
+		t.Errorf("Activity = %+v, want figures of a fresh session", act)
+	}
+
+	// A portal restart: a new Provisioner knows the workload from its handle alone.
+	p2 := newProvisioner(t, dir)
+	st2, err := p2.Status(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st2 != st {
+		t.Errorf("after restart Status = %+v, want %+v", st2, st)
+	}
+	list, err := p2.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || string(list[0]) != string(b) {
+		t.Errorf("List = %q, want [%q]", list, b)
+	}
+
+	if err := p2.Stop(context.Background(), b); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if running(h.PID) {
+		t.Errorf("process %d still runs after Stop", h.PID)
+	}
+	if _, err := os.Stat(h.WorkDir); !os.IsNotExist(err) {
+		t.Errorf("workdir still there after Stop: %v", err)
+	}
+	if err := p2.Stop(context.Background(), b); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+	if st, err := p.Status(context.Background(), b); err != nil || st.Phase != portal.WorkloadGone {
+		t.Errorf("Status after Stop = %+v, %v; want gone", st, err)
+	}
+	if _, err := p.Activity(context.Background(), b); err != portal.ErrGone {
+		t.Errorf("Activity after Stop: %v, want ErrGone", err)
+	}
+	if list, err := p.List(context.Background()); err != nil || len(list) != 0 {
+		t.Errorf("List after Stop = %q, %v; want none", list, err)
+	}
+}
+
+func TestStopKillsProcessGroup(t *testing.T) {
+	p := newProvisioner(t, t.TempDir())
+	b, h := start(t, p, request("lab-w01-s002", "grandchild"))
+	waitReady(t, p, b)
+	raw, err := os.ReadFile(filepath.Join(h.WorkDir, "grandchild.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc, err := strconv.Atoi(string(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := procStat(gc); err != nil || st.pgrp != h.PGID {
+		t.Fatalf("grandchild %d: %+v, %v; want it in group %d", gc, st, err, h.PGID)
+	}
+	if err := p.Stop(context.Background(), b); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	for _, pid := range []int{h.PID, gc} {
+		if running(pid) {
+			t.Errorf("process %d still runs after Stop", pid)
+		}
+	}
+}
+
+func TestStopEscalatesToKill(t *testing.T) {
+	p := newProvisioner(t, t.TempDir())
+	p.grace = 200 * time.Millisecond
+	b, h := start(t, p, request("lab-w01-s003", "stubborn"))
+	waitReady(t, p, b)
+	if err := p.Stop(context.Background(), b); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if running(h.PID) {
+		t.Errorf("process %d ignored SIGTERM and survived Stop", h.PID)
+	}
+}
+
+func TestExitAtOnce(t *testing.T) {
+	p := newProvisioner(t, t.TempDir())
+	b, _ := start(t, p, request("lab-w01-s004", "exit"))
+	st := waitPhase(t, p, b)
+	if got, want := st.Phase, portal.WorkloadFailed; got != want {
+		t.Fatalf("phase %v, want %v", got, want)
+	}
+	if !strings.Contains(st.Message, "boom: this workload cannot start") {
+		t.Errorf("message %q lacks the log's last line", st.Message)
+	}
+	if err := p.Stop(context.Background(), b); err != nil {
+		t.Errorf("Stop of a dead workload: %v", err)
+	}
+	if st, err := p.Status(context.Background(), b); err != nil || st.Phase != portal.WorkloadGone {
+		t.Errorf("Status after Stop = %+v, %v; want gone", st, err)
+	}
+}
+
+func TestBadCommand(t *testing.T) {
+	p, err := New(Config{Dir: t.TempDir(), Command: []string{"/nonexistent/dashboard"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Start(context.Background(), request("lab-w01-s005", "1")); err == nil {
+		t.Errorf("Start of a missing command succeeded")
+	}
+	for _, name := range []string{"", ".", "..", "a/b"} {
+		if _, err := p.Start(context.Background(), request(name, "1")); err == nil {
+			t.Errorf("Start with session name %q succeeded", name)
+		}
+	}
+}
+
+func TestMalformedHandle(t *testing.T) {
+	p := newProvisioner(t, t.TempDir())
+	for _, b := range []string{"", "garbage", "{}", `{"pid":0,"pgid":0,"workdir":"/tmp/x"}`,
+		`{"pid":123,"pgid":123,"workdir":"relative"}`} {
+		t.Run(b, func(t *testing.T) {
+			if _, err := p.Status(context.Background(), []byte(b)); err == nil {
+				t.Errorf("Status succeeded")
+			}
+			if err := p.Stop(context.Background(), []byte(b)); err == nil {
+				t.Errorf("Stop succeeded")
+			}
+			if _, err := p.Activity(context.Background(), []byte(b)); err == nil {
+				t.Errorf("Activity succeeded")
+			}
+		})
+	}
+}
+
+// A handle whose process id now belongs to another process must not touch that process.
+func TestReusedProcessID(t *testing.T) {
+	p := newProvisioner(t, t.TempDir())
+	self, err := procStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(t.TempDir(), "old-session")
+	if err := os.Mkdir(work, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(handle{PID: os.Getpid(), PGID: os.Getpid(), Start: self.start + 1, WorkDir: work})
+	st, err := p.Status(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Phase != portal.WorkloadFailed && st.Phase != portal.WorkloadGone {
+		t.Errorf("phase %v, want failed or gone", st.Phase)
+	}
+	if err := p.Stop(context.Background(), b); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	// Still here, so the Stop signalled nobody; the leftover folder is gone.
+	if _, err := os.Stat(work); !os.IsNotExist(err) {
+		t.Errorf("workdir still there: %v", err)
+	}
+}
