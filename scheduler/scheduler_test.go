@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -307,14 +308,19 @@ func TestInitialAboveReservedIsNotTrimmed(t *testing.T) {
 }
 
 func TestConfigChangeOnRestart(t *testing.T) {
-	p := settings(entry("one"), entry("two"))
+	one := entry("one")
+	one.Initial, one.Reserved = 0, 2
+	p := settings(one, entry("two"))
 	h := newHarness(t, p, mock.Healthy)
 	a := h.mustRequest("lab-w02", "")
 	h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	h.mustRequest("lab-w01", "")
 	h.reconcile()
-	// Restart without "two", with "one" reserving 0 and a new "three".
-	one := entry("one")
-	one.Reserved = 0
+	if c := h.counts("lab-w01"); c.Available != 2 {
+		t.Fatalf("spares of one before the change: %+v", c)
+	}
+	// Restart without "two", with "one" reserving 1 and a new "three".
+	one.Reserved = 1
 	p.Workshops = []portal.EnvironmentSettings{one, entry("three")}
 	h.restart()
 	h.reconcile()
@@ -324,8 +330,8 @@ func TestConfigChangeOnRestart(t *testing.T) {
 	if s := h.session(a.Session.Name); s.State != portal.SessionRunning {
 		t.Fatalf("allocated session of removed environment = %v, want it to run on", s.State)
 	}
-	if c := h.counts("lab-w01"); c.Active != 0 {
-		t.Fatalf("reserved 0 did not trim: %+v", c)
+	if c := h.counts("lab-w01"); c.Available != 1 || c.Allocated != 1 {
+		t.Fatalf("lowering reserved did not trim the surplus spare: %+v", c)
 	}
 	if e := h.env("lab-w03"); e.State != portal.EnvRunning || e.Resource != "three" {
 		t.Fatalf("new environment = %+v", e)
@@ -463,11 +469,15 @@ func TestFailingProvisioners(t *testing.T) {
 	}{{"fails at once", mock.FailStart}, {"never ready", mock.NeverReady}, {"fails after start", mock.Failing}} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, settings(entry("ws")), tt.mode)
-			a := h.mustRequest("lab-w01", "") // no spare is ready: created on demand
-			if a.Session.Name != "lab-w01-s002" {
+			a, err := h.s.Request(h.ctx, Request{Environment: "lab-w01", IndexURL: "/", REST: true, Timeout: 10 * time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Session.Name != "lab-w01-s002" { // the spare never became ready: on demand
 				t.Fatalf("allocation got %s", a.Session.Name)
 			}
-			h.advance(time.Minute + time.Second)
+			h.clock.Advance(time.Minute + time.Second)
+			h.s.Reconcile(h.ctx) // errors from the failing provisioner are expected
 			s := h.session(a.Session.Name)
 			if s.State != portal.SessionStopped && s.State != portal.SessionStopping {
 				t.Fatalf("state after start timeout = %v", s.State)
@@ -475,37 +485,64 @@ func TestFailingProvisioners(t *testing.T) {
 			if s.Reason != "Session/Failed" {
 				t.Fatalf("reason = %q", s.Reason)
 			}
-			h.reconcile()
+			h.s.Reconcile(h.ctx)
 			if n := len(h.prov.Running()); n != 0 {
 				t.Fatalf("%d workloads left behind", n)
 			}
-			// Backoff: the failing reserve is not restarted in a tight loop.
+			// Backoff: a failing reserve is not restarted in a tight loop.
 			starts, _ := h.prov.Counts()
+			created := h.events.count("Session/Created")
 			for range 5 {
-				h.reconcile()
+				h.s.Reconcile(h.ctx)
 			}
 			again, _ := h.prov.Counts()
-			if again-starts > 1 {
-				t.Fatalf("%d starts in 5 passes without time passing", again-starts)
+			if again-starts > 1 || h.events.count("Session/Created")-created > 1 {
+				t.Fatalf("%d starts and %d sessions created in 5 passes without time passing",
+					again-starts, h.events.count("Session/Created")-created)
 			}
 		})
 	}
 }
 
 func TestSlowStartDoesNotBlockRequests(t *testing.T) {
+	fake := mock.NewFake(mock.Healthy)
+	entered, release := make(chan struct{}, 10), make(chan struct{})
+	slow := false
+	var mu sync.Mutex
+	prov := &mock.Provisioner{
+		StartFn: func(ctx context.Context, r portal.StartRequest) ([]byte, error) {
+			mu.Lock()
+			block := slow
+			mu.Unlock()
+			if block {
+				entered <- struct{}{}
+				<-release
+			}
+			return fake.Start(ctx, r)
+		},
+		StatusFn: fake.Status, StopFn: fake.Stop,
+	}
 	h := newHarness(t, settings(entry("ws")), mock.Healthy)
-	h.prov.SetMode(mock.Slow)
-	h.prov.SetDelay(300 * time.Millisecond)
+	h.s.prov = prov
+	h.mustRequest("lab-w01", "") // takes the spare; the pass below starts a new one
+	mu.Lock()
+	slow = true
+	mu.Unlock()
 	done := make(chan error, 1)
 	go func() { done <- h.s.Reconcile(h.ctx) }()
-	start := time.Now()
+	<-entered
 	if _, err := h.request("lab-w01", ""); err != nil {
+		t.Fatalf("request while a workload starts: %v", err)
+	}
+	select {
+	case <-done:
+		t.Fatal("the pass finished before the start was released")
+	default:
+	}
+	close(release)
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > 250*time.Millisecond {
-		t.Logf("request took %v while a workload was starting", d)
-	}
-	<-done
 }
 
 func TestConcurrentRequestsNeverExceedCapacity(t *testing.T) {
