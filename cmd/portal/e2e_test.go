@@ -1,0 +1,498 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the portal binary built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "portal-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "portal")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build portal:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const e2eConfig = `apiVersion: training.eduk8s.io/v1alpha1
+kind: TrainingPortal
+metadata:
+  name: lab
+spec:
+  portal:
+    registration:
+      type: one-step
+      enabled: false
+  workshops:
+  - name: lab-markdown-sample
+    capacity: 3
+    reserved: 1
+    expires: 30m
+  - name: lab-small
+    capacity: 1
+    reserved: 0
+---
+apiVersion: training.eduk8s.io/v1alpha2
+kind: Workshop
+metadata:
+  name: lab-markdown-sample
+spec:
+  title: Markdown Sample
+  description: A sample workshop using Markdown
+---
+apiVersion: training.eduk8s.io/v1alpha2
+kind: Workshop
+metadata:
+  name: lab-small
+spec:
+  title: Small
+  description: A workshop with one seat
+`
+
+// portalProc is a running portal binary.
+type portalProc struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	url     string
+	port    string
+	dataDir string
+	out     chan string
+	creds   map[string]string
+}
+
+var readyLine = regexp.MustCompile(`is ready at (http://[^ ]+?)/?$`)
+
+func startPortal(t *testing.T, dataDir, config string) *portalProc {
+	t.Helper()
+	cfgPath := filepath.Join(t.TempDir(), "portal.yaml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--config", cfgPath, "--data-dir", dataDir)
+	stdout, _ := cmd.StdoutPipe()
+	logf, err := os.Create(filepath.Join(t.TempDir(), "portal.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &portalProc{t: t, cmd: cmd, dataDir: dataDir, creds: map[string]string{}}
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("portal log:\n%s", b)
+		}
+	})
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	deadline := time.After(60 * time.Second)
+	for p.url == "" || p.creds["secret"] == "" {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatal("portal exited before it was ready")
+			}
+			if m := readyLine.FindStringSubmatch(line); m != nil {
+				p.url = m[1]
+			}
+			f := strings.Fields(line)
+			switch {
+			case strings.HasPrefix(line, "  Robot login:") && len(f) == 5:
+				p.creds["robot"], p.creds["robotpw"] = f[2], f[4]
+			case strings.HasPrefix(line, "  Robot client:") && len(f) == 4:
+				p.creds["id"] = f[3]
+			case strings.HasPrefix(strings.TrimSpace(line), "secret ") && len(f) == 2:
+				p.creds["secret"] = f[1]
+			}
+		case <-deadline:
+			t.Fatal("portal did not print its URL and credentials within 60 s")
+		}
+	}
+	u, _ := url.Parse(p.url)
+	p.port = u.Port()
+	return p
+}
+
+func (p *portalProc) stop() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// client returns an HTTP client that sends every host (the portal's and the sessions'
+// <name>.localhost hosts) to the portal's port, like a browser resolving *.localhost.
+func (p *portalProc) client(jar http.CookieJar, follow bool) *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	c := &http.Client{
+		Jar:     jar,
+		Timeout: 15 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, "127.0.0.1:"+p.port)
+		}},
+	}
+	if !follow {
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	return c
+}
+
+func (p *portalProc) token() string {
+	p.t.Helper()
+	form := url.Values{"grant_type": {"password"}, "username": {p.creds["robot"]}, "password": {p.creds["robotpw"]}}
+	req, _ := http.NewRequest("POST", p.url+"/oauth2/token/", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(p.creds["id"], p.creds["secret"])
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	p.do(req, 200, &tok)
+	if tok.AccessToken == "" || tok.TokenType != "Bearer" || tok.ExpiresIn != 36000 {
+		p.t.Fatalf("token response = %+v", tok)
+	}
+	return tok.AccessToken
+}
+
+// do sends req with a plain client and decodes a JSON body into out.
+func (p *portalProc) do(req *http.Request, want int, out any) []byte {
+	p.t.Helper()
+	resp, err := p.client(nil, false).Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		p.t.Fatalf("%s %s: status %d, want %d: %s", req.Method, req.URL, resp.StatusCode, want, body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			p.t.Fatalf("%s %s: decode %s: %v", req.Method, req.URL, body, err)
+		}
+	}
+	return body
+}
+
+func (p *portalProc) get(token, path string, want int, out any) []byte {
+	p.t.Helper()
+	req, _ := http.NewRequest("GET", p.url+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return p.do(req, want, out)
+}
+
+type requestResponse struct {
+	Name, Session, User, URL, Workshop, Environment, Namespace string
+}
+
+type userSessions struct {
+	User     string `json:"user"`
+	Sessions []struct {
+		Name      string  `json:"name"`
+		Workshop  string  `json:"workshop"`
+		Started   string  `json:"started"`
+		Expires   *string `json:"expires"`
+		Countdown *int    `json:"countdown"`
+	} `json:"sessions"`
+}
+
+type catalog struct {
+	Environments []struct {
+		Name      string `json:"name"`
+		Capacity  int    `json:"capacity"`
+		Reserved  int    `json:"reserved"`
+		Allocated int    `json:"allocated"`
+		Available int    `json:"available"`
+		Workshop  struct {
+			Name string `json:"name"`
+		} `json:"workshop"`
+	} `json:"environments"`
+}
+
+// eventually polls cond every 100 ms until it holds or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (p *portalProc) envNamed(token, workshop string) string {
+	p.t.Helper()
+	var c catalog
+	p.get(token, "/workshops/catalog/environments/", 200, &c)
+	for _, e := range c.Environments {
+		if e.Workshop.Name == workshop {
+			return e.Name
+		}
+	}
+	p.t.Fatalf("no environment for %s in %+v", workshop, c)
+	return ""
+}
+
+func (p *portalProc) available(token, env string) int {
+	var c catalog
+	p.get(token, "/workshops/catalog/environments/", 200, &c)
+	for _, e := range c.Environments {
+		if e.Name == env {
+			return e.Available
+		}
+	}
+	return -1
+}
+
+func TestUsersDocumentEndToEnd(t *testing.T) {
+	p := startPortal(t, t.TempDir(), e2eConfig)
+	if body := p.get("", "/healthz", 200, nil); len(body) == 0 {
+		t.Fatal("empty /healthz")
+	}
+	tok := p.token()
+	env := p.envNamed(tok, "lab-markdown-sample")
+	if env != "lab-w01" {
+		t.Fatalf("environment name = %q, want lab-w01", env)
+	}
+	eventually(t, 20*time.Second, "the reserved session", func() bool { return p.available(tok, env) == 1 })
+
+	// Request a session for a new user, with their details.
+	q := url.Values{"index_url": {"https://hub.test/"}, "email": {"ada@example.test"},
+		"first_name": {"Ada"}, "last_name": {"Lovelace"}}
+	var r requestResponse
+	p.get(tok, "/workshops/environment/"+env+"/request/?"+q.Encode(), 200, &r)
+	if r.Name != "lab-w01-s001" || r.Session != r.Name || r.Namespace != r.Name ||
+		r.Workshop != "lab-markdown-sample" || r.Environment != env || r.User == "" {
+		t.Fatalf("request response = %+v", r)
+	}
+	wantURL := regexp.MustCompile(`^/workshops/session/lab-w01-s001/activate/\?token=[A-Za-z0-9]{32}&index_url=https%3A%2F%2Fhub.test%2F$`)
+	if !wantURL.MatchString(r.URL) {
+		t.Fatalf("activation url = %q", r.URL)
+	}
+	// The reserve is topped up after the allocation.
+	eventually(t, 20*time.Second, "the reserve to be topped up", func() bool { return p.available(tok, env) == 1 })
+
+	// The learner's browser follows the activation URL.
+	jar, _ := cookiejar.New(nil)
+	browser := p.client(jar, true)
+	resp, err := browser.Get(p.url + r.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/workshops/session/lab-w01-s001/" {
+		t.Fatalf("activation landed on %s with %d", resp.Request.URL, resp.StatusCode)
+	}
+	// The session page frames the session host with a ticket; the browser loads it.
+	frame := regexp.MustCompile(`src="(http://lab-w01-s001\.localhost:\d+/[^"]*ticket=[^"]+)"`).FindSubmatch(page)
+	if frame == nil {
+		t.Fatalf("session page has no dashboard frame:\n%s", page)
+	}
+	frameURL := strings.ReplaceAll(string(frame[1]), "&amp;", "&")
+	var dash []byte
+	eventually(t, 20*time.Second, "the dashboard on the session host", func() bool {
+		resp, err := browser.Get(frameURL)
+		if err != nil {
+			return false
+		}
+		dash, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == 200 && resp.Request.URL.Host == "lab-w01-s001.localhost:"+p.port
+	})
+	if !strings.Contains(string(dash), "<html") {
+		t.Fatalf("dashboard page:\n%s", dash)
+	}
+	// Without the cookie (another browser), the session host gives no dashboard.
+	stranger := p.client(nil, false)
+	resp, err = stranger.Get("http://lab-w01-s001.localhost:" + p.port + "/workshop/content/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 && resp.StatusCode != 302 && resp.StatusCode != 303 {
+		t.Fatalf("session host without a ticket answered %d", resp.StatusCode)
+	}
+
+	// The user's sessions.
+	var us userSessions
+	p.get(tok, "/workshops/user/"+r.User+"/sessions/", 200, &us)
+	if us.User != r.User || len(us.Sessions) != 1 || us.Sessions[0].Name != r.Name ||
+		us.Sessions[0].Started == "" || us.Sessions[0].Expires == nil || us.Sessions[0].Countdown == nil ||
+		*us.Sessions[0].Countdown < 1700 || *us.Sessions[0].Countdown > 1800 {
+		t.Fatalf("user sessions = %+v", us)
+	}
+
+	// The same user gets the same session back.
+	var again requestResponse
+	p.get(tok, "/workshops/environment/"+env+"/request/?index_url=https://hub.test/&user="+r.User, 200, &again)
+	if again.Name != r.Name || again.User != r.User {
+		t.Fatalf("reacquire = %+v, want %s for %s", again, r.Name, r.User)
+	}
+
+	// An unactivated session disappears after its window.
+	var short requestResponse
+	p.get(tok, "/workshops/environment/"+env+"/request/?index_url=https://hub.test/&timeout=2", 200, &short)
+	eventually(t, 15*time.Second, "the unactivated session to go", func() bool {
+		var s userSessions
+		p.get(tok, "/workshops/user/"+short.User+"/sessions/", 200, &s)
+		return len(s.Sessions) == 0
+	})
+
+	// At capacity: the one-seat environment is taken, the next request answers 503 and the
+	// browser flow redirects with session-unavailable.
+	small := p.envNamed(tok, "lab-small")
+	var taken requestResponse
+	p.get(tok, "/workshops/environment/"+small+"/request/?index_url=https://hub.test/", 200, &taken)
+	body := p.get(tok, "/workshops/environment/"+small+"/request/?index_url=https://hub.test/", 503, nil)
+	if !strings.Contains(string(body), "No session available") {
+		t.Fatalf("503 body = %s", body)
+	}
+	noFollow := p.client(jar, false)
+	resp, err = noFollow.Get(p.url + "/workshops/environment/" + small + "/?index_url=https://hub.test/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || loc != "https://hub.test/?notification=session-unavailable" {
+		t.Fatalf("browser flow at capacity: %d %q", resp.StatusCode, loc)
+	}
+
+	// Terminate; the listing no longer shows it.
+	var term struct{ Started, Expires string }
+	p.get(tok, "/workshops/session/"+r.Name+"/terminate/", 200, &term)
+	if term.Started == "" || term.Expires == "" {
+		t.Fatalf("terminate = %+v", term)
+	}
+	p.get(tok, "/workshops/user/"+r.User+"/sessions/", 200, &us)
+	if len(us.Sessions) != 0 {
+		t.Fatalf("terminated session still listed: %+v", us)
+	}
+	// The learner's browser is sent back to the index with session-deleted.
+	resp, err = noFollow.Get(p.url + "/workshops/session/" + r.Name + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	eventually(t, 10*time.Second, "the terminated session to stop", func() bool {
+		resp, err := noFollow.Get(p.url + "/workshops/session/" + r.Name + "/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Location") == "https://hub.test/?notification=session-deleted"
+	})
+}
+
+func TestRestartKeepsSessions(t *testing.T) {
+	data := t.TempDir()
+	p := startPortal(t, data, e2eConfig)
+	tok := p.token()
+	var r requestResponse
+	p.get(tok, "/workshops/environment/lab-w01/request/?index_url=https://hub.test/", 200, &r)
+	jar, _ := cookiejar.New(nil)
+	browser := p.client(jar, true)
+	resp, err := browser.Get(p.url + r.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	creds := p.creds
+	p.stop()
+
+	q := startPortal(t, data, e2eConfig)
+	if q.creds["secret"] != creds["secret"] || q.creds["robotpw"] != creds["robotpw"] {
+		t.Fatal("credentials changed across a restart")
+	}
+	// The old token still works, the session is still listed and its dashboard answers.
+	var us userSessions
+	q.get(tok, "/workshops/user/"+r.User+"/sessions/", 200, &us)
+	if len(us.Sessions) != 1 || us.Sessions[0].Name != r.Name {
+		t.Fatalf("after restart: %+v", us)
+	}
+	var cfg struct{ URL string }
+	q.get(tok, "/workshops/session/"+r.Name+"/config/", 200, &cfg)
+	eventually(t, 20*time.Second, "the dashboard after a restart", func() bool {
+		resp, err := q.client(nil, false).Get(cfg.URL + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	// Activation URL works as a login link after the restart.
+	jar2, _ := cookiejar.New(nil)
+	resp, err = q.client(jar2, true).Get(q.url + r.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/workshops/session/"+r.Name+"/" {
+		t.Fatalf("login link after restart landed on %s (%d)", resp.Request.URL, resp.StatusCode)
+	}
+	q.get(tok, "/workshops/session/"+r.Name+"/terminate/", 200, nil)
+}
+
+func TestCredentialsCommandAndConfigErrors(t *testing.T) {
+	data := t.TempDir()
+	p := startPortal(t, data, e2eConfig)
+	p.stop()
+	out, err := exec.Command(binary, "credentials", "--data-dir", data).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), p.creds["secret"]) {
+		t.Fatalf("credentials: %v\n%s", err, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte(strings.Replace(e2eConfig, "capacity: 3", "capacity: lots", 1)), 0o600)
+	out, err = exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--config", bad, "--data-dir", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bad.yaml") || !strings.Contains(string(out), "capacity") {
+		t.Fatalf("bad config: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,59 @@
+// Command portal runs the training portal.
+//
+//	portal serve        run the portal (REST API, browser flow, sessions)
+//	portal credentials  print the admin and robot credentials kept in the data folder
+//	portal dashboard    run one session's dashboard (started by the portal itself)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `Usage: portal <command> [flags]
+
+Commands:
+  serve        run the portal
+  credentials  print the admin and robot credentials kept in a data folder
+  dashboard    run one session's dashboard (the portal starts these itself)
+
+Run "portal <command> -h" for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "portal:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "credentials":
+		return credentials(ctx, args[1:], stdout, stderr)
+	case "dashboard":
+		return dashboardCmd(ctx, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "portal: unknown command %q\n\n%s", args[0], usage)
+	return errUsage
+}

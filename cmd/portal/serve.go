@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"portal"
+	"portal/localproc"
+	"portal/scheduler"
+	"portal/spec"
+	"portal/sqlstore"
+	"portal/web"
+	"portal/webhook"
+)
+
+// serveConfig is what `portal serve` is run with.
+type serveConfig struct {
+	Config        string
+	DataDir       string
+	Addr          string
+	URL           string
+	IngressDomain string
+	StartTimeout  time.Duration
+	LogLevel      string
+}
+
+// envOr returns the environment variable's value, or def when it is unset.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Config, "config", envOr("PORTAL_CONFIG", ""), "YAML file or folder with one TrainingPortal and its Workshops (env PORTAL_CONFIG; default: the built-in sample)")
+	fs.StringVar(&c.DataDir, "data-dir", envOr("PORTAL_DATA_DIR", "./portal-data"), "folder for the database and session working folders (env PORTAL_DATA_DIR)")
+	fs.StringVar(&c.Addr, "addr", envOr("PORTAL_ADDR", "127.0.0.1:8080"), "HOST:PORT to listen on (env PORTAL_ADDR)")
+	fs.StringVar(&c.URL, "url", envOr("PORTAL_URL", ""), "public URL of the portal (env PORTAL_URL; default derived from --addr)")
+	fs.StringVar(&c.IngressDomain, "ingress-domain", envOr("PORTAL_INGRESS_DOMAIN", "localhost"), "sessions are served at <session>.<domain> (env PORTAL_INGRESS_DOMAIN)")
+	timeout := envOr("PORTAL_START_TIMEOUT", "2m")
+	fs.StringVar(&timeout, "start-timeout", timeout, "how long a session may take to start (env PORTAL_START_TIMEOUT)")
+	fs.StringVar(&c.LogLevel, "log-level", envOr("PORTAL_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTAL_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return c, errUsage
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	d, err := time.ParseDuration(timeout)
+	if err != nil || d <= 0 {
+		return c, fmt.Errorf("serve: --start-timeout: expected a positive duration such as 90s or 2m, got %q", timeout)
+	}
+	c.StartTimeout = d
+	if c.IngressDomain == "" || strings.ContainsAny(c.IngressDomain, "/:@ ") {
+		return c, fmt.Errorf("serve: --ingress-domain: expected a host name such as localhost, got %q", c.IngressDomain)
+	}
+	if c.URL != "" {
+		u, err := url.Parse(c.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return c, fmt.Errorf("serve: --url: expected an http or https URL without a path, such as http://localhost:8080, got %q", c.URL)
+		}
+		c.URL = strings.TrimSuffix(c.URL, "/")
+	}
+	return c, nil
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("serve: --log-level: expected debug, info, warn or error, got %q", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// publicURL derives the portal's URL from the address it listens on.
+func publicURL(addr net.Addr) string {
+	host, port, _ := net.SplitHostPort(addr.String())
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsLoopback() || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseServe(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(c.LogLevel, stderr)
+	if err != nil {
+		return err
+	}
+
+	conf := spec.Sample()
+	if c.Config != "" {
+		if conf, err = spec.Load(c.Config); err != nil {
+			return err
+		}
+	}
+	for _, w := range conf.Warnings {
+		log.Warn("config: " + w)
+	}
+
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	dataDir, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return err
+	}
+	db, err := sqlstore.Open(ctx, filepath.Join(dataDir, "portal.db"))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer db.Close()
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	defer ln.Close()
+	portalURL := c.URL
+	if portalURL == "" {
+		portalURL = publicURL(ln.Addr())
+	}
+	pu, _ := url.Parse(portalURL)
+	sessionURL := func(name string) string {
+		host := name + "." + c.IngressDomain
+		if p := pu.Port(); p != "" {
+			host += ":" + p
+		}
+		return pu.Scheme + "://" + host
+	}
+
+	prov, err := localproc.New(localproc.Config{Dir: filepath.Join(dataDir, "sessions"), Logger: log})
+	if err != nil {
+		return err
+	}
+	p := &conf.Portal
+	hooks := webhook.New(webhook.Config{URL: p.AnalyticsWebhookURL, Logger: log,
+		Settings: p, Portal: webhook.Portal{URL: portalURL}})
+	defer hooks.Close()
+
+	sched, err := scheduler.New(scheduler.Config{
+		Store: db, Provisioner: prov, Events: hooks, Clock: portal.SystemClock, Logger: log,
+		Portal: p, Workshops: conf.Workshops, PortalURL: portalURL, SessionURL: sessionURL,
+		IngressDomain: c.IngressDomain, IngressProtocol: pu.Scheme, StartTimeout: c.StartTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	if err := sched.Open(ctx); err != nil {
+		return err
+	}
+	creds, err := sched.Credentials(ctx)
+	if err != nil {
+		return err
+	}
+
+	handler, err := web.New(web.Config{Scheduler: sched, Store: db, Clock: portal.SystemClock,
+		Logger: log, PortalURL: portalURL, IngressDomain: c.IngressDomain})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
+	loopDone := make(chan struct{})
+	go func() { sched.Run(loopCtx); close(loopDone) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	printCredentials(stdout, p.Name, portalURL, creds)
+	log.Info("portal ready", "url", portalURL, "data", dataDir)
+
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdown)
+	stopLoop()
+	<-loopDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	log.Info("portal stopped; sessions keep running and are picked up at the next start")
+	return err
+}
+
+func printCredentials(w io.Writer, name, portalURL string, c scheduler.Credentials) {
+	fmt.Fprintf(w, `Portal %q is ready at %s/
+
+  Admin login:   %s / %s
+  Robot login:   %s / %s
+  Robot client:  id %s
+                 secret %s
+
+Get a token:
+  curl -s -u '%s:%s' -d grant_type=password -d 'username=%s' -d 'password=%s' %s/oauth2/token/
+`, name, portalURL, c.AdminUsername, c.AdminPassword, c.RobotUsername, c.RobotPassword,
+		c.RobotClientID, c.RobotClientSecret,
+		c.RobotClientID, c.RobotClientSecret, c.RobotUsername, c.RobotPassword, portalURL)
+}
+
+func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("credentials", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", envOr("PORTAL_DATA_DIR", "./portal-data"), "the portal's data folder (env PORTAL_DATA_DIR)")
+	portalURL := fs.String("url", envOr("PORTAL_URL", "http://localhost:8080"), "the portal's URL, for the example command (env PORTAL_URL)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	path := filepath.Join(*dataDir, "portal.db")
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no portal data in %s: run `portal serve --data-dir %s` first", *dataDir, *dataDir)
+	}
+	db, err := sqlstore.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	c, err := scheduler.ReadCredentials(ctx, db)
+	if err != nil {
+		return fmt.Errorf("read credentials: %w", err)
+	}
+	printCredentials(stdout, "portal", strings.TrimSuffix(*portalURL, "/"), c)
+	return nil
+}
