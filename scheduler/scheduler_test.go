@@ -600,3 +600,47 @@ func TestCleanupPurgesOldRecords(t *testing.T) {
 		t.Fatalf("stopped records kept past 36 h: %v", names)
 	}
 }
+
+func TestRefreshIntervalReplacesEnvironment(t *testing.T) {
+	e := entry("ws")
+	e.Refresh, e.Expires, e.Deadline = time.Hour, 2*time.Hour, 2*time.Hour
+	h := newHarness(t, settings(e), mock.Healthy)
+	a := h.mustRequest("lab-w01", "")
+	h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	h.advance(59 * time.Minute)
+	if e := h.env("lab-w01"); e.State != portal.EnvRunning {
+		t.Fatalf("refreshed early: %v", e.State)
+	}
+	h.advance(time.Minute)
+	if e := h.env("lab-w01"); e.State != portal.EnvStopping {
+		t.Fatalf("old environment after its refresh interval = %v", e.State)
+	}
+	fresh := h.env("lab-w02")
+	if fresh.State != portal.EnvRunning || fresh.Position != 0 || fresh.Refresh != time.Hour {
+		t.Fatalf("replacement = %+v", fresh)
+	}
+	if s := h.session(a.Session.Name); s.State != portal.SessionRunning {
+		t.Fatalf("allocated session of the refreshed environment = %v, want it to run on", s.State)
+	}
+	if b := h.mustRequest("lab-w02", ""); b.Session.Name != "lab-w02-s001" {
+		t.Fatalf("new sessions come from %s", b.Session.Name)
+	}
+}
+
+func TestLoweredMaximumStopsOldestSpares(t *testing.T) {
+	p := settings(entry("one"), entry("two"), entry("three"))
+	h := newHarness(t, p, mock.Healthy)
+	p.SessionsMaximum = 1
+	h.reconcile()
+	h.reconcile()
+	var active int
+	for _, env := range []string{"lab-w01", "lab-w02", "lab-w03"} {
+		active += h.counts(env).Active
+	}
+	if active != 1 {
+		t.Fatalf("%d sessions active over a maximum of 1", active)
+	}
+	if s := h.session("lab-w03-s001"); s.State == portal.SessionStopped {
+		t.Fatal("the newest spare was stopped; the oldest should go first")
+	}
+}

@@ -1,0 +1,154 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"portal"
+	"portal/scheduler"
+)
+
+// Methods accepted by API endpoints.
+var (
+	get     = []string{http.MethodGet}
+	post    = []string{http.MethodPost}
+	getPost = []string{http.MethodGet, http.MethodPost}
+)
+
+// Authentication rules of API endpoints.
+type authRule int
+
+const (
+	authBearer  authRule = iota // a valid bearer token is required
+	authCatalog                 // bearer required unless the catalog is public; honoured when present
+)
+
+// apiHandler serves an API request for the authenticated user (nil for an anonymous caller
+// of a public endpoint).
+type apiHandler func(w http.ResponseWriter, r *http.Request, u *portal.User)
+
+// api wraps an API handler with the reference's order of checks: authentication first,
+// then the method, then the view.
+func (s *Server) api(methods []string, rule authRule, h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, err := s.bearer(r)
+		if err != nil && (rule == authBearer || !s.sched.Settings().CatalogPublic ||
+			portal.ErrorCode(err) != portal.EUNAUTHORIZED) {
+			s.fail(w, r, err)
+			return
+		}
+		if !slices.Contains(methods, r.Method) {
+			w.Header().Set("Allow", strings.Join(methods, ", "))
+			s.fail(w, r, errMethod)
+			return
+		}
+		for _, name := range []string{"env", "user", "session"} {
+			if v := r.PathValue(name); v != "" && !slug.MatchString(v) {
+				s.fail(w, r, errNotFound)
+				return
+			}
+		}
+		h(w, r, u)
+	}
+}
+
+// bearer returns the user of the request's bearer token. Errors: errNoToken when there is
+// no bearer token, errBadToken when it is unknown or expired.
+func (s *Server) bearer(r *http.Request) (*portal.User, error) {
+	auth := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(auth, " ")
+	if auth == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
+		return nil, errNoToken
+	}
+	tok = strings.TrimSpace(tok)
+	if tok == "" {
+		return nil, errBadToken
+	}
+	var u *portal.User
+	err := s.store.View(r.Context(), func(tx portal.Tx) error {
+		t, err := tx.AccessToken(scheduler.HashToken(tok))
+		if err != nil {
+			return err
+		}
+		if !s.now().Before(t.Expires) {
+			return portal.ErrNotFound
+		}
+		u, err = tx.User(t.User)
+		return err
+	})
+	if errors.Is(err, portal.ErrNotFound) {
+		return nil, errBadToken
+	}
+	return u, err
+}
+
+// Browser logins.
+const (
+	loginCookie = "portal_login"
+	loginTTL    = 12 * time.Hour
+)
+
+// newSecret returns a random URL-safe string of n random bytes.
+func newSecret(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// browserUser returns the user logged in with the request's portal cookie, or nil.
+func (s *Server) browserUser(r *http.Request) (*portal.User, error) {
+	c, err := r.Cookie(loginCookie)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	var u *portal.User
+	err = s.store.View(r.Context(), func(tx portal.Tx) error {
+		b, err := tx.BrowserSession(scheduler.HashToken(c.Value))
+		if err != nil {
+			return err
+		}
+		if b.User == "" || !s.now().Before(b.Expires) {
+			return portal.ErrNotFound
+		}
+		u, err = tx.User(b.User)
+		return err
+	})
+	if errors.Is(err, portal.ErrNotFound) {
+		return nil, nil
+	}
+	return u, err
+}
+
+// login logs the browser in as user: it records a new browser session, replaces any old
+// one of this browser, and sets the cookie.
+func (s *Server) login(w http.ResponseWriter, r *http.Request, user string) error {
+	value := newSecret(32)
+	now := s.now()
+	var old string
+	if c, err := r.Cookie(loginCookie); err == nil && c.Value != "" {
+		old = scheduler.HashToken(c.Value)
+	}
+	err := s.store.Update(r.Context(), func(tx portal.Tx) error {
+		if old != "" {
+			if err := tx.DeleteBrowserSession(old); err != nil {
+				return err
+			}
+		}
+		return tx.CreateBrowserSession(&portal.BrowserSession{Hash: scheduler.HashToken(value),
+			User: user, Created: now, Expires: now.Add(loginTTL)})
+	})
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: value, Path: "/",
+		Expires: now.Add(loginTTL), MaxAge: int(loginTTL / time.Second),
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	return nil
+}

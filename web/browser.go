@@ -1,0 +1,274 @@
+package web
+
+import (
+	"embed"
+	"errors"
+	"html/template"
+	"net/http"
+	"time"
+
+	"portal"
+	"portal/scheduler"
+	"portal/ticket"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// ticketTTL is how long a ticket for the session host stays valid.
+const ticketTTL = 2 * time.Minute
+
+var (
+	errNoActivationToken = &portal.Error{Code: portal.EINVALID, Message: "No access token supplied"}
+)
+
+// page wraps a browser page handler; it only answers GET (and HEAD).
+func (s *Server) page(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			s.fail(w, r, errMethod)
+			return
+		}
+		for _, name := range []string{"env", "session"} {
+			if v := r.PathValue(name); v != "" && !slug.MatchString(v) {
+				s.fail(w, r, errNotFound)
+				return
+			}
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) render(w http.ResponseWriter, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := pages.ExecuteTemplate(w, name, data); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+	}
+}
+
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// handleIndex is GET /: a plain page with the portal's title.
+func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	title := s.sched.Settings().Title
+	if title == "" {
+		title = "Workshops"
+	}
+	s.render(w, "index.html", struct{ Title string }{title})
+}
+
+// stoppedOwn returns the index URL of a STOPPED session of this name owned by u, or "".
+func (s *Server) stoppedOwn(r *http.Request, u *portal.User, name string) (string, error) {
+	if u == nil {
+		return "", nil
+	}
+	var index string
+	err := s.store.View(r.Context(), func(tx portal.Tx) error {
+		sess, err := tx.Session(name)
+		if errors.Is(err, portal.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if sess.State == portal.SessionStopped && sess.Owner == u.Name {
+			index = sess.IndexURL
+		}
+		return nil
+	})
+	return index, err
+}
+
+// ownLive returns the live session of this name owned by u with its environment, or nil.
+func (s *Server) ownLive(r *http.Request, u *portal.User, name string) (*portal.Session, *portal.Environment, error) {
+	var sess *portal.Session
+	var env *portal.Environment
+	err := s.store.View(r.Context(), func(tx portal.Tx) error {
+		x, err := tx.Session(name)
+		if errors.Is(err, portal.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if !x.State.Live() || x.Owner != u.Name {
+			return nil
+		}
+		if env, err = tx.Environment(x.Environment); err != nil {
+			return err
+		}
+		sess = x
+		return nil
+	})
+	return sess, env, err
+}
+
+// handleActivate is GET /workshops/session/<s>/activate/?token=T: it activates a
+// REST-allocated session, logs the browser in as its owner and goes to the session page.
+func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("session")
+	token := r.URL.Query().Get("token")
+	if token == "" {
+		s.fail(w, r, errNoActivationToken)
+		return
+	}
+	u, err := s.browserUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	index, err := s.stoppedOwn(r, u, name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if index != "" {
+		redirect(w, r, withParams(index, "notification", notifySessionDeleted))
+		return
+	}
+	_, owner, err := s.sched.Activate(r.Context(), name, token)
+	if err != nil {
+		if c := portal.ErrorCode(err); c != portal.EINTERNAL {
+			err = &portal.Error{Code: portal.EINVALID, Message: portal.ErrorMessage(err)}
+		}
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.login(w, r, owner.Name); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/workshops/session/"+name+"/")
+}
+
+// sessionPage is what the session page template shows.
+type sessionPage struct {
+	Title string
+	Ready bool
+	Frame string
+}
+
+// handleSessionPage is GET /workshops/session/<s>/: the page that frames the session's
+// dashboard, or a "starting" page that reloads itself until the session is ready.
+func (s *Server) handleSessionPage(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("session")
+	u, err := s.browserUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if u == nil {
+		redirect(w, r, loginRedirect("/", r.URL.RequestURI()))
+		return
+	}
+	sess, env, ok := s.ownSessionOrLeave(w, r, u, name)
+	if !ok {
+		return
+	}
+	now := s.now()
+	page := sessionPage{Title: s.workshopOf(env).Title}
+	if page.Title == "" {
+		page.Title = env.EnvironmentSettings.Name
+	}
+	if sess.Ready.IsZero() {
+		if env.Overdue > 0 && now.Sub(sess.Created) >= env.Overdue {
+			redirect(w, r, "/workshops/session/"+name+"/delete/?notification="+notifyStartupTimeout)
+			return
+		}
+		s.render(w, "session.html", page)
+		return
+	}
+	page.Ready = true
+	page.Frame = withParams(s.sessionURL(name)+"/", "ticket",
+		ticket.Sign(sess.Secret, ticket.Claims{Session: name, User: u.Name, Expires: now.Add(ticketTTL)}))
+	s.render(w, "session.html", page)
+}
+
+// ownSessionOrLeave returns u's live session of this name, or redirects the browser away:
+// to the index URL of its own stopped session with session-deleted, else through the
+// cascade with session-invalid.
+func (s *Server) ownSessionOrLeave(w http.ResponseWriter, r *http.Request, u *portal.User, name string) (*portal.Session, *portal.Environment, bool) {
+	index, err := s.stoppedOwn(r, u, name)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, nil, false
+	}
+	if index != "" {
+		redirect(w, r, withParams(index, "notification", notifySessionDeleted))
+		return nil, nil, false
+	}
+	sess, env, err := s.ownLive(r, u, name)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, nil, false
+	}
+	if sess == nil {
+		redirect(w, r, cascade("", s.sched.Settings().Index, u, notifySessionInvalid))
+		return nil, nil, false
+	}
+	return sess, env, true
+}
+
+// handleDelete is GET /workshops/session/<s>/delete/: the user ends the session and goes
+// back to the index.
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("session")
+	u, err := s.browserUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if u == nil {
+		redirect(w, r, loginRedirect("/", r.URL.RequestURI()))
+		return
+	}
+	sess, _, ok := s.ownSessionOrLeave(w, r, u, name)
+	if !ok {
+		return
+	}
+	if _, err := s.sched.Terminate(r.Context(), name); err != nil && portal.ErrorCode(err) == portal.EINTERNAL {
+		s.fail(w, r, err)
+		return
+	}
+	note := r.URL.Query().Get("notification")
+	if !knownNotification(note) {
+		note = notifySessionDeleted
+	}
+	redirect(w, r, cascade(sess.IndexURL, s.sched.Settings().Index, u, note))
+}
+
+// handleEnvironmentPage is GET /workshops/environment/<env>/: a logged-in browser gets a
+// session of the environment and goes to its page.
+func (s *Server) handleEnvironmentPage(w http.ResponseWriter, r *http.Request) {
+	u, err := s.browserUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if u == nil {
+		redirect(w, r, loginRedirect("/accounts/login/", r.URL.RequestURI()))
+		return
+	}
+	p := s.sched.Settings()
+	index := r.URL.Query().Get("index_url")
+	if index != "" && checkIndexURL(index, p.IndexOrigins) != nil {
+		index = ""
+	}
+	a, err := s.sched.Request(r.Context(), scheduler.Request{Environment: r.PathValue("env"),
+		IndexURL: index, Caller: u})
+	switch {
+	case err == nil:
+		redirect(w, r, "/workshops/session/"+a.Session.Name+"/")
+	case errors.Is(err, portal.ErrNotFound) || portal.ErrorCode(err) == portal.EFORBIDDEN ||
+		portal.ErrorCode(err) == portal.ENOTFOUND:
+		redirect(w, r, cascade(index, p.Index, u, notifyWorkshopInvalid))
+	case portal.ErrorCode(err) == portal.EINTERNAL:
+		s.fail(w, r, err)
+	default:
+		redirect(w, r, cascade(index, p.Index, u, notifySessionUnavailable))
+	}
+}

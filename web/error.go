@@ -1,0 +1,96 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"portal"
+)
+
+// Codes of outcomes that exist only at the HTTP level, next to the domain's codes.
+const (
+	eMethod   = "method_not_allowed"
+	eTooLarge = "too_large"
+)
+
+// statusOf maps every error code to its HTTP status. It is the only place where an error
+// becomes a status; codes it does not know are internal errors.
+var statusOf = map[string]int{
+	portal.EINVALID:      http.StatusBadRequest,
+	portal.EUNAUTHORIZED: http.StatusUnauthorized,
+	portal.EFORBIDDEN:    http.StatusForbidden,
+	portal.ENOTFOUND:     http.StatusNotFound,
+	portal.ECONFLICT:     http.StatusConflict,
+	portal.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	portal.EINTERNAL:     http.StatusInternalServerError,
+	eMethod:              http.StatusMethodNotAllowed,
+	eTooLarge:            http.StatusRequestEntityTooLarge,
+}
+
+// retryAfter is the Retry-After (seconds) sent with every 503.
+const retryAfter = "5"
+
+var (
+	errNotFound   = &portal.Error{Code: portal.ENOTFOUND, Message: "Not found"}
+	errMethod     = &portal.Error{Code: eMethod}
+	errTooLarge   = &portal.Error{Code: eTooLarge, Message: "Request body too large"}
+	errNoToken    = &portal.Error{Code: portal.EUNAUTHORIZED, Message: "Authentication credentials were not provided"}
+	errBadToken   = &portal.Error{Code: portal.EUNAUTHORIZED, Message: "Invalid or expired access token"}
+	errNoAccess   = &portal.Error{Code: portal.EFORBIDDEN, Message: "Access to session not permitted"}
+	errNoRequests = &portal.Error{Code: portal.EFORBIDDEN, Message: "Session requests not permitted"}
+)
+
+// fail answers a request with the outcome err. Domain errors carry their own sentence;
+// anything else is logged once with a request id and answered with a generic 500.
+// Unavailable outcomes are JSON {"error": …} with Retry-After, as the request endpoint's
+// 503 in the reference; the rest are short plain text.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := portal.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		code, status = portal.EINTERNAL, http.StatusInternalServerError
+	}
+	msg := portal.ErrorMessage(err)
+	h := w.Header()
+	switch code {
+	case portal.EINTERNAL:
+		id := requestID(r)
+		s.log.Error("internal error", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "Internal error (request id " + id + ")"
+	case portal.EUNAUTHORIZED:
+		if errors.Is(err, errNoToken) {
+			h.Set("WWW-Authenticate", `Bearer realm="portal"`)
+		} else {
+			h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+	case portal.EUNAVAILABLE:
+		h.Set("Retry-After", retryAfter)
+		writeJSON(w, status, struct {
+			Error string `json:"error"`
+		}{msg})
+		return
+	case eMethod:
+		w.WriteHeader(status)
+		return
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write([]byte(msg))
+}
+
+// writeJSON writes v as a JSON response. Field order is the order of v's struct fields.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // as Django: "&" and "<" stay as they are
+	if err := enc.Encode(v); err != nil {
+		// Only a bug can get here: every response type marshals.
+		panic("web: marshal response: " + err.Error())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+}

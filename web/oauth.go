@@ -1,0 +1,245 @@
+package web
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"portal"
+	"portal/scheduler"
+)
+
+// Token lifetimes and scope (reference §2.1).
+const (
+	accessTTL  = 36000 * time.Second
+	refreshTTL = 30 * 24 * time.Hour
+	tokenScope = "user:info"
+	maxForm    = 64 << 10
+)
+
+// oauthError is an OAuth2 error response (RFC 6749 §5.2).
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+	status      int
+}
+
+var (
+	errInvalidClient = &oauthError{Error: "invalid_client", status: http.StatusUnauthorized}
+	errBadGrant      = &oauthError{Error: "unsupported_grant_type", status: http.StatusBadRequest}
+	errBadCredential = &oauthError{Error: "invalid_grant", Description: "Invalid credentials given.", status: http.StatusBadRequest}
+	errBadRefresh    = &oauthError{Error: "invalid_grant", status: http.StatusBadRequest}
+	errBadScope      = &oauthError{Error: "invalid_scope", status: http.StatusBadRequest}
+)
+
+func missing(param string) *oauthError {
+	return &oauthError{Error: "invalid_request", Description: "Request is missing " + param + " parameter.", status: http.StatusBadRequest}
+}
+
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	ExpiresIn    int    `json:"expires_in"`
+	TokenType    string `json:"token_type"`
+	Scope        string `json:"scope"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (s *Server) oauthFail(w http.ResponseWriter, e *oauthError) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	if e.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer error="`+e.Error+`"`)
+	}
+	writeJSON(w, e.status, e)
+}
+
+// oauthRequest reads the form of a token or revoke request and authenticates the robot
+// client, by Basic header or client_id and client_secret in the body. It answers the
+// request itself and returns false when it cannot go on.
+func (s *Server) oauthRequest(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.fail(w, r, errMethod)
+		return "", false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			s.fail(w, r, errTooLarge)
+		} else {
+			s.oauthFail(w, &oauthError{Error: "invalid_request", Description: "Malformed request body.", status: http.StatusBadRequest})
+		}
+		return "", false
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	creds, err := s.sched.Credentials(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return "", false
+	}
+	if id == "" || secret == "" || !equal(id, creds.RobotClientID) || !equal(secret, creds.RobotClientSecret) {
+		s.oauthFail(w, errInvalidClient)
+		return "", false
+	}
+	return id, true
+}
+
+func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// handleToken is POST /oauth2/token/: password and refresh_token grants for the robot
+// client (reference §2.1). Refresh rotates the token.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		if err := r.ParseForm(); err == nil {
+			if g := r.PostForm.Get("grant_type"); g != "password" && g != "refresh_token" {
+				if g == "" {
+					s.oauthFail(w, missing("grant_type"))
+				} else {
+					s.oauthFail(w, errBadGrant)
+				}
+				return
+			}
+		}
+	}
+	client, ok := s.oauthRequest(w, r)
+	if !ok {
+		return
+	}
+	form := r.PostForm
+	if sc := form.Get("scope"); sc != "" && sc != tokenScope {
+		s.oauthFail(w, errBadScope)
+		return
+	}
+	now := s.now()
+	tok := &portal.AccessToken{ClientID: client, Scope: tokenScope, Created: now,
+		Expires: now.Add(accessTTL), RefreshExpires: now.Add(refreshTTL)}
+	access, refresh := newSecret(32), newSecret(32)
+	tok.AccessHash, tok.RefreshHash = scheduler.HashToken(access), scheduler.HashToken(refresh)
+
+	var oerr *oauthError
+	switch form.Get("grant_type") {
+	case "password":
+		name, password := form.Get("username"), form.Get("password")
+		if name == "" {
+			s.oauthFail(w, missing("username"))
+			return
+		}
+		if password == "" {
+			s.oauthFail(w, missing("password"))
+			return
+		}
+		var u *portal.User
+		err := s.store.View(r.Context(), func(tx portal.Tx) error {
+			var err error
+			u, err = tx.User(name)
+			return err
+		})
+		switch {
+		case errors.Is(err, portal.ErrNotFound):
+			// Spend the time of a check anyway so unknown users are not told apart.
+			bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+			s.oauthFail(w, errBadCredential)
+			return
+		case err != nil:
+			s.fail(w, r, err)
+			return
+		}
+		if u.PasswordHash == "" || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+			s.oauthFail(w, errBadCredential)
+			return
+		}
+		tok.User = u.Name
+		err = s.store.Update(r.Context(), func(tx portal.Tx) error { return tx.CreateAccessToken(tok) })
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	case "refresh_token":
+		old := form.Get("refresh_token")
+		if old == "" {
+			s.oauthFail(w, missing("refresh_token"))
+			return
+		}
+		err := s.store.Update(r.Context(), func(tx portal.Tx) error {
+			oerr = nil
+			t, err := tx.RefreshToken(scheduler.HashToken(old))
+			if errors.Is(err, portal.ErrNotFound) {
+				oerr = errBadRefresh
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if !now.Before(t.RefreshExpires) || !equal(t.ClientID, client) {
+				oerr = errBadRefresh
+				return nil
+			}
+			if u, err := tx.User(t.User); err != nil || u.PasswordHash == "" {
+				if err != nil && !errors.Is(err, portal.ErrNotFound) {
+					return err
+				}
+				oerr = errBadRefresh
+				return nil
+			}
+			tok.User = t.User
+			if err := tx.DeleteAccessToken(t.AccessHash); err != nil {
+				return err
+			}
+			return tx.CreateAccessToken(tok)
+		})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if oerr != nil {
+			s.oauthFail(w, oerr)
+			return
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: access, ExpiresIn: int(accessTTL / time.Second),
+		TokenType: "Bearer", Scope: tokenScope, RefreshToken: refresh})
+}
+
+// dummyHash is compared against when a user does not exist.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.MinCost)
+
+// handleRevoke is POST /oauth2/revoke-token/ (RFC 7009): it revokes an access or refresh
+// token and answers 200 with an empty body, also for unknown tokens.
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.oauthRequest(w, r); !ok {
+		return
+	}
+	t := r.PostForm.Get("token")
+	if t == "" {
+		s.oauthFail(w, &oauthError{Error: "invalid_request", Description: "Missing token parameter.", status: http.StatusBadRequest})
+		return
+	}
+	h := scheduler.HashToken(t)
+	err := s.store.Update(r.Context(), func(tx portal.Tx) error {
+		if tok, err := tx.AccessToken(h); err == nil {
+			return tx.DeleteAccessToken(tok.AccessHash)
+		} else if !errors.Is(err, portal.ErrNotFound) {
+			return err
+		}
+		if tok, err := tx.RefreshToken(h); err == nil {
+			return tx.DeleteAccessToken(tok.AccessHash)
+		} else if !errors.Is(err, portal.ErrNotFound) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}

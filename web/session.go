@@ -1,0 +1,153 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+
+	"portal"
+)
+
+var (
+	errSessionUnknown = &portal.Error{Code: portal.ENOTFOUND, Message: "Session does not exist"}
+	errNotInUse       = &portal.Error{Code: portal.EINVALID, Message: "Session is not currently in use"}
+	errNeverAllocated = &portal.Error{Code: portal.EINVALID, Message: "Session was never allocated"}
+	errNoEvent        = &portal.Error{Code: portal.EINVALID, Message: "No event data provided"}
+)
+
+// sessionFor loads the live session (STARTING to STOPPING) named in the path with its
+// environment and checks the caller may act on it (reference §2.9): staff and robots on
+// any session, others only on their own. Sessions without an owner give ownerErr (when not
+// nil) before the permission check.
+func (s *Server) sessionFor(r *http.Request, u *portal.User, ownerErr error) (*portal.Session, *portal.Environment, error) {
+	var sess *portal.Session
+	var env *portal.Environment
+	err := s.store.View(r.Context(), func(tx portal.Tx) error {
+		var err error
+		sess, err = tx.Session(r.PathValue("session"))
+		if errors.Is(err, portal.ErrNotFound) {
+			return errSessionUnknown
+		} else if err != nil {
+			return err
+		}
+		if !sess.State.Live() {
+			return errSessionUnknown
+		}
+		env, err = tx.Environment(sess.Environment)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if ownerErr != nil && sess.Owner == "" {
+		return nil, nil, ownerErr
+	}
+	if !u.Staff && !u.Robot() && sess.Owner != u.Name {
+		return nil, nil, errNoAccess
+	}
+	return sess, env, nil
+}
+
+// handleSchedule is GET /workshops/session/<s>/schedule/.
+func (s *Server) handleSchedule(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	sess, env, err := s.sessionFor(r, u, nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	t := timingOf(sess, env, s.now())
+	writeJSON(w, http.StatusOK, scheduleJSON{Status: sess.State.String(), Started: optTime(sess.Started),
+		Expires: optTime(sess.Expires), Expiring: t.expiring, Countdown: t.countdown, Extendable: t.extendable})
+}
+
+// handleExtend is GET /workshops/session/<s>/extend/; it answers 200 also when the
+// session could not be extended.
+func (s *Server) handleExtend(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	_, env, err := s.sessionFor(r, u, errNotInUse)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sess, extended, err := s.sched.Extend(r.Context(), r.PathValue("session"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	t := timingOf(sess, env, s.now())
+	writeJSON(w, http.StatusOK, extendJSON{Status: sess.State.String(), Started: optTime(sess.Started),
+		Expires: optTime(sess.Expires), Extended: extended, Expiring: t.expiring, Countdown: t.countdown,
+		Extendable: t.extendable})
+}
+
+// handleTerminate is GET /workshops/session/<s>/terminate/.
+func (s *Server) handleTerminate(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	if _, _, err := s.sessionFor(r, u, errNotInUse); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sess, err := s.sched.Terminate(r.Context(), r.PathValue("session"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, terminateJSON{Started: optTime(sess.Started), Expires: optTime(sess.Expires)})
+}
+
+// handleConfig is GET /workshops/session/<s>/config/.
+func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	sess, _, err := s.sessionFor(r, u, nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, configJSON{URL: s.sessionURL(sess.Name), Password: sess.ConfigPassword})
+}
+
+// handleAuthorize is GET /workshops/session/<s>/authorize/.
+func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	sess, _, err := s.sessionFor(r, u, errNotInUse)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, authorizeJSON{Owner: sess.Owner, User: u.Name, Staff: u.Staff})
+}
+
+// handleEvent is POST /workshops/session/<s>/event/: it forwards {"event": {"name": …,
+// "data": {…}}} as a session analytics event.
+func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	sess, _, err := s.sessionFor(r, u, errNeverAllocated)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		s.fail(w, r, errNoEvent)
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var doc struct {
+		Event *struct {
+			Name string         `json:"name"`
+			Data map[string]any `json:"data"`
+		} `json:"event"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		s.fail(w, r, errInvalidJSON)
+		return
+	}
+	if doc.Event == nil || doc.Event.Name == "" {
+		s.fail(w, r, errNoEvent)
+		return
+	}
+	if doc.Event.Data == nil {
+		doc.Event.Data = map[string]any{}
+	}
+	s.sched.Forward(sess, doc.Event.Name, doc.Event.Data)
+	writeJSON(w, http.StatusOK, struct{}{})
+}

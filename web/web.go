@@ -1,0 +1,190 @@
+// Package web is the portal's HTTP layer: the reference-compatible REST API, the OAuth2
+// token endpoints, the browser flow that takes a user from an activation URL to the
+// session page, and the reverse proxy in front of each session's own host.
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+
+	"portal"
+	"portal/scheduler"
+)
+
+// Config wires a Server.
+type Config struct {
+	Scheduler *scheduler.Scheduler
+	Store     portal.Store
+	Clock     portal.Clock
+	Logger    *slog.Logger
+	// PortalURL is the public portal URL, e.g. "http://localhost:8080" (no trailing slash).
+	PortalURL string
+	// IngressDomain is the domain of session hosts: <session>.<IngressDomain>[:port].
+	IngressDomain string
+	// SessionURL returns the public URL of a session's own host. Optional: the default is
+	// the portal URL's scheme and port on <session>.<IngressDomain>.
+	SessionURL func(session string) string
+}
+
+// Server answers the portal's HTTP requests. It is an http.Handler.
+type Server struct {
+	sched      *scheduler.Scheduler
+	store      portal.Store
+	now        portal.Clock
+	log        *slog.Logger
+	portalURL  string
+	portalHost string
+	domain     string
+	secure     bool
+	sessionURL func(string) string
+	mux        *http.ServeMux
+	proxies    sync.Map // endpoint → *httputil.ReverseProxy
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Scheduler == nil || cfg.Store == nil {
+		return nil, errors.New("web: Scheduler and Store are required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = portal.SystemClock
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.IngressDomain == "" {
+		cfg.IngressDomain = "localhost"
+	}
+	pu, err := url.Parse(cfg.PortalURL)
+	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+		return nil, fmt.Errorf("web: portal URL %q is not an absolute http(s) URL", cfg.PortalURL)
+	}
+	s := &Server{
+		sched:      cfg.Scheduler,
+		store:      cfg.Store,
+		now:        cfg.Clock,
+		log:        cfg.Logger,
+		portalURL:  strings.TrimSuffix(cfg.PortalURL, "/"),
+		portalHost: strings.ToLower(pu.Hostname()),
+		domain:     strings.ToLower(strings.Trim(cfg.IngressDomain, ".")),
+		secure:     pu.Scheme == "https",
+		sessionURL: cfg.SessionURL,
+		mux:        http.NewServeMux(),
+	}
+	if s.sessionURL == nil {
+		port := pu.Port()
+		s.sessionURL = func(name string) string {
+			host := name + "." + s.domain
+			if port != "" {
+				host = net.JoinHostPort(host, port)
+			}
+			return pu.Scheme + "://" + host
+		}
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	s.handle("/oauth2/token/", s.handleToken)
+	s.handle("/oauth2/revoke-token/", s.handleRevoke)
+
+	s.handle("/workshops/catalog/environments/", s.api(get, authCatalog, s.handleCatalogEnvironments))
+	s.handle("/workshops/catalog/workshops/", s.api(get, authCatalog, s.handleCatalogWorkshops))
+	s.handle("/workshops/environment/{env}/status/", s.api(get, authBearer, s.handleEnvStatus))
+	s.handle("/workshops/environment/{env}/request/", s.api(getPost, authBearer, s.handleRequest))
+	s.handle("/workshops/user/{user}/sessions/", s.api(get, authBearer, s.handleUserSessions))
+	s.handle("/workshops/session/{session}/schedule/", s.api(get, authBearer, s.handleSchedule))
+	s.handle("/workshops/session/{session}/extend/", s.api(get, authBearer, s.handleExtend))
+	s.handle("/workshops/session/{session}/terminate/", s.api(get, authBearer, s.handleTerminate))
+	s.handle("/workshops/session/{session}/config/", s.api(get, authBearer, s.handleConfig))
+	s.handle("/workshops/session/{session}/authorize/", s.api(get, authBearer, s.handleAuthorize))
+	s.handle("/workshops/session/{session}/event/", s.api(post, authBearer, s.handleEvent))
+
+	s.handle("/workshops/session/{session}/activate/", s.page(s.handleActivate))
+	s.handle("/workshops/session/{session}/delete/", s.page(s.handleDelete))
+	s.handle("/workshops/session/{session}/", s.page(s.handleSessionPage))
+	s.handle("/workshops/environment/{env}/", s.page(s.handleEnvironmentPage))
+	s.mux.HandleFunc("/{$}", s.page(s.handleIndex))
+	s.handle("/healthz/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprint(w, "ok")
+	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNotFound) })
+}
+
+// handle registers h for path (which ends in "/") with and without the trailing slash.
+func (s *Server) handle(path string, h http.HandlerFunc) {
+	s.mux.HandleFunc(path+"{$}", h)
+	s.mux.HandleFunc(strings.TrimSuffix(path, "/"), h)
+}
+
+// ServeHTTP sends requests for a session host to the session proxy and everything else to
+// the portal's routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.fail(w, r, fmt.Errorf("panic: %v", v))
+		}
+	}()
+	if name, ok := s.sessionHost(r.Host); ok {
+		s.proxy(w, r, name)
+		return
+	}
+	if r.Header.Get("Origin") != "" {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Max-Age", "86400")
+			h.Add("Vary", "Access-Control-Request-Headers")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+var slug = regexp.MustCompile(`^[-a-zA-Z0-9_]+$`)
+
+// sessionHost reports whether host (port ignored) names a session host
+// <session>.<IngressDomain>, and which session.
+func (s *Server) sessionHost(host string) (string, bool) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
+	if host == s.portalHost {
+		return "", false
+	}
+	name, ok := strings.CutSuffix(host, "."+s.domain)
+	if !ok || !slug.MatchString(name) {
+		return "", false
+	}
+	return name, true
+}
+
+// requestID returns the request's id, making one when the request has none.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && slug.MatchString(id) {
+		return id
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	r.Header.Set("X-Request-Id", id)
+	return id
+}
