@@ -92,6 +92,8 @@ type EnvironmentSettings struct {
 	Name string
 	// Resource is the Workshop resource name.
 	Resource string
+	// Labels are the environment's merged labels: the portal's default labels, overridden
+	// by the Workshop's, overridden by the entry's own.
 	Labels   []Label
 	Capacity int
 	Reserved int

@@ -42,7 +42,7 @@ func (s *Server) details(e *portal.Environment) workshopDetails {
 	return workshopDetails{
 		Title: w.Title, Description: w.Description, Vendor: w.Vendor, Authors: list(w.Authors),
 		Difficulty: w.Difficulty, Duration: w.Duration, Tags: list(w.Tags),
-		Labels: labelMap(portal.MergedLabels(w.Labels, e.Labels)),
+		Labels: labelMap(e.Labels),
 		Logo:   w.Logo, URL: w.URL,
 	}
 }

@@ -50,7 +50,8 @@ func testSettings() *portal.PortalSettings {
 		UnknownUser: portal.UnknownUserAdopt,
 		Workshops: []portal.EnvironmentSettings{{
 			Name: "markdown", Resource: resource, Capacity: 3, Reserved: 1, Initial: 1,
-			Labels:  []portal.Label{{Name: "level", Value: "beginner"}},
+			// Merged as spec does: the Workshop's labels, then the entry's.
+			Labels:  []portal.Label{{Name: "kind", Value: "demo"}, {Name: "level", Value: "beginner"}},
 			Expires: 30 * time.Minute, Deadline: 60 * time.Minute, Overdue: 5 * time.Minute,
 		}},
 	}
