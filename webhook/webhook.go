@@ -25,7 +25,10 @@ type Portal struct {
 
 // Config configures a Sender.
 type Config struct {
-	Portal Portal
+	// Portal identifies the portal; when Settings is set, its name, uid and generation are
+	// read from there at each event instead (the uid may be filled in after start).
+	Portal   Portal
+	Settings *portal.PortalSettings
 	// URL is the portal-wide webhook ("" = none).
 	URL string
 	// Client sends the requests (default: a client with a 2.5 s timeout).
@@ -87,7 +90,11 @@ func (s *Sender) Emit(e portal.Event) {
 	if len(urls) == 0 {
 		return
 	}
-	body, err := json.Marshal(Payload(s.cfg.Portal, e))
+	p := s.cfg.Portal
+	if st := s.cfg.Settings; st != nil {
+		p.Name, p.UID, p.Generation = st.Name, st.UID, st.Generation
+	}
+	body, err := json.Marshal(Payload(p, e))
 	if err != nil {
 		s.cfg.Logger.Error("encode event", "event", e.Name, "err", err)
 		return

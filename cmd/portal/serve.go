@@ -174,7 +174,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	handler, err := web.New(web.Config{Scheduler: sched, Store: db, Clock: portal.SystemClock,
-		Logger: log, PortalURL: portalURL, IngressDomain: c.IngressDomain})
+		Logger: log, PortalURL: portalURL, IngressDomain: c.IngressDomain, SessionURL: sessionURL})
 	if err != nil {
 		return err
 	}
