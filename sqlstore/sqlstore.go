@@ -1,0 +1,188 @@
+// Package sqlstore implements portal.Store on SQL databases. SQLite (modernc.org/sqlite,
+// pure Go) is the one implemented; the queries are written once in the SQL both SQLite and
+// PostgreSQL understand, and what differs lives in dialect.go.
+//
+// Times are stored as unix nanoseconds (BIGINT) with NULL for the zero time and read back in
+// UTC; lists and nested settings are JSON text; the provisioner handle is binary.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"portal"
+)
+
+var _ portal.Store = (*DB)(nil)
+
+// errReadOnly is returned by the write methods of a transaction opened by View.
+var errReadOnly = errors.New("sqlstore: write inside a read-only View transaction; use Update")
+
+// DB is a portal.Store on a SQL database.
+type DB struct {
+	write *sql.DB // Update; serialised
+	read  *sql.DB // View; may be the same pool as write
+	d     *dialect
+}
+
+// View runs fn in a read-only transaction. Write methods of its Tx return an error.
+func (db *DB) View(ctx context.Context, fn func(tx portal.Tx) error) error {
+	return db.run(ctx, db.read, false, fn)
+}
+
+// Update runs fn in a read-write transaction. On SQLite all Updates are serialised (one
+// writer connection, BEGIN IMMEDIATE), so whatever fn reads stays true until it returns. If fn
+// returns an error or panics, nothing it wrote is kept; the error is returned as is.
+func (db *DB) Update(ctx context.Context, fn func(tx portal.Tx) error) error {
+	return db.run(ctx, db.write, true, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, writable bool, fn func(tx portal.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = stx.Rollback() // also on panic; an error here leaves nothing to undo
+		}
+	}()
+	if err := fn(&tx{ctx: ctx, tx: stx, d: db.d, writable: writable}); err != nil {
+		return err
+	}
+	if !writable {
+		return nil // the deferred rollback ends the read transaction
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	committed = true
+	return nil
+}
+
+// Close closes the database. Transactions still running fail.
+func (db *DB) Close() error {
+	err := db.read.Close()
+	if db.write != db.read {
+		err = errors.Join(err, db.write.Close())
+	}
+	return err
+}
+
+// tx implements portal.Tx on one SQL transaction.
+type tx struct {
+	ctx      context.Context
+	tx       *sql.Tx
+	d        *dialect
+	writable bool
+}
+
+var _ portal.Tx = (*tx)(nil)
+
+// check returns errReadOnly, wrapped with op, in a View transaction.
+func (t *tx) check(op string) error {
+	if !t.writable {
+		return fmt.Errorf("%s: %w", op, errReadOnly)
+	}
+	return nil
+}
+
+func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, t.d.rebind(query), args...)
+}
+
+func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx, t.d.rebind(query), args...)
+}
+
+func (t *tx) queryRow(query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(t.ctx, t.d.rebind(query), args...)
+}
+
+// execGuarded runs a statement that may fail with a constraint violation in a way that
+// lets the transaction go on, also where a failed statement aborts the transaction.
+func (t *tx) execGuarded(query string, args ...any) (sql.Result, error) {
+	if !t.d.abortsOnError {
+		return t.exec(query, args...)
+	}
+	if _, err := t.exec(`SAVEPOINT guard`); err != nil {
+		return nil, err
+	}
+	res, err := t.exec(query, args...)
+	if err != nil {
+		if _, rerr := t.exec(`ROLLBACK TO SAVEPOINT guard`); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+	}
+	if _, rerr := t.exec(`RELEASE SAVEPOINT guard`); rerr != nil {
+		return nil, errors.Join(err, rerr)
+	}
+	return res, err
+}
+
+// execOne runs a statement that must change exactly one row; none is ErrNotFound.
+func (t *tx) execOne(query string, args ...any) error {
+	return changedOne(t.exec(query, args...))
+}
+
+// changedOne returns ErrNotFound unless the statement changed a row.
+func changedOne(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return portal.ErrNotFound
+	}
+	return nil
+}
+
+// insertErr maps a unique violation to ErrConflict.
+func (t *tx) insertErr(err error) error {
+	if err != nil && t.d.isUnique(err) {
+		return fmt.Errorf("%w: %v", portal.ErrConflict, err)
+	}
+	return err
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// collect reads every row of rows with scan.
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (*T, error)) ([]*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// one maps sql.ErrNoRows to ErrNotFound.
+func one[T any](v *T, err error) (*T, error) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
