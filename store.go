@@ -59,10 +59,11 @@ type Tx interface {
 	// UpdateSessionIf overwrites the record only if its stored state is still from; it
 	// returns ErrConflict otherwise (compare-and-set).
 	UpdateSessionIf(s *Session, from SessionState) error
-	// ClaimReserved gives the oldest available session (no owner, WAITING) of the
-	// environment to owner and returns it, or returns ErrNotFound when there is none. No two
+	// ClaimReserved gives the oldest session of the environment without an owner in the
+	// given state (WAITING: a ready spare; STARTING: a spare still starting) to owner and
+	// returns it, or returns ErrNotFound when there is none. Only Owner changes. No two
 	// claims can return the same session.
-	ClaimReserved(environment, owner string) (*Session, error)
+	ClaimReserved(environment, owner string, state SessionState) (*Session, error)
 	// DeleteSession removes a session record and its activation tokens; gone is success.
 	DeleteSession(name string) error
 

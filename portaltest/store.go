@@ -554,7 +554,7 @@ func testClaimReserved(t *testing.T, s portal.Store) {
 	for _, want := range []struct{ name, owner string }{{"old-a", "u1"}, {"old-b", "u2"}, {"a-young", "u3"}} {
 		var got *portal.Session
 		storeUpdate(t, s, func(tx portal.Tx) (err error) {
-			got, err = tx.ClaimReserved("lab", want.owner)
+			got, err = tx.ClaimReserved("lab", want.owner, portal.SessionWaiting)
 			return err
 		})
 		if got.Name != want.name || got.Owner != want.owner || got.State != portal.SessionWaiting {
@@ -567,16 +567,24 @@ func testClaimReserved(t *testing.T, s portal.Store) {
 		}
 	}
 	err := s.Update(t.Context(), func(tx portal.Tx) error {
-		_, err := tx.ClaimReserved("lab", "u4")
+		_, err := tx.ClaimReserved("lab", "u4", portal.SessionWaiting)
 		return err
 	})
 	storeWant(t, "ClaimReserved(none left)", err, portal.ErrNotFound)
+	var starting *portal.Session
+	storeUpdate(t, s, func(tx portal.Tx) (err error) {
+		starting, err = tx.ClaimReserved("lab", "u5", portal.SessionStarting)
+		return err
+	})
+	if starting.Name != "starting" || starting.Owner != "u5" || starting.State != portal.SessionStarting {
+		t.Fatalf("ClaimReserved(STARTING) = %s owner %q state %v, want starting owner u5", starting.Name, starting.Owner, starting.State)
+	}
 	err = s.Update(t.Context(), func(tx portal.Tx) error {
-		_, err := tx.ClaimReserved("nowhere", "u4")
+		_, err := tx.ClaimReserved("nowhere", "u4", portal.SessionWaiting)
 		return err
 	})
 	storeWant(t, "ClaimReserved(unknown environment)", err, portal.ErrNotFound)
-	for name, owner := range map[string]string{"other-old": "", "owned": "zed", "starting": "", "stopping": "", "stopped": ""} {
+	for name, owner := range map[string]string{"other-old": "", "owned": "zed", "starting": "u5", "stopping": "", "stopped": ""} {
 		if got := storeGetSession(t, s, name).Owner; got != owner {
 			t.Errorf("session %s owner = %q, want %q", name, got, owner)
 		}

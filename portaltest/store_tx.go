@@ -35,7 +35,7 @@ func testClaimReservedConcurrent(t *testing.T, s portal.Store) {
 		wg.Go(func() {
 			var got *portal.Session
 			err := s.Update(t.Context(), func(tx portal.Tx) (err error) {
-				got, err = tx.ClaimReserved("lab", owner)
+				got, err = tx.ClaimReserved("lab", owner, portal.SessionWaiting)
 				return err
 			})
 			mu.Lock()
@@ -300,7 +300,7 @@ func testWritesRefusedInView(t *testing.T, s portal.Store) {
 			s.State = portal.SessionStopped
 			return tx.UpdateSessionIf(&s, sess.State)
 		}},
-		{"ClaimReserved", func(tx portal.Tx) error { _, err := tx.ClaimReserved(sess.Environment, "bob"); return err }},
+		{"ClaimReserved", func(tx portal.Tx) error { _, err := tx.ClaimReserved(sess.Environment, "bob", portal.SessionWaiting); return err }},
 		{"DeleteSession", func(tx portal.Tx) error { return tx.DeleteSession(sess.Name) }},
 		{"CreateUser", func(tx portal.Tx) error { return tx.CreateUser(&portal.User{Name: "view"}) }},
 		{"UpdateUser", func(tx portal.Tx) error { return tx.UpdateUser(&portal.User{Name: "user-seed", Staff: true}) }},
@@ -390,7 +390,7 @@ func testErrorRollsBack(t *testing.T, s portal.Store) {
 		if err := tx.DeleteSession("seed-s001"); err != nil {
 			return err
 		}
-		if _, err := tx.ClaimReserved("nowhere", "x"); !errors.Is(err, portal.ErrNotFound) {
+		if _, err := tx.ClaimReserved("nowhere", "x", portal.SessionWaiting); !errors.Is(err, portal.ErrNotFound) {
 			return fmt.Errorf("ClaimReserved: %v", err)
 		}
 		return fmt.Errorf("wrapped: %w", boom)

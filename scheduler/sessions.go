@@ -181,7 +181,12 @@ func (s *Scheduler) Request(ctx context.Context, r Request) (*Allocation, error)
 			}
 		}
 
-		sess, err := tx.ClaimReserved(env.Name, user.Name)
+		// A ready spare, else a spare still starting (it is further along than a new
+		// session would be, and it already holds a seat), else a new session.
+		sess, err := tx.ClaimReserved(env.Name, user.Name, portal.SessionWaiting)
+		if errors.Is(err, portal.ErrNotFound) {
+			sess, err = tx.ClaimReserved(env.Name, user.Name, portal.SessionStarting)
+		}
 		switch {
 		case err == nil:
 		case errors.Is(err, portal.ErrNotFound):

@@ -223,7 +223,7 @@ func (t *tx) UpdateSessionIf(s *portal.Session, from portal.SessionState) error 
 	return wrap(err, "update session %q from %s", s.Name, from)
 }
 
-func (t *tx) ClaimReserved(environment, owner string) (*portal.Session, error) {
+func (t *tx) ClaimReserved(environment, owner string, state portal.SessionState) (*portal.Session, error) {
 	if err := t.check("claim reserved session"); err != nil {
 		return nil, err
 	}
@@ -233,7 +233,7 @@ func (t *tx) ClaimReserved(environment, owner string) (*portal.Session, error) {
 	s, err := one(scanSession(t.queryRow(`UPDATE sessions SET owner = ? WHERE name = (
 	SELECT name FROM sessions WHERE environment = ? AND owner = '' AND state = ?
 	ORDER BY created, name LIMIT 1`+t.d.claimLock+`
-) RETURNING `+sessionColumns, owner, environment, portal.SessionWaiting)))
+) RETURNING `+sessionColumns, owner, environment, state)))
 	return s, wrap(err, "claim reserved session of %q", environment)
 }
 
