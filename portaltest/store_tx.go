@@ -300,7 +300,10 @@ func testWritesRefusedInView(t *testing.T, s portal.Store) {
 			s.State = portal.SessionStopped
 			return tx.UpdateSessionIf(&s, sess.State)
 		}},
-		{"ClaimReserved", func(tx portal.Tx) error { _, err := tx.ClaimReserved(sess.Environment, "bob", portal.SessionWaiting); return err }},
+		{"ClaimReserved", func(tx portal.Tx) error {
+			_, err := tx.ClaimReserved(sess.Environment, "bob", portal.SessionWaiting)
+			return err
+		}},
 		{"DeleteSession", func(tx portal.Tx) error { return tx.DeleteSession(sess.Name) }},
 		{"CreateUser", func(tx portal.Tx) error { return tx.CreateUser(&portal.User{Name: "view"}) }},
 		{"UpdateUser", func(tx portal.Tx) error { return tx.UpdateUser(&portal.User{Name: "user-seed", Staff: true}) }},
