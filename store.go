@@ -34,8 +34,10 @@ type SessionFilter struct {
 
 // Tx is the set of operations available inside View and Update. Write methods return an
 // error when called inside View. Lookups of a single record return ErrNotFound when it does
-// not exist; creates return ErrConflict when the key exists. Lists are ordered by creation
-// (environments by ID, sessions by creation time then name).
+// not exist, and so do updates of a record that does not exist; creates return ErrConflict
+// when the key exists. Lists are ordered by creation (environments by ID, sessions by
+// creation time then name, activation tokens as added). Something with an expiry counts as
+// expired once its expiry is at or before now.
 type Tx interface {
 	// Setting returns a stored setting (credentials, secrets) or ErrNotFound.
 	Setting(key string) (string, error)
@@ -80,6 +82,8 @@ type Tx interface {
 	User(name string) (*User, error)
 	Users() ([]*User, error)
 	UpdateUser(u *User) error
+	// DeleteUser removes a user with its browser logins and access tokens; gone is success.
+	DeleteUser(name string) error
 
 	CreateAccessToken(t *AccessToken) error
 	// AccessToken looks a token up by the hash of its access token.

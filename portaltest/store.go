@@ -36,6 +36,7 @@ func StoreSuite(t *testing.T, open func(t *testing.T) portal.Store, reopen func(
 		{"UpdateWaitsForUpdate", testUpdateWaitsForUpdate},
 		{"Counts", testCounts},
 		{"Users", testUsers},
+		{"DeleteUser", testDeleteUser},
 		{"AccessTokens", testAccessTokens},
 		{"DeleteExpiredTokens", testDeleteExpiredTokens},
 		{"ActivationTokens", testActivationTokens},

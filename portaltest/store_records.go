@@ -382,3 +382,44 @@ func testBrowserSessions(t *testing.T, s portal.Store) {
 		return nil
 	})
 }
+
+// testDeleteUser: a deleted user is gone with its logins and tokens; others stay; deleting
+// a user that is gone succeeds.
+func testDeleteUser(t *testing.T, s portal.Store) {
+	exp := st0.Add(time.Hour)
+	storeUpdate(t, s, func(tx portal.Tx) error {
+		for _, name := range []string{"gone", "kept"} {
+			if err := tx.CreateUser(&portal.User{Name: name, Group: portal.GroupAnonymous, Created: st0}); err != nil {
+				return err
+			}
+			if err := tx.CreateBrowserSession(&portal.BrowserSession{Hash: "b-" + name, User: name, Created: st0, Expires: exp}); err != nil {
+				return err
+			}
+			if err := tx.CreateAccessToken(&portal.AccessToken{AccessHash: "a-" + name, User: name, Created: st0, Expires: exp}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	storeUpdate(t, s, func(tx portal.Tx) error { return tx.DeleteUser("gone") })
+	storeUpdate(t, s, func(tx portal.Tx) error { return tx.DeleteUser("gone") })
+	err := s.View(t.Context(), func(tx portal.Tx) error {
+		_, err := tx.User("gone")
+		storeWant(t, "User(deleted)", err, portal.ErrNotFound)
+		_, err = tx.BrowserSession("b-gone")
+		storeWant(t, "BrowserSession(of deleted user)", err, portal.ErrNotFound)
+		_, err = tx.AccessToken("a-gone")
+		storeWant(t, "AccessToken(of deleted user)", err, portal.ErrNotFound)
+		if _, err := tx.User("kept"); err != nil {
+			return err
+		}
+		if _, err := tx.BrowserSession("b-kept"); err != nil {
+			return err
+		}
+		_, err = tx.AccessToken("a-kept")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -593,13 +592,31 @@ func TestCleanupPurgesOldRecords(t *testing.T) {
 	a := h.mustRequest("lab-w01", "")
 	h.s.Terminate(h.ctx, a.Session.Name)
 	h.reconcile()
-	h.advance(37 * time.Hour)
-	if got := h.sessions(portal.SessionFilter{States: []portal.SessionState{portal.SessionStopped}}); len(got) != 0 {
-		names := []string{}
-		for _, s := range got {
-			names = append(names, fmt.Sprint(s.Name, " ", s.Expires))
+	h.advance(36 * time.Hour)
+	recent := h.mustRequest("lab-w01", "") // its user is young, and its record stays
+	h.advance(time.Hour)
+	var stopped []string
+	for _, s := range h.sessions(portal.SessionFilter{States: []portal.SessionState{portal.SessionStopped}}) {
+		stopped = append(stopped, s.Name)
+	}
+	if want := []string{recent.Session.Name}; !slices.Equal(stopped, want) {
+		t.Fatalf("stopped records = %v, want only %v (the other stopped over 36 h ago)", stopped, want)
+	}
+	// The user whose records are gone is deleted; nobody else is.
+	if n := h.events.count("User/Delete"); n != 1 {
+		t.Fatalf("User/Delete sent %d times, want once", n)
+	}
+	var names []string
+	h.store.View(h.ctx, func(tx portal.Tx) error {
+		us, err := tx.Users()
+		for _, u := range us {
+			names = append(names, u.Name)
 		}
-		t.Fatalf("stopped records kept past 36 h: %v", names)
+		return err
+	})
+	if slices.Contains(names, a.User.Name) || !slices.Contains(names, recent.User.Name) ||
+		!slices.Contains(names, "educates") || !slices.Contains(names, "robot@educates") {
+		t.Fatalf("users after cleanup = %v", names)
 	}
 }
 

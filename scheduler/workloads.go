@@ -282,10 +282,14 @@ func (s *Scheduler) checkOrphaned(ctx context.Context) error {
 	})
 }
 
-// cleanup deletes expired tokens and browser logins, and session records stopped long ago.
+// cleanup deletes expired tokens and browser logins, session records stopped long ago, and
+// anonymous users (REST and anonymous web users) who joined long ago and have no session
+// records left.
 func (s *Scheduler) cleanup(ctx context.Context) error {
 	now := s.now()
-	return s.store.Update(ctx, func(tx portal.Tx) error {
+	var events []portal.Event
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		events = nil
 		if _, err := tx.DeleteExpiredTokens(now); err != nil {
 			return err
 		}
@@ -302,6 +306,31 @@ func (s *Scheduler) cleanup(ctx context.Context) error {
 				return err
 			}
 		}
+		users, err := tx.Users()
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if u.Group != portal.GroupAnonymous || now.Sub(u.Created) < keepStopped {
+				continue
+			}
+			left, err := tx.Sessions(portal.SessionFilter{Owner: u.Name, Limit: 1})
+			if err != nil {
+				return err
+			}
+			if len(left) > 0 {
+				continue
+			}
+			if err := tx.DeleteUser(u.Name); err != nil {
+				return err
+			}
+			events = append(events, portal.Event{Kind: portal.UserEvent, Name: "User/Delete", Time: now,
+				User: u.Name, Data: map[string]any{"group": portal.GroupAnonymous}})
+		}
 		return nil
 	})
+	if err == nil {
+		s.emit(events)
+	}
+	return err
 }

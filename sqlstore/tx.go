@@ -350,6 +350,22 @@ password_hash = ?, created = ? WHERE name = ?`,
 	return wrap(err, "update user %q", u.Name)
 }
 
+func (t *tx) DeleteUser(name string) error {
+	if err := t.check("delete user"); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`DELETE FROM browser_sessions WHERE user_name = ?`,
+		`DELETE FROM access_tokens WHERE user_name = ?`,
+		`DELETE FROM users WHERE name = ?`,
+	} {
+		if _, err := t.exec(q, name); err != nil {
+			return wrap(err, "delete user %q", name)
+		}
+	}
+	return nil
+}
+
 // --- access tokens ---
 
 const tokenColumns = `access_hash, COALESCE(refresh_hash, ''), user_name, client_id, scope, created,
