@@ -11,6 +11,7 @@ import (
 
 	"portal"
 	"portal/scheduler"
+	"portal/ticket"
 )
 
 // Methods accepted by API endpoints.
@@ -69,6 +70,9 @@ func (s *Server) bearer(r *http.Request) (*portal.User, error) {
 	if tok == "" {
 		return nil, errBadToken
 	}
+	if t, ok := strings.CutPrefix(tok, SessionCredentialPrefix); ok {
+		return s.sessionCredential(r, t)
+	}
 	var u *portal.User
 	err := s.store.View(r.Context(), func(tx portal.Tx) error {
 		t, err := tx.AccessToken(scheduler.HashToken(tok))
@@ -79,6 +83,42 @@ func (s *Server) bearer(r *http.Request) (*portal.User, error) {
 			return portal.ErrNotFound
 		}
 		u, err = tx.User(t.User)
+		return err
+	})
+	if errors.Is(err, portal.ErrNotFound) {
+		return nil, errBadToken
+	}
+	return u, err
+}
+
+// SessionCredentialPrefix starts a bearer token that a session's dashboard makes for
+// itself: the prefix, then a ticket (package ticket) signed with the session's secret. It
+// acts as the session's owner, and only on the per-session endpoints of that session.
+const SessionCredentialPrefix = "session."
+
+// sessionCredential checks a dashboard's credential against the session named in the path.
+func (s *Server) sessionCredential(r *http.Request, t string) (*portal.User, error) {
+	name := r.PathValue("session")
+	if name == "" {
+		return nil, errBadToken
+	}
+	var u *portal.User
+	err := s.store.View(r.Context(), func(tx portal.Tx) error {
+		sess, err := tx.Session(name)
+		if err != nil {
+			return err
+		}
+		if !sess.State.Live() {
+			return portal.ErrNotFound
+		}
+		if _, err := ticket.Verify(sess.Secret, name, t, s.now()); err != nil {
+			return portal.ErrNotFound
+		}
+		if sess.Owner == "" {
+			u = &portal.User{}
+			return nil
+		}
+		u, err = tx.User(sess.Owner)
 		return err
 	})
 	if errors.Is(err, portal.ErrNotFound) {
