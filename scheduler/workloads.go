@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"portal"
@@ -195,6 +196,7 @@ func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment) 
 		{Name: "WORKSHOP_NAME", Value: env.Resource},
 		{Name: "WORKSHOP_TITLE", Value: env.Workshop.Title},
 		{Name: "WORKSHOP_CONTENT", Value: env.Workshop.ContentDir},
+		{Name: "WORKSHOP_TERMINALS", Value: strconv.Itoa(env.Workshop.Terminals)},
 		{Name: "INGRESS_DOMAIN", Value: s.cfg.IngressDomain},
 		{Name: "INGRESS_PROTOCOL", Value: s.cfg.IngressProtocol},
 		{Name: "RESTART_URL", Value: restart},

@@ -104,6 +104,25 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request, u *portal.
 	writeJSON(w, http.StatusOK, configJSON{URL: s.sessionURL(sess.Name), Password: sess.ConfigPassword})
 }
 
+// handleParameters is GET /workshops/session/<s>/parameters/, an addition: the session's
+// resolved request parameters and its owner's details, for the dashboard's {{ variables }}.
+// Parameters are set when the session is allocated, so a reserved session has none.
+func (s *Server) handleParameters(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	sess, _, err := s.sessionFor(r, u, nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	params := sess.Params
+	if params == nil {
+		params = []portal.Param{}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Owner      string         `json:"owner"`
+		Parameters []portal.Param `json:"parameters"`
+	}{sess.Owner, params})
+}
+
 // handleAuthorize is GET /workshops/session/<s>/authorize/.
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request, u *portal.User) {
 	sess, _, err := s.sessionFor(r, u, errNotInUse)

@@ -39,3 +39,15 @@ func TestSessionCredential(t *testing.T) {
 		})
 	}
 }
+
+func TestParameters(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.requestSession(h.robot(), "alice")
+	sa := h.session(a.Name)
+	cred := bearer(SessionCredentialPrefix + ticket.Sign(sa.Secret, ticket.Claims{Session: a.Name, User: "dashboard", Expires: h.clock.Now().Add(time.Minute)}))
+	w := h.do("GET", "/workshops/session/"+a.Name+"/parameters/", "", cred)
+	mustStatus(t, w, http.StatusOK)
+	if got, want := w.Body.String(), `{"owner":"alice","parameters":[{"name":"WORKSHOP_USERNAME","value":"nobody"}]}`+"\n"; got != want && got != want[:len(want)-1] {
+		t.Fatalf("parameters = %s, want %s", got, want)
+	}
+}

@@ -109,6 +109,7 @@ func (s *Server) routes() {
 	s.handle("/workshops/session/{session}/config/", s.api(get, authBearer, s.handleConfig))
 	s.handle("/workshops/session/{session}/authorize/", s.api(get, authBearer, s.handleAuthorize))
 	s.handle("/workshops/session/{session}/event/", s.api(post, authBearer, s.handleEvent))
+	s.handle("/workshops/session/{session}/parameters/", s.api(get, authBearer, s.handleParameters))
 
 	s.handle("/workshops/session/{session}/activate/", s.page(s.handleActivate))
 	s.handle("/workshops/session/{session}/delete/", s.page(s.handleDelete))
