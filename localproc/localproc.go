@@ -1,6 +1,15 @@
 // Package localproc runs each session's workload as a local child process: the portal's
-// own `dashboard` subcommand, in its own process group and working directory. Workloads
-// outlive the portal; a restarted portal re-attaches to them from their handles.
+// own `dashboard` subcommand, in its own session, process group and working directory.
+// Workloads outlive the portal; a restarted portal re-attaches to them from their handles.
+//
+// Each session's processes run in a bubblewrap sandbox (see SandboxConfig): they see the
+// session's home, a read-only system, a private /tmp and /proc, and nothing of the portal's
+// data or of other sessions. The dashboard runs every shell in a nested sandbox of its own,
+// so a shell cannot see the dashboard's process or the session's secret.
+//
+// A session's working directory <Dir>/<session> holds the portal's files about it (.handle,
+// .dashboard.log) and two folders its processes own: home/ (the session's home) and run/
+// (where the dashboard writes the address it listens on). Only home/ is visible to shells.
 //
 // The package relies on Linux's /proc to tell a workload from a process that reused its id.
 package localproc
@@ -33,9 +42,12 @@ var (
 
 // Files in a session's working directory.
 const (
-	addrFile   = ".dashboard.addr" // written by the dashboard once it listens
+	homeDir    = "home"            // the session's home
+	runDir     = "run"             // the dashboard's folder
+	addrName   = "addr"            // in run/: written by the dashboard once it listens
 	logFile    = ".dashboard.log"  // the dashboard's stdout and stderr
 	handleFile = ".handle"         // the workload's handle, for List
+	addrFile   = ".dashboard.addr" // where handles without an address path have it
 )
 
 // stopGrace is how long Stop waits after SIGTERM before it sends SIGKILL.
@@ -49,6 +61,8 @@ type Config struct {
 	Command []string
 	// Logger receives one line per start and stop (nil = discard).
 	Logger *slog.Logger
+	// Sandbox says how sessions are isolated; the zero value requires bubblewrap.
+	Sandbox SandboxConfig
 }
 
 // Provisioner runs workloads as local processes. It keeps no state of its own: everything
@@ -60,9 +74,15 @@ type Provisioner struct {
 	log     *slog.Logger
 	client  *http.Client
 	grace   time.Duration // between SIGTERM and SIGKILL
+	// sandbox is nil when sessions run unsandboxed; sandboxNote says how or why not.
+	sandbox     *sandbox
+	sandboxNote string
 }
 
-// New returns a Provisioner, creating cfg.Dir if needed.
+// New returns a Provisioner, creating cfg.Dir if needed. Unless cfg.Sandbox.Mode is
+// SandboxDisabled it tries a sandbox once (with a nested one in it, as for a shell); when
+// that fails it returns an error wrapping ErrNoSandbox for SandboxRequired, and logs a
+// warning and runs sessions unsandboxed for SandboxPreferred.
 func New(cfg Config) (*Provisioner, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("localproc: Dir is required")
@@ -86,8 +106,39 @@ func New(cfg Config) (*Provisioner, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Provisioner{dir: dir, command: cmd, log: log,
-		client: &http.Client{Timeout: 2 * time.Second}, grace: stopGrace}, nil
+	cmd = append([]string(nil), cmd...)
+	if !strings.Contains(cmd[0], "/") {
+		if cmd[0], err = exec.LookPath(cmd[0]); err != nil {
+			return nil, fmt.Errorf("localproc: dashboard command: %w", err)
+		}
+	}
+	if cmd[0], err = filepath.Abs(cmd[0]); err != nil {
+		return nil, fmt.Errorf("localproc: dashboard command: %w", err)
+	}
+	p := &Provisioner{dir: dir, command: cmd, log: log,
+		client: &http.Client{Timeout: 2 * time.Second}, grace: stopGrace}
+	if cfg.Sandbox.Mode == SandboxDisabled {
+		p.sandboxNote = "sessions run unsandboxed: the sandbox is disabled"
+		return p, nil
+	}
+	sb, err := newSandbox(cfg.Sandbox, dir)
+	if err == nil {
+		err = sb.probe(dir)
+	}
+	if err != nil {
+		if cfg.Sandbox.Mode == SandboxRequired {
+			return nil, fmt.Errorf("localproc: %w: %v", ErrNoSandbox, err)
+		}
+		p.sandboxNote = "sessions run UNSANDBOXED: " + err.Error()
+		log.Warn("sessions run unsandboxed: every session can read the portal's data and the other sessions' files", "reason", err)
+		return p, nil
+	}
+	p.sandbox = sb
+	p.sandboxNote = "sessions run in a bubblewrap sandbox (" + sb.bwrap + ")"
+	if sb.setpriv != "" {
+		p.sandboxNote += fmt.Sprintf(" as user %d", nobody)
+	}
+	return p, nil
 }
 
 // handle identifies a workload process. Start is the process's start time in clock ticks
@@ -99,6 +150,16 @@ type handle struct {
 	Start   uint64 `json:"start"`
 	WorkDir string `json:"workdir"`
 	Secret  string `json:"secret"`
+	// Addr is the file the dashboard writes its address to ("" = <WorkDir>/.dashboard.addr).
+	Addr string `json:"addr,omitempty"`
+}
+
+// addrPath is where the handle's dashboard writes the address it listens on.
+func (h handle) addrPath() string {
+	if h.Addr != "" {
+		return h.Addr
+	}
+	return filepath.Join(h.WorkDir, addrFile)
 }
 
 func parseHandle(b []byte) (handle, error) {
@@ -106,7 +167,8 @@ func parseHandle(b []byte) (handle, error) {
 	if err := json.Unmarshal(b, &h); err != nil {
 		return h, fmt.Errorf("localproc: malformed handle: %w", err)
 	}
-	if h.PID <= 1 || h.PGID <= 1 || h.WorkDir == "" || !filepath.IsAbs(h.WorkDir) {
+	if h.PID <= 1 || h.PGID <= 1 || h.WorkDir == "" || !filepath.IsAbs(h.WorkDir) ||
+		(h.Addr != "" && !within(h.Addr, h.WorkDir)) {
 		return h, fmt.Errorf("localproc: malformed handle %q", b)
 	}
 	return h, nil
@@ -122,13 +184,47 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, fmt.Errorf("localproc: start: bad session name %q", name)
 	}
+	if _, err := os.Stat(p.command[0]); err != nil {
+		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
 	work := filepath.Join(p.dir, name)
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 	}
+	home, run := filepath.Join(work, homeDir), filepath.Join(work, runDir)
+	for _, d := range []string{home, run} {
+		if err := p.mkdir(d); err != nil {
+			return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+		}
+	}
+	addr := filepath.Join(run, addrName)
 	// A leftover address from an earlier run would make the new process look ready.
-	if err := os.Remove(filepath.Join(work, addrFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(addr); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
+	vars := map[string]string{}
+	for _, v := range r.Env {
+		vars[v.Name] = v.Value
+	}
+	argv, env := p.command, p.env(home, addr, r.Env)
+	if p.sandbox != nil {
+		content := vars["WORKSHOP_CONTENT"]
+		if content != "" {
+			var err error
+			if content, err = filepath.Abs(content); err != nil {
+				return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+			}
+		}
+		shell, err := shellEnv(vars)
+		if err != nil {
+			return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+		}
+		env = append(p.env(sandboxHome, filepath.Join(sandboxRun, addrName), r.Env),
+			"DASHBOARD_SHELL="+shell)
+		if content != "" {
+			env = append(env, "WORKSHOP_CONTENT="+sandboxContent)
+		}
+		argv = p.sandbox.outer(name, home, run, content, p.command)
 	}
 	logf, err := os.OpenFile(filepath.Join(work, logFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
@@ -136,11 +232,13 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	}
 	defer logf.Close() // the child has its own copy
 
-	cmd := exec.Command(p.command[0], p.command[1:]...)
-	cmd.Dir = work
-	cmd.Env = p.env(work, r.Env)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = home
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A session of its own: its own process group, and no controlling terminal to inject
+	// keystrokes into.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 	}
@@ -152,7 +250,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		syscall.Kill(-pid, syscall.SIGKILL)
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 	}
-	h := handle{PID: pid, PGID: pid, Start: st.start, WorkDir: work, Secret: r.Session.Secret}
+	h := handle{PID: pid, PGID: pid, Start: st.start, WorkDir: work, Secret: r.Session.Secret, Addr: addr}
 	b, err := json.Marshal(h)
 	if err != nil {
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
@@ -161,13 +259,21 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		syscall.Kill(-pid, syscall.SIGKILL)
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 	}
-	p.log.Info("started session process", "session", name, "pid", pid, "dir", work)
+	p.log.Info("started session process", "session", name, "pid", pid, "dir", work, "sandboxed", p.sandbox != nil)
 	return b, nil
 }
 
-// env is the child's environment: a minimal base, the request's variables, and where to
-// listen. Later entries win.
-func (p *Provisioner) env(work string, vars []portal.EnvVar) []string {
+// mkdir creates a folder that the session's processes own.
+func (p *Provisioner) mkdir(path string) error {
+	if p.sandbox != nil {
+		return p.sandbox.mkdir(path)
+	}
+	return os.MkdirAll(path, 0o700)
+}
+
+// env is the child's environment: a minimal base, the request's variables, then its home
+// and where to listen. Later entries win.
+func (p *Provisioner) env(home, addr string, vars []portal.EnvVar) []string {
 	path := os.Getenv("PATH")
 	if path == "" {
 		path = "/usr/local/bin:/usr/bin:/bin"
@@ -176,11 +282,11 @@ func (p *Provisioner) env(work string, vars []portal.EnvVar) []string {
 	if lang == "" {
 		lang = "C.UTF-8"
 	}
-	env := []string{"PATH=" + path, "HOME=" + work, "LANG=" + lang}
+	env := []string{"PATH=" + path, "LANG=" + lang}
 	for _, v := range vars {
 		env = append(env, v.Name+"="+v.Value)
 	}
-	return append(env, "LISTEN=127.0.0.1:0", "ADDR_FILE="+filepath.Join(work, addrFile))
+	return append(env, "HOME="+home, "LISTEN=127.0.0.1:0", "ADDR_FILE="+addr)
 }
 
 // Status reports Ready once the dashboard's /healthz answers, Starting before, Failed when
@@ -190,7 +296,7 @@ func (p *Provisioner) Status(ctx context.Context, b []byte) (portal.WorkloadStat
 	if err != nil {
 		return portal.WorkloadStatus{}, err
 	}
-	addr, addrErr := os.ReadFile(filepath.Join(h.WorkDir, addrFile))
+	addr, addrErr := os.ReadFile(h.addrPath())
 	if !alive(h) {
 		if _, err := os.Stat(h.WorkDir); errors.Is(err, os.ErrNotExist) {
 			return portal.WorkloadStatus{Phase: portal.WorkloadGone}, nil
@@ -243,7 +349,7 @@ func (p *Provisioner) Stop(ctx context.Context, b []byte) error {
 			}
 		}
 	}
-	if err := os.RemoveAll(h.WorkDir); err != nil {
+	if err := removeAll(h.WorkDir); err != nil {
 		return fmt.Errorf("localproc: stop: remove %s: %w", h.WorkDir, err)
 	}
 	p.log.Info("stopped session process", "pid", h.PID, "dir", h.WorkDir)
@@ -273,7 +379,7 @@ func (p *Provisioner) Activity(ctx context.Context, b []byte) (portal.Activity, 
 	if !alive(h) {
 		return portal.Activity{}, portal.ErrGone
 	}
-	addr, err := os.ReadFile(filepath.Join(h.WorkDir, addrFile))
+	addr, err := os.ReadFile(h.addrPath())
 	if err != nil {
 		return portal.Activity{}, fmt.Errorf("localproc: activity: dashboard not listening yet: %w", err)
 	}
@@ -431,4 +537,19 @@ func writeFile(path string, b []byte) error {
 		return err
 	}
 	return nil
+}
+
+// removeAll removes path like os.RemoveAll, also when a session left folders it may not
+// write to.
+func removeAll(path string) error {
+	if err := os.RemoveAll(path); err == nil || !errors.Is(err, os.ErrPermission) {
+		return err
+	}
+	filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(path)
 }

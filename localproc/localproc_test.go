@@ -3,6 +3,7 @@ package localproc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"portal"
+	"portal/browsertest"
 	"portal/dashboard"
 	"portal/portaltest"
 	"portal/ticket"
@@ -38,14 +40,17 @@ func child(mode string) int {
 	case "sleep": // a grandchild that only exists
 		time.Sleep(time.Hour)
 		return 0
-	case "grandchild": // starts a grandchild in its own process group, then serves
-		gc := exec.Command(os.Args[0])
+	case "grandchild": // starts a grandchild named by its argument, then serves
+		gc := exec.Command(os.Args[0], "grandchild-of-"+os.Getenv("SESSION_NAME"))
 		gc.Env = append(os.Environ(), "LOCALPROC_TEST_CHILD=sleep")
+		// With LOCALPROC_TEST_SETSID the grandchild leaves the workload's process group.
+		gc.SysProcAttr = &syscall.SysProcAttr{Setsid: os.Getenv("LOCALPROC_TEST_SETSID") != ""}
 		if err := gc.Start(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		if err := os.WriteFile("grandchild.pid", []byte(strconv.Itoa(gc.Process.Pid)), 0o600); err != nil {
+	case "shell": // runs SHELL_SCRIPT as the dashboard runs a terminal's shell, then serves
+		if err := runShell(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -71,11 +76,28 @@ func child(mode string) int {
 	return 0
 }
 
-func newProvisioner(t *testing.T, dir string) *Provisioner {
+// modes are the two ways workloads run; most tests run in both.
+var modes = []struct {
+	name string
+	mode SandboxMode
+}{
+	{"unsandboxed", SandboxDisabled},
+	{"sandboxed", SandboxRequired},
+}
+
+// newProvisioner returns a Provisioner that runs the test binary as its dashboard. A
+// sandboxed one skips the test (fails it in CI) where bubblewrap cannot run.
+func newProvisioner(t *testing.T, dir string, mode SandboxMode) *Provisioner {
 	t.Helper()
-	p, err := New(Config{Dir: dir, Command: []string{os.Args[0]}})
+	p, err := New(Config{Dir: dir, Command: []string{os.Args[0]}, Sandbox: SandboxConfig{Mode: mode}})
+	if errors.Is(err, ErrNoSandbox) {
+		browsertest.Missing(t, "bubblewrap", err)
+	}
 	if err != nil {
 		t.Fatalf("New: %v", err)
+	}
+	if got, want := p.sandbox != nil, mode == SandboxRequired; got != want {
+		t.Fatalf("sandboxed = %v, want %v", got, want)
 	}
 	return p
 }
@@ -141,16 +163,43 @@ func running(pid int) bool {
 	return err == nil && st.live()
 }
 
+// processesNamed returns the running processes whose command line contains arg.
+func processesNamed(arg string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.Contains(string(b), arg) && running(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 func TestProvisionerSuite(t *testing.T) {
-	p := newProvisioner(t, t.TempDir())
-	portaltest.ProvisionerSuite(t, p, func(name string) portal.StartRequest {
-		return request(name, "1")
-	})
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			p := newProvisioner(t, t.TempDir(), m.mode)
+			portaltest.ProvisionerSuite(t, p, func(name string) portal.StartRequest {
+				return request(name, "1")
+			})
+		})
+	}
 }
 
 func TestLifecycle(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testLifecycle(t, m.mode) })
+	}
+}
+
+func testLifecycle(t *testing.T, mode SandboxMode) {
 	dir := t.TempDir()
-	p := newProvisioner(t, dir)
+	p := newProvisioner(t, dir, mode)
 	b, h := start(t, p, request("lab-w01-s001", "1"))
 
 	if got, want := h.WorkDir, filepath.Join(dir, "lab-w01-s001"); got != want {
@@ -191,7 +240,7 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// A portal restart: a new Provisioner knows the workload from its handle alone.
-	p2 := newProvisioner(t, dir)
+	p2 := newProvisioner(t, dir, mode)
 	st2, err := p2.Status(context.Background(), b)
 	if err != nil {
 		t.Fatal(err)
@@ -230,46 +279,84 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
-func TestStopKillsProcessGroup(t *testing.T) {
-	p := newProvisioner(t, t.TempDir())
-	b, h := start(t, p, request("lab-w01-s002", "grandchild"))
-	waitReady(t, p, b)
-	raw, err := os.ReadFile(filepath.Join(h.WorkDir, "grandchild.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gc, err := strconv.Atoi(string(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st, err := procStat(gc); err != nil || st.pgrp != h.PGID {
-		t.Fatalf("grandchild %d: %+v, %v; want it in group %d", gc, st, err, h.PGID)
-	}
-	if err := p.Stop(context.Background(), b); err != nil {
-		t.Fatalf("Stop: %v", err)
-	}
-	for _, pid := range []int{h.PID, gc} {
-		if running(pid) {
-			t.Errorf("process %d still runs after Stop", pid)
-		}
+// Stop ends the workload's descendants: those in its process group, and in a sandbox also
+// those that left the group, because the sandbox's process namespace ends with it.
+func TestStopKillsDescendants(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mode   SandboxMode
+		setsid bool
+	}{
+		{"unsandboxed, same group", SandboxDisabled, false},
+		{"sandboxed, same group", SandboxRequired, false},
+		{"sandboxed, own session", SandboxRequired, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newProvisioner(t, t.TempDir(), tc.mode)
+			// A process outside the group keeps the sandbox's first process waiting for it,
+			// so SIGTERM alone does not end the sandbox; the SIGKILL after the grace does.
+			p.grace = 500 * time.Millisecond
+			name := fmt.Sprintf("lab-w01-s%d", time.Now().UnixNano())
+			r := request(name, "grandchild")
+			if tc.setsid {
+				r.Env = append(r.Env, portal.EnvVar{Name: "LOCALPROC_TEST_SETSID", Value: "1"})
+			}
+			b, h := start(t, p, r)
+			waitReady(t, p, b)
+			gcs := processesNamed("grandchild-of-" + name)
+			if len(gcs) != 1 {
+				t.Fatalf("grandchild processes %v, want one", gcs)
+			}
+			st, err := procStat(gcs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inGroup := st.pgrp == h.PGID; inGroup == tc.setsid {
+				t.Fatalf("grandchild in the workload's group: %v, want %v", inGroup, !tc.setsid)
+			}
+			if err := p.Stop(context.Background(), b); err != nil {
+				t.Fatalf("Stop: %v", err)
+			}
+			// The kernel ends the other processes of a process namespace after its first one,
+			// not necessarily before Stop returns.
+			deadline := time.Now().Add(5 * time.Second)
+			for running(gcs[0]) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			for _, pid := range []int{h.PID, gcs[0]} {
+				if running(pid) {
+					t.Errorf("process %d still runs after Stop", pid)
+				}
+			}
+		})
 	}
 }
 
 func TestStopEscalatesToKill(t *testing.T) {
-	p := newProvisioner(t, t.TempDir())
-	p.grace = 200 * time.Millisecond
-	b, h := start(t, p, request("lab-w01-s003", "stubborn"))
-	waitReady(t, p, b)
-	if err := p.Stop(context.Background(), b); err != nil {
-		t.Fatalf("Stop: %v", err)
-	}
-	if running(h.PID) {
-		t.Errorf("process %d ignored SIGTERM and survived Stop", h.PID)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			p := newProvisioner(t, t.TempDir(), m.mode)
+			p.grace = 200 * time.Millisecond
+			b, h := start(t, p, request("lab-w01-s003", "stubborn"))
+			waitReady(t, p, b)
+			if err := p.Stop(context.Background(), b); err != nil {
+				t.Fatalf("Stop: %v", err)
+			}
+			if running(h.PID) {
+				t.Errorf("process %d ignored SIGTERM and survived Stop", h.PID)
+			}
+		})
 	}
 }
 
 func TestExitAtOnce(t *testing.T) {
-	p := newProvisioner(t, t.TempDir())
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testExitAtOnce(t, m.mode) })
+	}
+}
+
+func testExitAtOnce(t *testing.T, mode SandboxMode) {
+	p := newProvisioner(t, t.TempDir(), mode)
 	b, _ := start(t, p, request("lab-w01-s004", "exit"))
 	st := waitPhase(t, p, b)
 	if got, want := st.Phase, portal.WorkloadFailed; got != want {
@@ -287,7 +374,8 @@ func TestExitAtOnce(t *testing.T) {
 }
 
 func TestBadCommand(t *testing.T) {
-	p, err := New(Config{Dir: t.TempDir(), Command: []string{"/nonexistent/dashboard"}})
+	p, err := New(Config{Dir: t.TempDir(), Command: []string{"/nonexistent/dashboard"},
+		Sandbox: SandboxConfig{Mode: SandboxDisabled}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,9 +390,10 @@ func TestBadCommand(t *testing.T) {
 }
 
 func TestMalformedHandle(t *testing.T) {
-	p := newProvisioner(t, t.TempDir())
+	p := newProvisioner(t, t.TempDir(), SandboxDisabled)
 	for _, b := range []string{"", "garbage", "{}", `{"pid":0,"pgid":0,"workdir":"/tmp/x"}`,
-		`{"pid":123,"pgid":123,"workdir":"relative"}`} {
+		`{"pid":123,"pgid":123,"workdir":"relative"}`,
+		`{"pid":123,"pgid":123,"workdir":"/tmp/x","addr":"/tmp/y/addr"}`} {
 		t.Run(b, func(t *testing.T) {
 			if _, err := p.Status(context.Background(), []byte(b)); err == nil {
 				t.Errorf("Status succeeded")
@@ -321,7 +410,7 @@ func TestMalformedHandle(t *testing.T) {
 
 // A handle whose process id now belongs to another process must not touch that process.
 func TestReusedProcessID(t *testing.T) {
-	p := newProvisioner(t, t.TempDir())
+	p := newProvisioner(t, t.TempDir(), SandboxDisabled)
 	self, err := procStat(os.Getpid())
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,9 @@ type serveConfig struct {
 	IngressDomain string
 	StartTimeout  time.Duration
 	LogLevel      string
+	// AllowUnsandboxed lets sessions run without a sandbox when bubblewrap cannot run.
+	AllowUnsandboxed bool
+	Bwrap            string
 }
 
 // envOr returns the environment variable's value, or def when it is unset.
@@ -55,8 +59,14 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	timeout := envOr("PORTAL_START_TIMEOUT", "2m")
 	fs.StringVar(&timeout, "start-timeout", timeout, "how long a session may take to start (env PORTAL_START_TIMEOUT)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr("PORTAL_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTAL_LOG_LEVEL)")
+	allow, allowErr := strconv.ParseBool(envOr("PORTAL_ALLOW_UNSANDBOXED", "false"))
+	fs.BoolVar(&c.AllowUnsandboxed, "allow-unsandboxed", allow, "run sessions without isolation when bubblewrap cannot run (env PORTAL_ALLOW_UNSANDBOXED=true)")
+	fs.StringVar(&c.Bwrap, "bwrap", envOr("PORTAL_BWRAP", "bwrap"), "the bubblewrap program that sandboxes sessions (env PORTAL_BWRAP)")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
+	}
+	if allowErr != nil {
+		return c, fmt.Errorf("serve: PORTAL_ALLOW_UNSANDBOXED: expected true or false, got %q", os.Getenv("PORTAL_ALLOW_UNSANDBOXED"))
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
@@ -148,10 +158,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return pu.Scheme + "://" + host
 	}
 
-	prov, err := localproc.New(localproc.Config{Dir: filepath.Join(dataDir, "sessions"), Logger: log})
+	sandbox := localproc.SandboxConfig{Bwrap: c.Bwrap, Hide: []string{dataDir}}
+	if c.AllowUnsandboxed {
+		sandbox.Mode = localproc.SandboxPreferred
+	}
+	prov, err := localproc.New(localproc.Config{Dir: filepath.Join(dataDir, "sessions"), Logger: log,
+		Sandbox: sandbox})
+	if errors.Is(err, localproc.ErrNoSandbox) {
+		return fmt.Errorf("%w\n\nInstall bubblewrap (Debian and Ubuntu: apt-get install bubblewrap) so that sessions run isolated,\n"+
+			"or start the portal with --allow-unsandboxed (PORTAL_ALLOW_UNSANDBOXED=true) to run them without isolation:\n"+
+			"every session could then read the portal's database and credentials and the other sessions' files", err)
+	}
 	if err != nil {
 		return err
 	}
+	sandboxed, sandboxNote := prov.Sandboxed()
 	p := &conf.Portal
 	hooks := webhook.New(webhook.Config{URL: p.AnalyticsWebhookURL, Logger: log,
 		Settings: p, Portal: webhook.Portal{URL: portalURL}})
@@ -173,8 +194,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	var warnings []string
+	if !sandboxed {
+		warnings = append(warnings, "Sessions are NOT sandboxed: "+sandboxNote)
+	}
 	handler, err := web.New(web.Config{Scheduler: sched, Store: db, Clock: portal.SystemClock,
-		Logger: log, PortalURL: portalURL, IngressDomain: c.IngressDomain, SessionURL: sessionURL})
+		Logger: log, PortalURL: portalURL, IngressDomain: c.IngressDomain, SessionURL: sessionURL,
+		Warnings: func() []string { return warnings }})
 	if err != nil {
 		return err
 	}
@@ -187,6 +213,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	printCredentials(stdout, p.Name, portalURL, creds)
+	if !sandboxed {
+		fmt.Fprintf(stdout, "\n%s\n", unsandboxedWarning(sandboxNote))
+		log.Warn("SESSIONS ARE NOT SANDBOXED: every session can read the portal's database, credentials and the other sessions' files", "reason", sandboxNote)
+	} else {
+		log.Info(sandboxNote)
+	}
 	log.Info("portal ready", "url", portalURL, "data", dataDir)
 
 	select {
@@ -203,6 +235,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("portal stopped; sessions keep running and are picked up at the next start")
 	return err
+}
+
+// unsandboxedWarning is printed next to the credentials when sessions run unsandboxed.
+func unsandboxedWarning(reason string) string {
+	line := strings.Repeat("!", 78)
+	return line + `
+!! WARNING: SESSIONS ARE NOT SANDBOXED.
+!! Every session's terminal can read the portal's database and credentials and the
+!! files of the other sessions. Install bubblewrap (apt-get install bubblewrap) and
+!! restart the portal without --allow-unsandboxed.
+!! ` + reason + "\n" + line
 }
 
 func printCredentials(w io.Writer, name, portalURL string, c scheduler.Credentials) {

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"portal/browsertest"
+)
+
+// Without a working bubblewrap the portal refuses to start unless told to run sessions
+// unsandboxed, and then it says so loudly.
+func TestServeWithoutBubblewrap(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0",
+		"--data-dir", t.TempDir(), "--bwrap", "/nonexistent/bwrap").CombinedOutput()
+	if err == nil {
+		t.Fatalf("portal started without bubblewrap:\n%s", out)
+	}
+	for _, want := range []string{"sessions cannot be sandboxed", "/nonexistent/bwrap",
+		"apt-get install bubblewrap", "--allow-unsandboxed"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	cmd := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0",
+		"--data-dir", t.TempDir(), "--bwrap", "/nonexistent/bwrap")
+	cmd.Env = append(os.Environ(), "PORTAL_ALLOW_UNSANDBOXED=true")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var seen []string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		seen = append(seen, sc.Text())
+		if strings.Contains(sc.Text(), "SESSIONS ARE NOT SANDBOXED") {
+			return
+		}
+	}
+	t.Errorf("no warning on stdout of an unsandboxed portal:\n%s", strings.Join(seen, "\n"))
+}
+
+// A session's dashboard runs in a sandbox: seen from the host, its root holds the session's
+// home and none of the portal's data folder.
+func TestSessionsAreSandboxed(t *testing.T) {
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		browsertest.Missing(t, "bubblewrap", err)
+	}
+	data := t.TempDir()
+	p := startPortal(t, data, e2eConfig) // its reserved session starts at once
+	var pid string
+	deadline := time.Now().Add(30 * time.Second)
+	for pid == "" && time.Now().Before(deadline) {
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if err == nil && strings.HasPrefix(string(cmdline), "/opt/portal/dashboard\x00dashboard") {
+				pid = e.Name()
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if pid == "" {
+		t.Fatalf("no sandboxed dashboard process of portal %s found", p.url)
+	}
+	root := filepath.Join("/proc", pid, "root")
+	if fi, err := os.Stat(filepath.Join(root, "home/session")); err != nil || !fi.IsDir() {
+		t.Errorf("the dashboard has no /home/session: %v", err)
+	}
+	for _, hidden := range []string{filepath.Join(data, "portal.db"), filepath.Join(data, "sessions")} {
+		if _, err := os.Stat(filepath.Join(root, hidden)); !os.IsNotExist(err) {
+			t.Errorf("the dashboard sees %s: %v", hidden, err)
+		}
+	}
+	environ, err := os.ReadFile(filepath.Join("/proc", pid, "environ"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(environ), "DASHBOARD_SHELL=[\"/opt/portal/bwrap\"") {
+		t.Errorf("the dashboard's shells are not sandboxed: environment %q", environ)
+	}
+}
