@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -145,7 +146,9 @@ func (b *Browser) NewPage(t *testing.T) *Page {
 			p.record("uncaught exception: " + msg)
 		}
 	})
-	if err := chromedp.Run(ctx); err != nil {
+	// A tab in the background gets no animation frames, so pages that draw on frames
+	// (xterm.js) show nothing and chromedp's Poll never returns: bring it to the front.
+	if err := chromedp.Run(ctx, page.BringToFront()); err != nil {
 		cancel()
 		t.Fatalf("open tab: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -13,6 +14,12 @@ import (
 
 // CookieName is the name of the host-only cookie that admits the session's owner.
 const CookieName = "portal-session"
+
+// FramedCookieName is the same cookie for the dashboard framed by the portal's session
+// page. The session host is another site than the portal, so there a browser keeps only a
+// cookie that is SameSite=None, Secure (browsers accept that on http://*.localhost too)
+// and partitioned by the top-level site.
+const FramedCookieName = "portal-session-framed"
 
 // cookieLife is how long the cookie's own ticket stays valid.
 const cookieLife = 12 * time.Hour
@@ -36,16 +43,29 @@ func (s *Server) exchangeTicket(w http.ResponseWriter, r *http.Request) {
 		s.denied(w, r)
 		return
 	}
+	value := ticket.Sign(s.cfg.Secret, ticket.Claims{
+		Session: s.cfg.Session, User: c.User, Expires: now.Add(cookieLife)})
 	http.SetCookie(w, &http.Cookie{
-		Name: CookieName,
-		Value: ticket.Sign(s.cfg.Secret, ticket.Claims{
-			Session: s.cfg.Session, User: c.User, Expires: now.Add(cookieLife)}),
+		Name:     CookieName,
+		Value:    value,
 		Path:     "/",
 		MaxAge:   int(cookieLife / time.Second),
 		HttpOnly: true,
 		Secure:   s.secure(r),
 		SameSite: http.SameSiteLaxMode,
 	})
+	if r.Header.Get("Sec-Fetch-Dest") == "iframe" {
+		http.SetCookie(w, &http.Cookie{
+			Name:        FramedCookieName,
+			Value:       value,
+			Path:        "/",
+			MaxAge:      int(cookieLife / time.Second),
+			HttpOnly:    true,
+			Secure:      true,
+			SameSite:    http.SameSiteNoneMode,
+			Partitioned: true,
+		})
+	}
 	q.Del("ticket")
 	u := *r.URL
 	u.RawQuery = q.Encode()
@@ -64,7 +84,11 @@ func (s *Server) secure(r *http.Request) bool {
 // request gets 401.
 func (s *Server) owner(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ck, err := r.Cookie(CookieName); err == nil {
+		for _, name := range []string{CookieName, FramedCookieName} {
+			ck, err := r.Cookie(name)
+			if err != nil {
+				continue
+			}
 			if c, err := ticket.Verify(s.cfg.Secret, s.cfg.Session, ck.Value, s.now()); err == nil {
 				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c.User)))
 				return
@@ -119,9 +143,50 @@ func (s *Server) handleActivity(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// handlePing records an interaction (scripts call it on user input).
+// sameOrigin admits requests that come from the session's own pages: their Origin header
+// is the session host's origin. Other session hosts share the cookie's site (all are
+// <name>.<domain>), so SameSite alone does not keep their pages out.
+func (s *Server) sameOrigin(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin == "" || origin != s.origin(r) {
+			http.Error(w, "Forbidden: this request must come from the session's dashboard.", http.StatusForbidden)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// origin is the session host's origin: that of the session URL when the dashboard knows
+// it, else the one the request was addressed to (behind the portal's proxy, the forwarded
+// host).
+func (s *Server) origin(r *http.Request) string {
+	if u, err := url.Parse(s.cfg.Vars["session_url"]); err == nil && u.Scheme != "" && u.Host != "" {
+		return u.Scheme + "://" + strings.ToLower(u.Host)
+	}
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	host := r.Host
+	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
+		host = h
+	}
+	return scheme + "://" + strings.ToLower(host)
+}
+
+// handlePing records an interaction (the page's script calls it on user input).
 func (s *Server) handlePing(w http.ResponseWriter, r *http.Request) {
 	s.touch(false)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleHeartbeat records that a page is open and visible, without an interaction.
+func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
+	now := s.now()
+	s.mu.Lock()
+	s.lastView = now
+	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"html"
 	"html/template"
 	"io/fs"
 	"path"
@@ -24,9 +23,23 @@ import (
 // contentRoot is where the pages live inside a workshop's files (the classic layout).
 const contentRoot = "workshop/content"
 
-// workshop is a workshop's instructions, rendered once at start.
-type workshop struct {
+// source is a workshop's pages as read from its files, before variables are filled in.
+type source struct {
 	files fs.FS // rooted at contentRoot, for images and other files next to the pages
+	names []string
+	pages map[string]sourcePage
+}
+
+type sourcePage struct {
+	front    frontMatter
+	body     []byte // Markdown without the front matter
+	title    string // from modules.yaml
+	exitSign string
+}
+
+// workshop is a workshop's instructions, rendered for one set of variables.
+type workshop struct {
+	files fs.FS
 	pages []*page
 	index map[string]int // page name → position in pages
 }
@@ -52,15 +65,15 @@ type modulesFile struct {
 	} `yaml:"modules"`
 }
 
-// loadWorkshop reads and renders every page below workshop/content in fsys. The order of
-// pages is workshop/workshop.yaml's modules.activate when present, else file-name order;
+// loadWorkshop reads every page below workshop/content in fsys. The order of pages is
+// workshop/workshop.yaml's modules.activate when present, else file-name order;
 // workshop/modules.yaml may give titles and exit signs.
-func loadWorkshop(fsys fs.FS, vars map[string]string) (*workshop, error) {
+func loadWorkshop(fsys fs.FS) (*source, error) {
 	files, err := fs.Sub(fsys, contentRoot)
 	if err != nil {
 		return nil, err
 	}
-	sources := map[string][]byte{}
+	raw := map[string][]byte{}
 	var names []string
 	err = fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -74,7 +87,7 @@ func loadWorkshop(fsys fs.FS, vars map[string]string) (*workshop, error) {
 			return err
 		}
 		name := strings.TrimSuffix(p, ".md")
-		sources[name] = b
+		raw[name] = b
 		names = append(names, name)
 		return nil
 	})
@@ -95,7 +108,7 @@ func loadWorkshop(fsys fs.FS, vars map[string]string) (*workshop, error) {
 		names = nil
 		for _, n := range wf.Modules.Activate {
 			n = strings.TrimSuffix(strings.Trim(n, "/"), ".md")
-			if _, ok := sources[n]; !ok {
+			if _, ok := raw[n]; !ok {
 				return nil, fmt.Errorf("workshop.yaml activates %q but %s/%s.md does not exist",
 					n, contentRoot, n)
 			}
@@ -105,23 +118,35 @@ func loadWorkshop(fsys fs.FS, vars map[string]string) (*workshop, error) {
 	if len(names) == 0 {
 		return nil, fmt.Errorf("no pages in %s", contentRoot)
 	}
+	src := &source{files: files, names: names, pages: map[string]sourcePage{}}
+	for _, name := range names {
+		front, body := splitFrontMatter(raw[name])
+		sp := sourcePage{front: front, body: body}
+		if m, ok := mf.Modules[name]; ok {
+			sp.title, sp.exitSign = m.Name, m.ExitSign
+		}
+		src.pages[name] = sp
+	}
+	return src, nil
+}
 
+// render fills in vars and renders every page. Titles come from modules.yaml, else the
+// front matter, else the first heading, else the file name.
+func (src *source) render(vars map[string]string) (*workshop, error) {
 	md := newMarkdown()
-	w := &workshop{files: files, index: map[string]int{}}
-	for i, name := range names {
-		front, body := splitFrontMatter(sources[name])
-		body = interpolate(body, vars)
+	w := &workshop{files: src.files, index: map[string]int{}}
+	for i, name := range src.names {
+		sp := src.pages[name]
+		body := interpolate(sp.body, vars)
 		var buf bytes.Buffer
 		doc := md.Parser().Parse(text.NewReader(body))
 		if err := md.Renderer().Render(&buf, body, doc); err != nil {
 			return nil, fmt.Errorf("render %s: %w", name, err)
 		}
-		p := &page{Name: name, Body: template.HTML(buf.String())} // goldmark escapes raw HTML
-		if m, ok := mf.Modules[name]; ok {
-			p.Title, p.ExitSign = m.Name, m.ExitSign
-		}
+		p := &page{Name: name, Title: sp.title, ExitSign: sp.exitSign,
+			Body: template.HTML(buf.String())} // goldmark omits raw HTML; code is escaped
 		if p.Title == "" {
-			p.Title = front.Title
+			p.Title = string(interpolate([]byte(sp.front.Title), vars))
 		}
 		if p.Title == "" {
 			p.Title = firstHeading(doc, body)
@@ -225,51 +250,4 @@ func newMarkdown() goldmark.Markdown {
 		goldmark.WithRendererOptions(
 			renderer.WithNodeRenderers(util.Prioritized(codeBlockRenderer{}, 100))),
 	)
-}
-
-// actions are the code fence languages that render as clickable blocks, mapped to the
-// action and its target terminal ("" = none).
-var actions = map[string][2]string{
-	"execute":       {"execute", "1"},
-	"execute-1":     {"execute", "1"},
-	"execute-2":     {"execute", "2"},
-	"execute-3":     {"execute", "3"},
-	"execute-all":   {"execute", "all"},
-	"copy":          {"copy", ""},
-	"copy-and-edit": {"copy-and-edit", ""},
-}
-
-// codeBlockRenderer renders fenced code blocks; those whose language is an action become
-// <pre class="action action-…" data-action="…" data-terminal="…"> blocks that the
-// dashboard's scripts make clickable.
-type codeBlockRenderer struct{}
-
-func (codeBlockRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
-	reg.Register(ast.KindFencedCodeBlock, renderFencedCode)
-}
-
-func renderFencedCode(w util.BufWriter, src []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
-	if !entering {
-		return ast.WalkContinue, nil
-	}
-	n := node.(*ast.FencedCodeBlock)
-	lang := string(n.Language(src))
-	if a, ok := actions[lang]; ok {
-		fmt.Fprintf(w, `<pre class="action action-%s" data-action="%s"`, lang, a[0])
-		if a[1] != "" {
-			fmt.Fprintf(w, ` data-terminal="%s"`, a[1])
-		}
-		w.WriteString(`><code>`)
-	} else if lang != "" {
-		fmt.Fprintf(w, `<pre><code class="language-%s">`, html.EscapeString(lang))
-	} else {
-		w.WriteString(`<pre><code>`)
-	}
-	lines := n.Lines()
-	for i := range lines.Len() {
-		seg := lines.At(i)
-		w.WriteString(html.EscapeString(string(seg.Value(src))))
-	}
-	w.WriteString("</code></pre>\n")
-	return ast.WalkSkipChildren, nil
 }

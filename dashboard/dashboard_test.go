@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -44,14 +45,26 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 func newTestServer(t *testing.T, edit func(*Config)) (*Server, *fakeClock) {
+	s, clock, _ := newTestServerPortal(t, edit)
+	return s, clock
+}
+
+// newTestServerPortal returns a dashboard whose portal is a fake that answers in memory.
+func newTestServerPortal(t *testing.T, edit func(*Config)) (*Server, *fakeClock, *fakePortal) {
 	t.Helper()
 	clock := &fakeClock{now: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	fp := newFakePortal(t, clock)
 	cfg := Config{
 		Session:   testSession,
 		Secret:    testSecret,
 		PortalURL: testPortal + "/",
-		Vars:      map[string]string{"workshop_name": "lab-sample", "ingress_domain": "example.test"},
-		Clock:     clock.Now,
+		Vars: map[string]string{"workshop_name": "lab-sample", "ingress_domain": "example.test",
+			"ingress_protocol": "http"},
+		Clock:      clock.Now,
+		HTTPClient: &http.Client{Transport: fp},
+		Logger:     slog.New(slog.DiscardHandler),
+		Shell:      []string{"/bin/sh"},
+		WorkDir:    t.TempDir(),
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -60,7 +73,8 @@ func newTestServer(t *testing.T, edit func(*Config)) (*Server, *fakeClock) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	return s, clock
+	t.Cleanup(s.Close)
+	return s, clock, fp
 }
 
 func do(s *Server, r *http.Request) *httptest.ResponseRecorder {
@@ -316,6 +330,7 @@ func TestActivityFigures(t *testing.T) {
 
 	clock.Advance(10 * time.Second)
 	ping := httptest.NewRequest("POST", "/session/ping", nil)
+	ping.Header.Set("Origin", "http://example.com") // httptest's host
 	if got, want := do(s, withCookie(ping, c)).Code, http.StatusNoContent; got != want {
 		t.Fatalf("ping: status %d, want %d", got, want)
 	}
@@ -358,38 +373,71 @@ func TestSamplePages(t *testing.T) {
 	wantTOC := [][2]string{
 		{"/workshop/content/01-welcome", "Welcome"},
 		{"/workshop/content/02-running-commands", "Running commands"},
-		{"/workshop/content/03-copying-text", "Copying text"},
+		{"/workshop/content/03-more-actions", "More terminal actions"},
+		{"/workshop/content/04-copying-text", "Copying text"},
 	}
 	if diff := cmp.Diff(wantTOC, entries); diff != "" {
 		t.Errorf("table of contents (-want +got):\n%s", diff)
 	}
 	for _, want := range []string{
 		`<a class="prev" rel="prev" href="/workshop/content/01-welcome">`,
-		`<a class="next" rel="next" href="/workshop/content/03-copying-text">`,
+		`<a class="next" rel="next" href="/workshop/content/03-more-actions">`,
 		`aria-current="page"><a href="/workshop/content/02-running-commands">`,
 		`<pre class="action action-execute" data-action="execute" data-terminal="1"><code>echo &#34;Hello from session ` + testSession + `&#34;`,
+		`<pre class="action action-execute-1" data-action="execute" data-terminal="1"><code>pwd`,
 		`<pre class="action action-execute-2" data-action="execute" data-terminal="2"><code>date`,
+		`<pre class="action action-execute-3" data-action="execute" data-terminal="3"><code>uname -a`,
+		`<pre class="action action-execute-all" data-action="execute" data-terminal="all"><code>clear`,
+		`<pre class="action action-execute" data-action="interrupt" data-terminal="1"><code>&lt;ctrl-c&gt;`,
+		`<pre><code>this text is not run anywhere`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page 2 lacks %s", want)
 		}
 	}
 
-	_, body = get(t, s, c, "/workshop/content/03-copying-text")
+	_, body = get(t, s, c, "/workshop/content/03-more-actions")
 	for _, want := range []string{
-		`<pre class="action action-copy" data-action="copy"><code>session: ` + testSession,
-		`<pre class="action action-copy-and-edit" data-action="copy-and-edit"><code>`,
-		`data-action="finish" href="` + testPortal + `/workshops/catalog/">Finish Workshop</a>`,
+		`<pre class="action action-terminal-execute" data-action="execute" data-terminal="1" data-clear="true"><code>echo &#34;the YAML form, in ` + testSession + `&#34;</code>`,
+		`<pre class="action action-terminal-execute-all" data-action="execute" data-terminal="all"><code>echo &#34;every terminal&#34;</code>`,
+		`<pre class="action action-terminal-input" data-action="input" data-terminal="1" data-enter="false"><code>echo &#34;finish this line and press Enter&#34;</code>`,
+		`<pre class="action action-terminal-interrupt" data-action="interrupt" data-terminal="1"><code>&lt;ctrl-c&gt;</code>`,
+		`<pre class="action action-terminal-interrupt-all" data-action="interrupt" data-terminal="all"><code>`,
+		`<pre class="action action-terminal-clear" data-action="clear" data-terminal="1"><code>clear</code>`,
+		`<pre class="action action-terminal-clear-all" data-action="clear" data-terminal="all"><code>clear</code>`,
+		`<pre class="action action-dashboard-open-url" data-action="open-url"><code>http://example.test/</code>`,
+		`<div class="action-invalid" role="note"><p class="warning">&#9888; This block does nothing here: unknown action &#34;editor:open-file&#34;.</p><pre><code>file: ~/exercises/sample.txt`,
+		`such as {{ no_such_variable }}, are left`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page 3 lacks %s", want)
 		}
 	}
+
+	_, body = get(t, s, c, "/workshop/content/04-copying-text")
+	for _, want := range []string{
+		`<pre class="action action-copy" data-action="copy"><code>session: ` + testSession,
+		`<pre class="action action-copy-and-edit" data-action="copy-and-edit"><code>greeting: replace me</code>`,
+		`<pre class="action action-workshop-copy" data-action="copy"><code>portal={{ training_portal }}</code>`,
+		`<pre class="action action-workshop-copy-and-edit" data-action="copy-and-edit"><code>name=your-name-here</code>`,
+		`data-action="finish" href="` + testPortal + `/workshops/catalog/">Finish Workshop</a>`,
+		`<progress max="4" value="4">100%</progress>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page 4 lacks %s", want)
+		}
+	}
 	if strings.Contains(body, `rel="next"`) {
 		t.Errorf("last page has a next link")
 	}
-	if strings.Contains(body, "{{") {
-		t.Errorf("page 3 has uninterpolated variables")
+	if got := strings.Count(body, "{{"); got != 1 { // training_portal is not set in this test
+		t.Errorf("page 4 has %d uninterpolated variables, want 1", got)
+	}
+
+	// The dashboard reopens on the page last viewed.
+	w = do(s, withCookie(browserGet("/"), c))
+	if got, want := w.Header().Get("Location"), "/workshop/content/04-copying-text"; got != want {
+		t.Errorf("GET / after viewing page 4: Location %q, want %q", got, want)
 	}
 
 	_, body = get(t, s, c, "/workshop/content/01-welcome")
@@ -436,8 +484,9 @@ func TestContentDir(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("status %d", status)
 	}
+	article := regexp.MustCompile(`(?s)<article class="page-body">.*</article>`).FindString(body)
 	for _, bad := range []string{"<script", "alert(1)</script>", "<b onclick"} {
-		if strings.Contains(body, bad) {
+		if strings.Contains(article, bad) {
 			t.Errorf("raw HTML %q reached the page", bad)
 		}
 	}
@@ -573,5 +622,69 @@ func TestRun(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
+	}
+}
+
+func TestConfigTerminalsAndShell(t *testing.T) {
+	base := map[string]string{"SESSION_NAME": testSession, "SESSION_SECRET": testSecret, "PORTAL_URL": testPortal}
+	tests := []struct {
+		terminals, shell string
+		wantTerms        int
+		wantShell        []string
+		wantErr          string
+	}{
+		{"", "", 0, nil, ""},
+		{"0", "", -1, nil, ""},
+		{"2", `["/usr/bin/bwrap","--","/bin/bash","-l"]`, 2, []string{"/usr/bin/bwrap", "--", "/bin/bash", "-l"}, ""},
+		{"4", "", 0, nil, "WORKSHOP_TERMINALS"},
+		{"two", "", 0, nil, "WORKSHOP_TERMINALS"},
+		{"1", `/bin/bash -l`, 0, nil, "DASHBOARD_SHELL"},
+		{"1", `[]`, 0, nil, "DASHBOARD_SHELL"},
+	}
+	for _, tt := range tests {
+		env := map[string]string{"WORKSHOP_TERMINALS": tt.terminals, "DASHBOARD_SHELL": tt.shell}
+		cfg, err := ConfigFromEnv(func(k string) string {
+			if v, ok := env[k]; ok {
+				return v
+			}
+			return base[k]
+		})
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("terminals %q shell %q: error %v, want one naming %s", tt.terminals, tt.shell, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("terminals %q shell %q: %v", tt.terminals, tt.shell, err)
+		}
+		if cfg.Terminals != tt.wantTerms || !cmp.Equal(cfg.Shell, tt.wantShell) {
+			t.Errorf("terminals %q shell %q: got %d %q, want %d %q", tt.terminals, tt.shell,
+				cfg.Terminals, cfg.Shell, tt.wantTerms, tt.wantShell)
+		}
+	}
+}
+
+func TestFramedCookie(t *testing.T) {
+	s, clock := newTestServer(t, nil)
+	tk := ticket.Sign(testSecret, ticket.Claims{Session: testSession, User: "alice", Expires: clock.Now().Add(time.Minute)})
+	r := browserGet("/?ticket=" + tk)
+	r.Header.Set("Sec-Fetch-Dest", "iframe")
+	w := do(s, r)
+	var framed *http.Cookie
+	for _, c := range w.Result().Cookies() {
+		if c.Name == FramedCookieName {
+			framed = c
+		}
+	}
+	if framed == nil || !framed.Secure || !framed.Partitioned || framed.SameSite != http.SameSiteNoneMode || !framed.HttpOnly {
+		t.Fatalf("framed ticket exchange set %+v, want a Secure, Partitioned, SameSite=None cookie", framed)
+	}
+	if got := do(s, withCookie(browserGet("/workshop/content/01-welcome"), framed)).Code; got != http.StatusOK {
+		t.Errorf("page with the framed cookie: status %d, want 200", got)
+	}
+	// A top-level exchange sets only the Lax cookie.
+	if n := len(do(s, browserGet("/?ticket="+tk)).Result().Cookies()); n != 1 {
+		t.Errorf("top-level exchange set %d cookies, want 1", n)
 	}
 }

@@ -272,7 +272,7 @@ func TestSample(t *testing.T) {
 		Difficulty: "beginner",
 		Duration:   "30m",
 		ContentDir: "",
-		Terminals:  1,
+		Terminals:  3, // layout split/2: the sample uses execute-1, -2 and -3
 	}
 	if diff := cmp.Diff(wantWorkshop, w); diff != "" {
 		t.Errorf("workshop (-want +got):\n%s", diff)

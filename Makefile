@@ -1,0 +1,54 @@
+# Build helpers. `make run` and `make test` build the dashboard's browser assets first.
+#
+#   make assets   install xterm.js from npm (package-lock.json) when needed and copy it into
+#                 dashboard/assets/dist, where the Go build embeds it
+#   make run      assets, then `go run ./cmd/portal serve`
+#   make test     assets, then `go test ./...`
+
+DIST  := dashboard/assets/dist
+STAMP := node_modules/.package-lock.json
+XTERM := node_modules/@xterm/xterm
+FIT   := node_modules/@xterm/addon-fit
+
+ASSETS := $(DIST)/xterm.js $(DIST)/xterm.css $(DIST)/addon-fit.js $(DIST)/xterm-LICENSE.txt
+
+.PHONY: assets run test clean-assets
+
+assets: $(ASSETS)
+
+# npm ci runs when node_modules is missing or package.json / package-lock.json is newer.
+$(STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# The UMD builds work as plain <script>s; the source-map comment is dropped because the
+# maps are not shipped.
+$(DIST)/xterm.js: $(STAMP)
+	@mkdir -p $(DIST)
+	sed '/^\/\/# sourceMappingURL=/d' $(XTERM)/lib/xterm.js > $@
+
+$(DIST)/addon-fit.js: $(STAMP)
+	@mkdir -p $(DIST)
+	sed '/^\/\/# sourceMappingURL=/d' $(FIT)/lib/addon-fit.js > $@
+
+$(DIST)/xterm.css: $(STAMP)
+	@mkdir -p $(DIST)
+	cp $(XTERM)/css/xterm.css $@
+
+$(DIST)/xterm-LICENSE.txt: $(STAMP)
+	@mkdir -p $(DIST)
+	cp $(XTERM)/LICENSE $@
+
+# ARGS are passed to `portal serve`, e.g. make run ARGS="--config examples/registration-one-step.yaml".
+ARGS ?=
+# GOTESTFLAGS are passed to `go test`, e.g. make test GOTESTFLAGS="-run TestUsers -v".
+GOTESTFLAGS ?=
+
+run: assets
+	go run ./cmd/portal serve $(ARGS)
+
+test: assets
+	go test $(GOTESTFLAGS) ./...
+
+clean-assets:
+	rm -f $(ASSETS)
