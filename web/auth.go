@@ -167,8 +167,15 @@ func (s *Server) browserUser(r *http.Request) (*portal.User, error) {
 }
 
 // login logs the browser in as user: it records a new browser session, replaces any old
-// one of this browser, and sets the cookie.
+// one of this browser (keeping whether it passed the access code), and sets the cookie.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, user string) error {
+	return s.startBrowserSession(w, r, user, false)
+}
+
+// startBrowserSession records a new browser session for user ("" = a visitor who passed
+// the access code), replaces the browser's old one and sets the cookie. A new cookie value
+// is issued every time, so a value known before a login is worth nothing after it.
+func (s *Server) startBrowserSession(w http.ResponseWriter, r *http.Request, user string, accessPassed bool) error {
 	value := newSecret(32)
 	now := s.now()
 	var old string
@@ -177,12 +184,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, user string) erro
 	}
 	err := s.store.Update(r.Context(), func(tx portal.Tx) error {
 		if old != "" {
+			prev, err := tx.BrowserSession(old)
+			switch {
+			case err == nil:
+				accessPassed = accessPassed || (prev.AccessPassed && now.Before(prev.Expires))
+			case !errors.Is(err, portal.ErrNotFound):
+				return err
+			}
 			if err := tx.DeleteBrowserSession(old); err != nil {
 				return err
 			}
 		}
 		return tx.CreateBrowserSession(&portal.BrowserSession{Hash: scheduler.HashToken(value),
-			User: user, Created: now, Expires: now.Add(loginTTL)})
+			User: user, Created: now, Expires: now.Add(loginTTL), AccessPassed: accessPassed})
 	})
 	if err != nil {
 		return err
@@ -190,5 +204,37 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, user string) erro
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: value, Path: "/",
 		Expires: now.Add(loginTTL), MaxAge: int(loginTTL / time.Second),
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	// The rest of this request (a page that renders a form) sees the new login.
+	replaceCookie(r, loginCookie, value)
 	return nil
+}
+
+// logout ends the browser's login: the record is deleted and the cookie cleared.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(loginCookie); err == nil && c.Value != "" {
+		err := s.store.Update(r.Context(), func(tx portal.Tx) error {
+			return tx.DeleteBrowserSession(scheduler.HashToken(c.Value))
+		})
+		if err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	replaceCookie(r, loginCookie, "")
+	return nil
+}
+
+// replaceCookie sets the named cookie of r's Cookie header to value ("" removes it).
+func replaceCookie(r *http.Request, name, value string) {
+	var keep []string
+	for _, c := range r.Cookies() {
+		if c.Name != name {
+			keep = append(keep, c.String())
+		}
+	}
+	if value != "" {
+		keep = append(keep, (&http.Cookie{Name: name, Value: value}).String())
+	}
+	r.Header.Set("Cookie", strings.Join(keep, "; "))
 }

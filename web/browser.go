@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"time"
 
 	"portal"
@@ -54,13 +55,32 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusFound)
 }
 
-// handleIndex is GET /: a plain page with the portal's title.
+// handleIndex is GET / (reference §2.10): it sends the browser on. The access code comes
+// first; a visitor without a login gets an anonymous account in anonymous mode, else the
+// login form when the catalog is private; everyone else goes to the catalog. A next path
+// (from pages that require a login) and a notification are carried along.
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
-	title := s.sched.Settings().Title
-	if title == "" {
-		title = "Workshops"
+	b, u, err := s.browserState(r)
+	if err != nil {
+		s.uiFail(w, r, nil, err)
+		return
 	}
-	s.render(w, "index.html", struct{ Title string }{title})
+	q := r.URL.Query()
+	next := localPath(q.Get("next"), "")
+	switch {
+	case s.needsAccessCode(b, u):
+		redirect(w, r, accessRedirect(r.URL.RequestURI()))
+	case u == nil && next != "":
+		redirect(w, r, s.loginURL(next))
+	case u == nil && (s.anonymousOpen() || !s.sched.Settings().CatalogPublic):
+		redirect(w, r, s.loginURL("/workshops/catalog/"))
+	case next != "":
+		redirect(w, r, next)
+	case knownNotification(q.Get("notification")):
+		redirect(w, r, withParams("/workshops/catalog/", "notification", q.Get("notification")))
+	default:
+		redirect(w, r, "/workshops/catalog/")
+	}
 }
 
 // stoppedOwn returns the index URL of a STOPPED session of this name owned by u, or "".
@@ -150,6 +170,12 @@ type sessionPage struct {
 	Title string
 	Ready bool
 	Frame string
+	// While the session starts: the step it is at (1 = waiting for a workload, 2 = the
+	// workload is starting), seconds since it was created, the startup timeout in seconds
+	// (0 = none) and how much of it has passed, in percent.
+	Step             int
+	Elapsed, Timeout int
+	Percent          int
 }
 
 // handleSessionPage is GET /workshops/session/<s>/: the page that frames the session's
@@ -178,6 +204,15 @@ func (s *Server) handleSessionPage(w http.ResponseWriter, r *http.Request) {
 		if env.Overdue > 0 && now.Sub(sess.Created) >= env.Overdue {
 			redirect(w, r, "/workshops/session/"+name+"/delete/?notification="+notifyStartupTimeout)
 			return
+		}
+		page.Step = 1
+		if sess.Handle != nil {
+			page.Step = 2
+		}
+		page.Elapsed = int(max(now.Sub(sess.Created), 0) / time.Second)
+		if env.Overdue > 0 {
+			page.Timeout = int(env.Overdue / time.Second)
+			page.Percent = min(100, int(100*now.Sub(sess.Created)/env.Overdue))
 		}
 		s.render(w, "session.html", page)
 		return
@@ -250,6 +285,13 @@ func (s *Server) handleEnvironmentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u == nil {
+		if s.anonymousOpen() {
+			// Anonymous mode: the visitor gets an account on the way (reference's
+			// /workshops/environment/<env>/create/).
+			redirect(w, r, "/workshops/environment/"+r.PathValue("env")+"/create/?index_url="+
+				url.QueryEscape(r.URL.Query().Get("index_url")))
+			return
+		}
 		redirect(w, r, loginRedirect("/accounts/login/", r.URL.RequestURI()))
 		return
 	}

@@ -13,6 +13,7 @@ import (
 const (
 	eMethod   = "method_not_allowed"
 	eTooLarge = "too_large"
+	eTooMany  = "too_many_requests" // a rate limit refused the attempt
 )
 
 // statusOf maps every error code to its HTTP status. It is the only place where an error
@@ -27,6 +28,7 @@ var statusOf = map[string]int{
 	portal.EINTERNAL:     http.StatusInternalServerError,
 	eMethod:              http.StatusMethodNotAllowed,
 	eTooLarge:            http.StatusRequestEntityTooLarge,
+	eTooMany:             http.StatusTooManyRequests,
 }
 
 // retryAfter is the Retry-After (seconds) sent with every 503.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"time"
 
 	"portal"
 )
@@ -47,6 +48,18 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, name string) {
 	rp.ServeHTTP(w, r)
 }
 
+// proxyTransport carries the proxy's requests to the dashboards. Unlike
+// http.DefaultTransport, which keeps two idle connections per host, it keeps enough for a
+// class's browsers to reuse connections to their dashboard rather than dial one per
+// request.
+var proxyTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	return t
+}()
+
 // proxyFor returns the cached reverse proxy for a dashboard endpoint.
 func (s *Server) proxyFor(endpoint string) (*httputil.ReverseProxy, error) {
 	if p, ok := s.proxies.Load(endpoint); ok {
@@ -61,6 +74,7 @@ func (s *Server) proxyFor(endpoint string) (*httputil.ReverseProxy, error) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
 		},
+		Transport:     proxyTransport,
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			// The workload may just have gone away; this is not worth more than a debug line.

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -33,6 +34,9 @@ type Config struct {
 	// SessionURL returns the public URL of a session's own host. Optional: the default is
 	// the portal URL's scheme and port on <session>.<IngressDomain>.
 	SessionURL func(session string) string
+	// Warnings, when set, returns conditions the operator should know about (for example
+	// that sessions run without a sandbox); admin pages show them in a banner.
+	Warnings func() []string
 }
 
 // Server answers the portal's HTTP requests. It is an http.Handler.
@@ -48,6 +52,7 @@ type Server struct {
 	sessionURL func(string) string
 	mux        *http.ServeMux
 	proxies    sync.Map // endpoint → *httputil.ReverseProxy
+	ui         *uiState // the portal's own pages (ui.go)
 }
 
 // New returns a Server for cfg.
@@ -90,6 +95,9 @@ func New(cfg Config) (*Server, error) {
 			return pu.Scheme + "://" + host
 		}
 	}
+	if s.ui, err = newUI(context.Background(), cfg.Store, cfg.Clock, cfg.Warnings); err != nil {
+		return nil, err
+	}
 	s.routes()
 	return s, nil
 }
@@ -116,6 +124,7 @@ func (s *Server) routes() {
 	s.handle("/workshops/session/{session}/", s.page(s.handleSessionPage))
 	s.handle("/workshops/environment/{env}/", s.page(s.handleEnvironmentPage))
 	s.mux.HandleFunc("/{$}", s.page(s.handleIndex))
+	s.uiRoutes()
 	s.handle("/healthz/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, "ok")

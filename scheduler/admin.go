@@ -1,0 +1,170 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"portal"
+)
+
+// ExtendBy is the administrator's extension (reference admin "Extend Sessions"): it adds
+// minutes to an allocated session's expiry, never past started + deadline, and revives a
+// session that is STOPPING to the state it would have had (RUNNING once activated). A
+// session without expiry is returned unchanged. It emits Session/Extended when the expiry
+// changed. Errors: ENOTFOUND (no live session), EINVALID "Session is not currently in use"
+// (a reserved session), EINVALID for minutes outside 1..1440.
+//
+// A revived session whose workload the reconciler already stopped is found vanished by the
+// next check and ends then.
+func (s *Scheduler) ExtendBy(ctx context.Context, name string, minutes int) (*portal.Session, error) {
+	if minutes < 1 || minutes > 24*60 {
+		return nil, portal.Errorf(portal.EINVALID, "Extend by 1 to 1440 minutes, not %d.", minutes)
+	}
+	var sess *portal.Session
+	var ev []portal.Event
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		ev = nil
+		now := s.now()
+		var env *portal.Environment
+		var err error
+		if sess, env, err = liveSession(tx, name); err != nil {
+			return err
+		}
+		if sess.Owner == "" {
+			return errNotInUse
+		}
+		if sess.Expires.IsZero() {
+			return nil
+		}
+		from := sess.State
+		base := sess.Expires
+		if base.Before(now) {
+			base = now
+		}
+		t := base.Add(time.Duration(minutes) * time.Minute)
+		if env.Deadline > 0 && !sess.Started.IsZero() {
+			if limit := sess.Started.Add(env.Deadline); t.After(limit) {
+				t = limit
+			}
+		}
+		if !t.After(now) {
+			return portal.Errorf(portal.ECONFLICT, "Session %s has reached its deadline and cannot be extended.", name)
+		}
+		if from == portal.SessionStopping {
+			switch {
+			case sess.Activated:
+				sess.State = portal.SessionRunning
+			case sess.Ready.IsZero():
+				sess.State = portal.SessionStarting
+			default:
+				sess.State = portal.SessionWaiting
+			}
+			sess.Reason = ""
+		}
+		if t.Equal(sess.Expires) && from == sess.State {
+			return nil
+		}
+		sess.Expires = t
+		if err := tx.UpdateSessionIf(sess, from); err != nil {
+			if errors.Is(err, portal.ErrConflict) {
+				return portal.Errorf(portal.ECONFLICT, "Session %s changed state; try again.", name)
+			}
+			return err
+		}
+		ev = append(ev, s.sessionEvent("Session/Extended", sess, env, now))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.emit(ev)
+	s.Wake()
+	return sess, nil
+}
+
+// NewUser is an account made in the portal's web interface.
+type NewUser struct {
+	Name     string
+	Email    string
+	Password string // "" = no password login
+	Group    string // portal.GroupNone (registered) or portal.GroupAnonymous
+}
+
+var errUserExists = &portal.Error{Code: portal.ECONFLICT, Message: "A user with that username already exists."}
+
+// CreateUser makes an account for the web interface (one-step registration, anonymous
+// visitors) with its password hashed by bcrypt, and emits User/Create with the group.
+// Errors: ECONFLICT "A user with that username already exists.", EINVALID for a group that
+// is neither registered nor anonymous. It checks no other rule: the caller validates the
+// fields and the registration mode.
+func (s *Scheduler) CreateUser(ctx context.Context, nu NewUser) (*portal.User, error) {
+	if nu.Group != portal.GroupNone && nu.Group != portal.GroupAnonymous {
+		return nil, portal.Errorf(portal.EINVALID, "Users made in the web interface are registered or anonymous, not %q.", nu.Group)
+	}
+	u := &portal.User{Name: nu.Name, Email: nu.Email, Group: nu.Group}
+	if nu.Password != "" {
+		hash, err := bcrypt.GenerateFromPassword([]byte(nu.Password), bcrypt.DefaultCost)
+		if err != nil {
+			return nil, fmt.Errorf("hash password of %s: %w", nu.Name, err)
+		}
+		u.PasswordHash = string(hash)
+	}
+	var ev portal.Event
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		now := s.now()
+		u.Created = now
+		if err := tx.CreateUser(u); errors.Is(err, portal.ErrConflict) {
+			return errUserExists
+		} else if err != nil {
+			return err
+		}
+		ev = portal.Event{Kind: portal.UserEvent, Name: "User/Create", Time: now, User: u.Name,
+			Data: map[string]any{"group": nu.Group}}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.events.Emit(ev)
+	return u, nil
+}
+
+// dummyHash is compared against when a user does not exist, so that unknown users take as
+// long to refuse as wrong passwords.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
+
+var errBadLogin = &portal.Error{Code: portal.EUNAUTHORIZED, Message: "The username or password is not correct."}
+
+// Authenticate checks a username and password for a browser login and returns the user.
+// Unknown users, accounts without a password (REST and anonymous users) and robot accounts
+// all get EUNAUTHORIZED with the same sentence, after the same amount of work.
+func (s *Scheduler) Authenticate(ctx context.Context, name, password string) (*portal.User, error) {
+	var u *portal.User
+	err := s.store.View(ctx, func(tx portal.Tx) error {
+		var err error
+		u, err = tx.User(name)
+		return err
+	})
+	switch {
+	case errors.Is(err, portal.ErrNotFound):
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil, errBadLogin
+	case err != nil:
+		return nil, err
+	}
+	if u.PasswordHash == "" {
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil, errBadLogin
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil || u.Robot() {
+		return nil, errBadLogin
+	}
+	return u, nil
+}
+
+// NewUUID returns a random version-4 UUID, as the reference names new users.
+func NewUUID() string { return newUUID() }

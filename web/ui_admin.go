@@ -1,0 +1,347 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"portal"
+	"portal/scheduler"
+)
+
+// admin wraps an admin page: the browser must be logged in as staff.
+func (s *Server) admin(h func(w http.ResponseWriter, r *http.Request, u *portal.User)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, u, err := s.browserState(r)
+		switch {
+		case err != nil:
+			s.uiFail(w, r, nil, err)
+		case u == nil:
+			redirect(w, r, loginRedirect("/accounts/login/", r.URL.RequestURI()))
+		case !u.Staff:
+			s.uiFail(w, r, u, errNotStaff)
+		default:
+			h(w, r, u)
+		}
+	}
+}
+
+// adminView is a view for an admin page with the operator's warnings and the outcome of
+// the last action.
+func (s *Server) adminView(w http.ResponseWriter, r *http.Request, u *portal.User, page, nav string) *view {
+	v := s.newView(w, r, u, page)
+	v.Nav = nav
+	v.Warnings = s.ui.warnings()
+	q := r.URL.Query()
+	if a, ok := adminActions[q.Get("done")]; ok {
+		v.Flash = fmt.Sprintf(a.done, q.Get("target"))
+	}
+	return v
+}
+
+// envRow is one environment of the admin overview.
+type envRow struct {
+	Env       *portal.Environment
+	Title     string
+	Allocated int
+	Available int
+	Starting  int
+}
+
+// adminHome is the overview's data.
+type adminHome struct {
+	Envs        []envRow
+	Credentials scheduler.Credentials
+	PortalURL   string
+}
+
+// handleAdmin is GET /admin/: the environments with their counts, and the credentials.
+func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	var d adminHome
+	err := s.store.View(r.Context(), func(tx portal.Tx) error {
+		envs, err := tx.Environments(portal.EnvStarting, portal.EnvRunning, portal.EnvStopping)
+		if err != nil {
+			return err
+		}
+		counts, err := tx.AllEnvCounts()
+		if err != nil {
+			return err
+		}
+		for _, e := range envs {
+			c := counts[e.Name]
+			title := s.workshopOf(e).Title
+			if title == "" {
+				title = e.EnvironmentSettings.Name
+			}
+			d.Envs = append(d.Envs, envRow{Env: e, Title: title, Allocated: c.Allocated, Available: c.Available, Starting: c.Starting})
+		}
+		return nil
+	})
+	if err != nil {
+		s.uiFail(w, r, u, err)
+		return
+	}
+	if d.Credentials, err = s.sched.Credentials(r.Context()); err != nil {
+		s.uiFail(w, r, u, err)
+		return
+	}
+	d.PortalURL = s.portalURL
+	v := s.adminView(w, r, u, "Environments", "admin")
+	v.Data = d
+	s.show(w, http.StatusOK, "admin.html", v)
+}
+
+// sessionRow is one session of the admin sessions page.
+type sessionRow struct {
+	S   *portal.Session
+	Now time.Time
+}
+
+// Actions lists the admin actions that apply to the session.
+func (r sessionRow) Actions() []string {
+	switch {
+	case r.S.State == portal.SessionStopped:
+		return nil
+	case r.S.Owner == "":
+		return []string{"expire"}
+	case r.S.State == portal.SessionStopping:
+		return []string{"extend10", "extend30", "extend60"}
+	}
+	return []string{"expire", "extend10", "extend30", "extend60", "terminate"}
+}
+
+// adminSessions is the sessions page's data.
+type adminSessions struct {
+	Rows        []sessionRow
+	Envs        []string
+	States      []string
+	Environment string
+	State       string
+	Back        string
+}
+
+// Session state filter values of the sessions page besides the states themselves.
+const (
+	filterLive = "live"
+	filterAll  = "all"
+)
+
+// handleAdminSessions is GET /admin/sessions/?environment=&state=: sessions, newest first,
+// filtered by environment and state (default: every live session).
+func (s *Server) handleAdminSessions(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	q := r.URL.Query()
+	d := adminSessions{Environment: q.Get("environment"), State: strings.ToLower(q.Get("state")),
+		Back: r.URL.RequestURI()}
+	f := portal.SessionFilter{Environment: d.Environment, Limit: 1000}
+	switch d.State {
+	case "", filterLive:
+		d.State = filterLive
+		f.States = []portal.SessionState{portal.SessionStarting, portal.SessionWaiting, portal.SessionRunning, portal.SessionStopping}
+	case filterAll:
+	default:
+		found := false
+		for st := portal.SessionStarting; st <= portal.SessionStopped; st++ {
+			if strings.EqualFold(st.String(), d.State) {
+				f.States, found = []portal.SessionState{st}, true
+			}
+		}
+		if !found {
+			s.uiFail(w, r, u, portal.Errorf(portal.EINVALID, "There is no session state %q.", d.State))
+			return
+		}
+	}
+	d.States = []string{filterLive, filterAll}
+	for st := portal.SessionStarting; st <= portal.SessionStopped; st++ {
+		d.States = append(d.States, strings.ToLower(st.String()))
+	}
+	now := s.now()
+	err := s.store.View(r.Context(), func(tx portal.Tx) error {
+		envs, err := tx.Environments()
+		if err != nil {
+			return err
+		}
+		for _, e := range envs {
+			d.Envs = append(d.Envs, e.Name)
+		}
+		list, err := tx.Sessions(f)
+		if err != nil {
+			return err
+		}
+		slices.Reverse(list)
+		for _, sess := range list {
+			d.Rows = append(d.Rows, sessionRow{S: sess, Now: now})
+		}
+		return nil
+	})
+	if err != nil {
+		s.uiFail(w, r, u, err)
+		return
+	}
+	v := s.adminView(w, r, u, "Sessions", "sessions")
+	v.Data = d
+	s.show(w, http.StatusOK, "sessions.html", v)
+}
+
+// userRow is one user of the admin users page.
+type userRow struct {
+	U    *portal.User
+	Role string
+	Live int
+}
+
+// handleAdminUsers is GET /admin/users/: every account with its role and live sessions.
+func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	var rows []userRow
+	err := s.store.View(r.Context(), func(tx portal.Tx) error {
+		users, err := tx.Users()
+		if err != nil {
+			return err
+		}
+		for _, x := range users {
+			n, err := tx.UserLiveSessions(x.Name)
+			if err != nil {
+				return err
+			}
+			role := "registered"
+			switch {
+			case x.Staff:
+				role = "admin"
+			case x.Robot():
+				role = "robot"
+			case x.Group == portal.GroupAnonymous:
+				role = "anonymous"
+			}
+			rows = append(rows, userRow{U: x, Role: role, Live: n})
+		}
+		return nil
+	})
+	if err != nil {
+		s.uiFail(w, r, u, err)
+		return
+	}
+	v := s.adminView(w, r, u, "Users", "users")
+	v.Data = rows
+	s.show(w, http.StatusOK, "users.html", v)
+}
+
+// adminAction is an action an administrator confirms before it runs.
+type adminAction struct {
+	label   string // the button
+	confirm string // the question; %s is the target
+	done    string // the outcome; %s is the target
+	env     bool   // the target is an environment (else a session)
+	run     func(s *Server, ctx context.Context, target string) error
+}
+
+var adminActions = map[string]adminAction{
+	"expire": {label: "Expire", confirm: "Expire session %s? An allocated session stops in one minute, a reserved one at once.",
+		done: "Session %s expires in one minute (a reserved session stops now).",
+		run: func(s *Server, ctx context.Context, t string) error {
+			_, err := s.sched.Expire(ctx, t)
+			return err
+		}},
+	"extend10": extendAction(10),
+	"extend30": extendAction(30),
+	"extend60": extendAction(60),
+	"terminate": {label: "Terminate", confirm: "Terminate session %s now? Its learner loses the session at once.",
+		done: "Session %s was terminated.",
+		run: func(s *Server, ctx context.Context, t string) error {
+			_, err := s.sched.Terminate(ctx, t)
+			return err
+		}},
+	"refresh": {label: "Refresh", env: true,
+		confirm: "Replace environment %s with a fresh one? Its reserved sessions stop; sessions in use run to their end.",
+		done:    "Environment %s was replaced by a fresh one.",
+		run: func(s *Server, ctx context.Context, t string) error {
+			_, err := s.sched.ReplaceEnvironment(ctx, t)
+			return err
+		}},
+}
+
+func extendAction(minutes int) adminAction {
+	return adminAction{label: fmt.Sprintf("+%d min", minutes),
+		confirm: fmt.Sprintf("Extend session %%s by %d minutes (never past its deadline)?", minutes),
+		done:    fmt.Sprintf("Session %%s was extended by up to %d minutes.", minutes),
+		run: func(s *Server, ctx context.Context, t string) error {
+			_, err := s.sched.ExtendBy(ctx, t, minutes)
+			return err
+		}}
+}
+
+// ActionLabel returns the button text of an admin action (for templates).
+func (v *view) ActionLabel(name string) string { return adminActions[name].label }
+
+// confirmPage is the confirmation page's data.
+type confirmPage struct {
+	Action, Target, Question, Label, Back string
+}
+
+var errUnknownAction = &portal.Error{Code: portal.EINVALID, Message: "There is no such action."}
+
+// readAction returns the named action and its target, checked.
+func readAction(action, target string) (adminAction, error) {
+	a, ok := adminActions[action]
+	if !ok {
+		return a, errUnknownAction
+	}
+	if !slug.MatchString(target) {
+		return a, portal.Errorf(portal.EINVALID, "%q is not a session or environment name.", target)
+	}
+	return a, nil
+}
+
+// adminBack returns back when it is an admin page, else the page for the action's kind.
+func adminBack(back string, a adminAction) string {
+	if p := localPath(back, ""); strings.HasPrefix(p, "/admin/") {
+		return p
+	}
+	if a.env {
+		return "/admin/"
+	}
+	return "/admin/sessions/"
+}
+
+// handleAdminConfirm is GET /admin/confirm/?action=…&target=…&back=…: the question, with
+// a form that runs the action.
+func (s *Server) handleAdminConfirm(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	q := r.URL.Query()
+	a, err := readAction(q.Get("action"), q.Get("target"))
+	if err != nil {
+		s.uiFail(w, r, u, err)
+		return
+	}
+	v := s.adminView(w, r, u, "Please confirm", "admin")
+	v.Data = confirmPage{Action: q.Get("action"), Target: q.Get("target"),
+		Question: fmt.Sprintf(a.confirm, q.Get("target")), Label: a.label, Back: adminBack(q.Get("back"), a)}
+	s.show(w, http.StatusOK, "confirm.html", v)
+}
+
+// handleAdminAction is POST /admin/action/: it runs a confirmed action and goes back with
+// its outcome.
+func (s *Server) handleAdminAction(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	action, target := r.PostForm.Get("action"), r.PostForm.Get("target")
+	a, err := readAction(action, target)
+	if err != nil {
+		s.uiFail(w, r, u, err)
+		return
+	}
+	if err := a.run(s, r.Context(), target); err != nil {
+		s.uiFail(w, r, u, err)
+		return
+	}
+	s.log.Info("admin action", "user", u.Name, "action", action, "target", target)
+	redirect(w, r, withParams(adminBack(r.PostForm.Get("back"), a), "done", action, "target", target))
+}
+
+// adminForm is form for admin pages: the browser must be logged in as staff for both the
+// page and its POST.
+func (s *Server) adminForm(get, post func(w http.ResponseWriter, r *http.Request, u *portal.User)) http.HandlerFunc {
+	var p http.HandlerFunc
+	if post != nil {
+		p = s.admin(post)
+	}
+	return s.form(s.admin(get), p)
+}
