@@ -10,19 +10,40 @@ import (
 	"portal"
 )
 
+// unreadyLister is an optional ability of a store's Tx: listing the sessions in STARTING
+// or RUNNING whose workload was never ready, in creation order, through an index, so that
+// a pass costs what is starting rather than every session (sqlstore has it).
+type unreadyLister interface {
+	UnreadySessions() ([]*portal.Session, error)
+}
+
+// unready returns the sessions in STARTING or RUNNING whose workload was never ready.
+func (s *Scheduler) unready(ctx context.Context) ([]*portal.Session, error) {
+	var todo []*portal.Session
+	err := s.store.View(ctx, func(tx portal.Tx) error {
+		if ul, ok := tx.(unreadyLister); ok {
+			var err error
+			todo, err = ul.UnreadySessions()
+			return err
+		}
+		list, err := tx.Sessions(portal.SessionFilter{
+			States: []portal.SessionState{portal.SessionStarting, portal.SessionRunning}})
+		for _, sess := range list {
+			if sess.Ready.IsZero() {
+				todo = append(todo, sess)
+			}
+		}
+		return err
+	})
+	return todo, err
+}
+
 // startAndWatch starts the workloads of new sessions and records those that became ready;
 // a workload that fails, vanishes or is not ready within StartTimeout ends its session.
 func (s *Scheduler) startAndWatch(ctx context.Context) error {
-	list, err := s.sessionsWhere(ctx, portal.SessionFilter{
-		States: []portal.SessionState{portal.SessionStarting, portal.SessionRunning}})
+	todo, err := s.unready(ctx)
 	if err != nil {
 		return err
-	}
-	var todo []*portal.Session
-	for _, sess := range list {
-		if sess.Ready.IsZero() {
-			todo = append(todo, sess)
-		}
 	}
 	s.busy.Store(len(todo) > 0)
 	if len(todo) == 0 {
@@ -210,18 +231,33 @@ func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment) 
 		SessionURL: sessionURL, Env: vars}
 }
 
+// watchedLister is an optional ability of a store's Tx: listing the WAITING and RUNNING
+// sessions whose workload was ready and has a handle, with Name, State and Handle set,
+// more cheaply than whole records (sqlstore has it).
+type watchedLister interface {
+	WatchedSessions() ([]*portal.Session, error)
+}
+
 // checkVanished ends sessions whose ready workload disappeared.
 func (s *Scheduler) checkVanished(ctx context.Context) error {
-	list, err := s.sessionsWhere(ctx, portal.SessionFilter{
-		States: []portal.SessionState{portal.SessionWaiting, portal.SessionRunning}})
+	var watched []*portal.Session
+	err := s.store.View(ctx, func(tx portal.Tx) error {
+		if wl, ok := tx.(watchedLister); ok {
+			var err error
+			watched, err = wl.WatchedSessions()
+			return err
+		}
+		list, err := tx.Sessions(portal.SessionFilter{
+			States: []portal.SessionState{portal.SessionWaiting, portal.SessionRunning}})
+		for _, sess := range list {
+			if sess.Handle != nil && !sess.Ready.IsZero() {
+				watched = append(watched, sess)
+			}
+		}
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	var watched []*portal.Session
-	for _, sess := range list {
-		if sess.Handle != nil && !sess.Ready.IsZero() {
-			watched = append(watched, sess)
-		}
 	}
 	return parallel(ctx, watched, func(ctx context.Context, sess *portal.Session) error {
 		st, err := s.prov.Status(ctx, sess.Handle)

@@ -12,10 +12,16 @@ import (
 // Queries are written once, with ? placeholders, in the subset both databases share.
 type dialect struct {
 	name string
-	// types replaces the type names in braces in the migration files.
+	// types replaces the type names and dialect-specific statements in braces in the
+	// migration files.
 	types *strings.Replacer
 	// rebind turns a query written with ? placeholders into the database's own form.
 	rebind func(query string) string
+	// unreadyIndex follows FROM sessions in UnreadySessions: it makes the query use the
+	// partial index sessions_unready, which the planner would otherwise not prefer.
+	unreadyIndex string
+	// watchedIndex does the same for WatchedSessions and sessions_watched.
+	watchedIndex string
 	// claimLock is appended to the select that picks the session ClaimReserved gives away.
 	claimLock string
 	// isUnique reports whether err is a unique or primary key violation.
@@ -35,8 +41,11 @@ var sqliteDialect = &dialect{
 	types: strings.NewReplacer(
 		"{id}", "INTEGER PRIMARY KEY AUTOINCREMENT",
 		"{bytes}", "BLOB",
+		"{session_count_triggers}", sqliteCountTriggers,
 	),
-	rebind: func(q string) string { return q },
+	rebind:       func(q string) string { return q },
+	unreadyIndex: "INDEXED BY sessions_unready",
+	watchedIndex: "INDEXED BY sessions_watched",
 	isUnique: func(err error) bool {
 		code := sqliteCode(err)
 		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
@@ -45,6 +54,31 @@ var sqliteDialect = &dialect{
 		return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 	},
 }
+
+// sqliteCountTriggers keep session_counts (migration 0002) in step with sessions, inside
+// the transaction that changes a session.
+const sqliteCountTriggers = `
+CREATE TRIGGER session_counts_insert AFTER INSERT ON sessions BEGIN
+	INSERT INTO session_counts (environment, owned, state, n)
+	VALUES (NEW.environment, NEW.owner <> '', NEW.state, 1)
+	ON CONFLICT (environment, owned, state) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER session_counts_delete AFTER DELETE ON sessions BEGIN
+	UPDATE session_counts SET n = n - 1
+	WHERE environment = OLD.environment AND owned = (OLD.owner <> '') AND state = OLD.state;
+END;
+
+CREATE TRIGGER session_counts_update AFTER UPDATE OF environment, owner, state ON sessions
+WHEN OLD.environment <> NEW.environment OR (OLD.owner <> '') <> (NEW.owner <> '') OR OLD.state <> NEW.state
+BEGIN
+	UPDATE session_counts SET n = n - 1
+	WHERE environment = OLD.environment AND owned = (OLD.owner <> '') AND state = OLD.state;
+	INSERT INTO session_counts (environment, owned, state, n)
+	VALUES (NEW.environment, NEW.owner <> '', NEW.state, 1)
+	ON CONFLICT (environment, owned, state) DO UPDATE SET n = n + 1;
+END;
+`
 
 func sqliteCode(err error) int {
 	var e *sqlite.Error
@@ -56,7 +90,8 @@ func sqliteCode(err error) int {
 
 // A PostgreSQL dialect would be:
 //
-//	types:     {id} → BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {bytes} → BYTEA
+//	types:     {id} → BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {bytes} → BYTEA,
+//	           {session_count_triggers} → one PL/pgSQL trigger function doing the same
 //	rebind:    ? → $1, $2, … (the queries hold no ? inside string literals)
 //	claimLock: " FOR UPDATE SKIP LOCKED"
 //	isUnique:  SQLSTATE 23505; isForeignKey: SQLSTATE 23503

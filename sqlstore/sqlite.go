@@ -64,7 +64,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
-	return &DB{write: write, read: read, d: sqliteDialect}, nil
+	return newDB(write, read, sqliteDialect), nil
 }
 
 func migrateSQLite(ctx context.Context, db *sql.DB) error {

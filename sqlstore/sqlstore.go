@@ -25,21 +25,34 @@ type DB struct {
 	write *sql.DB // Update; serialised
 	read  *sql.DB // View; may be the same pool as write
 	d     *dialect
+	// Prepared statements of each pool.
+	writeStmts, readStmts *stmtCache
+	w                     writer
+	envs                  envCache
+}
+
+func newDB(write, read *sql.DB, d *dialect) *DB {
+	db := &DB{write: write, read: read, d: d, writeStmts: newStmtCache(write), readStmts: newStmtCache(read)}
+	if read == write {
+		db.readStmts = db.writeStmts
+	}
+	return db
 }
 
 // View runs fn in a read-only transaction. Write methods of its Tx return an error.
 func (db *DB) View(ctx context.Context, fn func(tx portal.Tx) error) error {
-	return db.run(ctx, db.read, false, fn)
+	return db.run(ctx, db.read, db.readStmts, false, fn)
 }
 
 // Update runs fn in a read-write transaction. On SQLite all Updates are serialised (one
 // writer connection, BEGIN IMMEDIATE), so whatever fn reads stays true until it returns. If fn
-// returns an error or panics, nothing it wrote is kept; the error is returned as is.
+// returns an error or panics, or its context ends, nothing it wrote is kept; fn's error is
+// returned as is. Updates that arrive while one runs share its commit (see writer).
 func (db *DB) Update(ctx context.Context, fn func(tx portal.Tx) error) error {
-	return db.run(ctx, db.write, true, fn)
+	return db.update(ctx, fn)
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, writable bool, fn func(tx portal.Tx) error) error {
+func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, writable bool, fn func(tx portal.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -53,7 +66,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, writable bool, fn func(tx p
 			_ = stx.Rollback() // also on panic; an error here leaves nothing to undo
 		}
 	}()
-	if err := fn(&tx{ctx: ctx, tx: stx, d: db.d, writable: writable}); err != nil {
+	if err := fn(&tx{ctx: ctx, caller: ctx, tx: stx, d: db.d, stmts: stmts, envs: &db.envs, writable: writable}); err != nil {
 		return err
 	}
 	if !writable {
@@ -72,15 +85,23 @@ func (db *DB) Close() error {
 	if db.write != db.read {
 		err = errors.Join(err, db.write.Close())
 	}
+	db.readStmts.close()
+	db.writeStmts.close()
 	return err
 }
 
 // tx implements portal.Tx on one SQL transaction.
 type tx struct {
-	ctx      context.Context
-	tx       *sql.Tx
-	d        *dialect
-	writable bool
+	// ctx runs the statements; caller is the context of the View or Update, checked before
+	// each statement. In an Update they differ: a statement interrupted by its context
+	// would roll back the whole shared transaction, so statements are not interrupted,
+	// and a caller whose context ends stops at the next statement instead.
+	ctx, caller context.Context
+	tx          *sql.Tx
+	d           *dialect
+	stmts       *stmtCache
+	envs        *envCache
+	writable    bool
 }
 
 var _ portal.Tx = (*tx)(nil)
@@ -93,16 +114,47 @@ func (t *tx) check(op string) error {
 	return nil
 }
 
+// stmt returns the query's prepared statement bound to the transaction, or nil while the
+// query is not prepared.
+func (t *tx) stmt(query string) *sql.Stmt {
+	if st := t.stmts.get(query); st != nil {
+		return t.tx.StmtContext(t.ctx, st)
+	}
+	return nil
+}
+
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(t.ctx, t.d.rebind(query), args...)
+	if err := t.caller.Err(); err != nil {
+		return nil, err
+	}
+	query = t.d.rebind(query)
+	if st := t.stmt(query); st != nil {
+		return st.ExecContext(t.ctx, args...)
+	}
+	return t.tx.ExecContext(t.ctx, query, args...)
 }
 
 func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(t.ctx, t.d.rebind(query), args...)
+	if err := t.caller.Err(); err != nil {
+		return nil, err
+	}
+	query = t.d.rebind(query)
+	if st := t.stmt(query); st != nil {
+		return st.QueryContext(t.ctx, args...)
+	}
+	return t.tx.QueryContext(t.ctx, query, args...)
 }
 
 func (t *tx) queryRow(query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(t.ctx, t.d.rebind(query), args...)
+	if t.caller.Err() != nil {
+		// An ended context fails the query before it reaches the database.
+		return t.tx.QueryRowContext(t.caller, query, args...)
+	}
+	query = t.d.rebind(query)
+	if st := t.stmt(query); st != nil {
+		return st.QueryRowContext(t.ctx, args...)
+	}
+	return t.tx.QueryRowContext(t.ctx, query, args...)
 }
 
 // execGuarded runs a statement that may fail with a constraint violation in a way that

@@ -47,11 +47,15 @@ ON CONFLICT (name) DO UPDATE SET value = excluded.value`, key, value)
 
 const envColumns = `id, name, state, position, created, tally, used, workshop, settings`
 
-func scanEnv(s scanner) (*portal.Environment, error) {
+func (t *tx) scanEnv(s scanner) (*portal.Environment, error) {
 	e := &portal.Environment{}
+	var workshop, settings string
 	err := s.Scan(&e.ID, &e.Name, &e.State, &e.Position, timeScan{&e.Created}, &e.Tally, &e.Used,
-		jsonScan{&e.Workshop}, jsonScan{&e.EnvironmentSettings})
-	return e, err
+		&workshop, &settings)
+	if err != nil {
+		return e, err
+	}
+	return e, t.envs.decode(e, workshop, settings)
 }
 
 func (t *tx) CreateEnvironment(e *portal.Environment, name func(id int64) string) error {
@@ -81,7 +85,7 @@ VALUES (NULL, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 }
 
 func (t *tx) Environment(name string) (*portal.Environment, error) {
-	e, err := one(scanEnv(t.queryRow(`SELECT `+envColumns+` FROM environments WHERE name = ?`, name)))
+	e, err := one(t.scanEnv(t.queryRow(`SELECT `+envColumns+` FROM environments WHERE name = ?`, name)))
 	return e, wrap(err, "environment %q", name)
 }
 
@@ -95,7 +99,7 @@ func (t *tx) Environments(states ...portal.EnvState) ([]*portal.Environment, err
 		q += ` WHERE state IN (` + placeholders(len(states)) + `)`
 	}
 	rows, err := t.query(q+` ORDER BY id`, args...)
-	envs, err := collect(rows, err, scanEnv)
+	envs, err := collect(rows, err, t.scanEnv)
 	return envs, wrap(err, "list environments")
 }
 
@@ -154,6 +158,16 @@ func (t *tx) Session(name string) (*portal.Session, error) {
 }
 
 func (t *tx) Sessions(f portal.SessionFilter) ([]*portal.Session, error) {
+	q, args := sessionsQuery(f)
+	rows, err := t.query(q, args...)
+	ss, err := collect(rows, err, scanSession)
+	return ss, wrap(err, "list sessions")
+}
+
+// sessionsQuery builds the query of Sessions. The order is by created, name; with a
+// filter, "+created" keeps SQLite from walking the whole sessions_created index for the
+// order and makes it use the filter's index, then sort the few rows it found.
+func sessionsQuery(f portal.SessionFilter) (string, []any) {
 	var where []string
 	var args []any
 	if f.Environment != "" {
@@ -182,17 +196,45 @@ func (t *tx) Sessions(f portal.SessionFilter) ([]*portal.Session, error) {
 		args = append(args, timeValue(f.ExpiresBefore))
 	}
 	q := `SELECT ` + sessionColumns + ` FROM sessions`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
+	switch {
+	case len(where) == 0:
+		q += ` ORDER BY created, name`
+	case f.Owner != "":
+		// sessions_owner_created gives the rows of one owner in order.
+		q += ` WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY created, name`
+	default:
+		q += ` WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY +created, name`
 	}
-	q += ` ORDER BY created, name`
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := t.query(q, args...)
+	return q, args
+}
+
+// WatchedSessions returns the sessions in WAITING or RUNNING whose workload was ready
+// and has a handle, by name, with only Name, State and Handle set: what the reconciler
+// needs to check that their workloads still exist, read from the covering partial index
+// sessions_watched.
+func (t *tx) WatchedSessions() ([]*portal.Session, error) {
+	rows, err := t.query(`SELECT name, state, handle FROM sessions ` + t.d.watchedIndex + `
+WHERE state IN (2, 3) AND ready IS NOT NULL AND handle IS NOT NULL`)
+	ss, err := collect(rows, err, func(sc scanner) (*portal.Session, error) {
+		s := &portal.Session{}
+		return s, sc.Scan(&s.Name, &s.State, &s.Handle)
+	})
+	return ss, wrap(err, "list watched sessions")
+}
+
+// UnreadySessions returns the sessions in STARTING or RUNNING whose workload was never
+// ready, in creation order, through the partial index sessions_unready: the reconciler's
+// start-and-watch work, at a cost that grows with the sessions starting rather than with
+// all sessions.
+func (t *tx) UnreadySessions() ([]*portal.Session, error) {
+	rows, err := t.query(`SELECT ` + sessionColumns + ` FROM sessions ` + t.d.unreadyIndex + `
+WHERE ready IS NULL AND state IN (1, 3) ORDER BY created, name`)
 	ss, err := collect(rows, err, scanSession)
-	return ss, wrap(err, "list sessions")
+	return ss, wrap(err, "list unready sessions")
 }
 
 func (t *tx) UpdateSession(s *portal.Session) error {
@@ -250,25 +292,26 @@ func (t *tx) DeleteSession(name string) error {
 
 // --- counts ---
 
-// The count definitions of reference §3.3 (see portal.EnvCounts and portal.PortalCounts).
+// The count definitions of reference §3.3 (see portal.EnvCounts and portal.PortalCounts),
+// read from session_counts, which triggers keep in step with sessions (migration 0002).
 const envCountColumns = `
-	COALESCE(SUM(CASE WHEN owner = '' AND state = ? THEN 1 ELSE 0 END), 0),
-	COALESCE(SUM(CASE WHEN owner = '' AND state = ? THEN 1 ELSE 0 END), 0),
-	COALESCE(SUM(CASE WHEN owner <> '' AND state <> ? THEN 1 ELSE 0 END), 0),
-	COALESCE(SUM(CASE WHEN state <> ? THEN 1 ELSE 0 END), 0)`
+	COALESCE(SUM(CASE WHEN owned = 0 AND state = ? THEN n ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN owned = 0 AND state = ? THEN n ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN owned = 1 AND state <> ? THEN n ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN state <> ? THEN n ELSE 0 END), 0)`
 
 var envCountArgs = []any{portal.SessionWaiting, portal.SessionStarting, portal.SessionStopped, portal.SessionStopped}
 
 func (t *tx) EnvCounts(environment string) (portal.EnvCounts, error) {
 	var c portal.EnvCounts
-	err := t.queryRow(`SELECT `+envCountColumns+` FROM sessions WHERE environment = ?`,
+	err := t.queryRow(`SELECT `+envCountColumns+` FROM session_counts WHERE environment = ?`,
 		slices.Concat(envCountArgs, []any{environment})...).Scan(&c.Available, &c.Starting, &c.Allocated, &c.Active)
 	return c, wrap(err, "count sessions of %q", environment)
 }
 
 func (t *tx) AllEnvCounts() (map[string]portal.EnvCounts, error) {
-	rows, err := t.query(`SELECT environment, `+envCountColumns+` FROM sessions GROUP BY environment`,
-		envCountArgs...)
+	rows, err := t.query(`SELECT environment, `+envCountColumns+` FROM session_counts
+GROUP BY environment HAVING SUM(n) > 0`, envCountArgs...)
 	if err != nil {
 		return nil, wrap(err, "count sessions")
 	}
@@ -288,10 +331,10 @@ func (t *tx) AllEnvCounts() (map[string]portal.EnvCounts, error) {
 func (t *tx) PortalCounts() (portal.PortalCounts, error) {
 	var c portal.PortalCounts
 	err := t.queryRow(`SELECT
-	COALESCE(SUM(CASE WHEN owner = '' AND state IN (?, ?) THEN 1 ELSE 0 END), 0),
-	COALESCE(SUM(CASE WHEN owner <> '' AND state <> ? THEN 1 ELSE 0 END), 0),
-	COALESCE(SUM(CASE WHEN state <> ? THEN 1 ELSE 0 END), 0)
-FROM sessions`, portal.SessionStarting, portal.SessionWaiting, portal.SessionStopped, portal.SessionStopped,
+	COALESCE(SUM(CASE WHEN owned = 0 AND state IN (?, ?) THEN n ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN owned = 1 AND state <> ? THEN n ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN state <> ? THEN n ELSE 0 END), 0)
+FROM session_counts`, portal.SessionStarting, portal.SessionWaiting, portal.SessionStopped, portal.SessionStopped,
 	).Scan(&c.Available, &c.Allocated, &c.Active)
 	return c, wrap(err, "count sessions")
 }

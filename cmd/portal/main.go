@@ -21,6 +21,7 @@ Commands:
   serve        run the portal
   credentials  print the admin and robot credentials kept in a data folder
   dashboard    run one session's dashboard (the portal starts these itself)
+  loadtest     drive a portal like a class of learners and report latency and throughput
 
 Run "portal <command> -h" for the flags of a command.
 `
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return credentials(ctx, args[1:], stdout, stderr)
 	case "dashboard":
 		return dashboardCmd(ctx, args[1:])
+	case "loadtest":
+		return loadtestCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

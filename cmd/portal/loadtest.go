@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"portal/loadtest"
+)
+
+// loadtestCmd is `portal loadtest`: it drives a running portal (or one it spawns) like a
+// front end and a class of learners and reports what it measured.
+func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c loadtest.Config
+	var jsonPath string
+	var quiet bool
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: portal loadtest --scenario NAME [flags]\n\nScenarios: %s\n\nFlags:\n",
+			strings.Join(loadtest.Scenarios, ", "))
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.Scenario, "scenario", loadtest.ClassStart, "what to run: "+strings.Join(loadtest.Scenarios, ", "))
+	fs.StringVar(&c.URL, "url", "", "URL of a running portal (or use --spawn)")
+	fs.StringVar(&c.ClientID, "client-id", "", "the robot's OAuth client id")
+	fs.StringVar(&c.ClientSecret, "client-secret", "", "the robot's OAuth client secret")
+	fs.StringVar(&c.Username, "username", "", "the robot's username")
+	fs.StringVar(&c.Password, "password", "", "the robot's password")
+	fs.StringVar(&c.DataDir, "data-dir", "", "the portal's data folder: credentials not given are read from it, and the checks look at its session records and processes")
+	fs.StringVar(&c.Environment, "environment", "", "environment to use (default: the first in the catalog)")
+	fs.IntVar(&c.Users, "users", 0, "learners (default: class-start 200, reacquire 32)")
+	fs.IntVar(&c.Concurrency, "concurrency", 0, "concurrent clients (default 64, churn 8; class-start: all learners at once)")
+	fs.DurationVar(&c.Duration, "duration", 0, "how long the timed scenarios run (default 10s)")
+	fs.DurationVar(&c.Timeout, "timeout", 0, "longest wait of a learner for its dashboard, and of the churn leak check (default 60s)")
+	fs.IntVar(&c.BodySize, "body-size", 0, "response size of the baseline scenario (default 512)")
+	fs.StringVar(&c.Path, "path", "", "what the proxy scenario requests from the dashboard (default: the page its landing redirects lead to)")
+	fs.BoolVar(&c.Spawn, "spawn", false, "start `portal serve` with a generated configuration in a temporary data folder on a free port")
+	fs.IntVar(&c.Capacity, "capacity", 0, "with --spawn: the workshop's capacity (default: per scenario)")
+	fs.IntVar(&c.Reserved, "reserved", -1, "with --spawn: the workshop's reserved sessions (default: class-start = users, else 0; 1 for catalog and proxy)")
+	fs.BoolVar(&c.Keep, "keep", false, "with --spawn: keep the temporary data folder")
+	fs.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file")
+	fs.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("loadtest: unexpected argument %q", fs.Arg(0))
+	}
+	if c.Spawn {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("loadtest: find the portal binary: %w", err)
+		}
+		c.PortalBinary = exe
+	}
+	if !quiet {
+		c.Log = stderr
+	}
+	rep, err := loadtest.Run(ctx, c)
+	if err != nil {
+		return fmt.Errorf("loadtest: %w", err)
+	}
+	if err := rep.WriteText(stdout); err != nil {
+		return err
+	}
+	if jsonPath != "" {
+		if err := rep.WriteJSON(jsonPath); err != nil {
+			return fmt.Errorf("loadtest: write %s: %w", jsonPath, err)
+		}
+	}
+	if failed := rep.Failed(); len(failed) > 0 {
+		return fmt.Errorf("loadtest: %d check(s) failed, first: %s (%s)", len(failed), failed[0].Name, failed[0].Detail)
+	}
+	return nil
+}

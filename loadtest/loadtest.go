@@ -1,0 +1,397 @@
+// Package loadtest is a load tool that acts like a front end and a class of learners. It
+// drives a running portal only through its public REST API and the activation, session and
+// dashboard URLs, measures every operation (count, errors, throughput, latency p50, p95,
+// p99, max), checks the correctness conditions of each scenario, and can compare a
+// result with what the machine's HTTP stack does at all (a bare net/http handler, or a bare
+// httputil.ReverseProxy, run by the tool in the same run).
+//
+// It is run as `portal loadtest`; see docs/performance.md.
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"portal"
+	"portal/scheduler"
+	"portal/sqlstore"
+)
+
+// The scenarios.
+const (
+	ClassStart = "class-start" // N learners request within a second, then open their dashboards
+	Reacquire  = "reacquire"   // the same users ask again and again for their session
+	Catalog    = "catalog"     // concurrent catalog reads
+	Churn      = "churn"       // request, activate, terminate in a loop; nothing may leak
+	Baseline   = "baseline"    // a bare net/http handler, for scale
+	Proxy      = "proxy"       // dashboard requests through the portal's session-host proxy
+)
+
+// Scenarios lists the scenario names.
+var Scenarios = []string{ClassStart, Reacquire, Catalog, Churn, Baseline, Proxy}
+
+// Config is one run of the tool. Zero values take the scenario's defaults.
+type Config struct {
+	Scenario string
+	// URL is the portal's URL. Robot credentials are given, or read from DataDir.
+	URL          string
+	ClientID     string
+	ClientSecret string
+	Username     string
+	Password     string
+	// DataDir is the portal's data folder (optional without Spawn). When set, credentials
+	// missing above are read from it, and the checks also look at the session records and
+	// the session processes there.
+	DataDir string
+	// Environment is the environment to use (default: the first in the catalog).
+	Environment string
+	// Users is the number of learners: class-start 200, reacquire 32.
+	Users int
+	// Concurrency is the number of concurrent clients: 64, churn 8; class-start runs every
+	// learner at once.
+	Concurrency int
+	// Duration is how long the timed scenarios run (default 10 s).
+	Duration time.Duration
+	// Timeout bounds the wait of one learner for a session and its dashboard, and of the
+	// leak check (default 60 s).
+	Timeout time.Duration
+	// BodySize is the baseline scenario's response size (default 512 bytes).
+	BodySize int
+	// Path is what the proxy scenario requests from the dashboard (default: the page the
+	// dashboard's landing redirects lead to).
+	Path string
+
+	// Spawn starts `PortalBinary serve` with a generated configuration in a temporary data
+	// folder on a free port, and stops it and its session processes at the end.
+	Spawn        bool
+	PortalBinary string
+	// Capacity and Reserved of the spawned portal's workshop. Capacity 0 and a negative
+	// Reserved take the scenario's default (class-start: capacity Users, reserved Users;
+	// reacquire: Users, 0; churn: 2×Concurrency, 0; catalog: 10, 1; proxy: 1, 1).
+	Capacity, Reserved int
+	// Keep leaves the spawned portal's data folder in place.
+	Keep bool
+
+	// Log receives progress lines (nil = none).
+	Log io.Writer
+}
+
+func (c *Config) defaults() error {
+	if !slices.Contains(Scenarios, c.Scenario) {
+		return fmt.Errorf("unknown scenario %q (one of %v)", c.Scenario, Scenarios)
+	}
+	if c.Users <= 0 {
+		c.Users = 200
+		if c.Scenario == Reacquire {
+			c.Users = 32
+		}
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 64
+		if c.Scenario == Churn {
+			c.Concurrency = 8
+		}
+	}
+	if c.Scenario == ClassStart {
+		c.Concurrency = c.Users
+	}
+	if c.Duration <= 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 60 * time.Second
+	}
+	if c.BodySize <= 0 {
+		c.BodySize = 512
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	if c.Scenario == Baseline {
+		return nil
+	}
+	if c.Spawn {
+		if c.PortalBinary == "" {
+			return errors.New("--spawn needs the portal binary")
+		}
+		if c.URL != "" {
+			return errors.New("--spawn starts its own portal: give no --url")
+		}
+		return nil
+	}
+	if c.URL == "" {
+		return errors.New("give the portal's --url, or --spawn")
+	}
+	return nil
+}
+
+// spawnSize returns the capacity and reserved sessions a spawned portal gets.
+func (c *Config) spawnSize() (int, int) {
+	capacity, reserved := 10, 1
+	switch c.Scenario {
+	case ClassStart:
+		capacity, reserved = c.Users, c.Users
+	case Reacquire:
+		capacity, reserved = c.Users, 0
+	case Churn:
+		capacity, reserved = 2*c.Concurrency, 0
+	case Proxy:
+		capacity, reserved = 1, 1
+	}
+	if c.Capacity > 0 {
+		capacity = c.Capacity
+	}
+	if c.Reserved >= 0 {
+		reserved = c.Reserved
+	}
+	return capacity, min(reserved, capacity)
+}
+
+// run is the state of one run.
+type run struct {
+	cfg     Config
+	c       *client
+	rep     *Report
+	env     catalogEnv
+	portal  *spawned // nil unless spawned
+	dataDir string
+}
+
+func (r *run) logf(format string, args ...any) {
+	fmt.Fprintf(r.cfg.Log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, args...)...)
+}
+
+// Run runs one scenario and returns its report. An error means the run could not be
+// carried out; checks that failed are in the report (see Report.Failed).
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg, rep: &Report{Scenario: cfg.Scenario, Started: time.Now().UTC(), Machine: thisMachine(),
+		Concurrency: cfg.Concurrency, Checks: []Check{}}}
+	if cfg.Scenario == Baseline {
+		r.rep.Concurrency = cfg.Concurrency
+		st, elapsed, err := baseline(ctx, cfg.Concurrency, cfg.Duration, cfg.BodySize)
+		if err != nil {
+			return nil, err
+		}
+		r.rep.Operations = []OpStats{st}
+		r.rep.Seconds = elapsed.Seconds()
+		r.rep.check("baseline answered without errors", st.Errors == 0 && st.Count > 0, "%d ok, %d errors", st.Count, st.Errors)
+		return r.rep, nil
+	}
+	if err := r.connect(ctx); err != nil {
+		if r.portal != nil {
+			r.stopPortal()
+		}
+		return nil, err
+	}
+	defer r.stopPortal()
+	r.rep.URL, r.rep.Environment = r.c.base, r.env.Name
+	var err error
+	switch cfg.Scenario {
+	case ClassStart:
+		r.rep.Users = cfg.Users
+		err = r.classStart(ctx)
+	case Reacquire:
+		r.rep.Users = cfg.Users
+		err = r.reacquire(ctx)
+	case Catalog:
+		err = r.catalog(ctx)
+	case Churn:
+		err = r.churn(ctx)
+	case Proxy:
+		err = r.proxy(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.rep, nil
+}
+
+// connect starts the portal when spawning, gets a robot token and picks the environment.
+func (r *run) connect(ctx context.Context) error {
+	cfg := &r.cfg
+	r.dataDir = cfg.DataDir
+	if cfg.Spawn {
+		dir := cfg.DataDir
+		if dir == "" {
+			var err error
+			if dir, err = os.MkdirTemp("", "portal-loadtest-"); err != nil {
+				return err
+			}
+		}
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+		r.dataDir = dir
+		capacity, reserved := cfg.spawnSize()
+		cfg.Username, cfg.Password = "robot@loadtest", randomHex(16)
+		cfg.ClientID, cfg.ClientSecret = "loadtest-"+randomHex(4), randomHex(16)
+		r.logf("spawning %s serve in %s: capacity %d, reserved %d", cfg.PortalBinary, dir, capacity, reserved)
+		p, err := spawnPortal(ctx, cfg.PortalBinary, dir,
+			PortalConfig(capacity, reserved, cfg.Username, cfg.Password, cfg.ClientID, cfg.ClientSecret), 2*time.Minute)
+		if err != nil {
+			return err
+		}
+		r.portal = p
+		cfg.URL = p.url
+		r.logf("portal ready at %s (pid %d)", p.url, p.pid())
+	}
+	if r.dataDir != "" && (cfg.ClientID == "" || cfg.ClientSecret == "" || cfg.Username == "" || cfg.Password == "") {
+		creds, err := readCredentials(ctx, r.dataDir)
+		if err != nil {
+			return err
+		}
+		cfg.ClientID = cmpOr(cfg.ClientID, creds.RobotClientID)
+		cfg.ClientSecret = cmpOr(cfg.ClientSecret, creds.RobotClientSecret)
+		cfg.Username = cmpOr(cfg.Username, creds.RobotUsername)
+		cfg.Password = cmpOr(cfg.Password, creds.RobotPassword)
+	}
+	if cfg.ClientID == "" || cfg.ClientSecret == "" || cfg.Username == "" || cfg.Password == "" {
+		return errors.New("need the robot credentials: --client-id, --client-secret, --username, --password, or --data-dir")
+	}
+	r.c = newClient(cfg.URL, cfg.Concurrency, newRecorder())
+	if err := r.c.login(ctx, cfg.ClientID, cfg.ClientSecret, cfg.Username, cfg.Password); err != nil {
+		return err
+	}
+	// Wait for the environment and, on a portal of our own, for its reserved sessions.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		envs, _, err := r.c.catalog(ctx)
+		if err != nil {
+			return fmt.Errorf("read the catalog: %w", err)
+		}
+		found := false
+		for _, e := range envs {
+			if cfg.Environment == "" || e.Name == cfg.Environment {
+				r.env, found = e, true
+				break
+			}
+		}
+		ready := found && (r.portal == nil || r.env.Available >= r.env.Reserved)
+		if ready {
+			r.logf("environment %s: capacity %d, reserved %d, available %d, allocated %d",
+				r.env.Name, r.env.Capacity, r.env.Reserved, r.env.Available, r.env.Allocated)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if !found {
+				return fmt.Errorf("environment %q is not in the catalog", cfg.Environment)
+			}
+			return fmt.Errorf("environment %s has %d of %d reserved sessions ready after 2 minutes",
+				r.env.Name, r.env.Available, r.env.Reserved)
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// readCredentials reads the robot credentials kept in a portal's data folder, as
+// `portal credentials` does.
+func readCredentials(ctx context.Context, dataDir string) (scheduler.Credentials, error) {
+	path := filepath.Join(dataDir, "portal.db")
+	if _, err := os.Stat(path); err != nil {
+		return scheduler.Credentials{}, fmt.Errorf("no portal data in %s", dataDir)
+	}
+	db, err := sqlstore.Open(ctx, path)
+	if err != nil {
+		return scheduler.Credentials{}, err
+	}
+	defer db.Close()
+	c, err := scheduler.ReadCredentials(ctx, db)
+	if err != nil {
+		return c, fmt.Errorf("read credentials in %s: %w", dataDir, err)
+	}
+	return c, nil
+}
+
+// storeView runs fn on the store in the data folder, when there is one.
+func (r *run) storeView(ctx context.Context, fn func(tx portal.Tx) error) (bool, error) {
+	if r.dataDir == "" {
+		return false, nil
+	}
+	db, err := sqlstore.Open(ctx, filepath.Join(r.dataDir, "portal.db"))
+	if err != nil {
+		return true, err
+	}
+	defer db.Close()
+	return true, db.View(ctx, fn)
+}
+
+func (r *run) stopPortal() {
+	if r.portal == nil {
+		return
+	}
+	r.portal.stop()
+	if !r.cfg.Keep && r.cfg.DataDir == "" {
+		os.RemoveAll(r.portal.dataDir)
+	} else {
+		r.logf("data folder kept: %s", r.portal.dataDir)
+	}
+	r.portal = nil
+}
+
+// memory records the RSS of the spawned portal and of the session processes.
+func (r *run) memory(prefix string) {
+	if r.portal != nil {
+		r.rep.figure(prefix+"portal_rss_mb", float64(rssKB(r.portal.pid()))/1024)
+	}
+	if r.dataDir == "" {
+		return
+	}
+	procs, err := liveSessionProcs(r.dataDir)
+	if err != nil || len(procs) == 0 {
+		return
+	}
+	sum, top := 0, 0
+	for _, p := range procs {
+		sum += p.RSSKB
+		top = max(top, p.RSSKB)
+	}
+	r.rep.figure(prefix+"session_processes", float64(len(procs)))
+	r.rep.figure(prefix+"session_rss_mb_avg", float64(sum)/float64(len(procs))/1024)
+	r.rep.figure(prefix+"session_rss_mb_max", float64(top)/1024)
+}
+
+// forDuration runs fn from n workers, each starting operations until d has passed, and
+// returns how long it took until the last one finished.
+func forDuration(ctx context.Context, n int, d time.Duration, fn func(ctx context.Context, worker, iter int)) time.Duration {
+	start := time.Now()
+	end := start.Add(d)
+	done := make(chan struct{})
+	for w := range n {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; ctx.Err() == nil && time.Now().Before(end); i++ {
+				fn(ctx, w, i)
+			}
+		}()
+	}
+	for range n {
+		<-done
+	}
+	return time.Since(start)
+}
+
+// settle puts the recorded operations of a phase that lasted elapsed into the report.
+func (r *run) settle(elapsed time.Duration) {
+	r.rep.Seconds = elapsed.Seconds()
+	r.rep.Operations = r.c.rec.stats(elapsed)
+}

@@ -1,0 +1,521 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"portal"
+)
+
+// learner is what happened to one learner.
+type learner struct {
+	requested time.Time
+	dashboard time.Time // zero when the dashboard never answered
+	grant     grant
+	frame     string       // the dashboard URL the session page framed
+	landing   string       // the dashboard page the frame led to
+	browser   *http.Client // with the learner's cookies
+	err       error
+}
+
+// learn plays one learner and the front end acting for it: request a session, follow the
+// activation URL, load the session page until it frames the dashboard, load the
+// dashboard, and list the user's sessions.
+func (r *run) learn(ctx context.Context, i int, email string) learner {
+	c := r.c
+	l := learner{requested: time.Now(), browser: c.browser()}
+	fail := func(err error) learner {
+		l.err = fmt.Errorf("learner %d: %w", i, err)
+		return l
+	}
+	err := c.timed(ctx, "request", func() (int, error) {
+		var n int
+		var err error
+		l.grant, n, err = c.request(ctx, r.env.Name, "", email)
+		return n, err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	g := l.grant
+	if err := c.timed(ctx, "activate", func() (int, error) { return c.activate(ctx, l.browser, g) }); err != nil {
+		return fail(err)
+	}
+	err = c.timed(ctx, "session-page", func() (int, error) {
+		var n int
+		var err error
+		l.frame, n, err = c.sessionPage(ctx, l.browser, g.Name)
+		return n, err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	err = c.timed(ctx, "dashboard", func() (int, error) {
+		var n int
+		var err error
+		l.landing, n, err = c.dashboard(ctx, l.browser, l.frame)
+		return n, err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	l.dashboard = time.Now()
+	c.rec.add("time-to-dashboard", l.dashboard.Sub(l.requested), 0, nil)
+	err = c.timed(ctx, "user-sessions", func() (int, error) {
+		names, n, err := c.userSessions(ctx, g.User)
+		if err == nil && !slices.Contains(names, g.Name) {
+			err = fmt.Errorf("the sessions of user %s are %v, without %s", g.User, names, g.Name)
+		}
+		return n, err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return l
+}
+
+// terminateAll ends sessions with a few parallel calls, recording "terminate".
+func (r *run) terminateAll(ctx context.Context, names []string) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, n := range names {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r.c.timed(ctx, "terminate", func() (int, error) { return r.c.terminate(ctx, n) })
+		})
+	}
+	wg.Wait()
+}
+
+// classStart: Users learners send their requests spread evenly over one second, then each
+// goes on to a working dashboard.
+func (r *run) classStart(ctx context.Context) error {
+	n := r.cfg.Users
+	c := r.c
+	c.deadline = time.Now().Add(r.cfg.Timeout)
+	r.logf("class-start: %d learners within one second", n)
+
+	// Watch the environment's allocation while the class starts.
+	var maxAllocated atomic.Int64
+	sctx, stopSampler := context.WithCancel(ctx)
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for sctx.Err() == nil {
+			if envs, _, err := c.catalog(sctx); err == nil {
+				for _, e := range envs {
+					if e.Name == r.env.Name && int64(e.Allocated) > maxAllocated.Load() {
+						maxAllocated.Store(int64(e.Allocated))
+					}
+				}
+			}
+			select {
+			case <-time.After(250 * time.Millisecond):
+			case <-sctx.Done():
+			}
+		}
+	}()
+
+	start := time.Now()
+	out := make([]learner, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			select {
+			case <-time.After(time.Duration(i) * time.Second / time.Duration(n)):
+			case <-ctx.Done():
+			}
+			out[i] = r.learn(ctx, i, fmt.Sprintf("learner-%d@loadtest.test", i))
+		})
+	}
+	wg.Wait()
+	stopSampler()
+	<-sampled
+	r.memory("")
+
+	granted, ready := 0, 0
+	sessions, users := map[string]bool{}, map[string]bool{}
+	var first, last time.Time
+	var errs []error
+	for _, l := range out {
+		if first.IsZero() || l.requested.Before(first) {
+			first = l.requested
+		}
+		if l.err != nil {
+			errs = append(errs, l.err)
+		}
+		if l.grant.Name == "" {
+			continue
+		}
+		granted++
+		sessions[l.grant.Name] = true
+		users[l.grant.User] = true
+		if !l.dashboard.IsZero() {
+			ready++
+			if l.dashboard.After(last) {
+				last = l.dashboard
+			}
+		}
+	}
+	for i, err := range errs {
+		if i == 5 {
+			r.logf("… and %d more errors", len(errs)-5)
+			break
+		}
+		r.logf("%v", err)
+	}
+	capacity := r.env.Capacity
+	r.rep.check("every learner got a session", granted == n, "%d of %d", granted, n)
+	r.rep.check("no session handed out twice", len(sessions) == granted && len(users) == granted,
+		"%d grants, %d distinct sessions, %d distinct users", granted, len(sessions), len(users))
+	r.rep.check("capacity never exceeded", (capacity == 0 || int(maxAllocated.Load()) <= capacity) &&
+		(capacity == 0 || len(sessions) <= capacity),
+		"capacity %d, most allocated seen %d, sessions granted %d", capacity, maxAllocated.Load(), len(sessions))
+	r.rep.check("every dashboard answered", ready == n, "%d of %d", ready, n)
+	if !last.IsZero() {
+		r.rep.figure("first_request_to_last_dashboard_s", last.Sub(first).Seconds())
+	}
+	measured := time.Since(start)
+
+	names := make([]string, 0, len(sessions))
+	for s := range sessions {
+		names = append(names, s)
+	}
+	r.terminateAll(ctx, names)
+	r.settle(measured)
+	return nil
+}
+
+// setupUsers gives each of n new users a session and activates it (the sessions run, as a
+// front end's users' sessions do). The operations are not part of the report.
+func (r *run) setupUsers(ctx context.Context, n int, prefix string) ([]grant, error) {
+	c := r.c
+	measured := c.rec
+	c.rec = newRecorder()
+	defer func() { c.rec = measured }()
+	out := make([]grant, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			g, _, err := c.request(ctx, r.env.Name, "", fmt.Sprintf("%s-%d@loadtest.test", prefix, i))
+			if err == nil {
+				_, err = c.activate(ctx, c.browser(), g)
+			}
+			out[i], errs[i] = g, err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("set up %d users with a session: %w", n, err)
+	}
+	return out, nil
+}
+
+// compare runs the baseline with the body size of the compared operation and puts the
+// ratio into the report.
+func (r *run) compare(ctx context.Context, op string) error {
+	o := r.rep.Op(op)
+	if o == nil || o.Count == 0 {
+		return nil
+	}
+	r.logf("baseline: a bare net/http handler answering %d bytes, %d clients, %s", o.Bytes, r.cfg.Concurrency, r.cfg.Duration)
+	st, _, err := baseline(ctx, r.cfg.Concurrency, r.cfg.Duration, o.Bytes)
+	if err != nil {
+		return err
+	}
+	r.rep.Baseline, r.rep.Compared = &st, op
+	if st.Throughput > 0 {
+		r.rep.Ratio = o.Throughput / st.Throughput
+	}
+	return nil
+}
+
+// reacquire: Users users have a running session; Concurrency clients ask for it again and
+// again for Duration.
+func (r *run) reacquire(ctx context.Context) error {
+	c := r.c
+	c.deadline = time.Now().Add(r.cfg.Timeout + r.cfg.Duration)
+	users, err := r.setupUsers(ctx, r.cfg.Users, "reacquire")
+	if err != nil {
+		return err
+	}
+	r.logf("reacquire: %d users, %d clients, %s", len(users), r.cfg.Concurrency, r.cfg.Duration)
+	var wrong atomic.Int64
+	elapsed := forDuration(ctx, r.cfg.Concurrency, r.cfg.Duration, func(ctx context.Context, w, i int) {
+		u := users[(w+i*r.cfg.Concurrency)%len(users)]
+		c.timed(ctx, "reacquire", func() (int, error) {
+			g, n, err := c.request(ctx, r.env.Name, u.User, "")
+			if err == nil && (g.Name != u.Name || g.User != u.User) {
+				wrong.Add(1)
+				err = fmt.Errorf("user %s reacquired %s, not its session %s", u.User, g.Name, u.Name)
+			}
+			return n, err
+		})
+	})
+	r.settle(elapsed)
+	o := r.rep.Op("reacquire")
+	r.rep.check("every reacquire answered with the user's own session", o != nil && o.Errors == 0 && wrong.Load() == 0,
+		"%d errors, %d wrong sessions", opErrors(o), wrong.Load())
+	if err := r.compare(ctx, "reacquire"); err != nil {
+		return err
+	}
+	names := make([]string, len(users))
+	for i, u := range users {
+		names[i] = u.Name
+	}
+	c.rec = newRecorder()
+	r.terminateAll(ctx, names)
+	return nil
+}
+
+func opErrors(o *OpStats) int {
+	if o == nil {
+		return 0
+	}
+	return o.Errors
+}
+
+// catalog: Concurrency clients read the catalog for Duration.
+func (r *run) catalog(ctx context.Context) error {
+	c := r.c
+	r.logf("catalog: %d clients, %s", r.cfg.Concurrency, r.cfg.Duration)
+	elapsed := forDuration(ctx, r.cfg.Concurrency, r.cfg.Duration, func(ctx context.Context, w, i int) {
+		c.timed(ctx, "catalog", func() (int, error) {
+			envs, n, err := c.catalog(ctx)
+			if err == nil && !slices.ContainsFunc(envs, func(e catalogEnv) bool { return e.Name == r.env.Name }) {
+				err = fmt.Errorf("environment %s missing from the catalog", r.env.Name)
+			}
+			return n, err
+		})
+	})
+	r.settle(elapsed)
+	o := r.rep.Op("catalog")
+	r.rep.check("every catalog read answered", o != nil && o.Errors == 0, "%d errors", opErrors(o))
+	return r.compare(ctx, "catalog")
+}
+
+// churn: Concurrency workers request a session for a new user, activate it and terminate
+// it, in a loop for Duration; then nothing may be left behind.
+func (r *run) churn(ctx context.Context) error {
+	c := r.c
+	c.deadline = time.Now().Add(r.cfg.Timeout + r.cfg.Duration)
+	r.logf("churn: %d workers, %s", r.cfg.Concurrency, r.cfg.Duration)
+	var mu sync.Mutex
+	var grants []grant
+	elapsed := forDuration(ctx, r.cfg.Concurrency, r.cfg.Duration, func(ctx context.Context, w, i int) {
+		var g grant
+		err := c.timed(ctx, "request", func() (int, error) {
+			var n int
+			var err error
+			g, n, err = c.request(ctx, r.env.Name, "", fmt.Sprintf("churn-%d-%d@loadtest.test", w, i))
+			return n, err
+		})
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		grants = append(grants, g)
+		mu.Unlock()
+		c.timed(ctx, "activate", func() (int, error) { return c.activate(ctx, c.browser(), g) })
+		c.timed(ctx, "terminate", func() (int, error) { return c.terminate(ctx, g.Name) })
+	})
+	r.settle(elapsed)
+	r.rep.figure("sessions_churned", float64(len(grants)))
+	for _, name := range []string{"request", "activate", "terminate"} {
+		o := r.rep.Op(name)
+		r.rep.check("every "+name+" succeeded", o != nil && o.Errors == 0 && o.Count > 0,
+			"%d errors", opErrors(o))
+	}
+	r.logf("churn: %d sessions; waiting for the portal to stop them", len(grants))
+	return r.leakCheck(ctx, grants)
+}
+
+// leakCheck waits (up to Timeout) for every churned session to be stopped, then checks
+// that no session, session process or usable token is left.
+func (r *run) leakCheck(ctx context.Context, grants []grant) error {
+	c := r.c
+	deadline := time.Now().Add(r.cfg.Timeout)
+	var st catalogEnv
+	var leakedProcs []string
+	var liveRows int
+	var err error
+	for {
+		if st, err = c.envStatus(ctx, r.env.Name); err != nil {
+			return fmt.Errorf("environment status: %w", err)
+		}
+		if liveRows, leakedProcs, err = r.leftInStore(ctx); err != nil {
+			return err
+		}
+		if (st.Allocated == 0 && liveRows == 0 && len(leakedProcs) == 0) || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-time.After(250 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	r.rep.check("no allocated session left", st.Allocated == 0, "allocated %d", st.Allocated)
+	if r.dataDir != "" {
+		r.rep.check("no live session record left", liveRows == 0, "%d owned records not STOPPED", liveRows)
+		r.rep.check("no session process left", len(leakedProcs) == 0, "%d processes of ended sessions: %v",
+			len(leakedProcs), leakedProcs[:min(len(leakedProcs), 5)])
+	}
+	// The users have no sessions, and their activation links no longer work.
+	var withSessions, usableLinks int
+	for _, g := range grants {
+		names, _, err := c.userSessions(ctx, g.User)
+		if err != nil {
+			return fmt.Errorf("sessions of user %s: %w", g.User, err)
+		}
+		if len(names) > 0 {
+			withSessions++
+		}
+		if _, err := c.activate(ctx, c.browser(), g); err == nil {
+			usableLinks++
+		}
+	}
+	r.rep.check("no user has a session left", withSessions == 0, "%d of %d users", withSessions, len(grants))
+	r.rep.check("no activation link still works", usableLinks == 0, "%d of %d links", usableLinks, len(grants))
+	// The robot token, revoked, no longer works.
+	if err := c.revoke(ctx, r.cfg.ClientID, r.cfg.ClientSecret); err != nil {
+		return err
+	}
+	_, err = c.getJSON(ctx, "/workshops/catalog/environments/", nil)
+	var se *statusError
+	r.rep.check("the revoked robot token is refused", errors.As(err, &se) && se.status == http.StatusUnauthorized,
+		"%v", err)
+	return nil
+}
+
+// leftInStore counts, when the data folder is known, owned session records that are not
+// STOPPED and running session processes whose session is STOPPED or gone.
+func (r *run) leftInStore(ctx context.Context) (int, []string, error) {
+	live := map[string]bool{}
+	rows := 0
+	ok, err := r.storeView(ctx, func(tx portal.Tx) error {
+		list, err := tx.Sessions(portal.SessionFilter{Environment: r.env.Name, States: []portal.SessionState{
+			portal.SessionStarting, portal.SessionWaiting, portal.SessionRunning, portal.SessionStopping}})
+		for _, s := range list {
+			live[s.Name] = true
+			if s.Owner != "" {
+				rows++
+			}
+		}
+		return err
+	})
+	if !ok || err != nil {
+		return 0, nil, err
+	}
+	procs, err := liveSessionProcs(r.dataDir)
+	if err != nil {
+		return 0, nil, err
+	}
+	var leaked []string
+	for _, p := range procs {
+		if !live[p.Session] {
+			leaked = append(leaked, p.Session)
+		}
+	}
+	return rows, leaked, nil
+}
+
+// proxy: one learner's dashboard is requested by Concurrency clients for Duration through
+// the portal's session host, then (with a data folder, where the dashboard's address is)
+// through a bare httputil.ReverseProxy in front of the same dashboard process.
+func (r *run) proxy(ctx context.Context) error {
+	c := r.c
+	c.deadline = time.Now().Add(r.cfg.Timeout)
+	measured := c.rec
+	c.rec = newRecorder()
+	l := r.learn(ctx, 0, "proxy@loadtest.test")
+	c.rec = measured
+	if l.err != nil {
+		return l.err
+	}
+	defer r.terminateAll(ctx, []string{l.grant.Name})
+	lu, err := url.Parse(l.landing)
+	if err != nil {
+		return err
+	}
+	host := &url.URL{Scheme: lu.Scheme, Host: lu.Host}
+	path := r.cfg.Path
+	if path == "" {
+		path = lu.RequestURI()
+	}
+	target := host.String() + path
+	r.logf("proxy: %d clients on %s for %s", r.cfg.Concurrency, target, r.cfg.Duration)
+	get := func(hc *http.Client, u string, hdr http.Header) func() (int, error) {
+		return func() (int, error) {
+			resp, b, err := do(ctx, hc, http.MethodGet, u, "", nil, hdr)
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = &statusError{resp.StatusCode, string(b)}
+			}
+			return len(b), err
+		}
+	}
+	elapsed := forDuration(ctx, r.cfg.Concurrency, r.cfg.Duration, func(ctx context.Context, w, i int) {
+		c.timed(ctx, "proxy", get(l.browser, target, nil))
+	})
+	r.settle(elapsed)
+	o := r.rep.Op("proxy")
+	r.rep.check("every proxied request answered", o != nil && o.Errors == 0 && o.Count > 0, "%d errors", opErrors(o))
+
+	var endpoint string
+	ok, err := r.storeView(ctx, func(tx portal.Tx) error {
+		s, err := tx.Session(l.grant.Name)
+		if err == nil {
+			endpoint = s.Endpoint
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !ok || endpoint == "" {
+		r.logf("proxy: no data folder, so no bare proxy to compare with")
+		return nil
+	}
+	ep, err := url.Parse(endpoint)
+	if err != nil {
+		return fmt.Errorf("session endpoint %q: %w", endpoint, err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	bare := &http.Server{Handler: httputil.NewSingleHostReverseProxy(ep)}
+	go bare.Serve(ln)
+	defer bare.Close()
+	var cookies []string
+	for _, ck := range l.browser.Jar.Cookies(host) {
+		cookies = append(cookies, ck.Name+"="+ck.Value)
+	}
+	hdr := http.Header{"Cookie": {strings.Join(cookies, "; ")}}
+	bc := newClient("http://"+ln.Addr().String(), r.cfg.Concurrency, newRecorder())
+	r.logf("proxy: the same through a bare httputil.ReverseProxy to %s", endpoint)
+	belapsed := forDuration(ctx, r.cfg.Concurrency, r.cfg.Duration, func(ctx context.Context, w, i int) {
+		bc.timed(ctx, "bare-proxy", get(bc.api, bc.base+path, hdr))
+	})
+	st := bc.rec.stats(belapsed)[0]
+	r.rep.Baseline, r.rep.Compared = &st, "proxy"
+	if st.Throughput > 0 {
+		r.rep.Ratio = o.Throughput / st.Throughput
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"time"
+)
+
+// spawned is a `portal serve` the tool started in a data folder of its own.
+type spawned struct {
+	cmd     *exec.Cmd
+	url     string
+	dataDir string
+	exited  chan struct{}
+}
+
+// PortalConfig returns the TrainingPortal and Workshop YAML the tool runs a spawned portal
+// with: one workshop with the given capacity and reserved sessions, 60-minute sessions,
+// and fixed robot credentials.
+func PortalConfig(capacity, reserved int, robotUser, robotPassword, clientID, clientSecret string) string {
+	return fmt.Sprintf(`apiVersion: training.eduk8s.io/v1alpha1
+kind: TrainingPortal
+metadata:
+  name: load
+spec:
+  portal:
+    registration:
+      type: one-step
+      enabled: false
+    credentials:
+      robot: {username: %q, password: %q}
+    clients:
+      robot: {id: %q, secret: %q}
+  workshops:
+  - name: load-workshop
+    capacity: %d
+    reserved: %d
+    initial: %d
+    expires: 60m
+---
+apiVersion: training.eduk8s.io/v1alpha2
+kind: Workshop
+metadata:
+  name: load-workshop
+spec:
+  title: Load test
+  description: The workshop the load tool runs
+`, robotUser, robotPassword, clientID, clientSecret, capacity, reserved, reserved)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+var readyLine = regexp.MustCompile(`is ready at (http://[^ ]+?)/?$`)
+
+// spawnPortal starts `bin serve` on a free loopback port with config in dataDir and waits
+// until it prints its URL.
+func spawnPortal(ctx context.Context, bin, dataDir, config string, startTimeout time.Duration) (*spawned, error) {
+	cfgPath := filepath.Join(dataDir, "loadtest.yaml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(dataDir, "portal.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--config", cfgPath, "--data-dir", dataDir,
+		"--log-level", "warn", "--start-timeout", startTimeout.String())
+	cmd.Stderr = logf
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s serve: %w", bin, err)
+	}
+	p := &spawned{cmd: cmd, dataDir: dataDir, exited: make(chan struct{})}
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case urls <- m[1]:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	go func() { cmd.Wait(); close(p.exited) }()
+	select {
+	case p.url = <-urls:
+		return p, nil
+	case <-p.exited:
+		return nil, fmt.Errorf("the spawned portal exited before it was ready; see %s", logf.Name())
+	case <-time.After(60 * time.Second):
+		p.stop()
+		return nil, fmt.Errorf("the spawned portal was not ready within 60 s; see %s", logf.Name())
+	case <-ctx.Done():
+		p.stop()
+		return nil, ctx.Err()
+	}
+}
+
+func (p *spawned) pid() int { return p.cmd.Process.Pid }
+
+// stop ends the portal (SIGTERM, then SIGKILL after 15 s) and then the session processes
+// it left running, which a portal keeps on purpose across restarts.
+func (p *spawned) stop() {
+	select {
+	case <-p.exited:
+	default:
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(15 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.exited
+		}
+	}
+	killSessionProcs(p.dataDir)
+}
