@@ -330,6 +330,7 @@ func (s *Scheduler) markStopped(ctx context.Context, name string, from portal.Se
 		return nil
 	})
 	if err == nil {
+		s.issued.Delete(name)
 		s.emit(events)
 	}
 	return err

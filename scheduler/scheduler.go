@@ -28,6 +28,12 @@ type Scheduler struct {
 	passMu sync.Mutex
 	// envWorkshop caches environment name → Workshop resource name for forwarded events.
 	envWorkshop sync.Map
+	// issued holds, per session, the last activation token this process issued for it, in
+	// memory only (the store keeps hashes). A repeated request for a running session
+	// returns it without writing anything: the hot path of front ends.
+	issued sync.Map
+	// reads caches store reads between writes (readcache.go).
+	reads readCache
 	// backoff holds, per environment, when reserved sessions may be started again after a
 	// workload failed to start. Only the reconciler touches it.
 	backoff             map[string]backoff

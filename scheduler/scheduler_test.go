@@ -663,3 +663,47 @@ func TestLoweredMaximumStopsOldestSpares(t *testing.T) {
 		t.Fatal("the newest spare was stopped; the oldest should go first")
 	}
 }
+
+func TestReacquireOfRunningSessionWritesNothing(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	a := h.mustRequest("lab-w01", "")
+	if _, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
+		t.Fatal(err)
+	}
+	tokens := func() int {
+		var n int
+		h.store.View(h.ctx, func(tx portal.Tx) error {
+			hs, err := tx.ActivationTokens(a.Session.Name)
+			n = len(hs)
+			return err
+		})
+		return n
+	}
+	before := tokens()
+	for range 3 {
+		b := h.mustRequest("lab-w01", a.User.Name)
+		if b.Session.Name != a.Session.Name || b.Token != a.Token {
+			t.Fatalf("reacquire of a running session = %s %q, want %s with the same token", b.Session.Name, b.Token, a.Session.Name)
+		}
+	}
+	if got := tokens(); got != before {
+		t.Fatalf("reacquire stored %d new tokens", got-before)
+	}
+	// After a restart the process has no plaintext token: one new one is issued, then reused.
+	h.restart()
+	c := h.mustRequest("lab-w01", a.User.Name)
+	d := h.mustRequest("lab-w01", a.User.Name)
+	if c.Token == a.Token || d.Token != c.Token || tokens() != before+1 {
+		t.Fatalf("after restart: tokens %q %q, %d stored", c.Token, d.Token, tokens())
+	}
+	if _, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
+		t.Fatalf("the first token stopped working: %v", err)
+	}
+	// A session that ended is never answered from memory.
+	h.s.Terminate(h.ctx, a.Session.Name)
+	h.reconcile()
+	e := h.mustRequest("lab-w01", a.User.Name)
+	if e.Session.Name == a.Session.Name {
+		t.Fatal("an ended session was handed out again")
+	}
+}

@@ -121,6 +121,9 @@ func resolveParams(w portal.Workshop, supplied []portal.Param) []portal.Param {
 // EFORBIDDEN "Environment does not exist", EINVALID "Session requests not permitted for
 // user", EUNAVAILABLE "No session available" or "Cannot be reacquired".
 func (s *Scheduler) Request(ctx context.Context, r Request) (*Allocation, error) {
+	if a, err := s.reacquireRunning(ctx, r); a != nil || err != nil {
+		return a, err
+	}
 	var events []portal.Event
 	var out *Allocation
 	err := s.store.Update(ctx, func(tx portal.Tx) error {
@@ -229,11 +232,61 @@ func (s *Scheduler) Request(ctx context.Context, r Request) (*Allocation, error)
 	if err != nil {
 		return nil, err
 	}
+	if out.Token != "" {
+		s.issued.Store(out.Session.Name, out.Token)
+	}
 	for _, e := range events {
 		s.events.Emit(e)
 	}
 	s.Wake()
 	return out, nil
+}
+
+// reacquireRunning answers a REST request for a user's session that is already running
+// with a read alone, returning the activation token this process issued for it before
+// (its hash is in the store, so it still works). It returns nil, nil when the request
+// needs the full path: a new user, no running session, a pending session (whose window
+// restarts), or no token issued by this process yet.
+func (s *Scheduler) reacquireRunning(ctx context.Context, r Request) (*Allocation, error) {
+	if !r.REST || r.User == "" {
+		return nil, nil
+	}
+	key := "reacquire\x00" + r.Environment + "\x00" + r.User + "\x00" + r.Session
+	v, err := s.cachedRead(key, func() (any, error) {
+		var out *Allocation
+		err := s.store.View(ctx, func(tx portal.Tx) error {
+			env, err := tx.Environment(r.Environment)
+			if err != nil {
+				return nil
+			}
+			user, err := tx.User(r.User)
+			if err != nil || user.Staff || user.Robot() {
+				return nil
+			}
+			live, err := tx.Sessions(portal.SessionFilter{Environment: env.Name, Owner: user.Name,
+				States: []portal.SessionState{portal.SessionStarting, portal.SessionWaiting, portal.SessionRunning}, Limit: 1})
+			if err != nil || len(live) == 0 {
+				return err
+			}
+			sess := live[0]
+			if sess.State != portal.SessionRunning || !sess.Activated || !sess.REST ||
+				(r.Session != "" && r.Session != sess.Name) {
+				return nil
+			}
+			tok, ok := s.issued.Load(sess.Name)
+			if !ok {
+				return nil
+			}
+			out = &Allocation{Session: sess, Environment: env, User: user, Token: tok.(string)}
+			return nil
+		})
+		return out, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	a, _ := v.(*Allocation)
+	return a, nil
 }
 
 // requestUser finds or creates the user a request is for.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"portal"
 )
@@ -24,6 +25,8 @@ type writer struct {
 	waiting int           // Updates waiting for their turn
 	turn    chan struct{} // closed when the running Update is done
 	open    *batch
+	// commits counts the batches committed, so callers can tell whether anything changed.
+	commits atomic.Uint64
 }
 
 // batch is one transaction shared by several Updates.
@@ -40,6 +43,8 @@ func (w *writer) closeLocked() {
 	w.open = nil
 	if err := b.tx.Commit(); err != nil {
 		b.err = fmt.Errorf("sqlstore: commit: %w", err)
+	} else {
+		w.commits.Add(1)
 	}
 	close(b.done)
 }

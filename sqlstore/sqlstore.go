@@ -80,6 +80,11 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, writable 
 }
 
 // Close closes the database. Transactions still running fail.
+// Version returns a number that changes whenever an Update commits. Something read from
+// the store while Version returned v is still current as long as Version still returns v
+// (in this process: other processes writing to the same file are not seen).
+func (db *DB) Version() uint64 { return db.w.commits.Load() }
+
 func (db *DB) Close() error {
 	err := db.read.Close()
 	if db.write != db.read {

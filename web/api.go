@@ -112,51 +112,55 @@ func (s *Server) handleCatalogEnvironments(w http.ResponseWriter, r *http.Reques
 	}
 	names := q["name"]
 	now := s.now()
-	var out catalogEnvironmentsJSON
-	err = s.store.View(r.Context(), func(tx portal.Tx) error {
-		var err error
-		if out.Portal, err = s.portalBlock(tx); err != nil {
-			return err
-		}
-		envs, err := tx.Environments(states...)
-		if err != nil {
-			return err
-		}
-		counts, err := tx.AllEnvCounts()
-		if err != nil {
-			return err
-		}
-		out.Environments = []catalogEnvJSON{}
-		for _, e := range envs {
-			if len(names) > 0 && !slices.Contains(names, e.Resource) {
-				continue
-			}
-			d := s.details(e)
-			if !labelsMatch(d.Labels, labels) {
-				continue
-			}
-			c := counts[e.Name]
-			capacity, reserved := capacityOf(e)
-			item := catalogEnvJSON{Name: e.Name, State: e.State.String(),
-				Workshop: catalogWorkshopJSON{Name: e.EnvironmentSettings.Name, Resource: e.Resource, workshopDetails: d},
-				Duration: int(e.Expires / time.Second), Capacity: capacity, Reserved: reserved,
-				Allocated: c.Allocated, Available: c.Available}
-			if withSessions {
-				list, err := allocatedSessions(tx, e, now)
-				if err != nil {
-					return err
-				}
-				item.Sessions = &list
-			}
-			out.Environments = append(out.Environments, item)
-		}
-		return nil
-	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	// Without sessions (whose countdowns move with the clock) the answer only changes when
+	// the store does.
+	key := "environments?" + r.URL.RawQuery
+	if isRobot(u) {
+		key = "robot:" + key
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.serveCached(w, r, key, !withSessions, func() (any, error) {
+		var out catalogEnvironmentsJSON
+		err := s.store.View(r.Context(), func(tx portal.Tx) error {
+			var err error
+			if out.Portal, err = s.portalBlock(tx); err != nil {
+				return err
+			}
+			envs, err := tx.Environments(states...)
+			if err != nil {
+				return err
+			}
+			counts, err := tx.AllEnvCounts()
+			if err != nil {
+				return err
+			}
+			out.Environments = []catalogEnvJSON{}
+			for _, e := range envs {
+				if len(names) > 0 && !slices.Contains(names, e.Resource) {
+					continue
+				}
+				d := s.details(e)
+				if !labelsMatch(d.Labels, labels) {
+					continue
+				}
+				c := counts[e.Name]
+				capacity, reserved := capacityOf(e)
+				item := catalogEnvJSON{Name: e.Name, State: e.State.String(),
+					Workshop: catalogWorkshopJSON{Name: e.EnvironmentSettings.Name, Resource: e.Resource, workshopDetails: d},
+					Duration: int(e.Expires / time.Second), Capacity: capacity, Reserved: reserved,
+					Allocated: c.Allocated, Available: c.Available}
+				if withSessions {
+					list, err := allocatedSessions(tx, e, now)
+					if err != nil {
+						return err
+					}
+					item.Sessions = &list
+				}
+				out.Environments = append(out.Environments, item)
+			}
+			return nil
+		})
+		return out, err
+	})
 }
 
 func labelsMatch(have labelMap, want map[string]string) bool {
@@ -171,39 +175,37 @@ func labelsMatch(have labelMap, want map[string]string) bool {
 
 // handleCatalogWorkshops is GET /workshops/catalog/workshops/ (reference §2.5).
 func (s *Server) handleCatalogWorkshops(w http.ResponseWriter, r *http.Request, u *portal.User) {
-	var out catalogWorkshopsJSON
-	err := s.store.View(r.Context(), func(tx portal.Tx) error {
-		var err error
-		if out.Portal, err = s.portalBlock(tx); err != nil {
-			return err
-		}
-		envs, err := tx.Environments(portal.EnvRunning)
-		if err != nil {
-			return err
-		}
-		sort.SliceStable(envs, func(i, j int) bool { return envs[i].Position < envs[j].Position })
-		counts, err := tx.AllEnvCounts()
-		if err != nil {
-			return err
-		}
-		out.Workshops = []catalogWorkshopEntryJSON{}
-		for _, e := range envs {
-			c := counts[e.Name]
-			capacity, reserved := capacityOf(e)
-			out.Workshops = append(out.Workshops, catalogWorkshopEntryJSON{
-				Name: e.EnvironmentSettings.Name, Resource: e.Resource, workshopDetails: s.details(e),
-				Environment: envSummaryJSON{Name: e.Name, State: e.State.String(),
-					Duration: int(e.Expires / time.Second), Capacity: capacity, Reserved: reserved,
-					Allocated: c.Allocated, Available: c.Available},
-			})
-		}
-		return nil
+	s.serveCached(w, r, "workshops", true, func() (any, error) {
+		var out catalogWorkshopsJSON
+		err := s.store.View(r.Context(), func(tx portal.Tx) error {
+			var err error
+			if out.Portal, err = s.portalBlock(tx); err != nil {
+				return err
+			}
+			envs, err := tx.Environments(portal.EnvRunning)
+			if err != nil {
+				return err
+			}
+			sort.SliceStable(envs, func(i, j int) bool { return envs[i].Position < envs[j].Position })
+			counts, err := tx.AllEnvCounts()
+			if err != nil {
+				return err
+			}
+			out.Workshops = []catalogWorkshopEntryJSON{}
+			for _, e := range envs {
+				c := counts[e.Name]
+				capacity, reserved := capacityOf(e)
+				out.Workshops = append(out.Workshops, catalogWorkshopEntryJSON{
+					Name: e.EnvironmentSettings.Name, Resource: e.Resource, workshopDetails: s.details(e),
+					Environment: envSummaryJSON{Name: e.Name, State: e.State.String(),
+						Duration: int(e.Expires / time.Second), Capacity: capacity, Reserved: reserved,
+						Allocated: c.Allocated, Available: c.Available},
+				})
+			}
+			return nil
+		})
+		return out, err
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 // handleEnvStatus is GET /workshops/environment/<env>/status/ (reference §2.6). An
@@ -270,15 +272,7 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request, u *portal
 		s.fail(w, r, errNoRequests)
 		return
 	}
-	var env *portal.Environment
-	err := s.store.View(r.Context(), func(tx portal.Tx) error {
-		var err error
-		env, err = tx.Environment(r.PathValue("env"))
-		if errors.Is(err, portal.ErrNotFound) {
-			return errEnvUnknown
-		}
-		return err
-	})
+	env, err := s.sched.Environment(r.Context(), r.PathValue("env"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

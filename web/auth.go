@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"portal"
@@ -73,23 +75,76 @@ func (s *Server) bearer(r *http.Request) (*portal.User, error) {
 	if t, ok := strings.CutPrefix(tok, SessionCredentialPrefix); ok {
 		return s.sessionCredential(r, t)
 	}
+	hash := scheduler.HashToken(tok)
+	now := s.now()
+	if u, ok := s.auth.get(hash, now); ok {
+		return u, nil
+	}
 	var u *portal.User
+	var expires time.Time
 	err := s.store.View(r.Context(), func(tx portal.Tx) error {
-		t, err := tx.AccessToken(scheduler.HashToken(tok))
+		t, err := tx.AccessToken(hash)
 		if err != nil {
 			return err
 		}
-		if !s.now().Before(t.Expires) {
+		if !now.Before(t.Expires) {
 			return portal.ErrNotFound
 		}
+		expires = t.Expires
 		u, err = tx.User(t.User)
 		return err
 	})
 	if errors.Is(err, portal.ErrNotFound) {
 		return nil, errBadToken
 	}
+	if err == nil {
+		s.auth.put(hash, u, expires, now)
+	}
 	return u, err
 }
+
+// authCache remembers, for a few seconds, which user an access token belongs to, so that
+// a busy front end's requests do not each read the store. Revoking or refreshing a token in
+// this process forgets it at once; the token's own expiry is always checked.
+type authCache struct {
+	m sync.Map // access hash → authEntry
+	n atomic.Int64
+}
+
+type authEntry struct {
+	user    *portal.User
+	expires time.Time // the token's expiry
+	until   time.Time // when this entry must be read again from the store
+}
+
+const (
+	authCacheTTL = 2 * time.Second
+	authCacheMax = 10000
+)
+
+func (c *authCache) get(hash string, now time.Time) (*portal.User, bool) {
+	v, ok := c.m.Load(hash)
+	if !ok {
+		return nil, false
+	}
+	e := v.(authEntry)
+	if !now.Before(e.until) || !now.Before(e.expires) {
+		c.m.Delete(hash)
+		return nil, false
+	}
+	return e.user, true
+}
+
+func (c *authCache) put(hash string, u *portal.User, expires, now time.Time) {
+	if c.n.Add(1) > authCacheMax {
+		c.m.Clear()
+		c.n.Store(0)
+	}
+	c.m.Store(hash, authEntry{user: u, expires: expires, until: now.Add(authCacheTTL)})
+}
+
+// forget drops a token from the cache (revoked or rotated).
+func (c *authCache) forget(hash string) { c.m.Delete(hash) }
 
 // SessionCredentialPrefix starts a bearer token that a session's dashboard makes for
 // itself: the prefix, then a ticket (package ticket) signed with the session's secret. It

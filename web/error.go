@@ -85,6 +85,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // writeJSON writes v as a JSON response. Field order is the order of v's struct fields.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeJSONBytes(w, status, encodeJSON(v))
+}
+
+// encodeJSON returns v as the API's JSON.
+func encodeJSON(v any) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false) // as Django: "&" and "<" stay as they are
@@ -92,7 +97,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		// Only a bug can get here: every response type marshals.
 		panic("web: marshal response: " + err.Error())
 	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+	w.Write(body)
 }

@@ -189,6 +189,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 				return nil
 			}
 			tok.User = t.User
+			s.auth.forget(t.AccessHash)
 			if err := tx.DeleteAccessToken(t.AccessHash); err != nil {
 				return err
 			}
@@ -224,13 +225,21 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := scheduler.HashToken(t)
+	var revoked string
+	// Forgotten from the auth cache after the commit too, so that a request racing the
+	// revocation cannot put it back.
+	defer func() { s.auth.forget(revoked) }()
 	err := s.store.Update(r.Context(), func(tx portal.Tx) error {
 		if tok, err := tx.AccessToken(h); err == nil {
+			revoked = tok.AccessHash
+			s.auth.forget(tok.AccessHash)
 			return tx.DeleteAccessToken(tok.AccessHash)
 		} else if !errors.Is(err, portal.ErrNotFound) {
 			return err
 		}
 		if tok, err := tx.RefreshToken(h); err == nil {
+			revoked = tok.AccessHash
+			s.auth.forget(tok.AccessHash)
 			return tx.DeleteAccessToken(tok.AccessHash)
 		} else if !errors.Is(err, portal.ErrNotFound) {
 			return err

@@ -104,7 +104,7 @@ func TestTokenRefreshRotates(t *testing.T) {
 	access, refresh := h.tokenFor(h.creds.RobotUsername, h.creds.RobotPassword)
 	mustStatus(t, h.do("GET", "/workshops/catalog/environments/", "", bearer(access)), http.StatusOK)
 
-	h.clock.Advance(11 * time.Hour) // the access token has expired; the refresh token lives on
+	h.clock.Advance(11 * time.Hour) // the access token has expired (also in the auth cache); the refresh token lives on
 	mustStatus(t, h.do("GET", "/workshops/catalog/environments/", "", bearer(access)), http.StatusUnauthorized)
 	w := h.do("POST", "/oauth2/token/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh},
 		"client_id": {h.creds.RobotClientID}, "client_secret": {h.creds.RobotClientSecret}}.Encode(), form)
@@ -140,6 +140,8 @@ func TestRevoke(t *testing.T) {
 	w = h.do("POST", "/oauth2/revoke-token/", url.Values{"token": {access}}.Encode(), form)
 	mustStatus(t, w, http.StatusUnauthorized)
 
+	// Used (and so cached) before it is revoked: the revocation still takes effect at once.
+	mustStatus(t, h.do("GET", "/workshops/catalog/environments/", "", bearer(access)), http.StatusOK)
 	mustStatus(t, h.do("POST", "/oauth2/revoke-token/", url.Values{"token": {access}}.Encode(), form, h.basic()), http.StatusOK)
 	mustStatus(t, h.do("GET", "/workshops/catalog/environments/", "", bearer(access)), http.StatusUnauthorized)
 	w = h.do("POST", "/oauth2/token/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}.Encode(), form, h.basic())
@@ -147,6 +149,7 @@ func TestRevoke(t *testing.T) {
 
 	// Revoking by refresh token removes the access token too.
 	access, refresh = h.tokenFor(h.creds.RobotUsername, h.creds.RobotPassword)
+	mustStatus(t, h.do("GET", "/workshops/catalog/environments/", "", bearer(access)), http.StatusOK)
 	mustStatus(t, h.do("POST", "/oauth2/revoke-token", url.Values{"token": {refresh}}.Encode(), form, h.basic()), http.StatusOK)
 	mustStatus(t, h.do("GET", "/workshops/catalog/environments/", "", bearer(access)), http.StatusUnauthorized)
 }

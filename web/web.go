@@ -52,6 +52,8 @@ type Server struct {
 	sessionURL func(string) string
 	mux        *http.ServeMux
 	proxies    sync.Map // endpoint → *httputil.ReverseProxy
+	auth       authCache
+	reads      readCache
 	ui         *uiState // the portal's own pages (ui.go)
 }
 
