@@ -106,6 +106,8 @@ func startPortal(t *testing.T, dataDir, config string) *portalProc {
 		t.Fatal(err)
 	}
 	p := &portalProc{t: t, cmd: cmd, dataDir: dataDir, creds: map[string]string{}}
+	// Sessions outlive the portal by design; the test's own must not outlive the test.
+	stopSessionsAtEnd(t, dataDir)
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() {
@@ -495,4 +497,34 @@ func TestCredentialsCommandAndConfigErrors(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "bad.yaml") || !strings.Contains(string(out), "capacity") {
 		t.Fatalf("bad config: %v\n%s", err, out)
 	}
+}
+
+// stopSessionsAtEnd makes sure, when the test ends, that no session the portal started in
+// dataDir outlives it: sessions are meant to outlive the portal, but not the test. Call
+// it before startPortal, so that it runs after the portal has stopped and before dataDir
+// is removed.
+func stopSessionsAtEnd(t *testing.T, dataDir string) {
+	t.Cleanup(func() {
+		handles, _ := filepath.Glob(filepath.Join(dataDir, "sessions", "*", ".handle"))
+		for _, f := range handles {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			var h struct{ PID, PGID int }
+			if json.Unmarshal(b, &h) != nil || h.PID <= 1 || h.PGID <= 1 {
+				continue
+			}
+			// Only a group whose leader is still this session's sandbox.
+			cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", h.PID))
+			if err != nil || !strings.Contains(string(cmdline), filepath.Dir(f)) {
+				continue
+			}
+			syscall.Kill(-h.PGID, syscall.SIGKILL)
+			deadline := time.Now().Add(5 * time.Second)
+			for syscall.Kill(-h.PGID, 0) == nil && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	})
 }
