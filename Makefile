@@ -12,7 +12,7 @@ FIT   := node_modules/@xterm/addon-fit
 
 ASSETS := $(DIST)/xterm.js $(DIST)/xterm.css $(DIST)/addon-fit.js $(DIST)/xterm-LICENSE.txt
 
-.PHONY: assets run test clean-assets
+.PHONY: assets run test clean-assets bubblewrap
 
 assets: $(ASSETS)
 
@@ -44,8 +44,19 @@ ARGS ?=
 # GOTESTFLAGS are passed to `go test`, e.g. make test GOTESTFLAGS="-run TestUsers -v".
 GOTESTFLAGS ?=
 
-run: assets
+run: assets bubblewrap
 	go run ./cmd/portal serve $(ARGS)
+
+# Sessions run in a bubblewrap sandbox: install it when missing (as root, with apt-get), or
+# say how. Without it `portal serve` refuses to start unless --allow-unsandboxed is given.
+bubblewrap:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing bubblewrap (sessions run in its sandbox)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	  else \
+	    echo "bubblewrap is missing: install it (sudo apt-get install bubblewrap), or run with ARGS=--allow-unsandboxed"; \
+	  fi; }
 
 test: assets
 	go test $(GOTESTFLAGS) ./...
