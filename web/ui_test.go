@@ -377,3 +377,26 @@ func TestLimiter(t *testing.T) {
 		t.Fatalf("after refill: %v", d)
 	}
 }
+
+// An operator sees the portal's warnings (such as sessions running unsandboxed) on the
+// admin pages, and learners do not.
+func TestAdminWarnings(t *testing.T) {
+	h := newHarness(t, nil)
+	const warning = "Sessions are NOT sandboxed: bwrap is missing"
+	h.srv.ui.warnings = func() []string { return []string{warning} }
+	admin := h.browser()
+	location(t, admin.login(h.creds.AdminUsername, h.creds.AdminPassword), "/")
+	for _, page := range []string{"/admin/", "/admin/sessions/", "/admin/users/"} {
+		w := admin.do("GET", page, nil)
+		mustStatus(t, w, http.StatusOK)
+		if !strings.Contains(w.Body.String(), warning) {
+			t.Errorf("%s does not show the warning", page)
+		}
+	}
+	a := h.requestSession(h.robot(), "alice")
+	learner := h.browser()
+	learner.do("GET", a.URL, nil)
+	if w := learner.do("GET", "/workshops/catalog/", nil); strings.Contains(w.Body.String(), warning) {
+		t.Error("a learner's page shows the operator's warning")
+	}
+}
