@@ -24,21 +24,9 @@ func (s *Scheduler) ExtendBy(ctx context.Context, name string, minutes int) (*po
 	if minutes < 1 || minutes > 24*60 {
 		return nil, portal.Errorf(portal.EINVALID, "Extend by 1 to 1440 minutes, not %d.", minutes)
 	}
-	var sess *portal.Session
-	var ev []portal.Event
-	err := s.store.Update(ctx, func(tx portal.Tx) error {
-		ev = nil
-		now := s.now()
-		var env *portal.Environment
-		var err error
-		if sess, env, err = liveSession(tx, name); err != nil {
-			return err
-		}
-		if sess.Owner == "" {
-			return errNotInUse
-		}
+	sess, err := s.changeLive(ctx, name, owned(func(tx portal.Tx, sess *portal.Session, env *portal.Environment, now time.Time) ([]portal.Event, error) {
 		if sess.Expires.IsZero() {
-			return nil
+			return nil, nil
 		}
 		from := sess.State
 		base := sess.Expires
@@ -52,7 +40,7 @@ func (s *Scheduler) ExtendBy(ctx context.Context, name string, minutes int) (*po
 			}
 		}
 		if !t.After(now) {
-			return portal.Errorf(portal.ECONFLICT, "Session %s has reached its deadline and cannot be extended.", name)
+			return nil, portal.Errorf(portal.ECONFLICT, "Session %s has reached its deadline and cannot be extended.", name)
 		}
 		if from == portal.SessionStopping {
 			switch {
@@ -66,22 +54,20 @@ func (s *Scheduler) ExtendBy(ctx context.Context, name string, minutes int) (*po
 			sess.Reason = ""
 		}
 		if t.Equal(sess.Expires) && from == sess.State {
-			return nil
+			return nil, nil
 		}
 		sess.Expires = t
 		if err := tx.UpdateSessionIf(sess, from); err != nil {
 			if errors.Is(err, portal.ErrConflict) {
-				return portal.Errorf(portal.ECONFLICT, "Session %s changed state; try again.", name)
+				return nil, portal.Errorf(portal.ECONFLICT, "Session %s changed state; try again.", name)
 			}
-			return err
+			return nil, err
 		}
-		ev = append(ev, s.sessionEvent("Session/Extended", sess, env, now))
-		return nil
-	})
+		return []portal.Event{s.sessionEvent("Session/Extended", sess, env, now)}, nil
+	}))
 	if err != nil {
 		return nil, err
 	}
-	s.emit(ev)
 	s.Wake()
 	return sess, nil
 }

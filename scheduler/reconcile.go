@@ -138,24 +138,14 @@ func (s *Scheduler) sessionsWhere(ctx context.Context, f portal.SessionFilter) (
 // stopLive marks one session STOPPING with reason if it is still live and check (given the
 // fresh record) holds.
 func (s *Scheduler) stopLive(ctx context.Context, name, reason string, check func(*portal.Session) bool) error {
-	var events []portal.Event
-	err := s.store.Update(ctx, func(tx portal.Tx) error {
-		events = nil
-		sess, env, err := liveSession(tx, name)
-		if err != nil {
-			if portal.ErrorCode(err) == portal.ENOTFOUND {
-				return nil
-			}
-			return err
-		}
+	_, err := s.changeLive(ctx, name, func(tx portal.Tx, sess *portal.Session, env *portal.Environment, now time.Time) ([]portal.Event, error) {
 		if check != nil && !check(sess) {
-			return nil
+			return nil, nil
 		}
-		events, err = s.markStopping(tx, sess, env, reason, s.now())
-		return err
+		return s.markStopping(tx, sess, env, reason, now)
 	})
-	if err == nil {
-		s.emit(events)
+	if portal.ErrorCode(err) == portal.ENOTFOUND {
+		return nil
 	}
 	return err
 }

@@ -452,41 +452,62 @@ func liveSession(tx portal.Tx, name string) (*portal.Session, *portal.Environmen
 	return sess, env, nil
 }
 
-// Extend extends a running session if its environment allows it; the bool tells whether it
-// was extended. Errors: ENOTFOUND (no live session), EINVALID "Session is not currently in
-// use" (no owner).
-func (s *Scheduler) Extend(ctx context.Context, name string) (*portal.Session, bool, error) {
+// changeFunc changes a live session inside a transaction and returns the events to emit
+// once the change is committed.
+type changeFunc func(tx portal.Tx, sess *portal.Session, env *portal.Environment, now time.Time) ([]portal.Event, error)
+
+// changeLive runs change on the live session of that name in one Update, emits its events
+// after the commit, and returns the session as changed. Errors: ENOTFOUND for no live
+// session, and whatever change returns.
+func (s *Scheduler) changeLive(ctx context.Context, name string, change changeFunc) (*portal.Session, error) {
 	var sess *portal.Session
-	var ev []portal.Event
-	extended := false
+	var events []portal.Event
 	err := s.store.Update(ctx, func(tx portal.Tx) error {
-		ev, extended = nil, false
-		now := s.now()
 		var env *portal.Environment
 		var err error
 		if sess, env, err = liveSession(tx, name); err != nil {
 			return err
 		}
+		events, err = change(tx, sess, env, s.now())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.emit(events)
+	return sess, nil
+}
+
+// owned wraps a change that needs the session to have an owner (EINVALID "Session is not
+// currently in use" otherwise).
+func owned(change changeFunc) changeFunc {
+	return func(tx portal.Tx, sess *portal.Session, env *portal.Environment, now time.Time) ([]portal.Event, error) {
 		if sess.Owner == "" {
-			return errNotInUse
+			return nil, errNotInUse
 		}
+		return change(tx, sess, env, now)
+	}
+}
+
+// Extend extends a running session if its environment allows it; the bool tells whether it
+// was extended. Errors: ENOTFOUND (no live session), EINVALID "Session is not currently in
+// use" (no owner).
+func (s *Scheduler) Extend(ctx context.Context, name string) (*portal.Session, bool, error) {
+	extended := false
+	sess, err := s.changeLive(ctx, name, owned(func(tx portal.Tx, sess *portal.Session, env *portal.Environment, now time.Time) ([]portal.Event, error) {
 		t, ok := portal.Extend(sess, &env.EnvironmentSettings, now)
 		if !ok {
-			return nil
+			return nil, nil
 		}
 		sess.Expires = t
 		if err := tx.UpdateSessionIf(sess, sess.State); err != nil {
-			return err
+			return nil, err
 		}
 		extended = true
-		ev = append(ev, s.sessionEvent("Session/Extended", sess, env, now))
-		return nil
-	})
+		return []portal.Event{s.sessionEvent("Session/Extended", sess, env, now)}, nil
+	}))
 	if err != nil {
 		return nil, false, err
-	}
-	for _, e := range ev {
-		s.events.Emit(e)
 	}
 	return sess, extended, nil
 }
@@ -495,26 +516,11 @@ func (s *Scheduler) Extend(ctx context.Context, name string) (*portal.Session, b
 // workload. Repeating it on a STOPPING session succeeds. Errors: ENOTFOUND, EINVALID
 // "Session is not currently in use".
 func (s *Scheduler) Terminate(ctx context.Context, name string) (*portal.Session, error) {
-	var sess *portal.Session
-	var ev []portal.Event
-	err := s.store.Update(ctx, func(tx portal.Tx) error {
-		now := s.now()
-		var env *portal.Environment
-		var err error
-		if sess, env, err = liveSession(tx, name); err != nil {
-			return err
-		}
-		if sess.Owner == "" {
-			return errNotInUse
-		}
-		ev, err = s.markStopping(tx, sess, env, "Session/Stopping", now)
-		return err
-	})
+	sess, err := s.changeLive(ctx, name, owned(func(tx portal.Tx, sess *portal.Session, env *portal.Environment, now time.Time) ([]portal.Event, error) {
+		return s.markStopping(tx, sess, env, "Session/Stopping", now)
+	}))
 	if err != nil {
 		return nil, err
-	}
-	for _, e := range ev {
-		s.events.Emit(e)
 	}
 	s.Wake()
 	return sess, nil
@@ -523,27 +529,15 @@ func (s *Scheduler) Terminate(ctx context.Context, name string) (*portal.Session
 // Expire ends a session for an administrator: an allocated session stops in a minute, a
 // reserved one at once (reference admin "Expire Sessions").
 func (s *Scheduler) Expire(ctx context.Context, name string) (*portal.Session, error) {
-	var sess *portal.Session
-	var ev []portal.Event
-	err := s.store.Update(ctx, func(tx portal.Tx) error {
-		now := s.now()
-		var env *portal.Environment
-		var err error
-		if sess, env, err = liveSession(tx, name); err != nil {
-			return err
-		}
+	sess, err := s.changeLive(ctx, name, func(tx portal.Tx, sess *portal.Session, env *portal.Environment, now time.Time) ([]portal.Event, error) {
 		if sess.Owner == "" {
-			ev, err = s.markStopping(tx, sess, env, "Session/Terminate", now)
-			return err
+			return s.markStopping(tx, sess, env, "Session/Terminate", now)
 		}
 		sess.Expires = now.Add(time.Minute)
-		return tx.UpdateSession(sess)
+		return nil, tx.UpdateSession(sess)
 	})
 	if err != nil {
 		return nil, err
-	}
-	for _, e := range ev {
-		s.events.Emit(e)
 	}
 	s.Wake()
 	return sess, nil

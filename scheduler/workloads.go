@@ -174,24 +174,15 @@ func (s *Scheduler) markReady(ctx context.Context, name, endpoint string) error 
 // failSession ends a session whose workload could not start.
 func (s *Scheduler) failSession(ctx context.Context, name, msg string) error {
 	s.log.Warn("session workload failed", "session", name, "reason", msg)
-	var events []portal.Event
-	err := s.store.Update(ctx, func(tx portal.Tx) error {
-		events = nil
-		sess, env, err := liveSession(tx, name)
-		if err != nil {
-			if portal.ErrorCode(err) == portal.ENOTFOUND {
-				return nil
-			}
-			return err
-		}
-		events, err = s.markStopping(tx, sess, env, "Session/Failed", s.now())
+	_, err := s.changeLive(ctx, name, func(tx portal.Tx, sess *portal.Session, env *portal.Environment, now time.Time) ([]portal.Event, error) {
+		events, err := s.markStopping(tx, sess, env, "Session/Failed", now)
 		for i := range events {
 			events[i].Data = map[string]any{"message": msg}
 		}
-		return err
+		return events, err
 	})
-	if err == nil {
-		s.emit(events)
+	if portal.ErrorCode(err) == portal.ENOTFOUND {
+		return nil
 	}
 	return err
 }
