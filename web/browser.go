@@ -178,20 +178,28 @@ type sessionPage struct {
 	Percent          int
 }
 
+// loggedInOwner answers for a session page that needs the browser's user to own the live
+// session name: a browser without a login goes to log in (login_url "/"); a user who does
+// not own it is sent away as ownSessionOrLeave says. ok is false when it answered.
+func (s *Server) loggedInOwner(w http.ResponseWriter, r *http.Request, name string) (*portal.User, *portal.Session, *portal.Environment, bool) {
+	u, err := s.browserUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, nil, nil, false
+	}
+	if u == nil {
+		redirect(w, r, loginRedirect("/", r.URL.RequestURI()))
+		return nil, nil, nil, false
+	}
+	sess, env, ok := s.ownSessionOrLeave(w, r, u, name)
+	return u, sess, env, ok
+}
+
 // handleSessionPage is GET /workshops/session/<s>/: the page that frames the session's
 // dashboard, or a "starting" page that reloads itself until the session is ready.
 func (s *Server) handleSessionPage(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("session")
-	u, err := s.browserUser(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if u == nil {
-		redirect(w, r, loginRedirect("/", r.URL.RequestURI()))
-		return
-	}
-	sess, env, ok := s.ownSessionOrLeave(w, r, u, name)
+	u, sess, env, ok := s.loggedInOwner(w, r, name)
 	if !ok {
 		return
 	}
@@ -252,16 +260,7 @@ func (s *Server) ownSessionOrLeave(w http.ResponseWriter, r *http.Request, u *po
 // back to the index.
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("session")
-	u, err := s.browserUser(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if u == nil {
-		redirect(w, r, loginRedirect("/", r.URL.RequestURI()))
-		return
-	}
-	sess, _, ok := s.ownSessionOrLeave(w, r, u, name)
+	u, sess, _, ok := s.loggedInOwner(w, r, name)
 	if !ok {
 		return
 	}
