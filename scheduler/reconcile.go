@@ -32,10 +32,46 @@ func (s *Scheduler) Open(ctx context.Context) error {
 	if err := s.applyPortal(ctx); err != nil {
 		return fmt.Errorf("apply portal configuration: %w", err)
 	}
+	if err := s.stopOrphans(ctx); err != nil {
+		s.log.Warn("stop workloads without a session", "err", err)
+	}
 	if err := s.Reconcile(ctx); err != nil {
 		s.log.Warn("first reconciler pass", "err", err)
 	}
 	return nil
+}
+
+// stopOrphans stops the workloads the provisioner owns that no live session refers to: a
+// portal that stopped between starting a workload and recording its handle leaves one
+// behind. It needs the provisioner's Lister ability; without it there is nothing to do.
+func (s *Scheduler) stopOrphans(ctx context.Context) error {
+	lister, ok := s.prov.(portal.Lister)
+	if !ok {
+		return nil
+	}
+	handles, err := lister.List(ctx)
+	if err != nil || len(handles) == 0 {
+		return err
+	}
+	known := map[string]bool{}
+	live, err := s.sessionsWhere(ctx, portal.SessionFilter{States: liveStates})
+	if err != nil {
+		return err
+	}
+	for _, sess := range live {
+		if sess.Handle != nil {
+			known[string(sess.Handle)] = true
+		}
+	}
+	var errs []error
+	for _, h := range handles {
+		if known[string(h)] {
+			continue
+		}
+		s.log.Info("stopping a workload that no session refers to")
+		errs = append(errs, s.prov.Stop(ctx, h))
+	}
+	return errors.Join(errs...)
 }
 
 // Run runs the reconciler loop until ctx is done or Close is called: a pass at least every

@@ -707,3 +707,20 @@ func TestReacquireOfRunningSessionWritesNothing(t *testing.T) {
 		t.Fatal("an ended session was handed out again")
 	}
 }
+
+func TestOpenStopsWorkloadsWithoutSession(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	// A workload started just before the portal stopped, whose handle was never recorded.
+	ghost := &portal.Session{Name: "lab-w01-s099"}
+	if _, err := h.prov.Start(h.ctx, portal.StartRequest{Session: ghost}); err != nil {
+		t.Fatal(err)
+	}
+	h.restart()
+	running := h.prov.Running()
+	if _, ok := running["lab-w01-s099"]; ok {
+		t.Fatal("the workload without a session still runs after a restart")
+	}
+	if _, ok := running["lab-w01-s001"]; !ok {
+		t.Fatalf("the reserved session's workload was stopped too: %v", running)
+	}
+}

@@ -520,11 +520,30 @@ func stopSessionsAtEnd(t *testing.T, dataDir string) {
 			if err != nil || !strings.Contains(string(cmdline), filepath.Dir(f)) {
 				continue
 			}
-			syscall.Kill(-h.PGID, syscall.SIGKILL)
-			deadline := time.Now().Add(5 * time.Second)
-			for syscall.Kill(-h.PGID, 0) == nil && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
+			killGroup(h.PGID)
+		}
+		// A workload whose handle was never written (the portal stopped while starting it)
+		// is found by its command line, which names its folder under dataDir.
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, f := range procs {
+			cmdline, err := os.ReadFile(f)
+			if err != nil || !strings.Contains(string(cmdline), filepath.Join(dataDir, "sessions")+"/") {
+				continue
+			}
+			var pid int
+			fmt.Sscanf(filepath.Base(filepath.Dir(f)), "%d", &pid)
+			if pgid, err := syscall.Getpgid(pid); err == nil && pgid > 1 && pgid != syscall.Getpgrp() {
+				killGroup(pgid)
 			}
 		}
 	})
+}
+
+// killGroup kills a process group and waits up to 5 s for it to be gone.
+func killGroup(pgid int) {
+	syscall.Kill(-pgid, syscall.SIGKILL)
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(-pgid, 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 }

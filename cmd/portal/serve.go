@@ -228,6 +228,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdown)
+	// Close lets the reconciler finish its pass (a workload being started gets its handle
+	// recorded) before the loop's context ends.
+	sched.Close()
 	stopLoop()
 	<-loopDone
 	if errors.Is(err, http.ErrServerClosed) {
