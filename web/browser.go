@@ -296,7 +296,7 @@ func (s *Server) handleEnvironmentPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p := s.sched.Settings()
 	index := r.URL.Query().Get("index_url")
-	if index != "" && checkIndexURL(index, p.IndexOrigins) != nil {
+	if index != "" && s.checkBrowserIndexURL(index, p.IndexOrigins) != nil {
 		index = ""
 	}
 	a, err := s.sched.Request(r.Context(), scheduler.Request{Environment: r.PathValue("env"),

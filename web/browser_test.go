@@ -121,7 +121,10 @@ func TestSessionPageStarting(t *testing.T) {
 }
 
 func TestEnvironmentPage(t *testing.T) {
-	h := newHarness(t, func(p *portal.PortalSettings) { p.Index = "https://index.test/" })
+	h := newHarness(t, func(p *portal.PortalSettings) {
+		p.Index = "https://index.test/"
+		p.IndexOrigins = []string{"https://hub.test"}
+	})
 	location(t, h.do("GET", "/workshops/environment/"+envName+"/", ""), "/accounts/login/?next=/workshops/environment/"+envName+"/")
 
 	a := h.requestSession(h.robot(), "alice")

@@ -50,6 +50,36 @@ func checkIndexURL(raw string, origins []string) error {
 	return nil
 }
 
+// checkBrowserIndexURL validates an index_url that a browser supplied (rather than a robot
+// over the REST API): besides checkIndexURL's rules, an absolute URL must be on the
+// portal's own origin or on the allow-list, also when the allow-list is empty, so that a
+// link cannot make the portal redirect a learner to any site.
+func (s *Server) checkBrowserIndexURL(raw string, origins []string) error {
+	if err := checkIndexURL(raw, origins); err != nil {
+		return err
+	}
+	if strings.HasPrefix(raw, "/") || len(origins) > 0 {
+		return nil
+	}
+	u, err := absoluteHTTP(raw)
+	if err != nil {
+		return invalid("Invalid index URL: %s", err)
+	}
+	if origin := strings.ToLower(u.Scheme + "://" + u.Host); origin != s.portalOrigin() {
+		return invalid("Invalid index URL: origin %s is not allowed", origin)
+	}
+	return nil
+}
+
+// portalOrigin is the portal's own origin, e.g. "http://localhost:8080".
+func (s *Server) portalOrigin() string {
+	u, err := url.Parse(s.portalURL)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
+}
+
 // checkAnalyticsURL validates an analytics_url: an absolute http or https URL.
 func checkAnalyticsURL(raw string) error {
 	if err := checkURLChars(raw); err != nil {
