@@ -142,3 +142,25 @@ func TestCreateUserAndAuthenticate(t *testing.T) {
 		})
 	}
 }
+
+// A session whose activation window has passed is stopping and cannot be activated any
+// more (CONTRACT §9).
+func TestActivateStoppingRefused(t *testing.T) {
+	e := entry("ws")
+	e.Expires = 30 * time.Minute
+	h := newHarness(t, settings(e), mock.Healthy)
+	h.reconcile()
+	a := h.mustRequest("lab-w01", "")
+	name := a.Session.Name
+	if _, err := h.s.Terminate(h.ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.session(name).State; got != portal.SessionStopping {
+		t.Fatalf("state after terminate = %v, want STOPPING", got)
+	}
+	_, _, err := h.s.Activate(h.ctx, name, a.Token)
+	wantCode(t, err, portal.EINVALID, "")
+	if s := h.session(name); s.Activated || s.State != portal.SessionStopping {
+		t.Fatalf("after activate: activated=%v state=%v", s.Activated, s.State)
+	}
+}

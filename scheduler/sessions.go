@@ -387,7 +387,8 @@ func (s *Scheduler) Activate(ctx context.Context, name, token string) (*portal.S
 		} else if err != nil {
 			return err
 		}
-		if sess.State == portal.SessionStopped {
+		// A stopping session is over (CONTRACT §9): it is never activated again.
+		if sess.State == portal.SessionStopped || sess.State == portal.SessionStopping {
 			return errBadSession
 		}
 		hashes, err := tx.ActivationTokens(name)
@@ -417,9 +418,6 @@ func (s *Scheduler) Activate(ctx context.Context, name, token string) (*portal.S
 			return err
 		}
 		from := sess.State
-		if from == portal.SessionStopping {
-			return nil
-		}
 		markRunning(sess, env, now)
 		if err := tx.UpdateSessionIf(sess, from); err != nil {
 			return err

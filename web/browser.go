@@ -83,7 +83,8 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// stoppedOwn returns the index URL of a STOPPED session of this name owned by u, or "".
+// stoppedOwn returns the index URL of a session of this name owned by u that is over
+// (STOPPING or STOPPED), or "".
 func (s *Server) stoppedOwn(r *http.Request, u *portal.User, name string) (string, error) {
 	if u == nil {
 		return "", nil
@@ -96,12 +97,18 @@ func (s *Server) stoppedOwn(r *http.Request, u *portal.User, name string) (strin
 		} else if err != nil {
 			return err
 		}
-		if sess.State == portal.SessionStopped && sess.Owner == u.Name {
+		if over(sess.State) && sess.Owner == u.Name {
 			index = sess.IndexURL
 		}
 		return nil
 	})
 	return index, err
+}
+
+// over reports whether a session in this state is over for browsers: a stopping session
+// is never activated, framed or served again (CONTRACT §9).
+func over(st portal.SessionState) bool {
+	return st == portal.SessionStopping || st == portal.SessionStopped
 }
 
 // ownLive returns the live session of this name owned by u with its environment, or nil.
@@ -115,7 +122,7 @@ func (s *Server) ownLive(r *http.Request, u *portal.User, name string) (*portal.
 		} else if err != nil {
 			return err
 		}
-		if !x.State.Live() || x.Owner != u.Name {
+		if over(x.State) || x.Owner != u.Name {
 			return nil
 		}
 		if env, err = tx.Environment(x.Environment); err != nil {

@@ -27,7 +27,7 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, name string) {
 		s.fail(w, r, err)
 		return
 	}
-	if sess == nil || !sess.State.Live() {
+	if sess == nil || over(sess.State) {
 		// The session page explains (session-invalid or session-deleted).
 		redirect(w, r, s.portalURL+"/workshops/session/"+name+"/")
 		return

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"net/http"
+	"strings"
 	"testing"
 
 	"portal"
@@ -35,4 +37,47 @@ func TestBrowserIndexURLAllowList(t *testing.T) {
 		"https://hub.test/x?notification=workshop-invalid")
 	location(t, h.do("GET", "/workshops/environment/nope-w99/?index_url=https://evil.test/", "", cookie),
 		"/workshops/catalog/?notification=workshop-invalid")
+}
+
+// An unactivated session whose activation window has passed is stopping: its activation
+// URL no longer logs a browser in, and neither the session page nor the session host
+// serves it (CONTRACT §9).
+func TestStoppingSessionIsOver(t *testing.T) {
+	h := newHarness(t, nil)
+	b := backend(t)
+	a := h.requestSession(h.robot(), "alice")
+	h.updateSession(a.Name, func(s *portal.Session) { s.Endpoint = b.URL })
+	h.updateSession(a.Name, func(s *portal.Session) { s.State = portal.SessionStopping })
+
+	// A fresh browser: answered as for an unknown session, no login cookie.
+	w := h.do("GET", a.URL, "")
+	mustStatus(t, w, http.StatusBadRequest)
+	for _, c := range w.Result().Cookies() {
+		if c.Name == loginCookie && c.Value != "" {
+			t.Fatalf("activation of a stopping session logged the browser in")
+		}
+	}
+	if h.session(a.Name).Activated {
+		t.Fatal("stopping session was activated")
+	}
+	// The session host is not served: the browser goes to the portal's session page.
+	location(t, h.do("GET", "/", "", header{"Host", a.Name + ".portal.test"}),
+		"http://portal.test/workshops/session/"+a.Name+"/")
+}
+
+// The owner's logged-in browser is sent to the session's index_url instead, from the
+// activation URL and the session page alike, and never gets the frame.
+func TestStoppingSessionOwnerGoesToIndex(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.requestSession(h.robot(), "alice")
+	cookie := loginCookieOf(t, h.do("GET", a.URL, ""))
+	h.updateSession(a.Name, func(s *portal.Session) { s.State = portal.SessionStopping })
+	page := "/workshops/session/" + a.Name + "/"
+	for _, u := range []string{a.URL, page} {
+		w := h.do("GET", u, "", cookie)
+		location(t, w, "https://hub.test/?notification=session-deleted")
+		if strings.Contains(w.Body.String(), "<iframe") {
+			t.Fatalf("%s framed a stopping session", u)
+		}
+	}
 }
