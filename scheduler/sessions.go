@@ -23,7 +23,18 @@ var (
 	errNotInUse      = &portal.Error{Code: portal.EINVALID, Message: "Session is not currently in use"}
 	errBadSession    = &portal.Error{Code: portal.EINVALID, Message: "Invalid session name supplied"}
 	errBadToken      = &portal.Error{Code: portal.EINVALID, Message: "Invalid access token for session"}
+	// With adopted user ids, a REST request may not name an account that was made another
+	// way (registration, the admin pages): whoever registered the name first would get the
+	// front end's learner's sessions.
+	errUserNotAdopted = &portal.Error{Code: portal.EINVALID, Message: "Session requests not permitted for user: " +
+		"the name belongs to a portal account that was not created through the REST API; use another user id"}
 )
+
+// restCreated reports whether u is a user that session requests created (or could have):
+// an anonymous-group account that cannot log in with a password.
+func restCreated(u *portal.User) bool {
+	return u.Group == portal.GroupAnonymous && u.PasswordHash == ""
+}
 
 var liveStates = []portal.SessionState{portal.SessionStarting, portal.SessionWaiting, portal.SessionRunning, portal.SessionStopping}
 
@@ -299,6 +310,9 @@ func (s *Scheduler) requestUser(tx portal.Tx, r Request, now time.Time) (*portal
 		if err == nil {
 			if u.Staff || u.Robot() {
 				return nil, nil, errUserRefused
+			}
+			if s.cfg.Portal.UnknownUser == portal.UnknownUserAdopt && !restCreated(u) {
+				return nil, nil, errUserNotAdopted
 			}
 			return u, nil, nil
 		}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -79,5 +80,25 @@ func TestStoppingSessionOwnerGoesToIndex(t *testing.T) {
 		if strings.Contains(w.Body.String(), "<iframe") {
 			t.Fatalf("%s framed a stopping session", u)
 		}
+	}
+}
+
+// With unknownUser: adopt and open registration, registering a learner's name before the
+// front end asks for it does not give the registered account that learner's sessions.
+func TestAdoptRefusesRegisteredUser(t *testing.T) {
+	h := newHarness(t, nil) // adopt, one-step registration open
+	b := h.browser()
+	form := url.Values{"username": {"learner42"}, "email": {"mallory@example.test"},
+		"password1": {"analytical1"}, "password2": {"analytical1"}}
+	location(t, b.post("/accounts/register/", "/accounts/register/", form), "/workshops/catalog/")
+	w := h.do("GET", "/workshops/environment/"+envName+"/request/?index_url=https%3A%2F%2Fhub.test%2F&user=learner42", "", bearer(h.robot()))
+	mustStatus(t, w, http.StatusBadRequest)
+	if !strings.Contains(w.Body.String(), "not created through the REST API") {
+		t.Errorf("body = %s", w.Body)
+	}
+	// A learner the REST API created is still found again by its id.
+	a := h.requestSession(h.robot(), "learner43")
+	if again := h.requestSession(h.robot(), "learner43"); again.Name != a.Name {
+		t.Fatalf("second request for learner43 got %s, want %s", again.Name, a.Name)
 	}
 }
