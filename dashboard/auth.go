@@ -13,16 +13,21 @@ import (
 )
 
 // CookieName is the name of the host-only cookie that admits the session's owner.
-const CookieName = "portal-session"
+const CookieName = ticket.CookieName
 
 // FramedCookieName is the same cookie for the dashboard framed by the portal's session
 // page. The session host is another site than the portal, so there a browser keeps only a
 // cookie that is SameSite=None, Secure (browsers accept that on http://*.localhost too)
 // and partitioned by the top-level site.
-const FramedCookieName = "portal-session-framed"
+const FramedCookieName = ticket.FramedCookieName
 
-// cookieLife is how long the cookie's own ticket stays valid.
+// cookieLife is how long the cookie's own value stays valid. The cookie itself is a
+// browser-session cookie, and the portal's proxy refuses it as soon as the portal login it
+// came from has ended.
 const cookieLife = 12 * time.Hour
+
+// endLife is how long the end-session link the Finish button follows stays valid.
+const endLife = time.Minute
 
 type ctxKey struct{}
 
@@ -38,18 +43,19 @@ func User(ctx context.Context) string {
 func (s *Server) exchangeTicket(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	q := r.URL.Query()
-	c, err := ticket.Verify(s.cfg.Secret, s.cfg.Session, q.Get("ticket"), now)
-	if err != nil {
+	c, err := ticket.Verify(s.cfg.Secret, ticket.Page, s.cfg.Session, q.Get("ticket"), now)
+	if err != nil || !s.spent.Use(c.ID, c.Expires, now) {
+		// Unknown, expired, or already used: a page ticket admits one browser once.
 		s.denied(w, r)
 		return
 	}
-	value := ticket.Sign(s.cfg.Secret, ticket.Claims{
-		Session: s.cfg.Session, User: c.User, Expires: now.Add(cookieLife)})
+	value := ticket.Sign(s.cfg.Secret, ticket.Claims{Audience: ticket.Cookie,
+		Session: s.cfg.Session, User: c.User, Login: c.Login, Credential: c.Credential,
+		Expires: now.Add(cookieLife)})
 	http.SetCookie(w, &http.Cookie{
 		Name:     CookieName,
 		Value:    value,
 		Path:     "/",
-		MaxAge:   int(cookieLife / time.Second),
 		HttpOnly: true,
 		Secure:   s.secure(r),
 		SameSite: http.SameSiteLaxMode,
@@ -59,7 +65,6 @@ func (s *Server) exchangeTicket(w http.ResponseWriter, r *http.Request) {
 			Name:        FramedCookieName,
 			Value:       value,
 			Path:        "/",
-			MaxAge:      int(cookieLife / time.Second),
 			HttpOnly:    true,
 			Secure:      true,
 			SameSite:    http.SameSiteNoneMode,
@@ -89,7 +94,7 @@ func (s *Server) owner(next http.Handler) http.Handler {
 			if err != nil {
 				continue
 			}
-			if c, err := ticket.Verify(s.cfg.Secret, s.cfg.Session, ck.Value, s.now()); err == nil {
+			if c, err := ticket.Verify(s.cfg.Secret, ticket.Cookie, s.cfg.Session, ck.Value, s.now()); err == nil {
 				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c.User)))
 				return
 			}

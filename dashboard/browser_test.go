@@ -19,7 +19,7 @@ func TestWithoutTerminalAssets(t *testing.T) {
 	s.built = false
 	srv := httptest.NewServer(s)
 	defer srv.Close()
-	tk := ticket.Sign(testSecret, ticket.Claims{Session: testSession, User: "alice", Expires: clock.Now().Add(time.Minute)})
+	tk := ticket.Sign(testSecret, ticket.Claims{Audience: ticket.Page, Session: testSession, User: "alice", Expires: clock.Now().Add(time.Minute)})
 
 	pg := browsertest.New(t).NewPage(t)
 	var heading, notice string

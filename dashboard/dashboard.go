@@ -28,6 +28,7 @@ import (
 	"github.com/coder/websocket"
 
 	"portal"
+	"portal/ticket"
 )
 
 //go:embed templates static
@@ -148,6 +149,7 @@ type Server struct {
 	vendor  fs.FS
 	built   bool           // the xterm.js assets are present
 	pending sync.WaitGroup // events on their way to the portal
+	spent   ticket.Spent   // page tickets already exchanged
 
 	mu          sync.Mutex
 	content     *workshop         // rendered with the current variables

@@ -92,7 +92,7 @@ func browserGet(target string) *http.Request {
 // login exchanges a good ticket and returns the cookie the dashboard set.
 func login(t *testing.T, s *Server, now time.Time) *http.Cookie {
 	t.Helper()
-	tk := ticket.Sign(testSecret, ticket.Claims{Session: testSession, User: "alice", Expires: now.Add(time.Minute)})
+	tk := ticket.Sign(testSecret, ticket.Claims{Audience: ticket.Page, Session: testSession, User: "alice", Expires: now.Add(time.Minute)})
 	w := do(s, browserGet("/?ticket="+tk))
 	if w.Code != http.StatusSeeOther {
 		t.Fatalf("ticket exchange: status %d, want 303", w.Code)
@@ -115,7 +115,7 @@ func TestTicketExchange(t *testing.T) {
 	s, clock := newTestServer(t, nil)
 	now := clock.Now()
 	sign := func(secret, session string, exp time.Time) string {
-		return ticket.Sign(secret, ticket.Claims{Session: session, User: "alice", Expires: exp})
+		return ticket.Sign(secret, ticket.Claims{Audience: ticket.Page, Session: session, User: "alice", Expires: exp})
 	}
 	good := sign(testSecret, testSession, now.Add(time.Minute))
 
@@ -138,14 +138,14 @@ func TestTicketExchange(t *testing.T) {
 		if c.Secure {
 			t.Errorf("cookie is Secure on a plain-HTTP session")
 		}
-		claims, err := ticket.Verify(testSecret, testSession, c.Value, now.Add(12*time.Hour-time.Second))
+		claims, err := ticket.Verify(testSecret, ticket.Cookie, testSession, c.Value, now.Add(12*time.Hour-time.Second))
 		if err != nil {
 			t.Fatalf("cookie value is not a ticket valid for 12h: %v", err)
 		}
 		if got, want := claims.User, "alice"; got != want {
 			t.Errorf("cookie user %q, want %q", got, want)
 		}
-		if _, err := ticket.Verify(testSecret, testSession, c.Value, now.Add(12*time.Hour)); err == nil {
+		if _, err := ticket.Verify(testSecret, ticket.Cookie, testSession, c.Value, now.Add(12*time.Hour)); err == nil {
 			t.Errorf("cookie ticket still valid after 12h")
 		}
 	})
@@ -189,9 +189,9 @@ func TestWithoutCredentials(t *testing.T) {
 	s, clock := newTestServer(t, nil)
 	portalPage := testPortal + "/workshops/session/" + testSession + "/"
 	expired := &http.Cookie{Name: CookieName,
-		Value: ticket.Sign(testSecret, ticket.Claims{Session: testSession, Expires: clock.Now()})}
+		Value: ticket.Sign(testSecret, ticket.Claims{Audience: ticket.Cookie, Session: testSession, Expires: clock.Now()})}
 	foreign := &http.Cookie{Name: CookieName,
-		Value: ticket.Sign(testSecret, ticket.Claims{Session: "portal-w01-s002", Expires: clock.Now().Add(time.Hour)})}
+		Value: ticket.Sign(testSecret, ticket.Claims{Audience: ticket.Cookie, Session: "portal-w01-s002", Expires: clock.Now().Add(time.Hour)})}
 
 	tests := []struct {
 		name     string
@@ -667,8 +667,10 @@ func TestConfigTerminalsAndShell(t *testing.T) {
 
 func TestFramedCookie(t *testing.T) {
 	s, clock := newTestServer(t, nil)
-	tk := ticket.Sign(testSecret, ticket.Claims{Session: testSession, User: "alice", Expires: clock.Now().Add(time.Minute)})
-	r := browserGet("/?ticket=" + tk)
+	sign := func() string {
+		return ticket.Sign(testSecret, ticket.Claims{Audience: ticket.Page, Session: testSession, User: "alice", Expires: clock.Now().Add(time.Minute)})
+	}
+	r := browserGet("/?ticket=" + sign())
 	r.Header.Set("Sec-Fetch-Dest", "iframe")
 	w := do(s, r)
 	var framed *http.Cookie
@@ -684,7 +686,7 @@ func TestFramedCookie(t *testing.T) {
 		t.Errorf("page with the framed cookie: status %d, want 200", got)
 	}
 	// A top-level exchange sets only the Lax cookie.
-	if n := len(do(s, browserGet("/?ticket="+tk)).Result().Cookies()); n != 1 {
+	if n := len(do(s, browserGet("/?ticket="+sign())).Result().Cookies()); n != 1 {
 		t.Errorf("top-level exchange set %d cookies, want 1", n)
 	}
 }

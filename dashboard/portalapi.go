@@ -46,7 +46,7 @@ func (s *Server) callPortal(ctx context.Context, method, endpoint string, body a
 	if err != nil {
 		return 0, nil, fmt.Errorf("portal %s: %w", endpoint, err)
 	}
-	cred := ticket.Sign(s.cfg.Secret, ticket.Claims{Session: s.cfg.Session, User: "dashboard",
+	cred := ticket.Sign(s.cfg.Secret, ticket.Claims{Audience: ticket.Portal, Session: s.cfg.Session, User: "dashboard",
 		Expires: s.now().Add(credentialLife)})
 	req.Header.Set("Authorization", "Bearer "+sessionCredentialPrefix+cred)
 	req.Header.Set("Accept", "application/json")

@@ -60,7 +60,7 @@ func (p *fakePortal) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no credential", http.StatusUnauthorized)
 		return
 	}
-	claims, err := ticket.Verify(testSecret, testSession, cred, p.clock.Now())
+	claims, err := ticket.Verify(testSecret, ticket.Portal, testSession, cred, p.clock.Now())
 	if err != nil {
 		http.Error(w, "bad credential", http.StatusUnauthorized)
 		return

@@ -37,7 +37,7 @@ func (d *dashboards) Start(ctx context.Context, r portal.StartRequest) ([]byte, 
 	name, secret := r.Session.Name, r.Session.Secret
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if t := req.URL.Query().Get("ticket"); t != "" {
-			if _, err := ticket.Verify(secret, name, t, time.Now()); err != nil {
+			if _, err := ticket.Verify(secret, ticket.Page, name, t, time.Now()); err != nil {
 				http.Error(w, "bad ticket", http.StatusUnauthorized)
 				return
 			}

@@ -147,8 +147,9 @@ func (c *authCache) put(hash string, u *portal.User, expires, now time.Time) {
 func (c *authCache) forget(hash string) { c.m.Delete(hash) }
 
 // SessionCredentialPrefix starts a bearer token that a session's dashboard makes for
-// itself: the prefix, then a ticket (package ticket) signed with the session's secret. It
-// acts as the session's owner, and only on the per-session endpoints of that session.
+// itself: the prefix, then a value for ticket.Portal signed with the session's secret (a
+// cookie or page ticket is refused). It acts as the session's owner, and only on the
+// per-session endpoints of that session.
 const SessionCredentialPrefix = "session."
 
 // sessionCredential checks a dashboard's credential against the session named in the path.
@@ -166,7 +167,7 @@ func (s *Server) sessionCredential(r *http.Request, t string) (*portal.User, err
 		if !sess.State.Live() {
 			return portal.ErrNotFound
 		}
-		if _, err := ticket.Verify(sess.Secret, name, t, s.now()); err != nil {
+		if _, err := ticket.Verify(sess.Secret, ticket.Portal, name, t, s.now()); err != nil {
 			return portal.ErrNotFound
 		}
 		if sess.Owner == "" {
@@ -195,6 +196,16 @@ func newSecret(n int) string {
 		panic("crypto/rand: " + err.Error())
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// loginKey returns the store key of the request's portal login ("" without one). Values
+// for the session host carry it, so that they stop working when that login ends.
+func loginKey(r *http.Request) string {
+	c, err := r.Cookie(loginCookie)
+	if err != nil || c.Value == "" {
+		return ""
+	}
+	return scheduler.HashToken(c.Value)
 }
 
 // browserUser returns the user logged in with the request's portal cookie, or nil.

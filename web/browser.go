@@ -233,8 +233,9 @@ func (s *Server) handleSessionPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page.Ready = true
-	page.Frame = withParams(s.sessionURL(name)+"/", "ticket",
-		ticket.Sign(sess.Secret, ticket.Claims{Session: name, User: u.Name, Expires: now.Add(ticketTTL)}))
+	page.Frame = withParams(s.sessionURL(name)+"/", "ticket", ticket.Sign(sess.Secret, ticket.Claims{
+		Audience: ticket.Page, Session: name, User: u.Name, Expires: now.Add(ticketTTL),
+		Login: loginKey(r), Credential: ticket.Fingerprint(u.PasswordHash)}))
 	s.render(w, "session.html", page)
 }
 

@@ -66,7 +66,7 @@ func TestBrowserFlow(t *testing.T) {
 	if got, want := src.Scheme+"://"+src.Host+src.Path, "http://"+name+".portal.test/"; got != want {
 		t.Errorf("iframe on %s, want %s", got, want)
 	}
-	c, err := ticket.Verify(h.session(name).Secret, name, src.Query().Get("ticket"), h.clock.Now())
+	c, err := ticket.Verify(h.session(name).Secret, ticket.Page, name, src.Query().Get("ticket"), h.clock.Now())
 	if err != nil || c.User != "alice" {
 		t.Errorf("ticket: %+v, %v", c, err)
 	}

@@ -9,15 +9,21 @@ import (
 	"time"
 
 	"portal"
+	"portal/ticket"
 )
 
 // proxy serves a request for the session host <name>.<IngressDomain> by passing it to the
-// session's dashboard. The dashboard checks tickets and cookies itself.
+// session's dashboard. The dashboard checks tickets and cookies itself; the proxy first
+// takes out those whose portal login has ended (see revoked).
 func (s *Server) proxy(w http.ResponseWriter, r *http.Request, name string) {
 	var sess *portal.Session
+	var drop revoked
 	err := s.store.View(r.Context(), func(tx portal.Tx) error {
 		var err error
-		sess, err = tx.Session(name)
+		if sess, err = tx.Session(name); err != nil {
+			return err
+		}
+		drop, err = s.revokedValues(tx, r, sess)
 		return err
 	})
 	switch {
@@ -45,7 +51,90 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, name string) {
 		s.fail(w, r, err)
 		return
 	}
-	rp.ServeHTTP(w, r)
+	rp.ServeHTTP(w, drop.apply(r))
+}
+
+// revoked lists the session-host values of a request that the dashboard must not see.
+type revoked struct {
+	cookies []string // names of cookies to remove
+	ticket  bool     // the page ticket in the query
+}
+
+// revokedValues checks the request's session-host cookies and page ticket against the
+// portal login they were issued to: a value whose login was logged out or expired, whose
+// user is not the session's owner, or whose user's password changed since, is revoked.
+// Values that do not verify are left to the dashboard, which refuses them.
+func (s *Server) revokedValues(tx portal.Tx, r *http.Request, sess *portal.Session) (revoked, error) {
+	var out revoked
+	now := s.now()
+	for _, name := range []string{ticket.CookieName, ticket.FramedCookieName} {
+		ck, err := r.Cookie(name)
+		if err != nil {
+			continue
+		}
+		c, err := ticket.Verify(sess.Secret, ticket.Cookie, sess.Name, ck.Value, now)
+		if err != nil {
+			continue
+		}
+		ok, err := loginHolds(tx, sess, c, now)
+		if err != nil {
+			return out, err
+		}
+		if !ok {
+			out.cookies = append(out.cookies, name)
+		}
+	}
+	if tk := r.URL.Query().Get("ticket"); tk != "" {
+		if c, err := ticket.Verify(sess.Secret, ticket.Page, sess.Name, tk, now); err == nil {
+			ok, err := loginHolds(tx, sess, c, now)
+			if err != nil {
+				return out, err
+			}
+			out.ticket = !ok
+		}
+	}
+	return out, nil
+}
+
+// loginHolds reports whether the portal login a session-host value was issued to still
+// admits its user to the session.
+func loginHolds(tx portal.Tx, sess *portal.Session, c ticket.Claims, now time.Time) (bool, error) {
+	if c.Login == "" || c.User == "" || c.User != sess.Owner {
+		return false, nil
+	}
+	b, err := tx.BrowserSession(c.Login)
+	if errors.Is(err, portal.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if b.User != c.User || !now.Before(b.Expires) {
+		return false, nil
+	}
+	u, err := tx.User(c.User)
+	if errors.Is(err, portal.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return ticket.Fingerprint(u.PasswordHash) == c.Credential, nil
+}
+
+// apply returns r without the revoked values (r itself when there are none).
+func (d revoked) apply(r *http.Request) *http.Request {
+	if len(d.cookies) == 0 && !d.ticket {
+		return r
+	}
+	r = r.Clone(r.Context())
+	for _, name := range d.cookies {
+		replaceCookie(r, name, "")
+	}
+	if d.ticket {
+		q := r.URL.Query()
+		q.Set("ticket", "revoked")
+		r.URL.RawQuery = q.Encode()
+	}
+	return r
 }
 
 // proxyTransport carries the proxy's requests to the dashboards. Unlike

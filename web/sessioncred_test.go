@@ -16,7 +16,7 @@ func TestSessionCredential(t *testing.T) {
 	b := h.requestSession(robot, "bob")
 	sa := h.session(a.Name)
 	cred := func(secret, session string, exp time.Time) header {
-		return bearer(SessionCredentialPrefix + ticket.Sign(secret, ticket.Claims{Session: session, User: "dashboard", Expires: exp}))
+		return bearer(SessionCredentialPrefix + ticket.Sign(secret, ticket.Claims{Audience: ticket.Portal, Session: session, User: "dashboard", Expires: exp}))
 	}
 	good := cred(sa.Secret, a.Name, h.clock.Now().Add(time.Minute))
 	mustStatus(t, h.do("GET", "/workshops/session/"+a.Name+"/schedule/", "", good), http.StatusOK)
@@ -44,7 +44,7 @@ func TestParameters(t *testing.T) {
 	h := newHarness(t, nil)
 	a := h.requestSession(h.robot(), "alice")
 	sa := h.session(a.Name)
-	cred := bearer(SessionCredentialPrefix + ticket.Sign(sa.Secret, ticket.Claims{Session: a.Name, User: "dashboard", Expires: h.clock.Now().Add(time.Minute)}))
+	cred := bearer(SessionCredentialPrefix + ticket.Sign(sa.Secret, ticket.Claims{Audience: ticket.Portal, Session: a.Name, User: "dashboard", Expires: h.clock.Now().Add(time.Minute)}))
 	w := h.do("GET", "/workshops/session/"+a.Name+"/parameters/", "", cred)
 	mustStatus(t, w, http.StatusOK)
 	if got, want := w.Body.String(), `{"owner":"alice","parameters":[{"name":"WORKSHOP_USERNAME","value":"nobody"}]}`+"\n"; got != want && got != want[:len(want)-1] {

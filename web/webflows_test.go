@@ -1,12 +1,17 @@
 package web
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"portal"
+	"portal/ticket"
 )
 
 // A browser-supplied index_url may only send the learner to the portal itself or to an
@@ -100,5 +105,136 @@ func TestAdoptRefusesRegisteredUser(t *testing.T) {
 	a := h.requestSession(h.robot(), "learner43")
 	if again := h.requestSession(h.robot(), "learner43"); again.Name != a.Name {
 		t.Fatalf("second request for learner43 got %s, want %s", again.Name, a.Name)
+	}
+}
+
+// echoBackend is a fake dashboard that answers with the cookies and ticket it was given.
+func echoBackend(t *testing.T) *httptest.Server {
+	t.Helper()
+	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "cookie="+r.Header.Get("Cookie")+" ticket="+r.URL.Query().Get("ticket"))
+	}))
+	t.Cleanup(b.Close)
+	return b
+}
+
+// frameTicket loads the session page with the browser's login and returns the page ticket
+// of its frame.
+func frameTicket(t *testing.T, h *harness, b *uiBrowser, name string) string {
+	t.Helper()
+	w := b.do("GET", "/workshops/session/"+name+"/", nil)
+	m := regexp.MustCompile(`<iframe src="([^"]+)"`).FindStringSubmatch(w.Body.String())
+	if m == nil {
+		t.Fatalf("session page %d without a frame: %s", w.Code, w.Body)
+	}
+	src, err := url.Parse(strings.ReplaceAll(m[1], "&amp;", "&"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src.Query().Get("ticket")
+}
+
+// cookieFor is the cookie value the dashboard sets for a page ticket.
+func cookieFor(t *testing.T, h *harness, name, page string) string {
+	t.Helper()
+	sess := h.session(name)
+	c, err := ticket.Verify(sess.Secret, ticket.Page, name, page, h.clock.Now())
+	if err != nil {
+		t.Fatalf("page ticket: %v", err)
+	}
+	c.Audience, c.ID, c.Expires = ticket.Cookie, "", h.clock.Now().Add(24*time.Hour)
+	return ticket.Sign(sess.Secret, c)
+}
+
+// viaProxy sends a request for the session host with the dashboard cookie and returns
+// what the dashboard received.
+func viaProxy(h *harness, name, target, cookie string) string {
+	h.t.Helper()
+	hd := []header{{"Host", name + ".portal.test"}}
+	if cookie != "" {
+		hd = append(hd, header{"Cookie", ticket.CookieName + "=" + cookie})
+	}
+	w := h.do("GET", target, "", hd...)
+	mustStatus(h.t, w, http.StatusOK)
+	return w.Body.String()
+}
+
+// Logging out of the portal ends the browser's access to its session host: the proxy no
+// longer passes the dashboard cookie or a page ticket issued to that login.
+func TestLogoutRevokesSessionHost(t *testing.T) {
+	h := newHarness(t, nil)
+	be := echoBackend(t)
+	a := h.requestSession(h.robot(), "alice")
+	h.updateSession(a.Name, func(s *portal.Session) { s.Endpoint = be.URL })
+	b := h.browser()
+	b.do("GET", a.URL, nil)
+	page := frameTicket(t, h, b, a.Name)
+	cookie := cookieFor(t, h, a.Name, page)
+	if got, want := viaProxy(h, a.Name, "/", cookie), "cookie="+ticket.CookieName+"="+cookie+" ticket="; got != want {
+		t.Fatalf("logged in: dashboard got %q, want %q", got, want)
+	}
+	if got := viaProxy(h, a.Name, "/?ticket="+page, ""); got != "cookie= ticket="+page {
+		t.Fatalf("logged in: dashboard got %q", got)
+	}
+	location(t, b.post("/accounts/logout/", "/accounts/logout/", url.Values{}), "/")
+	if got, want := viaProxy(h, a.Name, "/", cookie), "cookie= ticket="; got != want {
+		t.Errorf("after logout: dashboard got %q, want %q", got, want)
+	}
+	if got, want := viaProxy(h, a.Name, "/?ticket="+page, ""), "cookie= ticket=revoked"; got != want {
+		t.Errorf("after logout: dashboard got %q, want %q", got, want)
+	}
+}
+
+// A password change and an expired login revoke the session host's cookie too.
+func TestPasswordChangeRevokesSessionHost(t *testing.T) {
+	h := newHarness(t, nil)
+	be := echoBackend(t)
+	a := h.requestSession(h.robot(), "alice")
+	h.updateSession(a.Name, func(s *portal.Session) { s.Endpoint = be.URL })
+	b := h.browser()
+	b.do("GET", a.URL, nil)
+	cookie := cookieFor(t, h, a.Name, frameTicket(t, h, b, a.Name))
+	if got := viaProxy(h, a.Name, "/", cookie); !strings.Contains(got, cookie) {
+		t.Fatalf("logged in: dashboard got %q", got)
+	}
+	if err := h.store.Update(h.ctx, func(tx portal.Tx) error {
+		u, err := tx.User("alice")
+		if err != nil {
+			return err
+		}
+		u.PasswordHash = "new-hash"
+		return tx.UpdateUser(u)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := viaProxy(h, a.Name, "/", cookie); got != "cookie= ticket=" {
+		t.Errorf("after a password change: dashboard got %q", got)
+	}
+
+	// A fresh login, which then expires.
+	b2 := h.browser()
+	b2.do("GET", a.URL, nil)
+	cookie = cookieFor(t, h, a.Name, frameTicket(t, h, b2, a.Name))
+	if got := viaProxy(h, a.Name, "/", cookie); !strings.Contains(got, cookie) {
+		t.Fatalf("new login: dashboard got %q", got)
+	}
+	h.clock.Advance(loginTTL)
+	h.updateSession(a.Name, func(s *portal.Session) { s.Expires = h.clock.Now().Add(time.Hour) })
+	if got := viaProxy(h, a.Name, "/", cookie); got != "cookie= ticket=" {
+		t.Errorf("after the login expired: dashboard got %q", got)
+	}
+}
+
+// Session-host values are not bearer credentials for the portal's API: neither the page
+// ticket of the frame nor the cookie works as session.<value>.
+func TestSessionHostValuesAreNotBearers(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.requestSession(h.robot(), "alice")
+	b := h.browser()
+	b.do("GET", a.URL, nil)
+	page := frameTicket(t, h, b, a.Name)
+	for _, v := range []string{page, cookieFor(t, h, a.Name, page)} {
+		mustStatus(t, h.do("GET", "/workshops/session/"+a.Name+"/config/", "", bearer(SessionCredentialPrefix+v)),
+			http.StatusUnauthorized)
 	}
 }

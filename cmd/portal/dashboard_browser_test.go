@@ -314,7 +314,7 @@ func TestSessionHostAdmission(t *testing.T) {
 	_, frameB := learnerSession(t, p, tok, env, "https://hub.test/")
 	hostA := "http://" + a.Name + ".localhost:" + p.port
 	ticketB := frameB[strings.Index(frameB, "ticket=")+len("ticket="):]
-	expired := ticket.Sign(sessionSecret(t, p, a.Name), ticket.Claims{Session: a.Name, User: a.User,
+	expired := ticket.Sign(sessionSecret(t, p, a.Name), ticket.Claims{Audience: ticket.Page, Session: a.Name, User: a.User,
 		Expires: time.Now().Add(-time.Second)})
 
 	for _, tt := range []struct{ name, url string }{
