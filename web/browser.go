@@ -217,7 +217,7 @@ func (s *Server) handleSessionPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if sess.Ready.IsZero() {
 		if env.Overdue > 0 && now.Sub(sess.Created) >= env.Overdue {
-			redirect(w, r, "/workshops/session/"+name+"/delete/?notification="+notifyStartupTimeout)
+			s.endSession(w, r, u, sess, notifyStartupTimeout)
 			return
 		}
 		page.Step = 1
@@ -264,19 +264,61 @@ func (s *Server) ownSessionOrLeave(w http.ResponseWriter, r *http.Request, u *po
 	return sess, env, true
 }
 
-// handleDelete is GET /workshops/session/<s>/delete/: the user ends the session and goes
-// back to the index.
+// handleDelete is GET /workshops/session/<s>/delete/. Ending a session needs proof that
+// the request came from the session's dashboard or the portal's own pages (CONTRACT §10):
+// with a token from the dashboard's Finish button (ticket.End, for this session and user)
+// the session ends at once; without one the owner gets a confirmation page whose form
+// (POST, with a CSRF token) ends it.
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("session")
-	u, sess, _, ok := s.loggedInOwner(w, r, name)
+	u, sess, env, ok := s.loggedInOwner(w, r, name)
 	if !ok {
 		return
 	}
-	if _, err := s.sched.Terminate(r.Context(), name); err != nil && portal.ErrorCode(err) == portal.EINTERNAL {
+	q := r.URL.Query()
+	note := q.Get("notification")
+	if tok := q.Get("token"); tok != "" {
+		c, err := ticket.Verify(sess.Secret, ticket.End, name, tok, s.now())
+		if err == nil && c.User == u.Name {
+			s.endSession(w, r, u, sess, note)
+			return
+		}
+	}
+	v := s.newView(w, r, u, "End your workshop session?")
+	v.Notice = ""
+	if !knownNotification(note) {
+		note = ""
+	}
+	title := s.workshopOf(env).Title
+	if title == "" {
+		title = env.EnvironmentSettings.Name
+	}
+	v.Data = endPage{Session: name, Title: title, Notification: note}
+	s.show(w, http.StatusOK, "end.html", v)
+}
+
+// endPage is what the end-session confirmation shows.
+type endPage struct {
+	Session, Title, Notification string
+}
+
+// handleDeletePost is POST /workshops/session/<s>/delete/, the confirmation page's form
+// (its CSRF token is checked before).
+func (s *Server) handleDeletePost(w http.ResponseWriter, r *http.Request) {
+	u, sess, _, ok := s.loggedInOwner(w, r, r.PathValue("session"))
+	if !ok {
+		return
+	}
+	s.endSession(w, r, u, sess, r.PostForm.Get("notification"))
+}
+
+// endSession ends u's session and sends the browser to the session's index URL with the
+// notification (session-deleted unless note is another known one).
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, u *portal.User, sess *portal.Session, note string) {
+	if _, err := s.sched.Terminate(r.Context(), sess.Name); err != nil && portal.ErrorCode(err) == portal.EINTERNAL {
 		s.fail(w, r, err)
 		return
 	}
-	note := r.URL.Query().Get("notification")
 	if !knownNotification(note) {
 		note = notifySessionDeleted
 	}

@@ -83,8 +83,11 @@ func TestBrowserFlow(t *testing.T) {
 	location(t, h.do("GET", page, "", bob), "/workshops/catalog/?notification=session-invalid")
 	location(t, h.do("GET", page+"delete/", "", bob), "/workshops/catalog/?notification=session-invalid")
 
-	// Delete with an unknown notification: session-deleted, to the stored index URL.
-	location(t, h.do("GET", page+"delete/?notification=evil", "", cookie), "https://hub.test/?notification=session-deleted")
+	// Delete with the dashboard's token and an unknown notification: session-deleted, to
+	// the stored index URL.
+	end := ticket.Sign(h.session(name).Secret, ticket.Claims{Audience: ticket.End, Session: name, User: "alice",
+		Expires: h.clock.Now().Add(time.Minute)})
+	location(t, h.do("GET", page+"delete/?notification=evil&token="+end, "", cookie), "https://hub.test/?notification=session-deleted")
 	if st := h.session(name).State; st != portal.SessionStopping {
 		t.Errorf("state after delete = %v", st)
 	}
@@ -116,8 +119,10 @@ func TestSessionPageStarting(t *testing.T) {
 	}
 	// The environment's overdue (5 minutes) passes: give up.
 	h.clock.Advance(5 * time.Minute)
-	location(t, h.do("GET", page, "", cookie), page+"delete/?notification=startup-timeout")
-	location(t, h.do("GET", page+"delete/?notification=startup-timeout", "", cookie), "https://hub.test/?notification=startup-timeout")
+	location(t, h.do("GET", page, "", cookie), "https://hub.test/?notification=startup-timeout")
+	if st := h.session(a.Name).State; st != portal.SessionStopping {
+		t.Errorf("state after the startup timeout = %v", st)
+	}
 }
 
 func TestEnvironmentPage(t *testing.T) {

@@ -122,7 +122,7 @@ func (s *Server) routes() {
 	s.handle("/workshops/session/{session}/parameters/", s.api(get, authBearer, s.handleParameters))
 
 	s.handle("/workshops/session/{session}/activate/", s.page(s.handleActivate))
-	s.handle("/workshops/session/{session}/delete/", s.page(s.handleDelete))
+	s.handle("/workshops/session/{session}/delete/", s.form(s.handleDelete, s.handleDeletePost))
 	s.handle("/workshops/session/{session}/", s.page(s.handleSessionPage))
 	s.handle("/workshops/environment/{env}/", s.page(s.handleEnvironmentPage))
 	s.mux.HandleFunc("/{$}", s.page(s.handleIndex))

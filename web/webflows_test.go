@@ -238,3 +238,69 @@ func TestSessionHostValuesAreNotBearers(t *testing.T) {
 			http.StatusUnauthorized)
 	}
 }
+
+// endToken is the token the session's dashboard adds to the end-session URL.
+func endToken(h *harness, name, user string, exp time.Time) string {
+	return ticket.Sign(h.session(name).Secret, ticket.Claims{Audience: ticket.End, Session: name, User: user, Expires: exp})
+}
+
+// A bare GET of the end-session URL (a link or redirect from any site) does not end the
+// session: it shows a confirmation whose form, with its CSRF token, does.
+func TestDeleteNeedsProof(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.requestSession(h.robot(), "alice")
+	b := h.browser()
+	b.do("GET", a.URL, nil)
+	del := "/workshops/session/" + a.Name + "/delete/"
+	sa := h.session(a.Name)
+	other := h.requestSession(h.robot(), "bob")
+	for _, target := range []string{
+		del,
+		del + "?notification=startup-timeout",
+		del + "?token=guess",
+		// Made for another purpose, another user, another session, or expired.
+		del + "?token=" + ticket.Sign(sa.Secret, ticket.Claims{Audience: ticket.Cookie, Session: a.Name, User: "alice", Expires: h.clock.Now().Add(time.Hour)}),
+		del + "?token=" + endToken(h, a.Name, "bob", h.clock.Now().Add(time.Minute)),
+		del + "?token=" + ticket.Sign(sa.Secret, ticket.Claims{Audience: ticket.End, Session: other.Name, User: "alice", Expires: h.clock.Now().Add(time.Hour)}),
+		del + "?token=" + endToken(h, a.Name, "alice", h.clock.Now()),
+	} {
+		w := b.do("GET", target, nil)
+		mustStatus(t, w, http.StatusOK)
+		if !strings.Contains(w.Body.String(), `id="end-form"`) {
+			t.Fatalf("GET %s: no confirmation form: %s", target, w.Body)
+		}
+		if st := h.session(a.Name).State; st != portal.SessionRunning {
+			t.Fatalf("GET %s ended the session (state %v)", target, st)
+		}
+	}
+	// A POST without the CSRF token (a form on another site) is refused.
+	w := b.do("POST", del, url.Values{"notification": {"session-deleted"}})
+	mustStatus(t, w, http.StatusForbidden)
+	if st := h.session(a.Name).State; st != portal.SessionRunning {
+		t.Fatalf("POST without a CSRF token ended the session (state %v)", st)
+	}
+	// The confirmation's own form ends it, carrying the notification along.
+	location(t, b.post(del+"?notification=startup-timeout", del, url.Values{"notification": {"startup-timeout"}}),
+		"https://hub.test/?notification=startup-timeout")
+	if st := h.session(a.Name).State; st != portal.SessionStopping {
+		t.Fatalf("state after the confirmed end = %v", st)
+	}
+}
+
+// The dashboard's Finish link (with its token) ends the session in one request and lands
+// on index_url with notification=session-deleted.
+func TestDeleteWithDashboardToken(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.requestSession(h.robot(), "alice")
+	b := h.browser()
+	b.do("GET", a.URL, nil)
+	del := "/workshops/session/" + a.Name + "/delete/?token=" + endToken(h, a.Name, "alice", h.clock.Now().Add(time.Minute))
+	// Someone else's browser with the link is not alice.
+	bob := h.browser()
+	bob.do("GET", h.requestSession(h.robot(), "bob").URL, nil)
+	location(t, bob.do("GET", del, nil), "/workshops/catalog/?notification=session-invalid")
+	location(t, b.do("GET", del, nil), "https://hub.test/?notification=session-deleted")
+	if st := h.session(a.Name).State; st != portal.SessionStopping {
+		t.Fatalf("state = %v", st)
+	}
+}
