@@ -213,3 +213,36 @@ func (s *Server) activity() (idle, view time.Duration) {
 	defer s.mu.Unlock()
 	return max(now.Sub(s.lastSeen), 0), max(now.Sub(s.lastView), 0)
 }
+
+// handleFinish is POST /session/finish: it answers {"url": …}, where the Finish button
+// sends the browser. When that is the portal's end-session URL for this session, the URL
+// carries a short-lived token (ticket.End) for the signed-in user: the portal's proof that
+// the request comes from this dashboard, so the session ends in one click. Without it
+// (the script did not run, or another page follows the link) the portal asks first.
+func (s *Server) handleFinish(w http.ResponseWriter, r *http.Request) {
+	to := s.cfg.RestartURL
+	if u, ok := s.endURL(to); ok {
+		q := u.Query()
+		q.Set("token", ticket.Sign(s.cfg.Secret, ticket.Claims{Audience: ticket.End, Session: s.cfg.Session,
+			User: User(r.Context()), Expires: s.now().Add(endLife)}))
+		u.RawQuery = q.Encode()
+		to = u.String()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(map[string]string{"url": to})
+}
+
+// endURL parses raw when it is the portal's end-session URL of this session.
+func (s *Server) endURL(raw string) (*url.URL, bool) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, false
+	}
+	p, err := url.Parse(s.cfg.PortalURL)
+	if err != nil || !strings.EqualFold(u.Scheme, p.Scheme) || !strings.EqualFold(u.Host, p.Host) {
+		return nil, false
+	}
+	path := strings.TrimSuffix(u.Path, "/")
+	return u, path == strings.TrimSuffix(p.Path, "/")+"/workshops/session/"+s.cfg.Session+"/delete"
+}

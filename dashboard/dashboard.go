@@ -350,6 +350,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /session/schedule", own(s.handleSchedule))
 	s.mux.Handle("POST /session/extend", post(s.handleExtend))
 	s.mux.Handle("POST /session/event", post(s.handleEvent))
+	s.mux.Handle("POST /session/finish", post(s.handleFinish))
 	s.mux.Handle("GET /terminal/{id}", post(s.handleTerminal))
 	s.mux.Handle("POST /terminal/{id}/input", post(s.handleTerminalInput))
 	s.mux.Handle("POST /terminal/{id}/clear", post(s.handleTerminalClear))

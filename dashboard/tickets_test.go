@@ -1,8 +1,11 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +66,56 @@ func TestAudiencesKeptApart(t *testing.T) {
 		r := withCookie(httptest.NewRequest("GET", "/session/schedule", nil), &http.Cookie{Name: CookieName, Value: v})
 		if got := do(s, r).Code; got != http.StatusUnauthorized {
 			t.Errorf("%s value as a cookie: status %d, want 401", aud, got)
+		}
+	}
+}
+
+// The Finish button asks the dashboard for its exit URL: the portal's end-session URL
+// with a short-lived token for the signed-in user, for pages of this dashboard only.
+func TestFinishURLCarriesEndToken(t *testing.T) {
+	end := testPortal + "/workshops/session/" + testSession + "/delete/"
+	s, clock := newTestServer(t, func(c *Config) { c.RestartURL = end })
+	c := login(t, s, clock.Now())
+	finish := func(origin string) *httptest.ResponseRecorder {
+		r := withCookie(httptest.NewRequest("POST", "/session/finish", strings.NewReader("{}")), c)
+		if origin != "" {
+			r.Header.Set("Origin", origin)
+		}
+		return do(s, r)
+	}
+	if got := finish("").Code; got != http.StatusForbidden {
+		t.Errorf("without Origin: status %d, want 403", got)
+	}
+	if got := finish("http://evil.example").Code; got != http.StatusForbidden {
+		t.Errorf("from another origin: status %d, want 403", got)
+	}
+	w := finish("http://example.com")
+	var out struct{ URL string }
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != http.StatusOK {
+		t.Fatalf("finish: %d %s", w.Code, w.Body)
+	}
+	u, err := url.Parse(out.URL)
+	if err != nil || !strings.HasPrefix(out.URL, end+"?") {
+		t.Fatalf("url %q, want %s?token=…", out.URL, end)
+	}
+	claims, err := ticket.Verify(testSecret, ticket.End, testSession, u.Query().Get("token"), clock.Now())
+	if err != nil || claims.User != "alice" || claims.Expires.After(clock.Now().Add(time.Minute)) {
+		t.Errorf("token claims %+v, %v", claims, err)
+	}
+}
+
+// A restart URL that is not this session's end-session URL is given as it is, without a
+// token.
+func TestFinishURLElsewhere(t *testing.T) {
+	for _, restart := range []string{testPortal + "/workshops/catalog/", "https://hub.test/workshops/session/" + testSession + "/delete/",
+		testPortal + "/workshops/session/portal-w01-s002/delete/"} {
+		s, clock := newTestServer(t, func(c *Config) { c.RestartURL = restart })
+		r := withCookie(httptest.NewRequest("POST", "/session/finish", strings.NewReader("{}")), login(t, s, clock.Now()))
+		r.Header.Set("Origin", "http://example.com")
+		w := do(s, r)
+		var out struct{ URL string }
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || out.URL != restart {
+			t.Errorf("restart %s: got %d %s", restart, w.Code, w.Body)
 		}
 	}
 }

@@ -112,7 +112,7 @@ func TestCountdownExtendInBrowser(t *testing.T) {
 		return !!c && !c.hidden && /^\d+:\d\d$/.test(c.textContent) && c.classList.contains("expiring") && !!e && !e.hidden})()`
 	var text, class string
 	pg.Run(
-		chromedp.Navigate(frame),
+		chromedp.Navigate(freshFrame(t, pg, p, p.url+"/workshops/session/"+r.Name+"/")),
 		chromedp.Poll(shown, nil, chromedp.WithPollingTimeout(15*time.Second)),
 		chromedp.Text("#countdown", &text, chromedp.ByID),
 		chromedp.AttributeValue("#countdown", "class", &class, &ok, chromedp.ByID),

@@ -170,8 +170,17 @@ func TestDashboardInBrowser(t *testing.T) {
 		return fmt.Sprintf(`(function(){var e=document.querySelector("#terminal-%d .xterm-rows");return !!e && e.textContent.replace(/\u00a0/g, " ").indexOf(%q) >= 0})()`, n, text)
 	}
 	var heading string
+	// The frame's own ticket was spent by the frame: it admits no second browser.
+	replay, err := p.client(nil, false).Get(frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replay.Body.Close()
+	if replay.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the frame's ticket used again: status %d, want 401", replay.StatusCode)
+	}
 	pg.RunTimeout(60*time.Second,
-		chromedp.Navigate(frame),
+		chromedp.Navigate(freshFrame(t, pg, p, p.url+"/workshops/session/"+r.Name+"/")),
 		chromedp.WaitVisible(".page-body h1", chromedp.ByQuery),
 		chromedp.Text(".page-body h1", &heading, chromedp.ByQuery),
 		chromedp.Poll(term1+` !== null && document.querySelectorAll(".xterm-rows").length === 3`, nil,
@@ -379,4 +388,35 @@ func TestSessionHostAdmission(t *testing.T) {
 	if _, err := dial(true); err != nil {
 		t.Errorf("WebSocket with the session cookie: %v", err)
 	}
+}
+
+// freshFrame loads the session page at pageURL over HTTP with the tab's portal cookies and
+// returns its frame URL. Page tickets are single-use and the tab's own frame has spent the
+// one it showed; this one is unspent, for opening the dashboard in the tab itself.
+func freshFrame(t *testing.T, pg *browsertest.Page, p *portalProc, pageURL string) string {
+	t.Helper()
+	var cookies []*network.Cookie
+	pg.Run(chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		cookies, err = network.GetCookies().WithURLs([]string{p.url + "/"}).Do(ctx)
+		return err
+	}))
+	req, err := http.NewRequest("GET", pageURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := p.client(nil, false).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`<iframe src="([^"]+)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("session page %s: %d without a frame", pageURL, resp.StatusCode)
+	}
+	return strings.ReplaceAll(string(m[1]), "&amp;", "&")
 }

@@ -253,7 +253,10 @@ func TestWebUIRegistrationClosed(t *testing.T) {
 	if !strings.HasPrefix(own, "lab-w01-s") {
 		t.Fatalf("start went to %s", admin.at())
 	}
-	admin.open("/workshops/session/"+own+"/delete/?notification=startup-timeout", "#notification", "startup-timeout")
+	// A bare GET of the end-session URL (it could come from any site) only asks; the
+	// confirmation's button ends the session.
+	admin.open("/workshops/session/"+own+"/delete/?notification=startup-timeout", "#end-form", "end-confirm")
+	admin.click("#end-submit", "#notification", "startup-timeout")
 	admin.wantAt("/workshops/catalog/?notification=startup-timeout")
 	admin.wantBanner("startup-timeout")
 

@@ -345,14 +345,23 @@
       return;
     }
     // Workshop/Finish must reach the portal before the portal ends the session: wait for
-    // it (briefly), then leave.
+    // it (briefly). Then ask the dashboard for the exit URL, which carries the token that
+    // lets the portal end the session in one click; without it the portal asks first.
     ev.preventDefault();
     var href = a.href;
-    var leave = function () { window.top.location.href = href; };
-    var timer = setTimeout(leave, 1500);
+    var gone = false;
+    var leave = function (to) {
+      if (gone) { return; }
+      gone = true;
+      window.top.location.href = to || href;
+    };
+    var timer = setTimeout(function () { leave(); }, 3000);
     post("/session/event", { name: "Workshop/Finish", data: {} })
       .catch(function () {})
-      .then(function () { clearTimeout(timer); leave(); });
+      .then(function () { return post("/session/finish", {}); })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .catch(function () { return {}; })
+      .then(function (d) { clearTimeout(timer); leave(d && typeof d.url === "string" ? d.url : ""); });
   }
 
   // ---- activity ---------------------------------------------------------------------
