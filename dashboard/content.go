@@ -2,13 +2,18 @@ package dashboard
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"html"
 	"html/template"
 	"io/fs"
+	"net/url"
 	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/yuin/goldmark"
@@ -130,26 +135,35 @@ func loadWorkshop(fsys fs.FS) (*source, error) {
 	return src, nil
 }
 
-// render fills in vars and renders every page. Titles come from modules.yaml, else the
-// front matter, else the first heading, else the file name.
-func (src *source) render(vars map[string]string) (*workshop, error) {
+// render fills in vars and params and renders every page. Titles come from modules.yaml,
+// else the front matter, else the first heading, else the file name.
+//
+// vars are the session's own values (its name, URL, domain…), from the portal's
+// configuration: they are filled into the Markdown source, so that they work in link
+// targets and action blocks. params are the session's request parameters, which front
+// ends pass on from their users: they are filled in as text after rendering, escaped, so
+// that a parameter can never become a link, an image, an action or any other markup.
+// vars win over params of the same name.
+func (src *source) render(vars, params map[string]string) (*workshop, error) {
 	md := newMarkdown()
+	holders := newPlaceholders(vars, params)
 	w := &workshop{files: src.files, index: map[string]int{}}
 	for i, name := range src.names {
 		sp := src.pages[name]
-		body := interpolate(sp.body, vars)
+		body := interpolate(sp.body, holders.source)
 		var buf bytes.Buffer
 		doc := md.Parser().Parse(text.NewReader(body))
 		if err := md.Renderer().Render(&buf, body, doc); err != nil {
 			return nil, fmt.Errorf("render %s: %w", name, err)
 		}
 		p := &page{Name: name, Title: sp.title, ExitSign: sp.exitSign,
-			Body: template.HTML(buf.String())} // goldmark omits raw HTML; code is escaped
+			// goldmark omits raw HTML; code is escaped; parameters are escaped text.
+			Body: template.HTML(holders.html(buf.String()))}
 		if p.Title == "" {
-			p.Title = string(interpolate([]byte(sp.front.Title), vars))
+			p.Title = holders.text(string(interpolate([]byte(sp.front.Title), holders.source)))
 		}
 		if p.Title == "" {
-			p.Title = firstHeading(doc, body)
+			p.Title = holders.text(firstHeading(doc, body))
 		}
 		if p.Title == "" {
 			p.Title = path.Base(name)
@@ -158,6 +172,77 @@ func (src *source) render(vars map[string]string) (*workshop, error) {
 		w.index[name] = i
 	}
 	return w, nil
+}
+
+// placeholders stand in for request parameters while the Markdown is rendered: each is a
+// run of letters and digits that Markdown leaves as it is, with a random part that the
+// workshop's own text cannot contain.
+type placeholders struct {
+	source map[string]string // variable name → what goes into the Markdown
+	values map[string]string // placeholder → the parameter's value
+	find   *regexp.Regexp    // any placeholder
+}
+
+func newPlaceholders(vars, params map[string]string) *placeholders {
+	var nonce [8]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		panic("crypto/rand: " + err.Error())
+	}
+	tag := "zq" + hex.EncodeToString(nonce[:])
+	h := &placeholders{source: map[string]string{}, values: map[string]string{},
+		find: regexp.MustCompile(tag + `p[0-9]+qz`)}
+	names := make([]string, 0, len(params))
+	for k := range params {
+		if _, builtin := vars[k]; !builtin {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for i, k := range names {
+		ph := tag + "p" + strconv.Itoa(i) + "qz"
+		h.source[k], h.values[ph] = ph, params[k]
+	}
+	for k, v := range vars {
+		h.source[k] = v
+	}
+	return h
+}
+
+// html replaces the placeholders in rendered HTML with their values, escaped. A value
+// that makes up the start of a link or image target must not bring its own scheme
+// (javascript:, data:…) other than http, https or mailto.
+func (h *placeholders) html(s string) string {
+	if len(h.values) == 0 {
+		return s
+	}
+	for _, attr := range []string{`href="`, `src="`} {
+		s = regexp.MustCompile(regexp.QuoteMeta(attr)+`(`+h.find.String()+`)`).ReplaceAllStringFunc(s, func(m string) string {
+			return attr + html.EscapeString(safeTarget(h.values[strings.TrimPrefix(m, attr)]))
+		})
+	}
+	return h.find.ReplaceAllStringFunc(s, func(ph string) string { return html.EscapeString(h.values[ph]) })
+}
+
+// text replaces the placeholders in plain text (a title) with their values.
+func (h *placeholders) text(s string) string {
+	if len(h.values) == 0 {
+		return s
+	}
+	return h.find.ReplaceAllStringFunc(s, func(ph string) string { return h.values[ph] })
+}
+
+// safeTarget returns v when, as the start of a link target, it is a relative reference or
+// an http, https or mailto URL, and "#" otherwise.
+func safeTarget(v string) string {
+	u, err := url.Parse(strings.TrimSpace(v))
+	if err != nil || strings.ContainsAny(v, "\\\x00") {
+		return "#"
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "", "http", "https", "mailto":
+		return v
+	}
+	return "#"
 }
 
 func readYAML(fsys fs.FS, name string, v any) error {

@@ -203,7 +203,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
 	}
-	w, err := src.render(cfg.Vars)
+	w, err := src.render(cfg.Vars, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
 	}

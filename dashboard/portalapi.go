@@ -193,17 +193,10 @@ func (s *Server) refreshParams(ctx context.Context) {
 	}
 }
 
-// setParams adds the request parameters to the variables (built-in names win) and renders
-// the instructions again.
+// setParams renders the instructions again with the request parameters (as escaped text;
+// built-in names win).
 func (s *Server) setParams(params map[string]string) error {
-	vars := map[string]string{}
-	for k, v := range params {
-		vars[k] = v
-	}
-	for k, v := range s.cfg.Vars {
-		vars[k] = v
-	}
-	w, err := s.source.render(vars)
+	w, err := s.source.render(s.cfg.Vars, params)
 	if err != nil {
 		return err
 	}
