@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"portal/browsertest"
+)
+
+// A page on another site cannot end a learner's session by sending the browser to the
+// session's end-session URL: the portal asks first. Logging out of the portal closes the
+// session host to the browser, though its dashboard cookie is still there.
+func TestCrossSiteEndAndLogoutInBrowser(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if to := r.URL.Query().Get("to"); to != "" {
+			http.Redirect(w, r, to, http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>Other site</title><h1 id="other">Another site</h1>`)
+	}))
+	defer other.Close()
+	p := startPortal(t, t.TempDir(), fmt.Sprintf(dashboardConfig, other.URL))
+	tok := p.token()
+	env := p.envNamed(tok, "lab-markdown-sample")
+	var r requestResponse
+	p.get(tok, "/workshops/environment/"+env+"/request/?index_url="+url.QueryEscape(other.URL+"/"), 200, &r)
+	host := r.Name + ".localhost:" + p.port
+	pg := browsertest.New(t).NewPage(t)
+	pg.RunTimeout(60*time.Second,
+		chromedp.Navigate(p.url+r.URL),
+		chromedp.WaitVisible("iframe", chromedp.ByQuery),
+	)
+	pg.Screenshot("session-page")
+
+	// The other site redirects the learner's browser to the end-session URL.
+	var location string
+	pg.RunTimeout(30*time.Second,
+		chromedp.Navigate(other.URL+"/?to="+url.QueryEscape(p.url+"/workshops/session/"+r.Name+"/delete/")),
+		chromedp.WaitVisible("#end-form", chromedp.ByQuery),
+		chromedp.Location(&location),
+	)
+	pg.Screenshot("asked-to-confirm")
+	if want := p.url + "/workshops/session/" + r.Name + "/delete/"; location != want {
+		t.Errorf("at %s, want the confirmation at %s", location, want)
+	}
+	var us userSessions
+	p.get(tok, "/workshops/user/"+r.User+"/sessions/", 200, &us)
+	if len(us.Sessions) != 1 || us.Sessions[0].Name != r.Name {
+		t.Fatalf("after the other site's redirect the user has %+v, want %s still running", us.Sessions, r.Name)
+	}
+
+	// The dashboard in the tab itself, then a logout on the portal.
+	var heading string
+	pg.RunTimeout(30*time.Second,
+		chromedp.Navigate(freshFrame(t, pg, p, p.url+"/workshops/session/"+r.Name+"/")),
+		chromedp.WaitVisible(".page-body h1", chromedp.ByQuery),
+		chromedp.Text(".page-body h1", &heading, chromedp.ByQuery),
+	)
+	if heading != "Welcome to the sample workshop" {
+		t.Fatalf("dashboard heading %q", heading)
+	}
+	pg.RunTimeout(30*time.Second,
+		chromedp.Navigate(p.url+"/accounts/logout/"),
+		chromedp.WaitVisible("#logout-submit", chromedp.ByQuery),
+		chromedp.Click("#logout-submit", chromedp.ByQuery),
+		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
+	)
+	// The session host no longer admits the browser: it is sent to log in on the portal.
+	pg.RunTimeout(30*time.Second,
+		chromedp.Navigate("http://"+host+"/workshop/content/01-welcome"),
+		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
+		chromedp.Location(&location),
+	)
+	pg.Screenshot("after-logout")
+	if !strings.HasPrefix(location, p.url+"/") {
+		t.Errorf("after logout the session host left the browser at %s, want the portal's login", location)
+	}
+}

@@ -1,0 +1,65 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"portal"
+	"portal/scheduler"
+	"portal/ticket"
+)
+
+// BenchmarkProxyCookie is a request to a session host through the portal's proxy, without
+// a dashboard cookie and with one, which the proxy checks against the portal login it was
+// issued to (two more reads in the same store transaction).
+func BenchmarkProxyCookie(b *testing.B) {
+	srv, _ := benchServer(b, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	b.Cleanup(backend.Close)
+	name := envName + "-b00000"
+	const login = "bench-login"
+	err := srv.store.Update(context.Background(), func(tx portal.Tx) error {
+		s, err := tx.Session(name)
+		if err != nil {
+			return err
+		}
+		s.Endpoint, s.Secret = backend.URL, "bench-secret"
+		if err := tx.UpdateSession(s); err != nil {
+			return err
+		}
+		if err := tx.CreateUser(&portal.User{Name: "user-0", Group: portal.GroupAnonymous, Created: t0}); err != nil {
+			return err
+		}
+		return tx.CreateBrowserSession(&portal.BrowserSession{Hash: scheduler.HashToken(login), User: "user-0",
+			Created: t0, Expires: t0.Add(time.Hour)})
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cookie := ticket.Sign("bench-secret", ticket.Claims{Audience: ticket.Cookie, Session: name, User: "user-0",
+		Login: scheduler.HashToken(login), Expires: t0.Add(time.Hour)})
+	for _, bc := range []struct{ name, cookie string }{{"none", ""}, {"bound", cookie}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					r := httptest.NewRequest("GET", "/session/schedule", nil)
+					r.Host = name + ".portal.test"
+					if bc.cookie != "" {
+						r.AddCookie(&http.Cookie{Name: ticket.CookieName, Value: bc.cookie})
+					}
+					w := httptest.NewRecorder()
+					srv.ServeHTTP(w, r)
+					if w.Code != http.StatusNoContent {
+						panic(fmt.Sprintf("status %d", w.Code))
+					}
+				}
+			})
+		})
+	}
+}
