@@ -220,7 +220,7 @@ func testLifecycle(t *testing.T, mode SandboxMode) {
 		t.Errorf("endpoint %q, want http://127.0.0.1:port", st.Endpoint)
 	}
 	// The dashboard answers there and admits a ticket signed with the session's secret.
-	tk := ticket.Sign(h.Secret, ticket.Claims{Session: "lab-w01-s001", User: "u", Expires: time.Now().Add(time.Minute)})
+	tk := ticket.Sign(h.Secret, ticket.Claims{Audience: ticket.Page, Session: "lab-w01-s001", User: "u", Expires: time.Now().Add(time.Minute)})
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noRedirect.Get(st.Endpoint + "/?ticket=" + tk)
 	if err != nil {

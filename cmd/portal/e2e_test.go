@@ -413,7 +413,8 @@ func TestUsersDocumentEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || loc != "https://hub.test/?notification=session-unavailable" {
+	// The browser's own index_url (another origin, no allow-list) is not followed.
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || loc != "/workshops/catalog/?notification=session-unavailable" {
 		t.Fatalf("browser flow at capacity: %d %q", resp.StatusCode, loc)
 	}
 

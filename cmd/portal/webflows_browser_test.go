@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"portal/browsertest"
@@ -82,5 +85,69 @@ func TestCrossSiteEndAndLogoutInBrowser(t *testing.T) {
 	pg.Screenshot("after-logout")
 	if !strings.HasPrefix(location, p.url+"/") {
 		t.Errorf("after logout the session host left the browser at %s, want the portal's login", location)
+	}
+}
+
+// The dashboard's Finish, clicked inside the session page's frame, ends the session in one
+// confirmed click and lands the whole tab on index_url with notification=session-deleted.
+func TestFinishInFrameInBrowser(t *testing.T) {
+	requireAssets(t)
+	index := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>Hub</title><h1 id="hub">Workshop hub</h1>`)
+	}))
+	defer index.Close()
+	p := startPortal(t, t.TempDir(), fmt.Sprintf(dashboardConfig, index.URL))
+	tok := p.token()
+	env := p.envNamed(tok, "lab-markdown-sample")
+	var r requestResponse
+	p.get(tok, "/workshops/environment/"+env+"/request/?index_url="+url.QueryEscape(index.URL+"/"), 200, &r)
+	host := r.Name + ".localhost:" + p.port
+	pg := browsertest.New(t).NewPage(t)
+	pg.RunTimeout(60*time.Second,
+		page.BringToFront(),
+		chromedp.Navigate(p.url+r.URL),
+		chromedp.WaitVisible("iframe", chromedp.ByQuery),
+	)
+	// The frame is another site's document: act in its own target.
+	var frame target.ID
+	eventually(t, 30*time.Second, "the frame's dashboard", func() bool {
+		infos, err := chromedp.Targets(pg.Ctx)
+		if err != nil {
+			return false
+		}
+		for _, in := range infos {
+			if in.Type == "iframe" && strings.HasPrefix(in.URL, "http://"+host+"/workshop/content/") {
+				frame = in.TargetID
+				return true
+			}
+		}
+		return false
+	})
+	fctx, cancel := chromedp.NewContext(pg.Ctx, chromedp.WithTargetID(frame))
+	defer cancel()
+	ctx, cancelRun := context.WithTimeout(fctx, 30*time.Second)
+	defer cancelRun()
+	if err := chromedp.Run(ctx,
+		chromedp.WaitVisible("#finish", chromedp.ByID),
+		chromedp.Click("#finish", chromedp.ByID),
+		chromedp.Poll(`document.getElementById("finish").textContent === "Finish now?"`, nil),
+		chromedp.Click("#finish", chromedp.ByID),
+	); err != nil {
+		t.Fatalf("Finish in the frame: %v", err)
+	}
+	var location string
+	pg.RunTimeout(30*time.Second,
+		chromedp.WaitVisible("#hub", chromedp.ByID),
+		chromedp.Location(&location),
+	)
+	pg.Screenshot("finished")
+	if want := index.URL + "/?notification=session-deleted"; location != want {
+		t.Errorf("after Finish, at %s, want %s", location, want)
+	}
+	var us userSessions
+	p.get(tok, "/workshops/user/"+r.User+"/sessions/", 200, &us)
+	if len(us.Sessions) != 0 {
+		t.Errorf("after Finish the user still has %+v", us.Sessions)
 	}
 }
