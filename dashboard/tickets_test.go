@@ -119,3 +119,19 @@ func TestFinishURLElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// A user id with a newline (an adopted id from a front end) no longer breaks the ticket:
+// the dashboard admits its owner.
+func TestUserIDWithNewlineAdmitted(t *testing.T) {
+	s, clock := newTestServer(t, nil)
+	tk := ticket.Sign(testSecret, ticket.Claims{Audience: ticket.Page, Session: testSession, User: "ada\nlovelace",
+		Expires: clock.Now().Add(time.Minute)})
+	w := do(s, browserGet("/?ticket="+tk))
+	if w.Code != http.StatusSeeOther || len(w.Result().Cookies()) != 1 {
+		t.Fatalf("ticket exchange: %d with %d cookies", w.Code, len(w.Result().Cookies()))
+	}
+	c := w.Result().Cookies()[0]
+	if got := do(s, withCookie(browserGet("/workshop/content/01-welcome"), c)).Code; got != http.StatusOK {
+		t.Fatalf("page with the cookie: status %d, want 200", got)
+	}
+}
