@@ -1,13 +1,12 @@
 package dashboard
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strings"
-	"time"
+
+	"portal/unixsock"
 )
 
 // unixPrefix marks an address that is a Unix socket's path: "unix:/run/dashboard/dashboard.sock".
@@ -24,21 +23,12 @@ func listen(addr string) (net.Listener, error) {
 	if path == "" {
 		return nil, fmt.Errorf("expected unix:<path>, got %q", addr)
 	}
-	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
-		return nil, err
-	}
-	return net.Listen("unix", path)
+	return unixsock.Listen(path)
 }
 
 // unixClient returns a client whose every connection goes to the Unix socket at path,
 // whatever host the request's URL names: the portal as seen from a session without a
 // network path to it.
 func unixClient(path string) *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Proxy = nil
-	t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, "unix", path)
-	}
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: unixsock.Transport(path)}
 }

@@ -66,6 +66,7 @@ type sandbox struct {
 	bwrap   string   // absolute path on the host
 	setpriv string   // absolute path on the host; "" unless the portal runs as root
 	system  []string // bwrap arguments that show the system and hide Dir and cfg.Hide
+	network []string // bwrap arguments for the session's network (see netArgs)
 }
 
 // newSandbox finds bubblewrap and prepares the arguments shared by every session.
@@ -166,6 +167,7 @@ func (s *sandbox) outer(host, home, run, content string, argv []string) []string
 	if content != "" {
 		args = append(args, "--ro-bind", content, sandboxContent)
 	}
+	args = append(args, s.network...)
 	if s.setpriv != "" {
 		// Until setpriv drops them: the capabilities to change user, and to enter a home
 		// that belongs to nobody.

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"portal/unixsock"
 )
 
 // unixEndpoint is the prefix of a session endpoint that is a Unix socket's path
@@ -34,10 +36,9 @@ func proxyTarget(endpoint string) (*url.URL, http.RoundTripper, error) {
 		return nil, nil, errors.New("session endpoint " + endpoint + " is not unix:<absolute path>")
 	}
 	t := proxyTransport.Clone()
-	var d net.Dialer
-	t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, "unix", path)
-	}
 	t.Proxy = nil
+	t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return unixsock.Dial(ctx, path)
+	}
 	return &url.URL{Scheme: "http", Host: dashboardHost}, t, nil
 }
