@@ -103,9 +103,11 @@ type egressStart struct {
 	slirp string
 	work  string
 	// infoR receives bubblewrap's --info-fd report; exitW, held by every process of the
-	// sandbox, tells slirp4netns to exit when the last of them is gone.
-	infoR, infoW *os.File
-	exitR, exitW *os.File
+	// sandbox, tells slirp4netns to exit when the last of them is gone; a byte on blockW
+	// lets the sandbox run its program (--block-fd) once its network is configured.
+	infoR, infoW   *os.File
+	exitR, exitW   *os.File
+	blockR, blockW *os.File
 }
 
 // prepareEgress makes cmd, a session's sandbox not yet started, report its network
@@ -120,15 +122,20 @@ func prepareEgress(slirp, work string, cmd *exec.Cmd) (*egressStart, error) {
 		e.close()
 		return nil, err
 	}
+	if e.blockR, e.blockW, err = os.Pipe(); err != nil {
+		e.close()
+		return nil, err
+	}
 	fd := 3 + len(cmd.ExtraFiles)
-	cmd.ExtraFiles = append(cmd.ExtraFiles, e.infoW, e.exitW)
-	// bubblewrap's options come before the first "--"; --info-fd may be anywhere among them.
-	cmd.Args = append([]string{cmd.Args[0], "--info-fd", strconv.Itoa(fd)}, cmd.Args[1:]...)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, e.infoW, e.blockR, e.exitW)
+	// bubblewrap's options come before the first "--"; these may be anywhere among them.
+	cmd.Args = append([]string{cmd.Args[0], "--info-fd", strconv.Itoa(fd),
+		"--block-fd", strconv.Itoa(fd + 1)}, cmd.Args[1:]...)
 	return e, nil
 }
 
 func (e *egressStart) close() {
-	for _, f := range []*os.File{e.infoR, e.infoW, e.exitR, e.exitW} {
+	for _, f := range []*os.File{e.infoR, e.infoW, e.exitR, e.exitW, e.blockR, e.blockW} {
 		if f != nil {
 			f.Close()
 		}
@@ -136,15 +143,17 @@ func (e *egressStart) close() {
 }
 
 // attach runs, once the sandbox has started, a slirp4netns in the sandbox's network
-// namespace and waits until it has configured the namespace's interface. slirp4netns runs
+// namespace, waits until it has configured the namespace's interface, then lets the
+// sandbox run its program, which so never runs without its network. slirp4netns runs
 // in a session of its own (so it outlives the portal, like the sandbox) and exits when the
 // sandbox's last process is gone.
 func (e *egressStart) attach() error {
 	defer e.close()
-	// Only the sandbox may hold the write ends now.
+	// Only the sandbox may hold these ends now.
 	e.infoW.Close()
 	e.exitW.Close()
-	e.infoW, e.exitW = nil, nil
+	e.blockR.Close()
+	e.infoW, e.exitW, e.blockR = nil, nil, nil
 
 	e.infoR.SetReadDeadline(time.Now().Add(egressTimeout))
 	var info struct {
@@ -185,6 +194,9 @@ func (e *egressStart) attach() error {
 		b, _ := os.ReadFile(filepath.Join(e.work, egressLog))
 		return fmt.Errorf("%s did not configure the session's network: %v: %s", e.slirp, err,
 			strings.TrimSpace(string(b)))
+	}
+	if _, err := e.blockW.Write([]byte{1}); err != nil {
+		return fmt.Errorf("let the sandbox run: %w", err)
 	}
 	return nil
 }
