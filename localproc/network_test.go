@@ -1,14 +1,18 @@
 package localproc
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"portal"
 	"portal/browsertest"
@@ -112,8 +116,47 @@ func TestSessionNetwork(t *testing.T) {
 					t.Errorf("%s: %q, want %s; shell output:\n%s", name, got[name], want, out)
 				}
 			}
+			if !tc.egress {
+				return
+			}
+			// The session's slirp4netns ends with it.
+			if n := len(slirpChildren()); n != 1 {
+				t.Fatalf("%d slirp4netns processes run for one session, want 1", n)
+			}
+			if err := p.Stop(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for len(slirpChildren()) > 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("slirp4netns %v still runs 10s after its session stopped", slirpChildren())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
 		})
 	}
+}
+
+// slirpChildren returns the running slirp4netns processes this process started.
+func slirpChildren() []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if strings.Contains(string(b), "(slirp4netns)") && len(f) > 1 && f[0] != "Z" && f[1] == strconv.Itoa(os.Getpid()) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // Asked for egress that slirp4netns cannot give, New refuses, naming the program.
