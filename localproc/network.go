@@ -176,9 +176,17 @@ func (e *egressStart) attach() error {
 	// Outbound connections are made by slirp4netns on the host, except to the host's
 	// loopback. --enable-sandbox confines slirp4netns itself to an empty root with only
 	// CAP_NET_BIND_SERVICE left; --enable-seccomp limits its system calls.
-	cmd := exec.Command(e.slirp, "--configure", "--mtu=65520", "--disable-host-loopback",
-		"--enable-sandbox", "--enable-seccomp", "--exit-fd=3", "--ready-fd=4",
-		strconv.Itoa(info.ChildPID), "tap0")
+	args := []string{"--configure", "--mtu=65520", "--disable-host-loopback",
+		"--enable-sandbox", "--enable-seccomp", "--exit-fd=3", "--ready-fd=4"}
+	// An unprivileged sandbox's network namespace belongs to a user namespace of its own,
+	// which slirp4netns must join to configure it.
+	userns := "/proc/" + strconv.Itoa(info.ChildPID) + "/ns/user"
+	if own, err := os.Readlink("/proc/self/ns/user"); err == nil {
+		if theirs, err := os.Readlink(userns); err == nil && theirs != own {
+			args = append(args, "--userns-path="+userns)
+		}
+	}
+	cmd := exec.Command(e.slirp, append(args, strconv.Itoa(info.ChildPID), "tap0")...)
 	cmd.ExtraFiles = []*os.File{e.exitR, readyW}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -255,7 +263,43 @@ func (p *Provisioner) setEgress(cfg NetworkConfig) error {
 	if err != nil {
 		return fmt.Errorf("localproc: %w: %v", ErrNoEgress, err)
 	}
+	if err := p.sandbox.probeEgress(p.dir, slirp); err != nil {
+		return fmt.Errorf("localproc: %w: %v", ErrNoEgress, err)
+	}
 	p.slirp = slirp
 	p.sandboxNote += ", each in its own network namespace with outbound access through " + slirp
 	return nil
+}
+
+// probeEgress runs a sandbox with egress, as Start would, and reports why that fails.
+func (s *sandbox) probeEgress(dir, slirp string) error {
+	tmp, err := os.MkdirTemp(dir, ".probe-")
+	if err != nil {
+		return err
+	}
+	defer removeAll(tmp)
+	home, run := filepath.Join(tmp, "home"), filepath.Join(tmp, "run")
+	for _, d := range []string{home, run} {
+		if err := s.mkdir(d); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*egressTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.bwrap, s.outer("probe", home, run, "", []string{"/bin/true"})[1:]...)
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	e, err := prepareEgress(slirp, tmp, cmd)
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		e.close()
+		return err
+	}
+	err = e.attach()
+	if err != nil {
+		cmd.Process.Kill()
+	}
+	cmd.Wait()
+	return err
 }

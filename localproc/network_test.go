@@ -94,6 +94,9 @@ func TestSessionNetwork(t *testing.T) {
 			if errors.Is(err, ErrNoSandbox) {
 				browsertest.Missing(t, "bubblewrap", err)
 			}
+			if errors.Is(err, ErrNoEgress) {
+				browsertest.Missing(t, "a slirp4netns that can join the sandbox's network namespace", err)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
