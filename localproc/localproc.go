@@ -8,8 +8,10 @@
 // so a shell cannot see the dashboard's process or the session's secret.
 //
 // A session's working directory <Dir>/<session> holds the portal's files about it (.handle,
-// .dashboard.log) and two folders its processes own: home/ (the session's home) and run/
-// (where the dashboard writes the address it listens on). Only home/ is visible to shells.
+// .dashboard.log, .egress.log) and two folders its processes own: home/ (the session's
+// home) and run/ (where the dashboard writes the address it listens on and, sandboxed, has
+// its Unix socket). Only home/ is visible to shells. A sandboxed session has a network
+// namespace of its own (see NetworkConfig).
 //
 // The package relies on Linux's /proc to tell a workload from a process that reused its id.
 package localproc

@@ -135,9 +135,9 @@ func within(path, root string) bool {
 // outer returns the command line that runs argv (argv[0] a host path) in a session's
 // sandbox: the system read-only, home at /home/session, the dashboard's folder at
 // /run/dashboard, content (when not "") read-only at /opt/workshop, a private /tmp, /proc
-// and /dev, its own process, IPC and host-name namespaces, and the host's network (the
-// portal reaches the dashboard on the loopback interface). No --die-with-parent: sessions
-// outlive the portal.
+// and /dev, its own process, IPC and host-name namespaces, and the network arguments of
+// netArgs (a network namespace of its own; the portal reaches the dashboard through a Unix
+// socket in run). No --die-with-parent: sessions outlive the portal.
 //
 // It takes two bubblewraps. The first lays out the sandbox's files from host paths and
 // becomes nobody if the portal runs as root. The second, unprivileged, makes that tree
