@@ -221,8 +221,15 @@ func TestSessionNetworkIsolation(t *testing.T) {
 			if st := term.status("B1", fmt.Sprintf(`test -e %q`, sockB), 10*time.Second); st == 0 {
 				t.Errorf("the terminal sees B's dashboard socket %s", sockB)
 			}
-			if st := term.status("B2", `ls /run/dashboard/ 2>/dev/null | grep -q sock`, 10*time.Second); st == 0 {
-				t.Errorf("the terminal sees a dashboard socket in /run/dashboard")
+			if st := term.status("B2", `ls -A /run/dashboard/ 2>/dev/null | grep -q .`, 10*time.Second); st == 0 {
+				t.Errorf("the terminal sees the dashboard's folder /run/dashboard")
+			}
+			portalSock := filepath.Join(data, "portal-socket", "portal.sock")
+			if _, err := os.Stat(portalSock); err != nil {
+				t.Fatalf("the portal's socket: %v", err)
+			}
+			if st := term.status("S1", fmt.Sprintf(`test -e %q || test -e /run/dashboard/portal/portal.sock`, portalSock), 10*time.Second); st == 0 {
+				t.Errorf("the terminal sees the portal's socket")
 			}
 
 			fetch := fmt.Sprintf(`timeout 10 bash -c 'exec 3<>/dev/tcp/%s/%s && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3' 2>/dev/null | grep -q %s`,
