@@ -12,7 +12,7 @@ FIT   := node_modules/@xterm/addon-fit
 
 ASSETS := $(DIST)/xterm.js $(DIST)/xterm.css $(DIST)/addon-fit.js $(DIST)/xterm-LICENSE.txt
 
-.PHONY: assets run test clean-assets bubblewrap
+.PHONY: assets run test clean-assets bubblewrap slirp4netns
 
 assets: $(ASSETS)
 
@@ -44,7 +44,7 @@ ARGS ?=
 # GOTESTFLAGS are passed to `go test`, e.g. make test GOTESTFLAGS="-run TestUsers -v".
 GOTESTFLAGS ?=
 
-run: assets bubblewrap
+run: assets bubblewrap slirp4netns
 	go run ./cmd/portal serve $(ARGS)
 
 # Sessions run in a bubblewrap sandbox: install it when missing (as root, with apt-get), or
@@ -56,6 +56,17 @@ bubblewrap:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
 	  else \
 	    echo "bubblewrap is missing: install it (sudo apt-get install bubblewrap), or run with ARGS=--allow-unsandboxed"; \
+	  fi; }
+
+# Sessions get outbound network access through slirp4netns when the portal runs with
+# --session-egress: install it when missing (as root, with apt-get), or say how.
+slirp4netns:
+	@command -v slirp4netns >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing slirp4netns (outbound network access for sessions)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slirp4netns >/dev/null; \
+	  else \
+	    echo "slirp4netns is missing: install it (sudo apt-get install slirp4netns) to run with ARGS=--session-egress"; \
 	  fi; }
 
 test: assets

@@ -51,10 +51,11 @@ type Config struct {
 	// ContentDir holds the workshop content (<ContentDir>/workshop/content/…); "" serves the
 	// embedded sample workshop.
 	ContentDir string // WORKSHOP_CONTENT
-	// Listen is the address Run listens on; "" means "127.0.0.1:0".
+	// Listen is the address Run listens on: "host:port", or "unix:<path>" for a Unix
+	// socket; "" means "127.0.0.1:0".
 	Listen string // LISTEN
-	// AddrFile, when set, receives the address Run actually listens on ("127.0.0.1:port"),
-	// written atomically once the listener is open.
+	// AddrFile, when set, receives the address Run actually listens on ("127.0.0.1:port",
+	// or "unix:<path>"), written atomically once the listener is open.
 	AddrFile      string // ADDR_FILE
 	WorkshopTitle string // WORKSHOP_TITLE
 	// RestartURL is where the exit sign of the last page leads ("" = the portal's catalog).
@@ -122,6 +123,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		if n == 0 {
 			cfg.Terminals = -1
 		}
+	}
+	if sock := getenv("PORTAL_SOCKET"); sock != "" {
+		// The session has no network path to the portal: its calls go through this socket.
+		cfg.HTTPClient = unixClient(sock)
 	}
 	if sh := getenv("DASHBOARD_SHELL"); sh != "" {
 		if err := json.Unmarshal([]byte(sh), &cfg.Shell); err != nil || len(cfg.Shell) == 0 || cfg.Shell[0] == "" {
@@ -463,7 +468,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen(addr)
 	if err != nil {
 		return fmt.Errorf("dashboard: listen on %s: %w", addr, err)
 	}
@@ -491,6 +496,9 @@ func Run(ctx context.Context, cfg Config) error {
 
 // dialable returns addr as a loopback address when it is the unspecified address.
 func dialable(addr net.Addr) string {
+	if addr.Network() == "unix" {
+		return unixPrefix + addr.String()
+	}
 	tcp, ok := addr.(*net.TCPAddr)
 	if !ok || !tcp.IP.IsUnspecified() {
 		return addr.String()

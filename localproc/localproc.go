@@ -8,8 +8,10 @@
 // so a shell cannot see the dashboard's process or the session's secret.
 //
 // A session's working directory <Dir>/<session> holds the portal's files about it (.handle,
-// .dashboard.log) and two folders its processes own: home/ (the session's home) and run/
-// (where the dashboard writes the address it listens on). Only home/ is visible to shells.
+// .dashboard.log, .egress.log) and two folders its processes own: home/ (the session's
+// home) and run/ (where the dashboard writes the address it listens on and, sandboxed, has
+// its Unix socket). Only home/ is visible to shells. A sandboxed session has a network
+// namespace of its own (see NetworkConfig).
 //
 // The package relies on Linux's /proc to tell a workload from a process that reused its id.
 package localproc
@@ -63,6 +65,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Sandbox says how sessions are isolated; the zero value requires bubblewrap.
 	Sandbox SandboxConfig
+	// Network configures the network of sandboxed sessions; unsandboxed sessions use the
+	// host's.
+	Network NetworkConfig
 }
 
 // Provisioner runs workloads as local processes. It keeps no state of its own: everything
@@ -77,6 +82,10 @@ type Provisioner struct {
 	// sandbox is nil when sessions run unsandboxed; sandboxNote says how or why not.
 	sandbox     *sandbox
 	sandboxNote string
+	// slirp is the egress program; "" when sandboxed sessions have no egress.
+	slirp string
+	// portalDir is NetworkConfig.PortalSocketDir for sandboxed sessions.
+	portalDir string
 }
 
 // New returns a Provisioner, creating cfg.Dir if needed. Unless cfg.Sandbox.Mode is
@@ -123,6 +132,7 @@ func New(cfg Config) (*Provisioner, error) {
 	}
 	sb, err := newSandbox(cfg.Sandbox, dir)
 	if err == nil {
+		sb.network = netArgs(cfg.Network.PortalSocketDir)
 		err = sb.probe(dir)
 	}
 	if err != nil {
@@ -137,6 +147,10 @@ func New(cfg Config) (*Provisioner, error) {
 	p.sandboxNote = "sessions run in a bubblewrap sandbox (" + sb.bwrap + ")"
 	if sb.setpriv != "" {
 		p.sandboxNote += fmt.Sprintf(" as user %d", nobody)
+	}
+	p.portalDir = cfg.Network.PortalSocketDir
+	if err := p.setEgress(cfg.Network); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -224,6 +238,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		if content != "" {
 			env = append(env, "WORKSHOP_CONTENT="+sandboxContent)
 		}
+		env = append(env, netEnv(p.portalDir)...)
 		argv = p.sandbox.outer(name, home, run, content, p.command)
 	}
 	logf, err := os.OpenFile(filepath.Join(work, logFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
@@ -239,13 +254,25 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	// A session of its own: its own process group, and no controlling terminal to inject
 	// keystrokes into.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	var egress *egressStart
+	if p.sandbox != nil && p.slirp != "" {
+		if egress, err = prepareEgress(p.slirp, work, cmd); err != nil {
+			return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+		}
+	}
 	if err := cmd.Start(); err != nil {
+		if egress != nil {
+			egress.close()
+		}
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 	}
 	pid := cmd.Process.Pid
 	// Read the start time before anything can reap the child, so that /proc/<pid> exists.
 	st, err := procStat(pid)
 	go cmd.Wait() // reap it whenever it exits
+	if err == nil && egress != nil {
+		err = egress.attach()
+	}
 	if err != nil {
 		syscall.Kill(-pid, syscall.SIGKILL)
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
@@ -310,7 +337,10 @@ func (p *Provisioner) Status(ctx context.Context, b []byte) (portal.WorkloadStat
 	if addrErr != nil {
 		return portal.WorkloadStatus{Phase: portal.WorkloadStarting}, nil
 	}
-	endpoint := "http://" + strings.TrimSpace(string(addr))
+	endpoint, err := endpoint(h, string(addr))
+	if err != nil {
+		return portal.WorkloadStatus{}, err
+	}
 	if !p.healthy(ctx, endpoint) {
 		return portal.WorkloadStatus{Phase: portal.WorkloadStarting}, nil
 	}
@@ -320,16 +350,11 @@ func (p *Provisioner) Status(ctx context.Context, b []byte) (portal.WorkloadStat
 func (p *Provisioner) healthy(ctx context.Context, endpoint string) bool {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/healthz", nil)
+	resp, err := p.get(ctx, endpoint, "/healthz", nil)
 	if err != nil {
 		return false
 	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return false
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1024))
-	resp.Body.Close()
+	drain(resp.Body)
 	return resp.StatusCode == http.StatusOK
 }
 
@@ -383,13 +408,11 @@ func (p *Provisioner) Activity(ctx context.Context, b []byte) (portal.Activity, 
 	if err != nil {
 		return portal.Activity{}, fmt.Errorf("localproc: activity: dashboard not listening yet: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
-		"http://"+strings.TrimSpace(string(addr))+"/session/activity", nil)
+	ep, err := endpoint(h, string(addr))
 	if err != nil {
-		return portal.Activity{}, fmt.Errorf("localproc: activity: %w", err)
+		return portal.Activity{}, err
 	}
-	req.Header.Set("Authorization", "Bearer "+h.Secret)
-	resp, err := p.client.Do(req)
+	resp, err := p.get(ctx, ep, "/session/activity", http.Header{"Authorization": {"Bearer " + h.Secret}})
 	if err != nil {
 		return portal.Activity{}, fmt.Errorf("localproc: activity: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"portal/dashboard"
 	"portal/portaltest"
 	"portal/ticket"
+	"portal/unixsock"
 )
 
 // The test binary doubles as the workload: with LOCALPROC_TEST_CHILD set it runs as a
@@ -216,13 +217,19 @@ func testLifecycle(t *testing.T, mode SandboxMode) {
 	}
 
 	st := waitReady(t, p, b)
-	if !strings.HasPrefix(st.Endpoint, "http://127.0.0.1:") {
+	// A sandboxed dashboard, in a network namespace of its own, is reached through a socket
+	// in its run folder.
+	if want := "unix:" + filepath.Join(h.WorkDir, "run", "dashboard.sock"); mode != SandboxDisabled && st.Endpoint != want {
+		t.Errorf("endpoint %q, want %q", st.Endpoint, want)
+	}
+	if mode == SandboxDisabled && !strings.HasPrefix(st.Endpoint, "http://127.0.0.1:") {
 		t.Errorf("endpoint %q, want http://127.0.0.1:port", st.Endpoint)
 	}
 	// The dashboard answers there and admits a ticket signed with the session's secret.
 	tk := ticket.Sign(h.Secret, ticket.Claims{Audience: ticket.Page, Session: "lab-w01-s001", User: "u", Expires: time.Now().Add(time.Minute)})
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.Get(st.Endpoint + "/?ticket=" + tk)
+	noRedirect, base := endpointClient(st.Endpoint)
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noRedirect.Get(base + "/?ticket=" + tk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,6 +284,14 @@ func testLifecycle(t *testing.T, mode SandboxMode) {
 	if list, err := p.List(context.Background()); err != nil || len(list) != 0 {
 		t.Errorf("List after Stop = %q, %v; want none", list, err)
 	}
+}
+
+// endpointClient returns a client for a dashboard endpoint and the base URL to use with it.
+func endpointClient(endpoint string) (*http.Client, string) {
+	if sock, ok := strings.CutPrefix(endpoint, "unix:"); ok {
+		return &http.Client{Transport: unixsock.Transport(sock)}, "http://dashboard.invalid"
+	}
+	return &http.Client{}, endpoint
 }
 
 // Stop ends the workload's descendants: those in its process group, and in a sandbox also

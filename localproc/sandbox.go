@@ -66,6 +66,7 @@ type sandbox struct {
 	bwrap   string   // absolute path on the host
 	setpriv string   // absolute path on the host; "" unless the portal runs as root
 	system  []string // bwrap arguments that show the system and hide Dir and cfg.Hide
+	network []string // bwrap arguments for the session's network (see netArgs)
 }
 
 // newSandbox finds bubblewrap and prepares the arguments shared by every session.
@@ -134,9 +135,9 @@ func within(path, root string) bool {
 // outer returns the command line that runs argv (argv[0] a host path) in a session's
 // sandbox: the system read-only, home at /home/session, the dashboard's folder at
 // /run/dashboard, content (when not "") read-only at /opt/workshop, a private /tmp, /proc
-// and /dev, its own process, IPC and host-name namespaces, and the host's network (the
-// portal reaches the dashboard on the loopback interface). No --die-with-parent: sessions
-// outlive the portal.
+// and /dev, its own process, IPC and host-name namespaces, and the network arguments of
+// netArgs (a network namespace of its own; the portal reaches the dashboard through a Unix
+// socket in run). No --die-with-parent: sessions outlive the portal.
 //
 // It takes two bubblewraps. The first lays out the sandbox's files from host paths and
 // becomes nobody if the portal runs as root. The second, unprivileged, makes that tree
@@ -166,6 +167,7 @@ func (s *sandbox) outer(host, home, run, content string, argv []string) []string
 	if content != "" {
 		args = append(args, "--ro-bind", content, sandboxContent)
 	}
+	args = append(args, s.network...)
 	if s.setpriv != "" {
 		// Until setpriv drops them: the capabilities to change user, and to enter a home
 		// that belongs to nobody.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"portal"
+	"portal/unixsock"
 )
 
 // Generous limits for the provisioner suite: a workload may be a pod that pulls an image.
@@ -170,6 +172,11 @@ func provWaitGone(t *testing.T, p portal.Provisioner, h []byte) {
 func provProbe(t *testing.T, url string) {
 	t.Helper()
 	c := &http.Client{Timeout: 10 * time.Second}
+	// A dashboard on a Unix socket: "unix:<path>/healthz".
+	if sock, ok := strings.CutPrefix(url, "unix:"); ok {
+		c.Transport = unixsock.Transport(strings.TrimSuffix(sock, "/healthz"))
+		url = "http://dashboard.invalid/healthz"
+	}
 	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"time"
 
 	"portal"
@@ -154,16 +153,16 @@ func (s *Server) proxyFor(endpoint string) (*httputil.ReverseProxy, error) {
 	if p, ok := s.proxies.Load(endpoint); ok {
 		return p.(*httputil.ReverseProxy), nil
 	}
-	target, err := url.Parse(endpoint)
-	if err != nil || target.Host == "" {
-		return nil, errors.New("session endpoint " + endpoint + " is not a URL")
+	target, transport, err := proxyTarget(endpoint)
+	if err != nil {
+		return nil, err
 	}
 	p := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
 		},
-		Transport:     proxyTransport,
+		Transport:     transport,
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			// The workload may just have gone away; this is not worth more than a debug line.

@@ -18,6 +18,12 @@ import (
 // WebSocket at /ws.
 func backend(t *testing.T) *httptest.Server {
 	t.Helper()
+	b := httptest.NewServer(backendHandler())
+	t.Cleanup(b.Close)
+	return b
+}
+
+func backendHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
@@ -39,9 +45,7 @@ func backend(t *testing.T) *httptest.Server {
 		io.WriteString(w, "path="+r.URL.RequestURI()+" xfh="+r.Header.Get("X-Forwarded-Host")+
 			" xfp="+r.Header.Get("X-Forwarded-Proto"))
 	})
-	b := httptest.NewServer(mux)
-	t.Cleanup(b.Close)
-	return b
+	return mux
 }
 
 func TestProxy(t *testing.T) {

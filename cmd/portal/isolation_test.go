@@ -92,3 +92,24 @@ func TestSessionsAreSandboxed(t *testing.T) {
 		t.Errorf("the dashboard's shells are not sandboxed: environment %q", environ)
 	}
 }
+
+// Asked to give sessions egress without a working slirp4netns, the portal refuses to
+// start and says what to do, rather than run sessions with the host's network.
+func TestServeWithoutSlirp4netns(t *testing.T) {
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		browsertest.Missing(t, "bubblewrap", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0",
+		"--data-dir", t.TempDir(), "--session-egress", "--slirp4netns", "/nonexistent/slirp4netns").CombinedOutput()
+	if err == nil {
+		t.Fatalf("portal started without slirp4netns:\n%s", out)
+	}
+	for _, want := range []string{"outbound network access", "/nonexistent/slirp4netns",
+		"apt-get install slirp4netns", "without --session-egress"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

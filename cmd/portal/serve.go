@@ -37,6 +37,9 @@ type serveConfig struct {
 	// AllowUnsandboxed lets sessions run without a sandbox when bubblewrap cannot run.
 	AllowUnsandboxed bool
 	Bwrap            string
+	// SessionEgress gives sandboxed sessions outbound network access through slirp4netns.
+	SessionEgress bool
+	Slirp4netns   string
 }
 
 // envOr returns the environment variable's value, or def when it is unset.
@@ -62,8 +65,14 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	allow, allowErr := strconv.ParseBool(envOr("PORTAL_ALLOW_UNSANDBOXED", "false"))
 	fs.BoolVar(&c.AllowUnsandboxed, "allow-unsandboxed", allow, "run sessions without isolation when bubblewrap cannot run (env PORTAL_ALLOW_UNSANDBOXED=true)")
 	fs.StringVar(&c.Bwrap, "bwrap", envOr("PORTAL_BWRAP", "bwrap"), "the bubblewrap program that sandboxes sessions (env PORTAL_BWRAP)")
+	egress, egressErr := strconv.ParseBool(envOr("PORTAL_SESSION_EGRESS", "false"))
+	fs.BoolVar(&c.SessionEgress, "session-egress", egress, "give sessions outbound network access through slirp4netns; without it they have only their own loopback (env PORTAL_SESSION_EGRESS=true)")
+	fs.StringVar(&c.Slirp4netns, "slirp4netns", envOr("PORTAL_SLIRP4NETNS", "slirp4netns"), "the program that gives sessions outbound access (env PORTAL_SLIRP4NETNS)")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
+	}
+	if egressErr != nil {
+		return c, fmt.Errorf("serve: PORTAL_SESSION_EGRESS: expected true or false, got %q", os.Getenv("PORTAL_SESSION_EGRESS"))
 	}
 	if allowErr != nil {
 		return c, fmt.Errorf("serve: PORTAL_ALLOW_UNSANDBOXED: expected true or false, got %q", os.Getenv("PORTAL_ALLOW_UNSANDBOXED"))
@@ -158,12 +167,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return pu.Scheme + "://" + host
 	}
 
+	// Sessions in network namespaces of their own call the portal through this socket.
+	sockDir := filepath.Join(dataDir, "portal-socket")
+	sockLn, err := listenPortalSocket(sockDir)
+	if err != nil {
+		return err
+	}
+	defer sockLn.Close()
+
 	sandbox := localproc.SandboxConfig{Bwrap: c.Bwrap, Hide: []string{dataDir}}
 	if c.AllowUnsandboxed {
 		sandbox.Mode = localproc.SandboxPreferred
 	}
 	prov, err := localproc.New(localproc.Config{Dir: filepath.Join(dataDir, "sessions"), Logger: log,
-		Sandbox: sandbox})
+		Sandbox: sandbox, Network: localproc.NetworkConfig{Egress: c.SessionEgress,
+			Slirp4netns: c.Slirp4netns, PortalSocketDir: sockDir}})
+	if errors.Is(err, localproc.ErrNoEgress) {
+		return fmt.Errorf("%w\n\nInstall slirp4netns (Debian and Ubuntu: apt-get install slirp4netns) so that sessions get outbound access,\n"+
+			"or start the portal without --session-egress (PORTAL_SESSION_EGRESS=false): sessions then have no network beyond their own loopback", err)
+	}
 	if errors.Is(err, localproc.ErrNoSandbox) {
 		return fmt.Errorf("%w\n\nInstall bubblewrap (Debian and Ubuntu: apt-get install bubblewrap) so that sessions run isolated,\n"+
 			"or start the portal with --allow-unsandboxed (PORTAL_ALLOW_UNSANDBOXED=true) to run them without isolation:\n"+
@@ -197,6 +219,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var warnings []string
 	if !sandboxed {
 		warnings = append(warnings, "Sessions are NOT sandboxed: "+sandboxNote)
+		if c.SessionEgress {
+			log.Warn("--session-egress has no effect: unsandboxed sessions use the host's network")
+		}
 	}
 	handler, err := web.New(web.Config{Scheduler: sched, Store: db, Clock: portal.SystemClock,
 		Logger: log, PortalURL: portalURL, IngressDomain: c.IngressDomain, SessionURL: sessionURL,
@@ -209,8 +234,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
 	loopDone := make(chan struct{})
 	go func() { sched.Run(loopCtx); close(loopDone) }()
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(sockLn) }()
 
 	printCredentials(stdout, p.Name, portalURL, creds)
 	if !sandboxed {
