@@ -65,14 +65,7 @@ func (s *Server) oauthRequest(w http.ResponseWriter, r *http.Request) (string, b
 		s.fail(w, r, errMethod)
 		return "", false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			s.fail(w, r, errTooLarge)
-		} else {
-			s.oauthFail(w, &oauthError{Error: "invalid_request", Description: "Malformed request body.", status: http.StatusBadRequest})
-		}
+	if !s.parseOAuthForm(w, r) {
 		return "", false
 	}
 	id, secret, ok := r.BasicAuth()
@@ -91,22 +84,42 @@ func (s *Server) oauthRequest(w http.ResponseWriter, r *http.Request) (string, b
 	return id, true
 }
 
+// parseOAuthForm reads the request's form once, at most maxForm bytes. A body too large
+// or malformed is answered (413, 400) and false returned: nothing is read from a form that
+// was not read whole.
+func (s *Server) parseOAuthForm(w http.ResponseWriter, r *http.Request) bool {
+	if r.PostForm != nil {
+		return true // read whole by an earlier call
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			s.fail(w, r, errTooLarge)
+		} else {
+			s.oauthFail(w, &oauthError{Error: "invalid_request", Description: "Malformed request body.", status: http.StatusBadRequest})
+		}
+		return false
+	}
+	return true
+}
+
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 // handleToken is POST /oauth2/token/: password and refresh_token grants for the robot
 // client (reference §2.1). Refresh rotates the token.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-		if err := r.ParseForm(); err == nil {
-			if g := r.PostForm.Get("grant_type"); g != "password" && g != "refresh_token" {
-				if g == "" {
-					s.oauthFail(w, missing("grant_type"))
-				} else {
-					s.oauthFail(w, errBadGrant)
-				}
-				return
+		if !s.parseOAuthForm(w, r) {
+			return
+		}
+		if g := r.PostForm.Get("grant_type"); g != "password" && g != "refresh_token" {
+			if g == "" {
+				s.oauthFail(w, missing("grant_type"))
+			} else {
+				s.oauthFail(w, errBadGrant)
 			}
+			return
 		}
 	}
 	client, ok := s.oauthRequest(w, r)
@@ -203,6 +216,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			s.oauthFail(w, oerr)
 			return
 		}
+	default: // checked above; kept so that no path issues a token it did not store
+		s.oauthFail(w, errBadGrant)
+		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
