@@ -291,6 +291,9 @@ func uiStatus(code string) int {
 // uiFail answers a page request with an error page for err. Internal errors are logged
 // with a request id and shown without their text.
 func (s *Server) uiFail(w http.ResponseWriter, r *http.Request, u *portal.User, err error) {
+	if s.clientGone(r, err) {
+		return
+	}
 	code := portal.ErrorCode(err)
 	msg := portal.ErrorMessage(err)
 	if code == portal.EINTERNAL {
