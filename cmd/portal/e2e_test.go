@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -91,12 +92,20 @@ var readyLine = regexp.MustCompile(`is ready at (http://[^ ]+?)/?$`)
 
 func startPortal(t *testing.T, dataDir, config string) *portalProc {
 	t.Helper()
+	return startPortalWith(t, dataDir, config, nil)
+}
+
+// startPortalWith starts the portal with extra environment variables and flags.
+func startPortalWith(t *testing.T, dataDir, config string, env []string, args ...string) *portalProc {
+	t.Helper()
 	cfgPath := filepath.Join(t.TempDir(), "portal.yaml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--config", cfgPath, "--data-dir", dataDir)
-	if _, err := exec.LookPath("bwrap"); err != nil {
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--config", cfgPath, "--data-dir", dataDir}, args...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	} else if _, err := exec.LookPath("bwrap"); err != nil {
 		// Without bubblewrap the portal refuses to start. CI must have it; elsewhere these
 		// tests run with sessions unsandboxed (the isolation tests skip on their own).
 		if os.Getenv("CI") == "true" {
@@ -513,39 +522,40 @@ func TestCredentialsCommandAndConfigErrors(t *testing.T) {
 // it before startPortal, so that it runs after the portal has stopped and before dataDir
 // is removed.
 func stopSessionsAtEnd(t *testing.T, dataDir string) {
-	t.Cleanup(func() {
-		handles, _ := filepath.Glob(filepath.Join(dataDir, "sessions", "*", ".handle"))
-		for _, f := range handles {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			var h struct{ PID, PGID int }
-			if json.Unmarshal(b, &h) != nil || h.PID <= 1 || h.PGID <= 1 {
-				continue
-			}
-			// Only a group whose leader is still this session's sandbox.
-			cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", h.PID))
-			if err != nil || !strings.Contains(string(cmdline), filepath.Dir(f)) {
-				continue
-			}
-			killGroup(h.PGID)
+	t.Cleanup(func() { stopSessions(dataDir) })
+}
+
+// stopSessions kills every process group of a session the portal started in dataDir,
+// found by sessionProcs: a sandbox's bwrap names its session folder, an unsandboxed
+// dashboard runs in it, and a workload whose handle was never written (the portal stopped
+// while starting it) is found as well.
+func stopSessions(dataDir string) {
+	for _, pid := range sessionProcs(dataDir) {
+		if pgid, err := syscall.Getpgid(pid); err == nil && pgid > 1 && pgid != syscall.Getpgrp() {
+			killGroup(pgid)
 		}
-		// A workload whose handle was never written (the portal stopped while starting it)
-		// is found by its command line, which names its folder under dataDir.
-		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-		for _, f := range procs {
-			cmdline, err := os.ReadFile(f)
-			if err != nil || !strings.Contains(string(cmdline), filepath.Join(dataDir, "sessions")+"/") {
-				continue
-			}
-			var pid int
-			fmt.Sscanf(filepath.Base(filepath.Dir(f)), "%d", &pid)
-			if pgid, err := syscall.Getpgid(pid); err == nil && pgid > 1 && pgid != syscall.Getpgrp() {
-				killGroup(pgid)
-			}
+	}
+}
+
+// sessionProcs returns the processes of the sessions the portal started in dataDir: those
+// whose command line names a session folder (a sandbox's bwrap) or whose working folder
+// is one (an unsandboxed dashboard runs in its session's home).
+func sessionProcs(dataDir string) []int {
+	sessions := filepath.Join(dataDir, "sessions") + "/"
+	var pids []int
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, dir := range procs {
+		pid, err := strconv.Atoi(filepath.Base(dir))
+		if err != nil {
+			continue
 		}
-	})
+		cmdline, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
+		cwd, _ := os.Readlink(filepath.Join(dir, "cwd"))
+		if strings.Contains(string(cmdline), sessions) || strings.HasPrefix(cwd+"/", sessions) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // killGroup kills a process group and waits up to 5 s for it to be gone.

@@ -30,8 +30,10 @@ func TestServeWithoutBubblewrap(t *testing.T) {
 		}
 	}
 
+	data := t.TempDir()
+	stopSessionsAtEnd(t, data) // its sample workshop starts an unsandboxed session
 	cmd := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0",
-		"--data-dir", t.TempDir(), "--bwrap", "/nonexistent/bwrap")
+		"--data-dir", data, "--bwrap", "/nonexistent/bwrap")
 	cmd.Env = append(os.Environ(), "PORTAL_ALLOW_UNSANDBOXED=true")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
