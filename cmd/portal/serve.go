@@ -204,8 +204,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := newHTTPServer(handler, log, defaultHTTPTimeouts)
 	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
 	loopDone := make(chan struct{})
 	go func() { sched.Run(loopCtx); close(loopDone) }()
@@ -238,6 +237,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("portal stopped; sessions keep running and are picked up at the next start")
 	return err
+}
+
+// httpTimeouts bound how long a client may hold a connection without finishing a request.
+type httpTimeouts struct {
+	// Header is for reading a request's headers, Read for the whole request with its body
+	// (a stalled body is cut off), Idle for a kept-alive connection between requests.
+	Header, Read, Idle time.Duration
+}
+
+// defaultHTTPTimeouts leave room for slow networks: the portal's request bodies are small
+// forms and JSON. Upgraded connections (terminals) are not bound by them: the server
+// clears its deadlines when a connection is taken over.
+var defaultHTTPTimeouts = httpTimeouts{Header: 10 * time.Second, Read: 30 * time.Second, Idle: 2 * time.Minute}
+
+// newHTTPServer returns the portal's HTTP server for h. No WriteTimeout: responses such
+// as the progress stream stay open as long as the client reads them.
+func newHTTPServer(h http.Handler, log *slog.Logger, t httpTimeouts) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: t.Header, ReadTimeout: t.Read, IdleTimeout: t.Idle,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 
 // unsandboxedWarning is printed next to the credentials when sessions run unsandboxed.
