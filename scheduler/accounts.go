@@ -69,22 +69,22 @@ func (s *Scheduler) ensureUser(tx portal.Tx, name, password string, staff bool, 
 	u, err := tx.User(name)
 	switch {
 	case errors.Is(err, portal.ErrNotFound):
-		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+		hash, err := hashPassword(password)
 		if err != nil {
 			return err
 		}
 		return tx.CreateUser(&portal.User{Name: name, Staff: staff, Group: group,
-			PasswordHash: string(hash), Created: s.now()})
+			PasswordHash: hash, Created: s.now()})
 	case err != nil:
 		return err
 	}
 	changed := false
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+		hash, err := hashPassword(password)
 		if err != nil {
 			return err
 		}
-		u.PasswordHash, changed = string(hash), true
+		u.PasswordHash, changed = hash, true
 	}
 	if u.Staff != staff || u.Group != group {
 		u.Staff, u.Group, changed = staff, group, true

@@ -3,10 +3,9 @@ package web
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"portal"
 	"portal/scheduler"
@@ -149,24 +148,18 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			s.oauthFail(w, missing("password"))
 			return
 		}
-		var u *portal.User
-		err := s.store.View(r.Context(), func(tx portal.Tx) error {
-			var err error
-			u, err = tx.User(name)
-			return err
-		})
+		u, wait, err := s.ui.logins.check(r.Context(), clientAddr(r), name, password, s.sched.CheckPassword)
 		switch {
-		case errors.Is(err, portal.ErrNotFound):
-			// Spend the time of a check anyway so unknown users are not told apart.
-			bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		case wait > 0:
+			s.log.Warn("password grant rate limited", "addr", clientAddr(r), "account", name)
+			w.Header().Set("Retry-After", fmt.Sprint(int(wait/time.Second)))
+			s.fail(w, r, err)
+			return
+		case portal.ErrorCode(err) == portal.EUNAUTHORIZED:
 			s.oauthFail(w, errBadCredential)
 			return
 		case err != nil:
 			s.fail(w, r, err)
-			return
-		}
-		if u.PasswordHash == "" || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-			s.oauthFail(w, errBadCredential)
 			return
 		}
 		tok.User = u.Name
@@ -225,9 +218,6 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: access, ExpiresIn: int(accessTTL / time.Second),
 		TokenType: "Bearer", Scope: tokenScope, RefreshToken: refresh})
 }
-
-// dummyHash is compared against when a user does not exist.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.MinCost)
 
 // handleRevoke is POST /oauth2/revoke-token/ (RFC 7009): it revokes an access or refresh
 // token and answers 200 with an empty body, also for unknown tokens.
