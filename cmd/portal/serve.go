@@ -127,10 +127,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("config: " + w)
 	}
 
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data folder: %w", err)
-	}
-	dataDir, err := filepath.Abs(c.DataDir)
+	dataDir, err := prepareDataDir(c.DataDir)
 	if err != nil {
 		return err
 	}
@@ -256,6 +253,41 @@ var defaultHTTPTimeouts = httpTimeouts{Header: 10 * time.Second, Read: 30 * time
 func newHTTPServer(h http.Handler, log *slog.Logger, t httpTimeouts) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: t.Header, ReadTimeout: t.Read, IdleTimeout: t.Idle,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+}
+
+// prepareDataDir makes the data folder when it is missing, for its owner only, and
+// returns its absolute path. It refuses a folder, or a database in it, that other users
+// can access: the database holds password hashes and the sessions' secrets.
+func prepareDataDir(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("data folder: %w", err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("data folder: %w", err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", fmt.Errorf("data folder: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("data folder %s can be accessed by other users (mode %04o); it holds the portal's secrets.\n"+
+			"Run `chmod 700 %s` and start the portal again", abs, perm, abs)
+	}
+	db := filepath.Join(abs, "portal.db")
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		fi, err := os.Stat(f)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return "", fmt.Errorf("data folder: %w", err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			return "", fmt.Errorf("database file %s can be accessed by other users (mode %04o); it holds the portal's secrets.\n"+
+				"Run `chmod 600 %s*` and start the portal again", f, perm, db)
+		}
+	}
+	return abs, nil
 }
 
 // unsandboxedWarning is printed next to the credentials when sessions run unsandboxed.
