@@ -40,6 +40,9 @@ type Scheduler struct {
 	backoffMu           sync.Mutex
 	busy                atomic.Bool // sessions are starting: pass more often
 	loopOnce, closeOnce sync.Once
+	// known holds the passwords and client secret this process knows (accounts.go).
+	known  Credentials
+	credMu sync.Mutex
 	// When the slower checks last ran.
 	lastVanished, lastOrphaned, lastCleanup time.Time
 }

@@ -71,12 +71,12 @@ func (s *Server) oauthRequest(w http.ResponseWriter, r *http.Request) (string, b
 	if !ok {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
-	creds, err := s.sched.Credentials(r.Context())
+	ok, err := s.sched.CheckClient(r.Context(), id, secret)
 	if err != nil {
 		s.fail(w, r, err)
 		return "", false
 	}
-	if id == "" || secret == "" || !equal(id, creds.RobotClientID) || !equal(secret, creds.RobotClientSecret) {
+	if !ok {
 		s.oauthFail(w, errInvalidClient)
 		return "", false
 	}

@@ -102,6 +102,10 @@ func startPortalWith(t *testing.T, dataDir, config string, env []string, args ..
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The portal refuses a data folder others can read; t.TempDir makes them 0755.
+	if err := os.Chmod(dataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--config", cfgPath, "--data-dir", dataDir}, args...)...)
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
@@ -142,7 +146,10 @@ func startPortalWith(t *testing.T, dataDir, config string, env []string, args ..
 		close(lines)
 	}()
 	deadline := time.After(60 * time.Second)
-	for p.url == "" || p.creds["secret"] == "" {
+	// The banner ends with the secret, or (a restart: the store keeps only hashes) with a
+	// note that it is not shown.
+	hashedOnly := false
+	for p.url == "" || (p.creds["secret"] == "" && !hashedOnly) {
 		select {
 		case line, ok := <-lines:
 			if !ok {
@@ -152,7 +159,10 @@ func startPortalWith(t *testing.T, dataDir, config string, env []string, args ..
 				p.url = m[1]
 			}
 			f := strings.Fields(line)
+			hashedOnly = hashedOnly || strings.Contains(line, "kept only as hashes")
 			switch {
+			case strings.HasPrefix(line, "  Admin login:") && len(f) == 5:
+				p.creds["admin"], p.creds["adminpw"] = f[2], f[4]
 			case strings.HasPrefix(line, "  Robot login:") && len(f) == 5:
 				p.creds["robot"], p.creds["robotpw"] = f[2], f[4]
 			case strings.HasPrefix(line, "  Robot client:") && len(f) == 4:
@@ -469,9 +479,13 @@ func TestRestartKeepsSessions(t *testing.T) {
 	p.stop()
 
 	q := startPortal(t, data, e2eConfig)
-	if q.creds["secret"] != creds["secret"] || q.creds["robotpw"] != creds["robotpw"] {
-		t.Fatal("credentials changed across a restart")
+	// The store keeps only hashes: the restart does not show the secret again, and the
+	// credentials of the first start still work.
+	if q.creds["secret"] != "" || q.creds["robotpw"] != "" {
+		t.Fatalf("a restart showed the password or secret again: %v", q.creds)
 	}
+	q.creds = creds
+	q.token()
 	// The old token still works, the session is still listed and its dashboard answers.
 	var us userSessions
 	q.get(tok, "/workshops/user/"+r.User+"/sessions/", 200, &us)
@@ -505,16 +519,40 @@ func TestCredentialsCommandAndConfigErrors(t *testing.T) {
 	data := t.TempDir()
 	p := startPortal(t, data, e2eConfig)
 	p.stop()
+	// The data folder keeps the names, and only hashes of the secrets.
 	out, err := exec.Command(binary, "credentials", "--data-dir", data).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), p.creds["secret"]) {
+	if err != nil || !strings.Contains(string(out), p.creds["id"]) || !strings.Contains(string(out), p.creds["robot"]) ||
+		strings.Contains(string(out), p.creds["secret"]) || !strings.Contains(string(out), "--reset") {
 		t.Fatalf("credentials: %v\n%s", err, out)
 	}
+	// --reset makes new ones, which the portal takes at its next start.
+	out, err = exec.Command(binary, "credentials", "--data-dir", data, "--reset").CombinedOutput()
+	m := regexp.MustCompile(`(?m)^\s+secret (\S+)$`).FindStringSubmatch(string(out))
+	pw := regexp.MustCompile(`(?m)^\s+Robot login:\s+\S+ / (\S+)$`).FindStringSubmatch(string(out))
+	if err != nil || m == nil || pw == nil || m[1] == p.creds["secret"] {
+		t.Fatalf("credentials --reset: %v\n%s", err, out)
+	}
+	q := startPortal(t, data, e2eConfig)
+	q.creds["robot"], q.creds["robotpw"], q.creds["id"], q.creds["secret"] = p.creds["robot"], pw[1], p.creds["id"], m[1]
+	q.token()
+	q.stop()
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte(strings.Replace(e2eConfig, "capacity: 3", "capacity: lots", 1)), 0o600)
-	out, err = exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--config", bad, "--data-dir", t.TempDir()).CombinedOutput()
+	out, err = exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--config", bad, "--data-dir", privateDir(t)).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "bad.yaml") || !strings.Contains(string(out), "capacity") {
 		t.Fatalf("bad config: %v\n%s", err, out)
 	}
+}
+
+// privateDir returns a new folder only its owner can read, as the portal wants its data
+// folder.
+func privateDir(t *testing.T) string {
+	t.Helper()
+	d := t.TempDir()
+	if err := os.Chmod(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // stopSessionsAtEnd makes sure, when the test ends, that no session the portal started in

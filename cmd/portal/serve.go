@@ -301,6 +301,18 @@ func unsandboxedWarning(reason string) string {
 !! ` + reason + "\n" + line
 }
 
+// notKept stands for a password or secret the portal keeps only as a hash.
+const notKept = "(not kept: shown only when made; `portal credentials --reset` makes new ones)"
+
+func orNotKept(v string) string {
+	if v == "" {
+		return notKept
+	}
+	return v
+}
+
+// printCredentials prints the accounts with the passwords and secret known to this
+// process: those made or configured at this start. The store keeps only their hashes.
 func printCredentials(w io.Writer, name, portalURL string, c scheduler.Credentials) {
 	fmt.Fprintf(w, `Portal %q is ready at %s/
 
@@ -308,12 +320,18 @@ func printCredentials(w io.Writer, name, portalURL string, c scheduler.Credentia
   Robot login:   %s / %s
   Robot client:  id %s
                  secret %s
-
+`, name, portalURL, c.AdminUsername, orNotKept(c.AdminPassword), c.RobotUsername, orNotKept(c.RobotPassword),
+		c.RobotClientID, orNotKept(c.RobotClientSecret))
+	if c.RobotPassword == "" || c.RobotClientSecret == "" {
+		fmt.Fprintf(w, `
+Passwords and the client secret are kept only as hashes: note them when they are shown.
+`)
+		return
+	}
+	fmt.Fprintf(w, `
 Get a token:
   curl -s -u '%s:%s' -d grant_type=password -d 'username=%s' -d 'password=%s' %s/oauth2/token/
-`, name, portalURL, c.AdminUsername, c.AdminPassword, c.RobotUsername, c.RobotPassword,
-		c.RobotClientID, c.RobotClientSecret,
-		c.RobotClientID, c.RobotClientSecret, c.RobotUsername, c.RobotPassword, portalURL)
+`, c.RobotClientID, c.RobotClientSecret, c.RobotUsername, c.RobotPassword, portalURL)
 }
 
 func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -321,6 +339,7 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", envOr("PORTAL_DATA_DIR", "./portal-data"), "the portal's data folder (env PORTAL_DATA_DIR)")
 	portalURL := fs.String("url", envOr("PORTAL_URL", "http://localhost:8080"), "the portal's URL, for the example command (env PORTAL_URL)")
+	reset := fs.Bool("reset", false, "give the admin and robot accounts new passwords and the robot client a new secret, and print them (a running portal uses them at once)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -333,10 +352,17 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer db.Close()
-	c, err := scheduler.ReadCredentials(ctx, db)
+	read := scheduler.ReadCredentials
+	if *reset {
+		read = scheduler.ResetCredentials
+	}
+	c, err := read(ctx, db)
 	if err != nil {
 		return fmt.Errorf("read credentials: %w", err)
 	}
 	printCredentials(stdout, "portal", strings.TrimSuffix(*portalURL, "/"), c)
+	if *reset {
+		fmt.Fprintln(stdout, "\nNew passwords and client secret are in use. Values set in the TrainingPortal replace them at the portal's next start.")
+	}
 	return nil
 }
