@@ -1,7 +1,9 @@
 package scheduler
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -62,5 +64,30 @@ func TestCheckPasswordDoesEqualWork(t *testing.T) {
 	}
 	if len(costs) != 1 || costs[0] != stored {
 		t.Errorf("robot browser login: costs %v", costs)
+	}
+}
+
+// BenchmarkCheckPassword measures a check per outcome: a refusal should cost what a real
+// check costs, whatever its reason.
+func BenchmarkCheckPassword(b *testing.B) {
+	s, _, _ := benchScheduler(b, 1, 0, time.Time{})
+	ctx := context.Background()
+	if _, err := s.CreateUser(ctx, NewUser{Name: "ada", Password: "correct horse"}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, NewUser{Name: "anon-1", Group: portal.GroupAnonymous}); err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct{ name, user, password string }{
+		{"right-password", "ada", "correct horse"},
+		{"wrong-password", "ada", "wrong"},
+		{"unknown-user", "nobody", "correct horse"},
+		{"no-password", "anon-1", "x"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				s.CheckPassword(ctx, bc.user, bc.password)
+			}
+		})
 	}
 }
