@@ -3,13 +3,13 @@ package web
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -83,7 +83,8 @@ func TestDiskFull(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	h := &harness{t: t, ctx: ctx, clock: mock.NewClock(t0), prov: mock.NewFake(mock.Healthy), store: db, p: testSettings()}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &syncWriter{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	h.sched, err = scheduler.New(scheduler.Config{Store: db, Provisioner: h.prov, Clock: h.clock.Now,
 		Logger: log, Portal: h.p, Workshops: testWorkshops(), PortalURL: "http://portal.test",
 		IngressDomain: "portal.test", IngressProtocol: "http"})
@@ -115,6 +116,9 @@ func TestDiskFull(t *testing.T) {
 	if !strings.Contains(w.Body.String(), "disk is full") || w.Header().Get("Retry-After") == "" {
 		t.Errorf("disk full: body %q, headers %v", w.Body, w.Header())
 	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "disk is full") {
+		t.Errorf("the full disk is not in the log:\n%s", logs.String())
+	}
 	w = h.do("GET", "/workshops/environment/"+envName+"/request/?index_url=https%3A%2F%2Fhub.test%2F&user=ada", "", bearer(robot))
 	mustStatus(t, w, http.StatusServiceUnavailable)
 	// Reads still work.
@@ -127,4 +131,22 @@ func TestDiskFull(t *testing.T) {
 	}
 	mustStatus(t, h.do("POST", "/oauth2/token/", grant, form, h.basic()), http.StatusOK)
 	h.requestSession(robot, "ada")
+}
+
+// syncWriter collects log output written from any goroutine.
+type syncWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -72,6 +72,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		}
 	case portal.EUNAVAILABLE:
+		if _, plain := err.(*portal.Error); !plain {
+			// An outage behind the outcome (such as a full disk): the operator must know.
+			s.log.Warn("unavailable", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+		}
 		h.Set("Retry-After", retryAfter)
 		writeJSON(w, status, struct {
 			Error string `json:"error"`
