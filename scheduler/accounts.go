@@ -23,6 +23,7 @@ import (
 func (s *Scheduler) ensureAccounts(ctx context.Context) error {
 	p := s.cfg.Portal
 	var known Credentials
+	var gen string
 	err := s.store.Update(ctx, func(tx portal.Tx) error {
 		pick := func(key, configured, fallback string) (string, error) {
 			if configured != "" {
@@ -66,13 +67,17 @@ func (s *Scheduler) ensureAccounts(ctx context.Context) error {
 			return err
 		}
 		known = c
-		return nil
+		gen, err = tx.Setting(keyCredentialsReset)
+		if errors.Is(err, portal.ErrNotFound) {
+			err = nil
+		}
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.credMu.Lock()
-	s.known = known
+	s.known, s.knownGen = known, gen
 	s.credMu.Unlock()
 	return nil
 }
@@ -198,9 +203,23 @@ func (s *Scheduler) Credentials(ctx context.Context) (Credentials, error) {
 	if err != nil {
 		return c, err
 	}
+	var gen string
+	err = s.store.View(ctx, func(tx portal.Tx) error {
+		var err error
+		if gen, err = tx.Setting(keyCredentialsReset); errors.Is(err, portal.ErrNotFound) {
+			err = nil
+		}
+		return err
+	})
+	if err != nil {
+		return c, err
+	}
 	s.credMu.Lock()
-	k := s.known
+	k, knownGen := s.known, s.knownGen
 	s.credMu.Unlock()
+	if gen != knownGen {
+		return c, nil // reset by `portal credentials --reset` since: what this process knew is void
+	}
 	if k.AdminUsername == c.AdminUsername {
 		c.AdminPassword = k.AdminPassword
 	}
@@ -268,6 +287,9 @@ func ResetCredentials(ctx context.Context, st portal.Store) (Credentials, error)
 			if err := tx.UpdateUser(u); err != nil {
 				return err
 			}
+		}
+		if err := tx.PutSetting(keyCredentialsReset, newToken()); err != nil {
+			return err
 		}
 		return tx.PutSetting(keyRobotClientSecret, hashSecret(c.RobotClientSecret))
 	})

@@ -126,4 +126,8 @@ func TestResetCredentials(t *testing.T) {
 	if s := containsAny(h.storedValues(), c.AdminPassword, c.RobotPassword, c.RobotClientSecret); s != "" {
 		t.Fatalf("the store keeps %q in plaintext", s)
 	}
+	// The running scheduler no longer shows the passwords it knew: they are void.
+	if now, _ := h.s.Credentials(h.ctx); now.AdminPassword != "" || now.RobotPassword != "" || now.RobotClientSecret != "" {
+		t.Errorf("after a reset the running portal shows %+v", now)
+	}
 }
