@@ -34,6 +34,15 @@ import (
 //go:embed templates static
 var assets embed.FS
 
+// staticFiles is the static folder of assets.
+var staticFiles = func() fs.FS {
+	f, err := fs.Sub(assets, "static")
+	if err != nil {
+		panic("dashboard: static files: " + err.Error())
+	}
+	return f
+}()
+
 // vendor holds the browser libraries (xterm.js) that `make assets` copies from npm; only a
 // placeholder is committed, so a build without them still works, without terminals.
 //
@@ -361,7 +370,9 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /terminal/{id}/clear", post(s.handleTerminalClear))
 	s.mux.Handle("GET /static/vendor/", own(http.StripPrefix("/static/vendor/",
 		http.FileServerFS(s.vendor)).ServeHTTP))
-	s.mux.Handle("GET /static/", own(http.FileServerFS(assets).ServeHTTP))
+	// Only the static folder is served: the path is cleaned inside it, so that an encoded
+	// ".." cannot reach the templates embedded next to it.
+	s.mux.Handle("GET /static/", own(http.StripPrefix("/static/", http.FileServerFS(staticFiles)).ServeHTTP))
 	s.mux.Handle("/", s.owner(http.NotFoundHandler()))
 }
 

@@ -690,3 +690,20 @@ func TestFramedCookie(t *testing.T) {
 		t.Errorf("top-level exchange set %d cookies, want 1", n)
 	}
 }
+
+// Static files come from the static folder only: an encoded ".." does not reach the
+// templates (or anything else embedded next to it).
+func TestStaticStaysInItsFolder(t *testing.T) {
+	s, clock := newTestServer(t, nil)
+	c := login(t, s, clock.Now())
+	if code, _ := get(t, s, c, "/static/dashboard.css"); code != http.StatusOK {
+		t.Fatalf("/static/dashboard.css: status %d", code)
+	}
+	for _, target := range []string{"/static/%2e%2e/templates/page.html", "/static/%2E%2E/templates/denied.html",
+		"/static/..%2ftemplates/page.html", "/static/templates/page.html", "/static/static/dashboard.css"} {
+		code, body := get(t, s, c, target)
+		if code == http.StatusOK || strings.Contains(body, "{{") {
+			t.Errorf("%s: status %d, body %.80q", target, code, body)
+		}
+	}
+}

@@ -255,7 +255,8 @@ func (r *run) connect(ctx context.Context) error {
 		cfg.Password = cmpOr(cfg.Password, creds.RobotPassword)
 	}
 	if cfg.ClientID == "" || cfg.ClientSecret == "" || cfg.Username == "" || cfg.Password == "" {
-		return errors.New("need the robot credentials: --client-id, --client-secret, --username, --password, or --data-dir")
+		return errors.New("need the robot credentials: --client-id, --client-secret, --username and --password " +
+			"(a data folder gives the username and client id; the portal keeps only hashes of the password and secret), or --spawn")
 	}
 	r.c = newClient(cfg.URL, cfg.Concurrency, newRecorder())
 	if err := r.c.login(ctx, cfg.ClientID, cfg.ClientSecret, cfg.Username, cfg.Password); err != nil {
@@ -303,8 +304,8 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// readCredentials reads the robot credentials kept in a portal's data folder, as
-// `portal credentials` does.
+// readCredentials reads the robot username and client id kept in a portal's data folder,
+// as `portal credentials` does (passwords and the secret are kept only as hashes).
 func readCredentials(ctx context.Context, dataDir string) (scheduler.Credentials, error) {
 	path := filepath.Join(dataDir, "portal.db")
 	if _, err := os.Stat(path); err != nil {

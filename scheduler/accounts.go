@@ -2,8 +2,10 @@ package scheduler
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -12,12 +14,17 @@ import (
 
 // ensureAccounts makes the admin and robot accounts and the robot client exist. Values set
 // in the TrainingPortal win; otherwise values kept in the store from an earlier start are
-// used; otherwise new ones are generated and kept.
+// used; otherwise new ones are generated. Usernames and the client id are kept as they
+// are; passwords only as the users' bcrypt hashes and the client secret as a SHA-256
+// hash. The plaintext of a password or secret is known (for Credentials) only in the
+// process that generated it or read it from the TrainingPortal. Stores of older versions,
+// which kept them in plaintext, are migrated: the values are hashed and the plaintext
+// dropped.
 func (s *Scheduler) ensureAccounts(ctx context.Context) error {
 	p := s.cfg.Portal
-	var created []portal.Event
+	var known Credentials
+	var gen string
 	err := s.store.Update(ctx, func(tx portal.Tx) error {
-		created = nil
 		pick := func(key, configured, fallback string) (string, error) {
 			if configured != "" {
 				return configured, tx.PutSetting(key, configured)
@@ -33,18 +40,14 @@ func (s *Scheduler) ensureAccounts(ctx context.Context) error {
 		}
 		var c Credentials
 		var err error
-		steps := []struct {
+		for _, st := range []struct {
 			dst              *string
 			key, conf, deflt string
 		}{
 			{&c.AdminUsername, keyAdminUsername, p.AdminUsername, "educates"},
-			{&c.AdminPassword, keyAdminPassword, p.AdminPassword, newToken()},
 			{&c.RobotUsername, keyRobotUsername, p.RobotUsername, "robot@educates"},
-			{&c.RobotPassword, keyRobotPassword, p.RobotPassword, newToken()},
 			{&c.RobotClientID, keyRobotClientID, p.RobotClientID, newToken()},
-			{&c.RobotClientSecret, keyRobotClientSecret, p.RobotClientSecret, newToken()},
-		}
-		for _, st := range steps {
+		} {
 			if *st.dst, err = pick(st.key, st.conf, st.deflt); err != nil {
 				return err
 			}
@@ -54,37 +57,133 @@ func (s *Scheduler) ensureAccounts(ctx context.Context) error {
 				return err
 			}
 		}
-		if err := s.ensureUser(tx, c.AdminUsername, c.AdminPassword, true, portal.GroupNone); err != nil {
+		if c.AdminPassword, err = s.ensurePassword(tx, keyAdminPassword, c.AdminUsername, p.AdminPassword, true, portal.GroupNone); err != nil {
 			return err
 		}
-		return s.ensureUser(tx, c.RobotUsername, c.RobotPassword, false, portal.GroupRobots)
+		if c.RobotPassword, err = s.ensurePassword(tx, keyRobotPassword, c.RobotUsername, p.RobotPassword, false, portal.GroupRobots); err != nil {
+			return err
+		}
+		if c.RobotClientSecret, err = ensureClientSecret(tx, p.RobotClientSecret); err != nil {
+			return err
+		}
+		known = c
+		gen, err = tx.Setting(keyCredentialsReset)
+		if errors.Is(err, portal.ErrNotFound) {
+			err = nil
+		}
+		return err
 	})
-	for _, e := range created {
-		s.events.Emit(e)
+	if err != nil {
+		return err
 	}
-	return err
+	s.credMu.Lock()
+	s.known, s.knownGen = known, gen
+	s.credMu.Unlock()
+	return nil
+}
+
+// ensurePassword makes the account name exist with the configured password, else its
+// current one, else (no account or no password yet) a new one, and returns the password
+// when this process knows it ("" otherwise). key is where older versions kept the
+// password in plaintext: such a value is used, then dropped.
+func (s *Scheduler) ensurePassword(tx portal.Tx, key, name, configured string, staff bool, group string) (string, error) {
+	password := configured
+	legacy, err := tx.Setting(key)
+	if err != nil && !errors.Is(err, portal.ErrNotFound) {
+		return "", err
+	}
+	if legacy != "" {
+		if password == "" {
+			password = legacy
+		}
+		if err := tx.PutSetting(key, ""); err != nil {
+			return "", err
+		}
+	}
+	if password == "" {
+		u, err := tx.User(name)
+		if err != nil && !errors.Is(err, portal.ErrNotFound) {
+			return "", err
+		}
+		if err != nil || u.PasswordHash == "" {
+			password = newToken()
+		}
+	}
+	return password, s.ensureUser(tx, name, password, staff, group)
+}
+
+// secretHashPrefix marks a client secret kept as a hash.
+const secretHashPrefix = "sha256:"
+
+func hashSecret(secret string) string { return secretHashPrefix + HashToken(secret) }
+
+// ensureClientSecret keeps the hash of the robot client's secret: the configured one, else
+// the kept one, else a new one. It returns the secret when this process knows it.
+func ensureClientSecret(tx portal.Tx, configured string) (string, error) {
+	v, err := tx.Setting(keyRobotClientSecret)
+	if err != nil && !errors.Is(err, portal.ErrNotFound) {
+		return "", err
+	}
+	secret := configured
+	switch {
+	case secret != "":
+	case strings.HasPrefix(v, secretHashPrefix):
+		return "", nil // kept; its plaintext is not known
+	case v != "":
+		secret = v // plaintext kept by an older version
+	default:
+		secret = newToken()
+	}
+	if h := hashSecret(secret); h != v {
+		if err := tx.PutSetting(keyRobotClientSecret, h); err != nil {
+			return "", err
+		}
+	}
+	return secret, nil
+}
+
+// CheckClient reports whether id and secret are the robot client's.
+func (s *Scheduler) CheckClient(ctx context.Context, id, secret string) (bool, error) {
+	var wantID, wantHash string
+	err := s.store.View(ctx, func(tx portal.Tx) error {
+		var err error
+		if wantID, err = tx.Setting(keyRobotClientID); err != nil {
+			return fmt.Errorf("read %s: %w", keyRobotClientID, err)
+		}
+		if wantHash, err = tx.Setting(keyRobotClientSecret); err != nil {
+			return fmt.Errorf("read %s: %w", keyRobotClientSecret, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	idOK := subtle.ConstantTimeCompare([]byte(id), []byte(wantID)) == 1
+	secretOK := subtle.ConstantTimeCompare([]byte(hashSecret(secret)), []byte(wantHash)) == 1
+	return id != "" && secret != "" && idOK && secretOK, nil
 }
 
 func (s *Scheduler) ensureUser(tx portal.Tx, name, password string, staff bool, group string) error {
 	u, err := tx.User(name)
 	switch {
 	case errors.Is(err, portal.ErrNotFound):
-		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+		hash, err := hashPassword(password)
 		if err != nil {
 			return err
 		}
 		return tx.CreateUser(&portal.User{Name: name, Staff: staff, Group: group,
-			PasswordHash: string(hash), Created: s.now()})
+			PasswordHash: hash, Created: s.now()})
 	case err != nil:
 		return err
 	}
 	changed := false
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	// password is "" when the account keeps its current one.
+	if password != "" && bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		hash, err := hashPassword(password)
 		if err != nil {
 			return err
 		}
-		u.PasswordHash, changed = string(hash), true
+		u.PasswordHash, changed = hash, true
 	}
 	if u.Staff != staff || u.Group != group {
 		u.Staff, u.Group, changed = staff, group, true
@@ -95,17 +194,54 @@ func (s *Scheduler) ensureUser(tx portal.Tx, name, password string, staff bool, 
 	return nil
 }
 
-// Credentials returns the admin and robot credentials kept in the store.
+// Credentials returns the portal's usernames and robot client id, with the passwords and
+// client secret this process knows: those set in the TrainingPortal, generated at this
+// start, or migrated from an older store at this start. The others are "": the store
+// keeps only their hashes.
 func (s *Scheduler) Credentials(ctx context.Context) (Credentials, error) {
+	c, err := readNames(ctx, s.store)
+	if err != nil {
+		return c, err
+	}
+	var gen string
+	err = s.store.View(ctx, func(tx portal.Tx) error {
+		var err error
+		if gen, err = tx.Setting(keyCredentialsReset); errors.Is(err, portal.ErrNotFound) {
+			err = nil
+		}
+		return err
+	})
+	if err != nil {
+		return c, err
+	}
+	s.credMu.Lock()
+	k, knownGen := s.known, s.knownGen
+	s.credMu.Unlock()
+	if gen != knownGen {
+		return c, nil // reset by `portal credentials --reset` since: what this process knew is void
+	}
+	if k.AdminUsername == c.AdminUsername {
+		c.AdminPassword = k.AdminPassword
+	}
+	if k.RobotUsername == c.RobotUsername {
+		c.RobotPassword = k.RobotPassword
+	}
+	if k.RobotClientID == c.RobotClientID {
+		c.RobotClientSecret = k.RobotClientSecret
+	}
+	return c, nil
+}
+
+// readNames reads the usernames and client id kept in the store.
+func readNames(ctx context.Context, st portal.Store) (Credentials, error) {
 	var c Credentials
-	err := s.store.View(ctx, func(tx portal.Tx) error {
+	err := st.View(ctx, func(tx portal.Tx) error {
 		for _, f := range []struct {
 			dst *string
 			key string
 		}{
-			{&c.AdminUsername, keyAdminUsername}, {&c.AdminPassword, keyAdminPassword},
-			{&c.RobotUsername, keyRobotUsername}, {&c.RobotPassword, keyRobotPassword},
-			{&c.RobotClientID, keyRobotClientID}, {&c.RobotClientSecret, keyRobotClientSecret},
+			{&c.AdminUsername, keyAdminUsername}, {&c.RobotUsername, keyRobotUsername},
+			{&c.RobotClientID, keyRobotClientID},
 		} {
 			v, err := tx.Setting(f.key)
 			if err != nil {
@@ -118,9 +254,44 @@ func (s *Scheduler) Credentials(ctx context.Context) (Credentials, error) {
 	return c, err
 }
 
-// ReadCredentials reads the credentials kept in a store without a running scheduler (for
-// `portal credentials`).
+// ReadCredentials reads the usernames and robot client id kept in a store, without a
+// running scheduler (for `portal credentials`). Passwords and the client secret are kept
+// only as hashes and are not returned.
 func ReadCredentials(ctx context.Context, st portal.Store) (Credentials, error) {
-	s := &Scheduler{store: st}
-	return s.Credentials(ctx)
+	return readNames(ctx, st)
+}
+
+// ResetCredentials gives the admin and robot accounts new passwords and the robot client
+// a new secret in a store (for `portal credentials --reset`; a running portal uses them
+// at once) and returns them. Values set in a TrainingPortal replace them again at the
+// portal's next start.
+func ResetCredentials(ctx context.Context, st portal.Store) (Credentials, error) {
+	c, err := readNames(ctx, st)
+	if err != nil {
+		return c, err
+	}
+	c.AdminPassword, c.RobotPassword, c.RobotClientSecret = newToken(), newToken(), newToken()
+	hashes := map[string]string{}
+	for name, pw := range map[string]string{c.AdminUsername: c.AdminPassword, c.RobotUsername: c.RobotPassword} {
+		if hashes[name], err = hashPassword(pw); err != nil {
+			return c, err
+		}
+	}
+	err = st.Update(ctx, func(tx portal.Tx) error {
+		for name, h := range hashes {
+			u, err := tx.User(name)
+			if err != nil {
+				return fmt.Errorf("reset password of %s: %w", name, err)
+			}
+			u.PasswordHash = h
+			if err := tx.UpdateUser(u); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutSetting(keyCredentialsReset, newToken()); err != nil {
+			return err
+		}
+		return tx.PutSetting(keyRobotClientSecret, hashSecret(c.RobotClientSecret))
+	})
+	return c, err
 }

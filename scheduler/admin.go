@@ -93,11 +93,11 @@ func (s *Scheduler) CreateUser(ctx context.Context, nu NewUser) (*portal.User, e
 	}
 	u := &portal.User{Name: nu.Name, Email: nu.Email, Group: nu.Group}
 	if nu.Password != "" {
-		hash, err := bcrypt.GenerateFromPassword([]byte(nu.Password), bcrypt.DefaultCost)
+		hash, err := hashPassword(nu.Password)
 		if err != nil {
 			return nil, fmt.Errorf("hash password of %s: %w", nu.Name, err)
 		}
-		u.PasswordHash = string(hash)
+		u.PasswordHash = hash
 	}
 	var ev portal.Event
 	err := s.store.Update(ctx, func(tx portal.Tx) error {
@@ -119,16 +119,31 @@ func (s *Scheduler) CreateUser(ctx context.Context, nu NewUser) (*portal.User, e
 	return u, nil
 }
 
-// dummyHash is compared against when a user does not exist, so that unknown users take as
-// long to refuse as wrong passwords.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
+// passwordCost is the bcrypt cost of every password hash the portal makes. The hash an
+// unknown user is checked against has the same cost, so that a refusal takes as long
+// whatever its reason.
+const passwordCost = bcrypt.DefaultCost
+
+// hashPassword returns the hash the portal stores for a password.
+func hashPassword(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), passwordCost)
+	return string(h), err
+}
+
+// dummyHash is compared against when there is no hash to compare with.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), passwordCost)
+
+// compareHash is bcrypt's comparison; tests replace it to see what is compared.
+var compareHash = bcrypt.CompareHashAndPassword
 
 var errBadLogin = &portal.Error{Code: portal.EUNAUTHORIZED, Message: "The username or password is not correct."}
 
-// Authenticate checks a username and password for a browser login and returns the user.
-// Unknown users, accounts without a password (REST and anonymous users) and robot accounts
-// all get EUNAUTHORIZED with the same sentence, after the same amount of work.
-func (s *Scheduler) Authenticate(ctx context.Context, name, password string) (*portal.User, error) {
+// CheckPassword is the one password check of the portal, for the login form (through
+// Authenticate) and the token endpoint: it returns the user whose password this is.
+// Unknown users, accounts without a password (REST and anonymous users) and wrong
+// passwords all get EUNAUTHORIZED with the same sentence, after the same work: one
+// bcrypt comparison at passwordCost. Rate limits are the caller's.
+func (s *Scheduler) CheckPassword(ctx context.Context, name, password string) (*portal.User, error) {
 	var u *portal.User
 	err := s.store.View(ctx, func(tx portal.Tx) error {
 		var err error
@@ -137,16 +152,29 @@ func (s *Scheduler) Authenticate(ctx context.Context, name, password string) (*p
 	})
 	switch {
 	case errors.Is(err, portal.ErrNotFound):
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		compareHash(dummyHash, []byte(password))
 		return nil, errBadLogin
 	case err != nil:
 		return nil, err
 	}
 	if u.PasswordHash == "" {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		compareHash(dummyHash, []byte(password))
 		return nil, errBadLogin
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil || u.Robot() {
+	if compareHash([]byte(u.PasswordHash), []byte(password)) != nil {
+		return nil, errBadLogin
+	}
+	return u, nil
+}
+
+// Authenticate checks a username and password for a browser login and returns the user:
+// CheckPassword, and robot accounts are refused as well (they only get tokens).
+func (s *Scheduler) Authenticate(ctx context.Context, name, password string) (*portal.User, error) {
+	u, err := s.CheckPassword(ctx, name, password)
+	if err != nil {
+		return nil, err
+	}
+	if u.Robot() {
 		return nil, errBadLogin
 	}
 	return u, nil

@@ -89,4 +89,6 @@ const (
 	keyRobotClientID     = "clients.robot.id"
 	keyRobotClientSecret = "clients.robot.secret"
 	keyPortalUID         = "portal.uid"
+	// keyCredentialsReset changes at every ResetCredentials.
+	keyCredentialsReset = "credentials.reset"
 )

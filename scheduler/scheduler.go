@@ -40,6 +40,11 @@ type Scheduler struct {
 	backoffMu           sync.Mutex
 	busy                atomic.Bool // sessions are starting: pass more often
 	loopOnce, closeOnce sync.Once
+	// known holds the passwords and client secret this process knows (accounts.go).
+	// knownGen is the credentials.reset setting when they were known.
+	known    Credentials
+	knownGen string
+	credMu   sync.Mutex
 	// When the slower checks last ran.
 	lastVanished, lastOrphaned, lastCleanup time.Time
 }

@@ -45,8 +45,20 @@ func TestCredentialsAreKeptAcrossRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again != first {
-		t.Fatalf("credentials changed across restart: %+v != %+v", again, first)
+	// After a restart the names are kept; the passwords and the secret still work, but
+	// only their hashes are kept, so they are no longer known.
+	if want := (Credentials{AdminUsername: first.AdminUsername, RobotUsername: first.RobotUsername,
+		RobotClientID: first.RobotClientID}); again != want {
+		t.Fatalf("credentials after restart = %+v, want %+v", again, want)
+	}
+	if _, err := h.s.CheckPassword(h.ctx, first.AdminUsername, first.AdminPassword); err != nil {
+		t.Errorf("admin password after restart: %v", err)
+	}
+	if _, err := h.s.CheckPassword(h.ctx, first.RobotUsername, first.RobotPassword); err != nil {
+		t.Errorf("robot password after restart: %v", err)
+	}
+	if ok, err := h.s.CheckClient(h.ctx, first.RobotClientID, first.RobotClientSecret); !ok || err != nil {
+		t.Errorf("client secret after restart: %v %v", ok, err)
 	}
 	p.RobotPassword = "configured-password"
 	h.restart()

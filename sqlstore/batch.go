@@ -35,6 +35,9 @@ type batch struct {
 	n    int
 	done chan struct{} // closed once committed
 	err  error         // of the commit
+	// full is set when a statement found the disk full: SQLite may have rolled the whole
+	// transaction back, so no other Update joins it.
+	full bool
 }
 
 // closeLocked commits the open batch. w.mu is held and no Update runs.
@@ -43,6 +46,11 @@ func (w *writer) closeLocked() {
 	w.open = nil
 	if err := b.tx.Commit(); err != nil {
 		b.err = fmt.Errorf("sqlstore: commit: %w", err)
+		if b.full {
+			// SQLite may have rolled the transaction back itself: its commit then fails
+			// for that reason rather than for the disk.
+			b.err = fmt.Errorf("%w: %w", errDiskFull, b.err)
+		}
 	} else {
 		w.commits.Add(1)
 	}
@@ -94,9 +102,11 @@ func (db *DB) update(ctx context.Context, fn func(tx portal.Tx) error) error {
 
 	err, panicked, pv := db.inSavepoint(ctx, b.tx, fn)
 
+	full := isDiskFull(err)
 	w.mu.Lock()
 	w.running = false
-	if w.waiting == 0 || b.n >= maxBatch || panicked {
+	b.full = b.full || full
+	if w.waiting == 0 || b.n >= maxBatch || panicked || full {
 		w.closeLocked()
 	}
 	close(w.turn)
@@ -106,9 +116,9 @@ func (db *DB) update(ctx context.Context, fn func(tx portal.Tx) error) error {
 		panic(pv)
 	}
 	if err != nil {
-		return err
+		return diskFull(err)
 	}
-	return b.err
+	return diskFull(b.err)
 }
 
 // inSavepoint runs fn in a savepoint of stx, rolled back when fn fails, panics or its

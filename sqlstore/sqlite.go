@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 
@@ -37,6 +38,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		}
 		return q.Encode()
 	}
+
+	// Created readable by its owner only: it holds password hashes and secrets. SQLite
+	// gives its WAL and shared-memory files the database file's mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	f.Close()
 
 	write, err := sql.Open("sqlite", path+"?"+pragmas("journal_mode(WAL)")+"&_txlock=immediate")
 	if err != nil {

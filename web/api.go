@@ -317,6 +317,9 @@ func (s *Server) parseRequest(w http.ResponseWriter, r *http.Request, env *porta
 	if err := checkIndexURL(req.IndexURL, s.sched.Settings().IndexOrigins); err != nil {
 		return req, err
 	}
+	if err := checkUserID(req.User); err != nil {
+		return req, err
+	}
 	if req.Email != "" && !validEmail(req.Email) {
 		return req, errBadEmail
 	}

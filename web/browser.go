@@ -210,6 +210,7 @@ func (s *Server) handleSessionPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	sessionPageHeaders(w.Header(), s.sessionURL(name))
 	now := s.now()
 	page := sessionPage{Title: s.workshopOf(env).Title}
 	if page.Title == "" {

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -175,4 +177,37 @@ func TestIndexAndHealth(t *testing.T) {
 			t.Errorf("%s = %d %q", p, w.Code, w.Body)
 		}
 	}
+}
+
+// The session page says where it may be framed (nowhere) and what it may load: its own
+// inline style and a frame on the session's host, nothing else.
+func TestSessionPageSecurityHeaders(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.requestSession(h.robot(), "alice")
+	page := "/workshops/session/" + a.Name + "/"
+	cookie := loginCookieOf(t, h.do("GET", a.URL, ""))
+	check := func(w *httptest.ResponseRecorder) {
+		t.Helper()
+		mustStatus(t, w, http.StatusOK)
+		csp := w.Header().Get("Content-Security-Policy")
+		style := regexp.MustCompile(`(?s)<style>(.*)</style>`).FindStringSubmatch(w.Body.String())
+		if style == nil {
+			t.Fatalf("no inline style in %s", w.Body)
+		}
+		sum := sha256.Sum256([]byte(style[1]))
+		for _, want := range []string{"default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'",
+			"frame-src http://" + a.Name + ".portal.test", "style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+			}
+		}
+		for k, want := range map[string]string{"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"} {
+			if got := w.Header().Get(k); got != want {
+				t.Errorf("%s = %q, want %q", k, got, want)
+			}
+		}
+	}
+	check(h.do("GET", page, "", cookie))
+	h.updateSession(a.Name, func(s *portal.Session) { s.Ready, s.Created = time.Time{}, h.clock.Now() })
+	check(h.do("GET", page, "", cookie))
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -49,6 +50,9 @@ var (
 // Unavailable outcomes are JSON {"error": …} with Retry-After, as the request endpoint's
 // 503 in the reference; the rest are short plain text.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if s.clientGone(r, err) {
+		return
+	}
 	code := portal.ErrorCode(err)
 	status, ok := statusOf[code]
 	if !ok {
@@ -68,6 +72,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		}
 	case portal.EUNAVAILABLE:
+		if _, plain := err.(*portal.Error); !plain {
+			// An outage behind the outcome (such as a full disk): the operator must know.
+			s.log.Warn("unavailable", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+		}
 		h.Set("Retry-After", retryAfter)
 		writeJSON(w, status, struct {
 			Error string `json:"error"`
@@ -81,6 +89,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	w.Write([]byte(msg))
+}
+
+// clientGone reports whether err only says that the request's client went away (its
+// connection closed, so its context ended) and logs that at INFO level: it is not an
+// internal error, and nobody is left to read an answer, so none is written.
+func (s *Server) clientGone(r *http.Request, err error) bool {
+	if r.Context().Err() == nil || !(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return false
+	}
+	s.log.Info("client went away", "method", r.Method, "path", r.URL.Path, "err", err)
+	return true
 }
 
 // writeJSON writes v as a JSON response. Field order is the order of v's struct fields.

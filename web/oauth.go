@@ -3,10 +3,9 @@ package web
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"portal"
 	"portal/scheduler"
@@ -65,6 +64,32 @@ func (s *Server) oauthRequest(w http.ResponseWriter, r *http.Request) (string, b
 		s.fail(w, r, errMethod)
 		return "", false
 	}
+	if !s.parseOAuthForm(w, r) {
+		return "", false
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	ok, err := s.sched.CheckClient(r.Context(), id, secret)
+	if err != nil {
+		s.fail(w, r, err)
+		return "", false
+	}
+	if !ok {
+		s.oauthFail(w, errInvalidClient)
+		return "", false
+	}
+	return id, true
+}
+
+// parseOAuthForm reads the request's form once, at most maxForm bytes. A body too large
+// or malformed is answered (413, 400) and false returned: nothing is read from a form that
+// was not read whole.
+func (s *Server) parseOAuthForm(w http.ResponseWriter, r *http.Request) bool {
+	if r.PostForm != nil {
+		return true // read whole by an earlier call
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		var mb *http.MaxBytesError
@@ -73,22 +98,9 @@ func (s *Server) oauthRequest(w http.ResponseWriter, r *http.Request) (string, b
 		} else {
 			s.oauthFail(w, &oauthError{Error: "invalid_request", Description: "Malformed request body.", status: http.StatusBadRequest})
 		}
-		return "", false
+		return false
 	}
-	id, secret, ok := r.BasicAuth()
-	if !ok {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	creds, err := s.sched.Credentials(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return "", false
-	}
-	if id == "" || secret == "" || !equal(id, creds.RobotClientID) || !equal(secret, creds.RobotClientSecret) {
-		s.oauthFail(w, errInvalidClient)
-		return "", false
-	}
-	return id, true
+	return true
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
@@ -97,16 +109,16 @@ func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []by
 // client (reference §2.1). Refresh rotates the token.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-		if err := r.ParseForm(); err == nil {
-			if g := r.PostForm.Get("grant_type"); g != "password" && g != "refresh_token" {
-				if g == "" {
-					s.oauthFail(w, missing("grant_type"))
-				} else {
-					s.oauthFail(w, errBadGrant)
-				}
-				return
+		if !s.parseOAuthForm(w, r) {
+			return
+		}
+		if g := r.PostForm.Get("grant_type"); g != "password" && g != "refresh_token" {
+			if g == "" {
+				s.oauthFail(w, missing("grant_type"))
+			} else {
+				s.oauthFail(w, errBadGrant)
 			}
+			return
 		}
 	}
 	client, ok := s.oauthRequest(w, r)
@@ -136,24 +148,18 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			s.oauthFail(w, missing("password"))
 			return
 		}
-		var u *portal.User
-		err := s.store.View(r.Context(), func(tx portal.Tx) error {
-			var err error
-			u, err = tx.User(name)
-			return err
-		})
+		u, wait, err := s.ui.logins.check(r.Context(), clientAddr(r), name, password, s.sched.CheckPassword)
 		switch {
-		case errors.Is(err, portal.ErrNotFound):
-			// Spend the time of a check anyway so unknown users are not told apart.
-			bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		case wait > 0:
+			s.log.Warn("password grant rate limited", "addr", clientAddr(r), "account", name)
+			w.Header().Set("Retry-After", fmt.Sprint(int(wait/time.Second)))
+			s.fail(w, r, err)
+			return
+		case portal.ErrorCode(err) == portal.EUNAUTHORIZED:
 			s.oauthFail(w, errBadCredential)
 			return
 		case err != nil:
 			s.fail(w, r, err)
-			return
-		}
-		if u.PasswordHash == "" || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-			s.oauthFail(w, errBadCredential)
 			return
 		}
 		tok.User = u.Name
@@ -203,15 +209,15 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			s.oauthFail(w, oerr)
 			return
 		}
+	default: // checked above; kept so that no path issues a token it did not store
+		s.oauthFail(w, errBadGrant)
+		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: access, ExpiresIn: int(accessTTL / time.Second),
 		TokenType: "Bearer", Scope: tokenScope, RefreshToken: refresh})
 }
-
-// dummyHash is compared against when a user does not exist.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.MinCost)
 
 // handleRevoke is POST /oauth2/revoke-token/ (RFC 7009): it revokes an access or refresh
 // token and answers 200 with an empty body, also for unknown tokens.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -152,4 +153,29 @@ func TestRevoke(t *testing.T) {
 	mustStatus(t, h.do("GET", "/workshops/catalog/environments/", "", bearer(access)), http.StatusOK)
 	mustStatus(t, h.do("POST", "/oauth2/revoke-token", url.Values{"token": {refresh}}.Encode(), form, h.basic()), http.StatusOK)
 	mustStatus(t, h.do("GET", "/workshops/catalog/environments/", "", bearer(access)), http.StatusUnauthorized)
+}
+
+// A body over the form limit is refused, even with valid client credentials and a valid
+// grant at its start: no token is issued that was never stored.
+func TestTokenBodyTooLarge(t *testing.T) {
+	h := newHarness(t, nil)
+	body := url.Values{"grant_type": {"password"}, "username": {h.creds.RobotUsername},
+		"password": {h.creds.RobotPassword}, "pad": {strings.Repeat("x", maxForm)}}.Encode()
+	w := h.do("POST", "/oauth2/token/", body, form, h.basic())
+	mustStatus(t, w, http.StatusRequestEntityTooLarge)
+	if strings.Contains(w.Body.String(), "access_token") {
+		t.Fatalf("a token was issued: %s", w.Body)
+	}
+}
+
+// A malformed body is refused with invalid_request.
+func TestTokenBodyMalformed(t *testing.T) {
+	h := newHarness(t, nil)
+	body := url.Values{"grant_type": {"password"}, "username": {h.creds.RobotUsername},
+		"password": {h.creds.RobotPassword}}.Encode() + "&bad=%zz"
+	w := h.do("POST", "/oauth2/token/", body, form, h.basic())
+	mustStatus(t, w, http.StatusBadRequest)
+	if strings.Contains(w.Body.String(), "access_token") {
+		t.Fatalf("a token was issued: %s", w.Body)
+	}
 }

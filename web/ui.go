@@ -64,7 +64,10 @@ type uiState struct {
 	// loginByAddr and loginByAccount limit login attempts; signupByAddr limits sign-ups and
 	// access-code attempts per client address.
 	loginByAddr, loginByAccount, signupByAddr *limiter
-	warnings                                  func() []string
+	// logins checks passwords with loginByAddr and loginByAccount, for the login form and
+	// the token endpoint.
+	logins   *passwordLogins
+	warnings func() []string
 }
 
 const keyCSRF = "web.csrf.key"
@@ -89,7 +92,7 @@ func newUI(ctx context.Context, st portal.Store, now portal.Clock, warnings func
 	if warnings == nil {
 		warnings = func() []string { return nil }
 	}
-	return &uiState{
+	ui := &uiState{
 		csrfKey: []byte(key),
 		// 20 attempts at once from one address, then one every 6 seconds.
 		loginByAddr: newLimiter(now, 20, 6*time.Second),
@@ -97,7 +100,9 @@ func newUI(ctx context.Context, st portal.Store, now portal.Clock, warnings func
 		loginByAccount: newLimiter(now, 5, time.Minute),
 		signupByAddr:   newLimiter(now, 10, 30*time.Second),
 		warnings:       warnings,
-	}, nil
+	}
+	ui.logins = &passwordLogins{byAddr: ui.loginByAddr, byAccount: ui.loginByAccount}
+	return ui, nil
 }
 
 // Cookie and form field of the CSRF protection.
@@ -291,6 +296,9 @@ func uiStatus(code string) int {
 // uiFail answers a page request with an error page for err. Internal errors are logged
 // with a request id and shown without their text.
 func (s *Server) uiFail(w http.ResponseWriter, r *http.Request, u *portal.User, err error) {
+	if s.clientGone(r, err) {
+		return
+	}
 	code := portal.ErrorCode(err)
 	msg := portal.ErrorMessage(err)
 	if code == portal.EINTERNAL {

@@ -74,17 +74,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, http.StatusOK, f, "Enter your username and password.")
 		return
 	}
-	addr, account := clientAddr(r), strings.ToLower(name)
-	if d := max(s.ui.loginByAddr.wait(addr), s.ui.loginByAccount.wait(account)); d > 0 {
-		s.log.Warn("login rate limited", "addr", addr, "account", name)
-		w.Header().Set("Retry-After", fmt.Sprint(int(d/time.Second)))
-		s.uiFail(w, r, nil, tooMany(d, "login attempts"))
+	u, wait, err := s.ui.logins.check(r.Context(), clientAddr(r), name, password, s.sched.Authenticate)
+	if wait > 0 {
+		s.log.Warn("login rate limited", "addr", clientAddr(r), "account", name)
+		w.Header().Set("Retry-After", fmt.Sprint(int(wait/time.Second)))
+		s.uiFail(w, r, nil, err)
 		return
 	}
-	s.ui.loginByAddr.take(addr)
-	u, err := s.sched.Authenticate(r.Context(), name, password)
 	if portal.ErrorCode(err) == portal.EUNAUTHORIZED {
-		s.ui.loginByAccount.take(account)
 		s.showLogin(w, r, http.StatusOK, f, portal.ErrorMessage(err))
 		return
 	} else if err != nil {

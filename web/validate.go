@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"portal"
@@ -121,6 +122,28 @@ func absoluteHTTP(raw string) (*url.URL, error) {
 		return nil, errors.New("user information is not allowed")
 	}
 	return u, nil
+}
+
+// maxUserID is the longest user id a request may name, in characters (as Django's
+// username field).
+const maxUserID = 150
+
+// checkUserID validates the user parameter of a session request: printable UTF-8 (letters,
+// marks, digits, punctuation, symbols and plain spaces) of at most maxUserID characters, so
+// that an adopted id cannot break a format that carries it.
+func checkUserID(id string) error {
+	switch {
+	case !utf8.ValidString(id):
+		return invalid("Invalid user: the user parameter must be UTF-8 text.")
+	case utf8.RuneCountInString(id) > maxUserID:
+		return invalid("Invalid user: the user parameter must have at most %d characters.", maxUserID)
+	}
+	for _, c := range id {
+		if !unicode.IsPrint(c) {
+			return invalid("Invalid user: the user parameter must not contain control, format or line-break characters (found %U).", c)
+		}
+	}
+	return nil
 }
 
 // validEmail reports whether s is a plain email address local@domain with a dotted

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,5 +230,29 @@ func TestLabelMapJSON(t *testing.T) {
 	}{L: labelMap{{Name: "z", Value: "a&b"}, {Name: "a", Value: `"q"`}}})
 	if got, want := w.Body.String(), `{"labels":{"z":"a&b","a":"\"q\""},"empty":{}}`; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// The user parameter of a session request names the user to adopt or find: it must be
+// printable UTF-8 of a bounded length, so that no stored user id can break the formats
+// that carry it (tickets, logs, URLs).
+func TestRequestUserParameter(t *testing.T) {
+	h := newHarness(t, nil)
+	robot := h.robot()
+	ask := func(user string) *httptest.ResponseRecorder {
+		return h.do("GET", "/workshops/environment/"+envName+"/request/?index_url=https%3A%2F%2Fhub.test%2F&user="+
+			url.QueryEscape(user), "", bearer(robot))
+	}
+	for _, bad := range []string{
+		strings.Repeat("a", 151), "ada\nbob", "ada\x00", "ada\xff", "tab\there", "del\x7f", "bidi\u202e",
+	} {
+		w := ask(bad)
+		mustStatus(t, w, http.StatusBadRequest)
+		if !strings.Contains(w.Body.String(), "user") {
+			t.Errorf("user %q: body %q does not name the parameter", bad, w.Body)
+		}
+	}
+	for _, good := range []string{"ada@example.test", "Zoë Müller", strings.Repeat("é", 150)} {
+		mustStatus(t, ask(good), http.StatusOK)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -91,12 +92,24 @@ var readyLine = regexp.MustCompile(`is ready at (http://[^ ]+?)/?$`)
 
 func startPortal(t *testing.T, dataDir, config string) *portalProc {
 	t.Helper()
+	return startPortalWith(t, dataDir, config, nil)
+}
+
+// startPortalWith starts the portal with extra environment variables and flags.
+func startPortalWith(t *testing.T, dataDir, config string, env []string, args ...string) *portalProc {
+	t.Helper()
 	cfgPath := filepath.Join(t.TempDir(), "portal.yaml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--config", cfgPath, "--data-dir", dataDir)
-	if _, err := exec.LookPath("bwrap"); err != nil {
+	// The portal refuses a data folder others can read; t.TempDir makes them 0755.
+	if err := os.Chmod(dataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--config", cfgPath, "--data-dir", dataDir}, args...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	} else if _, err := exec.LookPath("bwrap"); err != nil {
 		// Without bubblewrap the portal refuses to start. CI must have it; elsewhere these
 		// tests run with sessions unsandboxed (the isolation tests skip on their own).
 		if os.Getenv("CI") == "true" {
@@ -133,7 +146,10 @@ func startPortal(t *testing.T, dataDir, config string) *portalProc {
 		close(lines)
 	}()
 	deadline := time.After(60 * time.Second)
-	for p.url == "" || p.creds["secret"] == "" {
+	// The banner ends with the secret, or (a restart: the store keeps only hashes) with a
+	// note that it is not shown.
+	hashedOnly := false
+	for p.url == "" || (p.creds["secret"] == "" && !hashedOnly) {
 		select {
 		case line, ok := <-lines:
 			if !ok {
@@ -143,7 +159,10 @@ func startPortal(t *testing.T, dataDir, config string) *portalProc {
 				p.url = m[1]
 			}
 			f := strings.Fields(line)
+			hashedOnly = hashedOnly || strings.Contains(line, "kept only as hashes")
 			switch {
+			case strings.HasPrefix(line, "  Admin login:") && len(f) == 5:
+				p.creds["admin"], p.creds["adminpw"] = f[2], f[4]
 			case strings.HasPrefix(line, "  Robot login:") && len(f) == 5:
 				p.creds["robot"], p.creds["robotpw"] = f[2], f[4]
 			case strings.HasPrefix(line, "  Robot client:") && len(f) == 4:
@@ -461,9 +480,13 @@ func TestRestartKeepsSessions(t *testing.T) {
 	p.stop()
 
 	q := startPortal(t, data, e2eConfig)
-	if q.creds["secret"] != creds["secret"] || q.creds["robotpw"] != creds["robotpw"] {
-		t.Fatal("credentials changed across a restart")
+	// The store keeps only hashes: the restart does not show the secret again, and the
+	// credentials of the first start still work.
+	if q.creds["secret"] != "" || q.creds["robotpw"] != "" {
+		t.Fatalf("a restart showed the password or secret again: %v", q.creds)
 	}
+	q.creds = creds
+	q.token()
 	// The old token still works, the session is still listed and its dashboard answers.
 	var us userSessions
 	q.get(tok, "/workshops/user/"+r.User+"/sessions/", 200, &us)
@@ -497,16 +520,40 @@ func TestCredentialsCommandAndConfigErrors(t *testing.T) {
 	data := t.TempDir()
 	p := startPortal(t, data, e2eConfig)
 	p.stop()
+	// The data folder keeps the names, and only hashes of the secrets.
 	out, err := exec.Command(binary, "credentials", "--data-dir", data).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), p.creds["secret"]) {
+	if err != nil || !strings.Contains(string(out), p.creds["id"]) || !strings.Contains(string(out), p.creds["robot"]) ||
+		strings.Contains(string(out), p.creds["secret"]) || !strings.Contains(string(out), "--reset") {
 		t.Fatalf("credentials: %v\n%s", err, out)
 	}
+	// --reset makes new ones, which the portal takes at its next start.
+	out, err = exec.Command(binary, "credentials", "--data-dir", data, "--reset").CombinedOutput()
+	m := regexp.MustCompile(`(?m)^\s+secret (\S+)$`).FindStringSubmatch(string(out))
+	pw := regexp.MustCompile(`(?m)^\s+Robot login:\s+\S+ / (\S+)$`).FindStringSubmatch(string(out))
+	if err != nil || m == nil || pw == nil || m[1] == p.creds["secret"] {
+		t.Fatalf("credentials --reset: %v\n%s", err, out)
+	}
+	q := startPortal(t, data, e2eConfig)
+	q.creds["robot"], q.creds["robotpw"], q.creds["id"], q.creds["secret"] = p.creds["robot"], pw[1], p.creds["id"], m[1]
+	q.token()
+	q.stop()
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte(strings.Replace(e2eConfig, "capacity: 3", "capacity: lots", 1)), 0o600)
-	out, err = exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--config", bad, "--data-dir", t.TempDir()).CombinedOutput()
+	out, err = exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--config", bad, "--data-dir", privateDir(t)).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "bad.yaml") || !strings.Contains(string(out), "capacity") {
 		t.Fatalf("bad config: %v\n%s", err, out)
 	}
+}
+
+// privateDir returns a new folder only its owner can read, as the portal wants its data
+// folder.
+func privateDir(t *testing.T) string {
+	t.Helper()
+	d := t.TempDir()
+	if err := os.Chmod(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // stopSessionsAtEnd makes sure, when the test ends, that no session the portal started in
@@ -514,39 +561,40 @@ func TestCredentialsCommandAndConfigErrors(t *testing.T) {
 // it before startPortal, so that it runs after the portal has stopped and before dataDir
 // is removed.
 func stopSessionsAtEnd(t *testing.T, dataDir string) {
-	t.Cleanup(func() {
-		handles, _ := filepath.Glob(filepath.Join(dataDir, "sessions", "*", ".handle"))
-		for _, f := range handles {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			var h struct{ PID, PGID int }
-			if json.Unmarshal(b, &h) != nil || h.PID <= 1 || h.PGID <= 1 {
-				continue
-			}
-			// Only a group whose leader is still this session's sandbox.
-			cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", h.PID))
-			if err != nil || !strings.Contains(string(cmdline), filepath.Dir(f)) {
-				continue
-			}
-			killGroup(h.PGID)
+	t.Cleanup(func() { stopSessions(dataDir) })
+}
+
+// stopSessions kills every process group of a session the portal started in dataDir,
+// found by sessionProcs: a sandbox's bwrap names its session folder, an unsandboxed
+// dashboard runs in it, and a workload whose handle was never written (the portal stopped
+// while starting it) is found as well.
+func stopSessions(dataDir string) {
+	for _, pid := range sessionProcs(dataDir) {
+		if pgid, err := syscall.Getpgid(pid); err == nil && pgid > 1 && pgid != syscall.Getpgrp() {
+			killGroup(pgid)
 		}
-		// A workload whose handle was never written (the portal stopped while starting it)
-		// is found by its command line, which names its folder under dataDir.
-		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-		for _, f := range procs {
-			cmdline, err := os.ReadFile(f)
-			if err != nil || !strings.Contains(string(cmdline), filepath.Join(dataDir, "sessions")+"/") {
-				continue
-			}
-			var pid int
-			fmt.Sscanf(filepath.Base(filepath.Dir(f)), "%d", &pid)
-			if pgid, err := syscall.Getpgid(pid); err == nil && pgid > 1 && pgid != syscall.Getpgrp() {
-				killGroup(pgid)
-			}
+	}
+}
+
+// sessionProcs returns the processes of the sessions the portal started in dataDir: those
+// whose command line names a session folder (a sandbox's bwrap) or whose working folder
+// is one (an unsandboxed dashboard runs in its session's home).
+func sessionProcs(dataDir string) []int {
+	sessions := filepath.Join(dataDir, "sessions") + "/"
+	var pids []int
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, dir := range procs {
+		pid, err := strconv.Atoi(filepath.Base(dir))
+		if err != nil {
+			continue
 		}
-	})
+		cmdline, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
+		cwd, _ := os.Readlink(filepath.Join(dir, "cwd"))
+		if strings.Contains(string(cmdline), sessions) || strings.HasPrefix(cwd+"/", sessions) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // killGroup kills a process group and waits up to 5 s for it to be gone.

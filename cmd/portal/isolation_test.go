@@ -19,7 +19,7 @@ func TestServeWithoutBubblewrap(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0",
-		"--data-dir", t.TempDir(), "--bwrap", "/nonexistent/bwrap").CombinedOutput()
+		"--data-dir", privateDir(t), "--bwrap", "/nonexistent/bwrap").CombinedOutput()
 	if err == nil {
 		t.Fatalf("portal started without bubblewrap:\n%s", out)
 	}
@@ -30,8 +30,10 @@ func TestServeWithoutBubblewrap(t *testing.T) {
 		}
 	}
 
+	data := privateDir(t)
+	stopSessionsAtEnd(t, data) // its sample workshop starts an unsandboxed session
 	cmd := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0",
-		"--data-dir", t.TempDir(), "--bwrap", "/nonexistent/bwrap")
+		"--data-dir", data, "--bwrap", "/nonexistent/bwrap")
 	cmd.Env = append(os.Environ(), "PORTAL_ALLOW_UNSANDBOXED=true")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

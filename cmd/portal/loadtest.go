@@ -30,7 +30,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&c.ClientSecret, "client-secret", "", "the robot's OAuth client secret")
 	fs.StringVar(&c.Username, "username", "", "the robot's username")
 	fs.StringVar(&c.Password, "password", "", "the robot's password")
-	fs.StringVar(&c.DataDir, "data-dir", "", "the portal's data folder: credentials not given are read from it, and the checks look at its session records and processes")
+	fs.StringVar(&c.DataDir, "data-dir", "", "the portal's data folder: the robot username and client id are read from it when not given, and the checks look at its session records and processes")
 	fs.StringVar(&c.Environment, "environment", "", "environment to use (default: the first in the catalog)")
 	fs.IntVar(&c.Users, "users", 0, "learners (default: class-start 200, reacquire 32)")
 	fs.IntVar(&c.Concurrency, "concurrency", 0, "concurrent clients (default 64, churn 8; class-start: all learners at once)")

@@ -1,7 +1,7 @@
 // Command portal runs the training portal.
 //
 //	portal serve        run the portal (REST API, browser flow, sessions)
-//	portal credentials  print the admin and robot credentials kept in the data folder
+//	portal credentials  print the admin and robot accounts kept in the data folder (--reset: new passwords)
 //	portal dashboard    run one session's dashboard (started by the portal itself)
 package main
 
@@ -19,7 +19,7 @@ const usage = `Usage: portal <command> [flags]
 
 Commands:
   serve        run the portal
-  credentials  print the admin and robot credentials kept in a data folder
+  credentials  print the admin and robot accounts of a data folder; --reset makes new passwords
   dashboard    run one session's dashboard (the portal starts these itself)
   loadtest     drive a portal like a class of learners and report latency and throughput
 

@@ -136,10 +136,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("config: " + w)
 	}
 
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data folder: %w", err)
-	}
-	dataDir, err := filepath.Abs(c.DataDir)
+	dataDir, err := prepareDataDir(c.DataDir)
 	if err != nil {
 		return err
 	}
@@ -229,8 +226,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := newHTTPServer(handler, log, defaultHTTPTimeouts)
 	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
 	loopDone := make(chan struct{})
 	go func() { sched.Run(loopCtx); close(loopDone) }()
@@ -266,6 +262,60 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
+// httpTimeouts bound how long a client may hold a connection without finishing a request.
+type httpTimeouts struct {
+	// Header is for reading a request's headers, Read for the whole request with its body
+	// (a stalled body is cut off), Idle for a kept-alive connection between requests.
+	Header, Read, Idle time.Duration
+}
+
+// defaultHTTPTimeouts leave room for slow networks: the portal's request bodies are small
+// forms and JSON. Upgraded connections (terminals) are not bound by them: the server
+// clears its deadlines when a connection is taken over.
+var defaultHTTPTimeouts = httpTimeouts{Header: 10 * time.Second, Read: 30 * time.Second, Idle: 2 * time.Minute}
+
+// newHTTPServer returns the portal's HTTP server for h. No WriteTimeout: responses such
+// as the progress stream stay open as long as the client reads them.
+func newHTTPServer(h http.Handler, log *slog.Logger, t httpTimeouts) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: t.Header, ReadTimeout: t.Read, IdleTimeout: t.Idle,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+}
+
+// prepareDataDir makes the data folder when it is missing, for its owner only, and
+// returns its absolute path. It refuses a folder, or a database in it, that other users
+// can access: the database holds password hashes and the sessions' secrets.
+func prepareDataDir(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("data folder: %w", err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("data folder: %w", err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", fmt.Errorf("data folder: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("data folder %s can be accessed by other users (mode %04o); it holds the portal's secrets.\n"+
+			"Run `chmod 700 %s` and start the portal again", abs, perm, abs)
+	}
+	db := filepath.Join(abs, "portal.db")
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		fi, err := os.Stat(f)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return "", fmt.Errorf("data folder: %w", err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			return "", fmt.Errorf("database file %s can be accessed by other users (mode %04o); it holds the portal's secrets.\n"+
+				"Run `chmod 600 %s*` and start the portal again", f, perm, db)
+		}
+	}
+	return abs, nil
+}
+
 // unsandboxedWarning is printed next to the credentials when sessions run unsandboxed.
 func unsandboxedWarning(reason string) string {
 	line := strings.Repeat("!", 78)
@@ -277,6 +327,18 @@ func unsandboxedWarning(reason string) string {
 !! ` + reason + "\n" + line
 }
 
+// notKept stands for a password or secret the portal keeps only as a hash.
+const notKept = "(not kept: shown only when made; `portal credentials --reset` makes new ones)"
+
+func orNotKept(v string) string {
+	if v == "" {
+		return notKept
+	}
+	return v
+}
+
+// printCredentials prints the accounts with the passwords and secret known to this
+// process: those made or configured at this start. The store keeps only their hashes.
 func printCredentials(w io.Writer, name, portalURL string, c scheduler.Credentials) {
 	fmt.Fprintf(w, `Portal %q is ready at %s/
 
@@ -284,12 +346,18 @@ func printCredentials(w io.Writer, name, portalURL string, c scheduler.Credentia
   Robot login:   %s / %s
   Robot client:  id %s
                  secret %s
-
+`, name, portalURL, c.AdminUsername, orNotKept(c.AdminPassword), c.RobotUsername, orNotKept(c.RobotPassword),
+		c.RobotClientID, orNotKept(c.RobotClientSecret))
+	if c.RobotPassword == "" || c.RobotClientSecret == "" {
+		fmt.Fprintf(w, `
+Passwords and the client secret are kept only as hashes: note them when they are shown.
+`)
+		return
+	}
+	fmt.Fprintf(w, `
 Get a token:
   curl -s -u '%s:%s' -d grant_type=password -d 'username=%s' -d 'password=%s' %s/oauth2/token/
-`, name, portalURL, c.AdminUsername, c.AdminPassword, c.RobotUsername, c.RobotPassword,
-		c.RobotClientID, c.RobotClientSecret,
-		c.RobotClientID, c.RobotClientSecret, c.RobotUsername, c.RobotPassword, portalURL)
+`, c.RobotClientID, c.RobotClientSecret, c.RobotUsername, c.RobotPassword, portalURL)
 }
 
 func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -297,6 +365,7 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", envOr("PORTAL_DATA_DIR", "./portal-data"), "the portal's data folder (env PORTAL_DATA_DIR)")
 	portalURL := fs.String("url", envOr("PORTAL_URL", "http://localhost:8080"), "the portal's URL, for the example command (env PORTAL_URL)")
+	reset := fs.Bool("reset", false, "give the admin and robot accounts new passwords and the robot client a new secret, and print them (a running portal uses them at once)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -309,10 +378,17 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer db.Close()
-	c, err := scheduler.ReadCredentials(ctx, db)
+	read := scheduler.ReadCredentials
+	if *reset {
+		read = scheduler.ResetCredentials
+	}
+	c, err := read(ctx, db)
 	if err != nil {
 		return fmt.Errorf("read credentials: %w", err)
 	}
 	printCredentials(stdout, "portal", strings.TrimSuffix(*portalURL, "/"), c)
+	if *reset {
+		fmt.Fprintln(stdout, "\nNew passwords and client secret are in use. Values set in the TrainingPortal replace them at the portal's next start.")
+	}
 	return nil
 }

@@ -1,0 +1,49 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// A client that goes away before its answer is not an internal error: nothing is logged at
+// ERROR level for it.
+func TestClientGoneIsNotAnError(t *testing.T) {
+	h := newHarness(t, nil)
+	robot := h.robot()
+	var logs bytes.Buffer
+	h.srv.log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := httptest.NewRequestWithContext(ctx, "GET", "/workshops/environment/"+envName+"/request/?index_url=https%3A%2F%2Fhub.test%2F", nil)
+	r.Host = "portal.test"
+	r.Header.Set("Authorization", "Bearer "+robot)
+	w := httptest.NewRecorder()
+	h.srv.ServeHTTP(w, r)
+
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Fatalf("a client that went away was logged as an error:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "client went away") {
+		t.Errorf("no log line for the client that went away:\n%s", logs.String())
+	}
+}
+
+// The same holds for the portal's pages.
+func TestClientGoneOnPageIsNotAnError(t *testing.T) {
+	h := newHarness(t, nil)
+	var logs bytes.Buffer
+	h.srv.log = slog.New(slog.NewTextHandler(&logs, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := httptest.NewRequestWithContext(ctx, "GET", "/workshops/catalog/", nil)
+	h.srv.uiFail(httptest.NewRecorder(), r, nil, fmt.Errorf("read catalog: %w", ctx.Err()))
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Fatalf("a client that went away was logged as an error:\n%s", logs.String())
+	}
+}
