@@ -10,9 +10,10 @@ import (
 
 // passwordLogins is the one way a username and password are checked, for the login form
 // and the token endpoint alike: the same limits, counted together, then the scheduler's
-// one password check. Attempts are limited per client address (every attempt) and per
-// account (failed attempts), and the limits are checked before the password so that a
-// limited client learns nothing.
+// one password check. Attempts are limited per client address and per account; only
+// failed attempts count (a front end that fetches many tokens from one address with the
+// right password is never limited), and the limits are checked before the password so that
+// a limited client learns nothing.
 type passwordLogins struct {
 	byAddr, byAccount *limiter
 }
@@ -26,9 +27,14 @@ func (p *passwordLogins) check(ctx context.Context, addr, name, password string,
 	if d := max(p.byAddr.wait(addr), p.byAccount.wait(account)); d > 0 {
 		return nil, d, tooMany(d, "login attempts")
 	}
+	// The address's token is taken before the check, so that concurrent guesses cannot all
+	// pass the limit, and given back when the password was right.
 	p.byAddr.take(addr)
 	u, err := checkPassword(ctx, name, password)
-	if portal.ErrorCode(err) == portal.EUNAUTHORIZED {
+	switch {
+	case err == nil:
+		p.byAddr.give(addr)
+	case portal.ErrorCode(err) == portal.EUNAUTHORIZED:
 		p.byAccount.take(account)
 	}
 	return u, 0, err

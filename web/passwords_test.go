@@ -50,11 +50,29 @@ func TestPasswordGrantRateLimits(t *testing.T) {
 		t.Errorf("limited login form: %s", w.Body)
 	}
 
-	// Per address: every attempt counts, on any account.
+	// Per address: every failed attempt counts, on any account.
 	for i := range 20 {
 		h.passwordGrant("user"+string(rune('a'+i)), "x")
 	}
 	if code := h.passwordGrant("someone-else", "x").StatusCode; code != http.StatusTooManyRequests {
 		t.Fatalf("after 20 attempts from one address: %d", code)
+	}
+}
+
+// A front end that asks for many tokens from one address with the right password is never
+// limited: only failed attempts count.
+func TestPasswordGrantRightPasswordsNotLimited(t *testing.T) {
+	h := newHarness(t, nil)
+	for i := range 40 {
+		if code := h.passwordGrant(h.creds.RobotUsername, h.creds.RobotPassword).StatusCode; code != http.StatusOK {
+			t.Fatalf("grant %d with the right password: %d", i+1, code)
+		}
+	}
+	// Failed attempts still count for that address.
+	for i := range 20 {
+		h.passwordGrant("user"+string(rune('a'+i)), "x")
+	}
+	if code := h.passwordGrant("someone-else", "x").StatusCode; code != http.StatusTooManyRequests {
+		t.Fatalf("after 20 failed attempts from one address: %d", code)
 	}
 }

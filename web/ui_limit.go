@@ -77,3 +77,12 @@ func (l *limiter) take(key string) {
 	defer l.mu.Unlock()
 	l.refill(key).tokens--
 }
+
+// give returns a token taken by take (never above burst): an attempt that turned out to be
+// harmless, such as a right password, does not count.
+func (l *limiter) give(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.refill(key)
+	b.tokens = min(l.burst, b.tokens+1)
+}
