@@ -1,0 +1,243 @@
+package localproc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"portal"
+	"portal/browsertest"
+)
+
+// requireGroups skips the test (fails it in CI) when p runs sessions without cgroups.
+func requireGroups(t *testing.T, p *Provisioner) {
+	t.Helper()
+	if ok, note := p.Limited(); !ok {
+		browsertest.Missing(t, "writable cgroups (run as root)", fmt.Errorf("%s", note))
+	}
+}
+
+// ppid returns the parent of process pid (0 when it is gone).
+func ppid(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	n, _ := strconv.Atoi(f[1])
+	return n
+}
+
+// descendants returns the running processes below pid.
+func descendants(pid int) []int {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Name()); err == nil {
+			children[ppid(n)] = append(children[ppid(n)], n)
+		}
+	}
+	var out []int
+	for todo := []int{pid}; len(todo) > 0; {
+		n := todo[0]
+		todo = append(todo[1:], children[n]...)
+		out = append(out, children[n]...)
+	}
+	return out
+}
+
+// readHome reads a file in a session's home. A sandboxed home is a file system inside the
+// sandbox: it is read through the root folder of a process in there.
+func readHome(p *Provisioner, h handle, rel string) ([]byte, error) {
+	if p.sandbox == nil {
+		return os.ReadFile(filepath.Join(h.WorkDir, homeDir, rel))
+	}
+	var err error
+	for _, pid := range descendants(h.PID) {
+		var b []byte
+		if b, err = os.ReadFile(fmt.Sprintf("/proc/%d/root%s/%s", pid, sandboxHome, rel)); err == nil {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("%s in no process of the sandbox: %v", rel, err)
+}
+
+// limitsScript runs in a sandboxed session's shell and prints one line per limit.
+const limitsScript = `
+perl -e '$x = "x" x (300 << 20); print "survived\n"'; echo "memory-hog-exit $?"
+full() { # file, MiB: prints whether writing that much fails for lack of space
+	if err=$(head -c "$2M" /dev/zero 2>&1 > "$1"); then echo "written"; else
+		case $err in *"No space left"*) echo "ENOSPC";; *) echo "error: $err";; esac; fi
+	rm -f "$1"
+}
+echo "home $(full "$HOME/fill" 12)"
+echo "tmp $(full /tmp/fill 6)"
+echo "shm $(full /dev/shm/fill 4)"
+touch /dev/file 2>/dev/null && echo "dev writable" || echo "dev read-only"
+perl -e 'my @k; while (@k < 1000) { my $p = fork; last unless defined $p;
+	if (!$p) { close STDOUT; close STDERR; sleep 60; exit } push @k, $p }
+	print "forked ", scalar(@k), "\n"; kill 9, @k; waitpid($_, 0) for @k'
+`
+
+// A sandboxed session runs within its limits: a memory hog is killed, a fork bomb stops at
+// the process limit, and home, /tmp and /dev/shm are full at their sizes.
+func TestLimits(t *testing.T) {
+	dir := t.TempDir()
+	limits := Limits{Memory: 96 << 20, Processes: 40, Home: 8 << 20, Tmp: 4 << 20, Shm: 2 << 20}
+	p, err := New(Config{Dir: dir, Command: []string{os.Args[0]}, Limits: limits})
+	if err != nil {
+		newProvisioner(t, dir, SandboxRequired) // skips without bubblewrap
+		t.Fatal(err)
+	}
+	closeProvisioner(t, p)
+	requireGroups(t, p)
+	r := request("lab-w01-s001", "shell")
+	r.Env = append(r.Env, portal.EnvVar{Name: "SHELL_SCRIPT", Value: limitsScript})
+	b, h := start(t, p, r)
+	if st := waitPhase(t, p, b); st.Phase != portal.WorkloadReady {
+		t.Fatalf("workload %v: %s", st.Phase, st.Message)
+	}
+	out, err := readHome(p, h, "shell.out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("shell output:\n%s", out)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for _, want := range []string{"memory-hog-exit 137", "home ENOSPC", "tmp ENOSPC", "shm ENOSPC", "dev read-only"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("no line %q in the shell's output", want)
+		}
+	}
+	var forked int
+	for _, l := range lines {
+		fmt.Sscanf(l, "forked %d", &forked)
+	}
+	if forked == 0 || forked >= int(limits.Processes) {
+		t.Errorf("a fork bomb started %d processes, want some and fewer than the limit of %d", forked, limits.Processes)
+	}
+}
+
+// A portal that crashed after starting a workload and before recording it starts the
+// session again: the new workload replaces the old one, which must not run on unseen.
+func TestStartReplacesEarlierWorkload(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := newProvisioner(t, dir, m.mode)
+			name := "lab-w01-s001"
+			_, first := start(t, p, request(name, "grandchild"))
+			firstTree := append(descendants(first.PID), first.PID)
+			b, second := start(t, newProvisioner(t, dir, m.mode), request(name, "1"))
+			waitReady(t, p, b)
+			for _, pid := range firstTree {
+				if running(pid) {
+					t.Errorf("process %d of the earlier workload still runs", pid)
+				}
+			}
+			if !running(second.PID) {
+				t.Fatalf("the new workload does not run")
+			}
+		})
+	}
+}
+
+// A workload whose handle was never written (the portal died at that moment) is found by
+// its cgroup; stopping what List returns for it kills every process in it.
+func TestListFindsGroupWithoutHandle(t *testing.T) {
+	p := newProvisioner(t, t.TempDir(), SandboxDisabled)
+	requireGroups(t, p)
+	r := request("lab-w01-s001", "grandchild")
+	r.Env = append(r.Env, portal.EnvVar{Name: "LOCALPROC_TEST_SETSID", Value: "1"})
+	b, h := start(t, p, r)
+	waitReady(t, p, b)
+	if err := os.Remove(filepath.Join(h.WorkDir, handleFile)); err != nil {
+		t.Fatal(err)
+	}
+	pids, err := p.groups.procs(h.Cgroup)
+	if err != nil || len(pids) < 2 {
+		t.Fatalf("cgroup processes %v (%v), want the workload and its grandchild", pids, err)
+	}
+	handles, err := p.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(handles) != 1 {
+		t.Fatalf("List = %q, want one handle", handles)
+	}
+	var got handle
+	if err := json.Unmarshal(handles[0], &got); err != nil || got.Cgroup != h.Cgroup || got.PID != 0 {
+		t.Fatalf("List = %s, want a handle of cgroup %s only", handles[0], h.Cgroup)
+	}
+	if err := p.Stop(context.Background(), handles[0]); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	for _, pid := range pids {
+		if running(pid) {
+			t.Errorf("process %d of the cgroup still runs", pid)
+		}
+	}
+	if names, _ := p.groups.list(); len(names) != 0 {
+		t.Errorf("cgroups left: %v", names)
+	}
+	if _, err := os.Stat(h.WorkDir); !os.IsNotExist(err) {
+		t.Errorf("working folder left: %v", err)
+	}
+}
+
+// The gate runs its program only after it reads "go"; when the portal dies first, the
+// pipe closes and the program never runs.
+func TestGate(t *testing.T) {
+	for _, tc := range []struct {
+		send string
+		runs bool
+	}{{"go\n", true}, {"", false}, {"no\n", false}} {
+		marker := filepath.Join(t.TempDir(), "ran")
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("/bin/sh", "-c", gateScript, "gate", "touch", marker)
+		cmd.ExtraFiles = []*os.File{r}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		w.WriteString(tc.send)
+		w.Close()
+		cmd.Wait()
+		_, err = os.Stat(marker)
+		if ran := err == nil; ran != tc.runs {
+			t.Errorf("gate sent %q: program ran %v, want %v", tc.send, ran, tc.runs)
+		}
+	}
+}
+
+// Two provisioners with different folders have different parent cgroups, so one's sweep
+// never touches the other's sessions.
+func TestGroupParentPerFolder(t *testing.T) {
+	a, b := groupParent("/data/a/sessions"), groupParent("/data/b/sessions")
+	if a == b || a != groupParent("/data/a/sessions") {
+		t.Errorf("parents %q and %q", a, b)
+	}
+}
+
+func TestSessionLimits(t *testing.T) {
+	w := &portal.Workshop{Resources: portal.SessionResources{Memory: 1 << 30, Storage: 300 << 20}}
+	got := sessionLimits(Limits{CPU: 500}, w)
+	want := Limits{Memory: 1 << 30, CPU: 500, Processes: DefaultLimits.Processes, Home: 300 << 20,
+		Tmp: (1 << 30) / 7, Shm: (1 << 30) / 14}
+	if got != want {
+		t.Errorf("sessionLimits = %+v, want %+v", got, want)
+	}
+	if d := sessionLimits(Limits{}, nil); d.Memory != DefaultLimits.Memory || d.Home+d.Tmp+d.Shm >= d.Memory {
+		t.Errorf("default limits %+v: the file systems must fit in memory", d)
+	}
+}
