@@ -343,3 +343,24 @@ func subdirs(dir string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// Purge kills every process in the session cgroups of the provisioner whose folder is dir
+// and removes the groups. It is for cleaning up after portals whose sessions must not
+// outlive them (tests); a host without usable cgroups has nothing to purge.
+func Purge(dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	g, err := newGroups(dir)
+	if err != nil {
+		return nil
+	}
+	names, err := g.list()
+	var errs []error
+	for _, name := range names {
+		errs = append(errs, g.kill(name), g.remove(name))
+	}
+	g.removeParent()
+	return errors.Join(append(errs, err)...)
+}

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"portal/localproc"
 )
 
 // binary is the portal binary built once for the end-to-end tests.
@@ -544,6 +546,10 @@ func stopSessionsAtEnd(t *testing.T, dataDir string) {
 			if pgid, err := syscall.Getpgid(pid); err == nil && pgid > 1 && pgid != syscall.Getpgrp() {
 				killGroup(pgid)
 			}
+		}
+		// Whatever is left in the sessions' cgroups, and the cgroups themselves.
+		if err := localproc.Purge(filepath.Join(dataDir, "sessions")); err != nil {
+			t.Errorf("remove the sessions' cgroups: %v", err)
 		}
 	})
 }

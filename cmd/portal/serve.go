@@ -172,7 +172,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer prov.Close()
 	sandboxed, sandboxNote := prov.Sandboxed()
+	limited, limitsNote := prov.Limited()
 	p := &conf.Portal
 	hooks := webhook.New(webhook.Config{URL: p.AnalyticsWebhookURL, Logger: log,
 		Settings: p, Portal: webhook.Portal{URL: portalURL}})
@@ -198,6 +200,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !sandboxed {
 		warnings = append(warnings, "Sessions are NOT sandboxed: "+sandboxNote)
 	}
+	if !limited {
+		warnings = append(warnings, "Sessions have NO resource limits: "+limitsNote)
+	}
 	handler, err := web.New(web.Config{Scheduler: sched, Store: db, Clock: portal.SystemClock,
 		Logger: log, PortalURL: portalURL, IngressDomain: c.IngressDomain, SessionURL: sessionURL,
 		Warnings: func() []string { return warnings }})
@@ -218,6 +223,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("SESSIONS ARE NOT SANDBOXED: every session can read the portal's database, credentials and the other sessions' files", "reason", sandboxNote)
 	} else {
 		log.Info(sandboxNote)
+	}
+	if !limited {
+		fmt.Fprintf(stdout, "\n%s\n", unlimitedWarning(limitsNote))
+		log.Warn("SESSIONS HAVE NO RESOURCE LIMITS: one session can exhaust the machine's memory, CPU and process ids", "reason", limitsNote)
+	} else {
+		log.Info(limitsNote)
 	}
 	log.Info("portal ready", "url", portalURL, "data", dataDir)
 
@@ -248,6 +259,17 @@ func unsandboxedWarning(reason string) string {
 !! Every session's terminal can read the portal's database and credentials and the
 !! files of the other sessions. Install bubblewrap (apt-get install bubblewrap) and
 !! restart the portal without --allow-unsandboxed.
+!! ` + reason + "\n" + line
+}
+
+// unlimitedWarning is printed next to the credentials when sessions run without cgroups.
+func unlimitedWarning(reason string) string {
+	line := strings.Repeat("!", 78)
+	return line + `
+!! WARNING: SESSIONS HAVE NO MEMORY, CPU OR PROCESS LIMITS.
+!! One session's terminal can take all of the machine's memory, CPU and process
+!! ids, and stop every other session and the portal. Run the portal as root (or
+!! with write access to the cgroup file system) so that it can limit sessions.
 !! ` + reason + "\n" + line
 }
 
