@@ -92,3 +92,29 @@ func TestSessionsAreSandboxed(t *testing.T) {
 		t.Errorf("the dashboard's shells are not sandboxed: environment %q", environ)
 	}
 }
+
+// A portal that cannot limit its sessions (here: told not to) says so loudly on stdout.
+func TestServeWithoutLimits(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0",
+		"--data-dir", t.TempDir(), "--session-limits=false")
+	cmd.Env = append(os.Environ(), "PORTAL_ALLOW_UNSANDBOXED=true")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var seen []string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		seen = append(seen, sc.Text())
+		if strings.Contains(sc.Text(), "SESSIONS HAVE NO MEMORY, CPU OR PROCESS LIMITS") {
+			return
+		}
+	}
+	t.Errorf("no warning on stdout of a portal without session limits:\n%s", strings.Join(seen, "\n"))
+}

@@ -37,6 +37,8 @@ type serveConfig struct {
 	// AllowUnsandboxed lets sessions run without a sandbox when bubblewrap cannot run.
 	AllowUnsandboxed bool
 	Bwrap            string
+	// SessionLimits runs each session in a cgroup with memory, CPU and process limits.
+	SessionLimits bool
 }
 
 // envOr returns the environment variable's value, or def when it is unset.
@@ -62,8 +64,13 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	allow, allowErr := strconv.ParseBool(envOr("PORTAL_ALLOW_UNSANDBOXED", "false"))
 	fs.BoolVar(&c.AllowUnsandboxed, "allow-unsandboxed", allow, "run sessions without isolation when bubblewrap cannot run (env PORTAL_ALLOW_UNSANDBOXED=true)")
 	fs.StringVar(&c.Bwrap, "bwrap", envOr("PORTAL_BWRAP", "bwrap"), "the bubblewrap program that sandboxes sessions (env PORTAL_BWRAP)")
+	limits, limitsErr := strconv.ParseBool(envOr("PORTAL_SESSION_LIMITS", "true"))
+	fs.BoolVar(&c.SessionLimits, "session-limits", limits, "limit each session's memory, CPU and processes with cgroups (env PORTAL_SESSION_LIMITS)")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
+	}
+	if limitsErr != nil {
+		return c, fmt.Errorf("serve: PORTAL_SESSION_LIMITS: expected true or false, got %q", os.Getenv("PORTAL_SESSION_LIMITS"))
 	}
 	if allowErr != nil {
 		return c, fmt.Errorf("serve: PORTAL_ALLOW_UNSANDBOXED: expected true or false, got %q", os.Getenv("PORTAL_ALLOW_UNSANDBOXED"))
@@ -163,7 +170,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		sandbox.Mode = localproc.SandboxPreferred
 	}
 	prov, err := localproc.New(localproc.Config{Dir: filepath.Join(dataDir, "sessions"), Logger: log,
-		Sandbox: sandbox})
+		Sandbox: sandbox, NoCgroups: !c.SessionLimits})
 	if errors.Is(err, localproc.ErrNoSandbox) {
 		return fmt.Errorf("%w\n\nInstall bubblewrap (Debian and Ubuntu: apt-get install bubblewrap) so that sessions run isolated,\n"+
 			"or start the portal with --allow-unsandboxed (PORTAL_ALLOW_UNSANDBOXED=true) to run them without isolation:\n"+
