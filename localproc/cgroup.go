@@ -65,7 +65,14 @@ func newGroups(dir string) (groups, error) {
 		if err != nil {
 			return nil, fmt.Errorf("find the portal's cgroup: %w", err)
 		}
-		g = &groupsV2{mount: "/sys/fs/cgroup", parent: filepath.Join(own, parent)}
+		if filepath.Base(own) == v2Leaf {
+			own = filepath.Dir(own)
+		}
+		v2 := &groupsV2{mount: "/sys/fs/cgroup", parent: filepath.Join(own, parent)}
+		if err := v2.leave(own); err != nil {
+			return nil, fmt.Errorf("cgroup v2: %w", err)
+		}
+		g = v2
 	case cgroups.Legacy, cgroups.Hybrid:
 		v1, err := newGroupsV1(parent)
 		if err != nil {
@@ -207,16 +214,40 @@ func (g *groupsV2) group(name string) string { return filepath.Join(g.parent, na
 func (g *groupsV2) create(name string, l Limits) error {
 	period := uint64(cpuPeriod.Microseconds())
 	quota := l.CPU * cpuPeriod.Microseconds() / 1000
-	// NewManager enables the controllers on the way down from the parent.
-	if _, err := cgroup2.NewManager(g.mount, g.parent, &cgroup2.Resources{}); err != nil {
-		return err
-	}
+	// NewManager enables the controllers on the way down to the group.
 	_, err := cgroup2.NewManager(g.mount, g.group(name), &cgroup2.Resources{
 		Memory: &cgroup2.Memory{Max: &l.Memory},
 		Pids:   &cgroup2.Pids{Max: l.Processes},
 		CPU:    &cgroup2.CPU{Max: cgroup2.NewCPUMax(&quota, &period)},
 	})
 	return err
+}
+
+// v2Leaf is the group, below its own, that the portal moves its processes to on cgroup v2.
+const v2Leaf = "portal-main"
+
+// leave moves the processes of group own into its child v2Leaf: cgroup v2 enables
+// controllers for the children of a group only when no process sits in the group itself
+// (the root excepted).
+func (g *groupsV2) leave(own string) error {
+	if own == "/" {
+		return nil
+	}
+	pids, err := os.ReadFile(filepath.Join(g.mount, own, "cgroup.procs"))
+	if err != nil || len(bytes.TrimSpace(pids)) == 0 {
+		return err
+	}
+	leaf := filepath.Join(g.mount, own, v2Leaf)
+	if err := os.MkdirAll(leaf, 0o755); err != nil {
+		return err
+	}
+	for _, pid := range strings.Fields(string(pids)) {
+		err := os.WriteFile(filepath.Join(leaf, "cgroup.procs"), []byte(pid), 0)
+		if err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("move process %s of %s to %s: %w", pid, own, leaf, err)
+		}
+	}
+	return nil
 }
 
 func (g *groupsV2) load(name string) (*cgroup2.Manager, error) {

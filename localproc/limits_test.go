@@ -241,3 +241,42 @@ func TestSessionLimits(t *testing.T) {
 		t.Errorf("default limits %+v: the file systems must fit in memory", d)
 	}
 }
+
+// On cgroup v2 (which this host may not have), a session's group gets its limits in the
+// unified hierarchy's files, and the portal leaves its own group for a leaf. The hierarchy
+// is a plain folder here, so this checks what is written, not what the kernel does.
+func TestGroupsV2Files(t *testing.T) {
+	mount := t.TempDir()
+	own := "/system.slice/portal.service"
+	g := &groupsV2{mount: mount, parent: filepath.Join(own, "portal-x")}
+	// The files the kernel would provide in each group on the way down.
+	for _, d := range []string{"/", "/system.slice", own, g.parent} {
+		if err := os.MkdirAll(filepath.Join(mount, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(mount, d, "cgroup.controllers"), []byte("cpu memory pids"), 0o644)
+		os.WriteFile(filepath.Join(mount, d, "cgroup.subtree_control"), nil, 0o644)
+	}
+	os.WriteFile(filepath.Join(mount, own, "cgroup.procs"), []byte("4242\n"), 0o644)
+	if err := g.leave(own); err != nil {
+		t.Fatalf("leave: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(mount, own, v2Leaf, "cgroup.procs")); string(b) != "4242" {
+		t.Errorf("the portal's process was not moved to %s: %q", v2Leaf, b)
+	}
+	if err := g.create("s1", Limits{Memory: 64 << 20, CPU: 500, Processes: 32}); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	for file, want := range map[string]string{"memory.max": "67108864", "pids.max": "32", "cpu.max": "50000 100000"} {
+		b, err := os.ReadFile(filepath.Join(mount, g.parent, "s1", file))
+		if got := strings.TrimSpace(string(b)); err != nil || got != want {
+			t.Errorf("%s = %q (%v), want %q", file, got, err, want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(mount, own, "cgroup.subtree_control")); !strings.Contains(string(b), "memory") {
+		t.Errorf("controllers not enabled below the portal's group: %q", b)
+	}
+	if names, err := g.list(); err != nil || !slices.Equal(names, []string{"s1"}) {
+		t.Errorf("list = %v, %v", names, err)
+	}
+}
