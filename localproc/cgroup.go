@@ -3,6 +3,7 @@ package localproc
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -18,6 +19,8 @@ import (
 	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"portal"
 )
 
 // groups manages the control groups of one provisioner's sessions: one group per session,
@@ -394,4 +397,50 @@ func Purge(dir string) error {
 	}
 	g.removeParent()
 	return errors.Join(append(errs, err)...)
+}
+
+// MemoryPSS returns the memory the session's processes use, as the sum of their
+// proportional set sizes (shared pages divided among the processes sharing them), over
+// every process in the session's cgroup. It fails for a workload without a cgroup.
+// Pages of the session's tmpfs file systems (home, /tmp, /dev/shm) count only where mapped.
+func (p *Provisioner) MemoryPSS(ctx context.Context, b []byte) (int64, error) {
+	h, err := parseHandle(b)
+	if err != nil {
+		return 0, err
+	}
+	if h.Cgroup == "" || p.groups == nil {
+		return 0, fmt.Errorf("localproc: memory: the workload has no cgroup")
+	}
+	pids, err := p.groups.procs(h.Cgroup)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, portal.ErrGone
+	}
+	if err != nil {
+		return 0, fmt.Errorf("localproc: memory: %w", err)
+	}
+	var total int64
+	for _, pid := range pids {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		total += pss(pid)
+	}
+	return total, nil
+}
+
+// pss reads the proportional set size of process pid in bytes (0 when it is gone).
+func pss(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		return 0
+	}
+	s := bufio.NewScanner(bytes.NewReader(b))
+	for s.Scan() {
+		f := strings.Fields(s.Text())
+		if len(f) >= 2 && f[0] == "Pss:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }

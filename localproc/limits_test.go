@@ -280,3 +280,26 @@ func TestGroupsV2Files(t *testing.T) {
 		t.Errorf("list = %v, %v", names, err)
 	}
 }
+
+// MemoryPSS sums the memory of every process in a session's cgroup, also of one that left
+// the workload's process group.
+func TestMemoryPSS(t *testing.T) {
+	p := newProvisioner(t, t.TempDir(), SandboxDisabled)
+	requireGroups(t, p)
+	r := request("lab-w01-s001", "grandchild")
+	r.Env = append(r.Env, portal.EnvVar{Name: "LOCALPROC_TEST_SETSID", Value: "1"})
+	b, h := start(t, p, r)
+	waitReady(t, p, b)
+	got, err := p.MemoryPSS(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for _, pid := range append(descendants(h.PID), h.PID) {
+		want += pss(pid)
+	}
+	// Both are sums over the same processes, read at slightly different times.
+	if got <= 0 || got < want/2 || got > want*2 {
+		t.Errorf("MemoryPSS = %d, want about %d (the sum over the workload's processes)", got, want)
+	}
+}
