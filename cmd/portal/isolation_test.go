@@ -30,8 +30,10 @@ func TestServeWithoutBubblewrap(t *testing.T) {
 		}
 	}
 
+	data := t.TempDir()
+	stopSessionsAtEnd(t, data) // after the portal is killed
 	cmd := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0",
-		"--data-dir", t.TempDir(), "--bwrap", "/nonexistent/bwrap")
+		"--data-dir", data, "--bwrap", "/nonexistent/bwrap")
 	cmd.Env = append(os.Environ(), "PORTAL_ALLOW_UNSANDBOXED=true")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -97,8 +99,10 @@ func TestSessionsAreSandboxed(t *testing.T) {
 func TestServeWithoutLimits(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	data := t.TempDir()
+	stopSessionsAtEnd(t, data) // after the portal is killed
 	cmd := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0",
-		"--data-dir", t.TempDir(), "--session-limits=false")
+		"--data-dir", data, "--session-limits=false")
 	cmd.Env = append(os.Environ(), "PORTAL_ALLOW_UNSANDBOXED=true")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
