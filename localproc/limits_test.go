@@ -303,3 +303,24 @@ func TestMemoryPSS(t *testing.T) {
 		t.Errorf("MemoryPSS = %d, want about %d (the sum over the workload's processes)", got, want)
 	}
 }
+
+// BenchmarkGroupCreate measures what cgroups add to a session's start and stop: making a
+// group with its limits, and removing it.
+func BenchmarkGroupCreate(b *testing.B) {
+	dir := b.TempDir()
+	g, err := newGroups(dir)
+	if err != nil {
+		b.Skipf("no usable cgroups: %v", err)
+	}
+	defer g.removeParent()
+	l := DefaultLimits.complete()
+	for i := 0; b.Loop(); i++ {
+		name := fmt.Sprintf("bench-%d", i)
+		if err := g.create(name, l); err != nil {
+			b.Fatal(err)
+		}
+		if err := g.remove(name); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
