@@ -8,8 +8,15 @@
 // so a shell cannot see the dashboard's process or the session's secret.
 //
 // A session's working directory <Dir>/<session> holds the portal's files about it (.handle,
-// .dashboard.log) and two folders its processes own: home/ (the session's home) and run/
-// (where the dashboard writes the address it listens on). Only home/ is visible to shells.
+// .dashboard.log) and two folders its processes own: home/ (the session's home when it runs
+// unsandboxed; a sandbox has a size-capped home of its own) and run/ (where the dashboard
+// writes the address it listens on). Only the home is visible to shells.
+//
+// Each session also runs in a cgroup of its own (see Limits), named after it, under a
+// parent named after Dir. Its first process joins the group before it runs anything of the
+// session, and only once the session's handle is written: a portal that dies in between
+// leaves nothing running, and a portal that dies later leaves a group or a handle that the
+// next one finds with List and stops.
 //
 // The package relies on Linux's /proc to tell a workload from a process that reused its id.
 package localproc

@@ -145,6 +145,11 @@ func within(path, root string) bool {
 // mounted that way, with no read-only folders laid over parts of it (which a privileged
 // bwrap does), lets the dashboard mount one of its own for each shell's nested sandbox.
 // The host's /proc is in the first layer only, hidden under the second's.
+//
+// The second layer also lays size-capped tmpfs file systems (of l's sizes) over home, /tmp
+// and /dev/shm, and makes the rest of /dev read-only: what a session writes there is
+// charged to its memory cgroup and never reaches the host's disk. The host folder bound at
+// home in the first layer stays empty.
 func (s *sandbox) outer(host, home, run, content string, l Limits, argv []string) []string {
 	args := []string{s.bwrap}
 	args = append(args, s.system...)
