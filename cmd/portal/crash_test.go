@@ -206,3 +206,40 @@ func dirs(dir string) []string {
 	}
 	return out
 }
+
+// sessionHome returns the path, seen from the host, of rel in the home of a session's
+// sandbox: that home is a file system inside the sandbox, reached through the root folder
+// of one of its processes.
+func sessionHome(sessions, name, rel string) (string, error) {
+	roots := workloads(sessions)[name]
+	if len(roots) != 1 {
+		return "", fmt.Errorf("session %s has workloads %v, want one", name, roots)
+	}
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		ppid, _ := strconv.Atoi(f[1])
+		children[ppid] = append(children[ppid], pid)
+	}
+	// The innermost process sees the sandbox's home; the first layers see the host folder.
+	var found string
+	for todo := roots; len(todo) > 0; todo = append(todo[1:], children[todo[0]]...) {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", todo[0]))
+		if strings.HasPrefix(string(cmdline), "/opt/portal/dashboard\x00") {
+			found = fmt.Sprintf("/proc/%d/root/home/session/%s", todo[0], rel)
+		}
+	}
+	if found == "" {
+		return "", fmt.Errorf("no dashboard process in the workload of session %s", name)
+	}
+	return found, nil
+}
