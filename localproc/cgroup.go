@@ -164,7 +164,26 @@ func (g *groupsV1) create(name string, l Limits) error {
 		Pids:   &specs.LinuxPids{Limit: &l.Processes},
 		CPU:    &specs.LinuxCPU{Quota: &quota, Period: &period},
 	}, cgroup1.WithHierarchy(g.hierarchy))
-	return err
+	if err != nil {
+		return err
+	}
+	names, err := g.list()
+	if err != nil {
+		return err
+	}
+	parent, err := g.load("")
+	if err != nil {
+		return err
+	}
+	shares := uint64(parentWeight(len(names), 1024, 262144))
+	return parent.Update(&specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: &shares}})
+}
+
+// parentWeight is the CPU weight of the sessions' parent group when it holds n sessions:
+// as much as n processes of the default weight one, so that the sessions together weigh
+// against the rest of the machine as they would without cgroups, and not as one process.
+func parentWeight(n int, one, most int64) int64 {
+	return min(most, one*int64(max(n, 1)))
 }
 
 func (g *groupsV1) add(name string, pid int) error {
@@ -223,7 +242,19 @@ func (g *groupsV2) create(name string, l Limits) error {
 		Pids:   &cgroup2.Pids{Max: l.Processes},
 		CPU:    &cgroup2.CPU{Max: cgroup2.NewCPUMax(&quota, &period)},
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	names, err := g.list()
+	if err != nil {
+		return err
+	}
+	parent, err := cgroup2.Load(g.parent, cgroup2.WithMountpoint(g.mount))
+	if err != nil {
+		return err
+	}
+	weight := uint64(parentWeight(len(names), 100, 10000))
+	return parent.Update(&cgroup2.Resources{CPU: &cgroup2.CPU{Weight: &weight}})
 }
 
 // v2Leaf is the group, below its own, that the portal moves its processes to on cgroup v2.

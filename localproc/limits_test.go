@@ -276,6 +276,9 @@ func TestGroupsV2Files(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(mount, own, "cgroup.subtree_control")); !strings.Contains(string(b), "memory") {
 		t.Errorf("controllers not enabled below the portal's group: %q", b)
 	}
+	if b, _ := os.ReadFile(filepath.Join(mount, g.parent, "cpu.weight")); strings.TrimSpace(string(b)) != "100" {
+		t.Errorf("the parent's cpu.weight with one session = %q, want 100", b)
+	}
 	if names, err := g.list(); err != nil || !slices.Equal(names, []string{"s1"}) {
 		t.Errorf("list = %v, %v", names, err)
 	}
@@ -322,5 +325,54 @@ func BenchmarkGroupCreate(b *testing.B) {
 		if err := g.remove(name); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkStart measures Provisioner.Start of a sandboxed session that exits at once,
+// with and without its cgroup, and its Stop.
+func BenchmarkStart(b *testing.B) {
+	for _, noCgroups := range []bool{false, true} {
+		b.Run(fmt.Sprintf("cgroups=%v", !noCgroups), func(b *testing.B) {
+			p, err := New(Config{Dir: b.TempDir(), Command: []string{"/bin/true"}, NoCgroups: noCgroups})
+			if err != nil {
+				b.Skip(err)
+			}
+			defer p.Close()
+			for i := 0; b.Loop(); i++ {
+				h, err := p.Start(context.Background(), request(fmt.Sprintf("bench-%d", i), "exit"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := p.Stop(context.Background(), h); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// The sessions' parent group weighs, for the CPU, as much as its sessions would as
+// separate processes: a class does not shrink to one process's share of a busy machine.
+func TestParentCPUWeight(t *testing.T) {
+	p := newProvisioner(t, t.TempDir(), SandboxDisabled)
+	requireGroups(t, p)
+	g, ok := p.groups.(*groupsV1)
+	if !ok {
+		t.Skip("not cgroup v1")
+	}
+	for i := range 3 {
+		if err := g.create(fmt.Sprintf("s%d", i), DefaultLimits.complete()); err != nil {
+			t.Fatal(err)
+		}
+		defer g.remove(fmt.Sprintf("s%d", i))
+	}
+	var cpuRoot string
+	for _, s := range g.subsystems {
+		if s.Name() == "cpu" {
+			cpuRoot = s.(interface{ Path(string) string }).Path(filepath.Join(g.base["cpu"], g.parent))
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(cpuRoot, "cpu.shares")); err != nil || strings.TrimSpace(string(b)) != "3072" {
+		t.Errorf("parent cpu.shares with 3 sessions = %q (%v), want 3072", b, err)
 	}
 }
