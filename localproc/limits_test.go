@@ -116,6 +116,11 @@ func TestLimits(t *testing.T) {
 			t.Errorf("no line %q in the shell's output", want)
 		}
 	}
+	// Nothing the session wrote to its home reached the host's disk, where the portal's
+	// data lives.
+	if entries, err := os.ReadDir(filepath.Join(h.WorkDir, homeDir)); err != nil || len(entries) != 0 {
+		t.Errorf("the host folder of the session's home holds %v (%v), want nothing", entries, err)
+	}
 	var forked int
 	for _, l := range lines {
 		fmt.Sscanf(l, "forked %d", &forked)
