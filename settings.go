@@ -128,6 +128,17 @@ type Workshop struct {
 	// Terminals is the number of terminal panes of the dashboard (1 to 3).
 	Terminals int
 	Env       []EnvVar
+	// Resources are the limits of each session's workload (zero = the provisioner's default).
+	Resources SessionResources
+}
+
+// SessionResources are the per-session limits a workshop asks for (spec.session.resources).
+// Zero fields leave the provisioner's defaults.
+type SessionResources struct {
+	Memory    int64 // bytes (the reference's session.resources.memory)
+	Storage   int64 // bytes of the session's home (the reference's session.resources.storage)
+	CPU       int64 // thousandths of a CPU (portal extension: session.resources.cpu)
+	Processes int64 // processes and threads (portal extension: session.resources.processes)
 }
 
 // MergedLabels merges labels in priority order: defaults, then the Workshop's, then the

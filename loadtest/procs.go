@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"portal/localproc"
 )
 
 // sessionProc is a session process found through the handle file the local provisioner
@@ -122,4 +124,6 @@ func killSessionProcs(dataDir string) {
 	for _, p := range procs {
 		syscall.Kill(-p.PID, syscall.SIGKILL)
 	}
+	// What is left in the sessions' cgroups, and the cgroups themselves.
+	localproc.Purge(filepath.Join(dataDir, "sessions"))
 }

@@ -8,10 +8,17 @@
 // so a shell cannot see the dashboard's process or the session's secret.
 //
 // A session's working directory <Dir>/<session> holds the portal's files about it (.handle,
-// .dashboard.log, .egress.log) and two folders its processes own: home/ (the session's
-// home) and run/ (where the dashboard writes the address it listens on and, sandboxed, has
-// its Unix socket). Only home/ is visible to shells. A sandboxed session has a network
-// namespace of its own (see NetworkConfig).
+// .dashboard.log, .egress.log) and two folders its processes own: home/ (the session's home
+// when it runs unsandboxed; a sandbox has a size-capped home of its own) and run/ (where the
+// dashboard writes the address it listens on and, sandboxed, has its Unix socket). Only the
+// home is visible to shells. A sandboxed session has a network namespace of its own (see
+// NetworkConfig).
+//
+// Each session also runs in a cgroup of its own (see Limits), named after it, under a
+// parent named after Dir. Its first process joins the group before it runs anything of the
+// session, and only once the session's handle is written: a portal that dies in between
+// leaves nothing running, and a portal that dies later leaves a group or a handle that the
+// next one finds with List and stops.
 //
 // The package relies on Linux's /proc to tell a workload from a process that reused its id.
 package localproc
@@ -68,6 +75,13 @@ type Config struct {
 	// Network configures the network of sandboxed sessions; unsandboxed sessions use the
 	// host's.
 	Network NetworkConfig
+	// Limits are every session's resource limits unless its workshop sets them (zero
+	// fields: DefaultLimits).
+	Limits Limits
+	// NoCgroups runs sessions without control groups: no memory, CPU or process limits.
+	// Without it New tries cgroups once and, when they cannot be used, logs a warning and
+	// runs sessions unlimited (see Limited).
+	NoCgroups bool
 }
 
 // Provisioner runs workloads as local processes. It keeps no state of its own: everything
@@ -86,6 +100,10 @@ type Provisioner struct {
 	slirp string
 	// portalDir is NetworkConfig.PortalSocketDir for sandboxed sessions.
 	portalDir string
+	// groups is nil when sessions run without cgroups; limitsNote says how or why not.
+	groups     groups
+	limits     Limits
+	limitsNote string
 }
 
 // New returns a Provisioner, creating cfg.Dir if needed. Unless cfg.Sandbox.Mode is
@@ -125,7 +143,8 @@ func New(cfg Config) (*Provisioner, error) {
 		return nil, fmt.Errorf("localproc: dashboard command: %w", err)
 	}
 	p := &Provisioner{dir: dir, command: cmd, log: log,
-		client: &http.Client{Timeout: 2 * time.Second}, grace: stopGrace}
+		client: &http.Client{Timeout: 2 * time.Second}, grace: stopGrace, limits: cfg.Limits}
+	p.setUpGroups(cfg.NoCgroups)
 	if cfg.Sandbox.Mode == SandboxDisabled {
 		p.sandboxNote = "sessions run unsandboxed: the sandbox is disabled"
 		return p, nil
@@ -155,6 +174,37 @@ func New(cfg Config) (*Provisioner, error) {
 	return p, nil
 }
 
+// setUpGroups makes p run sessions in cgroups when it can, and says so in limitsNote.
+func (p *Provisioner) setUpGroups(disabled bool) {
+	if disabled {
+		p.limitsNote = "sessions run WITHOUT resource limits: cgroups are disabled"
+		return
+	}
+	g, err := newGroups(p.dir)
+	if err != nil {
+		p.limitsNote = "sessions run WITHOUT memory, CPU and process limits: " + err.Error()
+		p.log.Warn("SESSIONS RUN WITHOUT RESOURCE LIMITS: one session can take the machine's memory, CPU and process ids", "reason", err)
+		return
+	}
+	p.groups = g
+	p.limitsNote = fmt.Sprintf("sessions run with resource limits (%s; default %s)", g, p.limits.complete())
+}
+
+// Close releases what p holds on the host: the sessions' parent cgroup, when no session
+// runs. Sessions keep running.
+func (p *Provisioner) Close() error {
+	if p.groups != nil {
+		p.groups.removeParent()
+	}
+	return nil
+}
+
+// Limited reports whether sessions started by p run with memory, CPU and process limits,
+// with a sentence that says which, or why not, for the portal's operator.
+func (p *Provisioner) Limited() (bool, string) {
+	return p.groups != nil, p.limitsNote
+}
+
 // handle identifies a workload process. Start is the process's start time in clock ticks
 // since boot (/proc/<pid>/stat field 22), which tells it apart from a later process that
 // got the same id.
@@ -166,6 +216,9 @@ type handle struct {
 	Secret  string `json:"secret"`
 	// Addr is the file the dashboard writes its address to ("" = <WorkDir>/.dashboard.addr).
 	Addr string `json:"addr,omitempty"`
+	// Cgroup is the name of the session's control group ("" = none). A handle with a
+	// group and no process (PID 0) stands for a group that List found without a handle.
+	Cgroup string `json:"cgroup,omitempty"`
 }
 
 // addrPath is where the handle's dashboard writes the address it listens on.
@@ -181,8 +234,9 @@ func parseHandle(b []byte) (handle, error) {
 	if err := json.Unmarshal(b, &h); err != nil {
 		return h, fmt.Errorf("localproc: malformed handle: %w", err)
 	}
-	if h.PID <= 1 || h.PGID <= 1 || h.WorkDir == "" || !filepath.IsAbs(h.WorkDir) ||
-		(h.Addr != "" && !within(h.Addr, h.WorkDir)) {
+	groupOnly := h.PID == 0 && h.PGID == 0 && h.Cgroup != ""
+	if (!groupOnly && (h.PID <= 1 || h.PGID <= 1)) || h.WorkDir == "" || !filepath.IsAbs(h.WorkDir) ||
+		(h.Addr != "" && !within(h.Addr, h.WorkDir)) || (h.Cgroup != "" && !validName(h.Cgroup)) {
 		return h, fmt.Errorf("localproc: malformed handle %q", b)
 	}
 	return h, nil
@@ -195,7 +249,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		return nil, errors.New("localproc: start: no session")
 	}
 	name := r.Session.Name
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+	if !validName(name) {
 		return nil, fmt.Errorf("localproc: start: bad session name %q", name)
 	}
 	if _, err := os.Stat(p.command[0]); err != nil {
@@ -204,6 +258,11 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	work := filepath.Join(p.dir, name)
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
+	// A workload this session had before (a start the portal did not record) would run on
+	// unseen: the new one replaces it.
+	if err := p.stopEarlier(name, work); err != nil {
+		return nil, fmt.Errorf("localproc: start %s: stop the earlier workload: %w", name, err)
 	}
 	home, run := filepath.Join(work, homeDir), filepath.Join(work, runDir)
 	for _, d := range []string{home, run} {
@@ -215,6 +274,10 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	// A leftover address from an earlier run would make the new process look ready.
 	if err := os.Remove(addr); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
+	limits := sessionLimits(p.limits, nil)
+	if r.Environment != nil {
+		limits = sessionLimits(p.limits, &r.Environment.Workshop)
 	}
 	vars := map[string]string{}
 	for _, v := range r.Env {
@@ -229,7 +292,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 				return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 			}
 		}
-		shell, err := shellEnv(vars)
+		shell, err := shellEnv(vars, limits)
 		if err != nil {
 			return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 		}
@@ -239,7 +302,14 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 			env = append(env, "WORKSHOP_CONTENT="+sandboxContent)
 		}
 		env = append(env, netEnv(p.portalDir)...)
-		argv = p.sandbox.outer(name, home, run, content, p.command)
+		argv = p.sandbox.outer(name, home, run, content, limits, p.command)
+	}
+	var group string
+	if p.groups != nil {
+		group = name
+		if err := p.groups.create(group, limits); err != nil {
+			return nil, fmt.Errorf("localproc: start %s: create its cgroup: %w", name, err)
+		}
 	}
 	logf, err := os.OpenFile(filepath.Join(work, logFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
@@ -247,20 +317,34 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	}
 	defer logf.Close() // the child has its own copy
 
-	cmd := exec.Command(argv[0], argv[1:]...)
+	// The workload starts behind a gate: a shell that waits for a line on a pipe before it
+	// runs the workload. Meanwhile the portal moves it into its cgroup and writes its
+	// handle. If the portal dies before it opens the gate, the pipe closes and the shell
+	// exits without running anything.
+	gateR, gateW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
+	defer gateW.Close()
+	cmd := exec.Command("/bin/sh", append([]string{"-c", gateScript, "session-gate"}, argv...)...)
 	cmd.Dir = home
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{gateR} // fd 3
 	// A session of its own: its own process group, and no controlling terminal to inject
 	// keystrokes into.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	var egress *egressStart
 	if p.sandbox != nil && p.slirp != "" {
-		if egress, err = prepareEgress(p.slirp, work, cmd); err != nil {
+		// bubblewrap is the gate's fifth argument.
+		if egress, err = prepareEgress(p.slirp, work, cmd, 4); err != nil {
+			gateR.Close()
 			return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 		}
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	gateR.Close()
+	if err != nil {
 		if egress != nil {
 			egress.close()
 		}
@@ -270,24 +354,66 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	// Read the start time before anything can reap the child, so that /proc/<pid> exists.
 	st, err := procStat(pid)
 	go cmd.Wait() // reap it whenever it exits
-	if err == nil && egress != nil {
-		err = egress.attach()
-	}
-	if err != nil {
+	fail := func(err error) ([]byte, error) {
+		if egress != nil {
+			egress.close()
+		}
 		syscall.Kill(-pid, syscall.SIGKILL)
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 	}
-	h := handle{PID: pid, PGID: pid, Start: st.start, WorkDir: work, Secret: r.Session.Secret, Addr: addr}
+	if err != nil {
+		return fail(err)
+	}
+	if group != "" {
+		if err := p.groups.add(group, pid); err != nil {
+			return fail(fmt.Errorf("join its cgroup: %w", err))
+		}
+	}
+	h := handle{PID: pid, PGID: pid, Start: st.start, WorkDir: work, Secret: r.Session.Secret, Addr: addr,
+		Cgroup: group}
 	b, err := json.Marshal(h)
 	if err != nil {
-		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+		return fail(err)
 	}
 	if err := writeFile(filepath.Join(work, handleFile), b); err != nil {
-		syscall.Kill(-pid, syscall.SIGKILL)
-		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+		return fail(err)
 	}
-	p.log.Info("started session process", "session", name, "pid", pid, "dir", work, "sandboxed", p.sandbox != nil)
+	if _, err := io.WriteString(gateW, "go\n"); err != nil {
+		return fail(fmt.Errorf("open the gate: %w", err))
+	}
+	// Past the gate a sandbox with egress waits until slirp4netns has configured its
+	// network namespace.
+	if egress != nil {
+		if err := egress.attach(); err != nil {
+			return fail(err)
+		}
+	}
+	p.log.Info("started session process", "session", name, "pid", pid, "dir", work,
+		"sandboxed", p.sandbox != nil, "cgroup", group != "")
 	return b, nil
+}
+
+// gateScript runs its arguments once it reads "go" on file descriptor 3, which the
+// program does not inherit.
+const gateScript = `read -r word <&3 && [ "$word" = go ] || exit 125; exec "$@" 3<&-`
+
+// stopEarlier kills what an earlier start of session name left running: the processes of
+// its cgroup, and the process group of the handle in its folder.
+func (p *Provisioner) stopEarlier(name, work string) error {
+	if b, err := os.ReadFile(filepath.Join(work, handleFile)); err == nil {
+		if h, err := parseHandle(b); err == nil && h.PGID > 1 && ownsGroup(h) {
+			syscall.Kill(-h.PGID, syscall.SIGKILL)
+		}
+	}
+	if p.groups == nil {
+		return nil
+	}
+	return p.groups.kill(name)
+}
+
+// validName reports whether name can name a session's folder and cgroup.
+func validName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\`)
 }
 
 // mkdir creates a folder that the session's processes own.
@@ -358,20 +484,30 @@ func (p *Provisioner) healthy(ctx context.Context, endpoint string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// Stop sends SIGTERM to the workload's process group, SIGKILL after a grace period, and
-// removes its working directory. Stopping a workload that is gone succeeds.
+// Stop sends SIGTERM to the workload's process group, SIGKILL after a grace period, then
+// kills every process left in the workload's cgroup (those that left the process group
+// too), removes the cgroup and the working directory. Stopping a workload that is gone
+// succeeds.
 func (p *Provisioner) Stop(ctx context.Context, b []byte) error {
 	h, err := parseHandle(b)
 	if err != nil {
 		return err
 	}
-	if ownsGroup(h) {
+	if h.PGID > 1 && ownsGroup(h) {
 		if err := syscall.Kill(-h.PGID, syscall.SIGTERM); err == nil {
 			if !p.await(ctx, h.PGID, p.grace) {
 				// The group still has running processes, so its id is still ours.
 				syscall.Kill(-h.PGID, syscall.SIGKILL)
 				p.await(ctx, h.PGID, time.Second)
 			}
+		}
+	}
+	if h.Cgroup != "" && p.groups != nil {
+		if err := p.groups.kill(h.Cgroup); err != nil {
+			return fmt.Errorf("localproc: stop: kill the processes of cgroup %s: %w", h.Cgroup, err)
+		}
+		if err := p.groups.remove(h.Cgroup); err != nil {
+			return fmt.Errorf("localproc: stop: remove cgroup %s: %w", h.Cgroup, err)
 		}
 	}
 	if err := removeAll(h.WorkDir); err != nil {
@@ -431,18 +567,39 @@ func (p *Provisioner) Activity(ctx context.Context, b []byte) (portal.Activity, 
 		LastView: time.Duration(figures.View) * time.Second}, nil
 }
 
-// List returns the handles of every workload whose working directory is under Dir.
+// List returns the handles of every workload whose working directory is under Dir, and
+// one for each session cgroup under the provisioner's parent group that has no handle
+// file: stopping that handle kills every process in the group.
 func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 	paths, err := filepath.Glob(filepath.Join(p.dir, "*", handleFile))
 	if err != nil {
 		return nil, fmt.Errorf("localproc: list: %w", err)
 	}
 	var out [][]byte
+	handled := map[string]bool{}
 	for _, path := range paths {
 		b, err := os.ReadFile(path)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // stopped meanwhile
 		}
+		if err != nil {
+			return nil, fmt.Errorf("localproc: list: %w", err)
+		}
+		out = append(out, b)
+		handled[filepath.Base(filepath.Dir(path))] = true
+	}
+	if p.groups == nil {
+		return out, nil
+	}
+	names, err := p.groups.list()
+	if err != nil {
+		return nil, fmt.Errorf("localproc: list cgroups: %w", err)
+	}
+	for _, name := range names {
+		if handled[name] || !validName(name) {
+			continue
+		}
+		b, err := json.Marshal(handle{WorkDir: filepath.Join(p.dir, name), Cgroup: name})
 		if err != nil {
 			return nil, fmt.Errorf("localproc: list: %w", err)
 		}

@@ -97,10 +97,25 @@ func newProvisioner(t *testing.T, dir string, mode SandboxMode) *Provisioner {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	closeProvisioner(t, p)
 	if got, want := p.sandbox != nil, mode == SandboxRequired; got != want {
 		t.Fatalf("sandboxed = %v, want %v", got, want)
 	}
 	return p
+}
+
+// closeProvisioner closes p when the test is done, once its sessions are stopped, and
+// checks that no cgroup is left.
+func closeProvisioner(t *testing.T, p *Provisioner) {
+	t.Cleanup(func() {
+		p.Close()
+		if g, ok := p.groups.(*groupsV1); ok {
+			if _, err := os.Stat(filepath.Join(g.pidsRoot, g.base["pids"], g.parent)); err == nil {
+				names, _ := g.list()
+				t.Errorf("cgroup %s is left with sessions %v", g.parent, names)
+			}
+		}
+	})
 }
 
 // request returns a start request for a child in the given mode.
@@ -305,9 +320,14 @@ func TestStopKillsDescendants(t *testing.T) {
 		{"unsandboxed, same group", SandboxDisabled, false},
 		{"sandboxed, same group", SandboxRequired, false},
 		{"sandboxed, own session", SandboxRequired, true},
+		// Only the session's cgroup finds a process that left the group without a sandbox.
+		{"unsandboxed, own session", SandboxDisabled, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newProvisioner(t, t.TempDir(), tc.mode)
+			if tc.mode == SandboxDisabled && tc.setsid {
+				requireGroups(t, p)
+			}
 			// A process outside the group keeps the sandbox's first process waiting for it,
 			// so SIGTERM alone does not end the sandbox; the SIGKILL after the grace does.
 			p.grace = 500 * time.Millisecond

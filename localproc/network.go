@@ -112,7 +112,7 @@ type egressStart struct {
 
 // prepareEgress makes cmd, a session's sandbox not yet started, report its network
 // namespace on a pipe, and hold the pipe whose closing ends the session's slirp4netns.
-func prepareEgress(slirp, work string, cmd *exec.Cmd) (*egressStart, error) {
+func prepareEgress(slirp, work string, cmd *exec.Cmd, at int) (*egressStart, error) {
 	e := &egressStart{slirp: slirp, work: work}
 	var err error
 	if e.infoR, e.infoW, err = os.Pipe(); err != nil {
@@ -129,8 +129,9 @@ func prepareEgress(slirp, work string, cmd *exec.Cmd) (*egressStart, error) {
 	fd := 3 + len(cmd.ExtraFiles)
 	cmd.ExtraFiles = append(cmd.ExtraFiles, e.infoW, e.blockR, e.exitW)
 	// bubblewrap's options come before the first "--"; these may be anywhere among them.
-	cmd.Args = append([]string{cmd.Args[0], "--info-fd", strconv.Itoa(fd),
-		"--block-fd", strconv.Itoa(fd + 1)}, cmd.Args[1:]...)
+	args := append([]string{}, cmd.Args[:at+1]...)
+	args = append(args, "--info-fd", strconv.Itoa(fd), "--block-fd", strconv.Itoa(fd+1))
+	cmd.Args = append(args, cmd.Args[at+1:]...)
 	return e, nil
 }
 
@@ -286,9 +287,9 @@ func (s *sandbox) probeEgress(dir, slirp string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*egressTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.bwrap, s.outer("probe", home, run, "", []string{"/bin/true"})[1:]...)
+	cmd := exec.CommandContext(ctx, s.bwrap, s.outer("probe", home, run, "", DefaultLimits.complete(), []string{"/bin/true"})[1:]...)
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
-	e, err := prepareEgress(slirp, tmp, cmd)
+	e, err := prepareEgress(slirp, tmp, cmd, 0)
 	if err != nil {
 		return err
 	}

@@ -102,9 +102,9 @@ func TestSessionNetwork(t *testing.T) {
 			}
 			r := request("lab-w01-s001", "shell")
 			r.Env = append(r.Env, portal.EnvVar{Name: "SHELL_SCRIPT", Value: fmt.Sprintf(networkScript, port)})
-			b, _ := start(t, p, r)
+			b, h := start(t, p, r)
 			waitReady(t, p, b)
-			out, err := os.ReadFile(filepath.Join(dir, "lab-w01-s001", "home", "shell.out"))
+			out, err := readHome(p, h, "shell.out")
 			if err != nil {
 				t.Fatalf("no shell output: %v", err)
 			}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -145,7 +146,12 @@ func within(path, root string) bool {
 // mounted that way, with no read-only folders laid over parts of it (which a privileged
 // bwrap does), lets the dashboard mount one of its own for each shell's nested sandbox.
 // The host's /proc is in the first layer only, hidden under the second's.
-func (s *sandbox) outer(host, home, run, content string, argv []string) []string {
+//
+// The second layer also lays size-capped tmpfs file systems (of l's sizes) over home, /tmp
+// and /dev/shm, and makes the rest of /dev read-only: what a session writes there is
+// charged to its memory cgroup and never reaches the host's disk. The host folder bound at
+// home in the first layer stays empty.
+func (s *sandbox) outer(host, home, run, content string, l Limits, argv []string) []string {
 	args := []string{s.bwrap}
 	args = append(args, s.system...)
 	// bwrap creates missing parent folders for its owner only; the user may differ.
@@ -155,7 +161,7 @@ func (s *sandbox) outer(host, home, run, content string, argv []string) []string
 	args = append(args,
 		"--bind", home, sandboxHome,
 		"--bind", run, sandboxRun,
-		"--perms", "1777", "--tmpfs", "/tmp",
+		"--size", size(l.Tmp), "--perms", "1777", "--tmpfs", "/tmp",
 		"--dev", "/dev",
 		"--bind", "/proc", "/proc",
 		"--ro-bind", argv[0], sandboxBin,
@@ -180,11 +186,12 @@ func (s *sandbox) outer(host, home, run, content string, argv []string) []string
 	args = append(args, "--",
 		sandboxBwrap,
 		"--ro-bind", "/", "/",
-		"--bind", sandboxHome, sandboxHome,
+		"--size", size(l.Home), "--perms", "0755", "--tmpfs", sandboxHome,
 		"--bind", sandboxRun, sandboxRun,
-		"--bind", "/tmp", "/tmp",
-		"--proc", "/proc",
-		"--dev", "/dev",
+		"--size", size(l.Tmp), "--perms", "1777", "--tmpfs", "/tmp",
+		"--proc", "/proc")
+	args = append(args, cappedDev(l)...)
+	args = append(args,
 		"--unshare-user", "--unshare-pid", "--unshare-ipc",
 		"--chdir", sandboxHome,
 		"--", sandboxBin)
@@ -196,20 +203,22 @@ func (s *sandbox) outer(host, home, run, content string, argv []string) []string
 // own process namespace, so a shell can neither see the dashboard's process (nor its
 // environment with the session's secret) nor touch the file that tells the portal where
 // the dashboard listens. /tmp and home are the session's, shared by all its shells.
-func shellSandbox(argv []string) []string {
+func shellSandbox(argv []string, l Limits) []string {
 	args := []string{sandboxBwrap,
 		"--ro-bind", "/", "/",
 		"--tmpfs", sandboxRun, "--remount-ro", sandboxRun,
 		"--bind", sandboxHome, sandboxHome,
 		"--bind", "/tmp", "/tmp",
 		"--proc", "/proc",
-		"--dev", "/dev",
+	}
+	args = append(args, cappedDev(l)...)
+	args = append(args,
 		"--unshare-user", "--disable-userns",
 		"--unshare-pid", "--unshare-ipc",
 		"--die-with-parent",
 		"--chdir", sandboxHome,
 		"--",
-	}
+	)
 	return append(args, argv...)
 }
 
@@ -228,10 +237,11 @@ func (s *sandbox) probe(dir string) error {
 		}
 	}
 	// The dashboard's program is bwrap itself here: it runs the nested sandbox.
-	argv := append([]string{s.bwrap}, shellSandbox([]string{"true"})[1:]...)
+	l := DefaultLimits.complete()
+	argv := append([]string{s.bwrap}, shellSandbox([]string{"true"}, l)[1:]...)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.bwrap, s.outer("probe", home, run, "", argv)[1:]...)
+	cmd := exec.CommandContext(ctx, s.bwrap, s.outer("probe", home, run, "", l, argv)[1:]...)
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -264,13 +274,24 @@ func (p *Provisioner) Sandboxed() (bool, string) {
 
 // shellEnv returns the DASHBOARD_SHELL value that wraps the workshop's shell (from vars,
 // else /bin/bash -l) in the nested shell sandbox.
-func shellEnv(vars map[string]string) (string, error) {
+func shellEnv(vars map[string]string, l Limits) (string, error) {
 	argv := defaultShell
 	if v := vars["DASHBOARD_SHELL"]; v != "" {
 		if err := json.Unmarshal([]byte(v), &argv); err != nil || len(argv) == 0 {
 			return "", fmt.Errorf("DASHBOARD_SHELL: expected a JSON array of strings, got %q", v)
 		}
 	}
-	b, err := json.Marshal(shellSandbox(argv))
+	b, err := json.Marshal(shellSandbox(argv, l))
 	return string(b), err
 }
+
+// cappedDev returns the bwrap arguments for a /dev with the usual devices, a /dev/shm of
+// at most l.Shm bytes, and nothing else writable.
+func cappedDev(l Limits) []string {
+	return []string{"--dev", "/dev",
+		"--size", size(l.Shm), "--perms", "1777", "--tmpfs", "/dev/shm",
+		"--remount-ro", "/dev"}
+}
+
+// size formats a tmpfs size for bwrap's --size.
+func size(n int64) string { return strconv.FormatInt(n, 10) }

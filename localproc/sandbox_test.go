@@ -109,6 +109,7 @@ func testIsolation(t *testing.T, mode SandboxMode) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	closeProvisioner(t, p)
 
 	self, other := "lab-w01-s001", "lab-w01-s002"
 	rb := request(other, "1")
@@ -132,9 +133,9 @@ func testIsolation(t *testing.T, mode SandboxMode) {
 	ra.Env = append(ra.Env,
 		portal.EnvVar{Name: "SESSION_SECRET", Value: secret},
 		portal.EnvVar{Name: "SHELL_SCRIPT", Value: fmt.Sprintf(isolationScript, data, other, self, root, sandboxed, needles)})
-	ba, _ := start(t, p, ra)
+	ba, ha := start(t, p, ra)
 	waitPhase(t, p, ba)
-	out, err := os.ReadFile(filepath.Join(dir, self, "home", "shell.out"))
+	out, err := readHome(p, ha, "shell.out")
 	if err != nil {
 		t.Fatalf("no shell output: %v", err)
 	}
@@ -184,6 +185,7 @@ func TestSandboxUnavailable(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New with the sandbox preferred: %v", err)
 			}
+			closeProvisioner(t, p)
 			on, note := p.Sandboxed()
 			if on || !strings.Contains(note, "UNSANDBOXED") || !strings.Contains(note, bwrap) {
 				t.Errorf("Sandboxed() = %v, %q; want false and a note naming %s", on, note, bwrap)
@@ -232,7 +234,7 @@ func TestShellEnv(t *testing.T) {
 		{"", defaultShell},
 		{`["/bin/zsh"]`, []string{"/bin/zsh"}},
 	} {
-		got, err := shellEnv(map[string]string{"DASHBOARD_SHELL": tc.shell})
+		got, err := shellEnv(map[string]string{"DASHBOARD_SHELL": tc.shell}, DefaultLimits.complete())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,7 +247,7 @@ func TestShellEnv(t *testing.T) {
 			t.Errorf("DASHBOARD_SHELL %q → %q; want %q in a nested sandbox", tc.shell, argv, tc.want)
 		}
 	}
-	if _, err := shellEnv(map[string]string{"DASHBOARD_SHELL": "bash"}); err == nil {
+	if _, err := shellEnv(map[string]string{"DASHBOARD_SHELL": "bash"}, DefaultLimits.complete()); err == nil {
 		t.Errorf("a DASHBOARD_SHELL that is not a JSON array was accepted")
 	}
 }
@@ -257,7 +259,7 @@ func BenchmarkSandboxStart(b *testing.B) {
 		b.Skip(err)
 	}
 	for b.Loop() {
-		argv := p.sandbox.outer("bench", p.dir, p.dir, "", p.command)
+		argv := p.sandbox.outer("bench", p.dir, p.dir, "", DefaultLimits.complete(), p.command)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput(); err != nil {
 			b.Fatalf("%v: %s", err, out)

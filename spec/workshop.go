@@ -16,7 +16,7 @@ var difficulties = []string{"beginner", "intermediate", "advanced", "extreme"}
 var (
 	ignoredWorkshopSpec = []string{"publish", "image", "environment", "packages"}
 	ignoredSession      = []string{
-		"namespaces", "resources", "ingresses", "objects", "patches", "security", "volumes",
+		"namespaces", "ingresses", "objects", "patches", "security", "volumes",
 		"volumeMounts", "serviceAccount", "dashboards", "config", "variables",
 	}
 	ignoredApplications = []string{
@@ -94,6 +94,19 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 	terminal.finish()
 	applications.ignore(ignoredApplications...)
 	applications.finish()
+	// The reference's memory and storage (the home's size), and two portal extensions.
+	resources := session.obj("resources")
+	w.Resources.Memory = resources.quantity("memory", 1)
+	w.Resources.Storage = resources.quantity("storage", 1)
+	w.Resources.CPU = resources.quantity("cpu", 1000)
+	if n := resources.int64("processes"); n != nil {
+		if *n <= 0 {
+			d.fail(resources.get("processes"), resources.at("processes"), "expected a positive number of processes, got %d", *n)
+		} else {
+			w.Resources.Processes = *n
+		}
+	}
+	resources.finish()
 	session.ignore(ignoredSession...)
 	session.finish()
 

@@ -56,6 +56,9 @@ spec:
         enabled: true
     resources:
       memory: 1Gi
+      storage: 500Mi
+      cpu: 500m
+      processes: 300
   environment:
     objects: []
 `
@@ -81,6 +84,7 @@ spec:
 		ContentDir: "content",
 		Terminals:  2,
 		Env:        []portal.EnvVar{{Name: "GREETING", Value: "hello"}, {Name: "EMPTY", Value: ""}},
+		Resources:  portal.SessionResources{Memory: 1 << 30, Storage: 500 << 20, CPU: 500, Processes: 300},
 	}
 	if diff := cmp.Diff(want, c.Workshops["lab-k8s.fundamentals"]); diff != "" {
 		t.Errorf("workshop (-want +got):\n%s", diff)
@@ -212,5 +216,30 @@ func TestWorkshopMissingTitle(t *testing.T) {
 	}
 	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "spec.title: missing") {
 		t.Errorf("warnings = %q, want one about the missing title", c.Warnings)
+	}
+}
+
+func TestParseQuantity(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		scale float64
+		want  int64
+		ok    bool
+	}{
+		{"512Mi", 1, 512 << 20, true},
+		{"1Gi", 1, 1 << 30, true},
+		{"1G", 1, 1e9, true},
+		{"1.5Gi", 1, 3 << 29, true},
+		{"2", 1000, 2000, true},
+		{"500m", 1000, 500, true},
+		{"0.25", 1000, 250, true},
+		{"1GB", 1, 0, false},
+		{"-1Gi", 1, 0, false},
+		{"", 1, 0, false},
+	} {
+		got, ok := parseQuantity(tc.in, tc.scale)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("parseQuantity(%q, %v) = %d, %v; want %d, %v", tc.in, tc.scale, got, ok, tc.want, tc.ok)
+		}
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"portal/localproc"
 )
 
 // binary is the portal binary built once for the end-to-end tests.
@@ -561,7 +563,13 @@ func privateDir(t *testing.T) string {
 // it before startPortal, so that it runs after the portal has stopped and before dataDir
 // is removed.
 func stopSessionsAtEnd(t *testing.T, dataDir string) {
-	t.Cleanup(func() { stopSessions(dataDir) })
+	t.Cleanup(func() {
+		stopSessions(dataDir)
+		// Whatever is left in the sessions' cgroups, and the cgroups themselves.
+		if err := localproc.Purge(filepath.Join(dataDir, "sessions")); err != nil {
+			t.Errorf("remove the sessions' cgroups: %v", err)
+		}
+	})
 }
 
 // stopSessions kills every process group of a session the portal started in dataDir,

@@ -104,7 +104,7 @@ func TestServeWithoutSlirp4netns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0",
-		"--data-dir", t.TempDir(), "--session-egress", "--slirp4netns", "/nonexistent/slirp4netns").CombinedOutput()
+		"--data-dir", privateDir(t), "--session-egress", "--slirp4netns", "/nonexistent/slirp4netns").CombinedOutput()
 	if err == nil {
 		t.Fatalf("portal started without slirp4netns:\n%s", out)
 	}
@@ -114,4 +114,32 @@ func TestServeWithoutSlirp4netns(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// A portal that cannot limit its sessions (here: told not to) says so loudly on stdout.
+func TestServeWithoutLimits(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	data := privateDir(t)
+	stopSessionsAtEnd(t, data) // after the portal is killed
+	cmd := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0",
+		"--data-dir", data, "--session-limits=false")
+	cmd.Env = append(os.Environ(), "PORTAL_ALLOW_UNSANDBOXED=true")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var seen []string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		seen = append(seen, sc.Text())
+		if strings.Contains(sc.Text(), "SESSIONS HAVE NO MEMORY, CPU OR PROCESS LIMITS") {
+			return
+		}
+	}
+	t.Errorf("no warning on stdout of a portal without session limits:\n%s", strings.Join(seen, "\n"))
 }

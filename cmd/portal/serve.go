@@ -40,6 +40,8 @@ type serveConfig struct {
 	// SessionEgress gives sandboxed sessions outbound network access through slirp4netns.
 	SessionEgress bool
 	Slirp4netns   string
+	// SessionLimits runs each session in a cgroup with memory, CPU and process limits.
+	SessionLimits bool
 }
 
 // envOr returns the environment variable's value, or def when it is unset.
@@ -68,11 +70,16 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	egress, egressErr := strconv.ParseBool(envOr("PORTAL_SESSION_EGRESS", "false"))
 	fs.BoolVar(&c.SessionEgress, "session-egress", egress, "give sessions outbound network access through slirp4netns; without it they have only their own loopback (env PORTAL_SESSION_EGRESS=true)")
 	fs.StringVar(&c.Slirp4netns, "slirp4netns", envOr("PORTAL_SLIRP4NETNS", "slirp4netns"), "the program that gives sessions outbound access (env PORTAL_SLIRP4NETNS)")
+	limits, limitsErr := strconv.ParseBool(envOr("PORTAL_SESSION_LIMITS", "true"))
+	fs.BoolVar(&c.SessionLimits, "session-limits", limits, "limit each session's memory, CPU and processes with cgroups (env PORTAL_SESSION_LIMITS)")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
 	}
 	if egressErr != nil {
 		return c, fmt.Errorf("serve: PORTAL_SESSION_EGRESS: expected true or false, got %q", os.Getenv("PORTAL_SESSION_EGRESS"))
+	}
+	if limitsErr != nil {
+		return c, fmt.Errorf("serve: PORTAL_SESSION_LIMITS: expected true or false, got %q", os.Getenv("PORTAL_SESSION_LIMITS"))
 	}
 	if allowErr != nil {
 		return c, fmt.Errorf("serve: PORTAL_ALLOW_UNSANDBOXED: expected true or false, got %q", os.Getenv("PORTAL_ALLOW_UNSANDBOXED"))
@@ -178,7 +185,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	prov, err := localproc.New(localproc.Config{Dir: filepath.Join(dataDir, "sessions"), Logger: log,
 		Sandbox: sandbox, Network: localproc.NetworkConfig{Egress: c.SessionEgress,
-			Slirp4netns: c.Slirp4netns, PortalSocketDir: sockDir}})
+			Slirp4netns: c.Slirp4netns, PortalSocketDir: sockDir}, NoCgroups: !c.SessionLimits})
 	if errors.Is(err, localproc.ErrNoEgress) {
 		return fmt.Errorf("%w\n\nInstall slirp4netns (Debian and Ubuntu: apt-get install slirp4netns) so that sessions get outbound access,\n"+
 			"or start the portal without --session-egress (PORTAL_SESSION_EGRESS=false): sessions then have no network beyond their own loopback", err)
@@ -191,7 +198,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer prov.Close()
 	sandboxed, sandboxNote := prov.Sandboxed()
+	limited, limitsNote := prov.Limited()
 	p := &conf.Portal
 	hooks := webhook.New(webhook.Config{URL: p.AnalyticsWebhookURL, Logger: log,
 		Settings: p, Portal: webhook.Portal{URL: portalURL}})
@@ -220,6 +229,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.Warn("--session-egress has no effect: unsandboxed sessions use the host's network")
 		}
 	}
+	if !limited {
+		warnings = append(warnings, "Sessions have NO resource limits: "+limitsNote)
+	}
 	handler, err := web.New(web.Config{Scheduler: sched, Store: db, Clock: portal.SystemClock,
 		Logger: log, PortalURL: portalURL, IngressDomain: c.IngressDomain, SessionURL: sessionURL,
 		Warnings: func() []string { return warnings }})
@@ -240,6 +252,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("SESSIONS ARE NOT SANDBOXED: every session can read the portal's database, credentials and the other sessions' files", "reason", sandboxNote)
 	} else {
 		log.Info(sandboxNote)
+	}
+	if !limited {
+		fmt.Fprintf(stdout, "\n%s\n", unlimitedWarning(limitsNote))
+		log.Warn("SESSIONS HAVE NO RESOURCE LIMITS: one session can exhaust the machine's memory, CPU and process ids", "reason", limitsNote)
+	} else {
+		log.Info(limitsNote)
 	}
 	log.Info("portal ready", "url", portalURL, "data", dataDir)
 
@@ -324,6 +342,17 @@ func unsandboxedWarning(reason string) string {
 !! Every session's terminal can read the portal's database and credentials and the
 !! files of the other sessions. Install bubblewrap (apt-get install bubblewrap) and
 !! restart the portal without --allow-unsandboxed.
+!! ` + reason + "\n" + line
+}
+
+// unlimitedWarning is printed next to the credentials when sessions run without cgroups.
+func unlimitedWarning(reason string) string {
+	line := strings.Repeat("!", 78)
+	return line + `
+!! WARNING: SESSIONS HAVE NO MEMORY, CPU OR PROCESS LIMITS.
+!! One session's terminal can take all of the machine's memory, CPU and process
+!! ids, and stop every other session and the portal. Run the portal as root (or
+!! with write access to the cgroup file system) so that it can limit sessions.
 !! ` + reason + "\n" + line
 }
 

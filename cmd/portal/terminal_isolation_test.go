@@ -182,7 +182,7 @@ func TestTerminalIsolation(t *testing.T) {
 	tok := p.token()
 	env := p.envNamed(tok, "lab-isolated")
 	a, frameA := learnerSession(t, p, tok, env, "https://hub.test/")
-	b, _ := learnerSession(t, p, tok, env, "https://hub.test/")
+	b, frameB := learnerSession(t, p, tok, env, "https://hub.test/")
 	if a.User == b.User || a.Name == b.Name {
 		t.Fatalf("sessions %+v and %+v are not two users' own", a, b)
 	}
@@ -190,11 +190,15 @@ func TestTerminalIsolation(t *testing.T) {
 	secretA, secretB := sessionSecret(t, p, a.Name), sessionSecret(t, p, b.Name)
 
 	// Something worth stealing in B's home, readable by anyone who can see it.
-	homeA := filepath.Join(data, "sessions", a.Name, "home")
 	homeB := filepath.Join(data, "sessions", b.Name, "home")
 	const bSecret = "b-private-3f9c1e"
 	if err := os.WriteFile(filepath.Join(homeB, "notes.txt"), []byte(bSecret+"\n"), 0o644); err != nil {
 		t.Fatalf("B's home on the host: %v", err)
+	}
+	// And in B's home inside its sandbox, a size-capped file system of its own, written
+	// from B's own terminal.
+	if st := openTerminal(t, p, b.Name, frameB).status("W1", "echo "+bSecret+" > ~/notes.txt", 30*time.Second); st != 0 {
+		t.Fatalf("B could not write to its home: status %d", st)
 	}
 	for _, f := range []string{filepath.Join(data, "portal.db"), homeB} {
 		if _, err := os.Stat(f); err != nil {
@@ -218,7 +222,7 @@ func TestTerminalIsolation(t *testing.T) {
 	}
 
 	// Control: a leak would be seen. The session reads what it wrote to its own home, and
-	// that home is the host folder the test looks for B's home next to.
+	// that home is where the test put B's file in B's sandbox.
 	own := regexp.MustCompile(`(canary-\d+)\r?\n`)
 	if got := term.run(`printf 'canary-%s\n' "$((6*7))" > ~/own.txt && cat "$HOME/own.txt"`, own, 10*time.Second); got != "canary-42" {
 		t.Fatalf("reading its own file printed %q, want canary-42", got)
@@ -226,8 +230,12 @@ func TestTerminalIsolation(t *testing.T) {
 	if st := term.status("C1", `cat ~/own.txt >/dev/null`, 10*time.Second); st != 0 {
 		t.Fatalf("reading its own file: status %d, want 0", st)
 	}
-	if got, err := os.ReadFile(filepath.Join(homeA, "own.txt")); err != nil || string(got) != "canary-42\n" {
-		t.Fatalf("the session's own file is not at %s on the host: %q, %v", homeA, got, err)
+	ownA, err := sessionHome(filepath.Join(data, "sessions"), a.Name, "own.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(ownA); err != nil || string(got) != "canary-42\n" {
+		t.Fatalf("the session's own file is not at %s: %q, %v", ownA, got, err)
 	}
 
 	for _, tt := range []struct {
