@@ -4,6 +4,7 @@
 #                 dashboard/assets/dist, where the Go build embeds it
 #   make run      assets, then `go run ./cmd/portal serve`
 #   make test     assets, then `go test ./...`
+#   make fuzz     every `go test -fuzz` target for FUZZTIME each (default 10s), see .ci/fuzz
 
 DIST  := dashboard/assets/dist
 STAMP := node_modules/.package-lock.json
@@ -12,7 +13,7 @@ FIT   := node_modules/@xterm/addon-fit
 
 ASSETS := $(DIST)/xterm.js $(DIST)/xterm.css $(DIST)/addon-fit.js $(DIST)/xterm-LICENSE.txt
 
-.PHONY: assets run test clean-assets bubblewrap slirp4netns
+.PHONY: assets run test fuzz clean-assets bubblewrap slirp4netns
 
 assets: $(ASSETS)
 
@@ -71,6 +72,12 @@ slirp4netns:
 
 test: assets
 	go test $(GOTESTFLAGS) ./...
+
+# FUZZTIME is the budget of each fuzz target, e.g. make fuzz FUZZTIME=1m.
+FUZZTIME ?= 10s
+
+fuzz: assets
+	FUZZTIME=$(FUZZTIME) ./.ci/fuzz
 
 clean-assets:
 	rm -f $(ASSETS)

@@ -156,7 +156,7 @@ type Server struct {
 	now     portal.Clock
 	log     *slog.Logger
 	client  *http.Client
-	mux     *http.ServeMux
+	mux     *routeMux
 	source  *source
 	tmpl    *template.Template
 	terms   *terminals
@@ -233,7 +233,7 @@ func New(cfg Config) (*Server, error) {
 	_, fitErr := fs.Stat(dist, "addon-fit.js")
 
 	start := cfg.Clock()
-	s := &Server{cfg: cfg, now: cfg.Clock, log: log, client: client, mux: http.NewServeMux(),
+	s := &Server{cfg: cfg, now: cfg.Clock, log: log, client: client, mux: newRouteMux(),
 		source: src, content: w, tmpl: tmpl, vendor: dist, built: xtermErr == nil && fitErr == nil,
 		lastSeen: start, lastView: start}
 	s.terms, err = s.newTerminals()

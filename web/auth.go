@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -149,13 +150,19 @@ func (c *authCache) forget(hash string) { c.m.Delete(hash) }
 // SessionCredentialPrefix starts a bearer token that a session's dashboard makes for
 // itself: the prefix, then a value for ticket.Portal signed with the session's secret (a
 // cookie or page ticket is refused). It acts as the session's owner, and only on the
-// per-session endpoints of that session.
+// endpoints of that session that a dashboard calls (dashboardEndpoints).
 const SessionCredentialPrefix = "session."
+
+// dashboardEndpoints are the per-session endpoints a dashboard calls: its countdown,
+// Extend, workshop events and the request's parameters. Its credential cannot read the
+// session's config, authorize anyone or end the session (Finish goes through the
+// browser, with an end token).
+var dashboardEndpoints = []string{"schedule", "extend", "event", "parameters"}
 
 // sessionCredential checks a dashboard's credential against the session named in the path.
 func (s *Server) sessionCredential(r *http.Request, t string) (*portal.User, error) {
 	name := r.PathValue("session")
-	if name == "" {
+	if name == "" || !slices.Contains(dashboardEndpoints, path.Base(r.URL.Path)) {
 		return nil, errBadToken
 	}
 	var u *portal.User

@@ -30,7 +30,7 @@ const (
 
 // harness is a portal on a real SQLite store with a fake provisioner and a manual clock.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	clock *mock.Clock
 	prov  *mock.Fake
@@ -65,7 +65,7 @@ func testWorkshops() map[string]portal.Workshop {
 	}}
 }
 
-func newHarness(t *testing.T, edit func(*portal.PortalSettings)) *harness {
+func newHarness(t testing.TB, edit func(*portal.PortalSettings)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	p := testSettings()
@@ -229,7 +229,7 @@ func (h *harness) requestSession(robot, user string) requestJSON {
 	return out
 }
 
-func mustStatus(t *testing.T, w *httptest.ResponseRecorder, want int) {
+func mustStatus(t testing.TB, w *httptest.ResponseRecorder, want int) {
 	t.Helper()
 	if w.Code != want {
 		t.Fatalf("status = %d, want %d; body %q", w.Code, want, w.Body)

@@ -50,7 +50,7 @@ type Server struct {
 	domain     string
 	secure     bool
 	sessionURL func(string) string
-	mux        *http.ServeMux
+	mux        *routeMux
 	proxies    sync.Map // endpoint → *httputil.ReverseProxy
 	auth       authCache
 	reads      readCache
@@ -85,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 		domain:     strings.ToLower(strings.Trim(cfg.IngressDomain, ".")),
 		secure:     pu.Scheme == "https",
 		sessionURL: cfg.SessionURL,
-		mux:        http.NewServeMux(),
+		mux:        newRouteMux(),
 	}
 	if s.sessionURL == nil {
 		port := pu.Port()

@@ -1,0 +1,157 @@
+package dashboard
+
+import (
+	"html"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+var (
+	htmlTag     = regexp.MustCompile(`<[a-zA-Z][^>]*>`)
+	quotedValue = regexp.MustCompile(`"[^"]*"`)
+	badTag      = regexp.MustCompile(`(?i)^<(script|iframe|object|embed|style|base|meta|form)\b`)
+	handlerAttr = regexp.MustCompile(`(?i)\son[a-z]+\s*=`)
+	urlAttr     = regexp.MustCompile(`(?i)\s(href|src|action|formaction)\s*=\s*"([^"]*)"`)
+	badScheme   = regexp.MustCompile(`(?i)^\s*(javascript|vbscript|data:text)`)
+)
+
+// unsafeMarkup returns the first tag of rendered instructions that could run script: the
+// renderer omits raw HTML and drops dangerous link targets, whatever the page says.
+func unsafeMarkup(body string) string {
+	for _, tag := range htmlTag.FindAllString(body, -1) {
+		if badTag.MatchString(tag) || handlerAttr.MatchString(quotedValue.ReplaceAllString(tag, `""`)) {
+			return tag
+		}
+		for _, m := range urlAttr.FindAllStringSubmatch(tag, -1) {
+			if badScheme.MatchString(html.UnescapeString(m[2])) {
+				return tag
+			}
+		}
+	}
+	return ""
+}
+
+// FuzzMarkdownPage renders an arbitrary page (front matter, Markdown, action blocks,
+// {{ variables }}) with an arbitrary variable value: rendering never fails or panics and the
+// HTML carries no script.
+func FuzzMarkdownPage(f *testing.F) {
+	names, _ := filepath.Glob("sample/workshop/content/*.md")
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, "alice")
+	}
+	f.Add([]byte("---\ntitle: T {{ session_name }}\n---\n# Hi {{session_name}}\n"), "<b>x</b>")
+	f.Add([]byte("```execute\necho {{ session_name }}\n```\n"), "\"'><script>alert(1)</script>")
+	f.Add([]byte("```terminal:execute\ncommand: ls\nsession: 2\n```\n```dashboard:open-url\nurl: javascript:alert(1)\n```\n"), "x")
+	f.Add([]byte("[a](javascript:alert(1)) <script>x</script> <img src=x onerror=alert(1)>"), "x")
+	f.Add([]byte("[link]({{ greeting }}) ![i]({{greeting}}) {{ greeting }}\n```execute\n{{ greeting }}\n```\n"), "javascript:alert(1)")
+	f.Add([]byte("Hello {{ greeting }}"), "[x](https://evil.test/) <img src=x onerror=alert(1)>")
+	f.Add([]byte("```copy-and-edit\n{{session_name}}\n```\n```workshop:copy\ntext: [1, 2\n```\n"), "x")
+	f.Fuzz(func(t *testing.T, page []byte, value string) {
+		fsys := fstest.MapFS{"workshop/content/p.md": {Data: page}}
+		src, err := loadWorkshop(fsys)
+		if err != nil {
+			t.Fatalf("loadWorkshop: %v", err)
+		}
+		w, err := src.render(map[string]string{"session_name": value}, map[string]string{"greeting": value})
+		if err != nil {
+			t.Fatalf("render: %v", err)
+		}
+		if len(w.pages) != 1 {
+			t.Fatalf("%d pages, want 1", len(w.pages))
+		}
+		body := string(w.pages[0].Body)
+		if tag := unsafeMarkup(body); tag != "" {
+			t.Fatalf("rendered page contains %s:\n%s", tag, body)
+		}
+	})
+}
+
+// FuzzAction parses arbitrary action blocks: no panic, and a usable action has a kind and
+// a terminal only where it types into one.
+func FuzzAction(f *testing.F) {
+	for _, s := range [][2]string{
+		{"execute", "ls -l\n"}, {"execute-2", "<ctrl-c>"}, {"copy", "text"}, {"copy-and-edit", "x"},
+		{"terminal:execute", "command: ls\nsession: 2\nclear: true\n"}, {"terminal:input", "text: y\nendl: false\n"},
+		{"terminal:interrupt", "session: all\n"}, {"terminal:clear", ""}, {"workshop:copy", "text: x\n"},
+		{"dashboard:open-url", "url: https://example.test/\n"}, {"terminal:execute", "command: [\n"},
+		{"terminal:execute", "session: 9\ncommand: x\n"}, {"execute-9", "x"}, {"go", "package main"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, lang, body string) {
+		a, ok, err := parseAction(lang, body)
+		if !ok || err != nil {
+			return
+		}
+		if a.Kind == "" {
+			t.Fatalf("parseAction(%q, %q) = %+v: no kind", lang, body, a)
+		}
+		switch a.Terminal {
+		case "", "1", "2", "3", "all":
+		default:
+			t.Fatalf("parseAction(%q, %q) = %+v: terminal %q", lang, body, a, a.Terminal)
+		}
+	})
+}
+
+// FuzzDashboardRequest sends the session's owner's requests for arbitrary paths and query
+// strings to the dashboard: none gets a 5xx.
+func FuzzDashboardRequest(f *testing.F) {
+	for _, s := range []string{"/", "/workshop/content/01-welcome", "/workshop/content/../../x",
+		"/workshop/content/%2e%2e/templates/page.html", "/static/dashboard.css", "/static/vendor/.keep",
+		"/session/schedule", "/terminal/9", "/healthz", "/workshop/content/01-welcome?ticket=x"} {
+		f.Add("GET", s)
+	}
+	f.Add("POST", "/session/extend")
+	f.Add("POST", "/terminal/all/clear")
+	f.Fuzz(func(t *testing.T, method, target string) {
+		if method != "GET" && method != "POST" && method != "HEAD" {
+			return
+		}
+		u, err := url.ParseRequestURI(target)
+		if err != nil || strings.ContainsFunc(target, func(r rune) bool { return r <= ' ' || r == 0x7f }) || !strings.HasPrefix(target, "/") || strings.HasPrefix(u.Path, "/terminal/") && method == "GET" {
+			return // the WebSocket endpoint is covered by the terminal tests
+		}
+		if strings.HasSuffix(u.Path, "/input") {
+			return // would start a shell
+		}
+		s, clock := newTestServer(t, nil)
+		cookie := login(t, s, clock.Now())
+		r := httptest.NewRequest(method, target, nil)
+		r.Header.Set("Origin", "http://example.com")
+		r.AddCookie(cookie)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code >= 500 {
+			t.Fatalf("%s %s: status %d: %.300s", method, target, w.Code, w.Body)
+		}
+	})
+}
+
+// The check FuzzMarkdownPage relies on finds what it is meant to find.
+func TestUnsafeMarkup(t *testing.T) {
+	for body, want := range map[string]bool{
+		`<p>a &lt;script&gt; onclick=x</p>`:                      false,
+		`<pre data-text="x onclick=&#34;y&#34;">`:                false,
+		`<a href="https://example.test/">x</a>`:                  false,
+		`<script>alert(1)</script>`:                              true,
+		`<img src="x" onerror="alert(1)">`:                       true,
+		`<a href="javascript:alert(1)">x</a>`:                    true,
+		`<a href=" &#106;avascript:alert(1)">x</a>`:              true,
+		`<div class="action" data-url="javascript:x">open</div>`: false, // not a link the browser follows
+	} {
+		if got := unsafeMarkup(body) != ""; got != want {
+			t.Errorf("unsafeMarkup(%q) found something: %v, want %v", body, got, want)
+		}
+	}
+}
