@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"portal/internal/ci"
 )
 
 // binary is the portal binary built once for the end-to-end tests.
@@ -99,7 +101,7 @@ func startPortal(t *testing.T, dataDir, config string) *portalProc {
 	if _, err := exec.LookPath("bwrap"); err != nil {
 		// Without bubblewrap the portal refuses to start. CI must have it; elsewhere these
 		// tests run with sessions unsandboxed (the isolation tests skip on their own).
-		if os.Getenv("CI") == "true" {
+		if ci.Required() {
 			t.Fatalf("bubblewrap is required in CI but missing: %v", err)
 		}
 		t.Logf("bubblewrap is missing: this test's sessions run unsandboxed")
