@@ -215,3 +215,29 @@ func wantCode(t *testing.T, err error, code, msg string) {
 }
 
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+// activate activates an allocation's session with its token, failing the test on error.
+func (h *harness) activate(a *Allocation) *portal.Session {
+	h.t.Helper()
+	s, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	if err != nil {
+		h.t.Fatalf("activate %s: %v", a.Session.Name, err)
+	}
+	return s
+}
+
+// terminate ends a session, failing the test on error.
+func (h *harness) terminate(name string) {
+	h.t.Helper()
+	if _, err := h.s.Terminate(h.ctx, name); err != nil {
+		h.t.Fatalf("terminate %s: %v", name, err)
+	}
+}
+
+// view runs f in a read transaction, failing the test on error.
+func (h *harness) view(f func(tx portal.Tx) error) {
+	h.t.Helper()
+	if err := h.store.View(h.ctx, f); err != nil {
+		h.t.Fatalf("view: %v", err)
+	}
+}

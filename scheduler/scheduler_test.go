@@ -61,8 +61,9 @@ func TestCredentialsAreKeptAcrossRestarts(t *testing.T) {
 }
 
 func (h *harness) environments() []*portal.Environment {
+	h.t.Helper()
 	var out []*portal.Environment
-	h.store.View(h.ctx, func(tx portal.Tx) error {
+	h.view(func(tx portal.Tx) error {
 		var err error
 		out, err = tx.Environments()
 		return err
@@ -312,7 +313,7 @@ func TestConfigChangeOnRestart(t *testing.T) {
 	p := settings(one, entry("two"))
 	h := newHarness(t, p, mock.Healthy)
 	a := h.mustRequest("lab-w02", "")
-	h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	h.activate(a)
 	h.mustRequest("lab-w01", "")
 	h.reconcile()
 	if c := h.counts("lab-w01"); c.Available != 2 {
@@ -380,12 +381,23 @@ func TestExtension(t *testing.T) {
 	if err != nil || !ok || !s.Expires.Equal(t0.Add(75*time.Minute)) {
 		t.Fatalf("extend = %v %v %v", s.Expires, ok, err)
 	}
-	for range 10 {
+	// Each step adds 15 minutes until the 120-minute deadline caps the expiry.
+	for i, want := range []time.Duration{90 * time.Minute, 105 * time.Minute, 120 * time.Minute} {
 		h.clock.Advance(15 * time.Minute)
-		h.s.Extend(h.ctx, a.Session.Name)
+		s, ok, err := h.s.Extend(h.ctx, a.Session.Name)
+		if err != nil {
+			t.Fatalf("extension %d: %v", i+2, err)
+		}
+		if !ok || !s.Expires.Equal(t0.Add(want)) {
+			t.Fatalf("extension %d = %v %v, want expiry %v", i+2, s.Expires, ok, t0.Add(want))
+		}
 	}
-	if s := h.session(a.Session.Name); !s.Expires.Equal(t0.Add(120*time.Minute)) && s.State == portal.SessionRunning {
-		t.Fatalf("extension passed the deadline: %v", s.Expires)
+	h.clock.Advance(15 * time.Minute)
+	if _, ok, err := h.s.Extend(h.ctx, a.Session.Name); err != nil || ok {
+		t.Fatalf("extension at the deadline = %v %v, want refused without error", ok, err)
+	}
+	if s := h.session(a.Session.Name); !s.Expires.Equal(t0.Add(120*time.Minute)) || s.State != portal.SessionRunning {
+		t.Fatalf("after extensions: %v %v, want running until %v", s.State, s.Expires, t0.Add(120*time.Minute))
 	}
 	if h.events.count("Session/Extended") < 2 {
 		t.Fatalf("events = %v", h.events.names(""))
@@ -419,7 +431,7 @@ func TestTerminate(t *testing.T) {
 func TestVanishedSession(t *testing.T) {
 	h := newHarness(t, settings(entry("ws")), mock.Healthy)
 	a := h.mustRequest("lab-w01", "")
-	h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	h.activate(a)
 	h.prov.Vanish(a.Session.Name)
 	h.advance(vanishedEvery)
 	if s := h.session(a.Session.Name); s.State != portal.SessionStopped || s.Reason != "Session/Vanished" {
@@ -438,7 +450,7 @@ func TestOrphanedAndInactive(t *testing.T) {
 	b := h.mustRequest("lab-w01", "")
 	c := h.mustRequest("lab-w01", "")
 	for _, x := range []*Allocation{a, b, c} {
-		h.s.Activate(h.ctx, x.Session.Name, x.Token)
+		h.activate(x)
 	}
 	// Figures larger than the time since activation are capped: nothing happens yet.
 	h.prov.SetActivity(a.Session.Name, portal.Activity{IdleTime: time.Hour})
@@ -590,7 +602,7 @@ func TestConcurrentRequestsNeverExceedCapacity(t *testing.T) {
 func TestCleanupPurgesOldRecords(t *testing.T) {
 	h := newHarness(t, settings(entry("ws")), mock.Healthy)
 	a := h.mustRequest("lab-w01", "")
-	h.s.Terminate(h.ctx, a.Session.Name)
+	h.terminate(a.Session.Name)
 	h.reconcile()
 	h.advance(36 * time.Hour)
 	recent := h.mustRequest("lab-w01", "") // its user is young, and its record stays
@@ -607,7 +619,7 @@ func TestCleanupPurgesOldRecords(t *testing.T) {
 		t.Fatalf("User/Delete sent %d times, want once", n)
 	}
 	var names []string
-	h.store.View(h.ctx, func(tx portal.Tx) error {
+	h.view(func(tx portal.Tx) error {
 		us, err := tx.Users()
 		for _, u := range us {
 			names = append(names, u.Name)
@@ -625,7 +637,7 @@ func TestRefreshIntervalReplacesEnvironment(t *testing.T) {
 	e.Refresh, e.Expires, e.Deadline = time.Hour, 2*time.Hour, 2*time.Hour
 	h := newHarness(t, settings(e), mock.Healthy)
 	a := h.mustRequest("lab-w01", "")
-	h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	h.activate(a)
 	h.advance(59 * time.Minute)
 	if e := h.env("lab-w01"); e.State != portal.EnvRunning {
 		t.Fatalf("refreshed early: %v", e.State)
@@ -672,7 +684,7 @@ func TestReacquireOfRunningSessionWritesNothing(t *testing.T) {
 	}
 	tokens := func() int {
 		var n int
-		h.store.View(h.ctx, func(tx portal.Tx) error {
+		h.view(func(tx portal.Tx) error {
 			hs, err := tx.ActivationTokens(a.Session.Name)
 			n = len(hs)
 			return err
@@ -700,7 +712,7 @@ func TestReacquireOfRunningSessionWritesNothing(t *testing.T) {
 		t.Fatalf("the first token stopped working: %v", err)
 	}
 	// A session that ended is never answered from memory.
-	h.s.Terminate(h.ctx, a.Session.Name)
+	h.terminate(a.Session.Name)
 	h.reconcile()
 	e := h.mustRequest("lab-w01", a.User.Name)
 	if e.Session.Name == a.Session.Name {
