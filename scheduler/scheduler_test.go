@@ -736,3 +736,56 @@ func TestOpenStopsWorkloadsWithoutSession(t *testing.T) {
 		t.Fatalf("the reserved session's workload was stopped too: %v", running)
 	}
 }
+
+// Reacquire hands a user only a session they own: never another user's, whatever its state,
+// whether the request names a user, names the other user's session, or names nobody.
+func TestReacquireNeverHandsOutAnotherUsersSession(t *testing.T) {
+	for _, running := range []bool{false, true} {
+		t.Run(map[bool]string{false: "waiting", true: "running"}[running], func(t *testing.T) {
+			h := newHarness(t, settings(entry("ws")), mock.Healthy)
+			a := h.mustRequest("lab-w01", "")
+			if running {
+				h.activate(a)
+				// A's reacquire is now answered from memory; B's must not be.
+				if again := h.mustRequest("lab-w01", a.User.Name); again.Session.Name != a.Session.Name {
+					t.Fatalf("A's reacquire = %s, want %s", again.Session.Name, a.Session.Name)
+				}
+			}
+			h.reconcile()
+			b := h.mustRequest("lab-w01", "") // user B, new (no user=)
+			if b.User.Name == a.User.Name {
+				t.Fatalf("a request without user= reused user %s", a.User.Name)
+			}
+			if b.Session.Name == a.Session.Name || b.Token == a.Token {
+				t.Fatalf("user B was handed user A's session %s", a.Session.Name)
+			}
+			// B asks again by name (user=): B's own session, never A's.
+			for range 2 {
+				again := h.mustRequest("lab-w01", b.User.Name)
+				if again.Session.Name != b.Session.Name || again.User.Name != b.User.Name || again.Token == a.Token {
+					t.Fatalf("B's reacquire = %s for %s, want %s", again.Session.Name, again.User.Name, b.Session.Name)
+				}
+			}
+			// B names A's session: refused.
+			_, err := h.s.Request(h.ctx, Request{Environment: "lab-w01", User: b.User.Name, Session: a.Session.Name,
+				REST: true, IndexURL: "/"})
+			wantCode(t, err, portal.EUNAVAILABLE, "No session available")
+			// B's token does not open A's session.
+			if _, _, err := h.s.Activate(h.ctx, a.Session.Name, b.Token); err == nil {
+				t.Fatal("B's token activated A's session")
+			}
+			// A's session still belongs to A.
+			if s := h.session(a.Session.Name); s.Owner != a.User.Name {
+				t.Fatalf("A's session is owned by %q", s.Owner)
+			}
+			// A user with no session yet, named with user=, gets a new one, not A's or B's.
+			c := h.mustRequest("lab-w01", "") // C
+			h.terminate(c.Session.Name)
+			h.reconcile()
+			d := h.mustRequest("lab-w01", c.User.Name)
+			if d.Session.Name == a.Session.Name || d.Session.Name == b.Session.Name || d.User.Name != c.User.Name {
+				t.Fatalf("user C without a live session was handed %s", d.Session.Name)
+			}
+		})
+	}
+}
