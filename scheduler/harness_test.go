@@ -51,15 +51,17 @@ func (r *recorder) count(name string) int {
 }
 
 type harness struct {
-	t      *testing.T
-	ctx    context.Context
-	dir    string
-	clock  *mock.Clock
-	prov   *mock.Fake
-	store  portal.Store
-	s      *Scheduler
-	events *recorder
-	p      *portal.PortalSettings
+	t     *testing.T
+	ctx   context.Context
+	dir   string
+	clock *mock.Clock
+	prov  *mock.Fake
+	store portal.Store
+	// failing wraps store for the scheduler: tests make its calls fail.
+	failing *mock.FailingStore
+	s       *Scheduler
+	events  *recorder
+	p       *portal.PortalSettings
 }
 
 // entry returns a workshop entry with the reference's usual sample numbers.
@@ -99,7 +101,8 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	h.store = db
-	h.s, err = New(Config{Store: db, Provisioner: h.prov, Events: h.events, Clock: h.clock.Now,
+	h.failing = mock.NewFailingStore(db)
+	h.s, err = New(Config{Store: h.failing, Provisioner: h.prov, Events: h.events, Clock: h.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Portal: h.p, Workshops: workshops(h.p),
 		PortalURL: "http://portal.test", IngressDomain: "test", IngressProtocol: "http",
 		StartTimeout: time.Minute})
