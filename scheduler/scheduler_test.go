@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -477,9 +478,19 @@ func TestFailingProvisioners(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		mode mock.Mode
-	}{{"fails at once", mock.FailStart}, {"never ready", mock.NeverReady}, {"fails after start", mock.Failing}} {
+		// passErr is the error every reconciler pass returns: a Start that fails is
+		// reported; a workload that never gets ready or fails is a session outcome.
+		passErr error
+	}{{"fails at once", mock.FailStart, mock.ErrStart}, {"never ready", mock.NeverReady, nil},
+		{"fails after start", mock.Failing, nil}} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, settings(entry("ws")), tt.mode)
+			pass := func() {
+				t.Helper()
+				if err := h.s.Reconcile(h.ctx); !errors.Is(err, tt.passErr) || (tt.passErr == nil && err != nil) {
+					t.Fatalf("reconcile = %v, want %v", err, tt.passErr)
+				}
+			}
 			a, err := h.s.Request(h.ctx, Request{Environment: "lab-w01", IndexURL: "/", REST: true, Timeout: 10 * time.Minute})
 			if err != nil {
 				t.Fatal(err)
@@ -490,7 +501,7 @@ func TestFailingProvisioners(t *testing.T) {
 				t.Fatalf("allocation got %+v", a.Session)
 			}
 			h.clock.Advance(time.Minute + time.Second)
-			h.s.Reconcile(h.ctx) // errors from the failing provisioner are expected
+			pass()
 			s := h.session(a.Session.Name)
 			if s.State != portal.SessionStopped && s.State != portal.SessionStopping {
 				t.Fatalf("state after start timeout = %v", s.State)
@@ -498,7 +509,7 @@ func TestFailingProvisioners(t *testing.T) {
 			if s.Reason != "Session/Failed" {
 				t.Fatalf("reason = %q", s.Reason)
 			}
-			h.s.Reconcile(h.ctx)
+			pass()
 			if _, ok := h.prov.Running()[a.Session.Name]; ok {
 				t.Fatalf("the failed session's workload was left behind")
 			}
@@ -506,7 +517,7 @@ func TestFailingProvisioners(t *testing.T) {
 			starts, _ := h.prov.Counts()
 			created := h.events.count("Session/Created")
 			for range 5 {
-				h.s.Reconcile(h.ctx)
+				pass()
 			}
 			again, _ := h.prov.Counts()
 			if again-starts > 1 || h.events.count("Session/Created")-created > 1 {
