@@ -597,10 +597,16 @@ func TestConcurrentRequestsNeverExceedCapacity(t *testing.T) {
 			got[a.Session.Name] = a.User.Name
 		}()
 		if i%7 == 0 {
-			go h.s.Reconcile(h.ctx)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := h.s.Reconcile(h.ctx); err != nil {
+					t.Errorf("reconcile during requests: %v", err)
+				}
+			}()
 		}
 	}
-	wg.Wait()
+	wg.Wait() // requests and reconciler passes alike
 	h.reconcile()
 	if len(got) != 10 || refused != 50 {
 		t.Fatalf("%d sessions granted, %d refused; want 10 and 50", len(got), refused)
