@@ -3,7 +3,10 @@
 #   make assets   install xterm.js from npm (package-lock.json) when needed and copy it into
 #                 dashboard/assets/dist, where the Go build embeds it
 #   make run      assets, then `go run ./cmd/portal serve`
-#   make test     assets, then `go test ./...`
+#   make test     assets, then `go test ./...`; with RACE=1 the concurrency-heavy packages
+#                 again under the race detector; with COVERDIR=dir the unit tests and the
+#                 end-to-end tests' portal binary write coverage data to dir, summed up by
+#                 `make cover-report COVERDIR=dir`
 
 DIST  := dashboard/assets/dist
 STAMP := node_modules/.package-lock.json
@@ -12,7 +15,7 @@ FIT   := node_modules/@xterm/addon-fit
 
 ASSETS := $(DIST)/xterm.js $(DIST)/xterm.css $(DIST)/addon-fit.js $(DIST)/xterm-LICENSE.txt
 
-.PHONY: assets run test clean-assets bubblewrap
+.PHONY: assets run test cover-report clean-assets bubblewrap
 
 assets: $(ASSETS)
 
@@ -43,6 +46,13 @@ $(DIST)/xterm-LICENSE.txt: $(STAMP)
 ARGS ?=
 # GOTESTFLAGS are passed to `go test`, e.g. make test GOTESTFLAGS="-run TestUsers -v".
 GOTESTFLAGS ?=
+# RACE=1 also runs RACE_PKGS, the packages whose tests exercise concurrency, with -race.
+RACE ?=
+RACE_PKGS := ./scheduler ./sqlstore ./web ./loadtest
+# COVERDIR=dir collects coverage: the unit tests write their counters there, and so does
+# the portal binary the end-to-end tests build with -cover (see cmd/portal's TestMain).
+COVERDIR ?=
+COVERABS := $(if $(COVERDIR),$(abspath $(COVERDIR)))
 
 run: assets bubblewrap
 	go run ./cmd/portal serve $(ARGS)
@@ -59,7 +69,22 @@ bubblewrap:
 	  fi; }
 
 test: assets
+ifeq ($(COVERABS),)
 	go test $(GOTESTFLAGS) ./...
+else
+	rm -rf $(COVERABS) && mkdir -p $(COVERABS)
+	go test -cover $(GOTESTFLAGS) ./... -args -test.gocoverdir=$(COVERABS)
+endif
+ifneq ($(RACE),)
+	go test -race $(GOTESTFLAGS) $(RACE_PKGS)
+endif
+
+# One coverage figure for the unit and end-to-end tests together, from COVERDIR.
+cover-report:
+	@test -n "$(COVERABS)" || { echo "usage: make cover-report COVERDIR=dir"; exit 1; }
+	go tool covdata percent -i=$(COVERABS)
+	go tool covdata textfmt -i=$(COVERABS) -o $(COVERABS).out
+	@go tool cover -func=$(COVERABS).out | tail -n 1
 
 clean-assets:
 	rm -f $(ASSETS)
