@@ -3,7 +3,10 @@
 #   make assets   install xterm.js from npm (package-lock.json) when needed and copy it into
 #                 dashboard/assets/dist, where the Go build embeds it
 #   make run      assets, then `go run ./cmd/portal serve`
-#   make test     assets, then `go test ./...`
+#   make test     assets, then `go test ./...`; with RACE=1 the concurrency-heavy packages
+#                 again under the race detector; with COVERDIR=dir the unit tests and the
+#                 end-to-end tests' portal binary write coverage data to dir, summed up by
+#                 `make cover-report COVERDIR=dir`
 #   make fuzz     every `go test -fuzz` target for FUZZTIME each (default 10s), see .ci/fuzz
 
 DIST  := dashboard/assets/dist
@@ -13,7 +16,7 @@ FIT   := node_modules/@xterm/addon-fit
 
 ASSETS := $(DIST)/xterm.js $(DIST)/xterm.css $(DIST)/addon-fit.js $(DIST)/xterm-LICENSE.txt
 
-.PHONY: assets run test fuzz clean-assets bubblewrap slirp4netns
+.PHONY: assets run test fuzz cover-report clean-assets bubblewrap slirp4netns
 
 assets: $(ASSETS)
 
@@ -44,6 +47,13 @@ $(DIST)/xterm-LICENSE.txt: $(STAMP)
 ARGS ?=
 # GOTESTFLAGS are passed to `go test`, e.g. make test GOTESTFLAGS="-run TestUsers -v".
 GOTESTFLAGS ?=
+# RACE=1 also runs RACE_PKGS, the packages whose tests exercise concurrency, with -race.
+RACE ?=
+RACE_PKGS := ./scheduler ./sqlstore ./web ./loadtest
+# COVERDIR=dir collects coverage: the unit tests write their counters there, and so does
+# the portal binary the end-to-end tests build with -cover (see cmd/portal's TestMain).
+COVERDIR ?=
+COVERABS := $(if $(COVERDIR),$(abspath $(COVERDIR)))
 
 run: assets bubblewrap slirp4netns
 	go run ./cmd/portal serve $(ARGS)
@@ -71,7 +81,22 @@ slirp4netns:
 	  fi; }
 
 test: assets
+ifeq ($(COVERABS),)
 	go test $(GOTESTFLAGS) ./...
+else
+	rm -rf $(COVERABS) && mkdir -p $(COVERABS)
+	go test -cover $(GOTESTFLAGS) ./... -args -test.gocoverdir=$(COVERABS)
+endif
+ifneq ($(RACE),)
+	go test -race $(GOTESTFLAGS) $(RACE_PKGS)
+endif
+
+# One coverage figure for the unit and end-to-end tests together, from COVERDIR.
+cover-report:
+	@test -n "$(COVERABS)" || { echo "usage: make cover-report COVERDIR=dir"; exit 1; }
+	go tool covdata percent -i=$(COVERABS)
+	go tool covdata textfmt -i=$(COVERABS) -o $(COVERABS).out
+	@go tool cover -func=$(COVERABS).out | tail -n 1
 
 # FUZZTIME is the budget of each fuzz target, e.g. make fuzz FUZZTIME=1m.
 FUZZTIME ?= 10s

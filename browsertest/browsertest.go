@@ -18,16 +18,15 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"portal/internal/ci"
 )
 
 // Missing skips the test with a clear message when a service it needs is absent, except in
-// CI (CI=true), where it fails: CI must install everything the suite needs.
+// CI (see ci.Required), where it fails: CI must install everything the suite needs.
 func Missing(t testing.TB, what string, err error) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required in CI but missing: %v", what, err)
-	}
-	t.Skipf("skipping: %s is missing (%v); install it or run .ci/run", what, err)
+	ci.Missing(t, what, err)
 }
 
 // ChromiumPath finds the Chromium binary: $CHROMIUM, else chromium or chromium-browser on

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"portal"
+	"portal/internal/ci"
 )
 
 // runShell runs SHELL_SCRIPT the way the dashboard runs a terminal's shell: the argv in
@@ -54,6 +55,21 @@ func random(t *testing.T) string {
 	return hex.EncodeToString(b)
 }
 
+// searchFunc is the shell function search NAME STRING: it prints "LEAK NAME" when a file
+// under $root holds STRING, "SAFE NAME" when the walk finished without a match, and
+// "UNFINISHED NAME" when it was cut short after $limit seconds (default 60) or failed,
+// which proves nothing either way.
+const searchFunc = `
+search() { # name, string: the files under $root that hold it, in a walk bounded by $limit seconds
+	local out st
+	out=$(timeout "${limit:-60}" grep -rlsF -e "$2" "$root" --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev --exclude-dir=usr)
+	st=$?
+	if [ -n "$out" ]; then echo "LEAK $1: ${out:0:200}" | tr '\n' ' '; echo
+	elif [ $st = 1 ] || [ $st = 2 ]; then echo "SAFE $1" # the walk finished without a match
+	else echo "UNFINISHED $1: grep exited $st"; fi # cut short or failed: proves nothing
+}
+`
+
 // isolationScript tries, from a session's shell, to get at what must stay hidden. Each try
 // prints "LEAK name" when it succeeds and "SAFE name" when it fails; what a shell must be
 // able to do prints "OK name" or "FAIL name". The strings looked for are given in halves,
@@ -64,7 +80,7 @@ declare -A needle=(%s)
 try() { # name, command: the command succeeds only if it gets at what it must not
 	if out=$(eval "$2" 2>&1); then echo "LEAK $1: ${out:0:200}" | tr '\n' ' '; echo; else echo "SAFE $1"; fi
 }
-try portal-db 'cat "$data/portal.db"'
+` + searchFunc + `try portal-db 'cat "$data/portal.db"'
 try data-dir 'ls -A "$data" | grep .'
 try other-session 'ls -A "$data/sessions/$other" | grep .'
 try other-home 'cat "$data/sessions/$other/home/private.txt"'
@@ -74,7 +90,7 @@ procs=$(cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n'
 for n in "${!needle[@]}"; do
 	s=${needle[$n]}; s=${s/ /}
 	if [[ $procs == *"$s"* ]]; then echo "LEAK $n-in-proc"; else echo "SAFE $n-in-proc"; fi
-	try "$n-in-files" 'timeout 60 grep -rlsF -e "$s" "$root" --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev --exclude-dir=usr'
+	search "$n-in-files" "$s"
 done
 if [ "$sandboxed" = 1 ]; then
 	try write-system 'touch /usr/isolation-test || touch /etc/isolation-test'
@@ -141,7 +157,7 @@ func testIsolation(t *testing.T, mode SandboxMode) {
 	}
 	t.Logf("shell output:\n%s", out)
 
-	results := map[string]string{} // try → LEAK, SAFE, OK or FAIL
+	results := map[string]string{} // try → LEAK, SAFE, UNFINISHED, OK or FAIL
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		verdict, rest, _ := strings.Cut(line, " ")
 		name, _, _ := strings.Cut(rest, ":")
@@ -158,7 +174,10 @@ func testIsolation(t *testing.T, mode SandboxMode) {
 		want = "SAFE"
 	}
 	for _, name := range tries {
-		if got := results[name]; got != want {
+		switch got := results[name]; {
+		case got == "UNFINISHED":
+			t.Errorf("%s: the search could not finish, so it proves nothing (see the shell output)", name)
+		case got != want:
 			t.Errorf("%s: %q, want %s", name, got, want)
 		}
 	}
@@ -255,8 +274,11 @@ func TestShellEnv(t *testing.T) {
 // Starting a sandbox must stay cheap: it happens for every session.
 func BenchmarkSandboxStart(b *testing.B) {
 	p, err := New(Config{Dir: b.TempDir(), Command: []string{"/bin/true"}})
+	if errors.Is(err, ErrNoSandbox) {
+		ci.Missing(b, "bubblewrap", err)
+	}
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	for b.Loop() {
 		argv := p.sandbox.outer("bench", p.dir, p.dir, "", DefaultLimits.complete(), p.command)
@@ -265,5 +287,40 @@ func BenchmarkSandboxStart(b *testing.B) {
 			b.Fatalf("%v: %s", err, out)
 		}
 		cancel()
+	}
+}
+
+// The search for secrets in files is SAFE only when it finished: a walk cut short, or a
+// grep that failed, is UNFINISHED, and a match is a LEAK even when grep also met errors.
+func TestSearchUnfinishedIsNotSafe(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		ci.Missing(t, "bash", err)
+	}
+	for _, tc := range []struct {
+		name, grep, want string
+	}{
+		{"match", `echo /srv/found.txt; exit 0`, "LEAK"},
+		{"match and unreadable files", `echo /srv/found.txt; exit 2`, "LEAK"},
+		{"no match", `exit 1`, "SAFE"},
+		{"no match, unreadable files", `exit 2`, "SAFE"},
+		{"cut short", `exec sleep 30`, "UNFINISHED"},
+		{"grep missing", `exit 127`, "UNFINISHED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := t.TempDir()
+			if err := os.WriteFile(filepath.Join(bin, "grep"), []byte("#!/bin/sh\n"+tc.grep+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(bash, "-c", searchFunc+`root=/srv; limit=0.5; search secret-in-files needle`)
+			cmd.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH")}
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			if got, _, _ := strings.Cut(string(out), " "); got != tc.want {
+				t.Errorf("search printed %q, want %s", out, tc.want)
+			}
+		})
 	}
 }

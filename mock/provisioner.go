@@ -65,6 +65,7 @@ type Fake struct {
 	activity  map[string]portal.Activity
 	starts    int
 	stops     int
+	stopErr   error
 }
 
 type workload struct {
@@ -128,9 +129,16 @@ func (f *Fake) Status(ctx context.Context, h []byte) (portal.WorkloadStatus, err
 	return st, nil
 }
 
+// SetStopError makes later Stop calls fail with err, leaving the workload running (nil:
+// Stop works again).
+func (f *Fake) SetStopError(err error) { f.mu.Lock(); f.stopErr = err; f.mu.Unlock() }
+
 func (f *Fake) Stop(ctx context.Context, h []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.stopErr != nil {
+		return f.stopErr
+	}
 	if _, ok := f.workloads[string(h)]; ok {
 		f.stops++
 	}

@@ -51,15 +51,17 @@ func (r *recorder) count(name string) int {
 }
 
 type harness struct {
-	t      *testing.T
-	ctx    context.Context
-	dir    string
-	clock  *mock.Clock
-	prov   *mock.Fake
-	store  portal.Store
-	s      *Scheduler
-	events *recorder
-	p      *portal.PortalSettings
+	t     *testing.T
+	ctx   context.Context
+	dir   string
+	clock *mock.Clock
+	prov  *mock.Fake
+	store portal.Store
+	// failing wraps store for the scheduler: tests make its calls fail.
+	failing *mock.FailingStore
+	s       *Scheduler
+	events  *recorder
+	p       *portal.PortalSettings
 }
 
 // entry returns a workshop entry with the reference's usual sample numbers.
@@ -99,7 +101,8 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	h.store = db
-	h.s, err = New(Config{Store: db, Provisioner: h.prov, Events: h.events, Clock: h.clock.Now,
+	h.failing = mock.NewFailingStore(db)
+	h.s, err = New(Config{Store: h.failing, Provisioner: h.prov, Events: h.events, Clock: h.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Portal: h.p, Workshops: workshops(h.p),
 		PortalURL: "http://portal.test", IngressDomain: "test", IngressProtocol: "http",
 		StartTimeout: time.Minute})
@@ -215,3 +218,29 @@ func wantCode(t *testing.T, err error, code, msg string) {
 }
 
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+// activate activates an allocation's session with its token, failing the test on error.
+func (h *harness) activate(a *Allocation) *portal.Session {
+	h.t.Helper()
+	s, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	if err != nil {
+		h.t.Fatalf("activate %s: %v", a.Session.Name, err)
+	}
+	return s
+}
+
+// terminate ends a session, failing the test on error.
+func (h *harness) terminate(name string) {
+	h.t.Helper()
+	if _, err := h.s.Terminate(h.ctx, name); err != nil {
+		h.t.Fatalf("terminate %s: %v", name, err)
+	}
+}
+
+// view runs f in a read transaction, failing the test on error.
+func (h *harness) view(f func(tx portal.Tx) error) {
+	h.t.Helper()
+	if err := h.store.View(h.ctx, f); err != nil {
+		h.t.Fatalf("view: %v", err)
+	}
+}

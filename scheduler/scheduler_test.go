@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -73,8 +74,9 @@ func TestCredentialsAreKeptAcrossRestarts(t *testing.T) {
 }
 
 func (h *harness) environments() []*portal.Environment {
+	h.t.Helper()
 	var out []*portal.Environment
-	h.store.View(h.ctx, func(tx portal.Tx) error {
+	h.view(func(tx portal.Tx) error {
 		var err error
 		out, err = tx.Environments()
 		return err
@@ -324,7 +326,7 @@ func TestConfigChangeOnRestart(t *testing.T) {
 	p := settings(one, entry("two"))
 	h := newHarness(t, p, mock.Healthy)
 	a := h.mustRequest("lab-w02", "")
-	h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	h.activate(a)
 	h.mustRequest("lab-w01", "")
 	h.reconcile()
 	if c := h.counts("lab-w01"); c.Available != 2 {
@@ -392,12 +394,23 @@ func TestExtension(t *testing.T) {
 	if err != nil || !ok || !s.Expires.Equal(t0.Add(75*time.Minute)) {
 		t.Fatalf("extend = %v %v %v", s.Expires, ok, err)
 	}
-	for range 10 {
+	// Each step adds 15 minutes until the 120-minute deadline caps the expiry.
+	for i, want := range []time.Duration{90 * time.Minute, 105 * time.Minute, 120 * time.Minute} {
 		h.clock.Advance(15 * time.Minute)
-		h.s.Extend(h.ctx, a.Session.Name)
+		s, ok, err := h.s.Extend(h.ctx, a.Session.Name)
+		if err != nil {
+			t.Fatalf("extension %d: %v", i+2, err)
+		}
+		if !ok || !s.Expires.Equal(t0.Add(want)) {
+			t.Fatalf("extension %d = %v %v, want expiry %v", i+2, s.Expires, ok, t0.Add(want))
+		}
 	}
-	if s := h.session(a.Session.Name); !s.Expires.Equal(t0.Add(120*time.Minute)) && s.State == portal.SessionRunning {
-		t.Fatalf("extension passed the deadline: %v", s.Expires)
+	h.clock.Advance(15 * time.Minute)
+	if _, ok, err := h.s.Extend(h.ctx, a.Session.Name); err != nil || ok {
+		t.Fatalf("extension at the deadline = %v %v, want refused without error", ok, err)
+	}
+	if s := h.session(a.Session.Name); !s.Expires.Equal(t0.Add(120*time.Minute)) || s.State != portal.SessionRunning {
+		t.Fatalf("after extensions: %v %v, want running until %v", s.State, s.Expires, t0.Add(120*time.Minute))
 	}
 	if h.events.count("Session/Extended") < 2 {
 		t.Fatalf("events = %v", h.events.names(""))
@@ -431,7 +444,7 @@ func TestTerminate(t *testing.T) {
 func TestVanishedSession(t *testing.T) {
 	h := newHarness(t, settings(entry("ws")), mock.Healthy)
 	a := h.mustRequest("lab-w01", "")
-	h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	h.activate(a)
 	h.prov.Vanish(a.Session.Name)
 	h.advance(vanishedEvery)
 	if s := h.session(a.Session.Name); s.State != portal.SessionStopped || s.Reason != "Session/Vanished" {
@@ -450,7 +463,7 @@ func TestOrphanedAndInactive(t *testing.T) {
 	b := h.mustRequest("lab-w01", "")
 	c := h.mustRequest("lab-w01", "")
 	for _, x := range []*Allocation{a, b, c} {
-		h.s.Activate(h.ctx, x.Session.Name, x.Token)
+		h.activate(x)
 	}
 	// Figures larger than the time since activation are capped: nothing happens yet.
 	h.prov.SetActivity(a.Session.Name, portal.Activity{IdleTime: time.Hour})
@@ -477,9 +490,19 @@ func TestFailingProvisioners(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		mode mock.Mode
-	}{{"fails at once", mock.FailStart}, {"never ready", mock.NeverReady}, {"fails after start", mock.Failing}} {
+		// passErr is the error every reconciler pass returns: a Start that fails is
+		// reported; a workload that never gets ready or fails is a session outcome.
+		passErr error
+	}{{"fails at once", mock.FailStart, mock.ErrStart}, {"never ready", mock.NeverReady, nil},
+		{"fails after start", mock.Failing, nil}} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, settings(entry("ws")), tt.mode)
+			pass := func() {
+				t.Helper()
+				if err := h.s.Reconcile(h.ctx); !errors.Is(err, tt.passErr) || (tt.passErr == nil && err != nil) {
+					t.Fatalf("reconcile = %v, want %v", err, tt.passErr)
+				}
+			}
 			a, err := h.s.Request(h.ctx, Request{Environment: "lab-w01", IndexURL: "/", REST: true, Timeout: 10 * time.Minute})
 			if err != nil {
 				t.Fatal(err)
@@ -490,7 +513,7 @@ func TestFailingProvisioners(t *testing.T) {
 				t.Fatalf("allocation got %+v", a.Session)
 			}
 			h.clock.Advance(time.Minute + time.Second)
-			h.s.Reconcile(h.ctx) // errors from the failing provisioner are expected
+			pass()
 			s := h.session(a.Session.Name)
 			if s.State != portal.SessionStopped && s.State != portal.SessionStopping {
 				t.Fatalf("state after start timeout = %v", s.State)
@@ -498,7 +521,7 @@ func TestFailingProvisioners(t *testing.T) {
 			if s.Reason != "Session/Failed" {
 				t.Fatalf("reason = %q", s.Reason)
 			}
-			h.s.Reconcile(h.ctx)
+			pass()
 			if _, ok := h.prov.Running()[a.Session.Name]; ok {
 				t.Fatalf("the failed session's workload was left behind")
 			}
@@ -506,7 +529,7 @@ func TestFailingProvisioners(t *testing.T) {
 			starts, _ := h.prov.Counts()
 			created := h.events.count("Session/Created")
 			for range 5 {
-				h.s.Reconcile(h.ctx)
+				pass()
 			}
 			again, _ := h.prov.Counts()
 			if again-starts > 1 || h.events.count("Session/Created")-created > 1 {
@@ -586,10 +609,16 @@ func TestConcurrentRequestsNeverExceedCapacity(t *testing.T) {
 			got[a.Session.Name] = a.User.Name
 		}()
 		if i%7 == 0 {
-			go h.s.Reconcile(h.ctx)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := h.s.Reconcile(h.ctx); err != nil {
+					t.Errorf("reconcile during requests: %v", err)
+				}
+			}()
 		}
 	}
-	wg.Wait()
+	wg.Wait() // requests and reconciler passes alike
 	h.reconcile()
 	if len(got) != 10 || refused != 50 {
 		t.Fatalf("%d sessions granted, %d refused; want 10 and 50", len(got), refused)
@@ -602,7 +631,7 @@ func TestConcurrentRequestsNeverExceedCapacity(t *testing.T) {
 func TestCleanupPurgesOldRecords(t *testing.T) {
 	h := newHarness(t, settings(entry("ws")), mock.Healthy)
 	a := h.mustRequest("lab-w01", "")
-	h.s.Terminate(h.ctx, a.Session.Name)
+	h.terminate(a.Session.Name)
 	h.reconcile()
 	h.advance(36 * time.Hour)
 	recent := h.mustRequest("lab-w01", "") // its user is young, and its record stays
@@ -619,7 +648,7 @@ func TestCleanupPurgesOldRecords(t *testing.T) {
 		t.Fatalf("User/Delete sent %d times, want once", n)
 	}
 	var names []string
-	h.store.View(h.ctx, func(tx portal.Tx) error {
+	h.view(func(tx portal.Tx) error {
 		us, err := tx.Users()
 		for _, u := range us {
 			names = append(names, u.Name)
@@ -637,7 +666,7 @@ func TestRefreshIntervalReplacesEnvironment(t *testing.T) {
 	e.Refresh, e.Expires, e.Deadline = time.Hour, 2*time.Hour, 2*time.Hour
 	h := newHarness(t, settings(e), mock.Healthy)
 	a := h.mustRequest("lab-w01", "")
-	h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	h.activate(a)
 	h.advance(59 * time.Minute)
 	if e := h.env("lab-w01"); e.State != portal.EnvRunning {
 		t.Fatalf("refreshed early: %v", e.State)
@@ -684,7 +713,7 @@ func TestReacquireOfRunningSessionWritesNothing(t *testing.T) {
 	}
 	tokens := func() int {
 		var n int
-		h.store.View(h.ctx, func(tx portal.Tx) error {
+		h.view(func(tx portal.Tx) error {
 			hs, err := tx.ActivationTokens(a.Session.Name)
 			n = len(hs)
 			return err
@@ -712,7 +741,7 @@ func TestReacquireOfRunningSessionWritesNothing(t *testing.T) {
 		t.Fatalf("the first token stopped working: %v", err)
 	}
 	// A session that ended is never answered from memory.
-	h.s.Terminate(h.ctx, a.Session.Name)
+	h.terminate(a.Session.Name)
 	h.reconcile()
 	e := h.mustRequest("lab-w01", a.User.Name)
 	if e.Session.Name == a.Session.Name {
@@ -734,5 +763,58 @@ func TestOpenStopsWorkloadsWithoutSession(t *testing.T) {
 	}
 	if _, ok := running["lab-w01-s001"]; !ok {
 		t.Fatalf("the reserved session's workload was stopped too: %v", running)
+	}
+}
+
+// Reacquire hands a user only a session they own: never another user's, whatever its state,
+// whether the request names a user, names the other user's session, or names nobody.
+func TestReacquireNeverHandsOutAnotherUsersSession(t *testing.T) {
+	for _, running := range []bool{false, true} {
+		t.Run(map[bool]string{false: "waiting", true: "running"}[running], func(t *testing.T) {
+			h := newHarness(t, settings(entry("ws")), mock.Healthy)
+			a := h.mustRequest("lab-w01", "")
+			if running {
+				h.activate(a)
+				// A's reacquire is now answered from memory; B's must not be.
+				if again := h.mustRequest("lab-w01", a.User.Name); again.Session.Name != a.Session.Name {
+					t.Fatalf("A's reacquire = %s, want %s", again.Session.Name, a.Session.Name)
+				}
+			}
+			h.reconcile()
+			b := h.mustRequest("lab-w01", "") // user B, new (no user=)
+			if b.User.Name == a.User.Name {
+				t.Fatalf("a request without user= reused user %s", a.User.Name)
+			}
+			if b.Session.Name == a.Session.Name || b.Token == a.Token {
+				t.Fatalf("user B was handed user A's session %s", a.Session.Name)
+			}
+			// B asks again by name (user=): B's own session, never A's.
+			for range 2 {
+				again := h.mustRequest("lab-w01", b.User.Name)
+				if again.Session.Name != b.Session.Name || again.User.Name != b.User.Name || again.Token == a.Token {
+					t.Fatalf("B's reacquire = %s for %s, want %s", again.Session.Name, again.User.Name, b.Session.Name)
+				}
+			}
+			// B names A's session: refused.
+			_, err := h.s.Request(h.ctx, Request{Environment: "lab-w01", User: b.User.Name, Session: a.Session.Name,
+				REST: true, IndexURL: "/"})
+			wantCode(t, err, portal.EUNAVAILABLE, "No session available")
+			// B's token does not open A's session.
+			if _, _, err := h.s.Activate(h.ctx, a.Session.Name, b.Token); err == nil {
+				t.Fatal("B's token activated A's session")
+			}
+			// A's session still belongs to A.
+			if s := h.session(a.Session.Name); s.Owner != a.User.Name {
+				t.Fatalf("A's session is owned by %q", s.Owner)
+			}
+			// A user with no session yet, named with user=, gets a new one, not A's or B's.
+			c := h.mustRequest("lab-w01", "") // C
+			h.terminate(c.Session.Name)
+			h.reconcile()
+			d := h.mustRequest("lab-w01", c.User.Name)
+			if d.Session.Name == a.Session.Name || d.Session.Name == b.Session.Name || d.User.Name != c.User.Name {
+				t.Fatalf("user C without a live session was handed %s", d.Session.Name)
+			}
+		})
 	}
 }

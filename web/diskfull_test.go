@@ -13,16 +13,11 @@ import (
 	"syscall"
 	"testing"
 
+	"portal/internal/ci"
 	"portal/mock"
 	"portal/scheduler"
 	"portal/sqlstore"
 )
-
-// inCI reports whether the CI variable asks for every test to run.
-func inCI() bool {
-	v := os.Getenv("CI")
-	return v != "" && v != "false" && v != "0"
-}
 
 // smallDisk mounts a tmpfs of size bytes on a new folder and returns it; it is unmounted
 // when the test ends. Without root the test is skipped (failed in CI).
@@ -30,10 +25,7 @@ func smallDisk(t *testing.T, size string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
-		if inCI() {
-			t.Fatalf("mounting a tmpfs (needs root) is required in CI: %v", err)
-		}
-		t.Skipf("skipping: cannot mount a tmpfs to fill (needs root): %v", err)
+		ci.Missing(t, "a tmpfs to fill (mounting one needs root)", err)
 	}
 	t.Cleanup(func() {
 		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {

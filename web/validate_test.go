@@ -46,15 +46,56 @@ func TestCheckIndexURL(t *testing.T) {
 		{"https://other.test/", []string{"https://hub.test"}, false},
 		{"http://hub.test/", []string{"https://hub.test"}, false},
 		{"/local/path", []string{"https://hub.test"}, true},
+		// Lookalike hosts: an origin matches only in full, never by prefix or suffix.
+		{"https://hub.test.evil.example/", []string{"https://hub.test"}, false},
+		{"https://hub.testevil.example/", []string{"https://hub.test"}, false},
+		{"https://hub.test-evil.example/", []string{"https://hub.test"}, false},
+		{"https://evilhub.test/", []string{"https://hub.test"}, false},
+		{"https://evil.hub.test/", []string{"https://hub.test"}, false},
+		{"https://hub.test:8443/", []string{"https://hub.test"}, false},
+		{"https://hub.test/", []string{"https://hub.test:8443"}, false},
+		{"https://hub.tes/", []string{"https://hub.test"}, false},
+		{"https://ｈub.test/", []string{"https://hub.test"}, false},
+		// User-info that makes a lookalike read like the allowed host.
+		{"https://hub.test@evil.example/", []string{"https://hub.test"}, false},
+		{"https://hub.test:443@evil.example/", []string{"https://hub.test"}, false},
+		{"https://evil.example%23@hub.test/", []string{"https://hub.test"}, false},
+		{"https://evil.example\\@hub.test/", []string{"https://hub.test"}, false},
+		// Encoded hosts.
+		{"https://hub%2etest/", []string{"https://hub.test"}, false},
+		{"https://evil.example%2fhub.test/", []string{"https://hub.test"}, false},
+		{"https://hub.test%2f.evil.example/", []string{"https://hub.test"}, false},
+		{"https://hub.test%00.evil.example/", []string{"https://hub.test"}, false},
+		// Length: 2048 characters is the limit, with or without an allow-list.
+		{longURL("https://hub.test/", 2048), nil, true},
+		{longURL("https://hub.test/", 2049), nil, false},
+		{longURL("https://hub.test/", 2048), []string{"https://hub.test"}, true},
+		{longURL("https://hub.test/", 2049), []string{"https://hub.test"}, false},
+		{longURL("/workshops/catalog/", 2049), nil, false},
 	}
 	for _, tt := range tests {
 		err := checkIndexURL(tt.url, tt.origins)
 		if (err == nil) != tt.ok {
-			t.Errorf("checkIndexURL(%q, %v) = %v, want ok=%v", tt.url, tt.origins, err, tt.ok)
+			t.Errorf("checkIndexURL(%.100q (%d chars), %v) = %v, want ok=%v", tt.url, len(tt.url), tt.origins, err, tt.ok)
 		}
 		if err != nil && portal.ErrorCode(err) != portal.EINVALID {
 			t.Errorf("checkIndexURL(%q) code = %s, want invalid", tt.url, portal.ErrorCode(err))
 		}
+	}
+}
+
+// longURL pads prefix with a query to exactly n characters.
+func longURL(prefix string, n int) string {
+	prefix += "?q="
+	return prefix + strings.Repeat("a", n-len(prefix))
+}
+
+func TestCheckAnalyticsURLLength(t *testing.T) {
+	if err := checkAnalyticsURL(longURL("https://stats.test/", 2048)); err != nil {
+		t.Errorf("2048 characters: %v, want accepted", err)
+	}
+	if err := checkAnalyticsURL(longURL("https://stats.test/", 2049)); err == nil {
+		t.Error("2049 characters: accepted, want rejected")
 	}
 }
 

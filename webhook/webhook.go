@@ -7,8 +7,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,13 +126,13 @@ func (s *Sender) work() {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(d.body))
 		if err != nil {
 			cancel()
-			s.cfg.Logger.Warn("bad webhook URL", "url", redact(d.url), "err", err)
+			s.cfg.Logger.Warn("bad webhook URL", "url", redact(d.url))
 			continue
 		}
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := s.cfg.Client.Do(req)
 		if err != nil {
-			s.cfg.Logger.Warn("webhook delivery failed", "url", redact(d.url), "err", err)
+			s.cfg.Logger.Warn("webhook delivery failed", "url", redact(d.url), "err", redactErr(err))
 		} else {
 			resp.Body.Close()
 			if resp.StatusCode >= 400 {
@@ -140,14 +143,37 @@ func (s *Sender) work() {
 	}
 }
 
-// redact drops the query string, which may hold the webhook's credentials.
-func redact(u string) string {
-	for i := 0; i < len(u); i++ {
-		if u[i] == '?' {
-			return u[:i] + "?…"
-		}
+// redact returns a webhook URL fit for the log: user-info, query and fragment, which may
+// hold the webhook's credentials, are replaced with "…"; a URL that does not parse is not
+// shown at all.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(invalid URL)"
 	}
-	return u
+	var b strings.Builder
+	b.WriteString(u.Scheme + "://")
+	if u.User != nil {
+		b.WriteString("…@")
+	}
+	b.WriteString(u.Host + u.EscapedPath())
+	if u.RawQuery != "" || u.ForceQuery {
+		b.WriteString("?…")
+	}
+	if u.Fragment != "" {
+		b.WriteString("#…")
+	}
+	return b.String()
+}
+
+// redactErr returns the text of a delivery error without the URL the HTTP client puts in
+// it (url.Error), which would show the credentials redact hides.
+func redactErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + " " + redact(ue.URL) + ": " + ue.Err.Error()
+	}
+	return err.Error()
 }
 
 type portalUser struct {

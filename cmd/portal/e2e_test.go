@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"portal/internal/ci"
 	"portal/localproc"
 )
 
@@ -33,7 +35,15 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "portal")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	args := []string{"build", "-o", binary}
+	if dir := coverDir(); dir != "" {
+		// The tests run with coverage (make test COVERDIR=...): so does the portal binary,
+		// writing its counters for every package of the portal next to the tests' own when
+		// it exits, to the $GOCOVERDIR it inherits.
+		args = append(args, "-cover", "-coverpkg=portal/...")
+		os.Setenv("GOCOVERDIR", dir)
+	}
+	build := exec.Command("go", append(args, ".")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build portal:", err)
@@ -42,6 +52,20 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// coverDir returns the folder the test binary writes its coverage data to, "" when the
+// tests run without coverage. (go test points $GOCOVERDIR at a folder of its own; the
+// -test.gocoverdir flag names the one asked for.)
+func coverDir() string {
+	if testing.CoverMode() == "" {
+		return ""
+	}
+	flag.Parse()
+	if f := flag.Lookup("test.gocoverdir"); f != nil {
+		return f.Value.String()
+	}
+	return ""
 }
 
 const e2eConfig = `apiVersion: training.eduk8s.io/v1alpha1
@@ -114,7 +138,7 @@ func startPortalWith(t *testing.T, dataDir, config string, env []string, args ..
 	} else if _, err := exec.LookPath("bwrap"); err != nil {
 		// Without bubblewrap the portal refuses to start. CI must have it; elsewhere these
 		// tests run with sessions unsandboxed (the isolation tests skip on their own).
-		if os.Getenv("CI") == "true" {
+		if ci.Required() {
 			t.Fatalf("bubblewrap is required in CI but missing: %v", err)
 		}
 		t.Logf("bubblewrap is missing: this test's sessions run unsandboxed")

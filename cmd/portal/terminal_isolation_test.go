@@ -260,12 +260,14 @@ func TestTerminalIsolation(t *testing.T) {
 	}
 
 	// The admin password, B's file and B's secret anywhere in the filesystem the shell
-	// sees, in one bounded walk. The markers are typed split so that the shell's echo of
-	// the line does not contain them.
-	cmd := fmt.Sprintf(`echo "GREP""-BEGIN"; timeout 20 grep -rIl --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev -F -e %q -e %q -e %q / 2>/dev/null; echo "GREP""-DONE=$?"`,
+	// sees, in one bounded walk. /usr holds the system's packaged files only (the portal's
+	// data is under the temporary directory), and walking it takes longer than the bound on
+	// a busy machine. The markers are typed split so that the shell's echo of the line does
+	// not contain them.
+	cmd := fmt.Sprintf(`echo "GREP""-BEGIN"; timeout 60 grep -rIl --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev --exclude-dir=usr -F -e %q -e %q -e %q / 2>/dev/null; echo "GREP""-DONE=$?"`,
 		adminPW, bSecret, secretB)
 	before, _ := term.output()
-	term.run(cmd, regexp.MustCompile(`GREP-DONE=\d+`), 40*time.Second)
+	term.run(cmd, regexp.MustCompile(`GREP-DONE=\d+`), 90*time.Second)
 	all, _ := term.output()
 	m := regexp.MustCompile(`(?s)GREP-BEGIN\r?\n(.*?)GREP-DONE=(\d+)`).FindStringSubmatch(all[len(before):])
 	if m == nil {
@@ -274,14 +276,13 @@ func TestTerminalIsolation(t *testing.T) {
 	if found := strings.TrimSpace(m[1]); found != "" {
 		t.Errorf("the terminal found the admin password or B's secrets in:\n%s", found)
 	}
-	// grep answers 1 for no match, 2 for no match with unreadable files, and timeout 124
-	// when the bound cut the walk short (a cold disk cache).
-	switch m[2] {
-	case "1", "2":
-	case "124":
-		t.Logf("the search for secrets was cut short after 20 s, without a match so far")
-	default:
-		t.Errorf("grep for the secrets exited %s, want 1 or 2 (no match)", m[2])
+	// grep answers 1 for no match and 2 for no match with unreadable files: the whole walk
+	// was done. Anything else (timeout's 124 when the bound cut the walk short) means the
+	// search proves nothing, which is a failure, not a pass.
+	if st := m[2]; st == "124" {
+		t.Errorf("the search for secrets was cut short after 60 s: it proves nothing")
+	} else if st != "1" && st != "2" {
+		t.Errorf("grep for the secrets exited %s, want 1 or 2 (a finished walk without a match)", st)
 	}
 
 	// The shell is still alive after all this.

@@ -214,8 +214,29 @@ func TestWebUIRegistrationClosed(t *testing.T) {
 	admin.pg.Screenshot("admin-credentials")
 	admin.open("/admin/users/", "#users", "admin-users")
 	admin.open("/admin/sessions/?environment=lab-w01&state=running", "#row-"+r.Name, "admin-sessions")
+	expires := func() time.Time {
+		t.Helper()
+		var us userSessions
+		p.get(tok, "/workshops/user/"+r.User+"/sessions/", 200, &us)
+		if len(us.Sessions) != 1 || us.Sessions[0].Expires == nil {
+			t.Fatalf("sessions of the learner = %+v", us)
+		}
+		e, err := time.Parse(time.RFC3339, *us.Sessions[0].Expires)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	before := expires()
 	admin.click("#row-"+r.Name+" [data-action=extend30]", "#confirm-form", "confirm-extend")
 	admin.click("#confirm-submit", "#flash", "extended")
+	if got, want := admin.text("#flash"), "Session "+r.Name+" was extended by up to 30 minutes."; got != want {
+		t.Errorf("flash = %q, want %q", got, want)
+	}
+	// 30 minutes after activation plus 30 is the 60-minute deadline: exactly 30 more.
+	if after := expires(); after.Sub(before) != 30*time.Minute {
+		t.Errorf("expiry %s after extending by 30 minutes, %s before: moved by %v", after, before, after.Sub(before))
+	}
 	admin.click("#row-"+r.Name+" [data-action=terminate]", "#confirm-form", "confirm-terminate")
 	if q := admin.text("#question"); !strings.Contains(q, r.Name) {
 		t.Errorf("question = %q", q)
