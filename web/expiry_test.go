@@ -70,7 +70,7 @@ func TestSessionCredentialEndsWithSession(t *testing.T) {
 	robot := h.robot()
 	a := h.requestSession(robot, "alice")
 	sa := h.session(a.Name)
-	cred := bearer(SessionCredentialPrefix + ticket.Sign(sa.Secret, ticket.Claims{Session: a.Name, User: "dashboard",
+	cred := bearer(SessionCredentialPrefix + ticket.Sign(sa.Secret, ticket.Claims{Audience: ticket.Portal, Session: a.Name, User: "dashboard",
 		Expires: h.clock.Now().Add(time.Hour)}))
 	schedule := "/workshops/session/" + a.Name + "/schedule/"
 	mustStatus(t, h.do("GET", schedule, "", cred), http.StatusOK)
@@ -85,7 +85,7 @@ func TestSessionCredentialEndsWithSession(t *testing.T) {
 	// And a credential for a live session stops at its expiry.
 	b := h.requestSession(robot, "bob")
 	sb := h.session(b.Name)
-	cred = bearer(SessionCredentialPrefix + ticket.Sign(sb.Secret, ticket.Claims{Session: b.Name, User: "dashboard",
+	cred = bearer(SessionCredentialPrefix + ticket.Sign(sb.Secret, ticket.Claims{Audience: ticket.Portal, Session: b.Name, User: "dashboard",
 		Expires: h.clock.Now().Add(time.Minute)}))
 	h.clock.Advance(time.Minute - time.Second)
 	mustStatus(t, h.do("GET", "/workshops/session/"+b.Name+"/schedule/", "", cred), http.StatusOK)
