@@ -573,11 +573,12 @@
         refitAll();
       });
     }
-    document.querySelectorAll(".terminal .maximize").forEach(function (btn) {
+    // (xterm.js gives its own element the class "terminal": panes are .terminals > .terminal)
+    document.querySelectorAll(".terminals > .terminal .maximize").forEach(function (btn) {
       btn.addEventListener("click", function () {
-        var pane = btn.closest(".terminal");
+        var pane = btn.closest(".terminals > .terminal");
         var on = !pane.classList.contains("max");
-        document.querySelectorAll(".terminal").forEach(function (p) {
+        document.querySelectorAll(".terminals > .terminal").forEach(function (p) {
           p.classList.remove("max");
           p.querySelector(".maximize").setAttribute("aria-pressed", "false");
         });
