@@ -163,7 +163,8 @@ func TestDashboardEndedInBrowser(t *testing.T) {
 
 		pg2, r2 := openDashboard(t, b, p, tok, env, index, 390, 844)
 		admin := newTab(t, p)
-		admin.login("admin", adminPassword(t, p), "body")
+		pw := adminPassword(t, p)
+		admin.login(p.creds["admin"], pw, "#start-"+env)
 		admin.open("/admin/sessions/?environment="+env+"&state=running", "#row-"+r2.Name, "admin-sessions")
 		admin.click("#row-"+r2.Name+" [data-action=terminate]", "#confirm-form", "confirm-terminate")
 		admin.click("#confirm-submit", "#flash", "terminated")
