@@ -1,7 +1,8 @@
 # Build helpers. `make run` and `make test` build the dashboard's browser assets first.
 #
-#   make assets   install xterm.js from npm (package-lock.json) when needed and copy it into
-#                 dashboard/assets/dist, where the Go build embeds it
+#   make assets   install xterm.js and the terminal's font (JetBrains Mono, SIL OFL 1.1) from
+#                 npm (package-lock.json) when needed and copy them into dashboard/assets/dist,
+#                 where the Go build embeds them
 #   make run      assets, then `go run ./cmd/portal serve`
 #   make test     assets, then `go test ./...`; with RACE=1 the concurrency-heavy packages
 #                 again under the race detector; with COVERDIR=dir the unit tests and the
@@ -13,8 +14,13 @@ DIST  := dashboard/assets/dist
 STAMP := node_modules/.package-lock.json
 XTERM := node_modules/@xterm/xterm
 FIT   := node_modules/@xterm/addon-fit
+FONT  := node_modules/@fontsource/jetbrains-mono
 
-ASSETS := $(DIST)/xterm.js $(DIST)/xterm.css $(DIST)/addon-fit.js $(DIST)/xterm-LICENSE.txt
+# The terminal's font: the Latin subset, regular and bold, as WOFF2 (all current browsers).
+FONTS := $(DIST)/jetbrains-mono-latin-400-normal.woff2 $(DIST)/jetbrains-mono-latin-700-normal.woff2
+
+ASSETS := $(DIST)/xterm.js $(DIST)/xterm.css $(DIST)/addon-fit.js $(DIST)/xterm-LICENSE.txt \
+	$(FONTS) $(DIST)/jetbrains-mono-LICENSE.txt
 
 .PHONY: assets run test fuzz cover-report clean-assets bubblewrap slirp4netns
 
@@ -42,6 +48,14 @@ $(DIST)/xterm.css: $(STAMP)
 $(DIST)/xterm-LICENSE.txt: $(STAMP)
 	@mkdir -p $(DIST)
 	cp $(XTERM)/LICENSE $@
+
+$(FONTS): $(DIST)/%: $(STAMP)
+	@mkdir -p $(DIST)
+	cp $(FONT)/files/$* $@
+
+$(DIST)/jetbrains-mono-LICENSE.txt: $(STAMP)
+	@mkdir -p $(DIST)
+	cp $(FONT)/LICENSE $@
 
 # ARGS are passed to `portal serve`, e.g. make run ARGS="--config examples/registration-one-step.yaml".
 ARGS ?=

@@ -182,3 +182,18 @@ func (s *Scheduler) Authenticate(ctx context.Context, name, password string) (*p
 
 // NewUUID returns a random version-4 UUID, as the reference names new users.
 func NewUUID() string { return newUUID() }
+
+// TerminateByAdmin is Terminate for an administrator: the session is marked STOPPING with
+// reason Session/Terminate (an operator's stop, as for reserved sessions) rather than the
+// learner's Session/Stopping, so that the learner's dashboard can say who ended it.
+// Errors: as Terminate.
+func (s *Scheduler) TerminateByAdmin(ctx context.Context, name string) (*portal.Session, error) {
+	sess, err := s.changeLive(ctx, name, owned(func(tx portal.Tx, sess *portal.Session, env *portal.Environment, now time.Time) ([]portal.Event, error) {
+		return s.markStopping(tx, sess, env, "Session/Terminate", now)
+	}))
+	if err != nil {
+		return nil, err
+	}
+	s.Wake()
+	return sess, nil
+}

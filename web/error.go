@@ -15,6 +15,7 @@ const (
 	eMethod   = "method_not_allowed"
 	eTooLarge = "too_large"
 	eTooMany  = "too_many_requests" // a rate limit refused the attempt
+	eEnded    = "session_ended"     // a session host's session has ended (see proxy_ended.go)
 )
 
 // statusOf maps every error code to its HTTP status. It is the only place where an error
@@ -30,6 +31,7 @@ var statusOf = map[string]int{
 	eMethod:              http.StatusMethodNotAllowed,
 	eTooLarge:            http.StatusRequestEntityTooLarge,
 	eTooMany:             http.StatusTooManyRequests,
+	eEnded:               http.StatusGone,
 }
 
 // retryAfter is the Retry-After (seconds) sent with every 503.

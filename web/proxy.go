@@ -33,6 +33,10 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	if sess == nil || over(sess.State) {
+		if !pageRequest(r) {
+			s.ended(w, sess)
+			return
+		}
 		// The session page explains (session-invalid or session-deleted).
 		redirect(w, r, s.portalURL+"/workshops/session/"+name+"/")
 		return

@@ -249,7 +249,7 @@ var adminActions = map[string]adminAction{
 	"terminate": {label: "Terminate", confirm: "Terminate session %s now? Its learner loses the session at once.",
 		done: "Session %s was terminated.",
 		run: func(s *Server, ctx context.Context, t string) error {
-			_, err := s.sched.Terminate(ctx, t)
+			_, err := s.sched.TerminateByAdmin(ctx, t)
 			return err
 		}},
 	"refresh": {label: "Refresh", env: true,

@@ -6,6 +6,21 @@
 
   var terms = {}; // terminal id → {term, fit, ws, screen, state}
   var encoder = new TextEncoder();
+  var over = false; // the session has ended: no more reconnects or polls
+  var lastAction = null; // the action a learner ran last, where Esc then Tab returns
+  var phone = window.matchMedia("(max-width: 43.75rem)");
+
+  // The terminal's colours: every colour a program writes text in has a contrast of at
+  // least 4.5:1 (WCAG AA) on the background, except black, which programs use as a
+  // background (dashboard_test.go checks this). JSON, so that the test can read it.
+  var terminalTheme = {
+    "background": "#1e1e1e", "foreground": "#d4d4d4", "cursor": "#f0f0f0", "cursorAccent": "#1e1e1e",
+    "selectionBackground": "#264f78", "selectionForeground": "#ffffff",
+    "black": "#000000", "red": "#f47067", "green": "#57ab5a", "yellow": "#c69026",
+    "blue": "#6cb6ff", "magenta": "#dcbdfb", "cyan": "#56d4dd", "white": "#d4d4d4",
+    "brightBlack": "#8b949e", "brightRed": "#ff938a", "brightGreen": "#6bc46d", "brightYellow": "#daaa3f",
+    "brightBlue": "#96d0ff", "brightMagenta": "#eedcff", "brightCyan": "#b3f0ff", "brightWhite": "#ffffff"
+  };
 
   function post(url, body) {
     return fetch(url, {
@@ -48,14 +63,18 @@
         return;
       }
       var term = new window.Terminal({
-        cursorBlink: true, fontSize: 14, scrollback: 5000,
-        fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace",
-        theme: { background: "#1e1e1e" }
+        cursorBlink: true, fontSize: 14, lineHeight: 1.2, scrollback: 5000,
+        fontFamily: '"JetBrains Mono", ui-monospace, SFMono-Regular, Menlo, Consolas, monospace',
+        theme: terminalTheme, minimumContrastRatio: 1
       });
       var fit = new window.FitAddon.FitAddon();
       term.loadAddon(fit);
       term.open(screen);
-      var t = { id: id, term: term, fit: fit, ws: null, screen: screen, state: state, delay: 500 };
+      if (term.textarea) {
+        term.textarea.setAttribute("aria-describedby", "terminal-help");
+      }
+      var t = { id: id, term: term, fit: fit, ws: null, screen: screen, state: state, delay: 500, escaped: false };
+      term.attachCustomKeyEventHandler(function (ev) { return terminalKey(t, ev); });
       terms[id] = t;
       term.onData(function (d) { send(t, encoder.encode(d)); });
       term.onBinary(function (d) {
@@ -75,6 +94,25 @@
     });
   }
 
+  // Esc then Tab leaves the terminal (the terminal gets the Esc, not the Tab): back to the
+  // action run last, else to the next element as Tab would.
+  function terminalKey(t, ev) {
+    if (ev.type !== "keydown") { return true; }
+    if (ev.key === "Escape") { t.escaped = true; return true; }
+    if (ev.key === "Tab" && t.escaped) {
+      t.escaped = false;
+      if (lastAction && document.body.contains(lastAction) && visible(lastAction)) {
+        ev.preventDefault();
+        lastAction.focus();
+      }
+      return false; // xterm leaves the Tab alone: the browser moves the focus
+    }
+    if (ev.key !== "Shift") { t.escaped = false; }
+    return true;
+  }
+
+  function visible(el) { return el.getClientRects().length > 0; }
+
   function refit(t) {
     if (t.screen.clientWidth > 0 && t.screen.clientHeight > 0) {
       try { t.fit.fit(); } catch (e) { /* not laid out yet */ }
@@ -92,6 +130,7 @@
   }
 
   function connect(t) {
+    if (over) { return; }
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var ws = new WebSocket(scheme + location.host + "/terminal/" + t.id);
     ws.binaryType = "arraybuffer";
@@ -114,8 +153,9 @@
     };
     ws.onerror = function () { /* onclose follows */ };
     ws.onclose = function () {
-      if (t.ws !== ws) { return; }
+      if (t.ws !== ws || over) { return; }
       t.ws = null;
+      checkSoon(); // a terminal that drops may mean the session ended
       t.state.textContent = "reconnecting…";
       t.screen.parentNode.classList.add("disconnected");
       setTimeout(function () { connect(t); }, t.delay);
@@ -123,9 +163,12 @@
     };
   }
 
-  function focusTerminal(id) {
+  // showTerminal makes terminal id visible (the Terminals tab on a phone) and flashes it;
+  // with focus it also moves the keyboard focus there (a click, not Enter on an action).
+  function showTerminal(id, focus) {
+    if (phone.matches) { selectTab("terminals"); }
     var t = terms[id];
-    if (t) { t.term.focus(); }
+    if (t && focus) { t.term.focus(); }
     var pane = document.getElementById("terminal-" + id);
     if (pane) {
       pane.classList.add("flash");
@@ -135,10 +178,38 @@
 
   // ---- clickable actions ------------------------------------------------------------
 
+  // Inline SVG icons for the action labels: Linux fonts lack ▶ ⧉ and friends.
+  var icons = {
+    execute: "M4 2.5v11l9-5.5z", input: "M1.5 4h13v8h-13z M4 7h1 M7 7h1 M10 7h1 M4.5 9.5h7",
+    interrupt: "M3 3h10v10H3z", clear: "M6 3h8.5v10H6L1.5 8z M8 6l4 4 M12 6l-4 4",
+    copy: "M5.5 5.5h8v8h-8z M2.5 10.5v-8h8", "copy-and-edit": "M5.5 5.5h8v8h-8z M2.5 10.5v-8h8",
+    "open-url": "M9 2.5h4.5V7 M13.5 2.5 7 9 M11.5 9.5v4h-9v-9h4"
+  };
+  var svgNS = "http://www.w3.org/2000/svg";
+
+  function addIcon(el) {
+    var d = icons[el.getAttribute("data-action")];
+    if (!d || el.querySelector(".action-icon")) { return; }
+    var svg = document.createElementNS(svgNS, "svg");
+    svg.setAttribute("class", "action-icon");
+    svg.setAttribute("viewBox", "0 0 16 16");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(svgNS, "path");
+    path.setAttribute("d", d);
+    var solid = el.getAttribute("data-action") === "execute" || el.getAttribute("data-action") === "interrupt";
+    path.setAttribute("fill", solid ? "currentColor" : "none");
+    path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", "1.5");
+    path.setAttribute("stroke-linejoin", "round");
+    svg.appendChild(path);
+    el.insertBefore(svg, el.firstChild);
+  }
+
   function prepareActions(root) {
     root.querySelectorAll("pre.action").forEach(function (el) {
       el.setAttribute("tabindex", "0");
       el.setAttribute("role", "button");
+      addIcon(el);
     });
     root.querySelectorAll(".page-body a[href]").forEach(function (a) {
       if (/^https?:\/\//i.test(a.getAttribute("href"))) {
@@ -179,7 +250,9 @@
     return Promise.resolve(fallback());
   }
 
-  function runAction(el) {
+  // runAction runs an action; byKey (Enter or Space) keeps the focus on the action.
+  function runAction(el, byKey) {
+    lastAction = el;
     var kind = el.getAttribute("data-action");
     var target = el.getAttribute("data-terminal") || "1";
     var code = el.querySelector("code");
@@ -200,9 +273,10 @@
         }).then(function (r) {
           feedback(el, r.ok ? (kind === "interrupt" ? "Interrupted" : "Sent") : "No such terminal", r.ok);
         }, function () { feedback(el, "Not sent", false); });
-        focusTerminal(target === "all" ? "1" : target);
+        showTerminal(target === "all" ? "1" : target, !byKey);
         break;
       case "clear":
+        showTerminal(target === "all" ? "1" : target, false);
         post("/terminal/" + target + "/clear", {}).then(function (r) {
           feedback(el, r.ok ? "Cleared" : "No such terminal", r.ok);
         }, function () { feedback(el, "Not cleared", false); });
@@ -222,7 +296,7 @@
 
   document.addEventListener("click", function (ev) {
     var el = ev.target.closest && ev.target.closest("pre.action");
-    if (el) { ev.preventDefault(); runAction(el); return; }
+    if (el) { ev.preventDefault(); runAction(el, ev.detail === 0); return; }
     var a = ev.target.closest && ev.target.closest("a[href]");
     if (!a) { return; }
     if (a.getAttribute("data-action") === "finish") { finish(ev, a); return; }
@@ -234,7 +308,7 @@
   document.addEventListener("keydown", function (ev) {
     if (ev.key !== "Enter" && ev.key !== " ") { return; }
     var el = ev.target.closest && ev.target.closest("pre.action");
-    if (el) { ev.preventDefault(); runAction(el); }
+    if (el) { ev.preventDefault(); runAction(el, true); }
   });
 
   // ---- page navigation without reloading the terminals ------------------------------
@@ -289,34 +363,80 @@
     el.hidden = false;
     el.classList.toggle("expiring", !!schedule.data.expiring || left <= 300);
     el.classList.toggle("expired", left === 0);
-    ext.hidden = !schedule.data.extendable;
+    ext.hidden = !schedule.data.extendable || left === 0;
+    if (left === 0 && !over && !schedule.zero) {
+      schedule.zero = true;
+      checkSoon(); // the portal ends the session about now
+    }
   }
 
   function applySchedule(data) {
     schedule = { data: data, at: Date.now() };
     renderCountdown();
     var live = data.status === "RUNNING" || data.status === "STARTING" || data.status === "WAITING";
-    if (data.status && !live) { ended(); }
+    if (data.status && !live) { ended({}); }
   }
 
-  function ended() {
-    var fin = document.getElementById("finish");
-    notice('This session has ended. <a target="_top" href="' + fin.getAttribute("href").replace(/"/g, "&quot;") + '">Leave the workshop</a>');
+  // Why a session ended, as the session host tells (web/proxy_ended.go).
+  var endReasons = {
+    expired: "Its time ran out.",
+    finished: "It was finished, from this page or from the site that started it.",
+    terminated: "An instructor ended it.",
+    failed: "It stopped because of a problem on the server.",
+    inactive: "It was stopped because it had not been used for a while."
+  };
+
+  // ended shows the full-page "session ended" state, with why (info.reason) and a way
+  // back (info.url, else the Finish link, which the portal sends on); nothing polls or
+  // reconnects any more.
+  function ended(info) {
+    if (over) { return; }
+    over = true;
     clearTimeout(pollTimer);
+    clearTimeout(checkTimer);
+    var box = document.getElementById("ended");
+    var why = document.getElementById("ended-why");
+    var back = document.getElementById("ended-back");
+    box.setAttribute("data-reason", info.reason || "unknown");
+    why.textContent = endReasons[info.reason] || "It is no longer available.";
+    if (typeof info.url === "string" && /^https?:\/\//i.test(info.url)) { back.href = info.url; }
+    box.hidden = false;
+    document.getElementById("countdown").hidden = true;
+    document.getElementById("extend").hidden = true;
+    notice("");
+    Object.keys(terms).forEach(function (id) {
+      var t = terms[id];
+      t.state.textContent = "ended";
+      if (t.ws) { var ws = t.ws; t.ws = null; ws.close(); }
+    });
+    back.focus();
+  }
+
+  var checkTimer = null;
+  // checkSoon asks the schedule again shortly (once for a burst of triggers).
+  function checkSoon() {
+    if (over || checkTimer) { return; }
+    checkTimer = setTimeout(function () { checkTimer = null; poll(); }, 300);
   }
 
   function poll() {
     clearTimeout(pollTimer);
+    if (over) { return; }
     fetch("/session/schedule", { credentials: "same-origin", headers: { "X-Requested-With": "dashboard" } })
       .then(function (r) {
-        if (r.status === 404 || r.status === 401) { ended(); return null; }
+        if (r.status === 410) { return r.json().then(function (d) { ended(d || {}); return null; }, function () { ended({}); return null; }); }
+        if (r.status === 404 || r.status === 401) { ended({}); return null; }
         return r.ok ? r.json() : null;
       })
       .then(function (data) { if (data) { applySchedule(data); } })
       .catch(function () { /* the portal may be restarting: try again */ })
       .then(function () {
-        var soon = schedule && typeof schedule.data.countdown === "number" && schedule.data.countdown < 600;
-        pollTimer = setTimeout(poll, soon ? 10000 : 30000);
+        if (over) { return; }
+        // Terminals that drop ask at once; without terminals, or near the end, ask often.
+        var left = schedule && typeof schedule.data.countdown === "number" ?
+          schedule.data.countdown - Math.floor((Date.now() - schedule.at) / 1000) : null;
+        var often = !Object.keys(terms).length || (left !== null && left < 120);
+        pollTimer = setTimeout(poll, often ? 3000 : 15000);
       });
   }
 
@@ -384,8 +504,113 @@
   setInterval(heartbeat, 30000);
   document.addEventListener("visibilitychange", heartbeat);
 
+  // ---- layout: divider, hidden instructions, maximised terminal, phone tabs ---------
+
+  var splitKey = "portal.dashboard.split";
+
+  function store(key, value) {
+    try { window.localStorage.setItem(key, value); } catch (e) { /* storage refused */ }
+  }
+  function stored(key) {
+    try { return window.localStorage.getItem(key); } catch (e) { return null; }
+  }
+
+  function setSplit(pct, save) {
+    var layout = document.getElementById("layout");
+    var div = document.getElementById("divider");
+    if (!layout || !div || !(pct >= 20 && pct <= 80)) { return; }
+    pct = Math.round(pct * 10) / 10;
+    layout.style.setProperty("--split", pct + "%");
+    div.setAttribute("aria-valuenow", String(Math.round(pct)));
+    if (save) { store(splitKey, String(pct)); }
+    refitAll();
+  }
+
+  function refitAll() {
+    Object.keys(terms).forEach(function (id) { refit(terms[id]); });
+  }
+
+  function setupLayout() {
+    var div = document.getElementById("divider");
+    var layout = document.getElementById("layout");
+    if (div && layout) {
+      var saved = parseFloat(stored(splitKey));
+      if (saved) { setSplit(saved, false); }
+      var drag = function (ev) {
+        var r = layout.getBoundingClientRect();
+        setSplit(Math.min(80, Math.max(20, (ev.clientX - r.left) / r.width * 100)), false);
+      };
+      div.addEventListener("pointerdown", function (ev) {
+        ev.preventDefault();
+        div.setPointerCapture(ev.pointerId);
+        div.classList.add("dragging");
+        div.addEventListener("pointermove", drag);
+      });
+      var drop = function (ev) {
+        if (!div.classList.contains("dragging")) { return; }
+        div.classList.remove("dragging");
+        div.removeEventListener("pointermove", drag);
+        drag(ev);
+        store(splitKey, String(parseFloat(layout.style.getPropertyValue("--split"))));
+      };
+      div.addEventListener("pointerup", drop);
+      div.addEventListener("pointercancel", drop);
+      div.addEventListener("keydown", function (ev) {
+        var now = Number(div.getAttribute("aria-valuenow"));
+        var step = { ArrowLeft: -5, ArrowRight: 5, Home: 20 - now, End: 80 - now }[ev.key];
+        if (step === undefined) { return; }
+        ev.preventDefault();
+        setSplit(Math.min(80, Math.max(20, now + step)), true);
+      });
+    }
+    var toggle = document.getElementById("toggle-instructions");
+    if (toggle) {
+      toggle.addEventListener("click", function () {
+        var hide = !document.body.classList.contains("instructions-hidden");
+        document.body.classList.toggle("instructions-hidden", hide);
+        toggle.setAttribute("aria-pressed", String(hide));
+        toggle.title = hide ? "Show the instructions" : "Hide the instructions";
+        refitAll();
+      });
+    }
+    // (xterm.js gives its own element the class "terminal": panes are .terminals > .terminal)
+    document.querySelectorAll(".terminals > .terminal .maximize").forEach(function (btn) {
+      btn.addEventListener("click", function () {
+        var pane = btn.closest(".terminals > .terminal");
+        var on = !pane.classList.contains("max");
+        document.querySelectorAll(".terminals > .terminal").forEach(function (p) {
+          p.classList.remove("max");
+          p.querySelector(".maximize").setAttribute("aria-pressed", "false");
+        });
+        pane.classList.toggle("max", on);
+        btn.setAttribute("aria-pressed", String(on));
+        document.body.classList.toggle("terminal-max", on);
+        refitAll();
+      });
+    });
+    ["instructions", "terminals"].forEach(function (name) {
+      var tab = document.getElementById("tab-" + name);
+      if (tab) { tab.addEventListener("click", function () { selectTab(name); }); }
+    });
+  }
+
+  // selectTab shows the Instructions or the Terminals on a phone.
+  function selectTab(name) {
+    var tabs = document.getElementById("tabs");
+    if (!tabs) { return; }
+    document.body.classList.toggle("tab-terminals", name === "terminals");
+    document.getElementById("tab-instructions").setAttribute("aria-selected", String(name !== "terminals"));
+    document.getElementById("tab-terminals").setAttribute("aria-selected", String(name === "terminals"));
+    refitAll();
+  }
+
   prepareActions(document);
-  setupTerminals();
+  setupLayout();
+  // The terminals measure their font when they open: wait for the shipped one (briefly).
+  var fontReady = document.fonts && document.fonts.load ?
+    Promise.race([document.fonts.load('14px "JetBrains Mono"'), new Promise(function (ok) { setTimeout(ok, 2000); })]) :
+    Promise.resolve();
+  fontReady.catch(function () {}).then(setupTerminals);
   poll();
   setInterval(renderCountdown, 1000);
 })();
