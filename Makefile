@@ -4,6 +4,8 @@
 #                 dashboard/assets/dist, where the Go build embeds it
 #   make run      assets, then `go run ./cmd/portal serve`
 #   make test     assets, then `go test ./...`
+#   make mutate   mutation testing of the security- and capacity-critical packages with
+#                 gremlins (pinned, installed when missing); see docs/testing.md
 
 DIST  := dashboard/assets/dist
 STAMP := node_modules/.package-lock.json
@@ -12,7 +14,7 @@ FIT   := node_modules/@xterm/addon-fit
 
 ASSETS := $(DIST)/xterm.js $(DIST)/xterm.css $(DIST)/addon-fit.js $(DIST)/xterm-LICENSE.txt
 
-.PHONY: assets run test clean-assets bubblewrap
+.PHONY: assets run test clean-assets bubblewrap mutate
 
 assets: $(ASSETS)
 
@@ -60,6 +62,12 @@ bubblewrap:
 
 test: assets
 	go test $(GOTESTFLAGS) ./...
+
+# MUTATE selects targets (ticket web sqlstore localproc scheduler; default all), e.g.
+# make mutate MUTATE="ticket web". MUTATE_BUDGET, MUTATE_DIFF... are read by .ci/mutate.
+MUTATE ?=
+mutate: assets
+	.ci/mutate $(MUTATE)
 
 clean-assets:
 	rm -f $(ASSETS)
