@@ -46,6 +46,15 @@ func TestValidateBounds(t *testing.T) {
 	if validEmail("c" + email) {
 		t.Errorf("validEmail(321 characters) = true, want false")
 	}
+	// Domain labels neither start nor end with a hyphen.
+	for _, s := range []string{"a@b-.test", "a@b.test-", "a@-b.test"} {
+		if validEmail(s) {
+			t.Errorf("validEmail(%q) = true, want false", s)
+		}
+	}
+	if !validEmail("a@b-c.test") {
+		t.Errorf(`validEmail("a@b-c.test") = false, want true`)
+	}
 }
 
 func TestCheckAnalyticsURL(t *testing.T) {
