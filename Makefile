@@ -9,6 +9,8 @@
 #                 end-to-end tests' portal binary write coverage data to dir, summed up by
 #                 `make cover-report COVERDIR=dir`
 #   make fuzz     every `go test -fuzz` target for FUZZTIME each (default 10s), see .ci/fuzz
+#   make mutate   mutation testing of the security- and capacity-critical packages with
+#                 gremlins (pinned, installed when missing); see docs/testing.md
 
 DIST  := dashboard/assets/dist
 STAMP := node_modules/.package-lock.json
@@ -22,7 +24,7 @@ FONTS := $(DIST)/jetbrains-mono-latin-400-normal.woff2 $(DIST)/jetbrains-mono-la
 ASSETS := $(DIST)/xterm.js $(DIST)/xterm.css $(DIST)/addon-fit.js $(DIST)/xterm-LICENSE.txt \
 	$(FONTS) $(DIST)/jetbrains-mono-LICENSE.txt
 
-.PHONY: assets run test fuzz cover-report clean-assets bubblewrap slirp4netns
+.PHONY: assets run test fuzz cover-report clean-assets bubblewrap slirp4netns mutate
 
 assets: $(ASSETS)
 
@@ -117,6 +119,12 @@ FUZZTIME ?= 10s
 
 fuzz: assets
 	FUZZTIME=$(FUZZTIME) ./.ci/fuzz
+
+# MUTATE selects targets (ticket web sqlstore localproc scheduler; default all), e.g.
+# make mutate MUTATE="ticket web". MUTATE_BUDGET, MUTATE_DIFF... are read by .ci/mutate.
+MUTATE ?=
+mutate: assets
+	.ci/mutate $(MUTATE)
 
 clean-assets:
 	rm -f $(ASSETS)

@@ -1,0 +1,144 @@
+package localproc
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"portal/internal/ci"
+)
+
+func TestWithin(t *testing.T) {
+	for _, tt := range []struct {
+		path, root string
+		want       bool
+	}{
+		{"/usr", "/usr", true},
+		{"/usr/lib/x", "/usr", true},
+		{"/usrx", "/usr", false},
+		{"/", "/usr", false},
+		{"/etc", "/usr", false},
+		{"/..x", "/", true}, // a name that starts with two dots is inside
+	} {
+		if got := within(tt.path, tt.root); got != tt.want {
+			t.Errorf("within(%q, %q) = %v, want %v", tt.path, tt.root, got, tt.want)
+		}
+	}
+}
+
+// The system folders are shown read-only as they are on the host: folders bound, symbolic
+// links (a merged /usr) recreated as links.
+func TestSandboxSystemPaths(t *testing.T) {
+	s, err := newSandbox(SandboxConfig{Bwrap: "/bin/true"}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(s.bwrap) != "true" || !filepath.IsAbs(s.bwrap) {
+		t.Errorf("bwrap = %q, want an absolute path to true", s.bwrap)
+	}
+	var want []string
+	for _, p := range systemPaths {
+		fi, err := os.Lstat(p)
+		switch {
+		case err != nil:
+		case fi.Mode()&os.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			want = append(want, "--symlink", target, p)
+		case fi.IsDir():
+			want = append(want, "--ro-bind", p, p)
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("no system folder found on this host")
+	}
+	if !slices.Equal(s.system, want) {
+		t.Errorf("system arguments = %q, want %q", s.system, want)
+	}
+	// Running as root, sessions drop to nobody with setpriv; otherwise they need not.
+	if got, root := s.setpriv != "", os.Geteuid() == 0; got != root {
+		t.Errorf("setpriv = %q with euid %d", s.setpriv, os.Geteuid())
+	}
+}
+
+func TestSandboxOuterArgs(t *testing.T) {
+	argv := []string{"/host/dashboard", "serve", "--flag"}
+	count := func(args []string, v string) int {
+		n := 0
+		for _, a := range args {
+			if a == v {
+				n++
+			}
+		}
+		return n
+	}
+	plain := (&sandbox{bwrap: "/usr/bin/bwrap"}).outer("h", "/w/home", "/w/run", "", DefaultLimits.complete(), argv)
+	if slices.Contains(plain, sandboxContent) || slices.Contains(plain, sandboxSetpriv) || count(plain, "--cap-add") != 0 {
+		t.Errorf("no content, no setpriv: %q", plain)
+	}
+	if !slices.Equal(plain[len(plain)-3:], []string{sandboxBin, "serve", "--flag"}) {
+		t.Errorf("command line ends %q, want the dashboard and its arguments", plain[len(plain)-3:])
+	}
+	full := (&sandbox{bwrap: "/usr/bin/bwrap", setpriv: "/usr/bin/setpriv"}).outer("h", "/w/home", "/w/run", "/w/content", DefaultLimits.complete(), argv)
+	i := slices.Index(full, "/w/content")
+	if i < 1 || full[i-1] != "--ro-bind" || full[i+1] != sandboxContent {
+		t.Errorf("content not bound read-only at %s: %q", sandboxContent, full)
+	}
+	for _, a := range []string{sandboxSetpriv, "--reuid=" + strconv.Itoa(nobody), "--regid=" + strconv.Itoa(nobody), "--clear-groups"} {
+		if !slices.Contains(full, a) {
+			t.Errorf("as root: %q missing from %q", a, full)
+		}
+	}
+}
+
+func TestShellEnvRejects(t *testing.T) {
+	for _, v := range []string{"[]", `"bash"`, `[1]`} {
+		if _, err := shellEnv(map[string]string{"DASHBOARD_SHELL": v}, DefaultLimits.complete()); err == nil {
+			t.Errorf("DASHBOARD_SHELL %s was accepted", v)
+		}
+	}
+}
+
+// A session's folders belong to nobody when sessions drop to nobody, else to the portal.
+func TestSandboxMkdirOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		ci.Missing(t, "root (the test changes a folder's owner)", nil)
+	}
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		s    *sandbox
+		want int
+	}{
+		{&sandbox{setpriv: "/usr/bin/setpriv"}, nobody},
+		{&sandbox{}, 0},
+	} {
+		p := filepath.Join(dir, strconv.Itoa(tt.want), "home")
+		if err := tt.s.mkdir(p); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != tt.want || int(st.Gid) != tt.want {
+			t.Errorf("%s owned by %d:%d, want %d", p, st.Uid, st.Gid, tt.want)
+		}
+		if fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s mode %v, want 0700", p, fi.Mode().Perm())
+		}
+	}
+}
+
+// A probe that fails says why: bubblewrap's own words, else how it ended.
+func TestSandboxProbeReason(t *testing.T) {
+	err := (&sandbox{bwrap: "/bin/false"}).probe(t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "/bin/false cannot create a sandbox here: exit status 1") {
+		t.Errorf("probe with /bin/false: %v", err)
+	}
+	if err := (&sandbox{bwrap: "/bin/true"}).probe(t.TempDir()); err != nil {
+		t.Errorf("probe with /bin/true: %v", err)
+	}
+}

@@ -1,0 +1,59 @@
+package web
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"portal"
+	"portal/scheduler"
+)
+
+// The bearer cache answers for a token for authCacheTTL after the store did, never longer,
+// and never past the token's own expiry.
+func TestAuthCacheTTL(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.user("alice", false)
+	b := h.user("bob", false)
+	short := h.tokenOf("alice", h.clock.Now().Add(time.Second))
+	get := func(tok string) int {
+		t.Helper()
+		return h.do("GET", "/workshops/catalog/environments/", "", bearer(tok)).Code
+	}
+	for _, tok := range []string{a, b, short} {
+		if got := get(tok); got != http.StatusOK {
+			t.Fatalf("first use: status %d", got)
+		}
+	}
+	// Deleted behind the server's back: the cache still knows all three tokens.
+	err := h.store.Update(h.ctx, func(tx portal.Tx) error {
+		for _, tok := range []string{a, b, short} {
+			if err := tx.DeleteAccessToken(scheduler.HashToken(tok)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{a, b, short} {
+		if got := get(tok); got != http.StatusOK {
+			t.Fatalf("cached use: status %d, want 200", got)
+		}
+	}
+	// The short token expires before the cache entry would.
+	h.clock.Advance(time.Second)
+	if got := get(short); got != http.StatusUnauthorized {
+		t.Fatalf("token past its expiry: status %d, want 401", got)
+	}
+	if got := get(a); got != http.StatusOK {
+		t.Fatalf("within the cache TTL: status %d, want 200", got)
+	}
+	h.clock.Advance(authCacheTTL - time.Second)
+	for _, tok := range []string{a, b} {
+		if got := get(tok); got != http.StatusUnauthorized {
+			t.Fatalf("cache TTL over, token gone from the store: status %d, want 401", got)
+		}
+	}
+}
