@@ -38,6 +38,9 @@ func (s *Server) adminView(w http.ResponseWriter, r *http.Request, u *portal.Use
 	q := r.URL.Query()
 	if a, ok := adminActions[q.Get("done")]; ok {
 		v.Flash = fmt.Sprintf(a.done, q.Get("target"))
+		if a.flash != nil && slug.MatchString(q.Get("target")) {
+			v.Flash = a.flash(s, r.Context(), q.Get("target"))
+		}
 	}
 	return v
 }
@@ -234,6 +237,11 @@ type adminAction struct {
 	done    string // the outcome; %s is the target
 	env     bool   // the target is an environment (else a session)
 	run     func(s *Server, ctx context.Context, target string) error
+	// outcome, when set, runs the action instead of run and returns the name of the
+	// outcome to show (an action's name, or a name of adminActions with no label).
+	outcome func(s *Server, ctx context.Context, target string) (string, error)
+	// flash, when set, writes the outcome from the target's state instead of done.
+	flash func(s *Server, ctx context.Context, target string) string
 }
 
 var adminActions = map[string]adminAction{
@@ -252,6 +260,8 @@ var adminActions = map[string]adminAction{
 			_, err := s.sched.Terminate(ctx, t)
 			return err
 		}},
+	// The outcome of an extend that could not add any time.
+	extendNone: {done: "Session %s was not extended.", flash: flashNotExtended},
 	"refresh": {label: "Refresh", env: true,
 		confirm: "Replace environment %s with a fresh one? Its reserved sessions stop; sessions in use run to their end.",
 		done:    "Environment %s was replaced by a fresh one.",
@@ -261,14 +271,72 @@ var adminActions = map[string]adminAction{
 		}},
 }
 
+// extendNone names the outcome of an extend that changed nothing.
+const extendNone = "extend-none"
+
 func extendAction(minutes int) adminAction {
 	return adminAction{label: fmt.Sprintf("+%d min", minutes),
 		confirm: fmt.Sprintf("Extend session %%s by %d minutes (never past its deadline)?", minutes),
 		done:    fmt.Sprintf("Session %%s was extended by up to %d minutes.", minutes),
-		run: func(s *Server, ctx context.Context, t string) error {
-			_, err := s.sched.ExtendBy(ctx, t, minutes)
+		outcome: func(s *Server, ctx context.Context, t string) (string, error) {
+			before, _, err := s.adminSession(ctx, t)
+			if err != nil {
+				return "", err
+			}
+			after, err := s.sched.ExtendBy(ctx, t, minutes)
+			if err != nil {
+				return "", err
+			}
+			if after.Expires.Equal(before.Expires) && after.State == before.State {
+				return extendNone, nil
+			}
+			return fmt.Sprintf("extend%d", minutes), nil
+		},
+		flash: flashExpiry}
+}
+
+// adminSession reads a session and its environment for an admin page.
+func (s *Server) adminSession(ctx context.Context, name string) (*portal.Session, *portal.Environment, error) {
+	var sess *portal.Session
+	var env *portal.Environment
+	err := s.store.View(ctx, func(tx portal.Tx) error {
+		var err error
+		if sess, err = tx.Session(name); err != nil {
 			return err
-		}}
+		}
+		env, err = tx.Environment(sess.Environment)
+		return err
+	})
+	return sess, env, err
+}
+
+// yamlMinutes writes a duration as a TrainingPortal does: whole minutes such as "60m".
+func yamlMinutes(d time.Duration) string { return fmt.Sprintf("%dm", int(d/time.Minute)) }
+
+// clockTime formats a time of today for a banner, in UTC.
+func clockTime(t time.Time) string { return t.UTC().Format("15:04:05 UTC") }
+
+// flashExpiry reports a session's expiry after an extend.
+func flashExpiry(s *Server, ctx context.Context, name string) string {
+	sess, _, err := s.adminSession(ctx, name)
+	if err != nil || sess.Expires.IsZero() {
+		return fmt.Sprintf("Session %s was extended.", name)
+	}
+	return fmt.Sprintf("Session %s was extended: it now ends at %s, in %s.", name,
+		clockTime(sess.Expires), formatRemaining(sess.Expires, s.now()))
+}
+
+// flashNotExtended says why an extend added no time and how to allow it.
+func flashNotExtended(s *Server, ctx context.Context, name string) string {
+	sess, env, err := s.adminSession(ctx, name)
+	if err != nil || sess.Expires.IsZero() {
+		return fmt.Sprintf("Session %s was not extended: it has no expiry.", name)
+	}
+	deadline := max(env.Deadline, env.Expires)
+	return fmt.Sprintf("Session %s was not extended: it already ends at its deadline, %s, %s after it started. "+
+		"To allow longer sessions, raise deadline in the workshop's entry of the TrainingPortal "+
+		"(for example deadline: %s) and restart the portal.", name,
+		clockTime(sess.Expires), yamlMinutes(deadline), yamlMinutes(2*deadline))
 }
 
 // ActionLabel returns the button text of an admin action (for templates).
@@ -328,12 +396,18 @@ func (s *Server) handleAdminAction(w http.ResponseWriter, r *http.Request, u *po
 		s.uiFail(w, r, u, err)
 		return
 	}
-	if err := a.run(s, r.Context(), target); err != nil {
+	done := action
+	if a.outcome != nil {
+		done, err = a.outcome(s, r.Context(), target)
+	} else {
+		err = a.run(s, r.Context(), target)
+	}
+	if err != nil {
 		s.uiFail(w, r, u, err)
 		return
 	}
-	s.log.Info("admin action", "user", u.Name, "action", action, "target", target)
-	redirect(w, r, withParams(adminBack(r.PostForm.Get("back"), a), "done", action, "target", target))
+	s.log.Info("admin action", "user", u.Name, "action", action, "target", target, "outcome", done)
+	redirect(w, r, withParams(adminBack(r.PostForm.Get("back"), a), "done", done, "target", target))
 }
 
 // adminForm is form for admin pages: the browser must be logged in as staff for both the

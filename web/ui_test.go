@@ -323,8 +323,17 @@ func TestAdminActions(t *testing.T) {
 		t.Errorf("after +10: expires %v, want %v", got, want)
 	}
 	w = admin.do("GET", "/admin/sessions/?done=extend10&target="+a.Name, nil)
-	if !strings.Contains(w.Body.String(), "Session "+a.Name+" was extended by up to 10 minutes.") {
-		t.Errorf("no flash: %s", w.Body)
+	if want := "Session " + a.Name + " was extended: it now ends at 09:40:00 UTC, in 40m 00s."; !strings.Contains(w.Body.String(), want) {
+		t.Errorf("no flash %q: %s", want, w.Body)
+	}
+	// +60 reaches the deadline (60 minutes after the start); one more adds nothing and
+	// says why.
+	location(t, confirm("extend60", a.Name), "/admin/sessions/?done=extend60&target="+a.Name)
+	location(t, confirm("extend10", a.Name), "/admin/sessions/?done=extend-none&target="+a.Name)
+	w = admin.do("GET", "/admin/sessions/?done=extend-none&target="+a.Name, nil)
+	if want := "Session " + a.Name + " was not extended: it already ends at its deadline, 10:00:00 UTC, 60m after it started. " +
+		"To allow longer sessions, raise deadline"; !strings.Contains(w.Body.String(), want) {
+		t.Errorf("no flash %q: %s", want, w.Body)
 	}
 	location(t, confirm("expire", a.Name), "/admin/sessions/?done=expire&target="+a.Name)
 	if got, want := h.session(a.Name).Expires, h.clock.Now().Add(time.Minute); !got.Equal(want) {
