@@ -409,3 +409,19 @@ func TestAdminWarnings(t *testing.T) {
 		t.Error("a learner's page shows the operator's warning")
 	}
 }
+
+// A browser that follows a wrong link gets a page in the portal's layout; API clients keep
+// the short plain answer.
+func TestNotFoundPage(t *testing.T) {
+	h := newHarness(t, nil)
+	w := h.do("GET", "/no-such-page/", "", header{"Accept", "text/html,application/xhtml+xml"})
+	mustStatus(t, w, http.StatusNotFound)
+	if body := w.Body.String(); !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, "There is no page at this address.") {
+		t.Errorf("not-found page: %s", body)
+	}
+	w = h.do("GET", "/no-such-page/", "")
+	mustStatus(t, w, http.StatusNotFound)
+	if got := w.Header().Get("Content-Type"); !strings.HasPrefix(got, "text/plain") {
+		t.Errorf("API not-found Content-Type %q", got)
+	}
+}
