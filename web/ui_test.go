@@ -286,6 +286,12 @@ func TestAccessCode(t *testing.T) {
 	}
 	location(t, b.login("ada", "analytical"), "/")
 	mustStatus(t, b.do("GET", "/workshops/catalog/", nil), http.StatusOK)
+	// Logging out keeps the code: the next learner at this computer goes straight to the
+	// login.
+	location(t, b.post("/accounts/logout/", "/accounts/logout/", url.Values{}), "/")
+	location(t, b.do("GET", "/workshops/catalog/", nil), "/accounts/login/?next=/workshops/catalog/")
+	location(t, b.login("ada", "analytical"), "/")
+	mustStatus(t, b.do("GET", "/workshops/catalog/", nil), http.StatusOK)
 	// The query parameter lets another browser straight through.
 	c := h.browser()
 	location(t, c.do("GET", "/workshops/access/?redirect_url=/workshops/catalog/&password=event-code", nil), "/workshops/catalog/")
@@ -423,5 +429,17 @@ func TestNotFoundPage(t *testing.T) {
 	mustStatus(t, w, http.StatusNotFound)
 	if got := w.Header().Get("Content-Type"); !strings.HasPrefix(got, "text/plain") {
 		t.Errorf("API not-found Content-Type %q", got)
+	}
+}
+
+// The nav names the logged-in user apart from the words "Log out".
+func TestLogoutButtonNamesUser(t *testing.T) {
+	h := newHarness(t, nil)
+	admin := h.browser()
+	location(t, admin.login(h.creds.AdminUsername, h.creds.AdminPassword), "/")
+	w := admin.do("GET", "/workshops/catalog/", nil)
+	want := `Log out <span class="who">(` + h.creds.AdminUsername + `)</span>`
+	if !strings.Contains(w.Body.String(), want) {
+		t.Errorf("no %q in %s", want, w.Body)
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"portal/browsertest"
 )
 
@@ -22,6 +24,12 @@ func TestPortalPagesAccessible(t *testing.T) {
 	admin.fill("username", "admin", "password", "wrong-password")
 	admin.click("#login-submit", "#error", "login-error")
 	browsertest.Axe(t, admin.pg, "login-error")
+	// After a wrong password the username stays and the password field has the focus.
+	var focused string
+	admin.pg.Run(chromedp.Evaluate(`document.activeElement ? document.activeElement.id : ""`, &focused))
+	if focused != "password" {
+		t.Errorf("after a wrong password the focus is on %q, want the password field", focused)
+	}
 	check(admin, "/accounts/register/closed/", "#closed", "register-closed")
 	admin.login("admin", "admin-pass-1234", "#start-lab-w01")
 
