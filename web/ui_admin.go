@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -99,8 +100,50 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request, u *portal.U
 
 // sessionRow is one session of the admin sessions page.
 type sessionRow struct {
-	S   *portal.Session
-	Now time.Time
+	S     *portal.Session
+	Owner *portal.User // nil for a reserved session, or an owner no longer known
+	Now   time.Time
+}
+
+// OwnerName is the owner's full name, if known.
+func (r sessionRow) OwnerName() string { return displayName(r.Owner) }
+
+// OwnerEmail is the owner's email, if known.
+func (r sessionRow) OwnerEmail() string {
+	if r.Owner == nil {
+		return ""
+	}
+	return r.Owner.Email
+}
+
+// Sortable columns of the sessions page.
+var (
+	sessionKeys   = []string{"session", "state", "owner", "started", "expires"}
+	sessionLabels = []string{"Session", "State", "Owner", "Started", "Expires"}
+)
+
+// sortSessions orders the rows by the list's column; with none, they keep their order.
+func sortSessions(rows []sessionRow, l listView) {
+	var by func(a, b sessionRow) int
+	switch l.Key {
+	case "session":
+		by = func(a, b sessionRow) int { return fold(a.S.Name, b.S.Name) }
+	case "state":
+		by = func(a, b sessionRow) int { return cmp.Compare(a.S.State, b.S.State) }
+	case "owner":
+		// By what the page shows first: the name, else the email, else the id.
+		show := func(r sessionRow) string {
+			return cmp.Or(r.OwnerName(), r.OwnerEmail(), r.S.Owner)
+		}
+		by = func(a, b sessionRow) int { return fold(show(a), show(b)) }
+	case "started":
+		by = func(a, b sessionRow) int { return a.S.Started.Compare(b.S.Started) }
+	case "expires":
+		by = func(a, b sessionRow) int { return a.S.Expires.Compare(b.S.Expires) }
+	default:
+		return
+	}
+	slices.SortStableFunc(rows, order(l.Desc, by))
 }
 
 // Actions lists the admin actions that apply to the session.
@@ -124,6 +167,7 @@ type adminSessions struct {
 	Environment string
 	State       string
 	Back        string
+	List        listView
 }
 
 // Session state filter values of the sessions page besides the states themselves.
@@ -137,7 +181,7 @@ const (
 func (s *Server) handleAdminSessions(w http.ResponseWriter, r *http.Request, u *portal.User) {
 	q := r.URL.Query()
 	d := adminSessions{Environment: q.Get("environment"), State: strings.ToLower(q.Get("state")),
-		Back: r.URL.RequestURI()}
+		Back: r.URL.RequestURI(), List: readList(r.URL, sessionKeys, sessionLabels, "")}
 	f := portal.SessionFilter{Environment: d.Environment, Limit: 1000}
 	switch d.State {
 	case "", filterLive:
@@ -173,12 +217,24 @@ func (s *Server) handleAdminSessions(w http.ResponseWriter, r *http.Request, u *
 		if err != nil {
 			return err
 		}
+		users, err := tx.Users()
+		if err != nil {
+			return err
+		}
+		byName := make(map[string]*portal.User, len(users))
+		for _, x := range users {
+			byName[x.Name] = x
+		}
 		slices.Reverse(list)
 		for _, sess := range list {
-			d.Rows = append(d.Rows, sessionRow{S: sess, Now: now})
+			row := sessionRow{S: sess, Owner: byName[sess.Owner], Now: now}
+			if d.List.Match(sess.Name, sess.Owner, row.OwnerName(), row.OwnerEmail()) {
+				d.Rows = append(d.Rows, row)
+			}
 		}
 		return nil
 	})
+	sortSessions(d.Rows, d.List)
 	if err != nil {
 		s.uiFail(w, r, u, err)
 		return
@@ -195,8 +251,47 @@ type userRow struct {
 	Live int
 }
 
-// handleAdminUsers is GET /admin/users/: every account with its role and live sessions.
+// Name is the user's full name, if known.
+func (r userRow) Name() string { return displayName(r.U) }
+
+// Sortable columns of the users page.
+var (
+	userKeys   = []string{"username", "name", "email", "role", "joined", "live"}
+	userLabels = []string{"Username", "Name", "Email", "Role", "Joined", "Live sessions"}
+)
+
+// sortUsers orders the rows by the list's column; with none, they keep their order.
+func sortUsers(rows []userRow, l listView) {
+	var by func(a, b userRow) int
+	switch l.Key {
+	case "username":
+		by = func(a, b userRow) int { return fold(a.U.Name, b.U.Name) }
+	case "name":
+		by = func(a, b userRow) int { return fold(a.Name(), b.Name()) }
+	case "email":
+		by = func(a, b userRow) int { return fold(a.U.Email, b.U.Email) }
+	case "role":
+		by = func(a, b userRow) int { return cmp.Compare(a.Role, b.Role) }
+	case "joined":
+		by = func(a, b userRow) int { return a.U.Created.Compare(b.U.Created) }
+	case "live":
+		by = func(a, b userRow) int { return cmp.Compare(a.Live, b.Live) }
+	default:
+		return
+	}
+	slices.SortStableFunc(rows, order(l.Desc, by))
+}
+
+// adminUsers is the users page's data.
+type adminUsers struct {
+	Rows []userRow
+	List listView
+}
+
+// handleAdminUsers is GET /admin/users/?q=&sort=: every account with its role and live
+// sessions, searched by username, name and email.
 func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	list := readList(r.URL, userKeys, userLabels, "")
 	var rows []userRow
 	err := s.store.View(r.Context(), func(tx portal.Tx) error {
 		users, err := tx.Users()
@@ -217,7 +312,9 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request, u *por
 			case x.Group == portal.GroupAnonymous:
 				role = "anonymous"
 			}
-			rows = append(rows, userRow{U: x, Role: role, Live: n})
+			if list.Match(x.Name, x.Email, displayName(x)) {
+				rows = append(rows, userRow{U: x, Role: role, Live: n})
+			}
 		}
 		return nil
 	})
@@ -225,8 +322,9 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request, u *por
 		s.uiFail(w, r, u, err)
 		return
 	}
+	sortUsers(rows, list)
 	v := s.adminView(w, r, u, "Users", "users")
-	v.Data = rows
+	v.Data = adminUsers{Rows: rows, List: list}
 	s.show(w, http.StatusOK, "users.html", v)
 }
 

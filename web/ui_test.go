@@ -443,3 +443,77 @@ func TestLogoutButtonNamesUser(t *testing.T) {
 		t.Errorf("no %q in %s", want, w.Body)
 	}
 }
+
+// The sessions and users pages name REST learners by name and email (their usernames are
+// ids), and both pages search and sort.
+func TestAdminListsNameSearchAndSort(t *testing.T) {
+	h := newHarness(t, nil)
+	request := func(email, first, last string) requestJSON {
+		t.Helper()
+		w := h.do("GET", "/workshops/environment/"+envName+"/request/?index_url=https%3A%2F%2Fhub.test%2F&email="+
+			url.QueryEscape(email)+"&first_name="+first+"&last_name="+last, "", bearer(h.robot()))
+		mustStatus(t, w, http.StatusOK)
+		var out requestJSON
+		if err := jsonUnmarshal(w.Body.Bytes(), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	ada := request("ada@example.org", "Ada", "Lovelace")
+	grace := request("grace@example.org", "Grace", "Hopper")
+	admin := h.browser()
+	location(t, admin.login(h.creds.AdminUsername, h.creds.AdminPassword), "/")
+	page := func(path string) string {
+		t.Helper()
+		w := admin.do("GET", path, nil)
+		mustStatus(t, w, http.StatusOK)
+		return w.Body.String()
+	}
+	// before reports whether a comes before b on the page, failing when either is missing.
+	before := func(body, a, b string) bool {
+		t.Helper()
+		i, j := strings.Index(body, a), strings.Index(body, b)
+		if i < 0 || j < 0 {
+			t.Fatalf("page lacks %q or %q: %s", a, b, body)
+		}
+		return i < j
+	}
+
+	body := page("/admin/sessions/")
+	row := body[strings.Index(body, `id="row-`+ada.Name+`"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	for _, want := range []string{`<span class="owner-name">Ada Lovelace</span>`, `<span class="owner-email">ada@example.org</span>`, `<span class="owner-id">` + ada.User + `</span>`} {
+		if !strings.Contains(row, want) {
+			t.Errorf("row of %s lacks %q: %s", ada.Name, want, row)
+		}
+	}
+
+	body = page("/admin/sessions/?q=HOPPER")
+	if strings.Contains(body, `id="row-`+ada.Name+`"`) || !strings.Contains(body, `id="row-`+grace.Name+`"`) {
+		t.Errorf("search for hopper: %s", body)
+	}
+	if !strings.Contains(page("/admin/sessions/?q=ada%40example"), `id="row-`+ada.Name+`"`) {
+		t.Error("search by email does not find Ada's session")
+	}
+	if !before(page("/admin/sessions/?sort=owner"), `id="row-`+ada.Name+`"`, `id="row-`+grace.Name+`"`) {
+		t.Error("sorted by owner, Ada's session is not first")
+	}
+	body = page("/admin/sessions/?sort=-owner")
+	if before(body, `id="row-`+ada.Name+`"`, `id="row-`+grace.Name+`"`) {
+		t.Error("sorted by owner descending, Ada's session is first")
+	}
+	if !strings.Contains(body, `aria-sort="descending"><a href="/admin/sessions/?sort=owner"`) {
+		t.Errorf("the owner column does not say it sorts descending, or does not offer ascending: %s", body)
+	}
+
+	body = page("/admin/users/?q=lovelace")
+	if !strings.Contains(body, `id="user-`+ada.User+`"`) || strings.Contains(body, `id="user-`+grace.User+`"`) {
+		t.Errorf("users search for lovelace: %s", body)
+	}
+	if !strings.Contains(body, "<td>Ada Lovelace</td>") {
+		t.Errorf("users page lacks Ada's name: %s", body)
+	}
+	if !before(page("/admin/users/?sort=-email"), `id="user-`+grace.User+`"`, `id="user-`+ada.User+`"`) {
+		t.Error("users sorted by email descending: Grace is not before Ada")
+	}
+}
