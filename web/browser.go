@@ -259,7 +259,12 @@ func (s *Server) ownSessionOrLeave(w http.ResponseWriter, r *http.Request, u *po
 		return nil, nil, false
 	}
 	if sess == nil {
-		redirect(w, r, cascade("", s.sched.Settings().Index, u, notifySessionInvalid))
+		to, err := s.notLiveTarget(r, u, name)
+		if err != nil {
+			s.fail(w, r, err)
+			return nil, nil, false
+		}
+		redirect(w, r, to)
 		return nil, nil, false
 	}
 	return sess, env, true
@@ -272,6 +277,9 @@ func (s *Server) ownSessionOrLeave(w http.ResponseWriter, r *http.Request, u *po
 // (POST, with a CSRF token) ends it.
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("session")
+	if tok := r.URL.Query().Get("token"); tok != "" && s.endByToken(w, r, name, tok, r.URL.Query().Get("notification")) {
+		return
+	}
 	u, sess, env, ok := s.loggedInOwner(w, r, name)
 	if !ok {
 		return

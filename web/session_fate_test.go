@@ -1,0 +1,59 @@
+package web
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"portal"
+	"portal/ticket"
+)
+
+// Two learners' activation links opened in one browser (a shared classroom computer): the
+// portal's login is the second learner's, yet the first learner's dashboard Finish ends the
+// first session; then the browser is told that session has ended, and a live session of
+// someone else is called someone else's.
+func TestFinishWithTwoLearnersInOneBrowser(t *testing.T) {
+	h := newHarness(t, nil)
+	robot := h.robot()
+	a := h.requestSession(robot, "alice")
+	b := h.requestSession(robot, "bob")
+	browser := h.browser()
+	location(t, browser.do("GET", a.URL, nil), "/workshops/session/"+a.Name+"/")
+	location(t, browser.do("GET", b.URL, nil), "/workshops/session/"+b.Name+"/")
+
+	endToken := func(name, user string) string {
+		return ticket.Sign(h.session(name).Secret, ticket.Claims{Audience: ticket.End, Session: name, User: user,
+			Expires: h.clock.Now().Add(time.Minute)})
+	}
+	// A token with another user's claims for alice's session is no proof: the owner's
+	// confirmation page is not shown to bob, and the session goes on.
+	location(t, browser.do("GET", "/workshops/session/"+a.Name+"/delete/?token="+endToken(a.Name, "bob"), nil),
+		"/workshops/catalog/?notification="+notifySessionOther)
+	if s := h.session(a.Name); s.State != portal.SessionRunning {
+		t.Fatalf("after a wrong token alice's session is %v", s.State)
+	}
+
+	// Alice's dashboard's Finish.
+	location(t, browser.do("GET", "/workshops/session/"+a.Name+"/delete/?token="+endToken(a.Name, "alice"), nil),
+		"https://hub.test/?notification=session-deleted")
+	if s := h.session(a.Name); s.State != portal.SessionStopping {
+		t.Fatalf("after alice's Finish her session is %v, want STOPPING", s.State)
+	}
+	if s := h.session(b.Name); s.State != portal.SessionRunning {
+		t.Fatalf("after alice's Finish bob's session is %v", s.State)
+	}
+
+	// Ended and not yours are told apart.
+	location(t, browser.do("GET", "/workshops/session/"+a.Name+"/", nil), "/workshops/catalog/?notification="+notifySessionEnded)
+	c := h.requestSession(robot, "carol")
+	location(t, browser.do("GET", "/workshops/session/"+c.Name+"/", nil), "/workshops/catalog/?notification="+notifySessionOther)
+	location(t, browser.do("GET", "/workshops/session/lab-w01-s999/", nil), "/workshops/catalog/?notification="+notifySessionInvalid)
+	for note, want := range map[string]string{notifySessionEnded: "That workshop session has ended.",
+		notifySessionOther: "That workshop session belongs to another learner."} {
+		w := browser.do("GET", "/workshops/catalog/?notification="+note, nil)
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("catalog with %s lacks %q", note, want)
+		}
+	}
+}
