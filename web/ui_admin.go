@@ -105,6 +105,18 @@ type sessionRow struct {
 	Now   time.Time
 }
 
+// Why says why a stopping or stopped session ended: a failed workload's message, else the
+// event that ended it ("" for a live session).
+func (r sessionRow) Why() string {
+	if !over(r.S.State) || r.S.Reason == "" {
+		return ""
+	}
+	if msg, ok := scheduler.FailureMessage(r.S.Reason); ok {
+		return "Failed to start: " + msg
+	}
+	return strings.TrimPrefix(r.S.Reason, "Session/")
+}
+
 // OwnerName is the owner's full name, if known.
 func (r sessionRow) OwnerName() string { return displayName(r.Owner) }
 

@@ -517,3 +517,23 @@ func TestAdminListsNameSearchAndSort(t *testing.T) {
 		t.Error("users sorted by email descending: Grace is not before Ada")
 	}
 }
+
+// The sessions page says why a session stopped, with a failed workload's message.
+func TestAdminSessionsShowWhyStopped(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.requestSession(h.robot(), "alice")
+	b := h.requestSession(h.robot(), "bob")
+	h.updateSession(a.Name, func(s *portal.Session) {
+		s.State, s.Reason = portal.SessionStopped, scheduler.FailedReason("dashboard exited: content folder /srv/lab is missing")
+	})
+	h.updateSession(b.Name, func(s *portal.Session) { s.State, s.Reason = portal.SessionStopping, "Session/Expired" })
+	admin := h.browser()
+	location(t, admin.login(h.creds.AdminUsername, h.creds.AdminPassword), "/")
+	body := admin.do("GET", "/admin/sessions/?state=all", nil).Body.String()
+	for _, want := range []string{`<span class="reason">Failed to start: dashboard exited: content folder /srv/lab is missing</span>`,
+		`<span class="reason">Expired</span>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("sessions page lacks %q: %s", want, body)
+		}
+	}
+}
