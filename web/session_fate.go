@@ -98,3 +98,15 @@ func (s *Server) endByToken(w http.ResponseWriter, r *http.Request, name, tok, n
 	s.endSession(w, r, u, sess, note)
 	return true
 }
+
+// errCouldNotStart is what a learner sees for their session whose workload failed.
+var errCouldNotStart = &portal.Error{Code: portal.EUNAVAILABLE,
+	Message: "Your workshop session could not start. The instructor has been told (the portal's admin pages show why); " +
+		"please try again later, or ask them for help."}
+
+// couldNotStart shows the learner that their session failed to start.
+func (s *Server) couldNotStart(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	v := s.newView(w, r, u, "Your workshop session could not start")
+	v.Error = errCouldNotStart.Message
+	s.show(w, uiStatus(errCouldNotStart.Code), "error.html", v)
+}

@@ -1,11 +1,13 @@
 package web
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"portal"
+	"portal/scheduler"
 	"portal/ticket"
 )
 
@@ -55,5 +57,23 @@ func TestFinishWithTwoLearnersInOneBrowser(t *testing.T) {
 		if !strings.Contains(w.Body.String(), want) {
 			t.Errorf("catalog with %s lacks %q", note, want)
 		}
+	}
+}
+
+// A learner whose session failed to start is told so, not that it ended or is someone
+// else's.
+func TestLearnerSeesSessionCouldNotStart(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.requestSession(h.robot(), "alice")
+	browser := h.browser()
+	location(t, browser.do("GET", a.URL, nil), "/workshops/session/"+a.Name+"/")
+	h.updateSession(a.Name, func(s *portal.Session) {
+		s.State, s.Reason = portal.SessionStopped, scheduler.FailedReason("content folder missing")
+	})
+	w := browser.do("GET", "/workshops/session/"+a.Name+"/", nil)
+	mustStatus(t, w, http.StatusServiceUnavailable)
+	if body := w.Body.String(); !strings.Contains(body, "Your workshop session could not start. The instructor has been told") ||
+		strings.Contains(body, "content folder missing") {
+		t.Errorf("could-not-start page (the learner sees no internal message): %s", body)
 	}
 }
