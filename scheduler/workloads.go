@@ -387,3 +387,12 @@ func FailedReason(msg string) string {
 func FailureMessage(reason string) (string, bool) {
 	return strings.CutPrefix(reason, failedPrefix)
 }
+
+// Failing reports whether the environment's sessions have failed to start at least twice in
+// a row with none ready since: the catalog then offers no Start. Only the replica that
+// runs the reconciler knows; the others report false.
+func (s *Scheduler) Failing(env string) bool {
+	s.backoffMu.Lock()
+	defer s.backoffMu.Unlock()
+	return s.backoff[env].failures >= 2
+}

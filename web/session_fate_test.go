@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"portal"
+	"portal/mock"
 	"portal/scheduler"
 	"portal/ticket"
 )
@@ -75,5 +76,32 @@ func TestLearnerSeesSessionCouldNotStart(t *testing.T) {
 	if body := w.Body.String(); !strings.Contains(body, "Your workshop session could not start. The instructor has been told") ||
 		strings.Contains(body, "content folder missing") {
 		t.Errorf("could-not-start page (the learner sees no internal message): %s", body)
+	}
+}
+
+// When an environment's sessions keep failing to start, the catalog says so and offers no
+// Start; once one starts again, Start is back.
+func TestCatalogMarksFailingWorkshop(t *testing.T) {
+	h := newHarness(t, nil)
+	admin := h.browser()
+	location(t, admin.login(h.creds.AdminUsername, h.creds.AdminPassword), "/")
+	h.requestSession(h.robot(), "alice") // takes the reserved session: a new one starts
+	h.prov.SetMode(mock.Failing)
+	for range 6 {
+		h.clock.Advance(2 * time.Minute)
+		h.sched.Reconcile(h.ctx) // the failures are the point
+	}
+	body := admin.do("GET", "/workshops/catalog/", nil).Body.String()
+	if !strings.Contains(body, `id="failing-`+envName+`"`) || strings.Contains(body, `id="start-`+envName+`"`) {
+		t.Fatalf("catalog of a failing workshop: %s", body)
+	}
+	h.prov.SetMode(mock.Healthy)
+	for range 6 {
+		h.clock.Advance(2 * time.Minute)
+		h.sched.Reconcile(h.ctx)
+	}
+	body = admin.do("GET", "/workshops/catalog/", nil).Body.String()
+	if strings.Contains(body, `id="failing-`+envName+`"`) || !strings.Contains(body, `id="start-`+envName+`"`) {
+		t.Fatalf("catalog after a session started again: %s", body)
 	}
 }
