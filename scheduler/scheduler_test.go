@@ -518,8 +518,9 @@ func TestFailingProvisioners(t *testing.T) {
 			if s.State != portal.SessionStopped && s.State != portal.SessionStopping {
 				t.Fatalf("state after start timeout = %v", s.State)
 			}
-			if s.Reason != "Session/Failed" {
-				t.Fatalf("reason = %q", s.Reason)
+			// The reason keeps the provisioner's message for the admin pages.
+			if msg, ok := FailureMessage(s.Reason); !ok || msg == "" {
+				t.Fatalf("reason = %q, want Session/Failed with a message", s.Reason)
 			}
 			pass()
 			if _, ok := h.prov.Running()[a.Session.Name]; ok {

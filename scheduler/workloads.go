@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"portal"
@@ -178,6 +179,11 @@ func (s *Scheduler) failSession(ctx context.Context, name, msg string) error {
 		events, err := s.markStopping(tx, sess, env, "Session/Failed", now)
 		for i := range events {
 			events[i].Data = map[string]any{"message": msg}
+		}
+		if err == nil && len(events) > 0 {
+			// The admin pages show why: the event's name with the provisioner's message.
+			sess.Reason = FailedReason(msg)
+			err = tx.UpdateSession(sess)
 		}
 		return events, err
 	})
@@ -362,4 +368,31 @@ func (s *Scheduler) cleanup(ctx context.Context) error {
 		s.emit(events)
 	}
 	return err
+}
+
+// failedPrefix starts the stored reason of a session whose workload failed.
+const failedPrefix = "Session/Failed: "
+
+// FailedReason is the stored reason of a session whose workload failed with msg (cut to
+// 500 bytes).
+func FailedReason(msg string) string {
+	if len(msg) > 500 {
+		msg = msg[:500]
+	}
+	return failedPrefix + msg
+}
+
+// FailureMessage returns the workload's message of a session's stored reason, and whether
+// the session stopped because its workload failed.
+func FailureMessage(reason string) (string, bool) {
+	return strings.CutPrefix(reason, failedPrefix)
+}
+
+// Failing reports whether the environment's sessions have failed to start at least twice in
+// a row with none ready since: the catalog then offers no Start. Only the replica that
+// runs the reconciler knows; the others report false.
+func (s *Scheduler) Failing(env string) bool {
+	s.backoffMu.Lock()
+	defer s.backoffMu.Unlock()
+	return s.backoff[env].failures >= 2
 }

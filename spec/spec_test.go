@@ -251,7 +251,9 @@ func TestSample(t *testing.T) {
 		Workshops: []portal.EnvironmentSettings{{
 			Name: "portal-sample", Resource: "portal-sample",
 			Capacity: 3, Reserved: 1, Initial: 1,
-			Expires: 30 * time.Minute, Deadline: 30 * time.Minute, Orphaned: 0,
+			// The deadline lets a learner try Extend: +7m30s in the last 7m30s (a
+			// quarter of the 30 minutes), up to an hour.
+			Expires: 30 * time.Minute, Deadline: 60 * time.Minute, Orphaned: 0,
 		}},
 	}
 	if diff := cmp.Diff(wantPortal, c.Portal); diff != "" {

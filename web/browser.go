@@ -86,11 +86,17 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 // stoppedOwn returns the index URL of a session of this name owned by u that is over
 // (STOPPING or STOPPED), or "".
 func (s *Server) stoppedOwn(r *http.Request, u *portal.User, name string) (string, error) {
+	index, _, err := s.stoppedOwnWhy(r, u, name)
+	return index, err
+}
+
+// stoppedOwnWhy is stoppedOwn that also says whether the session stopped because its
+// workload failed.
+func (s *Server) stoppedOwnWhy(r *http.Request, u *portal.User, name string) (index string, failed bool, err error) {
 	if u == nil {
-		return "", nil
+		return "", false, nil
 	}
-	var index string
-	err := s.store.View(r.Context(), func(tx portal.Tx) error {
+	err = s.store.View(r.Context(), func(tx portal.Tx) error {
 		sess, err := tx.Session(name)
 		if errors.Is(err, portal.ErrNotFound) {
 			return nil
@@ -99,10 +105,11 @@ func (s *Server) stoppedOwn(r *http.Request, u *portal.User, name string) (strin
 		}
 		if over(sess.State) && sess.Owner == u.Name {
 			index = sess.IndexURL
+			_, failed = scheduler.FailureMessage(sess.Reason)
 		}
 		return nil
 	})
-	return index, err
+	return index, failed, err
 }
 
 // over reports whether a session in this state is over for browsers: a stopping session
@@ -244,9 +251,13 @@ func (s *Server) handleSessionPage(w http.ResponseWriter, r *http.Request) {
 // to the index URL of its own stopped session with session-deleted, else through the
 // cascade with session-invalid.
 func (s *Server) ownSessionOrLeave(w http.ResponseWriter, r *http.Request, u *portal.User, name string) (*portal.Session, *portal.Environment, bool) {
-	index, err := s.stoppedOwn(r, u, name)
+	index, failed, err := s.stoppedOwnWhy(r, u, name)
 	if err != nil {
 		s.fail(w, r, err)
+		return nil, nil, false
+	}
+	if failed {
+		s.couldNotStart(w, r, u)
 		return nil, nil, false
 	}
 	if index != "" {
@@ -259,7 +270,12 @@ func (s *Server) ownSessionOrLeave(w http.ResponseWriter, r *http.Request, u *po
 		return nil, nil, false
 	}
 	if sess == nil {
-		redirect(w, r, cascade("", s.sched.Settings().Index, u, notifySessionInvalid))
+		to, err := s.notLiveTarget(r, u, name)
+		if err != nil {
+			s.fail(w, r, err)
+			return nil, nil, false
+		}
+		redirect(w, r, to)
 		return nil, nil, false
 	}
 	return sess, env, true
@@ -272,6 +288,9 @@ func (s *Server) ownSessionOrLeave(w http.ResponseWriter, r *http.Request, u *po
 // (POST, with a CSRF token) ends it.
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("session")
+	if tok := r.URL.Query().Get("token"); tok != "" && s.endByToken(w, r, name, tok, r.URL.Query().Get("notification")) {
+		return
+	}
 	u, sess, env, ok := s.loggedInOwner(w, r, name)
 	if !ok {
 		return

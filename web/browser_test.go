@@ -79,11 +79,11 @@ func TestBrowserFlow(t *testing.T) {
 	// The activation URL keeps working as a login link.
 	location(t, h.do("GET", a.URL, ""), page)
 
-	// Another user's browser cannot see the session.
+	// Another user's browser cannot see the session, and is told it is someone else's.
 	bobReq := h.requestSession(robot, "bob")
 	bob := loginCookieOf(t, h.do("GET", bobReq.URL, ""))
-	location(t, h.do("GET", page, "", bob), "/workshops/catalog/?notification=session-invalid")
-	location(t, h.do("GET", page+"delete/", "", bob), "/workshops/catalog/?notification=session-invalid")
+	location(t, h.do("GET", page, "", bob), "/workshops/catalog/?notification=session-other")
+	location(t, h.do("GET", page+"delete/", "", bob), "/workshops/catalog/?notification=session-other")
 
 	// Delete with the dashboard's token and an unknown notification: session-deleted, to
 	// the stored index URL.

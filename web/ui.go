@@ -237,6 +237,9 @@ var notices = map[string]string{
 	notifySessionUnavailable: "No place is free in that workshop at the moment. Please try again in a few minutes.",
 	notifySessionInvalid:     "That workshop session has ended or belongs to someone else.",
 	notifyStartupTimeout:     "Your workshop session took too long to start and was stopped. Please start it again.",
+	notifySessionEnded:       "That workshop session has ended.",
+	notifySessionOther: "That workshop session belongs to another learner. On a shared computer, " +
+		"open your own activation link again to get back to your session.",
 }
 
 // newView fills the parts of a view every page shares.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -38,6 +39,9 @@ func (s *Server) adminView(w http.ResponseWriter, r *http.Request, u *portal.Use
 	q := r.URL.Query()
 	if a, ok := adminActions[q.Get("done")]; ok {
 		v.Flash = fmt.Sprintf(a.done, q.Get("target"))
+		if a.flash != nil && slug.MatchString(q.Get("target")) {
+			v.Flash = a.flash(s, r.Context(), q.Get("target"))
+		}
 	}
 	return v
 }
@@ -96,8 +100,62 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request, u *portal.U
 
 // sessionRow is one session of the admin sessions page.
 type sessionRow struct {
-	S   *portal.Session
-	Now time.Time
+	S     *portal.Session
+	Owner *portal.User // nil for a reserved session, or an owner no longer known
+	Now   time.Time
+}
+
+// Why says why a stopping or stopped session ended: a failed workload's message, else the
+// event that ended it ("" for a live session).
+func (r sessionRow) Why() string {
+	if !over(r.S.State) || r.S.Reason == "" {
+		return ""
+	}
+	if msg, ok := scheduler.FailureMessage(r.S.Reason); ok {
+		return "Failed to start: " + msg
+	}
+	return strings.TrimPrefix(r.S.Reason, "Session/")
+}
+
+// OwnerName is the owner's full name, if known.
+func (r sessionRow) OwnerName() string { return displayName(r.Owner) }
+
+// OwnerEmail is the owner's email, if known.
+func (r sessionRow) OwnerEmail() string {
+	if r.Owner == nil {
+		return ""
+	}
+	return r.Owner.Email
+}
+
+// Sortable columns of the sessions page.
+var (
+	sessionKeys   = []string{"session", "state", "owner", "started", "expires"}
+	sessionLabels = []string{"Session", "State", "Owner", "Started", "Expires"}
+)
+
+// sortSessions orders the rows by the list's column; with none, they keep their order.
+func sortSessions(rows []sessionRow, l listView) {
+	var by func(a, b sessionRow) int
+	switch l.Key {
+	case "session":
+		by = func(a, b sessionRow) int { return fold(a.S.Name, b.S.Name) }
+	case "state":
+		by = func(a, b sessionRow) int { return cmp.Compare(a.S.State, b.S.State) }
+	case "owner":
+		// By what the page shows first: the name, else the email, else the id.
+		show := func(r sessionRow) string {
+			return cmp.Or(r.OwnerName(), r.OwnerEmail(), r.S.Owner)
+		}
+		by = func(a, b sessionRow) int { return fold(show(a), show(b)) }
+	case "started":
+		by = func(a, b sessionRow) int { return a.S.Started.Compare(b.S.Started) }
+	case "expires":
+		by = func(a, b sessionRow) int { return a.S.Expires.Compare(b.S.Expires) }
+	default:
+		return
+	}
+	slices.SortStableFunc(rows, order(l.Desc, by))
 }
 
 // Actions lists the admin actions that apply to the session.
@@ -121,6 +179,7 @@ type adminSessions struct {
 	Environment string
 	State       string
 	Back        string
+	List        listView
 }
 
 // Session state filter values of the sessions page besides the states themselves.
@@ -134,7 +193,7 @@ const (
 func (s *Server) handleAdminSessions(w http.ResponseWriter, r *http.Request, u *portal.User) {
 	q := r.URL.Query()
 	d := adminSessions{Environment: q.Get("environment"), State: strings.ToLower(q.Get("state")),
-		Back: r.URL.RequestURI()}
+		Back: r.URL.RequestURI(), List: readList(r.URL, sessionKeys, sessionLabels, "")}
 	f := portal.SessionFilter{Environment: d.Environment, Limit: 1000}
 	switch d.State {
 	case "", filterLive:
@@ -170,12 +229,24 @@ func (s *Server) handleAdminSessions(w http.ResponseWriter, r *http.Request, u *
 		if err != nil {
 			return err
 		}
+		users, err := tx.Users()
+		if err != nil {
+			return err
+		}
+		byName := make(map[string]*portal.User, len(users))
+		for _, x := range users {
+			byName[x.Name] = x
+		}
 		slices.Reverse(list)
 		for _, sess := range list {
-			d.Rows = append(d.Rows, sessionRow{S: sess, Now: now})
+			row := sessionRow{S: sess, Owner: byName[sess.Owner], Now: now}
+			if d.List.Match(sess.Name, sess.Owner, row.OwnerName(), row.OwnerEmail()) {
+				d.Rows = append(d.Rows, row)
+			}
 		}
 		return nil
 	})
+	sortSessions(d.Rows, d.List)
 	if err != nil {
 		s.uiFail(w, r, u, err)
 		return
@@ -192,8 +263,47 @@ type userRow struct {
 	Live int
 }
 
-// handleAdminUsers is GET /admin/users/: every account with its role and live sessions.
+// Name is the user's full name, if known.
+func (r userRow) Name() string { return displayName(r.U) }
+
+// Sortable columns of the users page.
+var (
+	userKeys   = []string{"username", "name", "email", "role", "joined", "live"}
+	userLabels = []string{"Username", "Name", "Email", "Role", "Joined", "Live sessions"}
+)
+
+// sortUsers orders the rows by the list's column; with none, they keep their order.
+func sortUsers(rows []userRow, l listView) {
+	var by func(a, b userRow) int
+	switch l.Key {
+	case "username":
+		by = func(a, b userRow) int { return fold(a.U.Name, b.U.Name) }
+	case "name":
+		by = func(a, b userRow) int { return fold(a.Name(), b.Name()) }
+	case "email":
+		by = func(a, b userRow) int { return fold(a.U.Email, b.U.Email) }
+	case "role":
+		by = func(a, b userRow) int { return cmp.Compare(a.Role, b.Role) }
+	case "joined":
+		by = func(a, b userRow) int { return a.U.Created.Compare(b.U.Created) }
+	case "live":
+		by = func(a, b userRow) int { return cmp.Compare(a.Live, b.Live) }
+	default:
+		return
+	}
+	slices.SortStableFunc(rows, order(l.Desc, by))
+}
+
+// adminUsers is the users page's data.
+type adminUsers struct {
+	Rows []userRow
+	List listView
+}
+
+// handleAdminUsers is GET /admin/users/?q=&sort=: every account with its role and live
+// sessions, searched by username, name and email.
 func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	list := readList(r.URL, userKeys, userLabels, "")
 	var rows []userRow
 	err := s.store.View(r.Context(), func(tx portal.Tx) error {
 		users, err := tx.Users()
@@ -214,7 +324,9 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request, u *por
 			case x.Group == portal.GroupAnonymous:
 				role = "anonymous"
 			}
-			rows = append(rows, userRow{U: x, Role: role, Live: n})
+			if list.Match(x.Name, x.Email, displayName(x)) {
+				rows = append(rows, userRow{U: x, Role: role, Live: n})
+			}
 		}
 		return nil
 	})
@@ -222,8 +334,9 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request, u *por
 		s.uiFail(w, r, u, err)
 		return
 	}
+	sortUsers(rows, list)
 	v := s.adminView(w, r, u, "Users", "users")
-	v.Data = rows
+	v.Data = adminUsers{Rows: rows, List: list}
 	s.show(w, http.StatusOK, "users.html", v)
 }
 
@@ -234,6 +347,11 @@ type adminAction struct {
 	done    string // the outcome; %s is the target
 	env     bool   // the target is an environment (else a session)
 	run     func(s *Server, ctx context.Context, target string) error
+	// outcome, when set, runs the action instead of run and returns the name of the
+	// outcome to show (an action's name, or a name of adminActions with no label).
+	outcome func(s *Server, ctx context.Context, target string) (string, error)
+	// flash, when set, writes the outcome from the target's state instead of done.
+	flash func(s *Server, ctx context.Context, target string) string
 }
 
 var adminActions = map[string]adminAction{
@@ -252,6 +370,8 @@ var adminActions = map[string]adminAction{
 			_, err := s.sched.TerminateByAdmin(ctx, t)
 			return err
 		}},
+	// The outcome of an extend that could not add any time.
+	extendNone: {done: "Session %s was not extended.", flash: flashNotExtended},
 	"refresh": {label: "Refresh", env: true,
 		confirm: "Replace environment %s with a fresh one? Its reserved sessions stop; sessions in use run to their end.",
 		done:    "Environment %s was replaced by a fresh one.",
@@ -261,14 +381,72 @@ var adminActions = map[string]adminAction{
 		}},
 }
 
+// extendNone names the outcome of an extend that changed nothing.
+const extendNone = "extend-none"
+
 func extendAction(minutes int) adminAction {
 	return adminAction{label: fmt.Sprintf("+%d min", minutes),
 		confirm: fmt.Sprintf("Extend session %%s by %d minutes (never past its deadline)?", minutes),
 		done:    fmt.Sprintf("Session %%s was extended by up to %d minutes.", minutes),
-		run: func(s *Server, ctx context.Context, t string) error {
-			_, err := s.sched.ExtendBy(ctx, t, minutes)
+		outcome: func(s *Server, ctx context.Context, t string) (string, error) {
+			before, _, err := s.adminSession(ctx, t)
+			if err != nil {
+				return "", err
+			}
+			after, err := s.sched.ExtendBy(ctx, t, minutes)
+			if err != nil {
+				return "", err
+			}
+			if after.Expires.Equal(before.Expires) && after.State == before.State {
+				return extendNone, nil
+			}
+			return fmt.Sprintf("extend%d", minutes), nil
+		},
+		flash: flashExpiry}
+}
+
+// adminSession reads a session and its environment for an admin page.
+func (s *Server) adminSession(ctx context.Context, name string) (*portal.Session, *portal.Environment, error) {
+	var sess *portal.Session
+	var env *portal.Environment
+	err := s.store.View(ctx, func(tx portal.Tx) error {
+		var err error
+		if sess, err = tx.Session(name); err != nil {
 			return err
-		}}
+		}
+		env, err = tx.Environment(sess.Environment)
+		return err
+	})
+	return sess, env, err
+}
+
+// yamlMinutes writes a duration as a TrainingPortal does: whole minutes such as "60m".
+func yamlMinutes(d time.Duration) string { return fmt.Sprintf("%dm", int(d/time.Minute)) }
+
+// clockTime formats a time of today for a banner, in UTC.
+func clockTime(t time.Time) string { return t.UTC().Format("15:04:05 UTC") }
+
+// flashExpiry reports a session's expiry after an extend.
+func flashExpiry(s *Server, ctx context.Context, name string) string {
+	sess, _, err := s.adminSession(ctx, name)
+	if err != nil || sess.Expires.IsZero() {
+		return fmt.Sprintf("Session %s was extended.", name)
+	}
+	return fmt.Sprintf("Session %s was extended: it now ends at %s, in %s.", name,
+		clockTime(sess.Expires), formatRemaining(sess.Expires, s.now()))
+}
+
+// flashNotExtended says why an extend added no time and how to allow it.
+func flashNotExtended(s *Server, ctx context.Context, name string) string {
+	sess, env, err := s.adminSession(ctx, name)
+	if err != nil || sess.Expires.IsZero() {
+		return fmt.Sprintf("Session %s was not extended: it has no expiry.", name)
+	}
+	deadline := max(env.Deadline, env.Expires)
+	return fmt.Sprintf("Session %s was not extended: it already ends at its deadline, %s, %s after it started. "+
+		"To allow longer sessions, raise deadline in the workshop's entry of the TrainingPortal "+
+		"(for example deadline: %s) and restart the portal.", name,
+		clockTime(sess.Expires), yamlMinutes(deadline), yamlMinutes(2*deadline))
 }
 
 // ActionLabel returns the button text of an admin action (for templates).
@@ -328,12 +506,18 @@ func (s *Server) handleAdminAction(w http.ResponseWriter, r *http.Request, u *po
 		s.uiFail(w, r, u, err)
 		return
 	}
-	if err := a.run(s, r.Context(), target); err != nil {
+	done := action
+	if a.outcome != nil {
+		done, err = a.outcome(s, r.Context(), target)
+	} else {
+		err = a.run(s, r.Context(), target)
+	}
+	if err != nil {
 		s.uiFail(w, r, u, err)
 		return
 	}
-	s.log.Info("admin action", "user", u.Name, "action", action, "target", target)
-	redirect(w, r, withParams(adminBack(r.PostForm.Get("back"), a), "done", action, "target", target))
+	s.log.Info("admin action", "user", u.Name, "action", action, "target", target, "outcome", done)
+	redirect(w, r, withParams(adminBack(r.PostForm.Get("back"), a), "done", done, "target", target))
 }
 
 // adminForm is form for admin pages: the browser must be logged in as staff for both the

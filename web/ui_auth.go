@@ -110,11 +110,24 @@ func (s *Server) handleLogoutPage(w http.ResponseWriter, r *http.Request) {
 	s.show(w, http.StatusOK, "logout.html", s.newView(w, r, u, "Log out"))
 }
 
-// handleLogout is POST /accounts/logout/: it ends the browser's login and goes to /.
+// handleLogout is POST /accounts/logout/: it ends the browser's login and goes to /. A
+// browser that had entered the event's access code keeps it (in a new browser session
+// without a user), so the next learner at a shared computer can log in without it.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	b, _, err := s.browserState(r)
+	if err != nil {
+		s.uiFail(w, r, nil, err)
+		return
+	}
 	if err := s.logout(w, r); err != nil {
 		s.uiFail(w, r, nil, err)
 		return
+	}
+	if b != nil && b.AccessPassed && s.sched.Settings().Password != "" {
+		if err := s.startBrowserSession(w, r, "", true); err != nil {
+			s.uiFail(w, r, nil, err)
+			return
+		}
 	}
 	redirect(w, r, "/")
 }

@@ -22,6 +22,8 @@ type card struct {
 	// Session is the user's live session of this environment, if any.
 	Session *portal.Session
 	Now     time.Time
+	// Failing is set when the environment's sessions keep failing to start.
+	Failing bool
 }
 
 // Button is the card's action.
@@ -34,6 +36,9 @@ func (c card) Button() string {
 
 // Full reports whether the card cannot start a new session.
 func (c card) Full() bool { return c.Session == nil && c.Free == 0 }
+
+// Broken reports whether the card offers no start because sessions fail to start.
+func (c card) Broken() bool { return c.Session == nil && c.Failing }
 
 // handleCatalog is GET /workshops/catalog/: a card per running environment with its free
 // places and the user's current session on it. The access code comes first, then the
@@ -93,7 +98,8 @@ func (s *Server) handleCatalog(w http.ResponseWriter, r *http.Request) {
 			ws := s.workshopOf(env)
 			c := card{Env: env.Name, Title: ws.Title, Description: ws.Description, Logo: safeImage(ws.Logo),
 				Difficulty: ws.Difficulty, Duration: ws.Duration, Tags: ws.Tags,
-				Free: max(0, env.Capacity-counts[env.Name].Allocated), Session: mine[env.Name], Now: now}
+				Free: max(0, env.Capacity-counts[env.Name].Allocated), Session: mine[env.Name], Now: now,
+				Failing: s.sched.Failing(env.Name)}
 			if c.Title == "" {
 				c.Title = env.EnvironmentSettings.Name
 			}

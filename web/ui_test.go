@@ -286,6 +286,12 @@ func TestAccessCode(t *testing.T) {
 	}
 	location(t, b.login("ada", "analytical"), "/")
 	mustStatus(t, b.do("GET", "/workshops/catalog/", nil), http.StatusOK)
+	// Logging out keeps the code: the next learner at this computer goes straight to the
+	// login.
+	location(t, b.post("/accounts/logout/", "/accounts/logout/", url.Values{}), "/")
+	location(t, b.do("GET", "/workshops/catalog/", nil), "/accounts/login/?next=/workshops/catalog/")
+	location(t, b.login("ada", "analytical"), "/")
+	mustStatus(t, b.do("GET", "/workshops/catalog/", nil), http.StatusOK)
 	// The query parameter lets another browser straight through.
 	c := h.browser()
 	location(t, c.do("GET", "/workshops/access/?redirect_url=/workshops/catalog/&password=event-code", nil), "/workshops/catalog/")
@@ -323,8 +329,17 @@ func TestAdminActions(t *testing.T) {
 		t.Errorf("after +10: expires %v, want %v", got, want)
 	}
 	w = admin.do("GET", "/admin/sessions/?done=extend10&target="+a.Name, nil)
-	if !strings.Contains(w.Body.String(), "Session "+a.Name+" was extended by up to 10 minutes.") {
-		t.Errorf("no flash: %s", w.Body)
+	if want := "Session " + a.Name + " was extended: it now ends at 09:40:00 UTC, in 40m 00s."; !strings.Contains(w.Body.String(), want) {
+		t.Errorf("no flash %q: %s", want, w.Body)
+	}
+	// +60 reaches the deadline (60 minutes after the start); one more adds nothing and
+	// says why.
+	location(t, confirm("extend60", a.Name), "/admin/sessions/?done=extend60&target="+a.Name)
+	location(t, confirm("extend10", a.Name), "/admin/sessions/?done=extend-none&target="+a.Name)
+	w = admin.do("GET", "/admin/sessions/?done=extend-none&target="+a.Name, nil)
+	if want := "Session " + a.Name + " was not extended: it already ends at its deadline, 10:00:00 UTC, 60m after it started. " +
+		"To allow longer sessions, raise deadline"; !strings.Contains(w.Body.String(), want) {
+		t.Errorf("no flash %q: %s", want, w.Body)
 	}
 	location(t, confirm("expire", a.Name), "/admin/sessions/?done=expire&target="+a.Name)
 	if got, want := h.session(a.Name).Expires, h.clock.Now().Add(time.Minute); !got.Equal(want) {
@@ -398,5 +413,127 @@ func TestAdminWarnings(t *testing.T) {
 	learner.do("GET", a.URL, nil)
 	if w := learner.do("GET", "/workshops/catalog/", nil); strings.Contains(w.Body.String(), warning) {
 		t.Error("a learner's page shows the operator's warning")
+	}
+}
+
+// A browser that follows a wrong link gets a page in the portal's layout; API clients keep
+// the short plain answer.
+func TestNotFoundPage(t *testing.T) {
+	h := newHarness(t, nil)
+	w := h.do("GET", "/no-such-page/", "", header{"Accept", "text/html,application/xhtml+xml"})
+	mustStatus(t, w, http.StatusNotFound)
+	if body := w.Body.String(); !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, "There is no page at this address.") {
+		t.Errorf("not-found page: %s", body)
+	}
+	w = h.do("GET", "/no-such-page/", "")
+	mustStatus(t, w, http.StatusNotFound)
+	if got := w.Header().Get("Content-Type"); !strings.HasPrefix(got, "text/plain") {
+		t.Errorf("API not-found Content-Type %q", got)
+	}
+}
+
+// The nav names the logged-in user apart from the words "Log out".
+func TestLogoutButtonNamesUser(t *testing.T) {
+	h := newHarness(t, nil)
+	admin := h.browser()
+	location(t, admin.login(h.creds.AdminUsername, h.creds.AdminPassword), "/")
+	w := admin.do("GET", "/workshops/catalog/", nil)
+	want := `Log out <span class="who">(` + h.creds.AdminUsername + `)</span>`
+	if !strings.Contains(w.Body.String(), want) {
+		t.Errorf("no %q in %s", want, w.Body)
+	}
+}
+
+// The sessions and users pages name REST learners by name and email (their usernames are
+// ids), and both pages search and sort.
+func TestAdminListsNameSearchAndSort(t *testing.T) {
+	h := newHarness(t, nil)
+	request := func(email, first, last string) requestJSON {
+		t.Helper()
+		w := h.do("GET", "/workshops/environment/"+envName+"/request/?index_url=https%3A%2F%2Fhub.test%2F&email="+
+			url.QueryEscape(email)+"&first_name="+first+"&last_name="+last, "", bearer(h.robot()))
+		mustStatus(t, w, http.StatusOK)
+		var out requestJSON
+		if err := jsonUnmarshal(w.Body.Bytes(), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	ada := request("ada@example.org", "Ada", "Lovelace")
+	grace := request("grace@example.org", "Grace", "Hopper")
+	admin := h.browser()
+	location(t, admin.login(h.creds.AdminUsername, h.creds.AdminPassword), "/")
+	page := func(path string) string {
+		t.Helper()
+		w := admin.do("GET", path, nil)
+		mustStatus(t, w, http.StatusOK)
+		return w.Body.String()
+	}
+	// before reports whether a comes before b on the page, failing when either is missing.
+	before := func(body, a, b string) bool {
+		t.Helper()
+		i, j := strings.Index(body, a), strings.Index(body, b)
+		if i < 0 || j < 0 {
+			t.Fatalf("page lacks %q or %q: %s", a, b, body)
+		}
+		return i < j
+	}
+
+	body := page("/admin/sessions/")
+	row := body[strings.Index(body, `id="row-`+ada.Name+`"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	for _, want := range []string{`<span class="owner-name">Ada Lovelace</span>`, `<span class="owner-email">ada@example.org</span>`, `<span class="owner-id">` + ada.User + `</span>`} {
+		if !strings.Contains(row, want) {
+			t.Errorf("row of %s lacks %q: %s", ada.Name, want, row)
+		}
+	}
+
+	body = page("/admin/sessions/?q=HOPPER")
+	if strings.Contains(body, `id="row-`+ada.Name+`"`) || !strings.Contains(body, `id="row-`+grace.Name+`"`) {
+		t.Errorf("search for hopper: %s", body)
+	}
+	if !strings.Contains(page("/admin/sessions/?q=ada%40example"), `id="row-`+ada.Name+`"`) {
+		t.Error("search by email does not find Ada's session")
+	}
+	if !before(page("/admin/sessions/?sort=owner"), `id="row-`+ada.Name+`"`, `id="row-`+grace.Name+`"`) {
+		t.Error("sorted by owner, Ada's session is not first")
+	}
+	body = page("/admin/sessions/?sort=-owner")
+	if before(body, `id="row-`+ada.Name+`"`, `id="row-`+grace.Name+`"`) {
+		t.Error("sorted by owner descending, Ada's session is first")
+	}
+	if !strings.Contains(body, `aria-sort="descending"><a href="/admin/sessions/?sort=owner"`) {
+		t.Errorf("the owner column does not say it sorts descending, or does not offer ascending: %s", body)
+	}
+
+	body = page("/admin/users/?q=lovelace")
+	if !strings.Contains(body, `id="user-`+ada.User+`"`) || strings.Contains(body, `id="user-`+grace.User+`"`) {
+		t.Errorf("users search for lovelace: %s", body)
+	}
+	if !strings.Contains(body, "<td>Ada Lovelace</td>") {
+		t.Errorf("users page lacks Ada's name: %s", body)
+	}
+	if !before(page("/admin/users/?sort=-email"), `id="user-`+grace.User+`"`, `id="user-`+ada.User+`"`) {
+		t.Error("users sorted by email descending: Grace is not before Ada")
+	}
+}
+
+// The sessions page says why a session stopped, with a failed workload's message.
+func TestAdminSessionsShowWhyStopped(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.requestSession(h.robot(), "alice")
+	b := h.requestSession(h.robot(), "bob")
+	h.updateSession(a.Name, func(s *portal.Session) {
+		s.State, s.Reason = portal.SessionStopped, scheduler.FailedReason("dashboard exited: content folder /srv/lab is missing")
+	})
+	h.updateSession(b.Name, func(s *portal.Session) { s.State, s.Reason = portal.SessionStopping, "Session/Expired" })
+	admin := h.browser()
+	location(t, admin.login(h.creds.AdminUsername, h.creds.AdminPassword), "/")
+	body := admin.do("GET", "/admin/sessions/?state=all", nil).Body.String()
+	for _, want := range []string{`<span class="reason">Failed to start: dashboard exited: content folder /srv/lab is missing</span>`,
+		`<span class="reason">Expired</span>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("sessions page lacks %q: %s", want, body)
+		}
 	}
 }

@@ -131,7 +131,7 @@ func (s *Server) routes() {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, "ok")
 	})
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNotFound) })
+	s.mux.HandleFunc("/", s.handleNotFound)
 }
 
 // handle registers h for path (which ends in "/") with and without the trailing slash.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"portal/browsertest"
@@ -135,12 +136,16 @@ func TestCountdownExtendInBrowser(t *testing.T) {
 	grown := fmt.Sprintf(`(function(){var c=document.getElementById("countdown"), m=c.textContent.match(/^(\d+):(\d\d)$/);
 		return !!m && +m[1]*60 + +m[2] > %d})()`, left+240)
 	var extendHidden bool
+	var notice string
 	pg.Run(
+		emulation.SetTimezoneOverride("UTC"),
 		chromedp.Click("#extend", chromedp.ByID),
 		chromedp.Poll(grown, nil, chromedp.WithPollingTimeout(15*time.Second)),
 		chromedp.Text("#countdown", &text, chromedp.ByID),
 		chromedp.AttributeValue("#countdown", "class", &class, &ok, chromedp.ByID),
 		chromedp.Evaluate(`document.getElementById("extend").hidden`, &extendHidden),
+		chromedp.Poll(`!document.getElementById("notice").hidden`, nil, chromedp.WithPollingTimeout(5*time.Second)),
+		chromedp.Text("#notice", &notice, chromedp.ByID),
 	)
 	pg.Screenshot("extended")
 	after, err := countdownSeconds(text)
@@ -161,6 +166,10 @@ func TestCountdownExtendInBrowser(t *testing.T) {
 	}
 	if *sched.Countdown <= *before.Countdown || *sched.Countdown < 240+60 {
 		t.Errorf("schedule countdown %d after extending, %d before", *sched.Countdown, *before.Countdown)
+	}
+	// The learner is told the new end time.
+	if want := "Extended: the session now ends at " + expAfter.UTC().Format("15:04") + "."; notice != want {
+		t.Errorf("after Extend the notice says %q, want %q", notice, want)
 	}
 	if sched.Expiring || *sched.Extendable {
 		t.Errorf("schedule after extending: expiring %t, extendable %t; want neither", sched.Expiring, *sched.Extendable)

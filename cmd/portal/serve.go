@@ -7,16 +7,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"portal"
+	"portal/dashboard"
 	"portal/localproc"
 	"portal/scheduler"
 	"portal/spec"
@@ -141,6 +144,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	for _, w := range conf.Warnings {
 		log.Warn("config: " + w)
+	}
+	if err := checkContent(conf); err != nil {
+		return err
 	}
 
 	dataDir, err := prepareDataDir(c.DataDir)
@@ -418,6 +424,20 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	printCredentials(stdout, "portal", strings.TrimSuffix(*portalURL, "/"), c)
 	if *reset {
 		fmt.Fprintln(stdout, "\nNew passwords and client secret are in use. Values set in the TrainingPortal replace them at the portal's next start.")
+	}
+	return nil
+}
+
+// checkContent loads every workshop's content folder before the portal starts, so that a
+// wrong path stops the start with the workshop and the folder named, instead of sessions
+// that fail one after the other.
+func checkContent(conf *spec.Config) error {
+	names := slices.Sorted(maps.Keys(conf.Workshops))
+	for _, name := range names {
+		w := conf.Workshops[name]
+		if err := dashboard.CheckContent(w.ContentDir); err != nil {
+			return fmt.Errorf("serve: workshop %s: content folder %s: %v; fix spec.content.files of the Workshop, or the folder", name, w.ContentDir, err)
+		}
 	}
 	return nil
 }

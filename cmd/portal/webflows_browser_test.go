@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
@@ -109,6 +110,27 @@ func TestFinishInFrameInBrowser(t *testing.T) {
 		chromedp.Navigate(p.url+r.URL),
 		chromedp.WaitVisible("iframe", chromedp.ByQuery),
 	)
+	finishInFrame(t, pg, host)
+	var location string
+	pg.RunTimeout(30*time.Second,
+		chromedp.WaitVisible("#hub", chromedp.ByID),
+		chromedp.Location(&location),
+	)
+	pg.Screenshot("finished")
+	if want := index.URL + "/?notification=session-deleted"; location != want {
+		t.Errorf("after Finish, at %s, want %s", location, want)
+	}
+	var us userSessions
+	p.get(tok, "/workshops/user/"+r.User+"/sessions/", 200, &us)
+	if len(us.Sessions) != 0 {
+		t.Errorf("after Finish the user still has %+v", us.Sessions)
+	}
+}
+
+// finishInFrame clicks the dashboard's Finish, and its confirmation, inside the session
+// page's frame from host.
+func finishInFrame(t *testing.T, pg *browsertest.Page, host string) {
+	t.Helper()
 	// The frame is another site's document: act in its own target.
 	var frame target.ID
 	eventually(t, 30*time.Second, "the frame's dashboard", func() bool {
@@ -124,8 +146,10 @@ func TestFinishInFrameInBrowser(t *testing.T) {
 		}
 		return false
 	})
+	// The frame's context lives as long as the test: ending it while the tab navigates
+	// away from the frame stalls the tab.
 	fctx, cancel := chromedp.NewContext(pg.Ctx, chromedp.WithTargetID(frame))
-	defer cancel()
+	t.Cleanup(cancel)
 	ctx, cancelRun := context.WithTimeout(fctx, 30*time.Second)
 	defer cancelRun()
 	if err := chromedp.Run(ctx,
@@ -136,18 +160,62 @@ func TestFinishInFrameInBrowser(t *testing.T) {
 	); err != nil {
 		t.Fatalf("Finish in the frame: %v", err)
 	}
+}
+
+// Two learners' activation links opened in one browser (a shared classroom computer): the
+// portal's login is the second learner's, yet the first learner's Finish, in the first tab,
+// ends the first session and lands on its index_url; the second session goes on.
+func TestFinishTwoLearnersOneBrowser(t *testing.T) {
+	requireAssets(t)
+	index := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>Hub</title><h1 id="hub">Workshop hub</h1>`)
+	}))
+	defer index.Close()
+	p := startPortal(t, t.TempDir(), fmt.Sprintf(dashboardConfig, index.URL))
+	tok := p.token()
+	env := p.envNamed(tok, "lab-markdown-sample")
+	var a, b requestResponse
+	p.get(tok, "/workshops/environment/"+env+"/request/?index_url="+url.QueryEscape(index.URL+"/"), 200, &a)
+	p.get(tok, "/workshops/environment/"+env+"/request/?index_url="+url.QueryEscape(index.URL+"/"), 200, &b)
+	first := browsertest.New(t).NewPage(t)
+	first.RunTimeout(60*time.Second, chromedp.Navigate(p.url+a.URL), chromedp.WaitVisible("iframe", chromedp.ByQuery))
+	// The second learner's activation link, opened in the same browser, leaves the
+	// browser logged in to the portal as the second learner: the portal's login cookie is
+	// the second learner's.
+	resp, err := p.client(nil, false).Get(p.url + b.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var login *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "portal_login" {
+			login = c
+		}
+	}
+	if login == nil {
+		t.Fatalf("the second activation set no login cookie: %d %v", resp.StatusCode, resp.Header)
+	}
+	first.Run(network.SetCookie(login.Name, login.Value).WithURL(p.url + "/").WithHTTPOnly(true))
+	finishInFrame(t, first, a.Name+".localhost:"+p.port)
 	var location string
-	pg.RunTimeout(30*time.Second,
-		chromedp.WaitVisible("#hub", chromedp.ByID),
-		chromedp.Location(&location),
-	)
-	pg.Screenshot("finished")
+	eventually(t, 60*time.Second, "the first tab to land on the hub", func() bool {
+		ctx, cancel := context.WithTimeout(first.Ctx, 5*time.Second)
+		defer cancel()
+		return chromedp.Run(ctx, chromedp.Location(&location)) == nil && strings.HasPrefix(location, index.URL)
+	})
+	first.Screenshot("first-finished")
 	if want := index.URL + "/?notification=session-deleted"; location != want {
-		t.Errorf("after Finish, at %s, want %s", location, want)
+		t.Errorf("after the first learner's Finish, at %s, want %s", location, want)
 	}
 	var us userSessions
-	p.get(tok, "/workshops/user/"+r.User+"/sessions/", 200, &us)
+	p.get(tok, "/workshops/user/"+a.User+"/sessions/", 200, &us)
 	if len(us.Sessions) != 0 {
-		t.Errorf("after Finish the user still has %+v", us.Sessions)
+		t.Errorf("after Finish the first learner still has %+v", us.Sessions)
+	}
+	p.get(tok, "/workshops/user/"+b.User+"/sessions/", 200, &us)
+	if len(us.Sessions) != 1 {
+		t.Errorf("after the first learner's Finish the second has %+v, want their session", us.Sessions)
 	}
 }

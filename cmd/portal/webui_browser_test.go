@@ -314,8 +314,12 @@ func TestWebUIOneStepWithAccessCode(t *testing.T) {
 		t.Errorf("seats = %q", got)
 	}
 
-	// Logging out forgets the code; ?password= on the access URL lets the browser through.
-	b.click("#logout", "#access-form", "logged-out")
+	// Logging out keeps the code (the next learner at this computer goes straight to the
+	// login); ?password= on the access URL lets a browser through as well.
+	b.click("#logout", "#login-form", "logged-out")
+	if got := b.text("#login-link"); got != "Log in" {
+		t.Errorf("after logout the nav shows %q, want Log in", got)
+	}
 	b.open("/workshops/access/?redirect_url=/workshops/catalog/&password=event-code", "#login-form", "access-by-url")
 	b.wantAt("/accounts/login/?next=/workshops/catalog/")
 	b.fill("username", "ada", "password", "analytical-1")

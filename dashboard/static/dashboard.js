@@ -448,6 +448,11 @@
       .then(function (data) {
         if (data) {
           applySchedule(data);
+          var end = data.expires ? new Date(data.expires) : null;
+          if (data.extended === true && end && !isNaN(end)) {
+            notice("Extended: the session now ends at " + pad(end.getHours()) + ":" + pad(end.getMinutes()) + ".");
+            setTimeout(function () { notice(""); }, 8000);
+          }
           if (data.extended === false) { notice("The session could not be extended."); setTimeout(function () { notice(""); }, 5000); }
         }
       })
