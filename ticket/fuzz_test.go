@@ -52,7 +52,7 @@ func FuzzSignVerify(f *testing.F) {
 		if ttl <= 0 || ttl > 1<<31 { // up to about 68 years
 			return
 		}
-		if !utf8.ValidString(session + user) {
+		if !utf8.ValidString(session) || !utf8.ValidString(user) {
 			return // claims are JSON strings: not a session name or user id the portal makes
 		}
 		c := Claims{Audience: Cookie, Session: session, User: user, Expires: fuzzNow.Add(time.Duration(ttl) * time.Second).Truncate(time.Second)}
