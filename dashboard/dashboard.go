@@ -24,11 +24,11 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
 	"portal"
+	"portal/internal/staticfs"
 	"portal/ticket"
 )
 
@@ -43,17 +43,6 @@ var staticFiles = func() fs.FS {
 	}
 	return f
 }()
-
-// validPaths answers "not found" for a name no file can have (invalid UTF-8, say), which
-// http.FileServerFS would otherwise answer with 500.
-type validPaths struct{ fs.FS }
-
-func (v validPaths) Open(name string) (fs.File, error) {
-	if !fs.ValidPath(name) || !utf8.ValidString(name) {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-	}
-	return v.FS.Open(name)
-}
 
 // vendor holds the browser libraries (xterm.js) that `make assets` copies from npm; only a
 // placeholder is committed, so a build without them still works, without terminals.
@@ -381,10 +370,10 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /terminal/{id}/input", post(s.handleTerminalInput))
 	s.mux.Handle("POST /terminal/{id}/clear", post(s.handleTerminalClear))
 	s.mux.Handle("GET /static/vendor/", own(http.StripPrefix("/static/vendor/",
-		http.FileServerFS(validPaths{s.vendor})).ServeHTTP))
+		http.FileServerFS(staticfs.Valid(s.vendor))).ServeHTTP))
 	// Only the static folder is served: the path is cleaned inside it, so that an encoded
 	// ".." cannot reach the templates embedded next to it.
-	s.mux.Handle("GET /static/", own(http.StripPrefix("/static/", http.FileServerFS(validPaths{staticFiles})).ServeHTTP))
+	s.mux.Handle("GET /static/", own(http.StripPrefix("/static/", http.FileServerFS(staticfs.Valid(staticFiles))).ServeHTTP))
 	s.mux.Handle("/", s.owner(http.NotFoundHandler()))
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"portal"
+	"portal/internal/staticfs"
 	"portal/scheduler"
 )
 
@@ -384,7 +385,7 @@ func formatRemaining(t, now time.Time) string {
 // handleStatic serves the embedded stylesheet, script and logo.
 func (s *Server) handleStatic() http.Handler {
 	sub, _ := fs.Sub(staticFS, "static")
-	files := http.StripPrefix("/static/", http.FileServerFS(sub))
+	files := http.StripPrefix("/static/", http.FileServerFS(staticfs.Valid(sub)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/") {
 			s.fail(w, r, errNotFound)
