@@ -28,6 +28,30 @@ type client struct {
 	indexURL  string
 	rec       *recorder
 	deadline  time.Time // retries of 503 stop here
+	clock     clock
+}
+
+// clock is the time source of a client's measurements and its waits for Retry-After;
+// tests replace it.
+type clock interface {
+	Now() time.Time
+	// Sleep waits d, or until ctx ends (then it returns ctx's error).
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // newTransport returns a transport that keeps up to conns connections per host and sends
@@ -54,7 +78,7 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 func newClient(base string, conns int, rec *recorder) *client {
 	tr := newTransport(conns)
 	base = strings.TrimSuffix(base, "/")
-	return &client{base: base, transport: tr, rec: rec, indexURL: base + "/",
+	return &client{base: base, transport: tr, rec: rec, indexURL: base + "/", clock: realClock{},
 		api: &http.Client{Transport: tr, CheckRedirect: noRedirect, Timeout: 60 * time.Second}}
 }
 
@@ -115,23 +139,21 @@ func do(ctx context.Context, hc *http.Client, method, u, token string, body io.R
 }
 
 // timed runs one operation, retrying it after a 503 for as long as its Retry-After says
-// (until the client's deadline), and records its latency: that of the last attempt.
+// (until the client's deadline), and records its latency: from the start of its first
+// attempt to its final answer, the waits included, as a learner sees it. Each wait counts
+// as a retry.
 func (c *client) timed(ctx context.Context, op string, fn func() (int, error)) error {
+	start := c.clock.Now()
 	for {
-		t := time.Now()
 		n, err := fn()
-		d := time.Since(t)
 		var ra *retryAfter
-		if errors.As(err, &ra) && !c.deadline.IsZero() && time.Now().Add(ra.wait).Before(c.deadline) {
+		if errors.As(err, &ra) && !c.deadline.IsZero() && c.clock.Now().Add(ra.wait).Before(c.deadline) {
 			c.rec.retry(op)
-			select {
-			case <-time.After(ra.wait):
+			if err = c.clock.Sleep(ctx, ra.wait); err == nil {
 				continue
-			case <-ctx.Done():
-				err = ctx.Err()
 			}
 		}
-		c.rec.add(op, d, n, err)
+		c.rec.add(op, c.clock.Now().Sub(start), n, err)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
