@@ -18,9 +18,7 @@ import (
 	"slices"
 	"time"
 
-	"portal"
-	"portal/scheduler"
-	"portal/sqlstore"
+	"portal/internal/credentials"
 )
 
 // The scenarios.
@@ -31,10 +29,16 @@ const (
 	Churn      = "churn"       // request, activate, terminate in a loop; nothing may leak
 	Baseline   = "baseline"    // a bare net/http handler, for scale
 	Proxy      = "proxy"       // dashboard requests through the portal's session-host proxy
+	Live       = "live"        // N sessions brought live and held: memory of the portal and sessions
 )
 
 // Scenarios lists the scenario names.
-var Scenarios = []string{ClassStart, Reacquire, Catalog, Churn, Baseline, Proxy}
+var Scenarios = []string{ClassStart, Reacquire, Catalog, Churn, Baseline, Proxy, Live}
+
+// DefaultProxyPath is what the proxy scenario requests by default: a small static file the
+// dashboard serves to its owner only, from memory, without rendering or calling the
+// portal, so that the figure is the proxy's cost.
+const DefaultProxyPath = "/static/dashboard.css"
 
 // Config is one run of the tool. Zero values take the scenario's defaults.
 type Config struct {
@@ -51,10 +55,10 @@ type Config struct {
 	DataDir string
 	// Environment is the environment to use (default: the first in the catalog).
 	Environment string
-	// Users is the number of learners: class-start 200, reacquire 32.
+	// Users is the number of learners: class-start 200, reacquire 32, live 200.
 	Users int
 	// Concurrency is the number of concurrent clients: 64, churn 8; class-start runs every
-	// learner at once.
+	// learner at once; live brings up to Concurrency sessions live at a time.
 	Concurrency int
 	// Duration is how long the timed scenarios run (default 10 s).
 	Duration time.Duration
@@ -63,9 +67,18 @@ type Config struct {
 	Timeout time.Duration
 	// BodySize is the baseline scenario's response size (default 512 bytes).
 	BodySize int
-	// Path is what the proxy scenario requests from the dashboard (default: the page the
-	// dashboard's landing redirects lead to).
+	// Path is what the proxy scenario requests from the dashboard (default
+	// DefaultProxyPath); the page the dashboard's landing redirects lead to is measured
+	// as a second figure.
 	Path string
+	// WriteRate is the rate (per second) of concurrent writes under which reacquire and
+	// catalog are measured a second time: each is a session request for a new user, its
+	// activation and its termination, from WriteWorkers workers (0 = no second figure).
+	WriteRate    float64
+	WriteWorkers int
+	// Terminals is how many terminals class-start and live open in each learner's
+	// dashboard before measuring the sessions' memory (0 = 3, negative = none).
+	Terminals int
 
 	// Spawn starts `PortalBinary serve` with a generated configuration in a temporary data
 	// folder on a free port, and stops it and its session processes at the end.
@@ -73,7 +86,8 @@ type Config struct {
 	PortalBinary string
 	// Capacity and Reserved of the spawned portal's workshop. Capacity 0 and a negative
 	// Reserved take the scenario's default (class-start: capacity Users, reserved Users;
-	// reacquire: Users, 0; churn: 2×Concurrency, 0; catalog: 10, 1; proxy: 1, 1).
+	// reacquire: Users, 0; churn: 2×Concurrency, 0; catalog: 10, 1; proxy: 1, 1; live:
+	// Users, 0); with a WriteRate, the capacity has room for the writes' sessions too.
 	Capacity, Reserved int
 	// Keep leaves the spawned portal's data folder in place.
 	Keep bool
@@ -91,6 +105,13 @@ func (c *Config) defaults() error {
 		if c.Scenario == Reacquire {
 			c.Users = 32
 		}
+	}
+	if c.Terminals == 0 {
+		c.Terminals = 3
+	}
+	c.Terminals = max(c.Terminals, 0)
+	if c.WriteWorkers <= 0 {
+		c.WriteWorkers = 4
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = 64
@@ -143,6 +164,11 @@ func (c *Config) spawnSize() (int, int) {
 		capacity, reserved = 2*c.Concurrency, 0
 	case Proxy:
 		capacity, reserved = 1, 1
+	case Live:
+		capacity, reserved = c.Users, 0
+	}
+	if c.WriteRate > 0 && (c.Scenario == Reacquire || c.Scenario == Catalog) {
+		capacity += writeRoom(c.WriteRate)
 	}
 	if c.Capacity > 0 {
 		capacity = c.Capacity
@@ -208,6 +234,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		err = r.churn(ctx)
 	case Proxy:
 		err = r.proxy(ctx)
+	case Live:
+		r.rep.Users = cfg.Users
+		err = r.live(ctx)
 	}
 	if err != nil {
 		return nil, err
@@ -250,9 +279,7 @@ func (r *run) connect(ctx context.Context) error {
 			return err
 		}
 		cfg.ClientID = cmpOr(cfg.ClientID, creds.RobotClientID)
-		cfg.ClientSecret = cmpOr(cfg.ClientSecret, creds.RobotClientSecret)
 		cfg.Username = cmpOr(cfg.Username, creds.RobotUsername)
-		cfg.Password = cmpOr(cfg.Password, creds.RobotPassword)
 	}
 	if cfg.ClientID == "" || cfg.ClientSecret == "" || cfg.Username == "" || cfg.Password == "" {
 		return errors.New("need the robot credentials: --client-id, --client-secret, --username and --password " +
@@ -306,34 +333,8 @@ func cmpOr(a, b string) string {
 
 // readCredentials reads the robot username and client id kept in a portal's data folder,
 // as `portal credentials` does (passwords and the secret are kept only as hashes).
-func readCredentials(ctx context.Context, dataDir string) (scheduler.Credentials, error) {
-	path := filepath.Join(dataDir, "portal.db")
-	if _, err := os.Stat(path); err != nil {
-		return scheduler.Credentials{}, fmt.Errorf("no portal data in %s", dataDir)
-	}
-	db, err := sqlstore.Open(ctx, path)
-	if err != nil {
-		return scheduler.Credentials{}, err
-	}
-	defer db.Close()
-	c, err := scheduler.ReadCredentials(ctx, db)
-	if err != nil {
-		return c, fmt.Errorf("read credentials in %s: %w", dataDir, err)
-	}
-	return c, nil
-}
-
-// storeView runs fn on the store in the data folder, when there is one.
-func (r *run) storeView(ctx context.Context, fn func(tx portal.Tx) error) (bool, error) {
-	if r.dataDir == "" {
-		return false, nil
-	}
-	db, err := sqlstore.Open(ctx, filepath.Join(r.dataDir, "portal.db"))
-	if err != nil {
-		return true, err
-	}
-	defer db.Close()
-	return true, db.View(ctx, fn)
+func readCredentials(ctx context.Context, dataDir string) (credentials.Names, error) {
+	return credentials.Read(ctx, dataDir)
 }
 
 func (r *run) stopPortal() {
@@ -347,28 +348,6 @@ func (r *run) stopPortal() {
 		r.logf("data folder kept: %s", r.portal.dataDir)
 	}
 	r.portal = nil
-}
-
-// memory records the RSS of the spawned portal and of the session processes.
-func (r *run) memory(prefix string) {
-	if r.portal != nil {
-		r.rep.figure(prefix+"portal_rss_mb", float64(rssKB(r.portal.pid()))/1024)
-	}
-	if r.dataDir == "" {
-		return
-	}
-	procs, err := liveSessionProcs(r.dataDir)
-	if err != nil || len(procs) == 0 {
-		return
-	}
-	sum, top := 0, 0
-	for _, p := range procs {
-		sum += p.RSSKB
-		top = max(top, p.RSSKB)
-	}
-	r.rep.figure(prefix+"session_processes", float64(len(procs)))
-	r.rep.figure(prefix+"session_rss_mb_avg", float64(sum)/float64(len(procs))/1024)
-	r.rep.figure(prefix+"session_rss_mb_max", float64(top)/1024)
 }
 
 // forDuration runs fn from n workers, each starting operations until d has passed, and

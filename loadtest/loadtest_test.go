@@ -29,6 +29,9 @@ import (
 type dashboards struct {
 	mu      sync.Mutex
 	servers map[string]*httptest.Server
+	// dir is the data folder, where each dashboard's handle and address file are written
+	// as the local provisioner writes them (with no process: its id is 0).
+	dir string
 }
 
 var _ portal.Provisioner = (*dashboards)(nil)
@@ -54,6 +57,17 @@ func (d *dashboards) Start(ctx context.Context, r portal.StartRequest) ([]byte, 
 	d.mu.Lock()
 	d.servers[name] = srv
 	d.mu.Unlock()
+	work := filepath.Join(d.dir, "sessions", name)
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return nil, err
+	}
+	h, _ := json.Marshal(map[string]any{"pid": 0, "workdir": work})
+	if err := os.WriteFile(filepath.Join(work, ".handle"), h, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(work, ".dashboard.addr"), []byte(srv.Listener.Addr().String()+"\n"), 0o600); err != nil {
+		return nil, err
+	}
 	return []byte(name), nil
 }
 
@@ -101,7 +115,7 @@ func testPortal(t *testing.T, capacity, reserved int) (Config, *dashboards) {
 		RobotClientID: "client", RobotClientSecret: "client-secret",
 		Workshops: []portal.EnvironmentSettings{{Name: "lab", Resource: "lab", Capacity: capacity,
 			Reserved: reserved, Initial: reserved, Expires: time.Hour}}}
-	prov := &dashboards{servers: map[string]*httptest.Server{}}
+	prov := &dashboards{servers: map[string]*httptest.Server{}, dir: dir}
 	t.Cleanup(func() {
 		for _, s := range prov.servers {
 			s.Close()
@@ -129,7 +143,7 @@ func testPortal(t *testing.T, capacity, reserved int) (Config, *dashboards) {
 	t.Cleanup(func() { ts.Close(); stop(); <-done })
 	return Config{URL: portalURL, ClientID: "client", ClientSecret: "client-secret", Username: "robot@test",
 		Password: "robot-password", DataDir: dir, Concurrency: 2, Duration: 300 * time.Millisecond,
-		Timeout: 10 * time.Second}, prov
+		Timeout: 10 * time.Second, Terminals: -1}, prov
 }
 
 // TestScenarios runs every scenario with a few users against an in-process portal and
@@ -144,14 +158,18 @@ func TestScenarios(t *testing.T) {
 		users    int
 		ops      []string
 		baseline string
+		writes   float64
 	}{
-		{"class-start-warm", ClassStart, 3, 3, 3, []string{"request", "activate", "session-page", "dashboard", "time-to-dashboard", "user-sessions", "terminate"}, ""},
-		{"class-start-on-demand", ClassStart, 3, 0, 3, []string{"request", "activate", "session-page", "dashboard", "time-to-dashboard", "user-sessions", "terminate"}, ""},
-		{Reacquire, Reacquire, 2, 0, 2, []string{"reacquire"}, "baseline"},
-		{Catalog, Catalog, 2, 1, 0, []string{"catalog"}, "baseline"},
-		{Churn, Churn, 20, 0, 0, []string{"request", "activate", "terminate"}, ""},
-		{Proxy, Proxy, 1, 1, 0, []string{"proxy"}, "bare-proxy"},
-		{Baseline, Baseline, 0, 0, 0, []string{"baseline"}, ""},
+		{"class-start-warm", ClassStart, 3, 3, 3, []string{"request", "activate", "session-page", "dashboard", "time-to-dashboard", "user-sessions", "terminate"}, "", 0},
+		{"class-start-on-demand", ClassStart, 3, 0, 3, []string{"request", "activate", "session-page", "dashboard", "time-to-dashboard", "user-sessions", "terminate"}, "", 0},
+		{Reacquire, Reacquire, 2, 0, 2, []string{"reacquire"}, "baseline", 0},
+		{"reacquire-with-writes", Reacquire, 12, 0, 2, []string{"reacquire", "reacquire-with-writes", "write-request", "write-activate", "write-terminate"}, "baseline", 20},
+		{Catalog, Catalog, 2, 1, 0, []string{"catalog"}, "baseline", 0},
+		{"catalog-with-writes", Catalog, 12, 1, 0, []string{"catalog", "catalog-with-writes", "write-request", "write-activate", "write-terminate"}, "baseline", 20},
+		{Churn, Churn, 20, 0, 0, []string{"request", "activate", "terminate"}, "", 0},
+		{Proxy, Proxy, 1, 1, 0, []string{"proxy", "proxy-landing", "bare-proxy-landing"}, "bare-proxy", 0},
+		{Live, Live, 3, 0, 3, []string{"request", "activate", "session-page", "dashboard", "user-sessions"}, "", 0},
+		{Baseline, Baseline, 0, 0, 0, []string{"baseline"}, "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,7 +180,7 @@ func TestScenarios(t *testing.T) {
 			} else {
 				cfg = Config{Concurrency: 2, Duration: 200 * time.Millisecond}
 			}
-			cfg.Scenario, cfg.Users = tt.scenario, tt.users
+			cfg.Scenario, cfg.Users, cfg.WriteRate = tt.scenario, tt.users, tt.writes
 			rep, err := Run(t.Context(), cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -191,6 +209,12 @@ func TestScenarios(t *testing.T) {
 				if rep.Baseline == nil || rep.Baseline.Name != tt.baseline || rep.Baseline.Count == 0 || rep.Ratio <= 0 {
 					t.Fatalf("baseline = %+v, ratio %v", rep.Baseline, rep.Ratio)
 				}
+			}
+			if tt.writes > 0 && rep.Figures["ratio_with_writes"] <= 0 {
+				t.Fatalf("figures = %v", rep.Figures)
+			}
+			if tt.scenario == Proxy && (rep.P99Ratio <= 0 || rep.Figures["landing_throughput_ratio"] <= 0 || rep.Figures["landing_p99_ratio"] <= 0) {
+				t.Fatalf("p99 ratio %v, figures %v", rep.P99Ratio, rep.Figures)
 			}
 			if tt.scenario == Churn && prov.running() != 0 {
 				t.Fatalf("%d dashboards still running after churn", prov.running())

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,91 +14,232 @@ import (
 	"portal/localproc"
 )
 
-// sessionProc is a session process found through the handle file the local provisioner
-// writes in <data-dir>/sessions/<session>/.handle.
-type sessionProc struct {
-	Session string
-	PID     int
-	Start   uint64
-	RSSKB   int
+// The files the local provisioner keeps in a session's folder, <data-dir>/sessions/<name>/.
+const (
+	handleFile = ".handle"         // the workload's handle (JSON)
+	addrFile   = ".dashboard.addr" // where the dashboard writes its address, unless the handle says
+	// sandboxRun is the dashboard's own folder as a sandboxed dashboard sees it; outside, it
+	// is the folder of the address file.
+	sandboxRun = "/run/dashboard"
+)
+
+// sessionHandle is what the tool reads of a session's handle file.
+type sessionHandle struct {
+	Session string `json:"-"`
+	PID     int    `json:"pid"`
+	PGID    int    `json:"pgid"`
+	Start   uint64 `json:"start"`
+	WorkDir string `json:"workdir"`
+	Addr    string `json:"addr"`
+	Cgroup  string `json:"cgroup"`
 }
 
-// liveSessionProcs returns the session processes of a data folder that still run.
-func liveSessionProcs(dataDir string) ([]sessionProc, error) {
-	paths, err := filepath.Glob(filepath.Join(dataDir, "sessions", "*", ".handle"))
+// readHandle reads the handle of a session in a data folder.
+func readHandle(dataDir, session string) (sessionHandle, error) {
+	path := filepath.Join(dataDir, "sessions", session, handleFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return sessionHandle{}, err
+	}
+	h := sessionHandle{Session: session}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return h, fmt.Errorf("session handle %s: %w", path, err)
+	}
+	return h, nil
+}
+
+// alive reports whether the handle's process still runs (the same process: its start
+// time matches).
+func (h sessionHandle) alive() bool {
+	if h.PID <= 1 {
+		return false
+	}
+	start, state, err := procStart(h.PID)
+	return err == nil && start == h.Start && state != 'Z' && state != 'X'
+}
+
+// endpoint returns the address the session's dashboard listens on: "http://host:port"
+// or "unix:<path>".
+func (h sessionHandle) endpoint() (string, error) {
+	path := h.Addr
+	if path == "" {
+		path = filepath.Join(h.WorkDir, addrFile)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("the address of session %s's dashboard: %w", h.Session, err)
+	}
+	addr := strings.TrimSpace(string(b))
+	sock, ok := strings.CutPrefix(addr, "unix:")
+	if !ok {
+		return "http://" + addr, nil
+	}
+	if rest, ok := strings.CutPrefix(sock, sandboxRun+"/"); ok {
+		sock = filepath.Join(filepath.Dir(path), rest)
+	}
+	return "unix:" + sock, nil
+}
+
+// pids returns every process of the session: those in its cgroup when it has one, else
+// the handle's process and all its descendants, whatever their process group (a
+// terminal's shell runs in one of its own).
+func (h sessionHandle) pids() []int {
+	if h.Cgroup != "" {
+		if pids, err := cgroupProcs(h.PID, h.Cgroup); err == nil && len(pids) > 0 {
+			return pids
+		}
+	}
+	if !h.alive() {
+		return nil
+	}
+	return descendants(h.PID)
+}
+
+// cgroupProcs lists the processes in the cgroup that process pid is in, which must be
+// named group: under cgroup v2 the unified hierarchy, under v1 the pids hierarchy (or the
+// memory one).
+func cgroupProcs(pid int, group string) ([]int, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
 	if err != nil {
 		return nil, err
 	}
-	var out []sessionProc
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		var h struct {
-			PID   int    `json:"pid"`
-			Start uint64 `json:"start"`
-		}
-		if json.Unmarshal(b, &h) != nil || h.PID <= 1 {
+	defer f.Close()
+	paths := map[string]string{} // hierarchy → path
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// hierarchy-ID:controller-list:cgroup-path
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) != 3 {
 			continue
 		}
-		start, state, err := procStart(h.PID)
-		if err != nil || start != h.Start || state == 'Z' || state == 'X' {
+		for _, c := range strings.Split(parts[1], ",") {
+			paths[c] = parts[2]
+		}
+	}
+	for _, try := range []struct{ controller, mount string }{
+		{"pids", "/sys/fs/cgroup/pids"}, {"memory", "/sys/fs/cgroup/memory"}, {"", "/sys/fs/cgroup"},
+	} {
+		p, ok := paths[try.controller]
+		if !ok || filepath.Base(p) != group {
 			continue
 		}
-		out = append(out, sessionProc{Session: filepath.Base(filepath.Dir(p)), PID: h.PID, Start: h.Start,
-			RSSKB: groupRSSKB(h.PID)})
+		if pids, err := readPIDs(filepath.Join(try.mount, p, "cgroup.procs")); err == nil {
+			return pids, nil
+		}
+	}
+	return nil, fmt.Errorf("process %d is not in a cgroup named %s", pid, group)
+}
+
+func readPIDs(path string) ([]int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, n)
+		}
 	}
 	return out, nil
 }
 
-// procStart reads a process's start time (clock ticks since boot) and state from
-// /proc/<pid>/stat.
-func procStart(pid int) (uint64, byte, error) {
+// procInfo is what the tool reads of /proc/<pid>/stat.
+type procInfo struct {
+	pid, ppid, pgid int
+	state           byte
+	start           uint64
+}
+
+// readStat parses /proc/<pid>/stat.
+func readStat(pid int) (procInfo, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0, err
+		return procInfo{}, err
 	}
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 || i+2 >= len(s) {
-		return 0, 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+		return procInfo{}, fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
 	f := strings.Fields(s[i+2:]) // from field 3 (state) on
 	if len(f) < 20 {
-		return 0, 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+		return procInfo{}, fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
-	start, err := strconv.ParseUint(f[19], 10, 64) // field 22
-	return start, f[0][0], err
+	p := procInfo{pid: pid, state: f[0][0]}
+	p.ppid, _ = strconv.Atoi(f[1])
+	p.pgid, _ = strconv.Atoi(f[2])
+	p.start, err = strconv.ParseUint(f[19], 10, 64) // field 22
+	return p, err
 }
 
-// groupRSSKB returns the resident set size in KiB of every process in the process group
-// pgid: a session's processes (a sandbox, the dashboard, its shells) share one.
-func groupRSSKB(pgid int) int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return rssKB(pgid)
-	}
-	sum := 0
+// procStart reads a process's start time (clock ticks since boot) and state.
+func procStart(pid int) (uint64, byte, error) {
+	p, err := readStat(pid)
+	return p.start, p.state, err
+}
+
+// allProcs reads the stat of every process.
+func allProcs() []procInfo {
+	entries, _ := os.ReadDir("/proc")
+	var out []procInfo
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
+		if p, err := readStat(pid); err == nil {
+			out = append(out, p)
 		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || i+2 >= len(s) {
-			continue
+	}
+	return out
+}
+
+// descendants returns root and every process descended from it.
+func descendants(root int) []int {
+	return descendantsOf(root, allProcs())
+}
+
+func descendantsOf(root int, procs []procInfo) []int {
+	children := map[int][]int{}
+	for _, p := range procs {
+		children[p.ppid] = append(children[p.ppid], p.pid)
+	}
+	out := []int{root}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
+}
+
+// memKB reads a field ("Pss:", "Rss:") of /proc/<pid>/smaps_rollup in KiB (0 when the
+// process is gone).
+func memKB(pid int, field string) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0
+	}
+	return sumField(string(b), field)
+}
+
+// sumField adds up the KiB values of the lines of smaps text that start with field.
+func sumField(smaps, field string) int {
+	sum := 0
+	for line := range strings.Lines(smaps) {
+		if v, ok := strings.CutPrefix(line, field); ok {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			sum += n
 		}
-		if f := strings.Fields(s[i+2:]); len(f) > 2 && f[2] == strconv.Itoa(pgid) {
-			sum += rssKB(pid)
-		}
+	}
+	return sum
+}
+
+// pssKB is the proportional set size of the processes in KiB: each shared page counts
+// once over all the processes that map it.
+func pssKB(pids []int) int {
+	sum := 0
+	for _, p := range pids {
+		sum += memKB(p, "Pss:")
 	}
 	return sum
 }
@@ -108,13 +250,35 @@ func rssKB(pid int) int {
 	if err != nil {
 		return 0
 	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return n
+	return sumField(string(b), "VmRSS:")
+}
+
+// sessionProc is a running session, found through its handle file.
+type sessionProc struct {
+	Session string
+	Handle  sessionHandle
+}
+
+// liveSessionProcs returns the sessions of a data folder whose process still runs.
+func liveSessionProcs(dataDir string) ([]sessionProc, error) {
+	paths, err := filepath.Glob(filepath.Join(dataDir, "sessions", "*", handleFile))
+	if err != nil {
+		return nil, err
+	}
+	var out []sessionProc
+	for _, p := range paths {
+		name := filepath.Base(filepath.Dir(p))
+		h, err := readHandle(dataDir, name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if h.alive() {
+			out = append(out, sessionProc{Session: name, Handle: h})
 		}
 	}
-	return 0
+	return out, nil
 }
 
 // killSessionProcs ends the process groups of the session processes of a data folder the
@@ -122,7 +286,11 @@ func rssKB(pid int) int {
 func killSessionProcs(dataDir string) {
 	procs, _ := liveSessionProcs(dataDir)
 	for _, p := range procs {
-		syscall.Kill(-p.PID, syscall.SIGKILL)
+		pids := p.Handle.pids() // before the group goes: shells run in groups of their own
+		syscall.Kill(-p.Handle.PID, syscall.SIGKILL)
+		for _, pid := range pids {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
 	// What is left in the sessions' cgroups, and the cgroups themselves.
 	localproc.Purge(filepath.Join(dataDir, "sessions"))

@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"portal"
+	"portal/unixsock"
 )
 
 // learner is what happened to one learner.
@@ -142,7 +142,7 @@ func (r *run) classStart(ctx context.Context) error {
 	wg.Wait()
 	stopSampler()
 	<-sampled
-	r.memory("")
+	r.sessionMemory(ctx, out)
 
 	granted, ready := 0, 0
 	sessions, users := map[string]bool{}, map[string]bool{}
@@ -186,6 +186,7 @@ func (r *run) classStart(ctx context.Context) error {
 	if !last.IsZero() {
 		r.rep.figure("first_request_to_last_dashboard_s", last.Sub(first).Seconds())
 	}
+	r.startOrder(out)
 	measured := time.Since(start)
 
 	names := make([]string, 0, len(sessions))
@@ -195,6 +196,28 @@ func (r *run) classStart(ctx context.Context) error {
 	r.terminateAll(ctx, names)
 	r.settle(measured)
 	return nil
+}
+
+// startOrder reports the worst start-order inversion among the learners and, when
+// sessions started on demand (fewer reserved than learners), checks that no learner who
+// asked later got a ready dashboard more than maxInversion before one who asked earlier.
+func (r *run) startOrder(ls []learner) {
+	asked, ready := make([]time.Time, len(ls)), make([]time.Time, len(ls))
+	for i, l := range ls {
+		asked[i], ready[i] = l.requested, l.dashboard
+	}
+	w := worstInversion(asked, ready)
+	r.rep.figure("worst_start_order_inversion_s", w.By.Seconds())
+	if r.env.Reserved >= len(ls) {
+		return
+	}
+	detail := "every learner was served in the order asked"
+	if w.By > 0 {
+		detail = fmt.Sprintf("worst: learner %d asked %s after learner %d and had its dashboard %s sooner",
+			w.Later, ls[w.Later].requested.Sub(ls[w.Earlier].requested).Round(time.Millisecond), w.Earlier,
+			w.By.Round(time.Millisecond))
+	}
+	r.rep.check("sessions start in the order asked", w.By <= maxInversion, "%s (at most %s allowed)", detail, maxInversion)
 }
 
 // setupUsers gives each of n new users a session and activates it (the sessions run, as a
@@ -249,16 +272,16 @@ func (r *run) compare(ctx context.Context, op string) error {
 // again for Duration.
 func (r *run) reacquire(ctx context.Context) error {
 	c := r.c
-	c.deadline = time.Now().Add(r.cfg.Timeout + r.cfg.Duration)
+	c.deadline = time.Now().Add(r.cfg.Timeout + 2*r.cfg.Duration)
 	users, err := r.setupUsers(ctx, r.cfg.Users, "reacquire")
 	if err != nil {
 		return err
 	}
 	r.logf("reacquire: %d users, %d clients, %s", len(users), r.cfg.Concurrency, r.cfg.Duration)
 	var wrong atomic.Int64
-	elapsed := forDuration(ctx, r.cfg.Concurrency, r.cfg.Duration, func(ctx context.Context, w, i int) {
+	read := func(ctx context.Context, w, i int, op string) {
 		u := users[(w+i*r.cfg.Concurrency)%len(users)]
-		c.timed(ctx, "reacquire", func() (int, error) {
+		c.timed(ctx, op, func() (int, error) {
 			g, n, err := c.request(ctx, r.env.Name, u.User, "")
 			if err == nil && (g.Name != u.Name || g.User != u.User) {
 				wrong.Add(1)
@@ -266,14 +289,21 @@ func (r *run) reacquire(ctx context.Context) error {
 			}
 			return n, err
 		})
+	}
+	elapsed := forDuration(ctx, r.cfg.Concurrency, r.cfg.Duration, func(ctx context.Context, w, i int) {
+		read(ctx, w, i, "reacquire")
 	})
+	c.rec.setElapsed("reacquire", elapsed)
+	r.withWrites(ctx, "reacquire", read)
 	r.settle(elapsed)
 	o := r.rep.Op("reacquire")
 	r.rep.check("every reacquire answered with the user's own session", o != nil && o.Errors == 0 && wrong.Load() == 0,
 		"%d errors, %d wrong sessions", opErrors(o), wrong.Load())
+	r.writeChecks("reacquire")
 	if err := r.compare(ctx, "reacquire"); err != nil {
 		return err
 	}
+	r.compareWithWrites("reacquire")
 	names := make([]string, len(users))
 	for i, u := range users {
 		names[i] = u.Name
@@ -294,19 +324,52 @@ func opErrors(o *OpStats) int {
 func (r *run) catalog(ctx context.Context) error {
 	c := r.c
 	r.logf("catalog: %d clients, %s", r.cfg.Concurrency, r.cfg.Duration)
-	elapsed := forDuration(ctx, r.cfg.Concurrency, r.cfg.Duration, func(ctx context.Context, w, i int) {
-		c.timed(ctx, "catalog", func() (int, error) {
+	c.deadline = time.Now().Add(r.cfg.Timeout + 2*r.cfg.Duration)
+	read := func(ctx context.Context, w, i int, op string) {
+		c.timed(ctx, op, func() (int, error) {
 			envs, n, err := c.catalog(ctx)
 			if err == nil && !slices.ContainsFunc(envs, func(e catalogEnv) bool { return e.Name == r.env.Name }) {
 				err = fmt.Errorf("environment %s missing from the catalog", r.env.Name)
 			}
 			return n, err
 		})
+	}
+	elapsed := forDuration(ctx, r.cfg.Concurrency, r.cfg.Duration, func(ctx context.Context, w, i int) {
+		read(ctx, w, i, "catalog")
 	})
+	c.rec.setElapsed("catalog", elapsed)
+	r.withWrites(ctx, "catalog", read)
 	r.settle(elapsed)
 	o := r.rep.Op("catalog")
 	r.rep.check("every catalog read answered", o != nil && o.Errors == 0, "%d errors", opErrors(o))
-	return r.compare(ctx, "catalog")
+	r.writeChecks("catalog")
+	if err := r.compare(ctx, "catalog"); err != nil {
+		return err
+	}
+	r.compareWithWrites("catalog")
+	return nil
+}
+
+// writeChecks checks, when op was measured again under writes, that every read and every
+// write of that phase succeeded.
+func (r *run) writeChecks(op string) {
+	if r.cfg.WriteRate <= 0 {
+		return
+	}
+	for _, name := range []string{op + "-with-writes", "write-request", "write-activate", "write-terminate"} {
+		o := r.rep.Op(name)
+		r.rep.check("every "+name+" succeeded", o != nil && o.Errors == 0 && o.Count > 0, "%d errors", opErrors(o))
+	}
+}
+
+// compareWithWrites puts the throughput of op under writes over the baseline's into the
+// figure ratio_with_writes.
+func (r *run) compareWithWrites(op string) {
+	o := r.rep.Op(op + "-with-writes")
+	if o == nil || r.rep.Baseline == nil {
+		return
+	}
+	r.rep.figure("ratio_with_writes", ratio(o.Throughput, r.rep.Baseline.Throughput))
 }
 
 // churn: Concurrency workers request a session for a new user, activate it and terminate
@@ -346,22 +409,23 @@ func (r *run) churn(ctx context.Context) error {
 }
 
 // leakCheck waits (up to Timeout) for every churned session to be stopped, then checks
-// that no session, session process or usable token is left.
+// that no session, session process or usable token is left. It learns what is left from
+// the REST API (the environment's allocated sessions) and, with a data folder, from the
+// session handles there.
 func (r *run) leakCheck(ctx context.Context, grants []grant) error {
 	c := r.c
 	deadline := time.Now().Add(r.cfg.Timeout)
 	var st catalogEnv
 	var leakedProcs []string
-	var liveRows int
 	var err error
 	for {
 		if st, err = c.envStatus(ctx, r.env.Name); err != nil {
 			return fmt.Errorf("environment status: %w", err)
 		}
-		if liveRows, leakedProcs, err = r.leftInStore(ctx); err != nil {
+		if leakedProcs, err = r.leftRunning(grants); err != nil {
 			return err
 		}
-		if (st.Allocated == 0 && liveRows == 0 && len(leakedProcs) == 0) || time.Now().After(deadline) {
+		if (st.Allocated == 0 && listed(st) == 0 && len(leakedProcs) == 0) || time.Now().After(deadline) {
 			break
 		}
 		select {
@@ -371,8 +435,8 @@ func (r *run) leakCheck(ctx context.Context, grants []grant) error {
 		}
 	}
 	r.rep.check("no allocated session left", st.Allocated == 0, "allocated %d", st.Allocated)
+	r.rep.check("no live session record left", listed(st) == 0, "%d sessions with an owner not stopped", listed(st))
 	if r.dataDir != "" {
-		r.rep.check("no live session record left", liveRows == 0, "%d owned records not STOPPED", liveRows)
 		r.rep.check("no session process left", len(leakedProcs) == 0, "%d processes of ended sessions: %v",
 			len(leakedProcs), leakedProcs[:min(len(leakedProcs), 5)])
 	}
@@ -403,41 +467,43 @@ func (r *run) leakCheck(ctx context.Context, grants []grant) error {
 	return nil
 }
 
-// leftInStore counts, when the data folder is known, owned session records that are not
-// STOPPED and running session processes whose session is STOPPED or gone.
-func (r *run) leftInStore(ctx context.Context) (int, []string, error) {
-	live := map[string]bool{}
-	rows := 0
-	ok, err := r.storeView(ctx, func(tx portal.Tx) error {
-		list, err := tx.Sessions(portal.SessionFilter{Environment: r.env.Name, States: []portal.SessionState{
-			portal.SessionStarting, portal.SessionWaiting, portal.SessionRunning, portal.SessionStopping}})
-		for _, s := range list {
-			live[s.Name] = true
-			if s.Owner != "" {
-				rows++
-			}
-		}
-		return err
-	})
-	if !ok || err != nil {
-		return 0, nil, err
+// listed is the number of sessions an environment status lists: those with an owner that
+// are not stopped.
+func listed(st catalogEnv) int {
+	if st.Sessions == nil {
+		return 0
+	}
+	return len(*st.Sessions)
+}
+
+// leftRunning returns, when the data folder is known, the ended sessions among grants
+// whose process still runs.
+func (r *run) leftRunning(grants []grant) ([]string, error) {
+	if r.dataDir == "" {
+		return nil, nil
 	}
 	procs, err := liveSessionProcs(r.dataDir)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
+	}
+	ended := map[string]bool{}
+	for _, g := range grants {
+		ended[g.Name] = true
 	}
 	var leaked []string
 	for _, p := range procs {
-		if !live[p.Session] {
+		if ended[p.Session] {
 			leaked = append(leaked, p.Session)
 		}
 	}
-	return rows, leaked, nil
+	return leaked, nil
 }
 
 // proxy: one learner's dashboard is requested by Concurrency clients for Duration through
-// the portal's session host, then (with a data folder, where the dashboard's address is)
-// through a bare httputil.ReverseProxy in front of the same dashboard process.
+// the portal's session host, on a cheap path (Path, default DefaultProxyPath) and then on
+// the page the dashboard's landing leads to; with a data folder (where the dashboard's
+// address is), each also through a bare httputil.ReverseProxy in front of the same
+// dashboard process, with a transport tuned as the portal's, right after.
 func (r *run) proxy(ctx context.Context) error {
 	c := r.c
 	c.deadline = time.Now().Add(r.cfg.Timeout)
@@ -454,12 +520,32 @@ func (r *run) proxy(ctx context.Context) error {
 		return err
 	}
 	host := &url.URL{Scheme: lu.Scheme, Host: lu.Host}
-	path := r.cfg.Path
-	if path == "" {
-		path = lu.RequestURI()
+	cheap := cmpOr(r.cfg.Path, DefaultProxyPath)
+	landing := lu.RequestURI()
+
+	var bare *bareProxy
+	if r.dataDir != "" {
+		h, err := readHandle(r.dataDir, l.grant.Name)
+		if err != nil {
+			return fmt.Errorf("proxy: the session's handle: %w", err)
+		}
+		endpoint, err := h.endpoint()
+		if err != nil {
+			return fmt.Errorf("proxy: %w", err)
+		}
+		if bare, err = startBareProxy(endpoint); err != nil {
+			return err
+		}
+		defer bare.close()
+		r.logf("proxy: compared with a bare httputil.ReverseProxy to %s", endpoint)
+	} else {
+		r.logf("proxy: no data folder, so no bare proxy to compare with")
 	}
-	target := host.String() + path
-	r.logf("proxy: %d clients on %s for %s", r.cfg.Concurrency, target, r.cfg.Duration)
+	var cookies []string
+	for _, ck := range l.browser.Jar.Cookies(host) {
+		cookies = append(cookies, ck.Name+"="+ck.Value)
+	}
+	hdr := http.Header{"Cookie": {strings.Join(cookies, "; ")}}
 	get := func(hc *http.Client, u string, hdr http.Header) func() (int, error) {
 		return func() (int, error) {
 			resp, b, err := do(ctx, hc, http.MethodGet, u, "", nil, hdr)
@@ -469,53 +555,139 @@ func (r *run) proxy(ctx context.Context) error {
 			return len(b), err
 		}
 	}
-	elapsed := forDuration(ctx, r.cfg.Concurrency, r.cfg.Duration, func(ctx context.Context, w, i int) {
-		c.timed(ctx, "proxy", get(l.browser, target, nil))
-	})
-	r.settle(elapsed)
-	o := r.rep.Op("proxy")
-	r.rep.check("every proxied request answered", o != nil && o.Errors == 0 && o.Count > 0, "%d errors", opErrors(o))
-
-	var endpoint string
-	ok, err := r.storeView(ctx, func(tx portal.Tx) error {
-		s, err := tx.Session(l.grant.Name)
-		if err == nil {
-			endpoint = s.Endpoint
-		}
-		return err
-	})
-	if err != nil {
-		return err
+	var bc *client
+	if bare != nil {
+		bc = newClient(bare.url, r.cfg.Concurrency, newRecorder())
 	}
-	if !ok || endpoint == "" {
-		r.logf("proxy: no data folder, so no bare proxy to compare with")
+	var elapsed time.Duration
+	for _, phase := range []struct{ op, path string }{{"proxy", cheap}, {"proxy-landing", landing}} {
+		r.logf("proxy: %d clients on %s%s for %s", r.cfg.Concurrency, host, phase.path, r.cfg.Duration)
+		elapsed = forDuration(ctx, r.cfg.Concurrency, r.cfg.Duration, func(ctx context.Context, w, i int) {
+			c.timed(ctx, phase.op, get(l.browser, host.String()+phase.path, nil))
+		})
+		if bc != nil {
+			// The bare proxy's elapsed time is its own; throughput is per its phase.
+			belapsed := forDuration(ctx, r.cfg.Concurrency, r.cfg.Duration, func(ctx context.Context, w, i int) {
+				bc.timed(ctx, "bare-"+phase.op, get(bc.api, bc.base+phase.path, hdr))
+			})
+			bc.rec.setElapsed("bare-"+phase.op, belapsed)
+		}
+		c.rec.setElapsed(phase.op, elapsed)
+	}
+	r.settle(elapsed)
+	for _, op := range []string{"proxy", "proxy-landing"} {
+		o := r.rep.Op(op)
+		r.rep.check("every request through the portal's proxy answered ("+op+")", o != nil && o.Errors == 0 && o.Count > 0,
+			"%d errors", opErrors(o))
+	}
+	if bc == nil {
 		return nil
 	}
-	ep, err := url.Parse(endpoint)
-	if err != nil {
-		return fmt.Errorf("session endpoint %q: %w", endpoint, err)
+	bst := bc.rec.stats(elapsed)
+	for _, b := range bst {
+		r.rep.check("every request through the bare proxy answered ("+b.Name+")", b.Errors == 0 && b.Count > 0,
+			"%d errors", b.Errors)
+	}
+	o, ol := r.rep.Op("proxy"), r.rep.Op("proxy-landing")
+	r.rep.Baseline, r.rep.Compared = &bst[0], "proxy"
+	r.rep.Ratio, r.rep.P99Ratio = ratio(o.Throughput, bst[0].Throughput), ratio(o.P99, bst[0].P99)
+	if len(bst) > 1 {
+		r.rep.Operations = append(r.rep.Operations, bst[1])
+		r.rep.figure("landing_throughput_ratio", ratio(ol.Throughput, bst[1].Throughput))
+		r.rep.figure("landing_p99_ratio", ratio(ol.P99, bst[1].P99))
+	}
+	return nil
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// bareProxy is an httputil.ReverseProxy in front of a dashboard, set up as the portal's
+// session proxy is (web/proxy.go): its idle connections, the X-Forwarded headers.
+type bareProxy struct {
+	srv *http.Server
+	url string
+}
+
+func startBareProxy(endpoint string) (*bareProxy, error) {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	target, err := url.Parse(endpoint)
+	if sock, ok := strings.CutPrefix(endpoint, "unix:"); ok {
+		target, err = &url.URL{Scheme: "http", Host: "dashboard.invalid"}, nil
+		t.Proxy = nil
+		t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) { return unixsock.Dial(ctx, sock) }
+	}
+	if err != nil || target.Host == "" {
+		return nil, fmt.Errorf("session endpoint %q is not a URL", endpoint)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	bare := &http.Server{Handler: httputil.NewSingleHostReverseProxy(ep)}
-	go bare.Serve(ln)
-	defer bare.Close()
-	var cookies []string
-	for _, ck := range l.browser.Jar.Cookies(host) {
-		cookies = append(cookies, ck.Name+"="+ck.Value)
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+		},
+		Transport: t,
 	}
-	hdr := http.Header{"Cookie": {strings.Join(cookies, "; ")}}
-	bc := newClient("http://"+ln.Addr().String(), r.cfg.Concurrency, newRecorder())
-	r.logf("proxy: the same through a bare httputil.ReverseProxy to %s", endpoint)
-	belapsed := forDuration(ctx, r.cfg.Concurrency, r.cfg.Duration, func(ctx context.Context, w, i int) {
-		bc.timed(ctx, "bare-proxy", get(bc.api, bc.base+path, hdr))
-	})
-	st := bc.rec.stats(belapsed)[0]
-	r.rep.Baseline, r.rep.Compared = &st, "proxy"
-	if st.Throughput > 0 {
-		r.rep.Ratio = o.Throughput / st.Throughput
+	b := &bareProxy{srv: &http.Server{Handler: rp}, url: "http://" + ln.Addr().String()}
+	go b.srv.Serve(ln)
+	return b, nil
+}
+
+func (b *bareProxy) close() { b.srv.Close() }
+
+// live: Users learners each get a session and open its dashboard, Concurrency at a time,
+// until every session is live; then the memory of the portal and of the sessions is
+// measured idle and with Terminals terminals open in every dashboard. The sessions are
+// terminated at the end.
+func (r *run) live(ctx context.Context) error {
+	n := r.cfg.Users
+	c := r.c
+	c.deadline = time.Now().Add(r.cfg.Timeout)
+	r.logf("live: %d sessions, %d at a time", n, r.cfg.Concurrency)
+	start := time.Now()
+	out := make([]learner, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, r.cfg.Concurrency)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			out[i] = r.learn(ctx, i, fmt.Sprintf("live-%d@loadtest.test", i))
+		})
 	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	ready := 0
+	var names []string
+	var firstErr error
+	for _, l := range out {
+		if l.grant.Name != "" {
+			names = append(names, l.grant.Name)
+		}
+		if !l.dashboard.IsZero() {
+			ready++
+		} else if firstErr == nil {
+			firstErr = l.err
+		}
+	}
+	if firstErr != nil {
+		r.logf("%v", firstErr)
+	}
+	r.rep.check("every session live", ready == n, "%d of %d dashboards answered", ready, n)
+	r.rep.figure("live_sessions", float64(ready))
+	r.rep.figure("seconds_to_all_live", elapsed.Seconds())
+	r.sessionMemory(ctx, out)
+	r.settle(elapsed)
+	r.terminateAll(ctx, names)
 	return nil
 }

@@ -32,12 +32,15 @@ func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&c.Password, "password", "", "the robot's password")
 	fs.StringVar(&c.DataDir, "data-dir", "", "the portal's data folder: the robot username and client id are read from it when not given, and the checks look at its session records and processes")
 	fs.StringVar(&c.Environment, "environment", "", "environment to use (default: the first in the catalog)")
-	fs.IntVar(&c.Users, "users", 0, "learners (default: class-start 200, reacquire 32)")
+	fs.IntVar(&c.Users, "users", 0, "learners (default: class-start 200, reacquire 32, live 200)")
 	fs.IntVar(&c.Concurrency, "concurrency", 0, "concurrent clients (default 64, churn 8; class-start: all learners at once)")
 	fs.DurationVar(&c.Duration, "duration", 0, "how long the timed scenarios run (default 10s)")
 	fs.DurationVar(&c.Timeout, "timeout", 0, "longest wait of a learner for its dashboard, and of the churn leak check (default 60s)")
 	fs.IntVar(&c.BodySize, "body-size", 0, "response size of the baseline scenario (default 512)")
-	fs.StringVar(&c.Path, "path", "", "what the proxy scenario requests from the dashboard (default: the page its landing redirects lead to)")
+	fs.StringVar(&c.Path, "path", loadtest.DefaultProxyPath, "what the proxy scenario requests from the dashboard; the page its landing redirects lead to is measured as a second figure")
+	fs.Float64Var(&c.WriteRate, "write-rate", 2, "reacquire and catalog: writes per second (a new user's session request, activation and termination) under which the reads are measured a second time; 0: no second figure")
+	fs.IntVar(&c.WriteWorkers, "write-workers", 4, "workers that make the writes of --write-rate")
+	terminals := fs.Int("terminals", 3, "class-start and live: terminals opened in each learner's dashboard before the sessions' memory is measured a second time; 0: none")
 	fs.BoolVar(&c.Spawn, "spawn", false, "start `portal serve` with a generated configuration in a temporary data folder on a free port")
 	fs.IntVar(&c.Capacity, "capacity", 0, "with --spawn: the workshop's capacity (default: per scenario)")
 	fs.IntVar(&c.Reserved, "reserved", -1, "with --spawn: the workshop's reserved sessions (default: class-start = users, else 0; 1 for catalog and proxy)")
@@ -49,6 +52,10 @@ func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("loadtest: unexpected argument %q", fs.Arg(0))
+	}
+	c.Terminals = *terminals
+	if c.Terminals == 0 {
+		c.Terminals = -1 // Config's zero is the default
 	}
 	if c.Spawn {
 		exe, err := os.Executable()

@@ -20,6 +20,7 @@ import (
 
 	"portal"
 	"portal/dashboard"
+	portalcreds "portal/internal/credentials"
 	"portal/localproc"
 	"portal/scheduler"
 	"portal/spec"
@@ -404,6 +405,16 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
+	if !*reset {
+		// Only the names are kept readable; the store is not needed to read them.
+		n, err := portalcreds.Read(ctx, *dataDir)
+		if err != nil {
+			return fmt.Errorf("read credentials: %w", err)
+		}
+		printCredentials(stdout, "portal", strings.TrimSuffix(*portalURL, "/"), scheduler.Credentials{
+			AdminUsername: n.AdminUsername, RobotUsername: n.RobotUsername, RobotClientID: n.RobotClientID})
+		return nil
+	}
 	path := filepath.Join(*dataDir, "portal.db")
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("no portal data in %s: run `portal serve --data-dir %s` first", *dataDir, *dataDir)
@@ -413,18 +424,12 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer db.Close()
-	read := scheduler.ReadCredentials
-	if *reset {
-		read = scheduler.ResetCredentials
-	}
-	c, err := read(ctx, db)
+	c, err := scheduler.ResetCredentials(ctx, db)
 	if err != nil {
-		return fmt.Errorf("read credentials: %w", err)
+		return fmt.Errorf("reset credentials: %w", err)
 	}
 	printCredentials(stdout, "portal", strings.TrimSuffix(*portalURL, "/"), c)
-	if *reset {
-		fmt.Fprintln(stdout, "\nNew passwords and client secret are in use. Values set in the TrainingPortal replace them at the portal's next start.")
-	}
+	fmt.Fprintln(stdout, "\nNew passwords and client secret are in use. Values set in the TrainingPortal replace them at the portal's next start.")
 	return nil
 }
 

@@ -1,0 +1,152 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// memory records, under names starting with prefix, the memory of the spawned portal
+// (RSS and PSS) and of every running session of the data folder: the PSS summed over all
+// of a session's processes (see sessionHandle.pids), average and largest.
+func (r *run) memory(prefix string) {
+	if r.portal != nil {
+		pid := r.portal.pid()
+		r.rep.figure(prefix+"portal_rss_mb", float64(rssKB(pid))/1024)
+		r.rep.figure(prefix+"portal_pss_mb", float64(memKB(pid, "Pss:"))/1024)
+	}
+	if r.dataDir == "" {
+		return
+	}
+	procs, err := liveSessionProcs(r.dataDir)
+	if err != nil || len(procs) == 0 {
+		return
+	}
+	sum, top, nprocs := 0, 0, 0
+	for _, p := range procs {
+		pids := p.Handle.pids()
+		kb := pssKB(pids)
+		nprocs += len(pids)
+		sum += kb
+		top = max(top, kb)
+	}
+	r.rep.figure(prefix+"sessions", float64(len(procs)))
+	r.rep.figure(prefix+"session_processes", float64(nprocs))
+	r.rep.figure(prefix+"session_pss_mb_avg", float64(sum)/float64(len(procs))/1024)
+	r.rep.figure(prefix+"session_pss_mb_max", float64(top)/1024)
+}
+
+// terminalWait bounds the wait for a terminal's first output.
+const terminalWait = 30 * time.Second
+
+// openTerminals opens Terminals terminals in the dashboard of every learner that has one,
+// over the dashboard's terminal WebSocket as the browser does, and waits for each
+// shell's first output. It returns how many answered and a function that closes them.
+func (r *run) openTerminals(ctx context.Context, ls []learner) (int, func()) {
+	var mu sync.Mutex
+	var conns []*websocket.Conn
+	var opened int
+	var firstErr error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for _, l := range ls {
+		if l.landing == "" {
+			continue
+		}
+		for id := 1; id <= r.cfg.Terminals; id++ {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				conn, err := openTerminal(ctx, l, strconv.Itoa(id))
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = err
+					}
+					return
+				}
+				conns = append(conns, conn)
+				opened++
+			})
+		}
+	}
+	wg.Wait()
+	if firstErr != nil {
+		r.logf("terminals: %v", firstErr)
+	}
+	return opened, func() {
+		for _, c := range conns {
+			c.Close(websocket.StatusNormalClosure, "")
+		}
+	}
+}
+
+// openTerminal connects to terminal id of a learner's dashboard and reads its first output.
+func openTerminal(ctx context.Context, l learner, id string) (*websocket.Conn, error) {
+	lu, err := url.Parse(l.landing)
+	if err != nil {
+		return nil, err
+	}
+	origin := lu.Scheme + "://" + lu.Host
+	scheme := "ws"
+	if lu.Scheme == "https" {
+		scheme = "wss"
+	}
+	u := scheme + "://" + lu.Host + "/terminal/" + id
+	dctx, cancel := context.WithTimeout(ctx, terminalWait)
+	defer cancel()
+	hc := *l.browser
+	hc.Timeout = 0
+	conn, _, err := websocket.Dial(dctx, u, &websocket.DialOptions{HTTPClient: &hc,
+		HTTPHeader: http.Header{"Origin": {origin}}})
+	if err != nil {
+		return nil, fmt.Errorf("terminal %s of %s: %w", id, l.grant.Name, err)
+	}
+	conn.SetReadLimit(1 << 20)
+	if _, _, err := conn.Read(dctx); err != nil {
+		conn.CloseNow()
+		return nil, fmt.Errorf("terminal %s of %s: no output: %w", id, l.grant.Name, err)
+	}
+	// Keep reading (and dropping) what the shell prints, as a browser would.
+	go func() {
+		for {
+			if _, _, err := conn.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+	return conn, nil
+}
+
+// sessionMemory measures the sessions' memory idle (figures idle_…), then with Terminals
+// terminals open in every learner's dashboard (figures without a prefix), and checks
+// that every terminal answered.
+func (r *run) sessionMemory(ctx context.Context, ls []learner) {
+	r.memory("idle_")
+	if r.cfg.Terminals <= 0 {
+		return
+	}
+	if procs, _ := liveSessionProcs(r.dataDir); len(procs) == 0 {
+		r.logf("no session processes found in the data folder: no terminals opened, no session memory measured")
+		return
+	}
+	want := 0
+	for _, l := range ls {
+		if l.landing != "" {
+			want += r.cfg.Terminals
+		}
+	}
+	r.logf("opening %d terminals per learner (%d)", r.cfg.Terminals, want)
+	opened, closeAll := r.openTerminals(ctx, ls)
+	defer closeAll()
+	r.rep.figure("terminals_open", float64(opened))
+	r.rep.check("every terminal answered", opened == want, "%d of %d", opened, want)
+	r.memory("")
+}
