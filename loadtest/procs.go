@@ -1,11 +1,11 @@
 package loadtest
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -82,33 +82,31 @@ func (h sessionHandle) endpoint() (string, error) {
 
 // pids returns every process of the session: those in its cgroup when it has one, else
 // the handle's process and all its descendants, whatever their process group (a
-// terminal's shell runs in one of its own).
-func (h sessionHandle) pids() []int {
-	if h.Cgroup != "" {
-		if pids, err := cgroupProcs(h.PID, h.Cgroup); err == nil && len(pids) > 0 {
-			return pids
+// terminal's shell runs in one of its own). fromGroup says which.
+func (h sessionHandle) pids() (pids []int, fromGroup bool) {
+	if h.Cgroup != "" && h.PID > 1 {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", h.PID)); err == nil {
+			for _, path := range cgroupProcsFiles(string(b), h.Cgroup) {
+				if pids, err := readPIDs(path); err == nil && len(pids) > 0 {
+					return pids, true
+				}
+			}
 		}
 	}
 	if !h.alive() {
-		return nil
+		return nil, false
 	}
-	return descendants(h.PID)
+	return descendants(h.PID), false
 }
 
-// cgroupProcs lists the processes in the cgroup that process pid is in, which must be
-// named group: under cgroup v2 the unified hierarchy, under v1 the pids hierarchy (or the
-// memory one).
-func cgroupProcs(pid int, group string) ([]int, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	paths := map[string]string{} // hierarchy → path
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+// cgroupProcsFiles returns, from the text of a process's /proc/<pid>/cgroup, the
+// cgroup.procs files of its group when that group is named group: under cgroup v1 in the
+// pids hierarchy, then the memory one; under v2 in the unified hierarchy.
+func cgroupProcsFiles(procCgroup, group string) []string {
+	paths := map[string]string{} // controller ("" for v2) → path
+	for line := range strings.Lines(procCgroup) {
 		// hierarchy-ID:controller-list:cgroup-path
-		parts := strings.SplitN(sc.Text(), ":", 3)
+		parts := strings.SplitN(strings.TrimSpace(line), ":", 3)
 		if len(parts) != 3 {
 			continue
 		}
@@ -116,18 +114,15 @@ func cgroupProcs(pid int, group string) ([]int, error) {
 			paths[c] = parts[2]
 		}
 	}
+	var out []string
 	for _, try := range []struct{ controller, mount string }{
 		{"pids", "/sys/fs/cgroup/pids"}, {"memory", "/sys/fs/cgroup/memory"}, {"", "/sys/fs/cgroup"},
 	} {
-		p, ok := paths[try.controller]
-		if !ok || filepath.Base(p) != group {
-			continue
-		}
-		if pids, err := readPIDs(filepath.Join(try.mount, p, "cgroup.procs")); err == nil {
-			return pids, nil
+		if p, ok := paths[try.controller]; ok && path.Base(p) == group {
+			out = append(out, filepath.Join(try.mount, p, "cgroup.procs"))
 		}
 	}
-	return nil, fmt.Errorf("process %d is not in a cgroup named %s", pid, group)
+	return out
 }
 
 func readPIDs(path string) ([]int, error) {
@@ -286,7 +281,7 @@ func liveSessionProcs(dataDir string) ([]sessionProc, error) {
 func killSessionProcs(dataDir string) {
 	procs, _ := liveSessionProcs(dataDir)
 	for _, p := range procs {
-		pids := p.Handle.pids() // before the group goes: shells run in groups of their own
+		pids, _ := p.Handle.pids() // before the group goes: shells run in groups of their own
 		syscall.Kill(-p.Handle.PID, syscall.SIGKILL)
 		for _, pid := range pids {
 			syscall.Kill(pid, syscall.SIGKILL)

@@ -124,10 +124,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(bw, "  %.1fs\n", r.Seconds)
 	fmt.Fprintf(bw, "machine: %d × %s, %d MiB, %s, %s\n", r.Machine.NProc, r.Machine.CPU, r.Machine.MemoryMB,
 		r.Machine.OS, r.Machine.Go)
-	fmt.Fprintf(bw, "%-18s %7s %6s %7s %9s %8s %8s %8s %8s\n", "operation", "count", "errors", "retries",
+	fmt.Fprintf(bw, "%-22s %7s %6s %7s %9s %8s %8s %8s %8s\n", "operation", "count", "errors", "retries",
 		"ops/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
 	row := func(o OpStats) {
-		fmt.Fprintf(bw, "%-18s %7d %6d %7d %9.1f %8.2f %8.2f %8.2f %8.2f\n", o.Name, o.Count, o.Errors,
+		fmt.Fprintf(bw, "%-22s %7d %6d %7d %9.1f %8.2f %8.2f %8.2f %8.2f\n", o.Name, o.Count, o.Errors,
 			o.Retries, o.Throughput, o.P50, o.P95, o.P99, o.Max)
 	}
 	for _, o := range r.Operations {

@@ -25,7 +25,7 @@ type spawned struct {
 
 // PortalConfig returns the TrainingPortal and Workshop YAML the tool runs a spawned portal
 // with: one workshop with the given capacity and reserved sessions, 60-minute sessions,
-// and fixed robot credentials.
+// three terminals, and fixed robot credentials.
 func PortalConfig(capacity, reserved int, robotUser, robotPassword, clientID, clientSecret string) string {
 	return fmt.Sprintf(`apiVersion: training.eduk8s.io/v1alpha1
 kind: TrainingPortal
@@ -54,6 +54,10 @@ metadata:
 spec:
   title: Load test
   description: The workshop the load tool runs
+  session:
+    applications:
+      terminal:
+        layout: split/2
 `, robotUser, robotPassword, clientID, clientSecret, capacity, reserved, reserved)
 }
 
