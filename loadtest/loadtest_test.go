@@ -142,7 +142,7 @@ func testPortal(t *testing.T, capacity, reserved int) (Config, *dashboards) {
 	ts.Start()
 	t.Cleanup(func() { ts.Close(); stop(); <-done })
 	return Config{URL: portalURL, ClientID: "client", ClientSecret: "client-secret", Username: "robot@test",
-		Password: "robot-password", DataDir: dir, Concurrency: 2, Duration: 300 * time.Millisecond,
+		Password: "robot-password", DataDir: dir, Concurrency: 2, Duration: 150 * time.Millisecond,
 		Timeout: 10 * time.Second, Terminals: -1}, prov
 }
 
@@ -173,6 +173,7 @@ func TestScenarios(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each has its own portal; nothing is timed
 			var cfg Config
 			var prov *dashboards
 			if tt.scenario != Baseline {
