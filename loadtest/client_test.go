@@ -19,10 +19,10 @@ func (f *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-// TestTimedCountsTheRetryWait: a request answered 503 with Retry-After once and then 200
+// TestLoadTimedCountsTheRetryWait: a request answered 503 with Retry-After once and then 200
 // is one operation with one retry, and its latency runs from the first attempt to the
 // final answer, so it includes the wait.
-func TestTimedCountsTheRetryWait(t *testing.T) {
+func TestLoadTimedCountsTheRetryWait(t *testing.T) {
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1) == 1 {
@@ -53,9 +53,9 @@ func TestTimedCountsTheRetryWait(t *testing.T) {
 	}
 }
 
-// TestTimedGivesUpAtTheDeadline: a 503 whose wait would end after the client's deadline
+// TestLoadTimedGivesUpAtTheDeadline: a 503 whose wait would end after the client's deadline
 // is an error, not a retry.
-func TestTimedGivesUpAtTheDeadline(t *testing.T) {
+func TestLoadTimedGivesUpAtTheDeadline(t *testing.T) {
 	clk := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	c := newClient("http://127.0.0.1:1", 1, newRecorder())
 	c.clock = clk

@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// TestNoStoreOrScheduler: the tool sees the portal as a front end does, so it links
+// TestLoadNoStoreOrScheduler: the tool sees the portal as a front end does, so it links
 // neither the store nor the scheduler, directly or through another package of the module.
-func TestNoStoreOrScheduler(t *testing.T) {
+func TestLoadNoStoreOrScheduler(t *testing.T) {
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)

@@ -146,10 +146,10 @@ func testPortal(t *testing.T, capacity, reserved int) (Config, *dashboards) {
 		Timeout: 10 * time.Second, Terminals: -1}, prov
 }
 
-// TestScenarios runs every scenario with a few users against an in-process portal and
+// TestLoadScenarios runs every scenario with a few users against an in-process portal and
 // checks that the report is produced, holds the expected operations, passes its checks and
 // survives a JSON round trip. It asserts no timings.
-func TestScenarios(t *testing.T) {
+func TestLoadScenarios(t *testing.T) {
 	tests := []struct {
 		name     string
 		scenario string
@@ -249,9 +249,9 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
-// TestChurnFindsLeak checks that the leak check fails when a session is left: a session
+// TestLoadChurnFindsLeak checks that the leak check fails when a session is left: a session
 // the tool did not make stays allocated.
-func TestChurnFindsLeak(t *testing.T) {
+func TestLoadChurnFindsLeak(t *testing.T) {
 	cfg, _ := testPortal(t, 20, 0)
 	c := newClient(cfg.URL, 1, newRecorder())
 	if err := c.login(t.Context(), cfg.ClientID, cfg.ClientSecret, cfg.Username, cfg.Password); err != nil {
@@ -275,7 +275,7 @@ func TestChurnFindsLeak(t *testing.T) {
 	}
 }
 
-func TestQuantile(t *testing.T) {
+func TestLoadQuantile(t *testing.T) {
 	var lat []time.Duration
 	for i := 1; i <= 100; i++ {
 		lat = append(lat, time.Duration(i)*time.Millisecond)
@@ -293,9 +293,9 @@ func TestQuantile(t *testing.T) {
 	}
 }
 
-// TestPortalConfigs: the generated configuration and the example ones load, with the
+// TestLoadPortalConfigs: the generated configuration and the example ones load, with the
 // capacity and reserved sessions they promise.
-func TestPortalConfigs(t *testing.T) {
+func TestLoadPortalConfigs(t *testing.T) {
 	gen := filepath.Join(t.TempDir(), "gen.yaml")
 	if err := os.WriteFile(gen, []byte(PortalConfig(7, 3, "robot@x", "pw", "id", "secret")), 0o600); err != nil {
 		t.Fatal(err)

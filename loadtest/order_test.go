@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-func TestWorstInversion(t *testing.T) {
+func TestLoadWorstInversion(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	var never time.Time

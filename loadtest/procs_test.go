@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestCgroupProcsFiles(t *testing.T) {
+func TestLoadCgroupProcsFiles(t *testing.T) {
 	v1 := "12:pids:/process_api/abc/portal-0123/lab-s001\n4:memory:/process_api/abc/portal-0123/lab-s001\n" +
 		"3:cpu,cpuacct:/portal-0123/lab-s001\n1:name=systemd:/\n0::/\n"
 	v2 := "0::/system.slice/portal.service/portal-0123/lab-s001\n"
@@ -30,9 +30,9 @@ func TestCgroupProcsFiles(t *testing.T) {
 	}
 }
 
-// TestDescendants: a session without a cgroup counts its process and every descendant,
+// TestLoadDescendants: a session without a cgroup counts its process and every descendant,
 // also those in process groups of their own (a terminal's shell), and nothing else.
-func TestDescendants(t *testing.T) {
+func TestLoadDescendants(t *testing.T) {
 	procs := []procInfo{
 		{pid: 10, ppid: 1, pgid: 10},  // the session's sandbox
 		{pid: 11, ppid: 10, pgid: 10}, // its dashboard
@@ -48,7 +48,7 @@ func TestDescendants(t *testing.T) {
 	}
 }
 
-func TestSumField(t *testing.T) {
+func TestLoadSumField(t *testing.T) {
 	rollup := "55a0-7ffc ---p 00000000 00:00 0 [rollup]\nRss:  9000 kB\nPss:  4096 kB\nPss_Anon:  1024 kB\nShared_Clean: 100 kB\n"
 	if got := sumField(rollup, "Pss:"); got != 4096 {
 		t.Fatalf("Pss = %d, want 4096", got)
@@ -58,9 +58,9 @@ func TestSumField(t *testing.T) {
 	}
 }
 
-// TestEndpoint: the dashboard's address is read from the file the handle names, and a
+// TestLoadEndpoint: the dashboard's address is read from the file the handle names, and a
 // sandboxed dashboard's socket, named as the sandbox sees it, is found outside.
-func TestEndpoint(t *testing.T) {
+func TestLoadEndpoint(t *testing.T) {
 	dir := t.TempDir()
 	work := filepath.Join(dir, "sessions", "lab-s001")
 	run := filepath.Join(work, "run")

@@ -11,7 +11,7 @@ import (
 
 // TestRead reads the names a store keeps, and says what is wrong with a folder without
 // them.
-func TestRead(t *testing.T) {
+func TestCredentialsRead(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	if _, err := Read(ctx, dir); err == nil || !strings.Contains(err.Error(), "no portal data") {

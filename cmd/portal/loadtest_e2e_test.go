@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"portal/loadtest"
+)
+
+// TestLoadtestSpawnedEndToEnd runs `portal loadtest --spawn` with the real binary: the live
+// scenario measures the sessions' memory over their processes, idle and with three
+// terminals open over the dashboard's WebSocket; the proxy scenario compares the portal's
+// proxy with the bare one on the cheap path and on the landing page. Every check of both
+// must hold, and nothing may be left running. It asserts no timings.
+func TestLoadtestSpawnedEndToEnd(t *testing.T) {
+	tmp := t.TempDir()
+	run := func(t *testing.T, args ...string) *loadtest.Report {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "report.json")
+		cmd := exec.Command(binary, append([]string{"loadtest", "--spawn", "--quiet", "--json", out}, args...)...)
+		cmd.Env = append(os.Environ(), "TMPDIR="+tmp) // the spawned data folder
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("loadtest %v: %v\n%s", args, err, b)
+		}
+		var rep loadtest.Report
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Checks) == 0 || len(rep.Failed()) > 0 {
+			t.Fatalf("checks: %+v\n%s", rep.Checks, b)
+		}
+		if left := sessionProcsUnder(tmp); len(left) > 0 {
+			t.Fatalf("processes left under %s: %v", tmp, left)
+		}
+		return &rep
+	}
+	t.Run("live", func(t *testing.T) {
+		rep := run(t, "--scenario", "live", "--users", "2", "--concurrency", "2")
+		f := rep.Figures
+		if f["live_sessions"] != 2 || f["terminals_open"] != 6 || f["sessions"] != 2 || f["portal_rss_mb"] <= 0 ||
+			f["portal_pss_mb"] <= 0 || f["idle_session_pss_mb_avg"] <= 0 {
+			t.Fatalf("figures = %v", f)
+		}
+		// The shells of the open terminals are counted with their session.
+		if f["session_processes"] <= f["idle_session_processes"] || f["session_pss_mb_avg"] <= f["idle_session_pss_mb_avg"] {
+			t.Fatalf("terminals not counted: %v", f)
+		}
+	})
+	t.Run("proxy", func(t *testing.T) {
+		rep := run(t, "--scenario", "proxy", "--duration", "400ms", "--concurrency", "2")
+		if rep.Baseline == nil || rep.Baseline.Name != "bare-proxy" || rep.Ratio <= 0 || rep.P99Ratio <= 0 ||
+			rep.Figures["landing_throughput_ratio"] <= 0 || rep.Op("bare-proxy-landing") == nil {
+			t.Fatalf("report = %+v", rep)
+		}
+		if o := rep.Op("proxy"); o == nil || o.Bytes != rep.Baseline.Bytes {
+			t.Fatalf("the portal's proxy and the bare one answered differently: %+v, %+v", o, rep.Baseline)
+		}
+	})
+}
+
+// sessionProcsUnder returns the processes whose command line or working folder is under dir.
+func sessionProcsUnder(dir string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		cmdline, _ := os.ReadFile(filepath.Join(p, "cmdline"))
+		cwd, _ := os.Readlink(filepath.Join(p, "cwd"))
+		if strings.Contains(string(cmdline), dir) || strings.HasPrefix(cwd+"/", dir+"/") {
+			out = append(out, filepath.Base(p)+" "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+		}
+	}
+	return out
+}
