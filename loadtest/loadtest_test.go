@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +33,8 @@ type dashboards struct {
 	// dir is the data folder, where each dashboard's handle and address file are written
 	// as the local provisioner writes them (with no process: its id is 0).
 	dir string
+	// paths counts the requests with a cookie per path.
+	paths sync.Map // string → *atomic.Int64
 }
 
 var _ portal.Provisioner = (*dashboards)(nil)
@@ -52,6 +55,8 @@ func (d *dashboards) Start(ctx context.Context, r portal.StartRequest) ([]byte, 
 			http.Error(w, "no cookie", http.StatusUnauthorized)
 			return
 		}
+		n, _ := d.paths.LoadOrStore(req.URL.Path, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
 		io.WriteString(w, "<h1>dashboard of "+name+"</h1>")
 	}))
 	d.mu.Lock()
@@ -213,6 +218,13 @@ func TestLoadScenarios(t *testing.T) {
 			}
 			if tt.writes > 0 && rep.Figures["ratio_with_writes"] <= 0 {
 				t.Fatalf("figures = %v", rep.Figures)
+			}
+			if tt.scenario == Proxy {
+				// The cheap path is what the proxy figure measures, by default.
+				n, _ := prov.paths.Load(DefaultProxyPath)
+				if n == nil || n.(*atomic.Int64).Load() < int64(rep.Op("proxy").Count) {
+					t.Fatalf("%s requested %v times, proxy count %d", DefaultProxyPath, n, rep.Op("proxy").Count)
+				}
 			}
 			if tt.scenario == Proxy && (rep.P99Ratio <= 0 || rep.Figures["landing_throughput_ratio"] <= 0 || rep.Figures["landing_p99_ratio"] <= 0) {
 				t.Fatalf("p99 ratio %v, figures %v", rep.P99Ratio, rep.Figures)
