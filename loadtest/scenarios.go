@@ -140,6 +140,7 @@ func (r *run) classStart(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	measured := time.Since(start)
 	stopSampler()
 	<-sampled
 	r.sessionMemory(ctx, out)
@@ -187,7 +188,6 @@ func (r *run) classStart(ctx context.Context) error {
 		r.rep.figure("first_request_to_last_dashboard_s", last.Sub(first).Seconds())
 	}
 	r.startOrder(out)
-	measured := time.Since(start)
 
 	names := make([]string, 0, len(sessions))
 	for s := range sessions {
