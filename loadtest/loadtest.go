@@ -274,7 +274,8 @@ func (r *run) connect(ctx context.Context) error {
 		r.logf("portal ready at %s (pid %d)", p.url, p.pid())
 	}
 	if r.dataDir != "" && (cfg.ClientID == "" || cfg.ClientSecret == "" || cfg.Username == "" || cfg.Password == "") {
-		creds, err := readCredentials(ctx, r.dataDir)
+		// As `portal credentials` reads them: the password and secret are kept only as hashes.
+		creds, err := credentials.Read(ctx, r.dataDir)
 		if err != nil {
 			return err
 		}
@@ -329,12 +330,6 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// readCredentials reads the robot username and client id kept in a portal's data folder,
-// as `portal credentials` does (passwords and the secret are kept only as hashes).
-func readCredentials(ctx context.Context, dataDir string) (credentials.Names, error) {
-	return credentials.Read(ctx, dataDir)
 }
 
 func (r *run) stopPortal() {
