@@ -330,3 +330,21 @@ func TestLoadPortalConfigs(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadCredentialsFromDataDir: the robot's username and client id missing from the
+// configuration are read from the portal's data folder.
+func TestLoadCredentialsFromDataDir(t *testing.T) {
+	cfg, _ := testPortal(t, 2, 1)
+	cfg.Scenario, cfg.ClientID, cfg.Username = Catalog, "", ""
+	rep, err := Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed := rep.Failed(); len(failed) > 0 {
+		t.Fatalf("failed checks: %+v", failed)
+	}
+	cfg.DataDir = t.TempDir()
+	if _, err := Run(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "no portal data") {
+		t.Fatalf("a folder without portal data: %v", err)
+	}
+}
