@@ -525,19 +525,23 @@ func (r *run) proxy(ctx context.Context) error {
 
 	var bare *bareProxy
 	if r.dataDir != "" {
-		h, err := readHandle(r.dataDir, l.grant.Name)
+		endpoint, err := func() (string, error) {
+			h, err := readHandle(r.dataDir, l.grant.Name)
+			if err != nil {
+				return "", err
+			}
+			return h.endpoint()
+		}()
 		if err != nil {
-			return fmt.Errorf("proxy: the session's handle: %w", err)
+			// Not a local session (another provisioner), or not in this folder.
+			r.logf("proxy: no dashboard address in the data folder (%v), so no bare proxy to compare with", err)
+		} else {
+			if bare, err = startBareProxy(endpoint); err != nil {
+				return err
+			}
+			defer bare.close()
+			r.logf("proxy: compared with a bare httputil.ReverseProxy to %s", endpoint)
 		}
-		endpoint, err := h.endpoint()
-		if err != nil {
-			return fmt.Errorf("proxy: %w", err)
-		}
-		if bare, err = startBareProxy(endpoint); err != nil {
-			return err
-		}
-		defer bare.close()
-		r.logf("proxy: compared with a bare httputil.ReverseProxy to %s", endpoint)
 	} else {
 		r.logf("proxy: no data folder, so no bare proxy to compare with")
 	}
@@ -561,13 +565,13 @@ func (r *run) proxy(ctx context.Context) error {
 	}
 	// The portal's proxy and the bare one take turns in slices, so that what else the
 	// machine does weighs on both alike.
-	const slices = 4
-	slice := max(r.cfg.Duration/slices, time.Millisecond)
+	const turns = 4
+	slice := max(r.cfg.Duration/turns, time.Millisecond)
 	var elapsed time.Duration
 	for _, phase := range []struct{ op, path string }{{"proxy", cheap}, {"proxy-landing", landing}} {
 		r.logf("proxy: %d clients on %s%s for %s", r.cfg.Concurrency, host, phase.path, r.cfg.Duration)
 		var pe, be time.Duration
-		for range slices {
+		for range turns {
 			pe += forDuration(ctx, r.cfg.Concurrency, slice, func(ctx context.Context, w, i int) {
 				c.timed(ctx, phase.op, get(l.browser, host.String()+phase.path, nil))
 			})
@@ -598,6 +602,9 @@ func (r *run) proxy(ctx context.Context) error {
 			"%d errors", b.Errors)
 	}
 	o, ol := r.rep.Op("proxy"), r.rep.Op("proxy-landing")
+	if o == nil || ol == nil || len(bst) == 0 {
+		return nil
+	}
 	r.rep.Baseline, r.rep.Compared = &bst[0], "proxy"
 	r.rep.Ratio, r.rep.P99Ratio = ratio(o.Throughput, bst[0].Throughput), ratio(o.P99, bst[0].P99)
 	if len(bst) > 1 {
