@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -14,9 +15,9 @@ import (
 )
 
 // memory records, under names starting with prefix, the memory of the spawned portal
-// (RSS and PSS) and of every running session of the data folder: the PSS summed over all
-// of a session's processes (see sessionHandle.pids), average and largest.
-func (r *run) memory(prefix string) {
+// (RSS and PSS) and of the learners' running sessions in the data folder: the PSS summed
+// over all of a session's processes (see sessionHandle.pids), average and largest.
+func (r *run) memory(prefix string, ls []learner) {
 	if r.portal != nil {
 		pid := r.portal.pid()
 		r.rep.figure(prefix+"portal_rss_mb", float64(rssKB(pid))/1024)
@@ -25,7 +26,7 @@ func (r *run) memory(prefix string) {
 	if r.dataDir == "" {
 		return
 	}
-	procs, err := liveSessionProcs(r.dataDir)
+	procs, err := r.learnerProcs(ls)
 	if err != nil || len(procs) == 0 {
 		return
 	}
@@ -46,6 +47,16 @@ func (r *run) memory(prefix string) {
 	r.rep.figure(prefix+"sessions_by_cgroup", float64(grouped))
 	r.rep.figure(prefix+"session_pss_mb_avg", float64(sum)/float64(len(procs))/1024)
 	r.rep.figure(prefix+"session_pss_mb_max", float64(top)/1024)
+}
+
+// learnerProcs returns the running sessions of the data folder that learners got.
+func (r *run) learnerProcs(ls []learner) ([]sessionProc, error) {
+	procs, err := liveSessionProcs(r.dataDir)
+	mine := map[string]bool{}
+	for _, l := range ls {
+		mine[l.grant.Name] = true
+	}
+	return slices.DeleteFunc(procs, func(p sessionProc) bool { return !mine[p.Session] }), err
 }
 
 // terminalWait bounds the wait for a terminal's first output.
@@ -146,11 +157,11 @@ func openTerminal(ctx context.Context, l learner, id string) (*websocket.Conn, e
 // terminals open in every learner's dashboard (figures without a prefix), and checks
 // that every terminal answered.
 func (r *run) sessionMemory(ctx context.Context, ls []learner) {
-	r.memory("idle_")
+	r.memory("idle_", ls)
 	if r.cfg.Terminals <= 0 {
 		return
 	}
-	if procs, _ := liveSessionProcs(r.dataDir); len(procs) == 0 {
+	if procs, _ := r.learnerProcs(ls); len(procs) == 0 {
 		r.logf("no session processes found in the data folder: no terminals opened, no session memory measured")
 		return
 	}
@@ -169,5 +180,5 @@ func (r *run) sessionMemory(ctx context.Context, ls []learner) {
 	r.rep.figure("terminals_open", float64(opened))
 	r.rep.check("every terminal answered", opened == want-missing && opened > 0, "%d of %d; %d not in the workshop's layout",
 		opened, want, missing)
-	r.memory("")
+	r.memory("", ls)
 }
