@@ -105,3 +105,42 @@ func TestCatalogMarksFailingWorkshop(t *testing.T) {
 		t.Fatalf("catalog after a session started again: %s", body)
 	}
 }
+
+// A session that failed to start before its learner opened the activation link: the link
+// shows the could-not-start page, not the activation error of an unknown session; a wrong
+// token still gets that error (the page tells nobody else what became of the session), and
+// the learner's own browser, once logged in, gets the same page from the link again.
+func TestActivationOfFailedSessionSaysCouldNotStart(t *testing.T) {
+	h := newHarness(t, nil)
+	robot := h.robot()
+	a := h.requestSession(robot, "alice")
+	fail := func(name string) {
+		h.updateSession(name, func(s *portal.Session) {
+			s.State, s.Reason = portal.SessionStopped, scheduler.FailedReason("content folder missing")
+		})
+	}
+	fail(a.Name)
+	w := h.browser().do("GET", a.URL, nil)
+	mustStatus(t, w, http.StatusServiceUnavailable)
+	if body := w.Body.String(); !strings.Contains(body, "Your workshop session could not start. The instructor has been told") ||
+		strings.Contains(body, "content folder missing") {
+		t.Errorf("activation link of a failed session: %s", body)
+	}
+	wrong := strings.Replace(a.URL, "token=", "token=x", 1)
+	w = h.browser().do("GET", wrong, nil)
+	mustStatus(t, w, http.StatusBadRequest)
+	if strings.Contains(w.Body.String(), "could not start") {
+		t.Errorf("a wrong token learns that the session failed: %s", w.Body)
+	}
+
+	// Opened, then failed: the learner opens the link again.
+	b := h.requestSession(robot, "bob")
+	browser := h.browser()
+	location(t, browser.do("GET", b.URL, nil), "/workshops/session/"+b.Name+"/")
+	fail(b.Name)
+	w = browser.do("GET", b.URL, nil)
+	mustStatus(t, w, http.StatusServiceUnavailable)
+	if !strings.Contains(w.Body.String(), "Your workshop session could not start.") {
+		t.Errorf("activation link of the learner's failed session, opened again: %s", w.Body)
+	}
+}
