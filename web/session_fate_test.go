@@ -80,7 +80,8 @@ func TestLearnerSeesSessionCouldNotStart(t *testing.T) {
 }
 
 // When an environment's sessions keep failing to start, the catalog says so and offers no
-// Start; once one starts again, Start is back.
+// Start, and the admin environments page marks it with a link to the failed sessions; once
+// one starts again, Start is back and the mark is gone.
 func TestCatalogMarksFailingWorkshop(t *testing.T) {
 	h := newHarness(t, nil)
 	admin := h.browser()
@@ -95,6 +96,11 @@ func TestCatalogMarksFailingWorkshop(t *testing.T) {
 	if !strings.Contains(body, `id="failing-`+envName+`"`) || strings.Contains(body, `id="start-`+envName+`"`) {
 		t.Fatalf("catalog of a failing workshop: %s", body)
 	}
+	failingMark := `<span class="reason error" id="failing-` + envName + `">Sessions fail to start: <a href="/admin/sessions/?environment=` +
+		envName + `&amp;state=stopped">see why</a></span>`
+	if body := admin.do("GET", "/admin/", nil).Body.String(); !strings.Contains(body, failingMark) {
+		t.Fatalf("admin environments page of a failing workshop lacks %s: %s", failingMark, body)
+	}
 	h.prov.SetMode(mock.Healthy)
 	for range 6 {
 		h.clock.Advance(2 * time.Minute)
@@ -103,6 +109,9 @@ func TestCatalogMarksFailingWorkshop(t *testing.T) {
 	body = admin.do("GET", "/workshops/catalog/", nil).Body.String()
 	if strings.Contains(body, `id="failing-`+envName+`"`) || !strings.Contains(body, `id="start-`+envName+`"`) {
 		t.Fatalf("catalog after a session started again: %s", body)
+	}
+	if body := admin.do("GET", "/admin/", nil).Body.String(); strings.Contains(body, `id="failing-`) {
+		t.Fatalf("admin environments page after a session started again: %s", body)
 	}
 }
 
