@@ -115,14 +115,21 @@ type Page struct {
 	errors []string
 	shots  int
 	allow  bool
+	noAxe  bool
 }
 
 // AllowErrors keeps recorded JavaScript errors from failing the test (for a test about
 // the recording itself, or a page that is expected to fail).
 func (p *Page) AllowErrors() { p.mu.Lock(); p.allow = true; p.mu.Unlock() }
 
+// SkipAxeAtEnd leaves out the accessibility check of the page's last state (for a page
+// that is broken on purpose).
+func (p *Page) SkipAxeAtEnd() { p.mu.Lock(); p.noAxe = true; p.mu.Unlock() }
+
 // NewPage opens a tab. Every console error and uncaught exception is recorded; when the
-// test ends, any recorded error fails it.
+// test ends, any recorded error fails it. When the test ends, the page as the test left it
+// is also checked with axe-core (see AxeAtEnd), so that every browser test checks at least
+// the state it ends in.
 func (b *Browser) NewPage(t *testing.T) *Page {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx)
@@ -152,6 +159,12 @@ func (b *Browser) NewPage(t *testing.T) *Page {
 		t.Fatalf("open tab: %v", err)
 	}
 	t.Cleanup(func() {
+		p.mu.Lock()
+		noAxe := p.noAxe
+		p.mu.Unlock()
+		if !noAxe && !t.Failed() && !t.Skipped() {
+			AxeAtEnd(t, p)
+		}
 		cancel()
 		p.mu.Lock()
 		allow := p.allow

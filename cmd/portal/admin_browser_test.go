@@ -224,8 +224,8 @@ func errorText(pg *browsertest.Page) string {
 const couldNotStart = "Your workshop session could not start. The instructor has been told"
 
 // A workshop whose content went away after the start: sessions fail to start. A learner
-// waiting on the starting page, and one who opens the activation link only afterwards, are
-// both told the session could not start and that the instructor knows (not that it ended or
+// who opens the activation link at once, and one who opens it only once the session has
+// failed, are both told the session could not start and that the instructor knows (not that it ended or
 // is someone else's, and not the activation error); the admin sessions page says why each
 // failed, and the admin environments page and the catalog mark the workshop failing, the
 // catalog with no Start. Every page passes axe-core.
@@ -244,7 +244,8 @@ func TestFailingWorkshopInBrowser(t *testing.T) {
 	tok := p.token()
 	env := p.envNamed(tok, "lab-broken")
 
-	// Ada opens her link at once and waits on the starting page.
+	// Ada opens her link at once: whether her session is still starting (the page reloads
+	// itself until it changes) or has failed already, she ends on the could-not-start page.
 	ada := p.requestFor(tok, env, learner{"Ada", "Lovelace", "ada@example.test"})
 	waiting := newTabAt(t, p, phone)
 	waiting.pg.Run(chromedp.Navigate(p.url + ada.URL))
