@@ -52,6 +52,9 @@ func ScreenshotDir() string {
 	return filepath.Join(os.TempDir(), "portal-screenshots")
 }
 
+// startTimeout bounds how long Chromium may take to start and accept the connection.
+const startTimeout = 90 * time.Second
+
 // Browser is one headless Chromium.
 type Browser struct {
 	ctx    context.Context
@@ -94,9 +97,12 @@ func New(t *testing.T) *Browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(1280, 800),
+		// On a busy machine (CI runners, a shared workstation) Chromium can take far longer
+		// than chromedp's defaults (20 s, 10 s) to print its address and take connections.
+		chromedp.WSURLReadTimeout(startTimeout),
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithBrowserOption(chromedp.WithDialTimeout(startTimeout)))
 	if err := chromedp.Run(ctx); err != nil {
 		cancel()
 		acancel()
