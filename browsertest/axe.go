@@ -129,3 +129,20 @@ func Axe(t testing.TB, p *Page, name string) {
 	}
 	t.Errorf("accessibility of %s: %d serious or critical violations:\n  %s", name, len(bad), strings.Join(lines, "\n  "))
 }
+
+// AxeAtEnd checks the page with Axe when it shows an HTML document over HTTP (not a blank
+// tab, JSON or plain text), naming the check after the page's path.
+func AxeAtEnd(t testing.TB, p *Page) {
+	t.Helper()
+	var doc struct{ URL, Type string }
+	ctx, cancel := context.WithTimeout(p.Ctx, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`({URL: location.href, Type: document.contentType})`, &doc)); err != nil {
+		t.Logf("accessibility of the last page: not checked: %v", err)
+		return
+	}
+	if doc.Type != "text/html" || !strings.HasPrefix(doc.URL, "http") {
+		return
+	}
+	Axe(t, p, "at-end "+doc.URL)
+}

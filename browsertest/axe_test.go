@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -44,4 +45,53 @@ func TestAxe(t *testing.T) {
 	if len(bad) > 0 && !strings.Contains(bad[0].String(), "dequeuniversity.com") {
 		t.Errorf("a violation is listed without its help address: %s", bad[0])
 	}
+	p.SkipAxeAtEnd() // broken on purpose
+}
+
+// recordTB keeps the errors reported to it instead of failing the test.
+type recordTB struct {
+	testing.TB
+	errs []string
+}
+
+func (r *recordTB) Helper()                   {}
+func (r *recordTB) Logf(string, ...any)       {}
+func (r *recordTB) Errorf(f string, a ...any) { r.errs = append(r.errs, fmt.Sprintf(f, a...)) }
+
+// The check of a page's last state reports an HTML page's violations, and leaves alone
+// what is not an HTML page over HTTP: JSON, plain text, a blank tab.
+func TestAxeAtEnd(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/broken":
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(`<!doctype html><html lang="en"><title>b</title><main><h1>B</h1><button></button></main></html>`))
+		case "/json":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"ok": true}`))
+		default:
+			w.Header().Set("Content-Type", "text/plain")
+			w.Write([]byte("plain"))
+		}
+	}))
+	defer srv.Close()
+	p := New(t).NewPage(t)
+	for _, tt := range []struct {
+		url  string
+		want string // "" = nothing reported
+	}{
+		{"about:blank", ""},
+		{srv.URL + "/json", ""},
+		{srv.URL + "/text", ""},
+		{srv.URL + "/broken", "button-name"},
+	} {
+		p.Run(chromedp.Navigate(tt.url), chromedp.WaitReady("body"))
+		rec := &recordTB{TB: t}
+		AxeAtEnd(rec, p)
+		got := strings.Join(rec.errs, "\n")
+		if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
+			t.Errorf("%s: reported %q, want %q", tt.url, got, tt.want)
+		}
+	}
+	p.SkipAxeAtEnd()
 }

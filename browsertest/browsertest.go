@@ -52,6 +52,9 @@ func ScreenshotDir() string {
 	return filepath.Join(os.TempDir(), "portal-screenshots")
 }
 
+// startTimeout bounds how long Chromium may take to start and accept the connection.
+const startTimeout = 90 * time.Second
+
 // Browser is one headless Chromium.
 type Browser struct {
 	ctx    context.Context
@@ -94,9 +97,12 @@ func New(t *testing.T) *Browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(1280, 800),
+		// On a busy machine (CI runners, a shared workstation) Chromium can take far longer
+		// than chromedp's defaults (20 s, 10 s) to print its address and take connections.
+		chromedp.WSURLReadTimeout(startTimeout),
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithBrowserOption(chromedp.WithDialTimeout(startTimeout)))
 	if err := chromedp.Run(ctx); err != nil {
 		cancel()
 		acancel()
@@ -115,14 +121,21 @@ type Page struct {
 	errors []string
 	shots  int
 	allow  bool
+	noAxe  bool
 }
 
 // AllowErrors keeps recorded JavaScript errors from failing the test (for a test about
 // the recording itself, or a page that is expected to fail).
 func (p *Page) AllowErrors() { p.mu.Lock(); p.allow = true; p.mu.Unlock() }
 
+// SkipAxeAtEnd leaves out the accessibility check of the page's last state (for a page
+// that is broken on purpose).
+func (p *Page) SkipAxeAtEnd() { p.mu.Lock(); p.noAxe = true; p.mu.Unlock() }
+
 // NewPage opens a tab. Every console error and uncaught exception is recorded; when the
-// test ends, any recorded error fails it.
+// test ends, any recorded error fails it. When the test ends, the page as the test left it
+// is also checked with axe-core (see AxeAtEnd), so that every browser test checks at least
+// the state it ends in.
 func (b *Browser) NewPage(t *testing.T) *Page {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx)
@@ -152,6 +165,12 @@ func (b *Browser) NewPage(t *testing.T) *Page {
 		t.Fatalf("open tab: %v", err)
 	}
 	t.Cleanup(func() {
+		p.mu.Lock()
+		noAxe := p.noAxe
+		p.mu.Unlock()
+		if !noAxe && !t.Failed() && !t.Skipped() {
+			AxeAtEnd(t, p)
+		}
 		cancel()
 		p.mu.Lock()
 		allow := p.allow

@@ -17,7 +17,7 @@ func TestPageAndErrors(t *testing.T) {
 			w.Write([]byte(`<!doctype html><title>b</title><script>console.error("boom"); undefinedFn();</script>`))
 			return
 		}
-		w.Write([]byte(`<!doctype html><title>ok</title><h1 id="h">Hello</h1>`))
+		w.Write([]byte(`<!doctype html><html lang="en"><title>ok</title><main><h1 id="h">Hello</h1></main></html>`))
 	}))
 	defer srv.Close()
 	b := New(t)
@@ -35,6 +35,7 @@ func TestPageAndErrors(t *testing.T) {
 	// A page with errors is recorded (checked here by hand instead of failing the test).
 	q := b.NewPage(t)
 	q.AllowErrors()
+	q.SkipAxeAtEnd()
 	q.Run(chromedp.Navigate(srv.URL+"/broken"), chromedp.WaitReady("body"))
 	errs := q.Errors()
 	if len(errs) < 2 || !strings.Contains(strings.Join(errs, "\n"), "boom") || !strings.Contains(strings.Join(errs, "\n"), "undefinedFn") {

@@ -155,6 +155,15 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	failed, err := s.failedActivation(r, u, name, token)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if failed {
+		s.couldNotStart(w, r, u)
+		return
+	}
 	index, err := s.stoppedOwn(r, u, name)
 	if err != nil {
 		s.fail(w, r, err)

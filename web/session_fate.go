@@ -1,11 +1,13 @@
 package web
 
 import (
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strings"
 
 	"portal"
+	"portal/scheduler"
 	"portal/ticket"
 )
 
@@ -109,4 +111,39 @@ func (s *Server) couldNotStart(w http.ResponseWriter, r *http.Request, u *portal
 	v := s.newView(w, r, u, "Your workshop session could not start")
 	v.Error = errCouldNotStart.Message
 	s.show(w, uiStatus(errCouldNotStart.Code), "error.html", v)
+}
+
+// failedActivation reports whether an activation link is for a session whose workload
+// failed to start, so that the learner is told so rather than given the activation error
+// of a session that is over. Only the link's own token (or the session's owner, logged in)
+// learns it: a wrong token gets the error everyone gets.
+func (s *Server) failedActivation(r *http.Request, u *portal.User, name, token string) (bool, error) {
+	failed := false
+	err := s.store.View(r.Context(), func(tx portal.Tx) error {
+		sess, err := tx.Session(name)
+		if errors.Is(err, portal.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if _, ok := scheduler.FailureMessage(sess.Reason); !ok || !over(sess.State) {
+			return nil
+		}
+		if u != nil && sess.Owner == u.Name {
+			failed = true
+			return nil
+		}
+		hashes, err := tx.ActivationTokens(name)
+		if err != nil {
+			return err
+		}
+		want := []byte(scheduler.HashToken(token))
+		for _, h := range hashes {
+			if subtle.ConstantTimeCompare([]byte(h), want) == 1 {
+				failed = true
+			}
+		}
+		return nil
+	})
+	return failed, err
 }

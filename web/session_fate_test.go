@@ -80,7 +80,8 @@ func TestLearnerSeesSessionCouldNotStart(t *testing.T) {
 }
 
 // When an environment's sessions keep failing to start, the catalog says so and offers no
-// Start; once one starts again, Start is back.
+// Start, and the admin environments page marks it with a link to the failed sessions; once
+// one starts again, Start is back and the mark is gone.
 func TestCatalogMarksFailingWorkshop(t *testing.T) {
 	h := newHarness(t, nil)
 	admin := h.browser()
@@ -95,6 +96,11 @@ func TestCatalogMarksFailingWorkshop(t *testing.T) {
 	if !strings.Contains(body, `id="failing-`+envName+`"`) || strings.Contains(body, `id="start-`+envName+`"`) {
 		t.Fatalf("catalog of a failing workshop: %s", body)
 	}
+	failingMark := `<span class="reason error" id="failing-` + envName + `">Sessions fail to start: <a href="/admin/sessions/?environment=` +
+		envName + `&amp;state=stopped">see why</a></span>`
+	if body := admin.do("GET", "/admin/", nil).Body.String(); !strings.Contains(body, failingMark) {
+		t.Fatalf("admin environments page of a failing workshop lacks %s: %s", failingMark, body)
+	}
 	h.prov.SetMode(mock.Healthy)
 	for range 6 {
 		h.clock.Advance(2 * time.Minute)
@@ -103,5 +109,47 @@ func TestCatalogMarksFailingWorkshop(t *testing.T) {
 	body = admin.do("GET", "/workshops/catalog/", nil).Body.String()
 	if strings.Contains(body, `id="failing-`+envName+`"`) || !strings.Contains(body, `id="start-`+envName+`"`) {
 		t.Fatalf("catalog after a session started again: %s", body)
+	}
+	if body := admin.do("GET", "/admin/", nil).Body.String(); strings.Contains(body, `id="failing-`) {
+		t.Fatalf("admin environments page after a session started again: %s", body)
+	}
+}
+
+// A session that failed to start before its learner opened the activation link: the link
+// shows the could-not-start page, not the activation error of an unknown session; a wrong
+// token still gets that error (the page tells nobody else what became of the session), and
+// the learner's own browser, once logged in, gets the same page from the link again.
+func TestActivationOfFailedSessionSaysCouldNotStart(t *testing.T) {
+	h := newHarness(t, nil)
+	robot := h.robot()
+	a := h.requestSession(robot, "alice")
+	fail := func(name string) {
+		h.updateSession(name, func(s *portal.Session) {
+			s.State, s.Reason = portal.SessionStopped, scheduler.FailedReason("content folder missing")
+		})
+	}
+	fail(a.Name)
+	w := h.browser().do("GET", a.URL, nil)
+	mustStatus(t, w, http.StatusServiceUnavailable)
+	if body := w.Body.String(); !strings.Contains(body, "Your workshop session could not start. The instructor has been told") ||
+		strings.Contains(body, "content folder missing") {
+		t.Errorf("activation link of a failed session: %s", body)
+	}
+	wrong := strings.Replace(a.URL, "token=", "token=x", 1)
+	w = h.browser().do("GET", wrong, nil)
+	mustStatus(t, w, http.StatusBadRequest)
+	if strings.Contains(w.Body.String(), "could not start") {
+		t.Errorf("a wrong token learns that the session failed: %s", w.Body)
+	}
+
+	// Opened, then failed: the learner opens the link again.
+	b := h.requestSession(robot, "bob")
+	browser := h.browser()
+	location(t, browser.do("GET", b.URL, nil), "/workshops/session/"+b.Name+"/")
+	fail(b.Name)
+	w = browser.do("GET", b.URL, nil)
+	mustStatus(t, w, http.StatusServiceUnavailable)
+	if !strings.Contains(w.Body.String(), "Your workshop session could not start.") {
+		t.Errorf("activation link of the learner's failed session, opened again: %s", w.Body)
 	}
 }

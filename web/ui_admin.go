@@ -53,6 +53,9 @@ type envRow struct {
 	Allocated int
 	Available int
 	Starting  int
+	// Failing is set when the environment's sessions keep failing to start (as the
+	// catalog's mark).
+	Failing bool
 }
 
 // adminHome is the overview's data.
@@ -80,7 +83,8 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request, u *portal.U
 			if title == "" {
 				title = e.EnvironmentSettings.Name
 			}
-			d.Envs = append(d.Envs, envRow{Env: e, Title: title, Allocated: c.Allocated, Available: c.Available, Starting: c.Starting})
+			d.Envs = append(d.Envs, envRow{Env: e, Title: title, Allocated: c.Allocated, Available: c.Available, Starting: c.Starting,
+				Failing: s.sched.Failing(e.Name)})
 		}
 		return nil
 	})

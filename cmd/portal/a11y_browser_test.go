@@ -14,11 +14,7 @@ import (
 func TestPortalPagesAccessible(t *testing.T) {
 	p := startPortal(t, t.TempDir(), uiConfig(`    registration: {type: one-step, enabled: false}`))
 	admin := newTab(t, p)
-	check := func(b *tab, path, sel, name string) {
-		t.Helper()
-		b.open(path, sel, name)
-		browsertest.Axe(t, b.pg, name)
-	}
+	check := (*tab).openChecked
 
 	check(admin, "/accounts/login/", "#login-form", "login")
 	admin.fill("username", "admin", "password", "wrong-password")

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"portal/spec"
 )
@@ -77,5 +81,41 @@ func TestServeChecksContent(t *testing.T) {
 	}
 	if err := checkContent(spec.Sample()); err != nil {
 		t.Errorf("the sample: %v", err)
+	}
+}
+
+// The portal binary refuses to start with a workshop whose content folder is missing: it
+// exits with an error that names the workshop and the folder, and never says it is ready.
+func TestServeRefusesMissingContent(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "no-such-content")
+	cfg := filepath.Join(dir, "portal.yaml")
+	if err := os.WriteFile(cfg, []byte(contentConfig(missing)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A guard against a portal that starts anyway, not a measure of anything.
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	data := privateDir(t)
+	// Should the portal start after all, its sessions must not outlive the test.
+	stopSessionsAtEnd(t, data)
+	cmd := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0", "--config", cfg, "--data-dir", data)
+	// Without bubblewrap the portal would refuse to start for that reason instead.
+	cmd.Env = append(os.Environ(), "PORTAL_ALLOW_UNSANDBOXED=true")
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("the portal kept running with missing content:\n%s", out)
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("the portal started with missing content (%v):\n%s", err, out)
+	}
+	for _, want := range []string{"workshop lab-broken", missing, "does not exist", "spec.content.files"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the start error lacks %q:\n%s", want, out)
+		}
+	}
+	if readyLine.Match(out) || strings.Contains(string(out), "is ready") {
+		t.Errorf("the portal said it was ready:\n%s", out)
 	}
 }

@@ -119,7 +119,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, `<!doctype html><title>Hub</title><h1 id="hub">Workshop hub</h1>`)
+		fmt.Fprint(w, hubPage)
 	}))
 	defer hub.Close()
 	p := startPortal(t, t.TempDir(), fmt.Sprintf(dashboardConfig, hub.URL))

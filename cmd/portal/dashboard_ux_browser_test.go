@@ -52,11 +52,15 @@ spec:
         layout: split/2
 `
 
+// hubPage is a learner's front end's page (an accessible one: the browser tests check the
+// page they end on).
+const hubPage = `<!doctype html><html lang="en"><title>Hub</title><main><h1 id="hub">Workshop hub</h1></main></html>`
+
 // hubServer is a learner's front end: the index_url the dashboard sends back to.
 func hubServer(t *testing.T) *httptest.Server {
 	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, `<!doctype html><title>Hub</title><h1 id="hub">Workshop hub</h1>`)
+		fmt.Fprint(w, hubPage)
 	}))
 	t.Cleanup(hub.Close)
 	return hub

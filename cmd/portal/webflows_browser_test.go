@@ -93,11 +93,7 @@ func TestCrossSiteEndAndLogoutInBrowser(t *testing.T) {
 // confirmed click and lands the whole tab on index_url with notification=session-deleted.
 func TestFinishInFrameInBrowser(t *testing.T) {
 	requireAssets(t)
-	index := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, `<!doctype html><title>Hub</title><h1 id="hub">Workshop hub</h1>`)
-	}))
-	defer index.Close()
+	index := hubServer(t)
 	p := startPortal(t, t.TempDir(), fmt.Sprintf(dashboardConfig, index.URL))
 	tok := p.token()
 	env := p.envNamed(tok, "lab-markdown-sample")
@@ -167,11 +163,7 @@ func finishInFrame(t *testing.T, pg *browsertest.Page, host string) {
 // ends the first session and lands on its index_url; the second session goes on.
 func TestFinishTwoLearnersOneBrowser(t *testing.T) {
 	requireAssets(t)
-	index := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, `<!doctype html><title>Hub</title><h1 id="hub">Workshop hub</h1>`)
-	}))
-	defer index.Close()
+	index := hubServer(t)
 	p := startPortal(t, t.TempDir(), fmt.Sprintf(dashboardConfig, index.URL))
 	tok := p.token()
 	env := p.envNamed(tok, "lab-markdown-sample")
