@@ -74,7 +74,7 @@ func TestMemory(t *testing.T) {
 	cookie := ticket.CookieName + "=" + ticket.Sign(secret, ticket.Claims{Audience: ticket.Cookie,
 		Session: name, User: "learner", Expires: time.Now().Add(time.Hour)})
 
-	settle := func() { time.Sleep(2 * time.Second) } // let the processes finish starting
+	settle := func() { time.Sleep(3 * time.Second) } // let the processes settle (and release memory)
 	settle()
 	report(t, p, name, "idle")
 
