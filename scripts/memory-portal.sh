@@ -17,20 +17,18 @@ pid=
 cleanup() {
 	if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; fi
 	# Sessions outlive the portal: kill what is in their cgroups, then remove the groups.
-	local h
+	local h parents procs
 	h=$(printf %s "$dir/data/sessions" | sha256sum | cut -c1-12)
-	for parent in $(find /sys/fs/cgroup -maxdepth 6 -type d -name "portal-$h" 2>/dev/null); do
-		for g in "$parent"/*/; do
-			[ -f "$g/cgroup.procs" ] || continue
-			for _ in 1 2 3 4 5 6 7 8 9 10; do
-				procs=$(cat "$g/cgroup.procs")
-				[ -z "$procs" ] && break
-				kill -9 $procs 2>/dev/null || true
-				sleep 0.2
-			done
+	parents=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "portal-$h" 2>/dev/null)
+	for parent in $parents; do
+		for _ in $(seq 50); do
+			procs=$(cat "$parent"/*/cgroup.procs 2>/dev/null || true)
+			[ -z "$procs" ] && break
+			kill -9 $procs 2>/dev/null || true
+			sleep 0.2
 		done
 	done
-	for parent in $(find /sys/fs/cgroup -maxdepth 6 -type d -name "portal-$h" 2>/dev/null); do
+	for parent in $parents; do
 		rmdir "$parent"/*/ "$parent" 2>/dev/null || true
 	done
 	rm -rf "$dir"
@@ -74,11 +72,12 @@ while :; do
 	if [ $((SECONDS - start)) -gt 900 ]; then echo "only $ready of $n sessions listen after 900 s"; exit 1; fi
 	sleep 1
 done
+took=$((SECONDS - start))
 sleep 15 # a few reconciler passes and health checks with every session ready
 rss=$(awk '/^VmRSS/{print $2}' /proc/$pid/status)
 threads=$(awk '/^Threads/{print $2}' /proc/$pid/status)
 pss=$(awk '/^Pss:/{print $2}' /proc/$pid/smaps_rollup)
 anon=$(awk '/^Pss_Anon:/{print $2}' /proc/$pid/smaps_rollup)
 printf 'sessions %d (ready after %d s): portal RSS %.1f MB, PSS %.1f MB (anon %.1f MB), threads %d\n' \
-	"$n" $((SECONDS - start)) "$(echo "$rss/1024" | bc -l)" "$(echo "$pss/1024" | bc -l)" \
+	"$n" "$took" "$(echo "$rss/1024" | bc -l)" "$(echo "$pss/1024" | bc -l)" \
 	"$(echo "$anon/1024" | bc -l)" "$threads"
