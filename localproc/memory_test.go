@@ -25,8 +25,11 @@ import (
 // summed over every process of its cgroup: idle, after its dashboard served pages, and
 // with its three terminals open. It prints a line per process and asserts nothing about
 // the figures; it runs only with PORTAL_MEASURE=1 (the binary is PORTAL_BINARY, or built).
+// Alone, the session's dashboard is charged all the program pages it touched; with
+// PORTAL_MEASURE_PEERS=K other sessions running, as in a class, they are shared.
 //
-//	PORTAL_MEASURE=1 go test ./localproc -run TestMemory -v
+//	PORTAL_MEASURE=1 go test ./localproc -run 'TestMemory$' -v
+//	PORTAL_MEASURE=1 PORTAL_MEASURE_PEERS=20 go test ./localproc -run 'TestMemory$' -v
 func TestMemory(t *testing.T) {
 	if os.Getenv("PORTAL_MEASURE") == "" {
 		t.Skip("a measurement: set PORTAL_MEASURE=1 to run it")
@@ -59,6 +62,19 @@ func TestMemory(t *testing.T) {
 	for _, kv := range strings.Fields(os.Getenv("PORTAL_MEASURE_ENV")) {
 		k, v, _ := strings.Cut(kv, "=")
 		env = append(env, portal.EnvVar{Name: k, Value: v})
+	}
+	// PORTAL_MEASURE_PEERS=K starts K idle sessions first: in a class the program's pages
+	// are shared by every session's dashboard, and PSS divides them among those sharing.
+	peers, _ := strconv.Atoi(os.Getenv("PORTAL_MEASURE_PEERS"))
+	for i := range peers {
+		peer := fmt.Sprintf("mem-w01-p%03d", i+1)
+		pb, _ := start(t, p, portal.StartRequest{
+			Session: &portal.Session{Name: peer, Secret: "secret-" + peer},
+			Env: []portal.EnvVar{{Name: "SESSION_NAME", Value: peer},
+				{Name: "SESSION_SECRET", Value: "secret-" + peer},
+				{Name: "PORTAL_URL", Value: "http://portal.test"}},
+		})
+		waitReady(t, p, pb)
 	}
 	b, _ := start(t, p, portal.StartRequest{
 		Session: &portal.Session{Name: name, Secret: secret},

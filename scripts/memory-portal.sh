@@ -15,7 +15,13 @@ port=$((20000 + RANDOM % 20000))
 pid=
 
 cleanup() {
-	if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; fi
+	if [ -n "$pid" ]; then
+		# A portal stopping many sessions at once may take minutes: it gets 10 s.
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
 	# Sessions outlive the portal: kill what is in their cgroups, then remove the groups.
 	local h parents procs
 	h=$(printf %s "$dir/data/sessions" | sha256sum | cut -c1-12)
