@@ -490,7 +490,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: newReleaser().wrap(s), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -353,7 +353,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	pid := cmd.Process.Pid
 	// Read the start time before anything can reap the child, so that /proc/<pid> exists.
 	st, err := procStat(pid)
-	go cmd.Wait() // reap it whenever it exits
+	children.add(cmd.Process) // reap it whenever it exits
 	fail := func(err error) ([]byte, error) {
 		if egress != nil {
 			egress.close()

@@ -196,7 +196,8 @@ func (e *egressStart) attach() error {
 	if err != nil {
 		return fmt.Errorf("start %s: %w", e.slirp, err)
 	}
-	go cmd.Wait() // reap it whenever it exits
+	// The reaper waits for it from now on, whenever it exits; killed first if it failed.
+	defer children.add(cmd.Process)
 	readyR.SetReadDeadline(time.Now().Add(egressTimeout))
 	if _, err := bufio.NewReader(readyR).ReadByte(); err != nil {
 		cmd.Process.Kill()

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"portal/unixsock"
 )
@@ -19,6 +20,10 @@ const unixEndpoint = "unix:"
 
 // dashboardHost is the host name requests to a dashboard on a Unix socket carry.
 const dashboardHost = "dashboard.invalid"
+
+// dashboardIdleTimeout is how long an idle connection to a dashboard on a Unix socket is
+// kept for the next request.
+const dashboardIdleTimeout = 10 * time.Second
 
 // proxyTarget returns where the proxy sends requests for a session endpoint, and the
 // transport that carries them there: proxyTransport for an http:// endpoint, a transport of
@@ -37,6 +42,10 @@ func proxyTarget(endpoint string) (*url.URL, http.RoundTripper, error) {
 	}
 	t := proxyTransport.Clone()
 	t.Proxy = nil
+	// One transport per dashboard: its idle connections (two goroutines and two buffers
+	// each, here and in the dashboard) go soon after a learner's burst of requests, as a
+	// new one costs only a local dial.
+	t.IdleConnTimeout = dashboardIdleTimeout
 	t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return unixsock.Dial(ctx, path)
 	}

@@ -64,3 +64,23 @@ func TestProxyUnixSocket(t *testing.T) {
 	h.updateSession(a.Name, func(s *portal.Session) { s.Endpoint = "unix:run/dashboard.sock" })
 	mustStatus(t, h.do("GET", "/", "", header{"Host", host}), http.StatusInternalServerError)
 }
+
+// The proxy keeps idle connections to a dashboard on a Unix socket only briefly: with a
+// thousand live sessions, connections kept for a minute and a half after each learner's
+// last request hold megabytes in the portal and in the dashboards.
+func TestProxyUnixIdleConnections(t *testing.T) {
+	_, rt, err := proxyTarget("unix:/data/sessions/lab-w01-s001/run/dashboard.sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, ok := rt.(*http.Transport)
+	if !ok {
+		t.Fatalf("transport is a %T", rt)
+	}
+	if tr.IdleConnTimeout <= 0 || tr.IdleConnTimeout > 15*time.Second {
+		t.Errorf("idle connections to a dashboard are kept %v, want at most 15s", tr.IdleConnTimeout)
+	}
+	if tr.MaxIdleConnsPerHost < 32 {
+		t.Errorf("%d idle connections per dashboard: fewer than the load tool's 32 clients redial", tr.MaxIdleConnsPerHost)
+	}
+}

@@ -14,6 +14,7 @@ func dashboardCmd(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("dashboard: takes no arguments; it is configured by environment variables")
 	}
+	dashboard.LowMemory()
 	cfg, err := dashboard.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)

@@ -1,0 +1,140 @@
+package dashboard
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+// fakeTimers records the timers a releaser sets; fire runs the latest.
+type fakeTimers struct {
+	set []*fakeTimer
+}
+
+type fakeTimer struct {
+	d       time.Duration
+	f       func()
+	stopped bool
+}
+
+func (t *fakeTimer) Stop() bool { was := !t.stopped; t.stopped = true; return was }
+
+func (ft *fakeTimers) afterFunc(d time.Duration, f func()) interface{ Stop() bool } {
+	t := &fakeTimer{d: d, f: f}
+	ft.set = append(ft.set, t)
+	return t
+}
+
+func newTestReleaser() (*releaser, *fakeTimers, *int) {
+	ft := &fakeTimers{}
+	released := 0
+	rl := newReleaser()
+	rl.afterFunc = ft.afterFunc
+	rl.release = func() { released++ }
+	return rl, ft, &released
+}
+
+// serve passes one request through h.
+func serve(h http.Handler, upgrade bool) {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	if upgrade {
+		r.Header.Set("Upgrade", "websocket")
+	}
+	h.ServeHTTP(httptest.NewRecorder(), r)
+}
+
+// After a burst of requests the dashboard returns its freed memory once, when it has been
+// quiet for releaseAfter; a request meanwhile postpones it.
+func TestReleaserReleasesOnceQuiet(t *testing.T) {
+	rl, ft, released := newTestReleaser()
+	h := rl.wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	serve(h, false)
+	serve(h, false)
+	if len(ft.set) != 2 || !ft.set[0].stopped || ft.set[1].stopped {
+		t.Fatalf("timers after two requests: %+v, want the first stopped and the second pending", ft.set)
+	}
+	if ft.set[1].d != releaseAfter {
+		t.Errorf("release after %v, want %v", ft.set[1].d, releaseAfter)
+	}
+	ft.set[0].f() // a stale timer that fired anyway does nothing
+	if *released != 0 {
+		t.Fatalf("released %d times by a timer stopped by a later request", *released)
+	}
+	ft.set[1].f()
+	if *released != 1 {
+		t.Fatalf("released %d times once quiet, want 1", *released)
+	}
+	ft.set[1].f()
+	if *released != 1 {
+		t.Errorf("released %d times: again with no request since", *released)
+	}
+}
+
+// No release while a request runs; a WebSocket (a terminal's) is not a request that
+// keeps the dashboard busy, nor one that makes it release.
+func TestReleaserWaitsForRunningRequests(t *testing.T) {
+	rl, ft, released := newTestReleaser()
+	inner, proceed, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var h http.Handler
+	h = rl.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/outer" {
+			serve(h, false) // a second request, ending while the first still runs
+			inner <- struct{}{}
+			<-proceed
+		}
+	}))
+	go func() {
+		defer close(done)
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/outer", nil))
+	}()
+	<-inner
+	serve(h, true)
+	rl.mu.Lock()
+	set := len(ft.set)
+	rl.mu.Unlock()
+	if set != 0 {
+		t.Fatalf("%d releases set while a request still runs (or by a WebSocket)", set)
+	}
+	close(proceed)
+	<-done
+	if len(ft.set) != 1 {
+		t.Fatalf("%d releases set once the last request ended, want 1", len(ft.set))
+	}
+	ft.set[0].f()
+	if *released != 1 {
+		t.Errorf("released %d times, want 1", *released)
+	}
+}
+
+// LowMemory sets one processor and GOGC 50, unless the environment sets them.
+func TestLowMemory(t *testing.T) {
+	before := runtimeSettings()
+	defer func() {
+		runtime.GOMAXPROCS(before[0])
+		debug.SetGCPercent(before[1])
+	}()
+	t.Setenv("GOMAXPROCS", "")
+	t.Setenv("GOGC", "")
+	LowMemory()
+	if got, want := runtimeSettings(), [2]int{1, lowMemoryGC}; got != want {
+		t.Errorf("GOMAXPROCS and GOGC are %v, want %v", got, want)
+	}
+}
+
+// LowMemory keeps a GOMAXPROCS given in the environment.
+func TestLowMemoryKeepsEnvironment(t *testing.T) {
+	before := runtimeSettings()
+	defer func() {
+		runtime.GOMAXPROCS(before[0])
+		debug.SetGCPercent(before[1])
+	}()
+	t.Setenv("GOMAXPROCS", "2")
+	t.Setenv("GOGC", "100")
+	LowMemory()
+	if after := runtimeSettings(); after != before {
+		t.Errorf("LowMemory changed %v to %v though the environment sets them", before, after)
+	}
+}
