@@ -15,7 +15,10 @@ import (
 	"portal"
 )
 
-var _ portal.Store = (*DB)(nil)
+var (
+	_ portal.Store     = (*DB)(nil)
+	_ portal.Versioned = (*DB)(nil)
+)
 
 // errReadOnly is returned by the write methods of a transaction opened by View.
 var errReadOnly = errors.New("sqlstore: write inside a read-only View transaction; use Update")
