@@ -215,8 +215,11 @@ func (s *Server) proxyFor(endpoint string) (*httputil.ReverseProxy, error) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
 		},
-		Transport:     transport,
-		FlushInterval: -1,
+		Transport: transport,
+		// FlushInterval 0: answers are written through in the transport's buffer, and
+		// ReverseProxy still flushes at once what streams (text/event-stream, a body of
+		// unknown length); upgraded connections (terminals' WebSockets) are copied as is.
+		// Flushing every write (-1) cost a system call for every read from the dashboard.
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			// The workload may just have gone away; this is not worth more than a debug line.
 			s.log.Debug("session proxy", "endpoint", endpoint, "err", err)
