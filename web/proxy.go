@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
+	"sync"
 	"time"
 
 	"portal"
@@ -54,7 +55,7 @@ func (s *Server) proxyLookup(r *http.Request, name string) (*portal.Session, rev
 	sess, cached := g.session(name)
 	var values []hostValue
 	if cached {
-		values = verifiedValues(r, sess, now)
+		values = verifiedValues(g, r, sess, now)
 		if !missingLogins(g, sess, values) {
 			return sess, revokedOf(sess, values, g, nil, now), nil
 		}
@@ -67,7 +68,7 @@ func (s *Server) proxyLookup(r *http.Request, name string) (*portal.Session, rev
 			if sess, err = tx.Session(name); err != nil {
 				return err
 			}
-			values = verifiedValues(r, sess, now)
+			values = verifiedValues(g, r, sess, now)
 		}
 		for _, v := range values {
 			if _, ok := g.login(v.claims.Login); ok || !mayHold(sess, v.claims) {
@@ -107,21 +108,22 @@ type hostValue struct {
 	claims ticket.Claims
 }
 
-// verifiedValues returns the request's session-host cookies and page ticket that verify.
-// Values that do not verify are left to the dashboard, which refuses them.
-func verifiedValues(r *http.Request, sess *portal.Session, now time.Time) []hostValue {
+// verifiedValues returns the request's session-host cookies and page ticket that verify
+// (remembered in g). Values that do not verify are left to the dashboard, which refuses
+// them.
+func verifiedValues(g *proxyGen, r *http.Request, sess *portal.Session, now time.Time) []hostValue {
 	var out []hostValue
 	for _, name := range []string{ticket.CookieName, ticket.FramedCookieName} {
 		ck, err := r.Cookie(name)
 		if err != nil {
 			continue
 		}
-		if c, err := ticket.Verify(sess.Secret, ticket.Cookie, sess.Name, ck.Value, now); err == nil {
+		if c, err := g.verify(sess, ticket.Cookie, ck.Value, now); err == nil {
 			out = append(out, hostValue{cookie: name, claims: c})
 		}
 	}
 	if tk := r.URL.Query().Get("ticket"); tk != "" {
-		if c, err := ticket.Verify(sess.Secret, ticket.Page, sess.Name, tk, now); err == nil {
+		if c, err := g.verify(sess, ticket.Page, tk, now); err == nil {
 			out = append(out, hostValue{claims: c})
 		}
 	}
@@ -201,6 +203,27 @@ var proxyTransport = func() *http.Transport {
 	return t
 }()
 
+// proxyBuffers lends the session proxies the buffers they copy answers through: without a
+// pool, ReverseProxy allocates 32 KiB for every request.
+var proxyBuffers = &bufferPool{}
+
+// bufferPool is an httputil.BufferPool of 32 KiB buffers.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) >= 32<<10 {
+		buf = buf[:32<<10]
+		b.p.Put(&buf)
+	}
+}
+
 // proxyFor returns the cached reverse proxy for a dashboard endpoint.
 func (s *Server) proxyFor(endpoint string) (*httputil.ReverseProxy, error) {
 	if p, ok := s.proxies.Load(endpoint); ok {
@@ -215,11 +238,13 @@ func (s *Server) proxyFor(endpoint string) (*httputil.ReverseProxy, error) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
 		},
-		Transport: transport,
+		Transport:  transport,
+		BufferPool: proxyBuffers,
 		// FlushInterval 0: answers are written through in the transport's buffer, and
 		// ReverseProxy still flushes at once what streams (text/event-stream, a body of
 		// unknown length); upgraded connections (terminals' WebSockets) are copied as is.
 		// Flushing every write (-1) cost a system call for every read from the dashboard.
+		FlushInterval: 0,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			// The workload may just have gone away; this is not worth more than a debug line.
 			s.log.Debug("session proxy", "endpoint", endpoint, "err", err)

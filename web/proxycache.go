@@ -28,6 +28,9 @@ type proxyGen struct {
 	// sessions holds records that exist (unknown names are not kept: anyone can ask for one).
 	sessions map[string]*portal.Session
 	logins   map[string]loginState // by login key (the browser session's hash)
+	// values holds the claims of session-host values that verified with the session's
+	// secret, by valueKey: a browser sends the same cookie on every request.
+	values map[string]ticket.Claims
 }
 
 // proxyCacheMax bounds the entries of one generation; past it, reads are not kept.
@@ -57,7 +60,8 @@ func (c *proxyCache) current(store portal.Store) *proxyGen {
 		if g != nil && g.version == v {
 			return g
 		}
-		ng := &proxyGen{version: v, sessions: map[string]*portal.Session{}, logins: map[string]loginState{}}
+		ng := &proxyGen{version: v, sessions: map[string]*portal.Session{},
+			logins: map[string]loginState{}, values: map[string]ticket.Claims{}}
 		if c.gen.CompareAndSwap(g, ng) {
 			return ng
 		}
@@ -100,6 +104,37 @@ func (g *proxyGen) keep(sess *portal.Session, logins map[string]loginState) {
 	for k, l := range logins {
 		g.logins[k] = l
 	}
+}
+
+// valueKey is the key of a session-host value in proxyGen.values.
+func valueKey(session, audience, value string) string {
+	return session + "\x00" + audience + "\x00" + value
+}
+
+// verify returns the claims of a session-host value of the session for audience, checked
+// with the session's secret once per generation; its expiry is checked every time.
+func (g *proxyGen) verify(sess *portal.Session, audience, value string, now time.Time) (ticket.Claims, error) {
+	if g == nil {
+		return ticket.Verify(sess.Secret, audience, sess.Name, value, now)
+	}
+	key := valueKey(sess.Name, audience, value)
+	g.mu.RLock()
+	c, ok := g.values[key]
+	g.mu.RUnlock()
+	if ok {
+		if !now.Before(c.Expires) {
+			return ticket.Claims{}, ticket.ErrExpired
+		}
+		return c, nil
+	}
+	c, err := ticket.Verify(sess.Secret, audience, sess.Name, value, now)
+	if err != nil || g.n.Add(1) > proxyCacheMax {
+		return c, err
+	}
+	g.mu.Lock()
+	g.values[key] = c
+	g.mu.Unlock()
+	return c, nil
 }
 
 // readLogin reads the state of the login with the given key.
