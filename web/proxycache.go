@@ -33,7 +33,7 @@ type proxyGen struct {
 	values map[string]ticket.Claims
 }
 
-// proxyCacheMax bounds the entries of one generation; past it, reads are not kept.
+// proxyCacheMax bounds the entries of one generation; past it, a new one starts.
 const proxyCacheMax = 50000
 
 // loginState is what loginHolds needs of a portal login.
@@ -57,7 +57,7 @@ func (c *proxyCache) current(store portal.Store) *proxyGen {
 	v := vs.Version()
 	for {
 		g := c.gen.Load()
-		if g != nil && g.version == v {
+		if g != nil && g.version == v && g.n.Load() <= proxyCacheMax {
 			return g
 		}
 		ng := &proxyGen{version: v, sessions: map[string]*portal.Session{},
@@ -93,9 +93,10 @@ func (g *proxyGen) login(key string) (loginState, bool) {
 // keep stores what a read made while the store's version was g.version found. The record
 // is shared by later requests and must not be changed.
 func (g *proxyGen) keep(sess *portal.Session, logins map[string]loginState) {
-	if g == nil || g.n.Add(int64(len(logins)+1)) > proxyCacheMax {
+	if g == nil {
 		return
 	}
+	g.n.Add(int64(len(logins) + 1))
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if sess != nil {
@@ -112,9 +113,10 @@ func valueKey(session, audience, value string) string {
 }
 
 // verify returns the claims of a session-host value of the session for audience, checked
-// with the session's secret once per generation; its expiry is checked every time.
+// with the session's secret. A cookie, which a browser sends on every request, is checked
+// once per generation (its expiry every time); a page ticket, used once, every time.
 func (g *proxyGen) verify(sess *portal.Session, audience, value string, now time.Time) (ticket.Claims, error) {
-	if g == nil {
+	if g == nil || audience != ticket.Cookie {
 		return ticket.Verify(sess.Secret, audience, sess.Name, value, now)
 	}
 	key := valueKey(sess.Name, audience, value)
@@ -128,9 +130,10 @@ func (g *proxyGen) verify(sess *portal.Session, audience, value string, now time
 		return c, nil
 	}
 	c, err := ticket.Verify(sess.Secret, audience, sess.Name, value, now)
-	if err != nil || g.n.Add(1) > proxyCacheMax {
+	if err != nil {
 		return c, err
 	}
+	g.n.Add(1)
 	g.mu.Lock()
 	g.values[key] = c
 	g.mu.Unlock()

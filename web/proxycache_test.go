@@ -124,3 +124,21 @@ func TestProxyCacheSeesStoreChanges(t *testing.T) {
 	mustStatus(t, w, http.StatusGone)
 	location(t, h.do("GET", "/", "", header{"Host", a.Name + ".portal.test"}), "http://portal.test/workshops/session/"+a.Name+"/")
 }
+
+// A generation that holds too much is replaced by an empty one, even while the store's
+// version stays the same; a store without a version gets no cache.
+func TestProxyCacheBounded(t *testing.T) {
+	h := newHarness(t, nil)
+	var c proxyCache
+	g := c.current(h.store)
+	if c.current(h.store) != g {
+		t.Fatal("same version, new generation")
+	}
+	g.n.Store(proxyCacheMax + 1)
+	if c.current(h.store) == g {
+		t.Error("a full generation was kept")
+	}
+	if c.current(struct{ portal.Store }{h.store}) != nil {
+		t.Error("a store without a version got a cache")
+	}
+}
