@@ -19,6 +19,14 @@ type Store interface {
 	Close() error
 }
 
+// Versioned is an optional Store ability: telling whether anything was written. Version
+// returns a number that changes whenever an Update commits a write; what was read from the store
+// while Version returned v is still current as long as it still returns v (for writes made
+// through this Store value). Callers keep read results in memory labelled with v.
+type Versioned interface {
+	Version() uint64
+}
+
 // SessionFilter selects sessions; zero fields do not filter.
 type SessionFilter struct {
 	Environment string

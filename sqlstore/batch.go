@@ -25,7 +25,8 @@ type writer struct {
 	waiting int           // Updates waiting for their turn
 	turn    chan struct{} // closed when the running Update is done
 	open    *batch
-	// commits counts the batches committed, so callers can tell whether anything changed.
+	// commits counts the batches committed that wrote something, so callers can tell
+	// whether anything changed.
 	commits atomic.Uint64
 }
 
@@ -35,6 +36,8 @@ type batch struct {
 	n    int
 	done chan struct{} // closed once committed
 	err  error         // of the commit
+	// wrote is set when an Update that kept its writes ran a write statement.
+	wrote bool
 	// full is set when a statement found the disk full: SQLite may have rolled the whole
 	// transaction back, so no other Update joins it.
 	full bool
@@ -51,7 +54,10 @@ func (w *writer) closeLocked() {
 			// for that reason rather than for the disk.
 			b.err = fmt.Errorf("%w: %w", errDiskFull, b.err)
 		}
-	} else {
+	}
+	if b.wrote {
+		// Also when the commit failed: counting a change that did not happen only makes
+		// callers read again.
 		w.commits.Add(1)
 	}
 	close(b.done)
@@ -100,12 +106,13 @@ func (db *DB) update(ctx context.Context, fn func(tx portal.Tx) error) error {
 	w.turn = make(chan struct{})
 	w.mu.Unlock()
 
-	err, panicked, pv := db.inSavepoint(ctx, b.tx, fn)
+	err, panicked, pv, wrote := db.inSavepoint(ctx, b.tx, fn)
 
 	full := isDiskFull(err)
 	w.mu.Lock()
 	w.running = false
 	b.full = b.full || full
+	b.wrote = b.wrote || wrote
 	if w.waiting == 0 || b.n >= maxBatch || panicked || full {
 		w.closeLocked()
 	}
@@ -123,16 +130,17 @@ func (db *DB) update(ctx context.Context, fn func(tx portal.Tx) error) error {
 
 // inSavepoint runs fn in a savepoint of stx, rolled back when fn fails, panics or its
 // context ends.
-func (db *DB) inSavepoint(ctx context.Context, stx *sql.Tx, fn func(tx portal.Tx) error) (err error, panicked bool, pv any) {
+func (db *DB) inSavepoint(ctx context.Context, stx *sql.Tx, fn func(tx portal.Tx) error) (err error, panicked bool, pv any, wrote bool) {
 	bg := context.WithoutCancel(ctx)
 	if _, err := stx.ExecContext(bg, `SAVEPOINT update_fn`); err != nil {
-		return fmt.Errorf("sqlstore: begin: %w", err), false, nil
+		return fmt.Errorf("sqlstore: begin: %w", err), false, nil, false
 	}
 	keep := false
 	defer func() {
 		if v := recover(); v != nil {
 			panicked, pv, keep = true, v, false
 		}
+		wrote = wrote && keep
 		if !keep {
 			if _, rerr := stx.ExecContext(bg, `ROLLBACK TO SAVEPOINT update_fn`); rerr != nil && err == nil {
 				err = fmt.Errorf("sqlstore: roll back: %w", rerr)
@@ -142,10 +150,10 @@ func (db *DB) inSavepoint(ctx context.Context, stx *sql.Tx, fn func(tx portal.Tx
 			err = fmt.Errorf("sqlstore: release: %w", rerr)
 		}
 	}()
-	err = fn(&tx{ctx: bg, caller: ctx, tx: stx, d: db.d, stmts: db.writeStmts, envs: &db.envs, writable: true})
+	err = fn(&tx{ctx: bg, caller: ctx, tx: stx, d: db.d, stmts: db.writeStmts, envs: &db.envs, writable: true, wrote: &wrote})
 	if err == nil {
 		err = ctx.Err()
 	}
 	keep = err == nil
-	return err, false, nil
+	return err, false, nil, wrote
 }

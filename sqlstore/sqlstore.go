@@ -11,11 +11,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"portal"
 )
 
-var _ portal.Store = (*DB)(nil)
+var (
+	_ portal.Store     = (*DB)(nil)
+	_ portal.Versioned = (*DB)(nil)
+)
 
 // errReadOnly is returned by the write methods of a transaction opened by View.
 var errReadOnly = errors.New("sqlstore: write inside a read-only View transaction; use Update")
@@ -80,7 +84,8 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, writable 
 }
 
 // Close closes the database. Transactions still running fail.
-// Version returns a number that changes whenever an Update commits. Something read from
+// Version returns a number that changes whenever an Update commits a write (an Update that
+// only read, or whose writes were undone, leaves it as it was). Something read from
 // the store while Version returned v is still current as long as Version still returns v
 // (in this process: other processes writing to the same file are not seen).
 func (db *DB) Version() uint64 { return db.w.commits.Load() }
@@ -107,6 +112,7 @@ type tx struct {
 	stmts       *stmtCache
 	envs        *envCache
 	writable    bool
+	wrote       *bool // set by a write statement of an Update
 }
 
 var _ portal.Tx = (*tx)(nil)
@@ -128,10 +134,24 @@ func (t *tx) stmt(query string) *sql.Stmt {
 	return nil
 }
 
+// noteWrite records, in an Update, that a statement other than a plain SELECT ran (an
+// INSERT, UPDATE or DELETE, also one with RETURNING): the batch then counts as a change
+// for Version.
+func (t *tx) noteWrite(query string) {
+	if t.wrote == nil || *t.wrote {
+		return
+	}
+	q := strings.TrimLeft(query, " \t\n")
+	if len(q) < 6 || !strings.EqualFold(q[:6], "SELECT") {
+		*t.wrote = true
+	}
+}
+
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	if err := t.caller.Err(); err != nil {
 		return nil, err
 	}
+	t.noteWrite(query)
 	query = t.d.rebind(query)
 	if st := t.stmt(query); st != nil {
 		return st.ExecContext(t.ctx, args...)
@@ -143,6 +163,7 @@ func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
 	if err := t.caller.Err(); err != nil {
 		return nil, err
 	}
+	t.noteWrite(query)
 	query = t.d.rebind(query)
 	if st := t.stmt(query); st != nil {
 		return st.QueryContext(t.ctx, args...)
@@ -155,6 +176,7 @@ func (t *tx) queryRow(query string, args ...any) *sql.Row {
 		// An ended context fails the query before it reaches the database.
 		return t.tx.QueryRowContext(t.caller, query, args...)
 	}
+	t.noteWrite(query)
 	query = t.d.rebind(query)
 	if st := t.stmt(query); st != nil {
 		return st.QueryRowContext(t.ctx, args...)

@@ -3,10 +3,9 @@ package web
 import (
 	"net/http"
 	"sync"
-)
 
-// versioned is a Store that tells when anything was written (sqlstore.DB does).
-type versioned interface{ Version() uint64 }
+	"portal"
+)
 
 // readCache keeps JSON bodies computed from the store for as long as the store has not
 // committed a write since: the catalog that every front end polls is then served without
@@ -27,7 +26,7 @@ const readCacheMax = 256
 // unchanged, else one made by build (and kept when cacheable). Stores without a version
 // always build.
 func (s *Server) serveCached(w http.ResponseWriter, r *http.Request, key string, cacheable bool, build func() (any, error)) {
-	vs, ok := s.store.(versioned)
+	vs, ok := s.store.(portal.Versioned)
 	cacheable = cacheable && ok
 	var version uint64
 	if cacheable {

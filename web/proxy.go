@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
+	"sync"
 	"time"
 
 	"portal"
@@ -15,20 +16,8 @@ import (
 // session's dashboard. The dashboard checks tickets and cookies itself; the proxy first
 // takes out those whose portal login has ended (see revoked).
 func (s *Server) proxy(w http.ResponseWriter, r *http.Request, name string) {
-	var sess *portal.Session
-	var drop revoked
-	err := s.store.View(r.Context(), func(tx portal.Tx) error {
-		var err error
-		if sess, err = tx.Session(name); err != nil {
-			return err
-		}
-		drop, err = s.revokedValues(tx, r, sess)
-		return err
-	})
-	switch {
-	case errors.Is(err, portal.ErrNotFound):
-		sess = nil
-	case err != nil:
+	sess, drop, err := s.proxyLookup(r, name)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -57,70 +46,132 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, name string) {
 	rp.ServeHTTP(w, drop.apply(r))
 }
 
+// proxyLookup returns the named session (nil when there is none) and the request's values
+// that the dashboard must not see (see revoked). What the proxy cache holds for the store's
+// present version is used; the rest is read from the store in one transaction and kept.
+func (s *Server) proxyLookup(r *http.Request, name string) (*portal.Session, revoked, error) {
+	g := s.proxyCache.current(s.store)
+	now := s.now()
+	sess, cached := g.session(name)
+	var values []hostValue
+	if cached {
+		values = verifiedValues(g, r, sess, now)
+		if !missingLogins(g, sess, values) {
+			return sess, revokedOf(sess, values, g, nil, now), nil
+		}
+	}
+	read := map[string]loginState{}
+	err := s.store.View(r.Context(), func(tx portal.Tx) error {
+		clear(read)
+		if !cached {
+			var err error
+			if sess, err = tx.Session(name); err != nil {
+				return err
+			}
+			values = verifiedValues(g, r, sess, now)
+		}
+		for _, v := range values {
+			if _, ok := g.login(v.claims.Login); ok || !mayHold(sess, v.claims) {
+				continue
+			}
+			l, err := readLogin(tx, v.claims.Login)
+			if err != nil {
+				return err
+			}
+			read[v.claims.Login] = l
+		}
+		return nil
+	})
+	if errors.Is(err, portal.ErrNotFound) {
+		return nil, revoked{}, nil
+	} else if err != nil {
+		return nil, revoked{}, err
+	}
+	if cached {
+		g.keep(nil, read)
+	} else {
+		g.keep(sess, read)
+	}
+	return sess, revokedOf(sess, values, g, read, now), nil
+}
+
 // revoked lists the session-host values of a request that the dashboard must not see.
 type revoked struct {
 	cookies []string // names of cookies to remove
 	ticket  bool     // the page ticket in the query
 }
 
-// revokedValues checks the request's session-host cookies and page ticket against the
-// portal login they were issued to: a value whose login was logged out or expired, whose
-// user is not the session's owner, or whose user's password changed since, is revoked.
-// Values that do not verify are left to the dashboard, which refuses them.
-func (s *Server) revokedValues(tx portal.Tx, r *http.Request, sess *portal.Session) (revoked, error) {
-	var out revoked
-	now := s.now()
+// hostValue is a session-host cookie or page ticket of a request that verifies with the
+// session's secret.
+type hostValue struct {
+	cookie string // the cookie's name; "" for the page ticket
+	claims ticket.Claims
+}
+
+// verifiedValues returns the request's session-host cookies and page ticket that verify
+// (remembered in g). Values that do not verify are left to the dashboard, which refuses
+// them.
+func verifiedValues(g *proxyGen, r *http.Request, sess *portal.Session, now time.Time) []hostValue {
+	var out []hostValue
 	for _, name := range []string{ticket.CookieName, ticket.FramedCookieName} {
 		ck, err := r.Cookie(name)
 		if err != nil {
 			continue
 		}
-		c, err := ticket.Verify(sess.Secret, ticket.Cookie, sess.Name, ck.Value, now)
-		if err != nil {
-			continue
-		}
-		ok, err := loginHolds(tx, sess, c, now)
-		if err != nil {
-			return out, err
-		}
-		if !ok {
-			out.cookies = append(out.cookies, name)
+		if c, err := g.verify(sess, ticket.Cookie, ck.Value, now); err == nil {
+			out = append(out, hostValue{cookie: name, claims: c})
 		}
 	}
 	if tk := r.URL.Query().Get("ticket"); tk != "" {
-		if c, err := ticket.Verify(sess.Secret, ticket.Page, sess.Name, tk, now); err == nil {
-			ok, err := loginHolds(tx, sess, c, now)
-			if err != nil {
-				return out, err
-			}
-			out.ticket = !ok
+		if c, err := g.verify(sess, ticket.Page, tk, now); err == nil {
+			out = append(out, hostValue{claims: c})
 		}
 	}
-	return out, nil
+	return out
 }
 
-// loginHolds reports whether the portal login a session-host value was issued to still
-// admits its user to the session.
-func loginHolds(tx portal.Tx, sess *portal.Session, c ticket.Claims, now time.Time) (bool, error) {
-	if c.Login == "" || c.User == "" || c.User != sess.Owner {
-		return false, nil
+// mayHold reports whether a value can hold at all, before its login is looked at.
+func mayHold(sess *portal.Session, c ticket.Claims) bool {
+	return c.Login != "" && c.User != "" && c.User == sess.Owner
+}
+
+// missingLogins reports whether a login that values need is not in g.
+func missingLogins(g *proxyGen, sess *portal.Session, values []hostValue) bool {
+	for _, v := range values {
+		if _, ok := g.login(v.claims.Login); !ok && mayHold(sess, v.claims) {
+			return true
+		}
 	}
-	b, err := tx.BrowserSession(c.Login)
-	if errors.Is(err, portal.ErrNotFound) {
-		return false, nil
-	} else if err != nil {
-		return false, err
+	return false
+}
+
+// revokedOf checks values against the portal login they were issued to (from read, else
+// from g): a value whose login was logged out or expired, whose user is not the session's
+// owner, or whose user's password changed since, is revoked.
+func revokedOf(sess *portal.Session, values []hostValue, g *proxyGen, read map[string]loginState, now time.Time) revoked {
+	var out revoked
+	for _, v := range values {
+		l, ok := read[v.claims.Login]
+		if !ok {
+			l, _ = g.login(v.claims.Login)
+		}
+		if loginHolds(sess, v.claims, l, now) {
+			continue
+		}
+		if v.cookie != "" {
+			out.cookies = append(out.cookies, v.cookie)
+		} else {
+			out.ticket = true
+		}
 	}
-	if b.User != c.User || !now.Before(b.Expires) {
-		return false, nil
-	}
-	u, err := tx.User(c.User)
-	if errors.Is(err, portal.ErrNotFound) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	return ticket.Fingerprint(u.PasswordHash) == c.Credential, nil
+	return out
+}
+
+// loginHolds reports whether the portal login l, which a session-host value with claims c
+// was issued to, still admits its user to the session.
+func loginHolds(sess *portal.Session, c ticket.Claims, l loginState, now time.Time) bool {
+	return mayHold(sess, c) && l.found && l.user == c.User && now.Before(l.expires) &&
+		l.userFound && l.credential == c.Credential
 }
 
 // apply returns r without the revoked values (r itself when there are none).
@@ -152,6 +203,27 @@ var proxyTransport = func() *http.Transport {
 	return t
 }()
 
+// proxyBuffers lends the session proxies the buffers they copy answers through: without a
+// pool, ReverseProxy allocates 32 KiB for every request.
+var proxyBuffers = &bufferPool{}
+
+// bufferPool is an httputil.BufferPool of 32 KiB buffers.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) >= 32<<10 {
+		buf = buf[:32<<10]
+		b.p.Put(&buf)
+	}
+}
+
 // proxyFor returns the cached reverse proxy for a dashboard endpoint.
 func (s *Server) proxyFor(endpoint string) (*httputil.ReverseProxy, error) {
 	if p, ok := s.proxies.Load(endpoint); ok {
@@ -166,8 +238,13 @@ func (s *Server) proxyFor(endpoint string) (*httputil.ReverseProxy, error) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
 		},
-		Transport:     transport,
-		FlushInterval: -1,
+		Transport:  transport,
+		BufferPool: proxyBuffers,
+		// FlushInterval 0: answers are written through in the transport's buffer, and
+		// ReverseProxy still flushes at once what streams (text/event-stream, a body of
+		// unknown length); upgraded connections (terminals' WebSockets) are copied as is.
+		// Flushing every write (-1) cost a system call for every read from the dashboard.
+		FlushInterval: 0,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			// The workload may just have gone away; this is not worth more than a debug line.
 			s.log.Debug("session proxy", "endpoint", endpoint, "err", err)

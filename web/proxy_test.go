@@ -1,7 +1,9 @@
 package web
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -117,4 +119,54 @@ func TestProxyWebSocket(t *testing.T) {
 		}
 	}
 	c.Close(websocket.StatusNormalClosure, "")
+}
+
+// A dashboard's streamed answers (server-sent events, or a body of unknown length) pass
+// the proxy part by part, each as soon as the dashboard flushes it: the dashboard sends
+// the next part only once the client has the one before.
+func TestProxyStreams(t *testing.T) {
+	h := newHarness(t, nil)
+	next := make(chan struct{})
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/events" {
+			w.Header().Set("Content-Type", "text/event-stream")
+		}
+		for i := range 3 {
+			fmt.Fprintf(w, "part %d\n", i)
+			w.(http.Flusher).Flush()
+			select {
+			case <-next:
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}))
+	defer be.Close()
+	a := h.requestSession(h.robot(), "alice")
+	h.updateSession(a.Name, func(s *portal.Session) { s.Endpoint = be.URL })
+	front := httptest.NewServer(h.srv)
+	defer front.Close()
+
+	for _, path := range []string{"/events", "/chunked"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, "GET", front.URL+path, nil)
+		req.Host = a.Name + ".portal.test"
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd := bufio.NewReader(res.Body)
+		for i := range 3 {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				t.Fatalf("%s: part %d not streamed: %v", path, i, err)
+			}
+			if want := fmt.Sprintf("part %d\n", i); line != want {
+				t.Errorf("%s: got %q, want %q", path, line, want)
+			}
+			next <- struct{}{}
+		}
+		res.Body.Close()
+		cancel()
+	}
 }

@@ -53,6 +53,7 @@ type Server struct {
 	mux        *routeMux
 	proxies    sync.Map // endpoint → *httputil.ReverseProxy
 	auth       authCache
+	proxyCache proxyCache // what the session-host proxy read from the store
 	reads      readCache
 	ui         *uiState // the portal's own pages (ui.go)
 }
