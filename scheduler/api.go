@@ -35,6 +35,9 @@ type Config struct {
 	StartTimeout time.Duration
 	// Tick is the longest time between reconciler passes (default 1 second).
 	Tick time.Duration
+	// StartConcurrency is how many workloads may be starting (started, not yet ready) at
+	// once; the others wait their turn, in request order (default: 4 per CPU).
+	StartConcurrency int
 }
 
 // Request asks for a session of an environment for a user.

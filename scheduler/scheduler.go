@@ -3,6 +3,7 @@ package scheduler
 import (
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +74,9 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = time.Second
+	}
+	if cfg.StartConcurrency <= 0 {
+		cfg.StartConcurrency = 4 * runtime.NumCPU()
 	}
 	if cfg.SessionURL == nil {
 		cfg.SessionURL = func(s string) string { return "http://" + s + ".localhost" }

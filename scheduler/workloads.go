@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"portal"
@@ -41,6 +43,12 @@ func (s *Scheduler) unready(ctx context.Context) ([]*portal.Session, error) {
 
 // startAndWatch starts the workloads of new sessions and records those that became ready;
 // a workload that fails, vanishes or is not ready within StartTimeout ends its session.
+//
+// Starts are bounded and in order: at most StartConcurrency workloads are starting (started
+// and not yet ready) at once, and the next to start is the one asked for first, sessions a
+// learner waits for (owned) before reserved ones. Started all at once, every workload of a
+// class would compete for the CPU with every other and with the portal, so that nearly
+// every learner waited as long as the last one.
 func (s *Scheduler) startAndWatch(ctx context.Context) error {
 	todo, err := s.unready(ctx)
 	if err != nil {
@@ -67,44 +75,146 @@ func (s *Scheduler) startAndWatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return parallel(ctx, todo, func(ctx context.Context, sess *portal.Session) error {
-		env := envs[sess.Environment]
-		if sess.Handle == nil {
-			h, err := s.prov.Start(ctx, s.startRequest(sess, env))
-			if err != nil {
-				s.noteFailure(env.Name)
-				if s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
-					return s.failSession(ctx, sess.Name, "start failed: "+err.Error())
-				}
-				return fmt.Errorf("start workload: %w", err)
-			}
-			if err := s.saveHandle(ctx, sess.Name, h); err != nil {
-				return err
-			}
-			sess.Handle = h
+	var started, waiting, overdue []*portal.Session
+	for _, sess := range todo {
+		switch {
+		case sess.Handle != nil:
+			started = append(started, sess)
+		case s.now().Sub(sess.Created) >= s.cfg.StartTimeout:
+			overdue = append(overdue, sess)
+		default:
+			waiting = append(waiting, sess)
 		}
-		st, err := s.prov.Status(ctx, sess.Handle)
-		if err != nil {
-			return fmt.Errorf("workload status: %w", err)
+	}
+	s.failOverdue(ctx, overdue)
+	sortStartOrder(waiting)
+	// First the workloads already starting: those that became ready free their slot.
+	var mu sync.Mutex
+	starting := 0
+	err = parallel(ctx, started, func(ctx context.Context, sess *portal.Session) error {
+		ready, err := s.watchStart(ctx, sess, envs[sess.Environment])
+		if !ready {
+			mu.Lock()
+			starting++
+			mu.Unlock()
 		}
-		switch st.Phase {
-		case portal.WorkloadReady:
-			s.clearFailure(env.Name)
-			return s.markReady(ctx, sess.Name, st.Endpoint)
-		case portal.WorkloadFailed, portal.WorkloadGone:
-			s.noteFailure(env.Name)
-			msg := st.Message
-			if msg == "" {
-				msg = "workload " + st.Phase.String()
-			}
-			return s.failSession(ctx, sess.Name, msg)
-		}
-		if s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
-			s.noteFailure(env.Name)
-			return s.failSession(ctx, sess.Name, fmt.Sprintf("not ready after %s", s.cfg.StartTimeout))
-		}
-		return nil
+		return err
 	})
+	// Then the waiting ones, in order, each into a free slot: a workload ready at its
+	// first look frees its slot for the next at once.
+	free := s.cfg.StartConcurrency - starting
+	if free <= 0 || len(waiting) == 0 {
+		return err
+	}
+	next := make(chan *portal.Session)
+	var wg sync.WaitGroup
+	var errs []error
+	for range min(free, len(waiting)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for sess := range next {
+				cctx, cancel := context.WithTimeout(ctx, provTimeout)
+				ready, err := s.watchStart(cctx, sess, envs[sess.Environment])
+				cancel()
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("session %s: %w", sess.Name, err))
+					mu.Unlock()
+				}
+				if !ready {
+					return // its slot stays taken until it is ready
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	left := waiting
+feed:
+	for len(left) > 0 {
+		select {
+		case next <- left[0]:
+			left = left[1:]
+		case <-done:
+			break feed
+		}
+	}
+	close(next)
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	return errors.Join(append([]error{err}, errs...)...)
+}
+
+// sortStartOrder orders sessions waiting for their workload to start: those a learner
+// waits for first, then by when they were asked for (created), then by name.
+func sortStartOrder(list []*portal.Session) {
+	slices.SortStableFunc(list, func(a, b *portal.Session) int {
+		if (a.Owner != "") != (b.Owner != "") {
+			if a.Owner != "" {
+				return -1
+			}
+			return 1
+		}
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+}
+
+// failOverdue ends sessions that waited for a start slot for StartTimeout: their workload
+// is never started.
+func (s *Scheduler) failOverdue(ctx context.Context, list []*portal.Session) {
+	for _, sess := range list {
+		s.noteFailure(sess.Environment)
+		msg := fmt.Sprintf("not started after %s", s.cfg.StartTimeout)
+		if err := s.failSession(ctx, sess.Name, msg); err != nil && ctx.Err() == nil {
+			s.log.Warn("end a session that did not start", "session", sess.Name, "err", err)
+		}
+	}
+}
+
+// watchStart starts a session's workload if it has none yet and looks at its status once:
+// it records a ready workload and ends the session of one that failed or took too long.
+// It reports whether the workload no longer takes a start slot (ready, or ended).
+func (s *Scheduler) watchStart(ctx context.Context, sess *portal.Session, env *portal.Environment) (bool, error) {
+	if sess.Handle == nil {
+		h, err := s.prov.Start(ctx, s.startRequest(sess, env))
+		if err != nil {
+			s.noteFailure(env.Name)
+			if s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
+				return true, s.failSession(ctx, sess.Name, "start failed: "+err.Error())
+			}
+			return true, fmt.Errorf("start workload: %w", err)
+		}
+		if err := s.saveHandle(ctx, sess.Name, h); err != nil {
+			return true, err
+		}
+		sess.Handle = h
+	}
+	st, err := s.prov.Status(ctx, sess.Handle)
+	if err != nil {
+		return false, fmt.Errorf("workload status: %w", err)
+	}
+	switch st.Phase {
+	case portal.WorkloadReady:
+		s.clearFailure(env.Name)
+		return true, s.markReady(ctx, sess.Name, st.Endpoint)
+	case portal.WorkloadFailed, portal.WorkloadGone:
+		s.noteFailure(env.Name)
+		msg := st.Message
+		if msg == "" {
+			msg = "workload " + st.Phase.String()
+		}
+		return true, s.failSession(ctx, sess.Name, msg)
+	}
+	if s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
+		s.noteFailure(env.Name)
+		return true, s.failSession(ctx, sess.Name, fmt.Sprintf("not ready after %s", s.cfg.StartTimeout))
+	}
+	return false, nil
 }
 
 // noteFailure delays reserved top-ups of an environment after a workload failed, doubling
