@@ -16,7 +16,7 @@ const (
 	orphanedEvery = 15 * time.Second
 	cleanupEvery  = time.Hour
 	keepStopped   = 36 * time.Hour
-	busyTick      = 200 * time.Millisecond
+	busyTick      = 50 * time.Millisecond
 	provTimeout   = 30 * time.Second
 	parallelCalls = 16
 )

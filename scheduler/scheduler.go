@@ -78,6 +78,9 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.StartConcurrency <= 0 {
 		cfg.StartConcurrency = 4 * runtime.NumCPU()
 	}
+	if cfg.StartWatch == 0 {
+		cfg.StartWatch = time.Second
+	}
 	if cfg.SessionURL == nil {
 		cfg.SessionURL = func(s string) string { return "http://" + s + ".localhost" }
 	}

@@ -1,13 +1,19 @@
 package scheduler
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"portal"
 	"portal/mock"
+	"portal/sqlstore"
 )
 
 // Workloads start in request order, a bounded number at a time: while StartConcurrency
@@ -108,5 +114,90 @@ func TestSessionWaitingForSlotTimesOut(t *testing.T) {
 	}
 	if _, ok := h.prov.Running()[second]; ok {
 		t.Errorf("%s started after its StartTimeout", second)
+	}
+}
+
+// Within one pass, a start slot goes to the next session as soon as the workload in it is
+// ready: with two slots and workloads ready at their third look, one pass starts all five
+// sessions, never more than two starting at once, each in request order.
+func TestStartSlotsAreReusedWithinAPass(t *testing.T) {
+	e := entry("ws")
+	e.Capacity, e.Reserved, e.Initial = 10, 0, 0
+	var (
+		mu       sync.Mutex
+		looks    = map[string]int{}
+		starting int
+		most     int
+		order    []string
+	)
+	prov := &mock.Provisioner{
+		StartFn: func(ctx context.Context, r portal.StartRequest) ([]byte, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			starting++
+			most = max(most, starting)
+			order = append(order, r.Session.Name)
+			return []byte(r.Session.Name), nil
+		},
+		StatusFn: func(ctx context.Context, h []byte) (portal.WorkloadStatus, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			looks[string(h)]++
+			if looks[string(h)] < 3 {
+				return portal.WorkloadStatus{Phase: portal.WorkloadStarting}, nil
+			}
+			if looks[string(h)] == 3 {
+				starting--
+			}
+			return portal.WorkloadStatus{Phase: portal.WorkloadReady, Endpoint: "http://x.invalid/"}, nil
+		},
+		StopFn: func(ctx context.Context, h []byte) error { return nil },
+	}
+	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	clock := mock.NewClock(t0)
+	p := settings(e)
+	s, err := New(Config{Store: db, Provisioner: prov, Clock: clock.Now, Portal: p, Workshops: workshops(p),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PortalURL: "http://portal.test",
+		StartConcurrency: 2, StartWatch: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for i := range 5 {
+		clock.Advance(time.Second)
+		a, err := s.Request(ctx, Request{Environment: "lab-w01", User: fmt.Sprintf("learner%d", i), REST: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, a.Session.Name)
+	}
+	if err := s.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most > 2 {
+		t.Errorf("%d workloads were starting at once, want at most 2", most)
+	}
+	if !slices.Equal(order[:2], names[:2]) && !slices.Equal(order[:2], []string{names[1], names[0]}) {
+		t.Errorf("started first %v, want %v", order[:2], names[:2])
+	}
+	if len(order) != 5 {
+		t.Fatalf("one pass started %v, want all of %v", order, names)
+	}
+	for _, name := range names {
+		var sess *portal.Session
+		db.View(ctx, func(tx portal.Tx) error { sess, err = tx.Session(name); return err })
+		if sess == nil || sess.Ready.IsZero() {
+			t.Errorf("session %s is not ready after the pass", name)
+		}
 	}
 }

@@ -88,54 +88,55 @@ func (s *Scheduler) startAndWatch(ctx context.Context) error {
 	}
 	s.failOverdue(ctx, overdue)
 	sortStartOrder(waiting)
-	// First the workloads already starting: those that became ready free their slot.
+	// First a look at the workloads already starting: those ready free their slot.
 	var mu sync.Mutex
-	starting := 0
+	var still []*portal.Session
 	err = parallel(ctx, started, func(ctx context.Context, sess *portal.Session) error {
 		ready, err := s.watchStart(ctx, sess, envs[sess.Environment])
-		if !ready {
+		if !ready && err == nil {
 			mu.Lock()
-			starting++
+			still = append(still, sess)
 			mu.Unlock()
 		}
 		return err
 	})
-	// Then the waiting ones, in order, each into a free slot: a workload ready at its
-	// first look frees its slot for the next at once.
-	free := s.cfg.StartConcurrency - starting
-	if free <= 0 || len(waiting) == 0 {
+	if len(waiting) == 0 && s.cfg.StartWatch < 0 {
 		return err
 	}
+	sortStartOrder(still)
+	// Then StartConcurrency workers take the sessions in order, those still starting
+	// first: each watches its session until its workload is ready (for StartWatch at
+	// most), then takes the next, so no more than StartConcurrency workloads are ever
+	// starting at once. A worker whose session is not ready in time stops there: the
+	// session keeps its slot until a later pass sees it ready.
+	queue := append(still, waiting...)
+	deadline := time.Now().Add(s.cfg.StartWatch)
 	next := make(chan *portal.Session)
 	var wg sync.WaitGroup
 	var errs []error
-	for range min(free, len(waiting)) {
+	for range min(s.cfg.StartConcurrency, len(queue)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for sess := range next {
-				cctx, cancel := context.WithTimeout(ctx, provTimeout)
-				ready, err := s.watchStart(cctx, sess, envs[sess.Environment])
-				cancel()
+				ready, err := s.watchUntilReady(ctx, sess, envs[sess.Environment], deadline)
 				if err != nil {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("session %s: %w", sess.Name, err))
 					mu.Unlock()
 				}
 				if !ready {
-					return // its slot stays taken until it is ready
+					return // its slot stays taken until a later pass sees it ready
 				}
 			}
 		}()
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	left := waiting
 feed:
-	for len(left) > 0 {
+	for _, sess := range queue {
 		select {
-		case next <- left[0]:
-			left = left[1:]
+		case next <- sess:
 		case <-done:
 			break feed
 		}
@@ -145,6 +146,27 @@ feed:
 	mu.Lock()
 	defer mu.Unlock()
 	return errors.Join(append([]error{err}, errs...)...)
+}
+
+// startPoll is how often a worker of startAndWatch looks at a starting workload.
+const startPoll = 20 * time.Millisecond
+
+// watchUntilReady is watchStart, repeated every startPoll until the workload no longer
+// takes a start slot or the deadline (real time: a budget of work, not a rule) passes.
+func (s *Scheduler) watchUntilReady(ctx context.Context, sess *portal.Session, env *portal.Environment, deadline time.Time) (bool, error) {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, provTimeout)
+		ready, err := s.watchStart(cctx, sess, env)
+		cancel()
+		if ready || err != nil || !time.Now().Add(startPoll).Before(deadline) {
+			return ready, err
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(startPoll):
+		}
+	}
 }
 
 // sortStartOrder orders sessions waiting for their workload to start: those a learner
