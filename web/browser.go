@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"portal"
@@ -16,7 +18,17 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+// pages are parsed on first use, not at package init: session dashboards run this binary
+// too and never render them (web.New parses them, so a broken template still stops the
+// portal at startup).
+var pages = sync.OnceValue(func() *template.Template {
+	templateSetsParsed.Add(1)
+	return template.Must(template.ParseFS(templateFS, "templates/*.html"))
+})
+
+// templateSetsParsed counts the parsings of pages and uiTemplates (a test checks that none
+// happens at init).
+var templateSetsParsed atomic.Int32
 
 // ticketTTL is how long a ticket for the session host stays valid.
 const ticketTTL = 2 * time.Minute
@@ -46,7 +58,7 @@ func (s *Server) page(h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) render(w http.ResponseWriter, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := pages.ExecuteTemplate(w, name, data); err != nil {
+	if err := pages().ExecuteTemplate(w, name, data); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
 	}
 }

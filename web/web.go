@@ -62,6 +62,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Scheduler == nil || cfg.Store == nil {
 		return nil, errors.New("web: Scheduler and Store are required")
 	}
+	pages()
+	uiTemplates()
 	if cfg.Clock == nil {
 		cfg.Clock = portal.SystemClock
 	}
