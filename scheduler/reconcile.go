@@ -357,6 +357,7 @@ func (s *Scheduler) markStopped(ctx context.Context, name string, from portal.Se
 	})
 	if err == nil {
 		s.issued.Delete(name)
+		s.readySignal(name)
 		s.emit(events)
 	}
 	return err

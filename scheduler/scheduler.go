@@ -46,6 +46,9 @@ type Scheduler struct {
 	known    Credentials
 	knownGen string
 	credMu   sync.Mutex
+	// readyWait holds, per session, the channel ReadyWait hands out (readywait.go).
+	readyWait map[string]chan struct{}
+	readyMu   sync.Mutex
 	// When the slower checks last ran.
 	lastVanished, lastOrphaned, lastCleanup time.Time
 }

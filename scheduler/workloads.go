@@ -286,6 +286,7 @@ func (s *Scheduler) saveHandle(ctx context.Context, name string, h []byte) error
 
 // markReady records that a session's workload answers at endpoint.
 func (s *Scheduler) markReady(ctx context.Context, name, endpoint string) error {
+	defer s.readySignal(name)
 	return s.store.Update(ctx, func(tx portal.Tx) error {
 		sess, err := tx.Session(name)
 		if err != nil {
@@ -306,6 +307,7 @@ func (s *Scheduler) markReady(ctx context.Context, name, endpoint string) error 
 
 // failSession ends a session whose workload could not start.
 func (s *Scheduler) failSession(ctx context.Context, name, msg string) error {
+	defer s.readySignal(name)
 	s.log.Warn("session workload failed", "session", name, "reason", msg)
 	_, err := s.changeLive(ctx, name, func(tx portal.Tx, sess *portal.Session, env *portal.Environment, now time.Time) ([]portal.Event, error) {
 		events, err := s.markStopping(tx, sess, env, "Session/Failed", now)
