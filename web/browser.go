@@ -225,9 +225,20 @@ func (s *Server) loggedInOwner(w http.ResponseWriter, r *http.Request, name stri
 // dashboard, or a "starting" page that reloads itself until the session is ready.
 func (s *Server) handleSessionPage(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("session")
+	var started <-chan struct{}
+	if s.startHold > 0 {
+		// Taken before the session is read, so that a start recorded in between is seen.
+		started = s.sched.ReadyWait(name)
+	}
 	u, sess, env, ok := s.loggedInOwner(w, r, name)
 	if !ok {
 		return
+	}
+	if sess.Ready.IsZero() && started != nil && s.holdForStart(r, started) {
+		// Look again: ready now, or ended.
+		if u, sess, env, ok = s.loggedInOwner(w, r, name); !ok {
+			return
+		}
 	}
 	sessionPageHeaders(w.Header(), s.sessionURL(name))
 	now := s.now()
@@ -257,6 +268,23 @@ func (s *Server) handleSessionPage(w http.ResponseWriter, r *http.Request) {
 		Audience: ticket.Page, Session: name, User: u.Name, Expires: now.Add(ticketTTL),
 		Login: loginKey(r), Credential: ticket.Fingerprint(u.PasswordHash)}))
 	s.render(w, "session.html", page)
+}
+
+// holdForStart waits, for StartHold at most, until started is closed (the scheduler
+// recorded the session ready, or ended it); it reports whether that happened.
+func (s *Server) holdForStart(r *http.Request, started <-chan struct{}) bool {
+	if s.onHold != nil {
+		s.onHold()
+	}
+	t := time.NewTimer(s.startHold)
+	defer t.Stop()
+	select {
+	case <-started:
+		return true
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+	return false
 }
 
 // ownSessionOrLeave returns u's live session of this name, or redirects the browser away:

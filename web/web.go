@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"portal"
 	"portal/scheduler"
@@ -37,6 +38,10 @@ type Config struct {
 	// Warnings, when set, returns conditions the operator should know about (for example
 	// that sessions run without a sandbox); admin pages show them in a banner.
 	Warnings func() []string
+	// StartHold is how long the session page of a session that is starting waits for its
+	// dashboard before it answers with the page that reloads itself (0: at once). Held, a
+	// learner sees the dashboard when it is up rather than at the next reload.
+	StartHold time.Duration
 }
 
 // Server answers the portal's HTTP requests. It is an http.Handler.
@@ -55,6 +60,8 @@ type Server struct {
 	auth       authCache
 	reads      readCache
 	ui         *uiState // the portal's own pages (ui.go)
+	startHold  time.Duration
+	onHold     func() // tests: called when a session page starts to wait
 }
 
 // New returns a Server for cfg.
@@ -78,6 +85,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("web: portal URL %q is not an absolute http(s) URL", cfg.PortalURL)
 	}
 	s := &Server{
+		startHold:  cfg.StartHold,
 		sched:      cfg.Scheduler,
 		store:      cfg.Store,
 		now:        cfg.Clock,
