@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -180,10 +181,13 @@ func (g *groupsV1) create(name string, l Limits) error {
 }
 
 // parentWeight is the CPU weight of the sessions' parent group when it holds n sessions:
-// as much as n processes of the default weight one, so that the sessions together weigh
-// against the rest of the machine as they would without cgroups, and not as one process.
+// as much as n processes of the default weight one, so that a few sessions weigh against
+// the rest of the machine as they would without cgroups and not as one process, but never
+// more than one process per CPU. The sessions together can still use every CPU, yet a
+// portal thread that wants the CPU gets at least half of one, however many sessions run:
+// the portal's API is not starved while a class starts.
 func parentWeight(n int, one, most int64) int64 {
-	return min(most, one*int64(max(n, 1)))
+	return min(most, one*int64(min(max(n, 1), runtime.NumCPU())))
 }
 
 func (g *groupsV1) add(name string, pid int) error {

@@ -369,6 +369,9 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 			return fail(fmt.Errorf("join its cgroup: %w", err))
 		}
 	}
+	if err := lowerPriority(pid); err != nil {
+		return fail(err)
+	}
 	h := handle{PID: pid, PGID: pid, Start: st.start, WorkDir: work, Secret: r.Session.Secret, Addr: addr,
 		Cgroup: group}
 	b, err := json.Marshal(h)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -126,12 +128,30 @@ const passwordCost = bcrypt.DefaultCost
 
 // hashPassword returns the hash the portal stores for a password.
 func hashPassword(password string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), passwordCost)
+	h, err := generateHash([]byte(password))
 	return string(h), err
 }
 
-// dummyHash is compared against when there is no hash to compare with.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), passwordCost)
+// hashesMade counts the bcrypt hashes this process made. A test checks that none is made
+// at package init: every session's dashboard is this binary, and a hash at cost 10 costs
+// about 60 ms of CPU per session start.
+var hashesMade atomic.Int64
+
+// generateHash makes a bcrypt hash at passwordCost.
+func generateHash(password []byte) ([]byte, error) {
+	hashesMade.Add(1)
+	return bcrypt.GenerateFromPassword(password, passwordCost)
+}
+
+// dummyHash returns the hash compared against when there is no hash to compare with. It
+// is made on first use, not at init (see hashesMade).
+var dummyHash = sync.OnceValue(func() []byte {
+	h, err := generateHash([]byte("not a password"))
+	if err != nil {
+		panic(fmt.Sprintf("scheduler: make the dummy password hash: %v", err))
+	}
+	return h
+})
 
 // compareHash is bcrypt's comparison; tests replace it to see what is compared.
 var compareHash = bcrypt.CompareHashAndPassword
@@ -152,13 +172,13 @@ func (s *Scheduler) CheckPassword(ctx context.Context, name, password string) (*
 	})
 	switch {
 	case errors.Is(err, portal.ErrNotFound):
-		compareHash(dummyHash, []byte(password))
+		compareHash(dummyHash(), []byte(password))
 		return nil, errBadLogin
 	case err != nil:
 		return nil, err
 	}
 	if u.PasswordHash == "" {
-		compareHash(dummyHash, []byte(password))
+		compareHash(dummyHash(), []byte(password))
 		return nil, errBadLogin
 	}
 	if compareHash([]byte(u.PasswordHash), []byte(password)) != nil {

@@ -35,6 +35,13 @@ type Config struct {
 	StartTimeout time.Duration
 	// Tick is the longest time between reconciler passes (default 1 second).
 	Tick time.Duration
+	// StartConcurrency is how many workloads may be starting (started, not yet ready) at
+	// once; the others wait their turn, in request order (default: 4 per CPU).
+	StartConcurrency int
+	// StartWatch is how long a reconciler pass keeps watching the workloads it is starting,
+	// so that each start slot goes to the next session as soon as its workload is ready
+	// rather than at the next pass (default 1 second; negative: look once per pass).
+	StartWatch time.Duration
 }
 
 // Request asks for a session of an environment for a user.

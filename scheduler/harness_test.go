@@ -105,7 +105,7 @@ func (h *harness) open() {
 	h.s, err = New(Config{Store: h.failing, Provisioner: h.prov, Events: h.events, Clock: h.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Portal: h.p, Workshops: workshops(h.p),
 		PortalURL: "http://portal.test", IngressDomain: "test", IngressProtocol: "http",
-		StartTimeout: time.Minute})
+		StartTimeout: time.Minute, StartWatch: -1})
 	if err != nil {
 		h.t.Fatal(err)
 	}

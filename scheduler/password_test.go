@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -89,5 +91,35 @@ func BenchmarkCheckPassword(b *testing.B) {
 				s.CheckPassword(ctx, bc.user, bc.password)
 			}
 		})
+	}
+}
+
+// No bcrypt hash is made at package init: every session's dashboard process is this
+// binary and never checks a password, so a hash made at init (about 60 ms of CPU at cost
+// 10) would be paid by every session start. The check runs in a fresh process of this test
+// binary, where nothing has run before it; the dummy hash is then made on first use.
+func TestNoPasswordHashAtInit(t *testing.T) {
+	if os.Getenv("PORTAL_TEST_INIT_CHILD") == "1" {
+		if n := hashesMade.Load(); n != 0 {
+			t.Fatalf("%d bcrypt hashes made before any test ran, want 0", n)
+		}
+		h := newHarness(t, settings(entry("ws")), mock.Healthy)
+		before := hashesMade.Load()
+		if _, err := h.s.CheckPassword(h.ctx, "nobody", "x"); err == nil {
+			t.Fatal("an unknown user's password was accepted")
+		}
+		if n := hashesMade.Load() - before; n != 1 {
+			t.Fatalf("checking an unknown user made %d hashes, want 1 (the dummy hash, on first use)", n)
+		}
+		if c, err := bcrypt.Cost(dummyHash()); err != nil || c != passwordCost {
+			t.Fatalf("dummy hash cost = %d, %v; want %d", c, err, passwordCost)
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNoPasswordHashAtInit$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "PORTAL_TEST_INIT_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("in a fresh process: %v\n%s", err, out)
 	}
 }

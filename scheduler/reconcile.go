@@ -16,7 +16,7 @@ const (
 	orphanedEvery = 15 * time.Second
 	cleanupEvery  = time.Hour
 	keepStopped   = 36 * time.Hour
-	busyTick      = 200 * time.Millisecond
+	busyTick      = 50 * time.Millisecond
 	provTimeout   = 30 * time.Second
 	parallelCalls = 16
 )
@@ -357,6 +357,7 @@ func (s *Scheduler) markStopped(ctx context.Context, name string, from portal.Se
 	})
 	if err == nil {
 		s.issued.Delete(name)
+		s.readySignal(name)
 		s.emit(events)
 	}
 	return err

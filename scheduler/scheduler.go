@@ -3,6 +3,7 @@ package scheduler
 import (
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,9 @@ type Scheduler struct {
 	known    Credentials
 	knownGen string
 	credMu   sync.Mutex
+	// readyWait holds, per session, the channel ReadyWait hands out (readywait.go).
+	readyWait map[string]chan struct{}
+	readyMu   sync.Mutex
 	// When the slower checks last ran.
 	lastVanished, lastOrphaned, lastCleanup time.Time
 }
@@ -73,6 +77,12 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = time.Second
+	}
+	if cfg.StartConcurrency <= 0 {
+		cfg.StartConcurrency = 4 * runtime.NumCPU()
+	}
+	if cfg.StartWatch == 0 {
+		cfg.StartWatch = time.Second
 	}
 	if cfg.SessionURL == nil {
 		cfg.SessionURL = func(s string) string { return "http://" + s + ".localhost" }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"portal"
@@ -41,6 +43,12 @@ func (s *Scheduler) unready(ctx context.Context) ([]*portal.Session, error) {
 
 // startAndWatch starts the workloads of new sessions and records those that became ready;
 // a workload that fails, vanishes or is not ready within StartTimeout ends its session.
+//
+// Starts are bounded and in order: at most StartConcurrency workloads are starting (started
+// and not yet ready) at once, and the next to start is the one asked for first, sessions a
+// learner waits for (owned) before reserved ones. Started all at once, every workload of a
+// class would compete for the CPU with every other and with the portal, so that nearly
+// every learner waited as long as the last one.
 func (s *Scheduler) startAndWatch(ctx context.Context) error {
 	todo, err := s.unready(ctx)
 	if err != nil {
@@ -67,44 +75,168 @@ func (s *Scheduler) startAndWatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return parallel(ctx, todo, func(ctx context.Context, sess *portal.Session) error {
-		env := envs[sess.Environment]
-		if sess.Handle == nil {
-			h, err := s.prov.Start(ctx, s.startRequest(sess, env))
-			if err != nil {
-				s.noteFailure(env.Name)
-				if s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
-					return s.failSession(ctx, sess.Name, "start failed: "+err.Error())
-				}
-				return fmt.Errorf("start workload: %w", err)
-			}
-			if err := s.saveHandle(ctx, sess.Name, h); err != nil {
-				return err
-			}
-			sess.Handle = h
+	var started, waiting, overdue []*portal.Session
+	for _, sess := range todo {
+		switch {
+		case sess.Handle != nil:
+			started = append(started, sess)
+		case s.now().Sub(sess.Created) >= s.cfg.StartTimeout:
+			overdue = append(overdue, sess)
+		default:
+			waiting = append(waiting, sess)
 		}
-		st, err := s.prov.Status(ctx, sess.Handle)
-		if err != nil {
-			return fmt.Errorf("workload status: %w", err)
+	}
+	s.failOverdue(ctx, overdue)
+	sortStartOrder(waiting)
+	// First a look at the workloads already starting: those ready free their slot.
+	var mu sync.Mutex
+	var still []*portal.Session
+	err = parallel(ctx, started, func(ctx context.Context, sess *portal.Session) error {
+		ready, err := s.watchStart(ctx, sess, envs[sess.Environment])
+		if !ready && err == nil {
+			mu.Lock()
+			still = append(still, sess)
+			mu.Unlock()
 		}
-		switch st.Phase {
-		case portal.WorkloadReady:
-			s.clearFailure(env.Name)
-			return s.markReady(ctx, sess.Name, st.Endpoint)
-		case portal.WorkloadFailed, portal.WorkloadGone:
-			s.noteFailure(env.Name)
-			msg := st.Message
-			if msg == "" {
-				msg = "workload " + st.Phase.String()
-			}
-			return s.failSession(ctx, sess.Name, msg)
-		}
-		if s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
-			s.noteFailure(env.Name)
-			return s.failSession(ctx, sess.Name, fmt.Sprintf("not ready after %s", s.cfg.StartTimeout))
-		}
-		return nil
+		return err
 	})
+	if len(waiting) == 0 && s.cfg.StartWatch < 0 {
+		return err
+	}
+	sortStartOrder(still)
+	// Then StartConcurrency workers take the sessions in order, those still starting
+	// first: each watches its session until its workload is ready (for StartWatch at
+	// most), then takes the next, so no more than StartConcurrency workloads are ever
+	// starting at once. A worker whose session is not ready in time stops there: the
+	// session keeps its slot until a later pass sees it ready.
+	queue := append(still, waiting...)
+	deadline := time.Now().Add(s.cfg.StartWatch)
+	next := make(chan *portal.Session)
+	var wg sync.WaitGroup
+	var errs []error
+	for range min(s.cfg.StartConcurrency, len(queue)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for sess := range next {
+				ready, err := s.watchUntilReady(ctx, sess, envs[sess.Environment], deadline)
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("session %s: %w", sess.Name, err))
+					mu.Unlock()
+				}
+				if !ready {
+					return // its slot stays taken until a later pass sees it ready
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+feed:
+	for _, sess := range queue {
+		select {
+		case next <- sess:
+		case <-done:
+			break feed
+		}
+	}
+	close(next)
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	return errors.Join(append([]error{err}, errs...)...)
+}
+
+// startPoll is how often a worker of startAndWatch looks at a starting workload.
+const startPoll = 20 * time.Millisecond
+
+// watchUntilReady is watchStart, repeated every startPoll until the workload no longer
+// takes a start slot or the deadline (real time: a budget of work, not a rule) passes.
+func (s *Scheduler) watchUntilReady(ctx context.Context, sess *portal.Session, env *portal.Environment, deadline time.Time) (bool, error) {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, provTimeout)
+		ready, err := s.watchStart(cctx, sess, env)
+		cancel()
+		if ready || err != nil || !time.Now().Add(startPoll).Before(deadline) {
+			return ready, err
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(startPoll):
+		}
+	}
+}
+
+// sortStartOrder orders sessions waiting for their workload to start: those a learner
+// waits for first, then by when they were asked for (created), then by name.
+func sortStartOrder(list []*portal.Session) {
+	slices.SortStableFunc(list, func(a, b *portal.Session) int {
+		if (a.Owner != "") != (b.Owner != "") {
+			if a.Owner != "" {
+				return -1
+			}
+			return 1
+		}
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+}
+
+// failOverdue ends sessions that waited for a start slot for StartTimeout: their workload
+// is never started.
+func (s *Scheduler) failOverdue(ctx context.Context, list []*portal.Session) {
+	for _, sess := range list {
+		s.noteFailure(sess.Environment)
+		msg := fmt.Sprintf("not started after %s", s.cfg.StartTimeout)
+		if err := s.failSession(ctx, sess.Name, msg); err != nil && ctx.Err() == nil {
+			s.log.Warn("end a session that did not start", "session", sess.Name, "err", err)
+		}
+	}
+}
+
+// watchStart starts a session's workload if it has none yet and looks at its status once:
+// it records a ready workload and ends the session of one that failed or took too long.
+// It reports whether the workload no longer takes a start slot (ready, or ended).
+func (s *Scheduler) watchStart(ctx context.Context, sess *portal.Session, env *portal.Environment) (bool, error) {
+	if sess.Handle == nil {
+		h, err := s.prov.Start(ctx, s.startRequest(sess, env))
+		if err != nil {
+			s.noteFailure(env.Name)
+			if s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
+				return true, s.failSession(ctx, sess.Name, "start failed: "+err.Error())
+			}
+			return true, fmt.Errorf("start workload: %w", err)
+		}
+		if err := s.saveHandle(ctx, sess.Name, h); err != nil {
+			return true, err
+		}
+		sess.Handle = h
+	}
+	st, err := s.prov.Status(ctx, sess.Handle)
+	if err != nil {
+		return false, fmt.Errorf("workload status: %w", err)
+	}
+	switch st.Phase {
+	case portal.WorkloadReady:
+		s.clearFailure(env.Name)
+		return true, s.markReady(ctx, sess.Name, st.Endpoint)
+	case portal.WorkloadFailed, portal.WorkloadGone:
+		s.noteFailure(env.Name)
+		msg := st.Message
+		if msg == "" {
+			msg = "workload " + st.Phase.String()
+		}
+		return true, s.failSession(ctx, sess.Name, msg)
+	}
+	if s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
+		s.noteFailure(env.Name)
+		return true, s.failSession(ctx, sess.Name, fmt.Sprintf("not ready after %s", s.cfg.StartTimeout))
+	}
+	return false, nil
 }
 
 // noteFailure delays reserved top-ups of an environment after a workload failed, doubling
@@ -154,6 +286,7 @@ func (s *Scheduler) saveHandle(ctx context.Context, name string, h []byte) error
 
 // markReady records that a session's workload answers at endpoint.
 func (s *Scheduler) markReady(ctx context.Context, name, endpoint string) error {
+	defer s.readySignal(name)
 	return s.store.Update(ctx, func(tx portal.Tx) error {
 		sess, err := tx.Session(name)
 		if err != nil {
@@ -174,6 +307,7 @@ func (s *Scheduler) markReady(ctx context.Context, name, endpoint string) error 
 
 // failSession ends a session whose workload could not start.
 func (s *Scheduler) failSession(ctx context.Context, name, msg string) error {
+	defer s.readySignal(name)
 	s.log.Warn("session workload failed", "session", name, "reason", msg)
 	_, err := s.changeLive(ctx, name, func(tx portal.Tx, sess *portal.Session, env *portal.Environment, now time.Time) ([]portal.Event, error) {
 		events, err := s.markStopping(tx, sess, env, "Session/Failed", now)

@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"portal"
@@ -16,7 +18,17 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+// pages are parsed on first use, not at package init: session dashboards run this binary
+// too and never render them (web.New parses them, so a broken template still stops the
+// portal at startup).
+var pages = sync.OnceValue(func() *template.Template {
+	templateSetsParsed.Add(1)
+	return template.Must(template.ParseFS(templateFS, "templates/*.html"))
+})
+
+// templateSetsParsed counts the parsings of pages and uiTemplates (a test checks that none
+// happens at init).
+var templateSetsParsed atomic.Int32
 
 // ticketTTL is how long a ticket for the session host stays valid.
 const ticketTTL = 2 * time.Minute
@@ -46,7 +58,7 @@ func (s *Server) page(h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) render(w http.ResponseWriter, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := pages.ExecuteTemplate(w, name, data); err != nil {
+	if err := pages().ExecuteTemplate(w, name, data); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
 	}
 }
@@ -222,9 +234,20 @@ func (s *Server) loggedInOwner(w http.ResponseWriter, r *http.Request, name stri
 // dashboard, or a "starting" page that reloads itself until the session is ready.
 func (s *Server) handleSessionPage(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("session")
+	var started <-chan struct{}
+	if s.startHold > 0 {
+		// Taken before the session is read, so that a start recorded in between is seen.
+		started = s.sched.ReadyWait(name)
+	}
 	u, sess, env, ok := s.loggedInOwner(w, r, name)
 	if !ok {
 		return
+	}
+	if sess.Ready.IsZero() && started != nil && s.holdForStart(r, started) {
+		// Look again: ready now, or ended.
+		if u, sess, env, ok = s.loggedInOwner(w, r, name); !ok {
+			return
+		}
 	}
 	sessionPageHeaders(w.Header(), s.sessionURL(name))
 	now := s.now()
@@ -254,6 +277,23 @@ func (s *Server) handleSessionPage(w http.ResponseWriter, r *http.Request) {
 		Audience: ticket.Page, Session: name, User: u.Name, Expires: now.Add(ticketTTL),
 		Login: loginKey(r), Credential: ticket.Fingerprint(u.PasswordHash)}))
 	s.render(w, "session.html", page)
+}
+
+// holdForStart waits, for StartHold at most, until started is closed (the scheduler
+// recorded the session ready, or ended it); it reports whether that happened.
+func (s *Server) holdForStart(r *http.Request, started <-chan struct{}) bool {
+	if s.onHold != nil {
+		s.onHold()
+	}
+	t := time.NewTimer(s.startHold)
+	defer t.Stop()
+	select {
+	case <-started:
+		return true
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+	return false
 }
 
 // ownSessionOrLeave returns u's live session of this name, or redirects the browser away:

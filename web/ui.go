@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"portal"
@@ -29,8 +30,10 @@ var uiTemplateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// uiTemplates holds one template set per page: the layout plus the page's "content".
-var uiTemplates = func() map[string]*template.Template {
+// uiTemplates holds one template set per page: the layout plus the page's "content". They
+// are parsed on first use, as pages are.
+var uiTemplates = sync.OnceValue(func() map[string]*template.Template {
+	templateSetsParsed.Add(1)
 	funcs := template.FuncMap{
 		"when":      formatWhen,
 		"remaining": formatRemaining,
@@ -55,7 +58,7 @@ var uiTemplates = func() map[string]*template.Template {
 		out[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(uiTemplateFS, "templates/ui/layout.html", n))
 	}
 	return out
-}()
+})
 
 // uiState is what the pages keep between requests.
 type uiState struct {
@@ -270,7 +273,7 @@ func securityHeaders(h http.Header) {
 
 // show renders a page with status.
 func (s *Server) show(w http.ResponseWriter, status int, page string, v *view) {
-	t, ok := uiTemplates[page]
+	t, ok := uiTemplates()[page]
 	if !ok {
 		panic("web: no page template " + page)
 	}

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"portal"
 	"portal/scheduler"
@@ -37,6 +38,10 @@ type Config struct {
 	// Warnings, when set, returns conditions the operator should know about (for example
 	// that sessions run without a sandbox); admin pages show them in a banner.
 	Warnings func() []string
+	// StartHold is how long the session page of a session that is starting waits for its
+	// dashboard before it answers with the page that reloads itself (0: at once). Held, a
+	// learner sees the dashboard when it is up rather than at the next reload.
+	StartHold time.Duration
 }
 
 // Server answers the portal's HTTP requests. It is an http.Handler.
@@ -56,6 +61,8 @@ type Server struct {
 	proxyCache proxyCache // what the session-host proxy read from the store
 	reads      readCache
 	ui         *uiState // the portal's own pages (ui.go)
+	startHold  time.Duration
+	onHold     func() // tests: called when a session page starts to wait
 }
 
 // New returns a Server for cfg.
@@ -63,6 +70,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Scheduler == nil || cfg.Store == nil {
 		return nil, errors.New("web: Scheduler and Store are required")
 	}
+	pages()
+	uiTemplates()
 	if cfg.Clock == nil {
 		cfg.Clock = portal.SystemClock
 	}
@@ -77,6 +86,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("web: portal URL %q is not an absolute http(s) URL", cfg.PortalURL)
 	}
 	s := &Server{
+		startHold:  cfg.StartHold,
 		sched:      cfg.Scheduler,
 		store:      cfg.Store,
 		now:        cfg.Clock,

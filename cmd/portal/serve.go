@@ -241,7 +241,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	handler, err := web.New(web.Config{Scheduler: sched, Store: db, Clock: portal.SystemClock,
 		Logger: log, PortalURL: portalURL, IngressDomain: c.IngressDomain, SessionURL: sessionURL,
-		Warnings: func() []string { return warnings }})
+		Warnings: func() []string { return warnings }, StartHold: sessionPageHold})
 	if err != nil {
 		return err
 	}
@@ -446,3 +446,7 @@ func checkContent(conf *spec.Config) error {
 	}
 	return nil
 }
+
+// sessionPageHold is how long the session page of a starting session waits for its
+// dashboard before it shows the page that reloads itself every second.
+const sessionPageHold = 2 * time.Second
