@@ -67,7 +67,13 @@ func (d *dashboards) Start(ctx context.Context, r portal.StartRequest) ([]byte, 
 		return nil, err
 	}
 	h, _ := json.Marshal(map[string]any{"pid": 0, "workdir": work})
-	if err := os.WriteFile(filepath.Join(work, ".handle"), h, 0o600); err != nil {
+	// Written as the real provisioner writes it, whole or not at all: the tool reads
+	// handles while sessions start.
+	tmp := filepath.Join(work, ".handle.tmp")
+	if err := os.WriteFile(tmp, h, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, filepath.Join(work, ".handle")); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(work, ".dashboard.addr"), []byte(srv.Listener.Addr().String()+"\n"), 0o600); err != nil {
