@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,5 +55,28 @@ func TestExtensionDuringExpiryPassIsHonoured(t *testing.T) {
 	h.advance(10 * time.Minute)
 	if s := h.session(a.Session.Name); s.State.Live() && s.State != portal.SessionStopping {
 		t.Fatalf("at its extended expiry: %v, want stopping or stopped", s.State)
+	}
+}
+
+// A due session the reaper cannot stop (the store fails) is reported by the pass, under
+// its expiry step, and stopped by the next pass once the store works again.
+func TestExpiryPassReportsStoreFailure(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	a := h.mustRequest("lab-w01", "")
+	h.activate(a)
+	h.clock.Advance(31 * time.Minute)
+	broken := errors.New("database is locked")
+	h.failing.Fail(nil, broken)
+	err := h.s.Reconcile(h.ctx)
+	if !errors.Is(err, broken) || !strings.Contains(err.Error(), "expire: ") {
+		t.Fatalf("pass with a failing store = %v, want its expiry step to report %v", err, broken)
+	}
+	if s := h.session(a.Session.Name); s.State != portal.SessionRunning {
+		t.Fatalf("session = %v, want still running (nothing was written)", s.State)
+	}
+	h.failing.Heal()
+	h.reconcile()
+	if s := h.session(a.Session.Name); s.State == portal.SessionRunning {
+		t.Fatal("the due session still runs after a pass with a working store")
 	}
 }
