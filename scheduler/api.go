@@ -36,7 +36,7 @@ type Config struct {
 	// Tick is the longest time between reconciler passes (default 1 second).
 	Tick time.Duration
 	// StartConcurrency is how many workloads may be starting (started, not yet ready) at
-	// once; the others wait their turn, in request order (default: 4 per CPU).
+	// once; the others wait their turn, in request order (default: 16 per CPU).
 	StartConcurrency int
 	// StartWatch is how long a reconciler pass keeps watching the workloads it is starting,
 	// so that each start slot goes to the next session as soon as its workload is ready

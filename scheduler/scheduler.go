@@ -79,7 +79,7 @@ func New(cfg Config) (*Scheduler, error) {
 		cfg.Tick = time.Second
 	}
 	if cfg.StartConcurrency <= 0 {
-		cfg.StartConcurrency = 4 * runtime.NumCPU()
+		cfg.StartConcurrency = 16 * runtime.NumCPU()
 	}
 	if cfg.StartWatch == 0 {
 		cfg.StartWatch = time.Second

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -37,7 +38,10 @@ type serveConfig struct {
 	URL           string
 	IngressDomain string
 	StartTimeout  time.Duration
-	LogLevel      string
+	// StartConcurrency is how many sessions may be starting at once (0: the scheduler's
+	// default).
+	StartConcurrency int
+	LogLevel         string
 	// AllowUnsandboxed lets sessions run without a sandbox when bubblewrap cannot run.
 	AllowUnsandboxed bool
 	Bwrap            string
@@ -67,6 +71,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.IngressDomain, "ingress-domain", envOr("PORTAL_INGRESS_DOMAIN", "localhost"), "sessions are served at <session>.<domain> (env PORTAL_INGRESS_DOMAIN)")
 	timeout := envOr("PORTAL_START_TIMEOUT", "2m")
 	fs.StringVar(&timeout, "start-timeout", timeout, "how long a session may take to start (env PORTAL_START_TIMEOUT)")
+	concurrency := envOr("PORTAL_START_CONCURRENCY", "0")
+	fs.StringVar(&concurrency, "start-concurrency", concurrency, "how many sessions may be starting at once; 0: 16 per CPU (env PORTAL_START_CONCURRENCY)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr("PORTAL_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTAL_LOG_LEVEL)")
 	allow, allowErr := strconv.ParseBool(envOr("PORTAL_ALLOW_UNSANDBOXED", "false"))
 	fs.BoolVar(&c.AllowUnsandboxed, "allow-unsandboxed", allow, "run sessions without isolation when bubblewrap cannot run (env PORTAL_ALLOW_UNSANDBOXED=true)")
@@ -96,6 +102,11 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, fmt.Errorf("serve: --start-timeout: expected a positive duration such as 90s or 2m, got %q", timeout)
 	}
 	c.StartTimeout = d
+	n, err := strconv.Atoi(cmp.Or(concurrency, "0"))
+	if err != nil || n < 0 {
+		return c, fmt.Errorf("serve: --start-concurrency: expected a whole number of sessions, 0 or more (0: 16 per CPU), got %q", concurrency)
+	}
+	c.StartConcurrency = n
 	if c.IngressDomain == "" || strings.ContainsAny(c.IngressDomain, "/:@ ") {
 		return c, fmt.Errorf("serve: --ingress-domain: expected a host name such as localhost, got %q", c.IngressDomain)
 	}
@@ -217,6 +228,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Store: db, Provisioner: prov, Events: hooks, Clock: portal.SystemClock, Logger: log,
 		Portal: p, Workshops: conf.Workshops, PortalURL: portalURL, SessionURL: sessionURL,
 		IngressDomain: c.IngressDomain, IngressProtocol: pu.Scheme, StartTimeout: c.StartTimeout,
+		StartConcurrency: c.StartConcurrency,
 	})
 	if err != nil {
 		return err
