@@ -26,13 +26,13 @@ func TestLastWaiterGivingUpCommitsTheBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err, panicked, _ := db.inSavepoint(t.Context(), stx, func(tx portal.Tx) error {
+	err, panicked, _, wrote := db.inSavepoint(t.Context(), stx, func(tx portal.Tx) error {
 		return tx.PutSetting("finished", "1")
 	})
 	if err != nil || panicked {
 		t.Fatalf("write in the batch: %v (panicked %v)", err, panicked)
 	}
-	b := &batch{tx: stx, n: 1, done: make(chan struct{})}
+	b := &batch{tx: stx, n: 1, done: make(chan struct{}), wrote: wrote}
 	turn := make(chan struct{})
 	w.mu.Lock()
 	w.open, w.running, w.turn = b, true, turn
