@@ -22,26 +22,7 @@ func BenchmarkProxyCookie(b *testing.B) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	b.Cleanup(backend.Close)
-	name := envName + "-b00000"
-	const login = "bench-login"
-	err := srv.store.Update(context.Background(), func(tx portal.Tx) error {
-		s, err := tx.Session(name)
-		if err != nil {
-			return err
-		}
-		s.Endpoint, s.Secret = backend.URL, "bench-secret"
-		if err := tx.UpdateSession(s); err != nil {
-			return err
-		}
-		if err := tx.CreateUser(&portal.User{Name: "user-0", Group: portal.GroupAnonymous, Created: t0}); err != nil {
-			return err
-		}
-		return tx.CreateBrowserSession(&portal.BrowserSession{Hash: scheduler.HashToken(login), User: "user-0",
-			Created: t0, Expires: t0.Add(time.Hour)})
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	name, login := benchSessionAt(b, srv, backend.URL)
 	cookie := ticket.Sign("bench-secret", ticket.Claims{Audience: ticket.Cookie, Session: name, User: "user-0",
 		Login: scheduler.HashToken(login), Expires: t0.Add(time.Hour)})
 	for _, bc := range []struct{ name, cookie string }{{"none", ""}, {"bound", cookie}} {
@@ -62,4 +43,31 @@ func BenchmarkProxyCookie(b *testing.B) {
 			})
 		})
 	}
+}
+
+// benchSessionAt points the benchmark portal's first session at endpoint, with the secret
+// "bench-secret", and gives user-0 a portal login; it returns the session's name and the
+// login's token.
+func benchSessionAt(b *testing.B, srv *Server, endpoint string) (name, login string) {
+	b.Helper()
+	name, login = envName+"-b00000", "bench-login"
+	err := srv.store.Update(context.Background(), func(tx portal.Tx) error {
+		s, err := tx.Session(name)
+		if err != nil {
+			return err
+		}
+		s.Endpoint, s.Secret = endpoint, "bench-secret"
+		if err := tx.UpdateSession(s); err != nil {
+			return err
+		}
+		if err := tx.CreateUser(&portal.User{Name: "user-0", Group: portal.GroupAnonymous, Created: t0}); err != nil {
+			return err
+		}
+		return tx.CreateBrowserSession(&portal.BrowserSession{Hash: scheduler.HashToken(login), User: "user-0",
+			Created: t0, Expires: t0.Add(time.Hour)})
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return name, login
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"portal"
 	"portal/scheduler"
 	"portal/ticket"
 )
@@ -38,26 +36,7 @@ func BenchmarkSessionProxy(b *testing.B) {
 		w.Write(body)
 	}))
 	b.Cleanup(backend.Close)
-	name := envName + "-b00000"
-	const login = "bench-login"
-	err := srv.store.Update(context.Background(), func(tx portal.Tx) error {
-		s, err := tx.Session(name)
-		if err != nil {
-			return err
-		}
-		s.Endpoint, s.Secret = backend.URL, "bench-secret"
-		if err := tx.UpdateSession(s); err != nil {
-			return err
-		}
-		if err := tx.CreateUser(&portal.User{Name: "user-0", Group: portal.GroupAnonymous, Created: t0}); err != nil {
-			return err
-		}
-		return tx.CreateBrowserSession(&portal.BrowserSession{Hash: scheduler.HashToken(login), User: "user-0",
-			Created: t0, Expires: t0.Add(time.Hour)})
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	name, login := benchSessionAt(b, srv, backend.URL)
 	cookie := &http.Cookie{Name: ticket.CookieName, Value: ticket.Sign("bench-secret", ticket.Claims{
 		Audience: ticket.Cookie, Session: name, User: "user-0", Login: scheduler.HashToken(login),
 		Credential: ticket.Fingerprint(""), Expires: t0.Add(time.Hour)})}
