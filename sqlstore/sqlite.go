@@ -73,7 +73,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
-	return newDB(write, read, sqliteDialect), nil
+	db := newDB(write, read, sqliteDialect)
+	db.watchOthers(othersPoll)
+	return db, nil
 }
 
 func migrateSQLite(ctx context.Context, db *sql.DB) error {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"portal"
 )
@@ -33,6 +34,9 @@ type DB struct {
 	writeStmts, readStmts *stmtCache
 	w                     writer
 	envs                  envCache
+	// stopWatch ends watchOthers, which closes watchDone; both nil when it does not run.
+	stopWatch, watchDone chan struct{}
+	polls                atomic.Uint64 // data_version reads of watchOthers
 }
 
 func newDB(write, read *sql.DB, d *dialect) *DB {
@@ -83,14 +87,16 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, writable 
 	return nil
 }
 
-// Close closes the database. Transactions still running fail.
 // Version returns a number that changes whenever an Update commits a write (an Update that
 // only read, or whose writes were undone, leaves it as it was). Something read from
 // the store while Version returned v is still current as long as Version still returns v
-// (in this process: other processes writing to the same file are not seen).
+// (commits of other processes to the same file are seen within about a second: see
+// watchOthers).
 func (db *DB) Version() uint64 { return db.w.commits.Load() }
 
+// Close closes the database. Transactions still running fail.
 func (db *DB) Close() error {
+	db.stopWatching()
 	err := db.read.Close()
 	if db.write != db.read {
 		err = errors.Join(err, db.write.Close())
