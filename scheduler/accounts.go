@@ -254,13 +254,6 @@ func readNames(ctx context.Context, st portal.Store) (Credentials, error) {
 	return c, err
 }
 
-// ReadCredentials reads the usernames and robot client id kept in a store, without a
-// running scheduler (for `portal credentials`). Passwords and the client secret are kept
-// only as hashes and are not returned.
-func ReadCredentials(ctx context.Context, st portal.Store) (Credentials, error) {
-	return readNames(ctx, st)
-}
-
 // ResetCredentials gives the admin and robot accounts new passwords and the robot client
 // a new secret in a store (for `portal credentials --reset`; a running portal uses them
 // at once) and returns them. Values set in a TrainingPortal replace them again at the

@@ -8,9 +8,6 @@ import (
 	"portal"
 )
 
-// versioned is a Store that tells when anything was written (sqlstore.DB does).
-type versioned interface{ Version() uint64 }
-
 // readCache keeps answers read from the store for as long as the store has not committed a
 // write since, so the hot reads of a class (the same users asking again for their running
 // session) cost no store access at all. Values are shared: callers must not modify them.
@@ -31,7 +28,7 @@ const readCacheMax = 4096
 // write committed meanwhile makes the next call read again). Stores without a version
 // always read.
 func (s *Scheduler) cachedRead(key string, read func() (any, error)) (any, error) {
-	vs, ok := s.store.(versioned)
+	vs, ok := s.store.(portal.Versioned)
 	if !ok {
 		return read()
 	}
