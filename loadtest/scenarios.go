@@ -414,7 +414,8 @@ func (r *run) churn(ctx context.Context) error {
 // session handles there.
 func (r *run) leakCheck(ctx context.Context, grants []grant) error {
 	c := r.c
-	deadline := time.Now().Add(r.cfg.Timeout)
+	began := time.Now()
+	deadline := began.Add(r.cfg.Timeout)
 	var st catalogEnv
 	var leakedProcs []string
 	var err error
@@ -434,6 +435,8 @@ func (r *run) leakCheck(ctx context.Context, grants []grant) error {
 			return ctx.Err()
 		}
 	}
+	// How long the portal took to stop what was left once the load ended.
+	r.rep.figure("teardown_ms", float64(time.Since(began).Milliseconds()))
 	r.rep.check("no allocated session left", st.Allocated == 0, "allocated %d", st.Allocated)
 	r.rep.check("no live session record left", listed(st) == 0, "%d sessions with an owner not stopped", listed(st))
 	if r.dataDir != "" {
