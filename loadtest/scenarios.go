@@ -190,10 +190,23 @@ func (r *run) classStart(ctx context.Context) error {
 	r.startOrder(out)
 
 	names := make([]string, 0, len(sessions))
-	for s := range sessions {
-		names = append(names, s)
+	var grants []grant
+	for _, l := range out {
+		if l.grant.Name != "" {
+			names = append(names, l.grant.Name)
+			grants = append(grants, l.grant)
+		}
 	}
+	// The end of the class: every session terminated at once, then stopped by the portal.
+	ended := time.Now()
 	r.terminateAll(ctx, names)
+	st, left, err := r.waitStopped(ctx, grants, "class_end_stopped_ms")
+	if err != nil {
+		return err
+	}
+	r.rep.figure("class_end_ms", float64(time.Since(ended).Milliseconds()))
+	r.rep.check("the class's sessions were stopped", st.Allocated == 0 && len(left) == 0,
+		"allocated %d, %d processes of ended sessions", st.Allocated, len(left))
 	r.settle(measured)
 	return nil
 }
@@ -414,25 +427,9 @@ func (r *run) churn(ctx context.Context) error {
 // session handles there.
 func (r *run) leakCheck(ctx context.Context, grants []grant) error {
 	c := r.c
-	deadline := time.Now().Add(r.cfg.Timeout)
-	var st catalogEnv
-	var leakedProcs []string
-	var err error
-	for {
-		if st, err = c.envStatus(ctx, r.env.Name); err != nil {
-			return fmt.Errorf("environment status: %w", err)
-		}
-		if leakedProcs, err = r.leftRunning(grants); err != nil {
-			return err
-		}
-		if (st.Allocated == 0 && listed(st) == 0 && len(leakedProcs) == 0) || time.Now().After(deadline) {
-			break
-		}
-		select {
-		case <-time.After(250 * time.Millisecond):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	st, leakedProcs, err := r.waitStopped(ctx, grants, "teardown_ms")
+	if err != nil {
+		return err
 	}
 	r.rep.check("no allocated session left", st.Allocated == 0, "allocated %d", st.Allocated)
 	r.rep.check("no live session record left", listed(st) == 0, "%d sessions with an owner not stopped", listed(st))
@@ -474,6 +471,33 @@ func listed(st catalogEnv) int {
 		return 0
 	}
 	return len(*st.Sessions)
+}
+
+// waitStopped waits (up to Timeout) until the environment has no allocated session or
+// session listed and none of grants' sessions has a process left, and records how long
+// that took, from now, as figure; it returns what is left at the end.
+func (r *run) waitStopped(ctx context.Context, grants []grant, figure string) (catalogEnv, []string, error) {
+	began := time.Now()
+	deadline := began.Add(r.cfg.Timeout)
+	for {
+		st, err := r.c.envStatus(ctx, r.env.Name)
+		if err != nil {
+			return st, nil, fmt.Errorf("environment status: %w", err)
+		}
+		left, err := r.leftRunning(grants)
+		if err != nil {
+			return st, nil, err
+		}
+		if (st.Allocated == 0 && listed(st) == 0 && len(left) == 0) || time.Now().After(deadline) {
+			r.rep.figure(figure, float64(time.Since(began).Milliseconds()))
+			return st, left, nil
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return st, left, ctx.Err()
+		}
+	}
 }
 
 // leftRunning returns, when the data folder is known, the ended sessions among grants

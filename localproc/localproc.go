@@ -498,10 +498,11 @@ func (p *Provisioner) Stop(ctx context.Context, b []byte) error {
 	}
 	if h.PGID > 1 && ownsGroup(h) {
 		if err := syscall.Kill(-h.PGID, syscall.SIGTERM); err == nil {
-			if !p.await(ctx, h.PGID, p.grace) {
+			w := p.watch(h)
+			if !w.wait(ctx, p.grace) {
 				// The group still has running processes, so its id is still ours.
 				syscall.Kill(-h.PGID, syscall.SIGKILL)
-				p.await(ctx, h.PGID, time.Second)
+				w.wait(ctx, time.Second)
 			}
 		}
 	}
@@ -520,17 +521,14 @@ func (p *Provisioner) Stop(ctx context.Context, b []byte) error {
 	return nil
 }
 
-// await polls until no process of group pgid runs, for at most d; it reports whether the
-// group is done.
-func (p *Provisioner) await(ctx context.Context, pgid int, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for groupRuns(pgid) {
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
+// watch returns what tells when the handle's process group has ended: it looks among the
+// processes of the session's cgroup when the workload has one.
+func (p *Provisioner) watch(h handle) *groupWatch {
+	w := &groupWatch{pgid: h.PGID}
+	if h.Cgroup != "" && p.groups != nil {
+		w.procs = func() ([]int, error) { return p.groups.procs(h.Cgroup) }
 	}
-	return true
+	return w
 }
 
 // Activity asks the workload's dashboard for its activity figures. A workload that is gone
@@ -626,28 +624,6 @@ func ownsGroup(h handle) bool {
 		return true
 	}
 	return err == nil && st.start == h.Start
-}
-
-// groupRuns reports whether a process of group pgid is still running. Zombies do not
-// count: they are dead and wait for a parent that may not be this process.
-func groupRuns(pgid int) bool {
-	if syscall.Kill(-pgid, 0) == syscall.ESRCH {
-		return false
-	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return true
-	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, err := procStat(pid); err == nil && st.pgrp == pgid && st.live() {
-			return true
-		}
-	}
-	return false
 }
 
 // stat is what this package reads of /proc/<pid>/stat.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"portal"
@@ -19,6 +20,10 @@ const (
 	busyTick      = 50 * time.Millisecond
 	provTimeout   = 30 * time.Second
 	parallelCalls = 16
+	// stopsPerPass caps the workloads one pass stops: the rest wait for the next pass,
+	// which comes at once, so that the end of a class does not hold up the starts of the
+	// sessions learners ask for meanwhile.
+	stopsPerPass = 4 * parallelCalls
 )
 
 // Open prepares the store for this configuration: it creates the admin and robot accounts
@@ -305,20 +310,33 @@ func parallel(ctx context.Context, list []*portal.Session, fn func(context.Conte
 	return errors.Join(errs...)
 }
 
-// stopStopping stops the workloads of STOPPING sessions and marks them STOPPED.
+// stopStopping stops the workloads of STOPPING sessions and marks them STOPPED, at most
+// stopsPerPass of them; when more are left it asks for the next pass at once. Each pass
+// begins after the sessions whose stop failed in the pass before, so that workloads that
+// cannot be stopped do not hold up the others.
 func (s *Scheduler) stopStopping(ctx context.Context) error {
 	list, err := s.sessionsWhere(ctx, portal.SessionFilter{States: []portal.SessionState{portal.SessionStopping}})
 	if err != nil || len(list) == 0 {
 		return err
 	}
-	return parallel(ctx, list, func(ctx context.Context, sess *portal.Session) error {
+	from := s.stopFrom % len(list)
+	list = append(list[from:], list[:from]...)
+	if len(list) > stopsPerPass {
+		list = list[:stopsPerPass]
+		s.Wake()
+	}
+	var failed atomic.Int64
+	err = parallel(ctx, list, func(ctx context.Context, sess *portal.Session) error {
 		if sess.Handle != nil {
 			if err := s.prov.Stop(ctx, sess.Handle); err != nil {
+				failed.Add(1)
 				return fmt.Errorf("stop workload: %w", err)
 			}
 		}
 		return s.markStopped(ctx, sess.Name, portal.SessionStopping, "")
 	})
+	s.stopFrom = from + int(failed.Load())
+	return err
 }
 
 // markStopped records that a session's workload is gone. from is the state the record

@@ -51,6 +51,9 @@ type Scheduler struct {
 	readyMu   sync.Mutex
 	// When the slower checks last ran.
 	lastVanished, lastOrphaned, lastCleanup time.Time
+	// stopFrom is where in the list of STOPPING sessions the next pass's stops begin: after
+	// those whose stop failed, so that they do not hold up the others (reconcile.go).
+	stopFrom int
 }
 
 type backoff struct {
