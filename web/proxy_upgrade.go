@@ -33,7 +33,7 @@ const upgradeHandshakeTimeout = 30 * time.Second
 // relayLinger is how long a proxied WebSocket whose one side has ended (sent its FIN)
 // waits for the other to end too before both are closed: a WebSocket has no use for a
 // half-closed connection, and a browser that never answers must not hold it for ever.
-const relayLinger = 10 * time.Second
+var relayLinger = 10 * time.Second
 
 // upgradeRequest reports whether r asks to switch to a WebSocket, the one upgrade the
 // proxy passes itself (others go through httputil.ReverseProxy).
