@@ -164,6 +164,7 @@ func (s *Server) proxyUpgrade(w http.ResponseWriter, r *http.Request, endpoint s
 		w.Header()[k] = v
 	}
 	res.Header = w.Header()
+	res.Body = nil // a 101 has none: what follows it is the WebSocket's
 	err = res.Write(brw.Writer)
 	if err == nil {
 		err = forwardBuffered(brw.Writer, br)
