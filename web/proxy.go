@@ -38,6 +38,9 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, name string) {
 		w.Write([]byte(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="1"><title>Session is starting</title><p>Session is starting…</p>`))
 		return
 	}
+	if upgradeRequest(r) && s.proxyUpgrade(w, drop.apply(r), sess.Endpoint) {
+		return
+	}
 	rp, err := s.proxyFor(sess.Endpoint)
 	if err != nil {
 		s.fail(w, r, err)
@@ -246,15 +249,20 @@ func (s *Server) proxyFor(endpoint string) (*httputil.ReverseProxy, error) {
 		// Flushing every write (-1) cost a system call for every read from the dashboard.
 		FlushInterval: 0,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			// The workload may just have gone away; this is not worth more than a debug line.
-			s.log.Debug("session proxy", "endpoint", endpoint, "err", err)
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.Header().Set("Cache-Control", "no-store")
-			w.WriteHeader(http.StatusBadGateway)
-			w.Write([]byte(`<!doctype html><meta charset="utf-8"><title>Session not reachable</title><p>The session is not answering. Reload the page in a moment.</p>`))
+			s.unreachable(w, endpoint, err)
 		},
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	actual, _ := s.proxies.LoadOrStore(endpoint, p)
 	return actual.(*httputil.ReverseProxy), nil
+}
+
+// unreachable answers a request whose session's dashboard at endpoint did not answer.
+func (s *Server) unreachable(w http.ResponseWriter, endpoint string, err error) {
+	// The workload may just have gone away; this is not worth more than a debug line.
+	s.log.Debug("session proxy", "endpoint", endpoint, "err", err)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusBadGateway)
+	w.Write([]byte(`<!doctype html><meta charset="utf-8"><title>Session not reachable</title><p>The session is not answering. Reload the page in a moment.</p>`))
 }

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"portal"
@@ -62,7 +63,9 @@ type Server struct {
 	reads      readCache
 	ui         *uiState // the portal's own pages (ui.go)
 	startHold  time.Duration
-	onHold     func() // tests: called when a session page starts to wait
+	onHold     func()       // tests: called when a session page starts to wait
+	relays     atomic.Int64 // WebSockets the session proxy relays (proxy_upgrade.go)
+	onRelayEnd func()       // tests: called when a relayed WebSocket has been closed
 }
 
 // New returns a Server for cfg.
