@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -277,6 +278,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("SESSIONS HAVE NO RESOURCE LIMITS: one session can exhaust the machine's memory, CPU and process ids", "reason", limitsNote)
 	} else {
 		log.Info(limitsNote)
+	}
+	if note := cgoNote(debug.ReadBuildInfo()); note != "" {
+		log.Warn(note)
 	}
 	log.Info("portal ready", "url", portalURL, "data", dataDir)
 
