@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -65,11 +66,11 @@ func TestSessionsAreSandboxed(t *testing.T) {
 	var pid string
 	deadline := time.Now().Add(30 * time.Second)
 	for pid == "" && time.Now().Before(deadline) {
-		entries, _ := os.ReadDir("/proc")
-		for _, e := range entries {
-			cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			if err == nil && strings.HasPrefix(string(cmdline), "/opt/portal/dashboard\x00dashboard") {
-				pid = e.Name()
+		// The dashboard of this portal's session (the sandbox binds the dashboard's program
+		// at /opt/portal/dashboard).
+		for name := range workloads(filepath.Join(data, "sessions")) {
+			if n, _, err := sessionDashboard(filepath.Join(data, "sessions"), name); err == nil {
+				pid = strconv.Itoa(n)
 			}
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,7 +203,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.AllowUnsandboxed {
 		sandbox.Mode = localproc.SandboxPreferred
 	}
-	prov, err := localproc.New(localproc.Config{Dir: filepath.Join(dataDir, "sessions"), Logger: log,
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the portal's own executable: %w", err)
+	}
+	own, _ := debug.ReadBuildInfo()
+	dashCmd, dashNote := dashboardCommand(exe, own, buildinfo.ReadFile)
+	if dashNote != "" {
+		log.Warn(dashNote)
+	}
+	prov, err := localproc.New(localproc.Config{Dir: filepath.Join(dataDir, "sessions"), Logger: log, Command: dashCmd,
 		Sandbox: sandbox, Network: localproc.NetworkConfig{Egress: c.SessionEgress,
 			Slirp4netns: c.Slirp4netns, PortalSocketDir: sockDir}, NoCgroups: !c.SessionLimits})
 	if errors.Is(err, localproc.ErrNoEgress) {
@@ -277,6 +288,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("SESSIONS HAVE NO RESOURCE LIMITS: one session can exhaust the machine's memory, CPU and process ids", "reason", limitsNote)
 	} else {
 		log.Info(limitsNote)
+	}
+	if note := cgoNote(debug.ReadBuildInfo()); note != "" {
+		log.Warn(note)
 	}
 	log.Info("portal ready", "url", portalURL, "data", dataDir)
 
