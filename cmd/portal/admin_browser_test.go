@@ -129,12 +129,12 @@ func TestAdminListsInBrowser(t *testing.T) {
 
 			// Search by part of an email, then by part of a name.
 			admin.fill("f-q", "young@")
-			admin.click("#filters button", "#sessions", "sessions-search-email")
+			admin.clickToPage("#filters button", "#sessions", "sessions-search-email")
 			if got := admin.ids("#sessions tbody tr[id]"); !slices.Equal(got, []string{rows["Ann"]}) {
 				t.Errorf("%v: sessions matching young@ = %v, want Ann's", size, got)
 			}
 			admin.fill("f-q", "MARSH")
-			admin.click("#filters button", "#sessions", "sessions-search-name")
+			admin.clickToPage("#filters button", "#sessions", "sessions-search-name")
 			if got := admin.ids("#sessions tbody tr[id]"); !slices.Equal(got, []string{rows["Bob"]}) {
 				t.Errorf("%v: sessions matching MARSH = %v, want Bob's", size, got)
 			}
@@ -142,18 +142,18 @@ func TestAdminListsInBrowser(t *testing.T) {
 
 			// Sort by owner (by the name shown), then the other way round.
 			admin.openChecked("/admin/sessions/", "#sessions", "sessions-unsorted")
-			admin.click(`#sessions thead th:nth-child(3) a.sort`, `#sessions th[aria-sort=ascending]`, "sessions-by-owner")
+			admin.clickToPage(`#sessions thead th:nth-child(3) a.sort`, `#sessions th[aria-sort=ascending]`, "sessions-by-owner")
 			if got, want := admin.ids("#sessions tbody tr[id]"), []string{rows["Ann"], rows["Bob"], rows["Zoe"]}; !slices.Equal(got, want) {
 				t.Errorf("%v: sessions by owner = %v, want %v", size, got, want)
 			}
-			admin.click(`#sessions thead th:nth-child(3) a.sort`, `#sessions th[aria-sort=descending]`, "sessions-by-owner-desc")
+			admin.clickToPage(`#sessions thead th:nth-child(3) a.sort`, `#sessions th[aria-sort=descending]`, "sessions-by-owner-desc")
 			if got, want := admin.ids("#sessions tbody tr[id]"), []string{rows["Zoe"], rows["Bob"], rows["Ann"]}; !slices.Equal(got, want) {
 				t.Errorf("%v: sessions by owner, descending = %v, want %v", size, got, want)
 			}
 			browsertest.Axe(t, admin.pg, "sessions-sorted")
 			// The search keeps the sort.
 			admin.fill("f-q", "example.test")
-			admin.click("#filters button", "#sessions", "sessions-sorted-search")
+			admin.clickToPage("#filters button", "#sessions", "sessions-sorted-search")
 			if got, want := admin.ids("#sessions tbody tr[id]"), []string{rows["Zoe"], rows["Bob"], rows["Ann"]}; !slices.Equal(got, want) {
 				t.Errorf("%v: search within the descending sort = %v, want %v", size, got, want)
 			}
@@ -164,7 +164,7 @@ func TestAdminListsInBrowser(t *testing.T) {
 				t.Errorf("%v: the users page scrolls sideways or its search is out of view", size)
 			}
 			admin.fill("f-q", "zoe")
-			admin.click("#filters button", "#users", "users-search")
+			admin.clickToPage("#filters button", "#users", "users-search")
 			if got := admin.ids("#users tbody tr[id]"); !slices.Equal(got, []string{users["Zoe"]}) {
 				t.Errorf("%v: users matching zoe = %v, want Zoe", size, got)
 			}
@@ -172,8 +172,8 @@ func TestAdminListsInBrowser(t *testing.T) {
 				t.Errorf("%v: Zoe's name on the users page = %q", size, got)
 			}
 			admin.fill("f-q", "@example.test")
-			admin.click("#filters button", "#users", "users-search-domain")
-			admin.click(`#users thead th:nth-child(3) a.sort`, `#users th[aria-sort=ascending]`, "users-by-email")
+			admin.clickToPage("#filters button", "#users", "users-search-domain")
+			admin.clickToPage(`#users thead th:nth-child(3) a.sort`, `#users th[aria-sort=ascending]`, "users-by-email")
 			if got, want := admin.ids("#users tbody tr[id]"), []string{users["Ann"], users["Bob"], users["Zoe"]}; !slices.Equal(got, want) {
 				t.Errorf("%v: users by email = %v, want %v", size, got, want)
 			}
@@ -286,7 +286,7 @@ func TestFailingWorkshopInBrowser(t *testing.T) {
 
 	// The environments page marks the workshop failing and links to the failed sessions.
 	admin.openChecked("/admin/", "#failing-"+env, "environments-failing")
-	admin.click("#failing-"+env+" a", "#sessions", "failing-why")
+	admin.clickToPage("#failing-"+env+" a", "#sessions", "failing-why")
 	admin.wantAt("/admin/sessions/?environment=" + env + "&state=stopped")
 	if got := admin.ids("#sessions tbody tr[id]"); !slices.Contains(got, "row-"+grace.Name) || !slices.Contains(got, "row-"+ada.Name) {
 		t.Errorf("the failed sessions listed from the mark = %v", got)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,34 @@ func (b *tab) open(path, sel, shot string) {
 func (b *tab) click(sel, next, shot string) {
 	b.t.Helper()
 	b.pg.Run(chromedp.Click(sel, chromedp.ByQuery), chromedp.WaitVisible(next, chromedp.ByQuery))
+	b.pg.Screenshot(shot)
+}
+
+// clickToPage clicks sel, which loads a new page (a form's submit button, a link), and
+// waits for that page to show next. The page before is marked, so that a next it also has
+// is not taken for the new page's.
+func (b *tab) clickToPage(sel, next, shot string) {
+	b.t.Helper()
+	b.pg.Run(chromedp.Evaluate(`window.portalPageBefore = true`, nil), chromedp.Click(sel, chromedp.ByQuery))
+	// While the page changes, evaluating may fail (no context yet): try again.
+	check := `window.portalPageBefore === undefined && document.readyState === "complete" && document.querySelector(` +
+		strconv.Quote(next) + `) !== null`
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var ok bool
+		ctx, cancel := context.WithTimeout(b.pg.Ctx, 2*time.Second)
+		err := chromedp.Run(ctx, chromedp.Evaluate(check, &ok))
+		cancel()
+		if err == nil && ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.pg.Screenshot("no-new-page")
+			b.t.Fatalf("clicking %s did not load a page with %s within 20s (last error: %v)", sel, next, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.pg.Run(chromedp.WaitVisible(next, chromedp.ByQuery))
 	b.pg.Screenshot(shot)
 }
 
