@@ -208,12 +208,32 @@ func dirs(dir string) []string {
 }
 
 // sessionHome returns the path, seen from the host, of rel in the home of a session's
-// sandbox: that home is a file system inside the sandbox, reached through the root folder
-// of one of its processes.
+// sandbox: through /proc/<pid>/root of the innermost of its dashboard processes (the first
+// layers see the host folder, the innermost the sandbox's home).
 func sessionHome(sessions, name, rel string) (string, error) {
+	procs, err := sessionProcesses(sessions, name)
+	if err != nil {
+		return "", err
+	}
+	var found string
+	for _, pid := range procs {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if strings.HasPrefix(string(cmdline), "/opt/portal/dashboard\x00") {
+			found = fmt.Sprintf("/proc/%d/root/home/session/%s", pid, rel)
+		}
+	}
+	if found == "" {
+		return "", fmt.Errorf("no dashboard process in the workload of session %s", name)
+	}
+	return found, nil
+}
+
+// sessionProcesses returns the processes of session name's workload, its root first, each
+// process before its children.
+func sessionProcesses(sessions, name string) ([]int, error) {
 	roots := workloads(sessions)[name]
 	if len(roots) != 1 {
-		return "", fmt.Errorf("session %s has workloads %v, want one", name, roots)
+		return nil, fmt.Errorf("session %s has workloads %v, want one", name, roots)
 	}
 	children := map[int][]int{}
 	entries, _ := os.ReadDir("/proc")
@@ -230,16 +250,9 @@ func sessionHome(sessions, name, rel string) (string, error) {
 		ppid, _ := strconv.Atoi(f[1])
 		children[ppid] = append(children[ppid], pid)
 	}
-	// The innermost process sees the sandbox's home; the first layers see the host folder.
-	var found string
+	var order []int
 	for todo := roots; len(todo) > 0; todo = append(todo[1:], children[todo[0]]...) {
-		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", todo[0]))
-		if strings.HasPrefix(string(cmdline), "/opt/portal/dashboard\x00") {
-			found = fmt.Sprintf("/proc/%d/root/home/session/%s", todo[0], rel)
-		}
+		order = append(order, todo[0])
 	}
-	if found == "" {
-		return "", fmt.Errorf("no dashboard process in the workload of session %s", name)
-	}
-	return found, nil
+	return order, nil
 }

@@ -116,30 +116,15 @@ const nobodyID = 65534
 // sessionDashboard returns the process id and command line of session name's dashboard: the
 // process of its workload that runs the program the sandbox binds at /opt/portal/dashboard.
 func sessionDashboard(sessions, name string) (int, string, error) {
-	roots := workloads(sessions)[name]
-	if len(roots) != 1 {
-		return 0, "", fmt.Errorf("session %s has workloads %v, want one", name, roots)
+	procs, err := sessionProcesses(sessions, name)
+	if err != nil {
+		return 0, "", err
 	}
-	children := map[int][]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		ppid, _ := strconv.Atoi(f[1])
-		children[ppid] = append(children[ppid], pid)
-	}
-	for todo := roots; len(todo) > 0; todo = append(todo[1:], children[todo[0]]...) {
-		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", todo[0]))
+	for _, pid := range procs {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		// The sandbox layers name the program in their arguments; the dashboard runs it.
 		if strings.HasPrefix(string(cmdline), "/opt/portal/dashboard\x00") {
-			return todo[0], string(cmdline), nil
+			return pid, string(cmdline), nil
 		}
 	}
 	return 0, "", fmt.Errorf("no dashboard process in the workload of session %s", name)
