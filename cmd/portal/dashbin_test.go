@@ -10,9 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"os/exec"
-	"portal/browsertest"
 )
 
 func TestDashboardCommand(t *testing.T) {
@@ -68,13 +65,7 @@ func TestDashboardCommand(t *testing.T) {
 // A session's dashboard is the small dashboard-only binary built beside the portal, and it
 // runs as nobody without capabilities when the portal runs as root.
 func TestSessionRunsDashboardBinary(t *testing.T) {
-	if _, err := exec.LookPath("bwrap"); err != nil {
-		browsertest.Missing(t, "bubblewrap", err)
-	}
-	data := t.TempDir()
-	p := startPortal(t, data, isolationConfig)
-	tok := p.token()
-	env := p.envNamed(tok, "lab-isolated")
+	p, data, tok, env := sandboxedPortal(t)
 	s, _ := learnerSession(t, p, tok, env, "https://hub.test/")
 
 	pid, cmdline, err := sessionDashboard(filepath.Join(data, "sessions"), s.Name)

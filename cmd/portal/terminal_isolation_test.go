@@ -171,16 +171,24 @@ func (tc *termConn) status(marker, cmd string, timeout time.Duration) int {
 	return n
 }
 
-// A learner's terminal, in a real session of a real portal, reaches neither the portal's
-// data, nor another session's files, nor any session's secret.
-func TestTerminalIsolation(t *testing.T) {
+// sandboxedPortal starts a portal on isolationConfig in a data folder of its own, and
+// returns it with that folder, a robot token and the environment of its workshop. Without
+// bubblewrap the test skips (and fails in CI).
+func sandboxedPortal(t *testing.T) (p *portalProc, data, tok, env string) {
+	t.Helper()
 	if _, err := exec.LookPath("bwrap"); err != nil {
 		browsertest.Missing(t, "bubblewrap", err)
 	}
-	data := t.TempDir()
-	p := startPortal(t, data, isolationConfig)
-	tok := p.token()
-	env := p.envNamed(tok, "lab-isolated")
+	data = t.TempDir()
+	p = startPortal(t, data, isolationConfig)
+	tok = p.token()
+	return p, data, tok, p.envNamed(tok, "lab-isolated")
+}
+
+// A learner's terminal, in a real session of a real portal, reaches neither the portal's
+// data, nor another session's files, nor any session's secret.
+func TestTerminalIsolation(t *testing.T) {
+	p, data, tok, env := sandboxedPortal(t)
 	a, frameA := learnerSession(t, p, tok, env, "https://hub.test/")
 	b, frameB := learnerSession(t, p, tok, env, "https://hub.test/")
 	if a.User == b.User || a.Name == b.Name {
