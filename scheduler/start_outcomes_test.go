@@ -83,27 +83,39 @@ func TestStartBackoffDoublesUpToAMinute(t *testing.T) {
 	}
 }
 
-// A session ended while its workload starts is not recorded as ready when the workload
-// then answers: it keeps no ready time and no endpoint to send a browser to.
-func TestSessionEndedDuringItsStartIsNotMarkedReady(t *testing.T) {
-	h := newHarness(t, settings(entry("ws")), mock.NeverReady)
-	a := h.mustRequest("lab-w01", "")
-	fake := h.prov
-	h.s.prov = &mock.Provisioner{StartFn: fake.Start, StopFn: fake.Stop,
-		StatusFn: func(ctx context.Context, handle []byte) (portal.WorkloadStatus, error) {
-			if string(handle) == a.Session.Name {
-				if _, err := h.s.Terminate(ctx, a.Session.Name); err != nil {
-					t.Errorf("terminate during the status check: %v", err)
-				}
-				return portal.WorkloadStatus{Phase: portal.WorkloadReady, Endpoint: "http://fake.invalid/x"}, nil
+// A session the learner ended while its workload started stays as the learner left it
+// when the provisioner then answers: a workload that became ready does not record it as
+// ready (no ready time, no endpoint to send a browser to), one that failed does not replace
+// the learner's reason with a failure nor send Session/Failed.
+func TestSessionEndedDuringItsStart(t *testing.T) {
+	for _, st := range []portal.WorkloadStatus{
+		{Phase: portal.WorkloadReady, Endpoint: "http://fake.invalid/x"},
+		{Phase: portal.WorkloadFailed, Message: "image not found"},
+	} {
+		t.Run(st.Phase.String(), func(t *testing.T) {
+			h := newHarness(t, settings(entry("ws")), mock.NeverReady)
+			a := h.mustRequest("lab-w01", "")
+			fake := h.prov
+			h.s.prov = &mock.Provisioner{StartFn: fake.Start, StopFn: fake.Stop,
+				StatusFn: func(ctx context.Context, handle []byte) (portal.WorkloadStatus, error) {
+					if string(handle) != a.Session.Name {
+						return fake.Status(ctx, handle)
+					}
+					if _, err := h.s.Terminate(ctx, a.Session.Name); err != nil {
+						t.Errorf("terminate during the status check: %v", err)
+					}
+					return st, nil
+				}}
+			h.reconcile()
+			s := h.session(a.Session.Name)
+			if s.State != portal.SessionStopping || !s.Ready.IsZero() || s.Endpoint != "" || s.Reason != "Session/Stopping" {
+				t.Fatalf("session ended during its start = %v %q, ready %v, endpoint %q; want STOPPING by the learner, never ready",
+					s.State, s.Reason, s.Ready, s.Endpoint)
 			}
-			return fake.Status(ctx, handle)
-		}}
-	h.reconcile()
-	s := h.session(a.Session.Name)
-	if s.State != portal.SessionStopping || !s.Ready.IsZero() || s.Endpoint != "" {
-		t.Fatalf("session ended during its start = %v, ready %v, endpoint %q; want STOPPING, never ready",
-			s.State, s.Ready, s.Endpoint)
+			if contains(h.events.names(a.Session.Name), "Session/Failed") {
+				t.Fatalf("events = %v: Session/Failed for a session the learner ended", h.events.names(a.Session.Name))
+			}
+		})
 	}
 }
 
@@ -142,9 +154,10 @@ func TestUnrecordedStartFailureIsReported(t *testing.T) {
 }
 
 // RESTART_URL, the dashboard's exit link, ends the session when the workshop's sessions
-// can end on their own (expires, orphaned or overdue set), else goes to the catalog
-// (reference §4, the WorkshopSession's variables).
-func TestRestartURL(t *testing.T) {
+// can end on their own (expires, orphaned or overdue set), else goes to the catalog;
+// ENABLE_COUNTDOWN=true only when sessions expire (reference §4, the WorkshopSession's
+// variables).
+func TestRestartURLAndCountdown(t *testing.T) {
 	for _, tc := range []struct {
 		name                       string
 		expires, orphaned, overdue time.Duration
@@ -168,14 +181,16 @@ func TestRestartURL(t *testing.T) {
 			if tc.deleteURL {
 				want = "http://portal.test/workshops/session/" + sess.Name + "/delete/"
 			}
-			got := ""
+			vars := map[string]string{}
 			for _, v := range req.Env {
-				if v.Name == "RESTART_URL" {
-					got = v.Value
-				}
+				vars[v.Name] = v.Value
 			}
-			if got != want {
+			if got := vars["RESTART_URL"]; got != want {
 				t.Errorf("RESTART_URL = %q, want %q", got, want)
+			}
+			countdown, ok := vars["ENABLE_COUNTDOWN"]
+			if want := tc.expires > 0; ok != want || (ok && countdown != "true") {
+				t.Errorf("ENABLE_COUNTDOWN = %q (set %v), want set %v", countdown, ok, want)
 			}
 		})
 	}
