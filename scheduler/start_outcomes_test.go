@@ -155,7 +155,7 @@ func TestUnrecordedStartFailureIsReported(t *testing.T) {
 
 // RESTART_URL, the dashboard's exit link, ends the session when the workshop's sessions
 // can end on their own (expires, orphaned or overdue set), else goes to the catalog;
-// ENABLE_COUNTDOWN=true only when sessions expire (reference §4, the WorkshopSession's
+// ENABLE_COUNTDOWN=true only when sessions expire (reference §3.5, the WorkshopSession's
 // variables).
 func TestRestartURLAndCountdown(t *testing.T) {
 	for _, tc := range []struct {
