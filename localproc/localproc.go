@@ -457,8 +457,17 @@ func (p *Provisioner) env(home, addr string, vars []portal.EnvVar) []string {
 		lang = "C.UTF-8"
 	}
 	env := []string{"PATH=" + path, "LANG=" + lang}
+	own := true
 	for _, v := range vars {
 		env = append(env, v.Name+"="+v.Value)
+		own = own && v.Name != "GOMAXPROCS"
+	}
+	if own {
+		// One P: the dashboard does little at once, and a second P's threads and GC workers
+		// only cost CPU while a class starts (about 10 ms per session start). Its shells
+		// do not inherit it (see dashboard's DASHBOARD_OWN_ENV); a workshop that sets
+		// GOMAXPROCS sets it for both.
+		env = append(env, "GOMAXPROCS=1", "DASHBOARD_OWN_ENV=GOMAXPROCS")
 	}
 	return append(env, "HOME="+home, "LISTEN=127.0.0.1:0", "ADDR_FILE="+addr)
 }

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"portal"
 	"portal/internal/ci"
 )
 
@@ -140,5 +141,21 @@ func TestSandboxProbeReason(t *testing.T) {
 	}
 	if err := (&sandbox{bwrap: "/bin/true"}).probe(t.TempDir()); err != nil {
 		t.Errorf("probe with /bin/true: %v", err)
+	}
+}
+
+// The dashboard runs with one P unless the workshop sets GOMAXPROCS, and tells its shells
+// not to inherit the portal's setting.
+func TestDashboardGOMAXPROCS(t *testing.T) {
+	p := &Provisioner{}
+	env := p.env("/h", "/a", nil)
+	if !slices.Contains(env, "GOMAXPROCS=1") || !slices.Contains(env, "DASHBOARD_OWN_ENV=GOMAXPROCS") {
+		t.Errorf("environment %q, want GOMAXPROCS=1 for the dashboard only", env)
+	}
+	env = p.env("/h", "/a", []portal.EnvVar{{Name: "GOMAXPROCS", Value: "4"}})
+	if slices.Contains(env, "GOMAXPROCS=1") || slices.ContainsFunc(env, func(kv string) bool {
+		return strings.HasPrefix(kv, "DASHBOARD_OWN_ENV=")
+	}) || !slices.Contains(env, "GOMAXPROCS=4") {
+		t.Errorf("environment %q, want the workshop's GOMAXPROCS=4 for dashboard and shells", env)
 	}
 }
