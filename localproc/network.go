@@ -273,7 +273,9 @@ func (p *Provisioner) setEgress(cfg NetworkConfig) error {
 		if err := p.sandbox.openDir(p.dir); err != nil {
 			return fmt.Errorf("localproc: %w", err)
 		}
-		p.sandboxNote += " of two layers"
+		bw := p.sandbox.bwrap + ")"
+		p.sandboxNote = strings.Replace(p.sandboxNote, bw, bw+" of two layers", 1)
+		p.log.Info("sessions run in two bubblewrap layers: they have egress")
 	}
 	if err := p.sandbox.probeEgress(p.dir, slirp); err != nil {
 		return fmt.Errorf("localproc: %w: %v", ErrNoEgress, err)
