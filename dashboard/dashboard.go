@@ -260,7 +260,11 @@ func (s *Server) Close() {
 // secretEnv are environment variables a shell never gets: the credentials of the session
 // and the dashboard's own settings.
 var secretEnv = map[string]bool{"SESSION_SECRET": true, "CONFIG_PASSWORD": true,
-	"LISTEN": true, "ADDR_FILE": true, "DASHBOARD_SHELL": true}
+	"LISTEN": true, "ADDR_FILE": true, "DASHBOARD_SHELL": true, ownEnvVar: true}
+
+// ownEnvVar names, comma-separated, the variables of the dashboard's environment that are
+// meant for the dashboard only (GOMAXPROCS, say): its shells do not get them.
+const ownEnvVar = "DASHBOARD_OWN_ENV"
 
 // newTerminals sets up the session's terminals: the shell, its environment and folder.
 func (s *Server) newTerminals() (*terminals, error) {
@@ -294,10 +298,18 @@ func (s *Server) newTerminals() (*terminals, error) {
 	}
 	set := map[string]string{"HOME": dir, "TERM": "xterm-256color", "COLORTERM": "truecolor",
 		"SESSION_NAME": s.cfg.Session, "PWD": dir}
+	own := map[string]bool{}
+	for _, kv := range base {
+		if v, ok := strings.CutPrefix(kv, ownEnvVar+"="); ok {
+			for _, k := range strings.Split(v, ",") {
+				own[k] = true
+			}
+		}
+	}
 	var env []string
 	for _, kv := range base {
 		k, _, _ := strings.Cut(kv, "=")
-		if secretEnv[k] {
+		if secretEnv[k] || own[k] {
 			continue
 		}
 		if _, ok := set[k]; ok {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -346,5 +347,27 @@ func TestAppendBounded(t *testing.T) {
 		if got := string(appendBounded([]byte(tt.b), []byte(tt.p), tt.limit)); got != tt.want {
 			t.Errorf("appendBounded(%.20q, %.20q, %d) = %.40q, want %.40q", tt.b, tt.p, tt.limit, got, tt.want)
 		}
+	}
+}
+
+// Variables the dashboard's environment names in DASHBOARD_OWN_ENV are the dashboard's
+// only: its shells get neither them nor the list; other variables pass.
+func TestShellsDoNotGetDashboardOwnEnv(t *testing.T) {
+	s, _ := newTestServer(t, func(c *Config) {
+		c.WorkDir = t.TempDir()
+		c.ShellEnv = []string{"PATH=/usr/bin:/bin", "GOMAXPROCS=1", "GOGC=50",
+			"DASHBOARD_OWN_ENV=GOMAXPROCS,GOGC", "WORKSHOP_COLOUR=blue"}
+	})
+	ts, err := s.newTerminals()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range ts.env {
+		if k, _, _ := strings.Cut(kv, "="); k == "GOMAXPROCS" || k == "GOGC" || k == "DASHBOARD_OWN_ENV" {
+			t.Errorf("a shell gets %s", kv)
+		}
+	}
+	if !slices.Contains(ts.env, "WORKSHOP_COLOUR=blue") {
+		t.Errorf("shell environment %q lacks WORKSHOP_COLOUR=blue", ts.env)
 	}
 }

@@ -5,7 +5,11 @@
 // Each session's processes run in a bubblewrap sandbox (see SandboxConfig): they see the
 // session's home, a read-only system, a private /tmp and /proc, and nothing of the portal's
 // data or of other sessions. The dashboard runs every shell in a nested sandbox of its own,
-// so a shell cannot see the dashboard's process or the session's secret.
+// so a shell cannot see the dashboard's process or the session's secret. The sandbox is one
+// bubblewrap started as the session's user (nobody for a root portal), with a user
+// namespace of its own, where nobody can reach the session's folders (see
+// OpenToSessions); otherwise, and for sessions with egress, two layers: a bubblewrap that
+// lays out the files, then setpriv and an unprivileged bubblewrap.
 //
 // A session's working directory <Dir>/<session> holds the portal's files about it (.handle,
 // .dashboard.log, .egress.log) and two folders its processes own: home/ (the session's home
@@ -152,7 +156,7 @@ func New(cfg Config) (*Provisioner, error) {
 	sb, err := newSandbox(cfg.Sandbox, dir)
 	if err == nil {
 		sb.network = netArgs(cfg.Network.PortalSocketDir)
-		err = sb.probe(dir)
+		err = sb.choose(dir, cmd[0], log)
 	}
 	if err != nil {
 		if cfg.Sandbox.Mode == SandboxRequired {
@@ -164,6 +168,9 @@ func New(cfg Config) (*Provisioner, error) {
 	}
 	p.sandbox = sb
 	p.sandboxNote = "sessions run in a bubblewrap sandbox (" + sb.bwrap + ")"
+	if !sb.oneLayer {
+		p.sandboxNote += " of two layers"
+	}
 	if sb.setpriv != "" {
 		p.sandboxNote += fmt.Sprintf(" as user %d", nobody)
 	}
@@ -256,7 +263,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 	}
 	work := filepath.Join(p.dir, name)
-	if err := os.MkdirAll(work, 0o700); err != nil {
+	if err := p.mkwork(work); err != nil {
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 	}
 	// A workload this session had before (a start the portal did not record) would run on
@@ -284,6 +291,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		vars[v.Name] = v.Value
 	}
 	argv, env := p.command, p.env(home, addr, r.Env)
+	var cred *syscall.Credential // the user the workload starts as; nil: the portal's
 	if p.sandbox != nil {
 		content := vars["WORKSHOP_CONTENT"]
 		if content != "" {
@@ -302,7 +310,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 			env = append(env, "WORKSHOP_CONTENT="+sandboxContent)
 		}
 		env = append(env, netEnv(p.portalDir)...)
-		argv = p.sandbox.outer(name, home, run, content, limits, p.command)
+		argv, cred = p.sandbox.command(name, home, run, content, limits, p.command)
 	}
 	var group string
 	if p.groups != nil {
@@ -333,7 +341,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	cmd.ExtraFiles = []*os.File{gateR} // fd 3
 	// A session of its own: its own process group, and no controlling terminal to inject
 	// keystrokes into.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: cred}
 	var egress *egressStart
 	if p.sandbox != nil && p.slirp != "" {
 		// bubblewrap is the gate's fifth argument.
@@ -414,7 +422,17 @@ func (p *Provisioner) stopEarlier(name, work string) error {
 	return p.groups.kill(name)
 }
 
-// validName reports whether name can name a session's folder and cgroup.
+// mkwork creates a session's working folder with the mode it needs (see sandbox.openDir).
+func (p *Provisioner) mkwork(work string) error {
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return err
+	}
+	if p.sandbox != nil {
+		return p.sandbox.openDir(work)
+	}
+	return nil
+}
+
 func validName(name string) bool {
 	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\`)
 }
@@ -439,8 +457,17 @@ func (p *Provisioner) env(home, addr string, vars []portal.EnvVar) []string {
 		lang = "C.UTF-8"
 	}
 	env := []string{"PATH=" + path, "LANG=" + lang}
+	own := true
 	for _, v := range vars {
 		env = append(env, v.Name+"="+v.Value)
+		own = own && v.Name != "GOMAXPROCS"
+	}
+	if own {
+		// One P: the dashboard does little at once, and a second P's threads and GC workers
+		// only cost CPU while a class starts (about 10 ms per session start). Its shells
+		// do not inherit it (see dashboard's DASHBOARD_OWN_ENV); a workshop that sets
+		// GOMAXPROCS sets it for both.
+		env = append(env, "GOMAXPROCS=1", "DASHBOARD_OWN_ENV=GOMAXPROCS")
 	}
 	return append(env, "HOME="+home, "LISTEN=127.0.0.1:0", "ADDR_FILE="+addr)
 }

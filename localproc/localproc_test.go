@@ -30,7 +30,38 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("LOCALPROC_TEST_CHILD"); mode != "" {
 		os.Exit(child(mode))
 	}
+	// Sandboxes start as nobody, who must reach the test binary that is their dashboard.
+	if os.Geteuid() == 0 {
+		if err := openChain(filepath.Dir(os.Args[0])); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	os.Exit(m.Run())
+}
+
+// openChain gives path and every folder above it inside the system's temporary folder to
+// group nobody with search (see OpenToSessions), as a root portal opens its data folder: a
+// one-layer sandbox, started as nobody, can then reach what a test puts there.
+func openChain(path string) error {
+	tmp := os.TempDir()
+	for d := path; d != tmp && within(d, tmp); d = filepath.Dir(d) {
+		if err := OpenToSessions(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openToSessions is openChain for a test's folder, when the test runs as root.
+func openToSessions(t *testing.T, path string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return
+	}
+	if err := openChain(path); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func child(mode string) int {
@@ -90,6 +121,7 @@ var modes = []struct {
 // sandboxed one skips the test (fails it in CI) where bubblewrap cannot run.
 func newProvisioner(t *testing.T, dir string, mode SandboxMode) *Provisioner {
 	t.Helper()
+	openToSessions(t, dir)
 	p, err := New(Config{Dir: dir, Command: []string{os.Args[0]}, Sandbox: SandboxConfig{Mode: mode}})
 	if errors.Is(err, ErrNoSandbox) {
 		browsertest.Missing(t, "bubblewrap", err)
@@ -227,8 +259,16 @@ func testLifecycle(t *testing.T, mode SandboxMode) {
 	if got, want := h.Secret, "secret-lab-w01-s001"; got != want {
 		t.Errorf("handle secret %q, want %q", got, want)
 	}
-	if fi, err := os.Stat(h.WorkDir); err != nil || fi.Mode().Perm() != 0o700 {
-		t.Errorf("workdir: %v, mode %v, want 0700", err, fi.Mode().Perm())
+	// Closed to others; open to search by the sessions' group when a one-layer sandbox
+	// starts as nobody and must pass through it.
+	wantMode := os.FileMode(0o700)
+	if p.sandbox != nil && p.sandbox.oneLayer && p.sandbox.asNobody() {
+		wantMode = 0o710
+	}
+	if fi, err := os.Stat(h.WorkDir); err != nil || fi.Mode().Perm() != wantMode {
+		t.Errorf("workdir: %v, mode %v, want %v", err, fi.Mode().Perm(), wantMode)
+	} else if st := fi.Sys().(*syscall.Stat_t); wantMode == 0o710 && st.Gid != SessionGroup {
+		t.Errorf("workdir group %d, want %d", st.Gid, SessionGroup)
 	}
 
 	st := waitReady(t, p, b)

@@ -42,7 +42,10 @@ func TestMemory(t *testing.T) {
 			t.Fatalf("go build: %v\n%s", err, out)
 		}
 	}
-	p, err := New(Config{Dir: t.TempDir(), Command: []string{bin, "dashboard"},
+	openToSessions(t, filepath.Dir(bin))
+	dir := t.TempDir()
+	openToSessions(t, dir)
+	p, err := New(Config{Dir: dir, Command: []string{bin, "dashboard"},
 		Sandbox: SandboxConfig{Mode: SandboxRequired}})
 	if err != nil {
 		t.Fatalf("New: %v", err)

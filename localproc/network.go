@@ -265,6 +265,18 @@ func (p *Provisioner) setEgress(cfg NetworkConfig) error {
 	if err != nil {
 		return fmt.Errorf("localproc: %w: %v", ErrNoEgress, err)
 	}
+	// Sessions with egress keep two layers when the portal runs as root: slirp4netns,
+	// joining a one-layer sandbox's user namespace to configure its network namespace,
+	// failed now and then with EPERM.
+	if p.sandbox.oneLayer && p.sandbox.asNobody() {
+		p.sandbox.oneLayer = false
+		if err := p.sandbox.openDir(p.dir); err != nil {
+			return fmt.Errorf("localproc: %w", err)
+		}
+		bw := p.sandbox.bwrap + ")"
+		p.sandboxNote = strings.Replace(p.sandboxNote, bw, bw+" of two layers", 1)
+		p.log.Info("sessions run in two bubblewrap layers: they have egress")
+	}
 	if err := p.sandbox.probeEgress(p.dir, slirp); err != nil {
 		return fmt.Errorf("localproc: %w: %v", ErrNoEgress, err)
 	}
@@ -275,7 +287,7 @@ func (p *Provisioner) setEgress(cfg NetworkConfig) error {
 
 // probeEgress runs a sandbox with egress, as Start would, and reports why that fails.
 func (s *sandbox) probeEgress(dir, slirp string) error {
-	tmp, err := os.MkdirTemp(dir, ".probe-")
+	tmp, err := s.probeDir(dir)
 	if err != nil {
 		return err
 	}
@@ -288,8 +300,10 @@ func (s *sandbox) probeEgress(dir, slirp string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*egressTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.bwrap, s.outer("probe", home, run, "", DefaultLimits.complete(), []string{"/bin/true"})[1:]...)
+	args, cred := s.command("probe", home, run, "", DefaultLimits.complete(), []string{"/bin/true"})
+	cmd := exec.CommandContext(ctx, s.bwrap, args[1:]...)
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	e, err := prepareEgress(slirp, tmp, cmd, 0)
 	if err != nil {
 		return err

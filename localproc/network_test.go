@@ -89,6 +89,7 @@ func TestSessionNetwork(t *testing.T) {
 				}
 			}
 			dir := t.TempDir()
+			openToSessions(t, dir)
 			p, err := New(Config{Dir: dir, Command: []string{os.Args[0]},
 				Sandbox: SandboxConfig{Mode: tc.mode}, Network: NetworkConfig{Egress: tc.egress}})
 			if errors.Is(err, ErrNoSandbox) {

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -68,6 +70,9 @@ type sandbox struct {
 	setpriv string   // absolute path on the host; "" unless the portal runs as root
 	system  []string // bwrap arguments that show the system and hide Dir and cfg.Hide
 	network []string // bwrap arguments for the session's network (see netArgs)
+	// oneLayer runs sessions in a single bubblewrap started as nobody (see single) instead
+	// of the two layers of outer. New sets it when a probe of it succeeds.
+	oneLayer bool
 }
 
 // newSandbox finds bubblewrap and prepares the arguments shared by every session.
@@ -140,7 +145,8 @@ func within(path, root string) bool {
 // netArgs (a network namespace of its own; the portal reaches the dashboard through a Unix
 // socket in run). No --die-with-parent: sessions outlive the portal.
 //
-// It takes two bubblewraps. The first lays out the sandbox's files from host paths and
+// It takes two bubblewraps (see single for the one-layer sandbox used where it can run).
+// The first lays out the sandbox's files from host paths and
 // becomes nobody if the portal runs as root. The second, unprivileged, makes that tree
 // read-only but for home, run and /tmp, and mounts the sandbox's own /proc. Only a /proc
 // mounted that way, with no read-only folders laid over parts of it (which a privileged
@@ -198,6 +204,97 @@ func (s *sandbox) outer(host, home, run, content string, l Limits, argv []string
 	return append(args, argv[1:]...)
 }
 
+// single returns the command line of a session's sandbox in one bubblewrap, with the same
+// files, namespaces and size caps as outer's two layers: bubblewrap itself starts as the
+// session's user (nobody, see credential, when the portal runs as root) and makes a user
+// namespace of its own, so nothing of the session ever holds a capability on the host, and
+// no setpriv is needed. Its /proc is mounted in that user namespace, with nothing laid over
+// it, so the dashboard can mount one for each shell's nested sandbox. The sandbox's root is
+// made read-only once everything is in place. Host paths are opened as nobody: the run
+// folder, the dashboard program, bubblewrap, content and the portal's socket folder must be
+// reachable by nobody (see reachable); the host home is not used.
+func (s *sandbox) single(host, run, content string, l Limits, argv []string) []string {
+	args := []string{s.bwrap, "--unshare-user"}
+	args = append(args, s.system...)
+	for _, d := range []string{"/home", "/run", "/opt", "/opt/portal"} {
+		args = append(args, "--perms", "0755", "--dir", d)
+	}
+	args = append(args,
+		"--size", size(l.Home), "--perms", "0755", "--tmpfs", sandboxHome,
+		"--bind", run, sandboxRun,
+		"--size", size(l.Tmp), "--perms", "1777", "--tmpfs", "/tmp",
+		"--proc", "/proc")
+	args = append(args, cappedDev(l)...)
+	args = append(args,
+		"--ro-bind", argv[0], sandboxBin,
+		"--ro-bind", s.bwrap, sandboxBwrap)
+	if content != "" {
+		args = append(args, "--ro-bind", content, sandboxContent)
+	}
+	args = append(args, s.network...)
+	args = append(args,
+		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+		"--hostname", host,
+		"--remount-ro", "/",
+		"--chdir", sandboxHome,
+		"--", sandboxBin)
+	return append(args, argv[1:]...)
+}
+
+// command returns the command line that runs argv in a session's sandbox (one layer when
+// s.oneLayer and content is reachable, else outer's two) and the user it must start as
+// (nil: the portal's).
+func (s *sandbox) command(host, home, run, content string, l Limits, argv []string) ([]string, *syscall.Credential) {
+	if s.oneLayer && (content == "" || s.reachable(content)) {
+		return s.single(host, run, content, l, argv), s.credential()
+	}
+	return s.outer(host, home, run, content, l, argv), nil
+}
+
+// credential is the user a one-layer sandbox starts as: nobody, without supplementary
+// groups, when the portal runs as root; nil (the portal's own) otherwise.
+func (s *sandbox) credential() *syscall.Credential {
+	if !s.asNobody() {
+		return nil
+	}
+	return &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}
+}
+
+// asNobody reports whether sessions run as nobody rather than as the portal's user.
+func (s *sandbox) asNobody() bool { return s.setpriv != "" }
+
+// reachable reports whether a sandbox started as nobody can reach path on the host: every
+// folder above it searchable by nobody (by its mode bits). For a portal that does not run
+// as root, sessions run as its user, and everything it can reach is reachable.
+func (s *sandbox) reachable(path string) bool {
+	if !s.asNobody() {
+		return true
+	}
+	for d := filepath.Dir(path); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return false
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return false
+		}
+		mode := uint32(fi.Mode().Perm())
+		switch {
+		case st.Uid == nobody:
+			mode >>= 6
+		case st.Gid == nobody:
+			mode >>= 3
+		}
+		if mode&1 == 0 {
+			return false
+		}
+		if d == "/" || d == "." {
+			return true
+		}
+	}
+}
+
 // shellSandbox returns the command line, inside a session's sandbox, that runs argv in a nested
 // sandbox of its own: the same files, except that the dashboard's folder is empty, and its
 // own process namespace, so a shell can neither see the dashboard's process (nor its
@@ -222,10 +319,40 @@ func shellSandbox(argv []string, l Limits) []string {
 	return append(args, argv...)
 }
 
+// choose sets s.oneLayer when a one-layer sandbox (see single) can run here: dir (the
+// portal's folder of sessions) and program (the dashboard) reachable by the sessions' user,
+// and a probe of it passing. Otherwise it keeps two layers (see outer), logging why, and
+// reports whether those can run.
+func (s *sandbox) choose(dir, program string, log *slog.Logger) error {
+	why := ""
+	switch {
+	case !s.reachable(dir):
+		why = dir + " cannot be reached by user " + strconv.Itoa(nobody)
+	case !s.reachable(program):
+		why = program + " cannot be reached by user " + strconv.Itoa(nobody)
+	default:
+		s.oneLayer = true
+		if err := s.openDir(dir); err != nil {
+			return err
+		}
+		err := s.probe(dir)
+		if err == nil {
+			return nil
+		}
+		why = err.Error()
+		s.oneLayer = false
+		if err := s.openDir(dir); err != nil {
+			return err
+		}
+	}
+	log.Info("sessions run in two bubblewrap layers: one cannot run here", "reason", why)
+	return s.probe(dir)
+}
+
 // probe runs a sandbox with a nested shell sandbox in it, as Start would, and reports why
 // that fails.
 func (s *sandbox) probe(dir string) error {
-	tmp, err := os.MkdirTemp(dir, ".probe-")
+	tmp, err := s.probeDir(dir)
 	if err != nil {
 		return err
 	}
@@ -241,8 +368,10 @@ func (s *sandbox) probe(dir string) error {
 	argv := append([]string{s.bwrap}, shellSandbox([]string{"true"}, l)[1:]...)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.bwrap, s.outer("probe", home, run, "", l, argv)[1:]...)
+	args, cred := s.command("probe", home, run, "", l, argv)
+	cmd := exec.CommandContext(ctx, s.bwrap, args[1:]...)
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -253,6 +382,45 @@ func (s *sandbox) probe(dir string) error {
 		return fmt.Errorf("%s cannot create a sandbox here: %s", s.bwrap, msg)
 	}
 	return nil
+}
+
+// probeDir creates a probe's working folder in dir, open to a one-layer sandbox's user as
+// a session's is (see openDir).
+func (s *sandbox) probeDir(dir string) (string, error) {
+	tmp, err := os.MkdirTemp(dir, ".probe-")
+	if err != nil {
+		return "", err
+	}
+	if err := s.openDir(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	return tmp, nil
+}
+
+// openDir sets the mode of the portal's folder of sessions and of each session's working
+// folder. A one-layer sandbox starts as nobody and must pass through them to bind the
+// session's run folder: they then belong to group nobody, which may search them (0710) but
+// not list them, and the portal's files in them stay its own (0600). Otherwise they are the
+// portal's alone (0700).
+func (s *sandbox) openDir(path string) error {
+	if !s.oneLayer || !s.asNobody() {
+		return os.Chmod(path, 0o700)
+	}
+	return OpenToSessions(path)
+}
+
+// SessionGroup is the group of every session's processes when the portal runs as root.
+const SessionGroup = nobody
+
+// OpenToSessions lets sessions started by a root portal pass through path, a folder above
+// their working folders (the portal's data folder): group SessionGroup, which may search it
+// but not list it (mode 0710).
+func OpenToSessions(path string) error {
+	if err := os.Chown(path, -1, SessionGroup); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o710)
 }
 
 // mkdir creates a folder the session's processes own.

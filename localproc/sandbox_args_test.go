@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"portal"
 	"portal/internal/ci"
 )
 
@@ -140,5 +141,73 @@ func TestSandboxProbeReason(t *testing.T) {
 	}
 	if err := (&sandbox{bwrap: "/bin/true"}).probe(t.TempDir()); err != nil {
 		t.Errorf("probe with /bin/true: %v", err)
+	}
+}
+
+// The dashboard runs with one P unless the workshop sets GOMAXPROCS, and tells its shells
+// not to inherit the portal's setting.
+func TestDashboardGOMAXPROCS(t *testing.T) {
+	p := &Provisioner{}
+	env := p.env("/h", "/a", nil)
+	if !slices.Contains(env, "GOMAXPROCS=1") || !slices.Contains(env, "DASHBOARD_OWN_ENV=GOMAXPROCS") {
+		t.Errorf("environment %q, want GOMAXPROCS=1 for the dashboard only", env)
+	}
+	env = p.env("/h", "/a", []portal.EnvVar{{Name: "GOMAXPROCS", Value: "4"}})
+	if slices.Contains(env, "GOMAXPROCS=1") || slices.ContainsFunc(env, func(kv string) bool {
+		return strings.HasPrefix(kv, "DASHBOARD_OWN_ENV=")
+	}) || !slices.Contains(env, "GOMAXPROCS=4") {
+		t.Errorf("environment %q, want the workshop's GOMAXPROCS=4 for dashboard and shells", env)
+	}
+}
+
+// One layer: its own user namespace, the size caps of the second layer, the run folder but
+// not the host home, no setpriv, and the root made read-only after the last mount.
+func TestSandboxSingleArgs(t *testing.T) {
+	l := Limits{Home: 11, Tmp: 22, Shm: 33}
+	s := &sandbox{bwrap: "/usr/bin/bwrap", setpriv: "/usr/bin/setpriv", network: []string{"--unshare-net"}}
+	args := s.single("h", "/w/run", "/w/content", l, []string{"/host/dashboard", "serve"})
+	has := func(seq ...string) bool {
+		for i := range args {
+			if i+len(seq) <= len(args) && slices.Equal(args[i:i+len(seq)], seq) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, seq := range [][]string{
+		{"--unshare-user"}, {"--unshare-net"}, {"--unshare-pid"}, {"--unshare-ipc"}, {"--unshare-uts"},
+		{"--size", "11", "--perms", "0755", "--tmpfs", sandboxHome},
+		{"--size", "22", "--perms", "1777", "--tmpfs", "/tmp"},
+		{"--size", "33", "--perms", "1777", "--tmpfs", "/dev/shm"},
+		{"--bind", "/w/run", sandboxRun}, {"--ro-bind", "/w/content", sandboxContent},
+		{"--proc", "/proc"}, {"--hostname", "h"},
+	} {
+		if !has(seq...) {
+			t.Errorf("%q missing from %q", seq, args)
+		}
+	}
+	if slices.Contains(args, sandboxSetpriv) || slices.Contains(args, "/w/home") || slices.Contains(args, "--cap-add") {
+		t.Errorf("setpriv, the host home or a capability in %q", args)
+	}
+	ro := slices.Index(args, "--remount-ro")
+	for i, a := range args {
+		if a == "--remount-ro" && args[i+1] == "/" {
+			ro = i
+		}
+	}
+	end := slices.Index(args, "--")
+	for i, a := range args[ro+2 : end] {
+		if strings.HasPrefix(a, "--") && a != "--chdir" && a != "--unshare-pid" && !strings.HasPrefix(a, "--unshare") && a != "--hostname" {
+			t.Errorf("%s after the root is made read-only (at %d)", a, ro+2+i)
+		}
+	}
+	if args[ro+1] != "/" {
+		t.Errorf("the root is not made read-only: %q", args)
+	}
+	if cred := s.credential(); cred == nil || cred.Uid != nobody || cred.Gid != nobody || len(cred.Groups) != 0 {
+		t.Errorf("credential %+v, want nobody without groups", cred)
+	}
+	if !slices.Equal(args[len(args)-2:], []string{sandboxBin, "serve"}) {
+		t.Errorf("command line ends %q", args[len(args)-2:])
 	}
 }

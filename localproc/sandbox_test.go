@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,7 @@ func TestIsolation(t *testing.T) {
 
 func testIsolation(t *testing.T, mode SandboxMode) {
 	data := t.TempDir()
+	openToSessions(t, data)
 	dir := filepath.Join(data, "sessions")
 	admin, marker, secret, otherSecret := random(t), random(t), random(t), random(t)
 	if err := os.WriteFile(filepath.Join(data, "portal.db"), []byte("admin password "+admin), 0o600); err != nil {
@@ -323,4 +325,82 @@ func TestSearchUnfinishedIsNotSafe(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A root portal's sessions run in one bubblewrap started as nobody: no process of the
+// session is root or holds a capability on the host, none is setpriv, and there are three
+// (bubblewrap, its process 1 in the sandbox, the dashboard).
+func TestOneLayer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		ci.Missing(t, "root (sessions start as nobody only when the portal runs as root)", nil)
+	}
+	p := newProvisioner(t, t.TempDir(), SandboxRequired)
+	if !p.sandbox.oneLayer {
+		t.Fatalf("sandbox of two layers; note: %s", p.sandboxNote)
+	}
+	b, h := start(t, p, request("lab-w01-s001", "1"))
+	waitReady(t, p, b)
+	procs := sessionProcesses(t, h.PID)
+	if len(procs) != 3 {
+		t.Errorf("session processes %v, want 3: bwrap, bwrap, the dashboard", procs)
+	}
+	for pid, comm := range procs {
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			name, value, _ := strings.Cut(line, ":")
+			value = strings.Join(strings.Fields(value), " ")
+			switch name {
+			case "Uid", "Gid":
+				if value != "65534 65534 65534 65534" {
+					t.Errorf("%s (%d): %s %s, want nobody throughout", comm, pid, name, value)
+				}
+			case "CapPrm", "CapEff", "CapAmb":
+				if value != "0000000000000000" {
+					t.Errorf("%s (%d): %s %s, want none", comm, pid, name, value)
+				}
+			case "Groups":
+				if value != "" {
+					t.Errorf("%s (%d): supplementary groups %q, want none", comm, pid, value)
+				}
+			}
+		}
+		if comm == "setpriv" {
+			t.Errorf("setpriv (%d) in the session", pid)
+		}
+	}
+}
+
+// sessionProcesses returns the command names of the processes in the session (setsid)
+// led by pid, by process id.
+func sessionProcesses(t *testing.T, sid int) map[int]string {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := map[int]string{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp session ...
+		s := string(b)
+		i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if i < 0 || j < i {
+			continue
+		}
+		f := strings.Fields(s[j+1:])
+		if len(f) > 3 && f[3] == strconv.Itoa(sid) {
+			procs[pid] = s[i+1 : j]
+		}
+	}
+	return procs
 }

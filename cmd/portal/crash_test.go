@@ -44,7 +44,7 @@ spec:
 
 // workloads returns, for each session folder under sessions, the ids of the root
 // processes of its workloads: the sandboxes whose command line names the session's home
-// and whose parent is not one of them. A session has at most one; more means a second
+// or run folder and whose parent is not one of them. A session has at most one; more means a second
 // workload runs unseen.
 func workloads(sessions string) map[string][]int {
 	type proc struct {
@@ -67,7 +67,8 @@ func workloads(sessions string) map[string][]int {
 			continue
 		}
 		name, rest, _ := strings.Cut(rest, "/")
-		if !strings.HasPrefix(rest, "home\x00") {
+		// Two layers bind the session's home folder, one its run folder.
+		if !strings.HasPrefix(rest, "home\x00") && !strings.HasPrefix(rest, "run\x00") {
 			continue
 		}
 		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"portal/internal/ci"
+	"portal/localproc"
 )
 
 // A new data folder is made for the owner only; an existing one, or a database in it, that
@@ -43,5 +46,29 @@ func TestDataFolderIsPrivate(t *testing.T) {
 	os.Chmod(db, 0o600)
 	if _, err := prepareDataDir(dir); err != nil {
 		t.Fatalf("private folder and database: %v", err)
+	}
+}
+
+// A root portal opens its data folder to its sessions' group for search only (0710): that
+// is accepted; the same mode for any other group is not.
+func TestDataFolderOpenToSessions(t *testing.T) {
+	if os.Geteuid() != 0 {
+		ci.Missing(t, "root (the test changes a folder's group)", nil)
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := prepareDataDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := localproc.OpenToSessions(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prepareDataDir(dir); err != nil {
+		t.Errorf("data folder open to the sessions' group: %v", err)
+	}
+	if err := os.Chown(dir, -1, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prepareDataDir(dir); err == nil || !strings.Contains(err.Error(), "chmod 700 "+dir) {
+		t.Errorf("data folder searchable by group 0: err = %v, want the chmod that fixes it", err)
 	}
 }

@@ -35,6 +35,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "portal")
+	// A root portal's sessions start as nobody, who must reach the dashboard binary.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	args := []string{"build", "-o", dir + "/"}
 	if dir := coverDir(); dir != "" {
 		// The tests run with coverage (make test COVERDIR=...): so does the portal binary,
@@ -125,6 +130,22 @@ func startPortal(t *testing.T, dataDir, config string) *portalProc {
 	return startPortalWith(t, dataDir, config, nil)
 }
 
+// openAbove opens the test's folders above dataDir to a root portal's sessions, as an
+// operator's data folder lies in folders anyone may pass through (/var/lib, say): their
+// one-layer sandbox starts as nobody and passes through them (localproc.OpenToSessions).
+func openAbove(t *testing.T, dataDir string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return
+	}
+	tmp := os.TempDir()
+	for d := filepath.Dir(dataDir); d != tmp && strings.HasPrefix(d, tmp+"/"); d = filepath.Dir(d) {
+		if err := localproc.OpenToSessions(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // startPortalWith starts the portal with extra environment variables and flags.
 func startPortalWith(t *testing.T, dataDir, config string, env []string, args ...string) *portalProc {
 	t.Helper()
@@ -136,6 +157,7 @@ func startPortalWith(t *testing.T, dataDir, config string, env []string, args ..
 	if err := os.Chmod(dataDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	openAbove(t, dataDir)
 	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--config", cfgPath, "--data-dir", dataDir}, args...)...)
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)

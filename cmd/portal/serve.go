@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"portal"
@@ -166,6 +167,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dataDir, err := prepareDataDir(c.DataDir)
 	if err != nil {
 		return err
+	}
+	if os.Geteuid() == 0 {
+		// Sessions start as nobody in one bubblewrap, which must pass through the data
+		// folder to reach their own folders in it.
+		if err := localproc.OpenToSessions(dataDir); err != nil {
+			return fmt.Errorf("data folder: %w", err)
+		}
 	}
 	db, err := sqlstore.Open(ctx, filepath.Join(dataDir, "portal.db"))
 	if err != nil {
@@ -347,7 +355,7 @@ func prepareDataDir(dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("data folder: %w", err)
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && !openToSessions(fi) {
 		return "", fmt.Errorf("data folder %s can be accessed by other users (mode %04o); it holds the portal's secrets.\n"+
 			"Run `chmod 700 %s` and start the portal again", abs, perm, abs)
 	}
@@ -365,6 +373,13 @@ func prepareDataDir(dir string) (string, error) {
 		}
 	}
 	return abs, nil
+}
+
+// openToSessions reports whether a data folder's only access for others is the search
+// that sessions started by a root portal need (see localproc.OpenToSessions).
+func openToSessions(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && fi.Mode().Perm()&0o077 == 0o010 && st.Gid == localproc.SessionGroup
 }
 
 // unsandboxedWarning is printed next to the credentials when sessions run unsandboxed.
