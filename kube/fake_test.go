@@ -3,6 +3,7 @@ package kube_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,6 +172,16 @@ func TestFakeBadSettings(t *testing.T) {
 	}
 	if _, err := p.Start(context.Background(), request("Bad_Name")); err == nil {
 		t.Errorf("Start with a name that is no namespace name succeeded")
+	}
+	// A namespace that is not this portal's session is never taken over.
+	if _, err := c.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bad-w01-s002"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Start(context.Background(), request("bad-w01-s002")); err == nil || !strings.Contains(err.Error(), "not a session of portal bad") {
+		t.Errorf("Start in a foreign namespace: %v", err)
+	}
+	if sas, _ := c.CoreV1().ServiceAccounts("bad-w01-s002").List(context.Background(), metav1.ListOptions{}); len(sas.Items) != 0 {
+		t.Errorf("Start created objects in a foreign namespace")
 	}
 	if _, err := p.Status(context.Background(), []byte(`{"namespace":"../x"}`)); err == nil {
 		t.Errorf("Status of a malformed handle succeeded")

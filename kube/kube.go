@@ -311,7 +311,19 @@ func (p *Provisioner) objects(ns string, lbl map[string]string, set portal.Sessi
 	steps := []step{
 		{"namespace", func(ctx context.Context) error {
 			_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: nsLabels}}, co)
-			return err
+			if !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+			// A namespace of that name exists: only this session's own is completed; anything
+			// else (another portal's, or one that is not a session) is left alone.
+			n, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if n.Labels[LabelPortal] != p.cfg.Portal || n.Labels[LabelSession] != ns {
+				return fmt.Errorf("a namespace %s exists that is not a session of portal %s", ns, p.cfg.Portal)
+			}
+			return nil
 		}},
 		{"service account", func(ctx context.Context) error {
 			_, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: meta(ServiceAccountName)}, co)
