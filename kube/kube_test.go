@@ -220,8 +220,11 @@ func request(name string) portal.StartRequest {
 
 func TestProvisionerSuite(t *testing.T) {
 	env := kubetest.Need(t)
-	p, _ := newProvisioner(t, env, "suite", portal.SessionNamespaces{Budget: "small"})
-	portaltest.ProvisionerSuite(t, p, request)
+	set := portal.SessionNamespaces{Budget: "small"}
+	p, s := newProvisioner(t, env, "suite", set)
+	portaltest.ProvisionerSuite(t, p, request, func(t *testing.T) portal.Provisioner {
+		return provisionerFor(t, env, "suite", set, s.Endpoint)
+	})
 }
 
 // waitFor polls cond every 100 ms for up to a minute.
