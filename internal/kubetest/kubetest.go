@@ -18,6 +18,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"flag"
 	"fmt"
 	"math/big"
 	"net"
@@ -502,6 +503,9 @@ var (
 //
 // When the start fails the tests still run: Need skips or fails them with the reason.
 func Main(m *testing.M) int {
+	if !flag.Parsed() {
+		flag.Parse() // testing.Verbose needs the flags; m.Run parses them anyway
+	}
 	t0 := time.Now()
 	shared, sharedErr = Start(Options{})
 	if shared != nil {
