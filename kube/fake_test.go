@@ -2,6 +2,7 @@ package kube_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,7 +12,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"portal"
 	"portal/kube"
@@ -73,7 +76,7 @@ func TestFakeLifecycle(t *testing.T) {
 			t.Errorf("label %s = %q, want %q", k, ns.Labels[k], want)
 		}
 	}
-	q, err := c.CoreV1().ResourceQuotas(name).Get(ctx, "budget", metav1.GetOptions{})
+	q, err := c.CoreV1().ResourceQuotas(name).Get(ctx, kube.QuotaName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,5 +188,33 @@ func TestFakeBadSettings(t *testing.T) {
 	}
 	if _, err := p.Status(context.Background(), []byte(`{"namespace":"../x"}`)); err == nil {
 		t.Errorf("Status of a malformed handle succeeded")
+	}
+}
+
+// The API server refuses any pod in a namespace with a quota that the quota controller has
+// not counted yet; Start must not run into that with the dashboard's pod. The fake plays
+// that admission rule (and, as it has no quota controller, never counts).
+func TestFakeQuotaNotCountedYet(t *testing.T) {
+	c := fake.NewClientset()
+	c.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		qs, err := c.Tracker().List(corev1.SchemeGroupVersion.WithResource("resourcequotas"),
+			corev1.SchemeGroupVersion.WithKind("ResourceQuota"), a.GetNamespace())
+		if err != nil {
+			return true, nil, err
+		}
+		for _, q := range qs.(*corev1.ResourceQuotaList).Items {
+			if len(q.Status.Hard) == 0 {
+				return true, nil, apierrors.NewForbidden(corev1.Resource("pods"), "",
+					fmt.Errorf("status unknown for quota: %s", q.Name))
+			}
+		}
+		return false, nil, nil
+	})
+	p := fakeProvisioner(t, c, "quota", portal.SessionNamespaces{Budget: "small"})
+	if _, err := p.Start(context.Background(), request("quota-w01-s001")); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if _, err := c.CoreV1().ResourceQuotas("quota-w01-s001").Get(context.Background(), kube.QuotaName, metav1.GetOptions{}); err != nil {
+		t.Errorf("the budget's quota: %v", err)
 	}
 }

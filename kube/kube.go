@@ -56,7 +56,6 @@ const (
 	SecretName         = "session"
 	PodName            = "dashboard"
 	ServiceName        = "dashboard"
-	quotaName          = "budget"
 	policyName         = "isolate-session"
 	dashboardContainer = "dashboard"
 	binVolume          = "portal-bin"
@@ -294,7 +293,7 @@ type step struct {
 	create func(context.Context) error
 }
 
-// objects lists what Start creates, in order: the namespace first.
+// objects lists what Start creates, in order: the namespace first, the budget last.
 func (p *Provisioner) objects(ns string, lbl map[string]string, set portal.SessionNamespaces, r portal.StartRequest) []step {
 	c := p.client
 	meta := func(name string) metav1.ObjectMeta {
@@ -338,20 +337,6 @@ func (p *Provisioner) objects(ns string, lbl map[string]string, set portal.Sessi
 			return err
 		}},
 	}
-	if !budgetNone(set.Budget) {
-		b, _ := lookupBudget(set.Budget) // checked in settings
-		steps = append(steps,
-			step{"resource quota", func(ctx context.Context) error {
-				_, err := c.CoreV1().ResourceQuotas(ns).Create(ctx, &corev1.ResourceQuota{ObjectMeta: meta(quotaName),
-					Spec: corev1.ResourceQuotaSpec{Hard: b.quota()}}, co)
-				return err
-			}},
-			step{"limit range", func(ctx context.Context) error {
-				_, err := c.CoreV1().LimitRanges(ns).Create(ctx, &corev1.LimitRange{ObjectMeta: meta(quotaName),
-					Spec: corev1.LimitRangeSpec{Limits: b.limits()}}, co)
-				return err
-			}})
-	}
 	steps = append(steps,
 		step{"network policy", func(ctx context.Context) error {
 			_, err := c.NetworkingV1().NetworkPolicies(ns).Create(ctx, p.networkPolicy(meta(policyName)), co)
@@ -378,6 +363,31 @@ func (p *Provisioner) objects(ns string, lbl map[string]string, set portal.Sessi
 			_, err := c.CoreV1().Pods(ns).Create(ctx, p.pod(meta(PodName), r), co)
 			return err
 		}})
+	// The budget comes last: the API server refuses every pod in a namespace whose quota
+	// the quota controller has not counted yet ("status unknown for quota"), and the
+	// dashboard's pod must not wait for that. The quota counts the pod all the same.
+	if !budgetNone(set.Budget) {
+		b, _ := lookupBudget(set.Budget) // checked in settings
+		quota := func(name string, hard corev1.ResourceList, scope corev1.ResourceQuotaScope) step {
+			return step{"resource quota " + name, func(ctx context.Context) error {
+				spec := corev1.ResourceQuotaSpec{Hard: hard}
+				if scope != "" {
+					spec.Scopes = []corev1.ResourceQuotaScope{scope}
+				}
+				_, err := c.CoreV1().ResourceQuotas(ns).Create(ctx, &corev1.ResourceQuota{ObjectMeta: meta(name), Spec: spec}, co)
+				return err
+			}}
+		}
+		steps = append(steps,
+			step{"limit range", func(ctx context.Context) error {
+				_, err := c.CoreV1().LimitRanges(ns).Create(ctx, &corev1.LimitRange{ObjectMeta: meta(LimitRangeName),
+					Spec: corev1.LimitRangeSpec{Limits: b.limits()}}, co)
+				return err
+			}},
+			quota(QuotaName, b.compute(), corev1.ResourceQuotaScopeNotTerminating),
+			quota(QuotaTimeboundName, b.compute(), corev1.ResourceQuotaScopeTerminating),
+			quota(QuotaCountsName, b.counts(), ""))
+	}
 	return steps
 }
 

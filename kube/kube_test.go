@@ -275,38 +275,7 @@ func TestNamespaceObjects(t *testing.T) {
 			t.Errorf("namespace label %s = %q, want %q", k, got, want)
 		}
 	}
-	q, err := c.CoreV1().ResourceQuotas(name).Get(ctx, "budget", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for res, want := range map[corev1.ResourceName]string{
-		corev1.ResourceLimitsCPU: "2", corev1.ResourceLimitsMemory: "2Gi",
-		corev1.ResourceRequestsCPU: "2", corev1.ResourceRequestsMemory: "2Gi",
-	} {
-		got := q.Spec.Hard[res]
-		if got.Cmp(resource.MustParse(want)) != 0 {
-			t.Errorf("quota %s = %s, want %s", res, got.String(), want)
-		}
-	}
-	lr, err := c.CoreV1().LimitRanges(name).Get(ctx, "budget", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, l := range lr.Spec.Limits {
-		if l.Type == corev1.LimitTypeContainer {
-			found = true
-			if m := l.Max[corev1.ResourceMemory]; m.Cmp(resource.MustParse("2Gi")) != 0 {
-				t.Errorf("limit range container max memory = %s, want 2Gi", m.String())
-			}
-			if _, ok := l.Default[corev1.ResourceCPU]; !ok {
-				t.Errorf("limit range has no default CPU")
-			}
-		}
-	}
-	if !found {
-		t.Errorf("limit range has no container limits: %+v", lr.Spec.Limits)
-	}
+	checkBudget(t, c, name, mediumBudget)
 	rb, err := c.RbacV1().RoleBindings(name).Get(ctx, "session-edit", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -346,6 +315,77 @@ func TestNamespaceObjects(t *testing.T) {
 		ns, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil)
 	})
+}
+
+// wantBudget are the figures of one budget size as the reference's session manager applies
+// them (see kube/budget.go).
+type wantBudget struct {
+	cpu, memory, defCPU, defMemory, storage string
+	counts                                  map[corev1.ResourceName]string
+}
+
+var mediumBudget = wantBudget{cpu: "2", memory: "2Gi", defCPU: "500m", defMemory: "512Mi", storage: "5Gi",
+	counts: map[corev1.ResourceName]string{"persistentvolumeclaims": "6", "replicationcontrollers": "15", "secrets": "25", "services": "10"}}
+
+// checkBudget checks the quotas and the limit range of the namespace against want.
+func checkBudget(t *testing.T, c kubernetes.Interface, ns string, want wantBudget) {
+	t.Helper()
+	ctx := context.Background()
+	same := func(what string, l corev1.ResourceList, res corev1.ResourceName, want string) {
+		t.Helper()
+		got, ok := l[res]
+		if !ok || got.Cmp(resource.MustParse(want)) != 0 {
+			t.Errorf("%s %s = %s, want %s", what, res, got.String(), want)
+		}
+	}
+	for name, scope := range map[string]corev1.ResourceQuotaScope{
+		kube.QuotaName: corev1.ResourceQuotaScopeNotTerminating, kube.QuotaTimeboundName: corev1.ResourceQuotaScopeTerminating,
+	} {
+		q, err := c.CoreV1().ResourceQuotas(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("quota %s: %v", name, err)
+		}
+		same("quota "+name, q.Spec.Hard, corev1.ResourceLimitsCPU, want.cpu)
+		same("quota "+name, q.Spec.Hard, corev1.ResourceLimitsMemory, want.memory)
+		if len(q.Spec.Scopes) != 1 || q.Spec.Scopes[0] != scope {
+			t.Errorf("quota %s scopes %v, want [%s]", name, q.Spec.Scopes, scope)
+		}
+	}
+	q, err := c.CoreV1().ResourceQuotas(ns).Get(ctx, kube.QuotaCountsName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("quota %s: %v", kube.QuotaCountsName, err)
+	}
+	for res, n := range want.counts {
+		same("quota "+kube.QuotaCountsName, q.Spec.Hard, res, n)
+	}
+	lr, err := c.CoreV1().LimitRanges(ns).Get(ctx, kube.LimitRangeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[corev1.LimitType]bool{}
+	for _, l := range lr.Spec.Limits {
+		seen[l.Type] = true
+		switch l.Type {
+		case corev1.LimitTypePod:
+			same("pod max", l.Max, corev1.ResourceCPU, want.cpu)
+			same("pod max", l.Max, corev1.ResourceMemory, want.memory)
+		case corev1.LimitTypeContainer:
+			same("container max", l.Max, corev1.ResourceCPU, want.cpu)
+			same("container max", l.Max, corev1.ResourceMemory, want.memory)
+			same("container min", l.Min, corev1.ResourceCPU, "1m")
+			same("container min", l.Min, corev1.ResourceMemory, "1M")
+			same("container default", l.Default, corev1.ResourceCPU, want.defCPU)
+			same("container default", l.Default, corev1.ResourceMemory, want.defMemory)
+			same("container default request", l.DefaultRequest, corev1.ResourceCPU, "50m")
+			same("container default request", l.DefaultRequest, corev1.ResourceMemory, "128Mi")
+		case corev1.LimitTypePersistentVolumeClaim:
+			same("claim min", l.Min, corev1.ResourceStorage, "1Gi")
+			same("claim max", l.Max, corev1.ResourceStorage, want.storage)
+		}
+	}
+	if !seen[corev1.LimitTypePod] || !seen[corev1.LimitTypeContainer] || !seen[corev1.LimitTypePersistentVolumeClaim] {
+		t.Errorf("limit range has limits for %v, want Pod, Container and PersistentVolumeClaim", seen)
+	}
 }
 
 func TestCustomBudgetHasNoQuota(t *testing.T) {
