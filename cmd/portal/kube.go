@@ -1,5 +1,3 @@
-//go:build kubernetes
-
 package main
 
 import (
@@ -15,11 +13,6 @@ import (
 	"portal"
 	"portal/kube"
 )
-
-// The Kubernetes client libraries add about 65 MB to the binary and double the CPU every
-// start of it costs (package initialisation), also for each session's `portal dashboard`;
-// so only binaries built with -tags kubernetes have them.
-const kubeBuilt = true
 
 // newKubeProvisioner connects to the cluster and starts the provisioner's informers.
 func newKubeProvisioner(ctx context.Context, k kubeFlags, portalName string, log *slog.Logger) (interface {

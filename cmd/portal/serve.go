@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"debug/buildinfo"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,7 +23,6 @@ import (
 	"portal"
 	"portal/dashboard"
 	portalcreds "portal/internal/credentials"
-	"portal/localproc"
 	"portal/scheduler"
 	"portal/spec"
 	"portal/sqlstore"
@@ -205,50 +203,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer sockLn.Close()
 
-	var prov portal.Provisioner
-	sandboxed, limited := true, true
-	var sandboxNote, limitsNote string
-	if c.Kube.Provisioner == "kubernetes" {
-		kp, err := newKubeProvisioner(ctx, c.Kube, conf.Portal.Name, log)
-		if err != nil {
-			return err
-		}
-		defer kp.Close()
-		prov = kp
-	} else {
-		sandbox := localproc.SandboxConfig{Bwrap: c.Bwrap, Hide: []string{dataDir}}
-		if c.AllowUnsandboxed {
-			sandbox.Mode = localproc.SandboxPreferred
-		}
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("find the portal's own executable: %w", err)
-		}
-		own, _ := debug.ReadBuildInfo()
-		dashCmd, dashNote := dashboardCommand(exe, own, buildinfo.ReadFile)
-		if dashNote != "" {
-			log.Warn(dashNote)
-		}
-		lp, err := localproc.New(localproc.Config{Dir: filepath.Join(dataDir, "sessions"), Logger: log, Command: dashCmd,
-			Sandbox: sandbox, Network: localproc.NetworkConfig{Egress: c.SessionEgress,
-				Slirp4netns: c.Slirp4netns, PortalSocketDir: sockDir}, NoCgroups: !c.SessionLimits})
-		if errors.Is(err, localproc.ErrNoEgress) {
-			return fmt.Errorf("%w\n\nInstall slirp4netns (Debian and Ubuntu: apt-get install slirp4netns) so that sessions get outbound access,\n"+
-				"or start the portal without --session-egress (PORTAL_SESSION_EGRESS=false): sessions then have no network beyond their own loopback", err)
-		}
-		if errors.Is(err, localproc.ErrNoSandbox) {
-			return fmt.Errorf("%w\n\nInstall bubblewrap (Debian and Ubuntu: apt-get install bubblewrap) so that sessions run isolated,\n"+
-				"or start the portal with --allow-unsandboxed (PORTAL_ALLOW_UNSANDBOXED=true) to run them without isolation:\n"+
-				"every session could then read the portal's database and credentials and the other sessions' files", err)
-		}
-		if err != nil {
-			return err
-		}
-		defer lp.Close()
-		sandboxed, sandboxNote = lp.Sandboxed()
-		limited, limitsNote = lp.Limited()
-		prov = lp
+	runner, err := newProvisioner(ctx, &c, conf.Portal.Name, dataDir, sockDir, log)
+	if err != nil {
+		return err
 	}
+	defer runner.Close()
+	prov := runner.Provisioner
+	sandboxed, sandboxNote := runner.Sandboxed, runner.SandboxNote
+	limited, limitsNote := runner.Limited, runner.LimitsNote
 	p := &conf.Portal
 	hooks := webhook.New(webhook.Config{URL: p.AnalyticsWebhookURL, Logger: log,
 		Settings: p, Portal: webhook.Portal{URL: portalURL}})
