@@ -203,10 +203,12 @@ func Start(opts Options) (env *Env, err error) {
 		"--root-ca-file="+pki.ca, "--use-service-account-credentials=true",
 		"--service-cluster-ip-range="+cidr, "--leader-elect=false",
 		// node-lifecycle-controller removes the not-ready taint from the fake node; without
-		// it pods never schedule.
+		// it pods never schedule. clusterrole-aggregation-controller fills the admin, edit
+		// and view ClusterRoles, which are empty aggregations without it.
 		"--controllers=serviceaccount-token-controller,serviceaccount-controller,namespace-controller,"+
 			"resourcequota-controller,endpointslice-controller,endpoints-controller,garbage-collector-controller,"+
-			"replicaset-controller,deployment-controller,root-ca-certificate-publisher-controller,node-lifecycle-controller",
+			"replicaset-controller,deployment-controller,root-ca-certificate-publisher-controller,node-lifecycle-controller,"+
+			"clusterrole-aggregation-controller",
 		"--v=1"); err != nil {
 		return nil, err
 	}
@@ -311,8 +313,9 @@ func (e *Env) addNode(ctx context.Context) error {
 	})
 }
 
-// waitUsable waits for the node to be Ready and untainted and for the default
-// ServiceAccount, without which no pod can be created.
+// waitUsable waits for the node to be Ready and untainted, for the default
+// ServiceAccount, without which no pod can be created, and for the rules of the
+// aggregated ClusterRoles.
 func (e *Env) waitUsable(ctx context.Context) error {
 	return e.poll(ctx, "wait for the node and the default ServiceAccount", func() (bool, error) {
 		n, err := e.Client.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
@@ -326,8 +329,12 @@ func (e *Env) waitUsable(ctx context.Context) error {
 		if !ready {
 			return false, nil
 		}
-		_, err = e.Client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
-		return err == nil, nil
+		if _, err := e.Client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{}); err != nil {
+			return false, nil
+		}
+		// The aggregated ClusterRoles (admin, edit, view) have their rules.
+		edit, err := e.Client.RbacV1().ClusterRoles().Get(ctx, "edit", metav1.GetOptions{})
+		return err == nil && len(edit.Rules) > 0, nil
 	})
 }
 
