@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -311,10 +312,85 @@ func TestNamespaceObjects(t *testing.T) {
 	if err := p.Stop(ctx, h); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the namespace to be deleted", func() bool {
-		ns, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
-		return apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil)
+	waitFor(t, "the namespace to be removed", func() bool {
+		_, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
 	})
+}
+
+// The API server applies the budget to what a learner creates: containers get the limit
+// range's defaults, and one above the budget is refused.
+func TestBudgetEnforced(t *testing.T) {
+	env := kubetest.Need(t)
+	// Baseline: the test's pods set no security context, which restricted would refuse.
+	p, _ := newProvisioner(t, env, "enforced", portal.SessionNamespaces{Budget: "small", SecurityPolicy: "baseline"})
+	ctx := context.Background()
+	name := "enforced-w01-s001"
+	h, err := p.Start(ctx, request(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(context.Background(), h) })
+	pods := env.Client.CoreV1().Pods(name)
+	pod := func(n string, res corev1.ResourceRequirements) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: n}, Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "c", Image: "busybox", Resources: res}}}}
+	}
+	// Until the quota controller has counted the new quotas the API server refuses pods.
+	var got *corev1.Pod
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if got, err = pods.Create(ctx, pod("plain", corev1.ResourceRequirements{}), metav1.CreateOptions{}); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a pod without resources is still refused after a minute: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	lim := got.Spec.Containers[0].Resources.Limits
+	if cpu, mem := lim[corev1.ResourceCPU], lim[corev1.ResourceMemory]; cpu.String() != "250m" || mem.String() != "256Mi" {
+		t.Errorf("defaulted limits %s, %s, want small's 250m, 256Mi", cpu.String(), mem.String())
+	}
+	big := corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("256Mi")}}
+	if _, err := pods.Create(ctx, pod("big", big), metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("a container with a 2 CPU limit in a small budget: %v, want forbidden", err)
+	}
+}
+
+// The session's ServiceAccount may create pods in its own namespace, and not in another
+// session's, nor namespaces at cluster scope.
+func TestSessionAccountScope(t *testing.T) {
+	env := kubetest.Need(t)
+	p, _ := newProvisioner(t, env, "scope", portal.SessionNamespaces{Role: "edit"})
+	ctx := context.Background()
+	for _, n := range []string{"scope-w01-s001", "scope-w01-s002"} {
+		h, err := p.Start(ctx, request(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Stop(context.Background(), h) })
+	}
+	user := "system:serviceaccount:scope-w01-s001:" + kube.ServiceAccountName
+	for _, tc := range []struct {
+		ns, resource string
+		want         bool
+	}{
+		{"scope-w01-s001", "pods", true},
+		{"scope-w01-s002", "pods", false},
+		{"", "namespaces", false},
+	} {
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:scope-w01-s001", "system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: tc.ns, Verb: "create", Resource: tc.resource}}}
+		res, err := env.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status.Allowed != tc.want {
+			t.Errorf("create %s in %q: allowed %v, want %v (%s)", tc.resource, tc.ns, res.Status.Allowed, tc.want, res.Status.Reason)
+		}
+	}
 }
 
 // wantBudget are the figures of one budget size as the reference's session manager applies
@@ -403,6 +479,13 @@ func TestCustomBudgetHasNoQuota(t *testing.T) {
 	}
 	if len(q.Items) != 0 {
 		t.Errorf("custom budget has %d quotas, want none", len(q.Items))
+	}
+	lr, err := env.Client.CoreV1().LimitRanges("custom-w01-s001").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lr.Items) != 0 {
+		t.Errorf("custom budget has %d limit ranges, want none", len(lr.Items))
 	}
 }
 
