@@ -130,6 +130,17 @@ type Workshop struct {
 	Env       []EnvVar
 	// Resources are the limits of each session's workload (zero = the provisioner's default).
 	Resources SessionResources
+	// Namespaces are the settings of each session's namespace on Kubernetes
+	// (spec.session.namespaces); the local provisioner ignores them.
+	Namespaces SessionNamespaces
+}
+
+// SessionNamespaces are the reference's spec.session.namespaces settings. Empty fields
+// leave the provisioner's defaults.
+type SessionNamespaces struct {
+	Role           string // admin, edit or view: the session's ClusterRole in its namespace
+	Budget         string // a budget size (small … xxx-large), or custom for none
+	SecurityPolicy string // restricted, baseline or privileged (Pod Security Admission)
 }
 
 // SessionResources are the per-session limits a workshop asks for (spec.session.resources).

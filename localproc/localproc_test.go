@@ -231,10 +231,11 @@ func processesNamed(arg string) []int {
 func TestProvisionerSuite(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
-			p := newProvisioner(t, t.TempDir(), m.mode)
+			dir := t.TempDir()
+			p := newProvisioner(t, dir, m.mode)
 			portaltest.ProvisionerSuite(t, p, func(name string) portal.StartRequest {
 				return request(name, "1")
-			})
+			}, func(t *testing.T) portal.Provisioner { return newProvisioner(t, dir, m.mode) })
 		})
 	}
 }

@@ -22,8 +22,11 @@ const (
 // ProvisionerSuite runs the tests that every portal.Provisioner must pass. req returns the
 // request that starts a workload for the session with the given name; the workload must
 // run a real dashboard (it is probed at Endpoint/healthz) and must be allowed to start
-// several at once. Optional abilities (ActivityReader, Lister) are tested when p has them.
-func ProvisionerSuite(t *testing.T, p portal.Provisioner, req func(name string) portal.StartRequest) {
+// several at once. reopen returns a second, newly created provisioner over the same
+// backing as p (what a restarted portal would create): it must find, list and stop the
+// workloads p started. Optional abilities (ActivityReader, Lister) are tested when p has
+// them.
+func ProvisionerSuite(t *testing.T, p portal.Provisioner, req func(name string) portal.StartRequest, reopen func(t *testing.T) portal.Provisioner) {
 	t.Run("StartReadyStop", func(t *testing.T) {
 		h := provStart(t, p, req("suite-w01-s001"))
 		st := provWaitReady(t, p, h)
@@ -96,6 +99,45 @@ func ProvisionerSuite(t *testing.T, p portal.Provisioner, req func(name string) 
 		provStop(t, p, h2)
 		provWaitGone(t, p, h2)
 	})
+
+	t.Run("Reattach", func(t *testing.T) {
+		if reopen == nil {
+			t.Fatal("the suite needs reopen: every provisioner must find its workloads again after a restart")
+		}
+		h := provStart(t, p, req("suite-w01-s006"))
+		st := provWaitReady(t, p, h)
+
+		// A new instance over the same backing knows nothing of the start but the handle.
+		p2 := reopen(t)
+		st2 := provWaitReady(t, p2, h)
+		if st2.Endpoint != st.Endpoint {
+			t.Errorf("reopened provisioner: endpoint %q, want %q", st2.Endpoint, st.Endpoint)
+		}
+		provProbe(t, st2.Endpoint+"/healthz")
+		if l, ok := p2.(portal.Lister); ok {
+			provListed(t, p2, l, st.Endpoint)
+		}
+
+		provStop(t, p2, h)
+		provWaitGone(t, p2, h)
+		provWaitGone(t, p, h)
+		provStop(t, p2, h) // idempotent there too
+	})
+}
+
+// provListed checks that l lists a handle of a ready workload at endpoint.
+func provListed(t *testing.T, p portal.Provisioner, l portal.Lister, endpoint string) {
+	t.Helper()
+	handles, err := l.List(context.Background())
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	for _, lh := range handles {
+		if st := provStatus(t, p, lh); st.Phase == portal.WorkloadReady && st.Endpoint == endpoint {
+			return
+		}
+	}
+	t.Errorf("List of the reopened provisioner has no ready workload at %s (%d handles: %q)", endpoint, len(handles), handles)
 }
 
 func provStart(t *testing.T, p portal.Provisioner, r portal.StartRequest) []byte {

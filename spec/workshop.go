@@ -16,7 +16,7 @@ var difficulties = []string{"beginner", "intermediate", "advanced", "extreme"}
 var (
 	ignoredWorkshopSpec = []string{"publish", "image", "environment", "packages"}
 	ignoredSession      = []string{
-		"namespaces", "ingresses", "objects", "patches", "security", "volumes",
+		"ingresses", "objects", "patches", "security", "volumes",
 		"volumeMounts", "serviceAccount", "dashboards", "config", "variables",
 	}
 	ignoredApplications = []string{
@@ -107,6 +107,7 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 		}
 	}
 	resources.finish()
+	readNamespaces(session.obj("namespaces"), &w.Namespaces)
 	session.ignore(ignoredSession...)
 	session.finish()
 
@@ -172,4 +173,17 @@ func isRemote(s string) bool {
 	}
 	first, _, _ := strings.Cut(s, "/")
 	return first != "." && first != ".." && strings.Contains(first, ".") && strings.Contains(s, "/")
+}
+
+// readNamespaces reads spec.session.namespaces: what a session's namespace on Kubernetes
+// gets. The local provisioner ignores it.
+func readNamespaces(ns *object, out *portal.SessionNamespaces) {
+	out.Role = ns.enum("role", "", "admin", "edit", "view")
+	out.Budget = ns.enum("budget", "", "default", "custom", "small", "medium", "large", "x-large", "xx-large", "xxx-large")
+	security := ns.obj("security")
+	out.SecurityPolicy = security.enum("policy", "", "restricted", "baseline", "privileged")
+	security.ignore("token")
+	security.finish()
+	ns.ignore("limits", "secondary")
+	ns.finish()
 }

@@ -59,6 +59,11 @@ spec:
       storage: 500Mi
       cpu: 500m
       processes: 300
+    namespaces:
+      role: edit
+      budget: medium
+      security:
+        policy: baseline
   environment:
     objects: []
 `
@@ -85,6 +90,7 @@ spec:
 		Terminals:  2,
 		Env:        []portal.EnvVar{{Name: "GREETING", Value: "hello"}, {Name: "EMPTY", Value: ""}},
 		Resources:  portal.SessionResources{Memory: 1 << 30, Storage: 500 << 20, CPU: 500, Processes: 300},
+		Namespaces: portal.SessionNamespaces{Role: "edit", Budget: "medium", SecurityPolicy: "baseline"},
 	}
 	if diff := cmp.Diff(want, c.Workshops["lab-k8s.fundamentals"]); diff != "" {
 		t.Errorf("workshop (-want +got):\n%s", diff)
@@ -182,6 +188,9 @@ func TestWorkshopErrors(t *testing.T) {
 		{"param from regex", "  request:\n    parameters:\n    - name: P\n      generate: expression\n      from: '[a-'", "spec.request.parameters[0].from", "regular expression"},
 		{"content files", "  content:\n    files: [a]", "spec.content.files", "expected a string"},
 		{"title", "  title: {a: b}", "spec.title", "expected a string"},
+		{"namespace budget", "  session:\n    namespaces:\n      budget: huge", "spec.session.namespaces.budget", `got "huge"`},
+		{"namespace role", "  session:\n    namespaces:\n      role: owner", "spec.session.namespaces.role", "expected one of admin, edit, view"},
+		{"security policy", "  session:\n    namespaces:\n      security:\n        policy: open", "spec.session.namespaces.security.policy", "expected one of restricted, baseline, privileged"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"debug/buildinfo"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,7 +24,6 @@ import (
 	"portal"
 	"portal/dashboard"
 	portalcreds "portal/internal/credentials"
-	"portal/localproc"
 	"portal/scheduler"
 	"portal/spec"
 	"portal/sqlstore"
@@ -53,6 +51,8 @@ type serveConfig struct {
 	Slirp4netns   string
 	// SessionLimits runs each session in a cgroup with memory, CPU and process limits.
 	SessionLimits bool
+	// Kube selects and configures the kubernetes provisioner.
+	Kube kubeFlags
 }
 
 // envOr returns the environment variable's value, or def when it is unset.
@@ -85,6 +85,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.Slirp4netns, "slirp4netns", envOr("PORTAL_SLIRP4NETNS", "slirp4netns"), "the program that gives sessions outbound access (env PORTAL_SLIRP4NETNS)")
 	limits, limitsErr := strconv.ParseBool(envOr("PORTAL_SESSION_LIMITS", "true"))
 	fs.BoolVar(&c.SessionLimits, "session-limits", limits, "limit each session's memory, CPU and processes with cgroups (env PORTAL_SESSION_LIMITS)")
+	kubeQPS, kubeBurst := c.Kube.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
 	}
@@ -96,6 +97,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if allowErr != nil {
 		return c, fmt.Errorf("serve: PORTAL_ALLOW_UNSANDBOXED: expected true or false, got %q", os.Getenv("PORTAL_ALLOW_UNSANDBOXED"))
+	}
+	if err := c.Kube.check(*kubeQPS, *kubeBurst); err != nil {
+		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
@@ -207,37 +211,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer sockLn.Close()
 
-	sandbox := localproc.SandboxConfig{Bwrap: c.Bwrap, Hide: []string{dataDir}}
-	if c.AllowUnsandboxed {
-		sandbox.Mode = localproc.SandboxPreferred
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find the portal's own executable: %w", err)
-	}
-	own, _ := debug.ReadBuildInfo()
-	dashCmd, dashNote := dashboardCommand(exe, own, buildinfo.ReadFile)
-	if dashNote != "" {
-		log.Warn(dashNote)
-	}
-	prov, err := localproc.New(localproc.Config{Dir: filepath.Join(dataDir, "sessions"), Logger: log, Command: dashCmd,
-		Sandbox: sandbox, Network: localproc.NetworkConfig{Egress: c.SessionEgress,
-			Slirp4netns: c.Slirp4netns, PortalSocketDir: sockDir}, NoCgroups: !c.SessionLimits})
-	if errors.Is(err, localproc.ErrNoEgress) {
-		return fmt.Errorf("%w\n\nInstall slirp4netns (Debian and Ubuntu: apt-get install slirp4netns) so that sessions get outbound access,\n"+
-			"or start the portal without --session-egress (PORTAL_SESSION_EGRESS=false): sessions then have no network beyond their own loopback", err)
-	}
-	if errors.Is(err, localproc.ErrNoSandbox) {
-		return fmt.Errorf("%w\n\nInstall bubblewrap (Debian and Ubuntu: apt-get install bubblewrap) so that sessions run isolated,\n"+
-			"or start the portal with --allow-unsandboxed (PORTAL_ALLOW_UNSANDBOXED=true) to run them without isolation:\n"+
-			"every session could then read the portal's database and credentials and the other sessions' files", err)
-	}
+	runner, err := newProvisioner(ctx, &c, conf.Portal.Name, dataDir, sockDir, log)
 	if err != nil {
 		return err
 	}
-	defer prov.Close()
-	sandboxed, sandboxNote := prov.Sandboxed()
-	limited, limitsNote := prov.Limited()
+	defer runner.Close()
+	prov := runner.Provisioner
+	sandboxed, sandboxNote := runner.Sandboxed, runner.SandboxNote
+	limited, limitsNote := runner.Limited, runner.LimitsNote
 	p := &conf.Portal
 	hooks := webhook.New(webhook.Config{URL: p.AnalyticsWebhookURL, Logger: log,
 		Settings: p, Portal: webhook.Portal{URL: portalURL}})

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+)
+
+// kubeFlags are `portal serve`'s settings for the kubernetes provisioner.
+type kubeFlags struct {
+	// Provisioner is local (sessions are local processes) or kubernetes.
+	Provisioner  string
+	Kubeconfig   string
+	QPS          float64
+	Burst        int
+	SessionImage string
+	PortalImage  string
+	Budget       string
+}
+
+func (k *kubeFlags) register(fs *flag.FlagSet) (qps, burst *string) {
+	fs.StringVar(&k.Provisioner, "provisioner", envOr("PORTAL_PROVISIONER", "local"), "where sessions run: local (processes on this machine) or kubernetes (a namespace each) (env PORTAL_PROVISIONER)")
+	fs.StringVar(&k.Kubeconfig, "kubeconfig", envOr("KUBECONFIG", ""), "kubeconfig file for --provisioner kubernetes (env KUBECONFIG; default: the in-cluster service account)")
+	qps = fs.String("kube-qps", envOr("PORTAL_KUBE_QPS", "50"), "requests per second the portal makes to the Kubernetes API server at most (env PORTAL_KUBE_QPS)")
+	burst = fs.String("kube-burst", envOr("PORTAL_KUBE_BURST", "100"), "requests the portal may make to the Kubernetes API server in a burst above --kube-qps (env PORTAL_KUBE_BURST)")
+	fs.StringVar(&k.SessionImage, "session-image", envOr("PORTAL_SESSION_IMAGE", ""), "default image of session pods (env PORTAL_SESSION_IMAGE; kubernetes only)")
+	fs.StringVar(&k.PortalImage, "portal-image", envOr("PORTAL_IMAGE", ""), "image holding the static portal binary at /usr/local/bin/portal, copied into each session pod (env PORTAL_IMAGE; kubernetes only)")
+	fs.StringVar(&k.Budget, "namespace-budget", envOr("PORTAL_NAMESPACE_BUDGET", ""), "default session namespace budget: small, medium, large, x-large, xx-large, xxx-large or custom for none (env PORTAL_NAMESPACE_BUDGET)")
+	return qps, burst
+}
+
+// check validates the flags once parsed; qps and burst are the raw values.
+func (k *kubeFlags) check(qps, burst string) error {
+	switch k.Provisioner {
+	case "local":
+		return nil
+	case "kubernetes":
+	default:
+		return fmt.Errorf("serve: --provisioner: expected local or kubernetes, got %q", k.Provisioner)
+	}
+	q, err := strconv.ParseFloat(qps, 64)
+	if err != nil || q <= 0 {
+		return fmt.Errorf("serve: --kube-qps: expected a positive number of requests per second, got %q", qps)
+	}
+	b, err := strconv.Atoi(burst)
+	if err != nil || b < 1 {
+		return fmt.Errorf("serve: --kube-burst: expected a whole number of requests, 1 or more, got %q", burst)
+	}
+	k.QPS, k.Burst = q, b
+	if k.SessionImage == "" || k.PortalImage == "" {
+		return fmt.Errorf("serve: --provisioner kubernetes needs --session-image and --portal-image (env PORTAL_SESSION_IMAGE, PORTAL_IMAGE)")
+	}
+	return nil
+}

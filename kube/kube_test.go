@@ -1,0 +1,564 @@
+package kube_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"portal"
+	"portal/dashboard"
+	"portal/internal/kubetest"
+	"portal/kube"
+	"portal/portaltest"
+)
+
+// The test binary doubles as the dashboard that the stand-in runs for each KWOK pod.
+const dashboardEnv = "KUBE_TEST_DASHBOARD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(dashboardEnv) != "" {
+		cfg, err := dashboard.ConfigFromEnv(os.Getenv)
+		if err == nil {
+			err = dashboard.Run(context.Background(), cfg)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(kubetest.Main(m))
+}
+
+// standIn plays the container runtime that KWOK lacks: it watches the portal's pods and,
+// for each that turns Ready, runs the pod's dashboard command as a local process with the
+// pod's environment (its Secret references resolved). Endpoint tells the provisioner
+// where each one listens.
+type standIn struct {
+	t      *testing.T
+	client kubernetes.Interface
+	dir    string
+	stop   chan struct{}
+
+	mu    sync.Mutex
+	procs map[string]*exec.Cmd // by namespace
+}
+
+func newStandIn(t *testing.T, c kubernetes.Interface, portalName string) *standIn {
+	s := &standIn{t: t, client: c, dir: t.TempDir(), stop: make(chan struct{}), procs: map[string]*exec.Cmd{}}
+	f := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.LabelSelector = kube.LabelPortal + "=" + portalName
+	}))
+	inf := f.Core().V1().Pods().Informer()
+	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { s.update(obj) },
+		UpdateFunc: func(_, obj any) { s.update(obj) },
+		DeleteFunc: func(obj any) {
+			if pod, ok := obj.(*corev1.Pod); ok {
+				s.kill(pod.Namespace)
+			} else if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				if pod, ok := d.Obj.(*corev1.Pod); ok {
+					s.kill(pod.Namespace)
+				}
+			}
+		},
+	})
+	f.Start(s.stop)
+	f.WaitForCacheSync(s.stop)
+	t.Cleanup(s.close)
+	return s
+}
+
+func (s *standIn) update(obj any) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok || pod.Name != kube.PodName {
+		return
+	}
+	if pod.DeletionTimestamp != nil {
+		s.kill(pod.Namespace)
+		return
+	}
+	ready := false
+	for _, c := range pod.Status.Conditions {
+		ready = ready || (c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !ready || s.procs[pod.Namespace] != nil || s.procs == nil {
+		return
+	}
+	env, err := s.env(pod)
+	if err != nil {
+		s.t.Errorf("stand-in: environment of %s: %v", pod.Namespace, err)
+		return
+	}
+	c := pod.Spec.Containers[0]
+	if len(c.Command) != 2 || !strings.HasSuffix(c.Command[0], "/portal") || c.Command[1] != "dashboard" {
+		s.t.Errorf("stand-in: pod %s runs %q, want portal dashboard", pod.Namespace, c.Command)
+		return
+	}
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = env
+	cmd.Dir = s.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		s.t.Errorf("stand-in: start the dashboard of %s: %v", pod.Namespace, err)
+		return
+	}
+	go cmd.Wait()
+	s.procs[pod.Namespace] = cmd
+}
+
+// env is the pod's container environment, as the kubelet would give it, with the local
+// listening address instead of the pod's port.
+func (s *standIn) env(pod *corev1.Pod) ([]string, error) {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + s.dir, dashboardEnv + "=1"}
+	for _, v := range pod.Spec.Containers[0].Env {
+		val := v.Value
+		if ref := v.ValueFrom; ref != nil && ref.SecretKeyRef != nil {
+			sec, err := s.client.CoreV1().Secrets(pod.Namespace).Get(context.Background(), ref.SecretKeyRef.Name, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			val = string(sec.Data[ref.SecretKeyRef.Key])
+		}
+		if v.Name == "LISTEN" {
+			continue
+		}
+		env = append(env, v.Name+"="+val)
+	}
+	return append(env, "LISTEN=127.0.0.1:0", "ADDR_FILE="+s.addrFile(pod.Namespace)), nil
+}
+
+func (s *standIn) addrFile(ns string) string { return filepath.Join(s.dir, ns+".addr") }
+
+// Endpoint is the provisioner's address lookup: the local dashboard of the namespace.
+func (s *standIn) Endpoint(ns string, _ int) string {
+	s.mu.Lock()
+	running := s.procs[ns] != nil
+	s.mu.Unlock()
+	if !running {
+		return ""
+	}
+	b, err := os.ReadFile(s.addrFile(ns))
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	return "http://" + strings.TrimSpace(string(b))
+}
+
+func (s *standIn) kill(ns string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cmd := s.procs[ns]; cmd != nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		delete(s.procs, ns)
+		os.Remove(s.addrFile(ns))
+	}
+}
+
+func (s *standIn) close() {
+	close(s.stop)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ns, cmd := range s.procs {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		delete(s.procs, ns)
+	}
+	s.procs = nil
+}
+
+// newProvisioner returns a provisioner for the test's own portal name, with the stand-in
+// as its address lookup.
+func newProvisioner(t *testing.T, env *kubetest.Env, portalName string, set portal.SessionNamespaces) (*kube.Provisioner, *standIn) {
+	t.Helper()
+	s := newStandIn(t, env.Client, portalName)
+	p := provisionerFor(t, env, portalName, set, s.Endpoint)
+	return p, s
+}
+
+func provisionerFor(t *testing.T, env *kubetest.Env, portalName string, set portal.SessionNamespaces, ep func(string, int) string) *kube.Provisioner {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := kube.New(ctx, kube.Config{Client: env.Client, Portal: portalName,
+		SessionImage: "registry.test/session:1", PortalImage: "registry.test/portal:1",
+		Role: set.Role, Budget: set.Budget, SecurityPolicy: set.SecurityPolicy, Endpoint: ep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func request(name string) portal.StartRequest {
+	return portal.StartRequest{
+		Session:     &portal.Session{Name: name, Secret: "secret-" + name},
+		Environment: &portal.Environment{Name: "lab-w01"},
+		Env: []portal.EnvVar{
+			{Name: "SESSION_NAME", Value: name},
+			{Name: "SESSION_SECRET", Value: "secret-" + name},
+			{Name: "PORTAL_URL", Value: "http://portal.test"},
+		},
+	}
+}
+
+func TestProvisionerSuite(t *testing.T) {
+	env := kubetest.Need(t)
+	set := portal.SessionNamespaces{Budget: "small"}
+	p, s := newProvisioner(t, env, "suite", set)
+	portaltest.ProvisionerSuite(t, p, request, func(t *testing.T) portal.Provisioner {
+		return provisionerFor(t, env, "suite", set, s.Endpoint)
+	})
+}
+
+// waitFor polls cond every 100 ms for up to a minute.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func status(t *testing.T, p *kube.Provisioner, h []byte) portal.WorkloadStatus {
+	t.Helper()
+	st, err := p.Status(context.Background(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestNamespaceObjects(t *testing.T) {
+	env := kubetest.Need(t)
+	p, _ := newProvisioner(t, env, "objects", portal.SessionNamespaces{Role: "edit", Budget: "medium", SecurityPolicy: "baseline"})
+	ctx := context.Background()
+	name := "objects-w01-s001"
+	h, err := p.Start(ctx, request(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(context.Background(), h) })
+	// A second Start finds everything there and succeeds.
+	if _, err := p.Start(ctx, request(name)); err != nil {
+		t.Fatalf("repeated Start: %v", err)
+	}
+	c := env.Client
+	ns, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{
+		kube.LabelPortal: "objects", kube.LabelEnvironment: "lab-w01", kube.LabelSession: name,
+		"pod-security.kubernetes.io/enforce": "baseline",
+	} {
+		if got := ns.Labels[k]; got != want {
+			t.Errorf("namespace label %s = %q, want %q", k, got, want)
+		}
+	}
+	checkBudget(t, c, name, mediumBudget)
+	rb, err := c.RbacV1().RoleBindings(name).Get(ctx, "session-edit", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.RoleRef.Kind != "ClusterRole" || rb.RoleRef.Name != "edit" || len(rb.Subjects) != 1 ||
+		rb.Subjects[0].Name != kube.ServiceAccountName || rb.Subjects[0].Namespace != name {
+		t.Errorf("role binding = %+v %+v", rb.RoleRef, rb.Subjects)
+	}
+	if _, err := c.NetworkingV1().NetworkPolicies(name).Get(ctx, "isolate-session", metav1.GetOptions{}); err != nil {
+		t.Errorf("network policy: %v", err)
+	}
+	sec, err := c.CoreV1().Secrets(name).Get(ctx, kube.SecretName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(sec.Data["SESSION_SECRET"]); got != "secret-"+name {
+		t.Errorf("secret SESSION_SECRET = %q", got)
+	}
+	pod, err := c.CoreV1().Pods(name).Get(ctx, kube.PodName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range pod.Spec.Containers[0].Env {
+		if v.Name == "SESSION_SECRET" && v.Value != "" {
+			t.Errorf("the session secret is in the pod spec")
+		}
+	}
+	if _, err := c.CoreV1().Services(name).Get(ctx, kube.ServiceName, metav1.GetOptions{}); err != nil {
+		t.Errorf("service: %v", err)
+	}
+
+	// Stop removes the namespace.
+	if err := p.Stop(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the namespace to be removed", func() bool {
+		_, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+}
+
+// The API server applies the budget to what a learner creates: containers get the limit
+// range's defaults, and one above the budget is refused.
+func TestBudgetEnforced(t *testing.T) {
+	env := kubetest.Need(t)
+	// Baseline: the test's pods set no security context, which restricted would refuse.
+	p, _ := newProvisioner(t, env, "enforced", portal.SessionNamespaces{Budget: "small", SecurityPolicy: "baseline"})
+	ctx := context.Background()
+	name := "enforced-w01-s001"
+	h, err := p.Start(ctx, request(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(context.Background(), h) })
+	pods := env.Client.CoreV1().Pods(name)
+	pod := func(n string, res corev1.ResourceRequirements) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: n}, Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "c", Image: "busybox", Resources: res}}}}
+	}
+	// Until the quota controller has counted the new quotas the API server refuses pods.
+	var got *corev1.Pod
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if got, err = pods.Create(ctx, pod("plain", corev1.ResourceRequirements{}), metav1.CreateOptions{}); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a pod without resources is still refused after a minute: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	lim := got.Spec.Containers[0].Resources.Limits
+	if cpu, mem := lim[corev1.ResourceCPU], lim[corev1.ResourceMemory]; cpu.String() != "250m" || mem.String() != "256Mi" {
+		t.Errorf("defaulted limits %s, %s, want small's 250m, 256Mi", cpu.String(), mem.String())
+	}
+	big := corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("256Mi")}}
+	if _, err := pods.Create(ctx, pod("big", big), metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("a container with a 2 CPU limit in a small budget: %v, want forbidden", err)
+	}
+}
+
+// The session's ServiceAccount may create pods in its own namespace, and not in another
+// session's, nor namespaces at cluster scope.
+func TestSessionAccountScope(t *testing.T) {
+	env := kubetest.Need(t)
+	p, _ := newProvisioner(t, env, "scope", portal.SessionNamespaces{Role: "edit"})
+	ctx := context.Background()
+	for _, n := range []string{"scope-w01-s001", "scope-w01-s002"} {
+		h, err := p.Start(ctx, request(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Stop(context.Background(), h) })
+	}
+	user := "system:serviceaccount:scope-w01-s001:" + kube.ServiceAccountName
+	for _, tc := range []struct {
+		ns, resource string
+		want         bool
+	}{
+		{"scope-w01-s001", "pods", true},
+		{"scope-w01-s002", "pods", false},
+		{"", "namespaces", false},
+	} {
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:scope-w01-s001", "system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: tc.ns, Verb: "create", Resource: tc.resource}}}
+		res, err := env.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status.Allowed != tc.want {
+			t.Errorf("create %s in %q: allowed %v, want %v (%s)", tc.resource, tc.ns, res.Status.Allowed, tc.want, res.Status.Reason)
+		}
+	}
+}
+
+// wantBudget are the figures of one budget size as the reference's session manager applies
+// them (see kube/budget.go).
+type wantBudget struct {
+	cpu, memory, defCPU, defMemory, storage string
+	counts                                  map[corev1.ResourceName]string
+}
+
+var mediumBudget = wantBudget{cpu: "2", memory: "2Gi", defCPU: "500m", defMemory: "512Mi", storage: "5Gi",
+	counts: map[corev1.ResourceName]string{"persistentvolumeclaims": "6", "replicationcontrollers": "15", "secrets": "25", "services": "10"}}
+
+// checkBudget checks the quotas and the limit range of the namespace against want.
+func checkBudget(t *testing.T, c kubernetes.Interface, ns string, want wantBudget) {
+	t.Helper()
+	ctx := context.Background()
+	same := func(what string, l corev1.ResourceList, res corev1.ResourceName, want string) {
+		t.Helper()
+		got, ok := l[res]
+		if !ok || got.Cmp(resource.MustParse(want)) != 0 {
+			t.Errorf("%s %s = %s, want %s", what, res, got.String(), want)
+		}
+	}
+	for name, scope := range map[string]corev1.ResourceQuotaScope{
+		kube.QuotaName: corev1.ResourceQuotaScopeNotTerminating, kube.QuotaTimeboundName: corev1.ResourceQuotaScopeTerminating,
+	} {
+		q, err := c.CoreV1().ResourceQuotas(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("quota %s: %v", name, err)
+		}
+		same("quota "+name, q.Spec.Hard, corev1.ResourceLimitsCPU, want.cpu)
+		same("quota "+name, q.Spec.Hard, corev1.ResourceLimitsMemory, want.memory)
+		if len(q.Spec.Scopes) != 1 || q.Spec.Scopes[0] != scope {
+			t.Errorf("quota %s scopes %v, want [%s]", name, q.Spec.Scopes, scope)
+		}
+	}
+	q, err := c.CoreV1().ResourceQuotas(ns).Get(ctx, kube.QuotaCountsName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("quota %s: %v", kube.QuotaCountsName, err)
+	}
+	for res, n := range want.counts {
+		same("quota "+kube.QuotaCountsName, q.Spec.Hard, res, n)
+	}
+	lr, err := c.CoreV1().LimitRanges(ns).Get(ctx, kube.LimitRangeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[corev1.LimitType]bool{}
+	for _, l := range lr.Spec.Limits {
+		seen[l.Type] = true
+		switch l.Type {
+		case corev1.LimitTypePod:
+			same("pod max", l.Max, corev1.ResourceCPU, want.cpu)
+			same("pod max", l.Max, corev1.ResourceMemory, want.memory)
+		case corev1.LimitTypeContainer:
+			same("container max", l.Max, corev1.ResourceCPU, want.cpu)
+			same("container max", l.Max, corev1.ResourceMemory, want.memory)
+			same("container min", l.Min, corev1.ResourceCPU, "1m")
+			same("container min", l.Min, corev1.ResourceMemory, "1M")
+			same("container default", l.Default, corev1.ResourceCPU, want.defCPU)
+			same("container default", l.Default, corev1.ResourceMemory, want.defMemory)
+			same("container default request", l.DefaultRequest, corev1.ResourceCPU, "50m")
+			same("container default request", l.DefaultRequest, corev1.ResourceMemory, "128Mi")
+		case corev1.LimitTypePersistentVolumeClaim:
+			same("claim min", l.Min, corev1.ResourceStorage, "1Gi")
+			same("claim max", l.Max, corev1.ResourceStorage, want.storage)
+		}
+	}
+	if !seen[corev1.LimitTypePod] || !seen[corev1.LimitTypeContainer] || !seen[corev1.LimitTypePersistentVolumeClaim] {
+		t.Errorf("limit range has limits for %v, want Pod, Container and PersistentVolumeClaim", seen)
+	}
+}
+
+func TestCustomBudgetHasNoQuota(t *testing.T) {
+	env := kubetest.Need(t)
+	p, _ := newProvisioner(t, env, "custom", portal.SessionNamespaces{Budget: "custom"})
+	ctx := context.Background()
+	h, err := p.Start(ctx, request("custom-w01-s001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(context.Background(), h) })
+	q, err := env.Client.CoreV1().ResourceQuotas("custom-w01-s001").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Items) != 0 {
+		t.Errorf("custom budget has %d quotas, want none", len(q.Items))
+	}
+	lr, err := env.Client.CoreV1().LimitRanges("custom-w01-s001").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lr.Items) != 0 {
+		t.Errorf("custom budget has %d limit ranges, want none", len(lr.Items))
+	}
+}
+
+func TestUnknownBudget(t *testing.T) {
+	env := kubetest.Need(t)
+	_, err := kube.New(context.Background(), kube.Config{Client: env.Client, Portal: "bad",
+		SessionImage: "s", PortalImage: "p", Budget: "huge"})
+	if err == nil || !strings.Contains(err.Error(), `unknown namespace budget "huge"`) {
+		t.Fatalf("New with budget huge: %v", err)
+	}
+	p, _ := newProvisioner(t, env, "badws", portal.SessionNamespaces{})
+	r := request("badws-w01-s001")
+	r.Environment.Workshop.Namespaces.Budget = "huge"
+	if _, err := p.Start(context.Background(), r); err == nil || !strings.Contains(err.Error(), "unknown namespace budget") {
+		t.Fatalf("Start with budget huge: %v", err)
+	}
+}
+
+// A second provisioner (a restarted portal) finds the session by its label and reports it
+// ready; List of a fresh provisioner finds a namespace no record knows (an orphan).
+func TestRestartReattachesAndListsOrphans(t *testing.T) {
+	env := kubetest.Need(t)
+	p1, s := newProvisioner(t, env, "restart", portal.SessionNamespaces{})
+	ctx := context.Background()
+	h, err := p1.Start(ctx, request("restart-w01-s001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p1.Stop(context.Background(), h) })
+	waitFor(t, "the session to be ready", func() bool { return status(t, p1, h).Phase == portal.WorkloadReady })
+	p1.Close()
+
+	p2 := provisionerFor(t, env, "restart", portal.SessionNamespaces{}, s.Endpoint)
+	if st := status(t, p2, h); st.Phase != portal.WorkloadReady {
+		t.Errorf("restarted provisioner: status %v, want ready", st.Phase)
+	}
+	handles, err := p2.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(handles) != 1 || string(handles[0]) != string(h) {
+		t.Errorf("List = %q, want [%s]", handles, h)
+	}
+	// Another portal's provisioner sees none of it.
+	other := provisionerFor(t, env, "restart-other", portal.SessionNamespaces{}, s.Endpoint)
+	if handles, _ := other.List(ctx); len(handles) != 0 {
+		t.Errorf("other portal lists %q", handles)
+	}
+	if st := status(t, other, h); st.Phase != portal.WorkloadGone {
+		t.Errorf("other portal: status %v, want gone", st.Phase)
+	}
+	if err := other.Stop(ctx, h); err == nil {
+		t.Errorf("other portal stopped this portal's session")
+	}
+	if err := p2.Stop(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the session to be gone", func() bool { return status(t, p2, h).Phase == portal.WorkloadGone })
+}
+
+// Deleting the namespace by hand ends the session.
+func TestNamespaceDeletedByHand(t *testing.T) {
+	env := kubetest.Need(t)
+	p, _ := newProvisioner(t, env, "byhand", portal.SessionNamespaces{})
+	ctx := context.Background()
+	h, err := p.Start(ctx, request("byhand-w01-s001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(context.Background(), h) })
+	waitFor(t, "the session to be ready", func() bool { return status(t, p, h).Phase == portal.WorkloadReady })
+	if err := env.Client.CoreV1().Namespaces().Delete(ctx, "byhand-w01-s001", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the session to be gone", func() bool { return status(t, p, h).Phase == portal.WorkloadGone })
+}
