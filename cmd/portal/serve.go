@@ -24,6 +24,7 @@ import (
 	"portal"
 	"portal/dashboard"
 	portalcreds "portal/internal/credentials"
+	"portal/localproc"
 	"portal/scheduler"
 	"portal/spec"
 	"portal/sqlstore"
@@ -172,7 +173,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 && c.Kube.Provisioner != "kubernetes" {
 		// Sessions start as nobody in one bubblewrap, which must pass through the data
 		// folder to reach their own folders in it.
 		if err := localproc.OpenToSessions(dataDir); err != nil {
