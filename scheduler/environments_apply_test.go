@@ -91,7 +91,6 @@ func TestReplaceEnvironmentAnswersWithTheFreshOne(t *testing.T) {
 	}
 	created, spares := false, 0
 	h.events.mu.Lock()
-	defer h.events.mu.Unlock()
 	for _, ev := range h.events.events {
 		if ev.Environment != "lab-w02" {
 			continue
@@ -103,6 +102,7 @@ func TestReplaceEnvironmentAnswersWithTheFreshOne(t *testing.T) {
 			spares++
 		}
 	}
+	h.events.mu.Unlock()
 	if !created || spares != 1 {
 		t.Fatalf("events for lab-w02: created %v, %d sessions created, want true and 1: %v", created, spares, h.events.names(""))
 	}
