@@ -65,3 +65,11 @@ type ActivityReader interface {
 type Lister interface {
 	List(ctx context.Context) ([][]byte, error)
 }
+
+// TerminalStarter is an optional Provisioner ability: its sessions become ready without
+// their terminals, which start on first use. StartTerminals starts a session's terminals
+// if they do not run and returns once they answer; for a workload whose terminals came
+// with it, it returns nil at once.
+type TerminalStarter interface {
+	StartTerminals(ctx context.Context, handle []byte) error
+}

@@ -433,6 +433,7 @@ func (p *Provisioner) mkwork(work string) error {
 	return nil
 }
 
+// validName reports whether name can name a session's folder and cgroup.
 func validName(name string) bool {
 	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\`)
 }

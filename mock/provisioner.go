@@ -51,9 +51,10 @@ const (
 var ErrStart = errors.New("mock: start failed")
 
 var (
-	_ portal.Provisioner    = (*Fake)(nil)
-	_ portal.ActivityReader = (*Fake)(nil)
-	_ portal.Lister         = (*Fake)(nil)
+	_ portal.Provisioner     = (*Fake)(nil)
+	_ portal.ActivityReader  = (*Fake)(nil)
+	_ portal.Lister          = (*Fake)(nil)
+	_ portal.TerminalStarter = (*Fake)(nil)
 )
 
 // Fake is an in-memory provisioner. The handle of a workload is its session name.
@@ -66,6 +67,8 @@ type Fake struct {
 	starts    int
 	stops     int
 	stopErr   error
+	terminals map[string]int // StartTerminals calls per session
+	termErr   error
 }
 
 type workload struct {
@@ -75,7 +78,8 @@ type workload struct {
 
 // NewFake returns a Fake in the given mode.
 func NewFake(mode Mode) *Fake {
-	return &Fake{mode: mode, workloads: map[string]*workload{}, activity: map[string]portal.Activity{}}
+	return &Fake{mode: mode, workloads: map[string]*workload{}, activity: map[string]portal.Activity{},
+		terminals: map[string]int{}}
 }
 
 // SetMode changes the behaviour of later calls.
@@ -163,6 +167,31 @@ func (f *Fake) List(ctx context.Context) ([][]byte, error) {
 		out = append(out, []byte(name))
 	}
 	return out, nil
+}
+
+// StartTerminals counts a start of the session's terminals; it fails with portal.ErrGone
+// when the workload does not exist, and with the error of SetTerminalsError when set.
+func (f *Fake) StartTerminals(ctx context.Context, h []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.termErr != nil {
+		return f.termErr
+	}
+	if _, ok := f.workloads[string(h)]; !ok {
+		return portal.ErrGone
+	}
+	f.terminals[string(h)]++
+	return nil
+}
+
+// SetTerminalsError makes later StartTerminals calls fail with err (nil: they work again).
+func (f *Fake) SetTerminalsError(err error) { f.mu.Lock(); f.termErr = err; f.mu.Unlock() }
+
+// TerminalStarts returns how often the session's terminals were started.
+func (f *Fake) TerminalStarts(session string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.terminals[session]
 }
 
 // Vanish removes a session's workload behind the portal's back.

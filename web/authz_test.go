@@ -110,6 +110,9 @@ var authzTable = []authzRoute{
 		want: want{ok, ok, ok, forbid, unauth, ok, unauth}},
 	{pattern: "/workshops/session/{session}/parameters/", method: "GET", target: "/workshops/session/{session}/parameters/",
 		want: want{ok, ok, ok, forbid, unauth, ok, unauth}},
+	// The start of a session's terminals: its dashboard's own credential only.
+	{pattern: "/workshops/session/{session}/terminals/", method: "POST", target: "/workshops/session/{session}/terminals/",
+		want: want{forbid, forbid, forbid, forbid, unauth, http.StatusNoContent, unauth}},
 
 	// Browser routes of the reference.
 	{pattern: "/workshops/session/{session}/activate/", method: "GET",

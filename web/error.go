@@ -45,6 +45,8 @@ var (
 	errBadToken   = &portal.Error{Code: portal.EUNAUTHORIZED, Message: "Invalid or expired access token"}
 	errNoAccess   = &portal.Error{Code: portal.EFORBIDDEN, Message: "Access to session not permitted"}
 	errNoRequests = &portal.Error{Code: portal.EFORBIDDEN, Message: "Session requests not permitted"}
+	// errDashboardOnly refuses a user's token on an endpoint only the session's dashboard calls.
+	errDashboardOnly = &portal.Error{Code: portal.EFORBIDDEN, Message: "Only the session's dashboard may start its terminals."}
 )
 
 // fail answers a request with the outcome err. Domain errors carry their own sentence;

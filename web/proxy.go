@@ -12,6 +12,10 @@ import (
 	"portal/ticket"
 )
 
+// SessionHeader names, on every request the session proxy passes to a dashboard, the
+// session the request is for.
+const SessionHeader = "X-Portal-Session"
+
 // proxy serves a request for the session host <name>.<IngressDomain> by passing it to the
 // session's dashboard. The dashboard checks tickets and cookies itself; the proxy first
 // takes out those whose portal login has ended (see revoked).
@@ -38,6 +42,9 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, name string) {
 		w.Write([]byte(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="1"><title>Session is starting</title><p>Session is starting…</p>`))
 		return
 	}
+	// A dashboard that serves several sessions tells them apart by this header; only the
+	// proxy sets it, whatever the browser sent.
+	r.Header.Set(SessionHeader, name)
 	if upgradeRequest(r) && s.proxyUpgrade(w, drop.apply(r), sess.Endpoint) {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"strings"
 
 	"portal"
 )
@@ -169,4 +170,20 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, u *portal.U
 	}
 	s.sched.Forward(sess, doc.Event.Name, doc.Event.Data)
 	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// handleTerminals is POST /workshops/session/<s>/terminals/: a dashboard serving several
+// sessions asks for this session's terminals, which start on first use (see
+// portal.TerminalStarter). Only the session's own credential may ask: 204 once they run.
+func (s *Server) handleTerminals(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.HasPrefix(tok, SessionCredentialPrefix) {
+		s.fail(w, r, errDashboardOnly)
+		return
+	}
+	if err := s.sched.StartTerminals(r.Context(), r.PathValue("session")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

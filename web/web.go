@@ -134,6 +134,7 @@ func (s *Server) routes() {
 	s.handle("/workshops/session/{session}/authorize/", s.api(get, authBearer, s.handleAuthorize))
 	s.handle("/workshops/session/{session}/event/", s.api(post, authBearer, s.handleEvent))
 	s.handle("/workshops/session/{session}/parameters/", s.api(get, authBearer, s.handleParameters))
+	s.handle("/workshops/session/{session}/terminals/", s.api(post, authBearer, s.handleTerminals))
 
 	s.handle("/workshops/session/{session}/activate/", s.page(s.handleActivate))
 	s.handle("/workshops/session/{session}/delete/", s.form(s.handleDelete, s.handleDeletePost))

@@ -1,0 +1,37 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+
+	"portal"
+)
+
+// StartTerminals starts the terminals of session name, for a provisioner whose sessions
+// start them on first use (portal.TerminalStarter); with any other provisioner a session's
+// terminals come with its workload and there is nothing to do. The session must be live,
+// with a workload that was ready.
+func (s *Scheduler) StartTerminals(ctx context.Context, name string) error {
+	starter, ok := s.prov.(portal.TerminalStarter)
+	if !ok {
+		return nil
+	}
+	var sess *portal.Session
+	err := s.store.View(ctx, func(tx portal.Tx) error {
+		var err error
+		sess, err = tx.Session(name)
+		return err
+	})
+	if errors.Is(err, portal.ErrNotFound) {
+		return portal.Errorf(portal.ENOTFOUND, "Session %s does not exist.", name)
+	}
+	if err != nil {
+		return err
+	}
+	if (sess.State != portal.SessionWaiting && sess.State != portal.SessionRunning) ||
+		sess.Handle == nil || sess.Ready.IsZero() {
+		return portal.Errorf(portal.ECONFLICT, "Session %s is %s: its terminals cannot be started.",
+			name, sess.State)
+	}
+	return starter.StartTerminals(ctx, sess.Handle)
+}
