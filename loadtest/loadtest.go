@@ -79,6 +79,10 @@ type Config struct {
 	// Terminals is how many terminals class-start and live open in each learner's
 	// dashboard before measuring the sessions' memory (0 = 3, negative = none).
 	Terminals int
+	// FirstTerminal has every class-start learner open its dashboard's first terminal as
+	// soon as the dashboard answers, as a browser does, and wait for the shell's first
+	// output (figures time-to-terminal and first_request_to_last_terminal_s).
+	FirstTerminal bool
 
 	// Spawn starts `PortalBinary serve` with a generated configuration in a temporary data
 	// folder on a free port, and stops it and its session processes at the end.

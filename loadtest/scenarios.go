@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"portal/unixsock"
 )
 
@@ -21,6 +23,7 @@ import (
 type learner struct {
 	requested time.Time
 	dashboard time.Time // zero when the dashboard never answered
+	terminal  time.Time // with FirstTerminal: its first terminal's first output (zero: none)
 	grant     grant
 	frame     string       // the dashboard URL the session page framed
 	landing   string       // the dashboard page the frame led to
@@ -71,6 +74,17 @@ func (r *run) learn(ctx context.Context, i int, email string) learner {
 	}
 	l.dashboard = time.Now()
 	c.rec.add("time-to-dashboard", l.dashboard.Sub(l.requested), 0, nil)
+	if r.cfg.FirstTerminal {
+		// As a browser does when the dashboard's page loads: open the first terminal and
+		// wait for the shell's first output.
+		conn, err := openTerminal(ctx, l, "1")
+		if err != nil {
+			return fail(err)
+		}
+		l.terminal = time.Now()
+		conn.Close(websocket.StatusNormalClosure, "")
+		c.rec.add("time-to-terminal", l.terminal.Sub(l.requested), 0, nil)
+	}
 	err = c.timed(ctx, "user-sessions", func() (int, error) {
 		names, n, err := c.userSessions(ctx, g.User)
 		if err == nil && !slices.Contains(names, g.Name) {
@@ -145,9 +159,9 @@ func (r *run) classStart(ctx context.Context) error {
 	<-sampled
 	r.sessionMemory(ctx, out)
 
-	granted, ready := 0, 0
+	granted, ready, terminals := 0, 0, 0
 	sessions, users := map[string]bool{}, map[string]bool{}
-	var first, last time.Time
+	var first, last, lastTerminal time.Time
 	var errs []error
 	for _, l := range out {
 		if first.IsZero() || l.requested.Before(first) {
@@ -168,6 +182,12 @@ func (r *run) classStart(ctx context.Context) error {
 				last = l.dashboard
 			}
 		}
+		if !l.terminal.IsZero() {
+			terminals++
+			if l.terminal.After(lastTerminal) {
+				lastTerminal = l.terminal
+			}
+		}
 	}
 	for i, err := range errs {
 		if i == 5 {
@@ -186,6 +206,12 @@ func (r *run) classStart(ctx context.Context) error {
 	r.rep.check("every dashboard answered", ready == n, "%d of %d", ready, n)
 	if !last.IsZero() {
 		r.rep.figure("first_request_to_last_dashboard_s", last.Sub(first).Seconds())
+	}
+	if r.cfg.FirstTerminal {
+		r.rep.check("every first terminal answered", terminals == n, "%d of %d", terminals, n)
+		if !lastTerminal.IsZero() {
+			r.rep.figure("first_request_to_last_terminal_s", lastTerminal.Sub(first).Seconds())
+		}
 	}
 	r.startOrder(out)
 

@@ -55,6 +55,18 @@ func TestLoadtestSpawnedEndToEnd(t *testing.T) {
 			t.Fatalf("terminals not counted: %v", f)
 		}
 	})
+	t.Run("class-start-first-terminal", func(t *testing.T) {
+		// Each learner opens its first terminal as soon as its dashboard answers.
+		rep := run(t, "--scenario", "class-start", "--users", "2", "--reserved", "0", "--terminals", "0",
+			"--first-terminal")
+		if o := rep.Op("time-to-terminal"); o == nil || o.Count != 2 || o.Errors != 0 {
+			t.Fatalf("time-to-terminal = %+v", o)
+		}
+		if f := rep.Figures; f["first_request_to_last_terminal_s"] < f["first_request_to_last_dashboard_s"] ||
+			f["first_request_to_last_dashboard_s"] <= 0 {
+			t.Fatalf("figures = %v", f)
+		}
+	})
 	t.Run("proxy", func(t *testing.T) {
 		rep := run(t, "--scenario", "proxy", "--duration", "400ms", "--concurrency", "2")
 		if rep.Baseline == nil || rep.Baseline.Name != "bare-proxy" || rep.Ratio <= 0 || rep.P99Ratio <= 0 ||
