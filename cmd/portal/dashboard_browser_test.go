@@ -110,8 +110,15 @@ func sessionSecret(t *testing.T, p *portalProc, name string) string {
 	return h.Secret
 }
 
+// TestDashboardInBrowser follows a learner through the dashboard in a real browser, with
+// a dashboard process per session and with shared dashboards (one per environment, the
+// session's sandbox started with its first terminal).
 func TestDashboardInBrowser(t *testing.T) {
 	requireAssets(t)
+	dashboardModes(t, dashboardInBrowser)
+}
+
+func dashboardInBrowser(t *testing.T, env []string) {
 	hooks := &hookRecorder{events: map[string][]string{}}
 	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/hook" {
@@ -122,14 +129,14 @@ func TestDashboardInBrowser(t *testing.T) {
 		fmt.Fprint(w, hubPage)
 	}))
 	defer hub.Close()
-	p := startPortal(t, t.TempDir(), fmt.Sprintf(dashboardConfig, hub.URL))
+	p := startPortalWith(t, t.TempDir(), fmt.Sprintf(dashboardConfig, hub.URL), env)
 	tok := p.token()
-	env := p.envNamed(tok, "lab-markdown-sample")
+	envName := p.envNamed(tok, "lab-markdown-sample")
 
 	// The learner opens the activation URL and lands on the session page, which frames the
 	// session host.
 	var r requestResponse
-	p.get(tok, "/workshops/environment/"+env+"/request/?index_url="+url.QueryEscape(hub.URL+"/"), 200, &r)
+	p.get(tok, "/workshops/environment/"+envName+"/request/?index_url="+url.QueryEscape(hub.URL+"/"), 200, &r)
 	host := r.Name + ".localhost:" + p.port
 	b := browsertest.New(t)
 	pg := b.NewPage(t)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -176,19 +177,31 @@ func (tc *termConn) status(marker, cmd string, timeout time.Duration) int {
 // bubblewrap the test skips (and fails in CI).
 func sandboxedPortal(t *testing.T) (p *portalProc, data, tok, env string) {
 	t.Helper()
+	return sandboxedPortalWith(t, nil)
+}
+
+// sandboxedPortalWith is sandboxedPortal with extra environment variables for the portal.
+func sandboxedPortalWith(t *testing.T, extra []string) (p *portalProc, data, tok, env string) {
+	t.Helper()
 	if _, err := exec.LookPath("bwrap"); err != nil {
 		browsertest.Missing(t, "bubblewrap", err)
 	}
 	data = t.TempDir()
-	p = startPortal(t, data, isolationConfig)
+	p = startPortalWith(t, data, isolationConfig, extra)
 	tok = p.token()
 	return p, data, tok, p.envNamed(tok, "lab-isolated")
 }
 
 // A learner's terminal, in a real session of a real portal, reaches neither the portal's
-// data, nor another session's files, nor any session's secret.
+// data, nor another session's files, nor any session's secret: with a dashboard process
+// per session, and with shared dashboards (where the environment's dashboard holds every
+// session's secret, and the terminals run in a sandbox of the session's own).
 func TestTerminalIsolation(t *testing.T) {
-	p, data, tok, env := sandboxedPortal(t)
+	dashboardModes(t, terminalIsolation)
+}
+
+func terminalIsolation(t *testing.T, extra []string) {
+	p, data, tok, env := sandboxedPortalWith(t, extra)
 	a, frameA := learnerSession(t, p, tok, env, "https://hub.test/")
 	b, frameB := learnerSession(t, p, tok, env, "https://hub.test/")
 	if a.User == b.User || a.Name == b.Name {
@@ -196,9 +209,18 @@ func TestTerminalIsolation(t *testing.T) {
 	}
 	adminPW := adminPassword(t, p)
 	secretA, secretB := sessionSecret(t, p, a.Name), sessionSecret(t, p, b.Name)
+	shared := slices.Contains(extra, "PORTAL_SHARED_DASHBOARDS=true")
+	if n := len(cgroupMembers(a.Name)); shared && n != 0 {
+		t.Errorf("with shared dashboards, ready session %s runs %d processes before its first terminal, want none", a.Name, n)
+	} else if !shared && n == 0 {
+		t.Errorf("session %s runs no process in its cgroup: the count proves nothing", a.Name)
+	}
 
 	// Something worth stealing in B's home, readable by anyone who can see it.
 	homeB := filepath.Join(data, "sessions", b.Name, "home")
+	if err := os.MkdirAll(homeB, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	const bSecret = "b-private-3f9c1e"
 	if err := os.WriteFile(filepath.Join(homeB, "notes.txt"), []byte(bSecret+"\n"), 0o644); err != nil {
 		t.Fatalf("B's home on the host: %v", err)
@@ -261,6 +283,8 @@ func TestTerminalIsolation(t *testing.T) {
 		{"find B's secret in a process environment", "R8",
 			fmt.Sprintf(`cat /proc/[0-9]*/environ 2>/dev/null | grep -qaF %q`, secretB)},
 		{"find the secret in the shell's own environment", "R9", `env | grep -q SESSION_SECRET`},
+		{"read the environment's session files", "R10",
+			fmt.Sprintf(`cat %q/*/sessions/*.json >/dev/null 2>&1`, filepath.Join(data, "sessions", ".env"))},
 	} {
 		if st := term.status(tt.marker, tt.cmd, 15*time.Second); st == 0 {
 			t.Errorf("%s: the terminal could (%s exited 0)", tt.name, tt.cmd)
@@ -293,6 +317,14 @@ func TestTerminalIsolation(t *testing.T) {
 		t.Errorf("grep for the secrets exited %s, want 1 or 2 (a finished walk without a match)", st)
 	}
 
+	if shared {
+		// The terminal started A's sandbox, in A's cgroup; B's runs since B wrote its file.
+		if len(cgroupMembers(a.Name)) == 0 || len(cgroupMembers(b.Name)) == 0 {
+			t.Errorf("the terminals' processes are not in their sessions' cgroups: %d in %s, %d in %s",
+				len(cgroupMembers(a.Name)), a.Name, len(cgroupMembers(b.Name)), b.Name)
+		}
+	}
+
 	// The shell is still alive after all this.
 	if got := term.run(`echo ok-$((4+5))`, regexp.MustCompile(`ok-\d+`), 10*time.Second); got != "ok-9" {
 		t.Fatalf("benign command printed %q, want ok-9", got)
@@ -300,4 +332,24 @@ func TestTerminalIsolation(t *testing.T) {
 	if _, err := term.output(); err != nil {
 		t.Fatalf("the terminal closed: %v", err)
 	}
+}
+
+// cgroupMembers returns the processes whose cgroup (in any hierarchy) is named session:
+// those a session's cgroup holds.
+func cgroupMembers(session string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cgroup")
+	for _, f := range procs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(b)) {
+			if strings.HasSuffix(strings.TrimSpace(line), "/"+session) {
+				out = append(out, filepath.Base(filepath.Dir(f)))
+				break
+			}
+		}
+	}
+	return out
 }
