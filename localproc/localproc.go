@@ -48,9 +48,10 @@ import (
 )
 
 var (
-	_ portal.Provisioner    = (*Provisioner)(nil)
-	_ portal.ActivityReader = (*Provisioner)(nil)
-	_ portal.Lister         = (*Provisioner)(nil)
+	_ portal.Provisioner     = (*Provisioner)(nil)
+	_ portal.ActivityReader  = (*Provisioner)(nil)
+	_ portal.Lister          = (*Provisioner)(nil)
+	_ portal.TerminalStarter = (*Provisioner)(nil)
 )
 
 // Files in a session's working directory.
@@ -86,6 +87,10 @@ type Config struct {
 	// Without it New tries cgroups once and, when they cannot be used, logs a warning and
 	// runs sessions unlimited (see Limited).
 	NoCgroups bool
+	// SharedDashboards lets the sessions of an environment share one dashboard host and
+	// start their terminals on first use (see the package comment), where sessions run in
+	// one sandbox layer without egress; other sessions keep a dashboard of their own.
+	SharedDashboards bool
 }
 
 // Provisioner runs workloads as local processes. It keeps no state of its own: everything
@@ -108,6 +113,14 @@ type Provisioner struct {
 	groups     groups
 	limits     Limits
 	limitsNote string
+	// shared is set when sessions may share their environment's dashboard host;
+	// shareNote says whether, or why not.
+	shared    bool
+	shareNote string
+	// interrupt, set by tests, makes a shared start return early at the named stage
+	// ("host": once the host runs; "file": once the session file is written), as if the
+	// portal died there.
+	interrupt string
 }
 
 // New returns a Provisioner, creating cfg.Dir if needed. Unless cfg.Sandbox.Mode is
@@ -115,6 +128,15 @@ type Provisioner struct {
 // that fails it returns an error wrapping ErrNoSandbox for SandboxRequired, and logs a
 // warning and runs sessions unsandboxed for SandboxPreferred.
 func New(cfg Config) (*Provisioner, error) {
+	p, err := build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.setShared(cfg.SharedDashboards)
+	return p, nil
+}
+
+func build(cfg Config) (*Provisioner, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("localproc: Dir is required")
 	}
@@ -226,6 +248,9 @@ type handle struct {
 	// Cgroup is the name of the session's control group ("" = none). A handle with a
 	// group and no process (PID 0) stands for a group that List found without a handle.
 	Cgroup string `json:"cgroup,omitempty"`
+	// Shared names the environment whose dashboard host serves the session ("" = a
+	// dashboard of its own). Such a handle has no process (PID 0); its Addr is the host's.
+	Shared string `json:"shared,omitempty"`
 }
 
 // addrPath is where the handle's dashboard writes the address it listens on.
@@ -236,14 +261,23 @@ func (h handle) addrPath() string {
 	return filepath.Join(h.WorkDir, addrFile)
 }
 
+// addrRoot is the folder the handle's address file must be in.
+func (h handle) addrRoot() string {
+	if h.Shared != "" {
+		return h.envDir()
+	}
+	return h.WorkDir
+}
+
 func parseHandle(b []byte) (handle, error) {
 	var h handle
 	if err := json.Unmarshal(b, &h); err != nil {
 		return h, fmt.Errorf("localproc: malformed handle: %w", err)
 	}
-	groupOnly := h.PID == 0 && h.PGID == 0 && h.Cgroup != ""
+	groupOnly := h.PID == 0 && h.PGID == 0 && (h.Cgroup != "" || h.Shared != "")
 	if (!groupOnly && (h.PID <= 1 || h.PGID <= 1)) || h.WorkDir == "" || !filepath.IsAbs(h.WorkDir) ||
-		(h.Addr != "" && !within(h.Addr, h.WorkDir)) || (h.Cgroup != "" && !validName(h.Cgroup)) {
+		(h.Shared != "" && (!validName(h.Shared) || h.PID != 0)) ||
+		(h.Addr != "" && !within(h.Addr, h.addrRoot())) || (h.Cgroup != "" && !validName(h.Cgroup)) {
 		return h, fmt.Errorf("localproc: malformed handle %q", b)
 	}
 	return h, nil
@@ -261,6 +295,29 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	}
 	if _, err := os.Stat(p.command[0]); err != nil {
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
+	// A session that shares its environment's host starts no process of its own.
+	limits := sessionLimits(p.limits, nil)
+	if r.Environment != nil {
+		limits = sessionLimits(p.limits, &r.Environment.Workshop)
+	}
+	vars := map[string]string{}
+	for _, v := range r.Env {
+		vars[v.Name] = v.Value
+	}
+	content := vars["WORKSHOP_CONTENT"]
+	if content != "" {
+		var err error
+		if content, err = filepath.Abs(content); err != nil {
+			return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+		}
+	}
+	shared, why := "", "sessions run unsandboxed"
+	if p.sandbox != nil {
+		shared, why = p.shareable(r, content)
+	}
+	if shared != "" {
+		return p.startShared(r, shared, content, limits)
 	}
 	work := filepath.Join(p.dir, name)
 	if err := p.mkwork(work); err != nil {
@@ -282,24 +339,9 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	if err := os.Remove(addr); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 	}
-	limits := sessionLimits(p.limits, nil)
-	if r.Environment != nil {
-		limits = sessionLimits(p.limits, &r.Environment.Workshop)
-	}
-	vars := map[string]string{}
-	for _, v := range r.Env {
-		vars[v.Name] = v.Value
-	}
 	argv, env := p.command, p.env(home, addr, r.Env)
 	var cred *syscall.Credential // the user the workload starts as; nil: the portal's
 	if p.sandbox != nil {
-		content := vars["WORKSHOP_CONTENT"]
-		if content != "" {
-			var err error
-			if content, err = filepath.Abs(content); err != nil {
-				return nil, fmt.Errorf("localproc: start %s: %w", name, err)
-			}
-		}
 		shell, err := shellEnv(vars, limits)
 		if err != nil {
 			return nil, fmt.Errorf("localproc: start %s: %w", name, err)
@@ -400,7 +442,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		}
 	}
 	p.log.Info("started session process", "session", name, "pid", pid, "dir", work,
-		"sandboxed", p.sandbox != nil, "cgroup", group != "")
+		"sandboxed", p.sandbox != nil, "cgroup", group != "", "dashboard", "own: "+why)
 	return b, nil
 }
 
@@ -411,6 +453,7 @@ const gateScript = `read -r word <&3 && [ "$word" = go ] || exit 125; exec "$@" 
 // stopEarlier kills what an earlier start of session name left running: the processes of
 // its cgroup, and the process group of the handle in its folder.
 func (p *Provisioner) stopEarlier(name, work string) error {
+	p.stopAgent(work)
 	if b, err := os.ReadFile(filepath.Join(work, handleFile)); err == nil {
 		if h, err := parseHandle(b); err == nil && h.PGID > 1 && ownsGroup(h) {
 			syscall.Kill(-h.PGID, syscall.SIGKILL)
@@ -479,6 +522,9 @@ func (p *Provisioner) Status(ctx context.Context, b []byte) (portal.WorkloadStat
 	if err != nil {
 		return portal.WorkloadStatus{}, err
 	}
+	if h.Shared != "" {
+		return p.sharedStatus(ctx, h)
+	}
 	addr, addrErr := os.ReadFile(h.addrPath())
 	if !alive(h) {
 		if _, err := os.Stat(h.WorkDir); errors.Is(err, os.ErrNotExist) {
@@ -497,16 +543,16 @@ func (p *Provisioner) Status(ctx context.Context, b []byte) (portal.WorkloadStat
 	if err != nil {
 		return portal.WorkloadStatus{}, err
 	}
-	if !p.healthy(ctx, endpoint) {
+	if !p.healthy(ctx, endpoint, nil) {
 		return portal.WorkloadStatus{Phase: portal.WorkloadStarting}, nil
 	}
 	return portal.WorkloadStatus{Phase: portal.WorkloadReady, Endpoint: endpoint}, nil
 }
 
-func (p *Provisioner) healthy(ctx context.Context, endpoint string) bool {
+func (p *Provisioner) healthy(ctx context.Context, endpoint string, header http.Header) bool {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	resp, err := p.get(ctx, endpoint, "/healthz", nil)
+	resp, err := p.get(ctx, endpoint, "/healthz", header)
 	if err != nil {
 		return false
 	}
@@ -522,6 +568,9 @@ func (p *Provisioner) Stop(ctx context.Context, b []byte) error {
 	h, err := parseHandle(b)
 	if err != nil {
 		return err
+	}
+	if h.Shared != "" {
+		return p.stopShared(ctx, h)
 	}
 	if h.PGID > 1 && ownsGroup(h) {
 		if err := syscall.Kill(-h.PGID, syscall.SIGTERM); err == nil {
@@ -565,18 +614,15 @@ func (p *Provisioner) Activity(ctx context.Context, b []byte) (portal.Activity, 
 	if err != nil {
 		return portal.Activity{}, err
 	}
-	if !alive(h) {
-		return portal.Activity{}, portal.ErrGone
+	var resp *http.Response
+	if h.Shared != "" {
+		resp, err = p.sharedActivity(ctx, h)
+	} else {
+		resp, err = p.ownActivity(ctx, h)
 	}
-	addr, err := os.ReadFile(h.addrPath())
-	if err != nil {
-		return portal.Activity{}, fmt.Errorf("localproc: activity: dashboard not listening yet: %w", err)
-	}
-	ep, err := endpoint(h, string(addr))
-	if err != nil {
+	if errors.Is(err, portal.ErrGone) {
 		return portal.Activity{}, err
 	}
-	resp, err := p.get(ctx, ep, "/session/activity", http.Header{"Authorization": {"Bearer " + h.Secret}})
 	if err != nil {
 		return portal.Activity{}, fmt.Errorf("localproc: activity: %w", err)
 	}
@@ -595,6 +641,22 @@ func (p *Provisioner) Activity(ctx context.Context, b []byte) (portal.Activity, 
 		LastView: time.Duration(figures.View) * time.Second}, nil
 }
 
+// ownActivity asks a session's own dashboard for its activity.
+func (p *Provisioner) ownActivity(ctx context.Context, h handle) (*http.Response, error) {
+	if !alive(h) {
+		return nil, portal.ErrGone
+	}
+	addr, err := os.ReadFile(h.addrPath())
+	if err != nil {
+		return nil, fmt.Errorf("dashboard not listening yet: %w", err)
+	}
+	ep, err := endpoint(h, string(addr))
+	if err != nil {
+		return nil, err
+	}
+	return p.get(ctx, ep, "/session/activity", http.Header{"Authorization": {"Bearer " + h.Secret}})
+}
+
 // List returns the handles of every workload whose working directory is under Dir, and
 // one for each session cgroup under the provisioner's parent group that has no handle
 // file: stopping that handle kills every process in the group.
@@ -606,6 +668,9 @@ func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 	var out [][]byte
 	handled := map[string]bool{}
 	for _, path := range paths {
+		if strings.HasPrefix(filepath.Base(filepath.Dir(path)), ".") {
+			continue // not a session's folder
+		}
 		b, err := os.ReadFile(path)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // stopped meanwhile
@@ -616,6 +681,11 @@ func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 		out = append(out, b)
 		handled[filepath.Base(filepath.Dir(path))] = true
 	}
+	shared, err := p.listShared(handled)
+	if err != nil {
+		return nil, fmt.Errorf("localproc: list: %w", err)
+	}
+	out = append(out, shared...)
 	if p.groups == nil {
 		return out, nil
 	}
@@ -624,7 +694,7 @@ func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 		return nil, fmt.Errorf("localproc: list cgroups: %w", err)
 	}
 	for _, name := range names {
-		if handled[name] || !validName(name) {
+		if handled[name] || !validName(name) || strings.HasPrefix(name, hostGroupPrefix) {
 			continue
 		}
 		b, err := json.Marshal(handle{WorkDir: filepath.Join(p.dir, name), Cgroup: name})
