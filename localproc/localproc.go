@@ -442,7 +442,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		}
 	}
 	p.log.Info("started session process", "session", name, "pid", pid, "dir", work,
-		"sandboxed", p.sandbox != nil, "cgroup", group != "", "dashboard", "own: "+why)
+		"sandboxed", p.sandbox != nil, "cgroup", group != "", "dashboard", "own", "why", why)
 	return b, nil
 }
 

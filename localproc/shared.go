@@ -82,17 +82,26 @@ var errInterrupted = errors.New("localproc: start interrupted")
 func (p *Provisioner) setShared(on bool) {
 	switch {
 	case !on:
-		p.shareNote = "each session runs its own dashboard: shared dashboards are off"
+		p.shareNote = "shared dashboards are off"
 	case p.sandbox == nil:
-		p.shareNote = "each session runs its own dashboard: sessions run unsandboxed"
+		p.shareNote = "sessions run unsandboxed"
 	case !p.sandbox.oneLayer:
-		p.shareNote = "each session runs its own dashboard: sessions run in two sandbox layers"
+		p.shareNote = "sessions run in two sandbox layers"
 	case p.slirp != "":
-		p.shareNote = "each session runs its own dashboard: sessions have egress"
+		p.shareNote = "sessions have egress"
 	default:
 		p.shared = true
 		p.shareNote = "the sessions of an environment share one dashboard host"
 	}
+}
+
+// SharedDashboards reports whether the sessions of an environment share one dashboard
+// host, with a sentence that says so, or why each session runs its own, for the operator.
+func (p *Provisioner) SharedDashboards() (bool, string) {
+	if p.shared {
+		return true, p.shareNote
+	}
+	return false, "each session runs its own dashboard: " + p.shareNote
 }
 
 // shareable returns the environment whose host a session of r shares, or "" and why not.
@@ -654,6 +663,9 @@ func (p *Provisioner) ensureAgent(h handle) (handle, error) {
 		return handle{}, portal.ErrGone
 	}
 	unlock, _, err := flock(filepath.Join(h.WorkDir, agentLockFile), true)
+	if errors.Is(err, os.ErrNotExist) {
+		return handle{}, portal.ErrGone // stopped meanwhile
+	}
 	if err != nil {
 		return handle{}, err
 	}

@@ -541,7 +541,30 @@ func TestSharedFallback(t *testing.T) {
 		t.Errorf("handle %s: want a process of its own", b)
 	}
 	waitReady(t, p, b)
-	if logs.count("unsandboxed") == 0 {
+	if logs.count("why=\"sessions run unsandboxed\"") != 1 {
 		t.Errorf("the start log does not say why the dashboard is not shared:\n%s", logs.b.String())
+	}
+}
+
+func TestSharedMalformedHandle(t *testing.T) {
+	p := newProvisioner(t, t.TempDir(), SandboxDisabled)
+	for _, b := range []string{
+		`{"pid":0,"pgid":0,"workdir":"/d/s1","shared":"../e","addr":"/d/.env/e/run/addr"}`,
+		`{"pid":0,"pgid":0,"workdir":"/d/s1","shared":"e","addr":"/d/.env/f/run/addr"}`,
+		`{"pid":0,"pgid":0,"workdir":"/d/s1","shared":"e","addr":"/d/s1/addr"}`,
+		`{"pid":123,"pgid":123,"workdir":"/d/s1","shared":"e","addr":"/d/.env/e/run/addr"}`,
+	} {
+		t.Run(b, func(t *testing.T) {
+			if _, err := parseHandle([]byte(b)); err == nil {
+				t.Errorf("parseHandle succeeded")
+			}
+			if err := p.StartTerminals(context.Background(), []byte(b)); err == nil {
+				t.Errorf("StartTerminals succeeded")
+			}
+		})
+	}
+	good := `{"pid":0,"pgid":0,"workdir":"/d/s1","shared":"e","addr":"/d/.env/e/run/addr"}`
+	if _, err := parseHandle([]byte(good)); err != nil {
+		t.Errorf("parseHandle(%s): %v", good, err)
 	}
 }
