@@ -24,6 +24,27 @@
 // leaves nothing running, and a portal that dies later leaves a group or a handle that the
 // next one finds with List and stops.
 //
+// Sessions run in one of two ways. By default (and always for unsandboxed sessions, two
+// sandbox layers, and sessions with egress) each session runs a dashboard of its own, as
+// above. With Config.SharedDashboards, where sessions run in one sandbox layer without
+// egress, the sessions of an environment share one dashboard host instead: a dashboard
+// process in DASHBOARD_MODE=host, sandboxed like a session's (one bubblewrap as nobody, its
+// own network namespace) with the workshop content read-only, started by the first
+// session's Start and stopped by the last session's Stop, working in
+// <Dir>/.env/<environment> (see shared.go). A shared session's Start starts no process: it
+// creates the session's folder and cgroup, writes its session file (what the host serves
+// it from) and its handle, which names the environment and the host's address. The host
+// tells sessions apart by the X-Portal-Session header the portal's proxy sets, and admits
+// each browser with the session's own ticket and secret. The session's terminals start on
+// first use (StartTerminals): a dashboard in DASHBOARD_MODE=terminals in the session's own
+// one-layer sandbox and cgroup, holding no secret, whose shells run in that sandbox
+// directly; the host relays the terminals to it over a Unix socket in a folder only the
+// two of them see. The host runs in a cgroup of its own, .env-<environment>, beside the
+// sessions' groups under the same parent, with limits fit for serving a class (hostLimits)
+// rather than a session's. The host and its sessions are started and stopped under a lock of the
+// environment (a file lock, so portals on one Dir share it), through the same start gate;
+// List stops a host left without sessions and lists a session left without a handle.
+//
 // The package relies on Linux's /proc to tell a workload from a process that reused its id.
 package localproc
 

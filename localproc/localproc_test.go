@@ -240,7 +240,8 @@ func TestProvisionerSuite(t *testing.T) {
 				return request(name, "1")
 			}, func(t *testing.T) portal.Provisioner { return newProvisioner(t, dir, m.mode) })
 		})
-	} // Shared dashboards: each session of the suite in an environment of its own, since the
+	}
+	// Shared dashboards: each session of the suite in an environment of its own, since the
 	// suite wants two sessions on two endpoints (TestSharedHost has two on one host).
 	t.Run("shared", func(t *testing.T) {
 		dir := t.TempDir()
