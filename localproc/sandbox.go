@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -451,14 +452,26 @@ func (p *Provisioner) Sandboxed() (bool, string) {
 // shellEnv returns the DASHBOARD_SHELL value that wraps the workshop's shell (from vars,
 // else /bin/bash -l) in the nested shell sandbox.
 func shellEnv(vars map[string]string, l Limits) (string, error) {
-	argv := defaultShell
-	if v := vars["DASHBOARD_SHELL"]; v != "" {
-		if err := json.Unmarshal([]byte(v), &argv); err != nil || len(argv) == 0 {
-			return "", fmt.Errorf("DASHBOARD_SHELL: expected a JSON array of strings, got %q", v)
-		}
+	argv, err := shellArgv(vars)
+	if err != nil {
+		return "", err
 	}
 	b, err := json.Marshal(shellSandbox(argv, l))
 	return string(b), err
+}
+
+// shellArgv returns the workshop's shell (DASHBOARD_SHELL in vars, a JSON array), else
+// defaultShell, which it never changes.
+func shellArgv(vars map[string]string) ([]string, error) {
+	v := vars["DASHBOARD_SHELL"]
+	if v == "" {
+		return slices.Clone(defaultShell), nil
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(v), &argv); err != nil || len(argv) == 0 {
+		return nil, fmt.Errorf("DASHBOARD_SHELL: expected a JSON array of strings, got %q", v)
+	}
+	return argv, nil
 }
 
 // cappedDev returns the bwrap arguments for a /dev with the usual devices, a /dev/shm of

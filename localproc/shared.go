@@ -265,11 +265,9 @@ func sessionEnv(vars map[string]string, content string) map[string]string {
 // workshop's, else a login bash): the agent holds no secret, so its shells need no sandbox
 // of their own.
 func (p *Provisioner) agentSpec(vars []portal.EnvVar, byName map[string]string, content string, l Limits) (agentSpec, error) {
-	shell := defaultShell
-	if v := byName["DASHBOARD_SHELL"]; v != "" {
-		if err := json.Unmarshal([]byte(v), &shell); err != nil || len(shell) == 0 {
-			return agentSpec{}, fmt.Errorf("DASHBOARD_SHELL: expected a JSON array of strings, got %q", v)
-		}
+	shell, err := shellArgv(byName)
+	if err != nil {
+		return agentSpec{}, err
 	}
 	shellJSON, err := json.Marshal(shell)
 	if err != nil {
