@@ -30,6 +30,10 @@ import (
 // /session/activity per session (X-Portal-Session, from the session files); the agent
 // answers /healthz and runs a shell script on POST /test/run as a terminal would.
 func fakeDashboard(mode string) int {
+	if len(os.Args) > 1 && os.Args[1] == "fail" {
+		fmt.Fprintln(os.Stderr, "boom: this host cannot start")
+		return 3
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	path, ok := strings.CutPrefix(os.Getenv("LISTEN"), "unix:")
@@ -147,11 +151,11 @@ func (l *logBuffer) count(s string) int {
 // newSharedProvisioner returns a sandboxing Provisioner with shared dashboards on, whose
 // dashboard is the test binary (fakeDashboard in the host and terminals modes). It skips
 // the test (fails it in CI) where a one-layer sandbox cannot run.
-func newSharedProvisioner(t *testing.T, dir string) (*Provisioner, *logBuffer) {
+func newSharedProvisioner(t *testing.T, dir string, args ...string) (*Provisioner, *logBuffer) {
 	t.Helper()
 	openToSessions(t, dir)
 	logs := &logBuffer{}
-	p, err := New(Config{Dir: dir, Command: []string{os.Args[0]}, SharedDashboards: true,
+	p, err := New(Config{Dir: dir, Command: append([]string{os.Args[0]}, args...), SharedDashboards: true,
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if errors.Is(err, ErrNoSandbox) {
 		browsertest.Missing(t, "bubblewrap", err)
@@ -346,6 +350,7 @@ func TestSharedConcurrentStarts(t *testing.T) {
 func TestSharedTerminals(t *testing.T) {
 	p, logs := newSharedProvisioner(t, t.TempDir())
 	requireGroups(t, p)
+	p2, logs2 := newSharedProvisioner(t, p.dir) // a restarted portal
 	b1, h1 := start(t, p, sharedRequest("lab-w01-s001", "lab-w01"))
 	b2, h2 := start(t, p, sharedRequest("lab-w01-s002", "lab-w01"))
 	waitReady(t, p, b1)
@@ -386,8 +391,14 @@ func TestSharedTerminals(t *testing.T) {
 		t.Errorf("network namespaces: agent %s, other agent %s, host %s: want each its own", a, o, h)
 	}
 
+	// A restarted portal finds the agent running.
+	if err := p2.StartTerminals(ctx, b1); err != nil || logs2.count("started session terminals") != 0 {
+		t.Errorf("StartTerminals after a restart: %v; %d agents started, want none", err, logs2.count("started session terminals"))
+	}
+
 	// A session with a dashboard of its own (no environment) has its terminals already.
 	own, _ := start(t, p, request("lab-w02-s001", "1"))
+	waitReady(t, p, own)
 	if err := p.StartTerminals(ctx, own); err != nil {
 		t.Errorf("StartTerminals of a session with its own dashboard: %v", err)
 	}
@@ -567,4 +578,41 @@ func TestSharedMalformedHandle(t *testing.T) {
 	if _, err := parseHandle([]byte(good)); err != nil {
 		t.Errorf("parseHandle(%s): %v", good, err)
 	}
+}
+
+// A host that dies before it listens fails its sessions, with its log's last line; one that
+// dies later leaves them gone, and the next start in the environment starts a new host.
+func TestSharedHostDies(t *testing.T) {
+	t.Run("before listening", func(t *testing.T) {
+		p, _ := newSharedProvisioner(t, t.TempDir(), "fail")
+		b, _ := start(t, p, sharedRequest("lab-w01-s001", "lab-w01"))
+		st := waitPhase(t, p, b)
+		if st.Phase != portal.WorkloadFailed || !strings.Contains(st.Message, "boom: this host cannot start") {
+			t.Errorf("Status = %+v, want failed with the host's log", st)
+		}
+		if err := p.Stop(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(p.envDir("lab-w01")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("host folder left: %v", err)
+		}
+	})
+	t.Run("after listening", func(t *testing.T) {
+		p, _ := newSharedProvisioner(t, t.TempDir())
+		b1, _ := start(t, p, sharedRequest("lab-w01-s001", "lab-w01"))
+		waitReady(t, p, b1)
+		host := hostOf(t, p, "lab-w01")
+		syscall.Kill(-host.PGID, syscall.SIGKILL)
+		if st := waitPhase(t, p, b1); st.Phase != portal.WorkloadGone {
+			t.Errorf("Status = %+v after the host died, want gone", st)
+		}
+		if _, err := p.Activity(context.Background(), b1); !errors.Is(err, portal.ErrGone) {
+			t.Errorf("Activity: %v, want ErrGone", err)
+		}
+		b2, _ := start(t, p, sharedRequest("lab-w01-s002", "lab-w01"))
+		waitReady(t, p, b2)
+		if again := hostOf(t, p, "lab-w01"); again.PID == host.PID || !alive(again) {
+			t.Errorf("host %d after the restart, want a new one (was %d)", again.PID, host.PID)
+		}
+	})
 }
