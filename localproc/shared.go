@@ -6,13 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"portal"
 )
@@ -636,9 +641,9 @@ func (p *Provisioner) StartTerminals(ctx context.Context, b []byte) error {
 	if err != nil {
 		return fmt.Errorf("localproc: start the terminals of %s: %w", name, err)
 	}
-	sock := "unix:" + filepath.Join(h.terminalsDir(), terminalsSock)
+	sock := filepath.Join(h.terminalsDir(), terminalsSock)
 	pause := awaitFirst
-	for !p.healthy(ctx, sock, nil) {
+	for !agentHealthy(ctx, sock) {
 		if !alive(agent) {
 			return fmt.Errorf("localproc: the terminals of %s exited: %s", name, fileTail(h.WorkDir, agentLogFile))
 		}
@@ -840,4 +845,44 @@ func (p *Provisioner) sharedPSS(ctx context.Context, h handle) (int64, error) {
 		total += pss(pid)
 	}
 	return total / int64(len(files)), nil
+}
+
+// agentHealthy reports whether the terminals agent listening at sock answers /healthz.
+func agentHealthy(ctx context.Context, sock string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dialSocket(ctx, sock) }}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://terminals.invalid/healthz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	drain(resp.Body)
+	return resp.StatusCode == http.StatusOK
+}
+
+// dialSocket connects to the Unix socket at path only if path itself is a socket. An
+// agent's folder is writable by its session's shells, which could put a symbolic link in
+// place of the agent's socket: followed in the portal's (or the host's) file system, it
+// would lead to another session's agent or to any socket there.
+func dialSocket(ctx context.Context, path string) (net.Conn, error) {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return nil, fmt.Errorf("%s is not a socket", path)
+	}
+	// Connecting through the descriptor reaches the very file it was opened on.
+	var d net.Dialer
+	return d.DialContext(ctx, "unix", "/proc/self/fd/"+strconv.Itoa(fd))
 }

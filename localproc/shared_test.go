@@ -616,3 +616,27 @@ func TestSharedHostDies(t *testing.T) {
 		}
 	})
 }
+
+// A shell that replaces its agent's socket with a symbolic link (to the host's socket,
+// which answers /healthz too) does not make StartTerminals take the link's target for its
+// agent.
+func TestStartTerminalsRefusesLinkedSocket(t *testing.T) {
+	p, _ := newSharedProvisioner(t, t.TempDir())
+	b, h := start(t, p, sharedRequest("lab-w01-s001", "lab-w01"))
+	st := waitReady(t, p, b)
+	if err := p.StartTerminals(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(h.terminalsDir(), terminalsSock)
+	if err := os.Remove(sock); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(strings.TrimPrefix(st.Endpoint, "unix:"), sock); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := p.StartTerminals(ctx, b); err == nil {
+		t.Errorf("StartTerminals took a link to the host's socket for the agent")
+	}
+}
