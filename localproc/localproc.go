@@ -305,7 +305,10 @@ func parseHandle(b []byte) (handle, error) {
 }
 
 // Start starts the session's dashboard in <Dir>/<session> and returns at once. The process
-// is not tied to ctx: it outlives the request and the portal.
+// is not tied to ctx: it outlives the request and the portal. A session that shares its
+// environment's dashboard host (see Config.SharedDashboards) starts no process: Start
+// starts the host if it does not run, registers the session with it, and returns. Its log
+// line says which.
 func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte, error) {
 	if r.Session == nil {
 		return nil, errors.New("localproc: start: no session")
@@ -538,6 +541,8 @@ func (p *Provisioner) env(home, addr string, vars []portal.EnvVar) []string {
 
 // Status reports Ready once the dashboard's /healthz answers, Starting before, Failed when
 // the process died without ever listening, and Gone when it died after that or was stopped.
+// For a session of a shared host, the dashboard is the host, asked with the session's
+// X-Portal-Session header, and the session is Gone once its session file or folder is.
 func (p *Provisioner) Status(ctx context.Context, b []byte) (portal.WorkloadStatus, error) {
 	h, err := parseHandle(b)
 	if err != nil {
@@ -584,7 +589,9 @@ func (p *Provisioner) healthy(ctx context.Context, endpoint string, header http.
 // Stop sends SIGTERM to the workload's process group, SIGKILL after a grace period, then
 // kills every process left in the workload's cgroup (those that left the process group
 // too), removes the cgroup and the working directory. Stopping a workload that is gone
-// succeeds.
+// succeeds. A session of a shared host loses its session file first (the host stops
+// serving it), then its terminals and folders; the last session of an environment stops
+// the host too.
 func (p *Provisioner) Stop(ctx context.Context, b []byte) error {
 	h, err := parseHandle(b)
 	if err != nil {
@@ -628,8 +635,8 @@ func (p *Provisioner) watch(h handle) *groupWatch {
 	return w
 }
 
-// Activity asks the workload's dashboard for its activity figures. A workload that is gone
-// yields portal.ErrGone.
+// Activity asks the workload's dashboard (a shared session's host, for that session) for
+// its activity figures. A workload that is gone yields portal.ErrGone.
 func (p *Provisioner) Activity(ctx context.Context, b []byte) (portal.Activity, error) {
 	h, err := parseHandle(b)
 	if err != nil {
@@ -680,7 +687,9 @@ func (p *Provisioner) ownActivity(ctx context.Context, h handle) (*http.Response
 
 // List returns the handles of every workload whose working directory is under Dir, and
 // one for each session cgroup under the provisioner's parent group that has no handle
-// file: stopping that handle kills every process in the group.
+// file: stopping that handle kills every process in the group. It stops every shared host
+// that serves no session, and returns a handle for each session file without a session
+// handle (a start cut short): stopping it removes the file.
 func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 	paths, err := filepath.Glob(filepath.Join(p.dir, "*", handleFile))
 	if err != nil {
