@@ -96,7 +96,8 @@ func (p *Provisioner) setShared(on bool) {
 		p.shareNote = "sessions have egress"
 	default:
 		p.shared = true
-		p.shareNote = "the sessions of an environment share one dashboard host"
+		p.shareNote = fmt.Sprintf("the sessions of an environment share one dashboard host (its limits: %s)",
+			hostLimits.complete())
 	}
 }
 
