@@ -254,6 +254,17 @@ func TestSharedHost(t *testing.T) {
 			t.Errorf("MemoryPSS = %d, %v; want the host's share", n, err)
 		}
 	}
+	// List finds the two sessions, and nothing of the host's folder or cgroup.
+	list, err := p.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || !(bytes.Equal(list[0], b1) && bytes.Equal(list[1], b2) || bytes.Equal(list[0], b2) && bytes.Equal(list[1], b1)) {
+		t.Errorf("List = %q, want the two sessions' handles", list)
+	}
+	if !alive(host) {
+		t.Errorf("List stopped the host of two sessions")
+	}
 	// The session file: the host's user's only, with the session's variables.
 	fi, err := os.Stat(h1.sessionFilePath())
 	if err != nil || fi.Mode().Perm() != 0o600 {
