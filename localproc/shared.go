@@ -35,14 +35,14 @@ import (
 //	.handle      the host's handle
 //	.dashboard.log
 //
-// The lock file <Dir>/.env/<environment>.lock serialises the starts and stops of an
+// The lock file <Dir>/.env/.locks/<environment> serialises the starts and stops of an
 // environment's host and sessions, among goroutines and among portals on the same Dir.
 const (
 	envRoot          = ".env"             // in Dir
 	hostGroupPrefix  = ".env-"            // the host's cgroup: .env-<environment>
 	sessionsDir      = "sessions"         // in a host's folder
 	terminalsDir     = "terminals"        // in a host's folder
-	lockExt          = ".lock"            // <Dir>/.env/<environment>.lock
+	locksDir         = ".locks"           // in <Dir>/.env: one lock file per environment
 	agentHandleFile  = ".terminals"       // in a session's folder: its agent's handle
 	agentSpecFile    = ".terminals.json"  // in a session's folder: how to start its agent
 	agentLogFile     = ".terminals.log"   // in a session's folder: its agent's output
@@ -128,7 +128,7 @@ func (p *Provisioner) envDir(env string) string { return filepath.Join(p.dir, en
 
 func hostGroup(env string) string { return hostGroupPrefix + env }
 
-// envOf returns the folder of the host of a shared handle.
+// envDir returns the folder of the host of a shared handle.
 func (h handle) envDir() string {
 	return filepath.Join(filepath.Dir(h.WorkDir), envRoot, h.Shared)
 }
@@ -150,7 +150,11 @@ func (p *Provisioner) lock(env string, wait bool) (unlock func(), ok bool, err e
 	if err := p.mkwork(root); err != nil {
 		return nil, false, err
 	}
-	return flock(filepath.Join(root, env+lockExt), wait)
+	locks := filepath.Join(root, locksDir)
+	if err := os.MkdirAll(locks, 0o700); err != nil {
+		return nil, false, err
+	}
+	return flock(filepath.Join(locks, env), wait)
 }
 
 // flock takes an exclusive lock of the file at path, creating it.
@@ -751,6 +755,9 @@ func (p *Provisioner) listShared(handled map[string]bool) ([][]byte, error) {
 	}
 	var out [][]byte
 	for _, env := range dirs {
+		if strings.HasPrefix(env, ".") {
+			continue // the locks
+		}
 		hs, err := p.sweepEnv(env, handled)
 		if err != nil {
 			return nil, err
