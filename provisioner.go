@@ -66,10 +66,11 @@ type Lister interface {
 	List(ctx context.Context) ([][]byte, error)
 }
 
-// TerminalStarter is an optional Provisioner ability: its sessions become ready without
-// their terminals, which start on first use. StartTerminals starts a session's terminals
-// if they do not run and returns once they answer; for a workload whose terminals came
-// with it, it returns nil at once.
+// TerminalStarter is a Provisioner whose sessions start their terminals on first use.
+// StartTerminals starts the terminals of the session behind handle if they are not running
+// and returns once they answer, or when ctx ends. It is idempotent and safe to call
+// concurrently for one session: one set of terminals runs. For a workload whose terminals
+// run from its start (a dashboard of its own), it returns nil at once.
 type TerminalStarter interface {
 	StartTerminals(ctx context.Context, handle []byte) error
 }

@@ -438,6 +438,8 @@ func Purge(dir string) error {
 // proportional set sizes (shared pages divided among the processes sharing them), over
 // every process in the session's cgroup. It fails for a workload without a cgroup.
 // Pages of the session's tmpfs file systems (home, /tmp, /dev/shm) count only where mapped.
+// A session served by its environment's dashboard host also counts its share of the
+// host: the host's PSS divided by the number of sessions it serves.
 func (p *Provisioner) MemoryPSS(ctx context.Context, b []byte) (int64, error) {
 	h, err := parseHandle(b)
 	if err != nil {
@@ -459,6 +461,13 @@ func (p *Provisioner) MemoryPSS(ctx context.Context, b []byte) (int64, error) {
 			return 0, ctx.Err()
 		}
 		total += pss(pid)
+	}
+	if h.Shared != "" {
+		share, err := p.sharedPSS(ctx, h)
+		if err != nil {
+			return 0, fmt.Errorf("localproc: memory: %w", err)
+		}
+		total += share
 	}
 	return total, nil
 }

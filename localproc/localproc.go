@@ -24,6 +24,27 @@
 // leaves nothing running, and a portal that dies later leaves a group or a handle that the
 // next one finds with List and stops.
 //
+// Sessions run in one of two ways. By default (and always for unsandboxed sessions, two
+// sandbox layers, and sessions with egress) each session runs a dashboard of its own, as
+// above. With Config.SharedDashboards, where sessions run in one sandbox layer without
+// egress, the sessions of an environment share one dashboard host instead: a dashboard
+// process in DASHBOARD_MODE=host, sandboxed like a session's (one bubblewrap as nobody, its
+// own network namespace) with the workshop content read-only, started by the first
+// session's Start and stopped by the last session's Stop, working in
+// <Dir>/.env/<environment> (see shared.go). A shared session's Start starts no process: it
+// creates the session's folder and cgroup, writes its session file (what the host serves
+// it from) and its handle, which names the environment and the host's address. The host
+// tells sessions apart by the X-Portal-Session header the portal's proxy sets, and admits
+// each browser with the session's own ticket and secret. The session's terminals start on
+// first use (StartTerminals): a dashboard in DASHBOARD_MODE=terminals in the session's own
+// one-layer sandbox and cgroup, holding no secret, whose shells run in that sandbox
+// directly; the host relays the terminals to it over a Unix socket in a folder only the
+// two of them see. The host runs in a cgroup of its own, .env-<environment>, beside the
+// sessions' groups under the same parent, with limits fit for serving a class (hostLimits)
+// rather than a session's. The host and its sessions are started and stopped under a lock of the
+// environment (a file lock, so portals on one Dir share it), through the same start gate;
+// List stops a host left without sessions and lists a session left without a handle.
+//
 // The package relies on Linux's /proc to tell a workload from a process that reused its id.
 package localproc
 
@@ -48,9 +69,10 @@ import (
 )
 
 var (
-	_ portal.Provisioner    = (*Provisioner)(nil)
-	_ portal.ActivityReader = (*Provisioner)(nil)
-	_ portal.Lister         = (*Provisioner)(nil)
+	_ portal.Provisioner     = (*Provisioner)(nil)
+	_ portal.ActivityReader  = (*Provisioner)(nil)
+	_ portal.Lister          = (*Provisioner)(nil)
+	_ portal.TerminalStarter = (*Provisioner)(nil)
 )
 
 // Files in a session's working directory.
@@ -86,6 +108,10 @@ type Config struct {
 	// Without it New tries cgroups once and, when they cannot be used, logs a warning and
 	// runs sessions unlimited (see Limited).
 	NoCgroups bool
+	// SharedDashboards lets the sessions of an environment share one dashboard host and
+	// start their terminals on first use (see the package comment), where sessions run in
+	// one sandbox layer without egress; other sessions keep a dashboard of their own.
+	SharedDashboards bool
 }
 
 // Provisioner runs workloads as local processes. It keeps no state of its own: everything
@@ -108,6 +134,14 @@ type Provisioner struct {
 	groups     groups
 	limits     Limits
 	limitsNote string
+	// shared is set when sessions may share their environment's dashboard host;
+	// shareNote says whether, or why not.
+	shared    bool
+	shareNote string
+	// interrupt, set by tests, makes a shared start return early at the named stage
+	// ("host": once the host runs; "file": once the session file is written), as if the
+	// portal died there.
+	interrupt string
 }
 
 // New returns a Provisioner, creating cfg.Dir if needed. Unless cfg.Sandbox.Mode is
@@ -115,6 +149,15 @@ type Provisioner struct {
 // that fails it returns an error wrapping ErrNoSandbox for SandboxRequired, and logs a
 // warning and runs sessions unsandboxed for SandboxPreferred.
 func New(cfg Config) (*Provisioner, error) {
+	p, err := build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.setShared(cfg.SharedDashboards)
+	return p, nil
+}
+
+func build(cfg Config) (*Provisioner, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("localproc: Dir is required")
 	}
@@ -226,6 +269,9 @@ type handle struct {
 	// Cgroup is the name of the session's control group ("" = none). A handle with a
 	// group and no process (PID 0) stands for a group that List found without a handle.
 	Cgroup string `json:"cgroup,omitempty"`
+	// Shared names the environment whose dashboard host serves the session ("" = a
+	// dashboard of its own). Such a handle has no process (PID 0); its Addr is the host's.
+	Shared string `json:"shared,omitempty"`
 }
 
 // addrPath is where the handle's dashboard writes the address it listens on.
@@ -236,21 +282,33 @@ func (h handle) addrPath() string {
 	return filepath.Join(h.WorkDir, addrFile)
 }
 
+// addrRoot is the folder the handle's address file must be in.
+func (h handle) addrRoot() string {
+	if h.Shared != "" {
+		return h.envDir()
+	}
+	return h.WorkDir
+}
+
 func parseHandle(b []byte) (handle, error) {
 	var h handle
 	if err := json.Unmarshal(b, &h); err != nil {
 		return h, fmt.Errorf("localproc: malformed handle: %w", err)
 	}
-	groupOnly := h.PID == 0 && h.PGID == 0 && h.Cgroup != ""
+	groupOnly := h.PID == 0 && h.PGID == 0 && (h.Cgroup != "" || h.Shared != "")
 	if (!groupOnly && (h.PID <= 1 || h.PGID <= 1)) || h.WorkDir == "" || !filepath.IsAbs(h.WorkDir) ||
-		(h.Addr != "" && !within(h.Addr, h.WorkDir)) || (h.Cgroup != "" && !validName(h.Cgroup)) {
+		(h.Shared != "" && (!validName(h.Shared) || h.PID != 0)) ||
+		(h.Addr != "" && !within(h.Addr, h.addrRoot())) || (h.Cgroup != "" && !validName(h.Cgroup)) {
 		return h, fmt.Errorf("localproc: malformed handle %q", b)
 	}
 	return h, nil
 }
 
 // Start starts the session's dashboard in <Dir>/<session> and returns at once. The process
-// is not tied to ctx: it outlives the request and the portal.
+// is not tied to ctx: it outlives the request and the portal. A session that shares its
+// environment's dashboard host (see Config.SharedDashboards) starts no process: Start
+// starts the host if it does not run, registers the session with it, and returns. Its log
+// line says which.
 func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte, error) {
 	if r.Session == nil {
 		return nil, errors.New("localproc: start: no session")
@@ -261,6 +319,29 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	}
 	if _, err := os.Stat(p.command[0]); err != nil {
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
+	// A session that shares its environment's host starts no process of its own.
+	limits := sessionLimits(p.limits, nil)
+	if r.Environment != nil {
+		limits = sessionLimits(p.limits, &r.Environment.Workshop)
+	}
+	vars := map[string]string{}
+	for _, v := range r.Env {
+		vars[v.Name] = v.Value
+	}
+	content := vars["WORKSHOP_CONTENT"]
+	if content != "" {
+		var err error
+		if content, err = filepath.Abs(content); err != nil {
+			return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+		}
+	}
+	shared, why := "", "sessions run unsandboxed"
+	if p.sandbox != nil {
+		shared, why = p.shareable(r, content)
+	}
+	if shared != "" {
+		return p.startShared(r, shared, content, limits)
 	}
 	work := filepath.Join(p.dir, name)
 	if err := p.mkwork(work); err != nil {
@@ -282,24 +363,9 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	if err := os.Remove(addr); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 	}
-	limits := sessionLimits(p.limits, nil)
-	if r.Environment != nil {
-		limits = sessionLimits(p.limits, &r.Environment.Workshop)
-	}
-	vars := map[string]string{}
-	for _, v := range r.Env {
-		vars[v.Name] = v.Value
-	}
 	argv, env := p.command, p.env(home, addr, r.Env)
 	var cred *syscall.Credential // the user the workload starts as; nil: the portal's
 	if p.sandbox != nil {
-		content := vars["WORKSHOP_CONTENT"]
-		if content != "" {
-			var err error
-			if content, err = filepath.Abs(content); err != nil {
-				return nil, fmt.Errorf("localproc: start %s: %w", name, err)
-			}
-		}
 		shell, err := shellEnv(vars, limits)
 		if err != nil {
 			return nil, fmt.Errorf("localproc: start %s: %w", name, err)
@@ -400,7 +466,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		}
 	}
 	p.log.Info("started session process", "session", name, "pid", pid, "dir", work,
-		"sandboxed", p.sandbox != nil, "cgroup", group != "")
+		"sandboxed", p.sandbox != nil, "cgroup", group != "", "dashboard", "own", "why", why)
 	return b, nil
 }
 
@@ -411,6 +477,7 @@ const gateScript = `read -r word <&3 && [ "$word" = go ] || exit 125; exec "$@" 
 // stopEarlier kills what an earlier start of session name left running: the processes of
 // its cgroup, and the process group of the handle in its folder.
 func (p *Provisioner) stopEarlier(name, work string) error {
+	p.stopAgent(work)
 	if b, err := os.ReadFile(filepath.Join(work, handleFile)); err == nil {
 		if h, err := parseHandle(b); err == nil && h.PGID > 1 && ownsGroup(h) {
 			syscall.Kill(-h.PGID, syscall.SIGKILL)
@@ -475,10 +542,15 @@ func (p *Provisioner) env(home, addr string, vars []portal.EnvVar) []string {
 
 // Status reports Ready once the dashboard's /healthz answers, Starting before, Failed when
 // the process died without ever listening, and Gone when it died after that or was stopped.
+// For a session of a shared host, the dashboard is the host, asked with the session's
+// X-Portal-Session header, and the session is Gone once its session file or folder is.
 func (p *Provisioner) Status(ctx context.Context, b []byte) (portal.WorkloadStatus, error) {
 	h, err := parseHandle(b)
 	if err != nil {
 		return portal.WorkloadStatus{}, err
+	}
+	if h.Shared != "" {
+		return p.sharedStatus(ctx, h)
 	}
 	addr, addrErr := os.ReadFile(h.addrPath())
 	if !alive(h) {
@@ -498,16 +570,16 @@ func (p *Provisioner) Status(ctx context.Context, b []byte) (portal.WorkloadStat
 	if err != nil {
 		return portal.WorkloadStatus{}, err
 	}
-	if !p.healthy(ctx, endpoint) {
+	if !p.healthy(ctx, endpoint, nil) {
 		return portal.WorkloadStatus{Phase: portal.WorkloadStarting}, nil
 	}
 	return portal.WorkloadStatus{Phase: portal.WorkloadReady, Endpoint: endpoint}, nil
 }
 
-func (p *Provisioner) healthy(ctx context.Context, endpoint string) bool {
+func (p *Provisioner) healthy(ctx context.Context, endpoint string, header http.Header) bool {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	resp, err := p.get(ctx, endpoint, "/healthz", nil)
+	resp, err := p.get(ctx, endpoint, "/healthz", header)
 	if err != nil {
 		return false
 	}
@@ -518,11 +590,16 @@ func (p *Provisioner) healthy(ctx context.Context, endpoint string) bool {
 // Stop sends SIGTERM to the workload's process group, SIGKILL after a grace period, then
 // kills every process left in the workload's cgroup (those that left the process group
 // too), removes the cgroup and the working directory. Stopping a workload that is gone
-// succeeds.
+// succeeds. A session of a shared host loses its session file first (the host stops
+// serving it), then its terminals and folders; the last session of an environment stops
+// the host too.
 func (p *Provisioner) Stop(ctx context.Context, b []byte) error {
 	h, err := parseHandle(b)
 	if err != nil {
 		return err
+	}
+	if h.Shared != "" {
+		return p.stopShared(ctx, h)
 	}
 	if h.PGID > 1 && ownsGroup(h) {
 		if err := syscall.Kill(-h.PGID, syscall.SIGTERM); err == nil {
@@ -559,25 +636,22 @@ func (p *Provisioner) watch(h handle) *groupWatch {
 	return w
 }
 
-// Activity asks the workload's dashboard for its activity figures. A workload that is gone
-// yields portal.ErrGone.
+// Activity asks the workload's dashboard (a shared session's host, for that session) for
+// its activity figures. A workload that is gone yields portal.ErrGone.
 func (p *Provisioner) Activity(ctx context.Context, b []byte) (portal.Activity, error) {
 	h, err := parseHandle(b)
 	if err != nil {
 		return portal.Activity{}, err
 	}
-	if !alive(h) {
-		return portal.Activity{}, portal.ErrGone
+	var resp *http.Response
+	if h.Shared != "" {
+		resp, err = p.sharedActivity(ctx, h)
+	} else {
+		resp, err = p.ownActivity(ctx, h)
 	}
-	addr, err := os.ReadFile(h.addrPath())
-	if err != nil {
-		return portal.Activity{}, fmt.Errorf("localproc: activity: dashboard not listening yet: %w", err)
-	}
-	ep, err := endpoint(h, string(addr))
-	if err != nil {
+	if errors.Is(err, portal.ErrGone) {
 		return portal.Activity{}, err
 	}
-	resp, err := p.get(ctx, ep, "/session/activity", http.Header{"Authorization": {"Bearer " + h.Secret}})
 	if err != nil {
 		return portal.Activity{}, fmt.Errorf("localproc: activity: %w", err)
 	}
@@ -596,9 +670,27 @@ func (p *Provisioner) Activity(ctx context.Context, b []byte) (portal.Activity, 
 		LastView: time.Duration(figures.View) * time.Second}, nil
 }
 
+// ownActivity asks a session's own dashboard for its activity.
+func (p *Provisioner) ownActivity(ctx context.Context, h handle) (*http.Response, error) {
+	if !alive(h) {
+		return nil, portal.ErrGone
+	}
+	addr, err := os.ReadFile(h.addrPath())
+	if err != nil {
+		return nil, fmt.Errorf("dashboard not listening yet: %w", err)
+	}
+	ep, err := endpoint(h, string(addr))
+	if err != nil {
+		return nil, err
+	}
+	return p.get(ctx, ep, "/session/activity", http.Header{"Authorization": {"Bearer " + h.Secret}})
+}
+
 // List returns the handles of every workload whose working directory is under Dir, and
 // one for each session cgroup under the provisioner's parent group that has no handle
-// file: stopping that handle kills every process in the group.
+// file: stopping that handle kills every process in the group. It stops every shared host
+// that serves no session, and returns a handle for each session file without a session
+// handle (a start cut short): stopping it removes the file.
 func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 	paths, err := filepath.Glob(filepath.Join(p.dir, "*", handleFile))
 	if err != nil {
@@ -607,6 +699,9 @@ func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 	var out [][]byte
 	handled := map[string]bool{}
 	for _, path := range paths {
+		if strings.HasPrefix(filepath.Base(filepath.Dir(path)), ".") {
+			continue // not a session's folder
+		}
 		b, err := os.ReadFile(path)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // stopped meanwhile
@@ -617,6 +712,11 @@ func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 		out = append(out, b)
 		handled[filepath.Base(filepath.Dir(path))] = true
 	}
+	shared, err := p.listShared(handled)
+	if err != nil {
+		return nil, fmt.Errorf("localproc: list: %w", err)
+	}
+	out = append(out, shared...)
 	if p.groups == nil {
 		return out, nil
 	}
@@ -625,7 +725,7 @@ func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 		return nil, fmt.Errorf("localproc: list cgroups: %w", err)
 	}
 	for _, name := range names {
-		if handled[name] || !validName(name) {
+		if handled[name] || !validName(name) || strings.HasPrefix(name, hostGroupPrefix) {
 			continue
 		}
 		b, err := json.Marshal(handle{WorkDir: filepath.Join(p.dir, name), Cgroup: name})

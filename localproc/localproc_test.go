@@ -27,6 +27,9 @@ import (
 // The test binary doubles as the workload: with LOCALPROC_TEST_CHILD set it runs as a
 // child process in the mode named by the variable instead of running the tests.
 func TestMain(m *testing.M) {
+	if mode := os.Getenv("DASHBOARD_MODE"); mode == "host" || mode == "terminals" {
+		os.Exit(fakeDashboard(mode))
+	}
 	if mode := os.Getenv("LOCALPROC_TEST_CHILD"); mode != "" {
 		os.Exit(child(mode))
 	}
@@ -238,6 +241,15 @@ func TestProvisionerSuite(t *testing.T) {
 			}, func(t *testing.T) portal.Provisioner { return newProvisioner(t, dir, m.mode) })
 		})
 	}
+	// Shared dashboards: each session of the suite in an environment of its own, since the
+	// suite wants two sessions on two endpoints (TestSharedHost has two on one host).
+	t.Run("shared", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := newSharedProvisioner(t, dir)
+		portaltest.ProvisionerSuite(t, p, func(name string) portal.StartRequest {
+			return sharedRequest(name, "env-"+name)
+		}, func(t *testing.T) portal.Provisioner { p, _ := newSharedProvisioner(t, dir); return p })
+	})
 }
 
 func TestLifecycle(t *testing.T) {

@@ -101,6 +101,7 @@ func TestSessionNetwork(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			closeProvisioner(t, p) // once the session is stopped: its parent cgroup too
 			r := request("lab-w01-s001", "shell")
 			r.Env = append(r.Env, portal.EnvVar{Name: "SHELL_SCRIPT", Value: fmt.Sprintf(networkScript, port)})
 			b, h := start(t, p, r)

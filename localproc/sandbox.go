@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -214,6 +215,21 @@ func (s *sandbox) outer(host, home, run, content string, l Limits, argv []string
 // folder, the dashboard program, bubblewrap, content and the portal's socket folder must be
 // reachable by nobody (see reachable); the host home is not used.
 func (s *sandbox) single(host, run, content string, l Limits, argv []string) []string {
+	binds := []string{"--bind", run, sandboxRun,
+		"--ro-bind", argv[0], sandboxBin,
+		"--ro-bind", s.bwrap, sandboxBwrap}
+	if content != "" {
+		binds = append(binds, "--ro-bind", content, sandboxContent)
+	}
+	return s.oneLayerArgs(host, l, append(binds, s.network...), argv)
+}
+
+// oneLayerArgs returns the command line of a one-layer sandbox (see single) whose own
+// folders and programs are laid out by binds (bwrap arguments, in order): the system
+// read-only, a size-capped home at /home/session, /tmp and /dev/shm, its own /proc, and
+// its own user, process, IPC and host-name namespaces. It runs argv[1:] with the program
+// that binds shows at /opt/portal/dashboard.
+func (s *sandbox) oneLayerArgs(host string, l Limits, binds, argv []string) []string {
 	args := []string{s.bwrap, "--unshare-user"}
 	args = append(args, s.system...)
 	for _, d := range []string{"/home", "/run", "/opt", "/opt/portal"} {
@@ -221,17 +237,10 @@ func (s *sandbox) single(host, run, content string, l Limits, argv []string) []s
 	}
 	args = append(args,
 		"--size", size(l.Home), "--perms", "0755", "--tmpfs", sandboxHome,
-		"--bind", run, sandboxRun,
 		"--size", size(l.Tmp), "--perms", "1777", "--tmpfs", "/tmp",
 		"--proc", "/proc")
 	args = append(args, cappedDev(l)...)
-	args = append(args,
-		"--ro-bind", argv[0], sandboxBin,
-		"--ro-bind", s.bwrap, sandboxBwrap)
-	if content != "" {
-		args = append(args, "--ro-bind", content, sandboxContent)
-	}
-	args = append(args, s.network...)
+	args = append(args, binds...)
 	args = append(args,
 		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
 		"--hostname", host,
@@ -443,14 +452,26 @@ func (p *Provisioner) Sandboxed() (bool, string) {
 // shellEnv returns the DASHBOARD_SHELL value that wraps the workshop's shell (from vars,
 // else /bin/bash -l) in the nested shell sandbox.
 func shellEnv(vars map[string]string, l Limits) (string, error) {
-	argv := defaultShell
-	if v := vars["DASHBOARD_SHELL"]; v != "" {
-		if err := json.Unmarshal([]byte(v), &argv); err != nil || len(argv) == 0 {
-			return "", fmt.Errorf("DASHBOARD_SHELL: expected a JSON array of strings, got %q", v)
-		}
+	argv, err := shellArgv(vars)
+	if err != nil {
+		return "", err
 	}
 	b, err := json.Marshal(shellSandbox(argv, l))
 	return string(b), err
+}
+
+// shellArgv returns the workshop's shell (DASHBOARD_SHELL in vars, a JSON array), else
+// defaultShell, which it never changes.
+func shellArgv(vars map[string]string) ([]string, error) {
+	v := vars["DASHBOARD_SHELL"]
+	if v == "" {
+		return slices.Clone(defaultShell), nil
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(v), &argv); err != nil || len(argv) == 0 {
+		return nil, fmt.Errorf("DASHBOARD_SHELL: expected a JSON array of strings, got %q", v)
+	}
+	return argv, nil
 }
 
 // cappedDev returns the bwrap arguments for a /dev with the usual devices, a /dev/shm of

@@ -404,3 +404,27 @@ func sessionProcesses(t *testing.T, sid int) map[int]string {
 	}
 	return procs
 }
+
+// A workshop's shell is its own: the next session without one still gets the default, in
+// its nested sandbox and as its terminals agent's plain shell.
+func TestShellEnvKeepsDefault(t *testing.T) {
+	want := slices.Clone(defaultShell)
+	if _, err := shellEnv(map[string]string{"DASHBOARD_SHELL": `["/bin/zsh"]`}, DefaultLimits.complete()); err != nil {
+		t.Fatal(err)
+	}
+	p := &Provisioner{command: []string{"/bin/dashboard"}}
+	vars := map[string]string{"DASHBOARD_SHELL": `["/bin/fish"]`}
+	if _, err := p.agentSpec(nil, vars, "", DefaultLimits.complete()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(defaultShell, want) {
+		t.Fatalf("the default shell is %q after a workshop's own, want %q", defaultShell, want)
+	}
+	got, err := shellEnv(map[string]string{}, DefaultLimits.complete())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(got, `"/bin/bash","-l"]`) {
+		t.Errorf("DASHBOARD_SHELL %s, want the default shell", got)
+	}
+}
