@@ -33,5 +33,9 @@ func (s *Scheduler) StartTerminals(ctx context.Context, name string) error {
 		return portal.Errorf(portal.ECONFLICT, "Session %s is %s: its terminals cannot be started.",
 			name, sess.State)
 	}
-	return starter.StartTerminals(ctx, sess.Handle)
+	err = starter.StartTerminals(ctx, sess.Handle)
+	if errors.Is(err, portal.ErrGone) {
+		return portal.Errorf(portal.ECONFLICT, "Session %s has no workload any more: its terminals cannot be started.", name)
+	}
+	return err
 }

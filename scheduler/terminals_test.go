@@ -32,6 +32,11 @@ func TestStartTerminals(t *testing.T) {
 	}
 	h.prov.SetTerminalsError(nil)
 
+	// A workload gone behind the portal's back: a conflict, not an internal error.
+	h.prov.Vanish(a.Session.Name)
+	wantCode(t, h.s.StartTerminals(h.ctx, a.Session.Name), portal.ECONFLICT,
+		"Session "+a.Session.Name+" has no workload any more: its terminals cannot be started.")
+
 	// An ended session's terminals never start, nor an unknown session's.
 	h.terminate(a.Session.Name)
 	wantCode(t, h.s.StartTerminals(h.ctx, a.Session.Name), portal.ECONFLICT,

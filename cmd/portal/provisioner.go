@@ -57,7 +57,8 @@ func newLocalProvisioner(c *serveConfig, dataDir, sockDir string, log *slog.Logg
 	}
 	lp, err := localproc.New(localproc.Config{Dir: filepath.Join(dataDir, "sessions"), Logger: log, Command: dashCmd,
 		Sandbox: sandbox, Network: localproc.NetworkConfig{Egress: c.SessionEgress,
-			Slirp4netns: c.Slirp4netns, PortalSocketDir: sockDir}, NoCgroups: !c.SessionLimits})
+			Slirp4netns: c.Slirp4netns, PortalSocketDir: sockDir}, NoCgroups: !c.SessionLimits,
+		SharedDashboards: c.SharedDashboards})
 	if errors.Is(err, localproc.ErrNoEgress) {
 		return nil, fmt.Errorf("%w\n\nInstall slirp4netns (Debian and Ubuntu: apt-get install slirp4netns) so that sessions get outbound access,\n"+
 			"or start the portal without --session-egress (PORTAL_SESSION_EGRESS=false): sessions then have no network beyond their own loopback", err)
@@ -69,6 +70,13 @@ func newLocalProvisioner(c *serveConfig, dataDir, sockDir string, log *slog.Logg
 	}
 	if err != nil {
 		return nil, err
+	}
+	if c.SharedDashboards {
+		if shared, note := lp.SharedDashboards(); shared {
+			log.Info("shared dashboards: one dashboard process per environment; a session's sandbox starts with its first terminal", "note", note)
+		} else {
+			log.Warn("--shared-dashboards has no effect", "why", note)
+		}
 	}
 	r := &sessionRunner{Provisioner: lp, Close: lp.Close}
 	r.Sandboxed, r.SandboxNote = lp.Sandboxed()
