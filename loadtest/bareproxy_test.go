@@ -25,7 +25,7 @@ func TestLoadBareProxyKeepsConnections(t *testing.T) {
 	}
 	dash.Start()
 	defer dash.Close()
-	bare, err := startBareProxy(dash.URL)
+	bare, err := startBareProxy(dash.URL, "lab-w01-s001")
 	if err != nil {
 		t.Fatal(err)
 	}

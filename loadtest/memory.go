@@ -16,7 +16,9 @@ import (
 
 // memory records, under names starting with prefix, the memory of the spawned portal
 // (RSS and PSS) and of the learners' running sessions in the data folder: the PSS summed
-// over all of a session's processes (see sessionHandle.pids), average and largest.
+// over all of a session's processes (see sessionHandle.pids), average and largest. A
+// session that shares its environment's dashboard host is counted with its terminals
+// agent and shells and its equal part of the host's PSS.
 func (r *run) memory(prefix string, ls []learner) {
 	if r.portal != nil {
 		pid := r.portal.pid()
@@ -31,15 +33,37 @@ func (r *run) memory(prefix string, ls []learner) {
 		return
 	}
 	sum, top, nprocs, grouped := 0, 0, 0, 0
+	hostPSS := map[int]int{} // a dashboard host's PSS in KiB, by its process id
 	for _, p := range procs {
-		pids, fromGroup := p.Handle.pids()
+		var pids []int
+		fromGroup := false
+		if p.Handle.PID > 1 {
+			pids, fromGroup = p.Handle.pids()
+		}
 		if fromGroup {
 			grouped++
 		}
 		kb := pssKB(pids)
 		nprocs += len(pids)
+		if p.Host != nil && p.HostSessions > 0 {
+			// A shared session's part of its environment's dashboard host.
+			if _, ok := hostPSS[p.Host.PID]; !ok {
+				hpids, _ := p.Host.pids()
+				hostPSS[p.Host.PID] = pssKB(hpids)
+				nprocs += len(hpids)
+			}
+			kb += hostPSS[p.Host.PID] / p.HostSessions
+		}
 		sum += kb
 		top = max(top, kb)
+	}
+	if len(hostPSS) > 0 {
+		total := 0
+		for _, kb := range hostPSS {
+			total += kb
+		}
+		r.rep.figure(prefix+"dashboard_hosts", float64(len(hostPSS)))
+		r.rep.figure(prefix+"dashboard_host_pss_mb", float64(total)/1024)
 	}
 	r.rep.figure(prefix+"sessions", float64(len(procs)))
 	r.rep.figure(prefix+"session_processes", float64(nprocs))

@@ -32,11 +32,24 @@ type sessionHandle struct {
 	WorkDir string `json:"workdir"`
 	Addr    string `json:"addr"`
 	Cgroup  string `json:"cgroup"`
+	// Shared names the environment whose dashboard host serves the session ("" = a
+	// dashboard of its own). Such a session has no process until its terminals agent runs.
+	Shared string `json:"shared"`
 }
+
+// Shared dashboards: the files of an environment's host, under <data-dir>/sessions/.
+const (
+	envRoot         = ".env"       // <envRoot>/<environment>/ is a host's folder
+	agentHandleFile = ".terminals" // in a shared session's folder: its terminals agent's handle
+)
 
 // readHandle reads the handle of a session in a data folder.
 func readHandle(dataDir, session string) (sessionHandle, error) {
-	path := filepath.Join(dataDir, "sessions", session, handleFile)
+	return readHandleFile(filepath.Join(dataDir, "sessions", session, handleFile), session)
+}
+
+// readHandleFile reads a handle file of the local provisioner.
+func readHandleFile(path, session string) (sessionHandle, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return sessionHandle{}, err
@@ -251,11 +264,61 @@ func rssKB(pid int) int {
 // sessionProc is a running session, found through its handle file.
 type sessionProc struct {
 	Session string
-	Handle  sessionHandle
+	// Handle is the session's process: its dashboard's, or for a session that shares its
+	// environment's dashboard host, its terminals agent's (PID 0 until its terminals
+	// start).
+	Handle sessionHandle
+	// Host is the dashboard host of a shared session's environment (nil: none).
+	Host *sessionHandle
+	// HostSessions is how many sessions the host serves (its session files).
+	HostSessions int
 }
 
-// liveSessionProcs returns the sessions of a data folder whose process still runs.
+// liveSessionProcs returns the sessions of a data folder whose process still runs, and
+// the sessions served by a running dashboard host.
 func liveSessionProcs(dataDir string) ([]sessionProc, error) {
+	own, err := ownSessionProcs(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	shared, err := sharedSessionProcs(dataDir)
+	return append(own, shared...), err
+}
+
+// sharedSessionProcs returns the sessions of a data folder that a running dashboard host
+// serves, each with its terminals agent when that runs.
+func sharedSessionProcs(dataDir string) ([]sessionProc, error) {
+	hosts, err := filepath.Glob(filepath.Join(dataDir, "sessions", envRoot, "*", handleFile))
+	if err != nil {
+		return nil, err
+	}
+	var out []sessionProc
+	for _, hp := range hosts {
+		host, err := readHandleFile(hp, "")
+		if err != nil || !host.alive() {
+			continue
+		}
+		files, _ := filepath.Glob(filepath.Join(filepath.Dir(hp), "sessions", "*.json"))
+		for _, f := range files {
+			name := strings.TrimSuffix(filepath.Base(f), ".json")
+			h, err := readHandle(dataDir, name)
+			if err != nil || h.Shared == "" {
+				continue
+			}
+			agent, err := readHandleFile(filepath.Join(dataDir, "sessions", name, agentHandleFile), name)
+			if err == nil && agent.alive() {
+				h = agent
+			} else {
+				h.PID = 0
+			}
+			out = append(out, sessionProc{Session: name, Handle: h, Host: &host, HostSessions: len(files)})
+		}
+	}
+	return out, nil
+}
+
+// ownSessionProcs returns the sessions of a data folder whose own dashboard process runs.
+func ownSessionProcs(dataDir string) ([]sessionProc, error) {
 	paths, err := filepath.Glob(filepath.Join(dataDir, "sessions", "*", handleFile))
 	if err != nil {
 		return nil, err
@@ -280,9 +343,23 @@ func liveSessionProcs(dataDir string) ([]sessionProc, error) {
 // tool made itself; each is identified by its id and start time.
 func killSessionProcs(dataDir string) {
 	procs, _ := liveSessionProcs(dataDir)
+	hosts := map[int]sessionHandle{}
 	for _, p := range procs {
+		if p.Host != nil {
+			hosts[p.Host.PID] = *p.Host
+		}
+		if p.Handle.PID <= 1 {
+			continue
+		}
 		pids, _ := p.Handle.pids() // before the group goes: shells run in groups of their own
 		syscall.Kill(-p.Handle.PID, syscall.SIGKILL)
+		for _, pid := range pids {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	for _, h := range hosts {
+		pids, _ := h.pids()
+		syscall.Kill(-h.PID, syscall.SIGKILL)
 		for _, pid := range pids {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}

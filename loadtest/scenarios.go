@@ -586,7 +586,7 @@ func (r *run) proxy(ctx context.Context) error {
 			// Not a local session (another provisioner), or not in this folder.
 			r.logf("proxy: no dashboard address in the data folder (%v), so no bare proxy to compare with", err)
 		} else {
-			if bare, err = startBareProxy(endpoint); err != nil {
+			if bare, err = startBareProxy(endpoint, l.grant.Name); err != nil {
 				return err
 			}
 			defer bare.close()
@@ -673,13 +673,14 @@ func ratio(a, b float64) float64 {
 }
 
 // bareProxy is an httputil.ReverseProxy in front of a dashboard, set up as the portal's
-// session proxy is (web/proxy.go): its idle connections, the X-Forwarded headers.
+// session proxy is (web/proxy.go): its idle connections, the X-Forwarded headers, and the
+// header that names the session to a dashboard serving several.
 type bareProxy struct {
 	srv *http.Server
 	url string
 }
 
-func startBareProxy(endpoint string) (*bareProxy, error) {
+func startBareProxy(endpoint, session string) (*bareProxy, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 1024
 	t.MaxIdleConnsPerHost = 64
@@ -701,6 +702,7 @@ func startBareProxy(endpoint string) (*bareProxy, error) {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
+			pr.Out.Header.Set("X-Portal-Session", session)
 		},
 		Transport: t,
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"portal/browsertest"
 	"portal/loadtest"
 )
 
@@ -18,11 +19,16 @@ import (
 // must hold, and nothing may be left running. It asserts no timings.
 func TestLoadtestSpawnedEndToEnd(t *testing.T) {
 	tmp := t.TempDir()
+	var runWith func(t *testing.T, env []string, args ...string) *loadtest.Report
 	run := func(t *testing.T, args ...string) *loadtest.Report {
+		t.Helper()
+		return runWith(t, nil, args...)
+	}
+	runWith = func(t *testing.T, env []string, args ...string) *loadtest.Report {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "report.json")
 		cmd := exec.Command(binary, append([]string{"loadtest", "--spawn", "--quiet", "--json", out}, args...)...)
-		cmd.Env = append(os.Environ(), "TMPDIR="+tmp) // the spawned data folder
+		cmd.Env = append(append(os.Environ(), "TMPDIR="+tmp), env...) // TMPDIR: the spawned data folder
 		b, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("loadtest %v: %v\n%s", args, err, b)
@@ -53,6 +59,22 @@ func TestLoadtestSpawnedEndToEnd(t *testing.T) {
 		// The shells of the open terminals are counted with their session.
 		if f["session_processes"] <= f["idle_session_processes"] || f["session_pss_mb_avg"] <= f["idle_session_pss_mb_avg"] {
 			t.Fatalf("terminals not counted: %v", f)
+		}
+	})
+	t.Run("live-shared", func(t *testing.T) {
+		// With shared dashboards: one host serves both sessions, each counted with its part
+		// of the host; the terminals start each session's agent and shells.
+		if _, err := exec.LookPath("bwrap"); err != nil {
+			browsertest.Missing(t, "bubblewrap", err)
+		}
+		rep := runWith(t, []string{"PORTAL_SHARED_DASHBOARDS=true"}, "--scenario", "live", "--users", "2", "--concurrency", "2")
+		f := rep.Figures
+		if f["live_sessions"] != 2 || f["terminals_open"] != 6 || f["sessions"] != 2 ||
+			f["idle_dashboard_hosts"] != 1 || f["dashboard_hosts"] != 1 || f["idle_session_pss_mb_avg"] <= 0 {
+			t.Fatalf("figures = %v", f)
+		}
+		if f["session_processes"] <= f["idle_session_processes"] || f["session_pss_mb_avg"] <= f["idle_session_pss_mb_avg"] {
+			t.Fatalf("the terminals' agents and shells are not counted: %v", f)
 		}
 	})
 	t.Run("class-start-first-terminal", func(t *testing.T) {
