@@ -33,6 +33,7 @@ type relayTerminals struct {
 	mu        sync.Mutex
 	running   bool       // the portal said the agent runs, and dialing it has not failed since
 	starting  *startCall // the portal call in flight, or nil
+	waiting   int        // callers waiting for it
 	connected map[string]bool
 	live      map[*relayConn]struct{}
 	closed    bool
@@ -110,7 +111,13 @@ func (rt *relayTerminals) ensure(ctx context.Context) error {
 			close(c.done)
 		}()
 	}
+	rt.waiting++
 	rt.mu.Unlock()
+	defer func() {
+		rt.mu.Lock()
+		rt.waiting--
+		rt.mu.Unlock()
+	}()
 	select {
 	case <-c.done:
 		return c.err
