@@ -29,7 +29,7 @@ type terminalsPortal struct {
 	sockets map[string]string // session → agent socket
 
 	mu      sync.Mutex
-	status  int           // answer instead of starting the agent (0 = start it, 204)
+	status  int           // answer instead of starting the agent (0 = start it and answer 204)
 	release chan struct{} // when set, calls wait for it to close
 	calls   int
 	agents  map[string]func() error // running agents' stop functions
@@ -53,6 +53,10 @@ func (p *terminalsPortal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 	if release != nil {
 		<-release
+	}
+	if status == http.StatusNoContent {
+		w.WriteHeader(status) // without starting the agent
+		return
 	}
 	if status != 0 {
 		w.Header().Set("Content-Type", "application/json")
@@ -293,6 +297,22 @@ func TestRelayRefusesWhenThePortalSaysNo(t *testing.T) {
 	if code, _ := rh.post("/terminal/1/input", `{"text":"true","enter":true}`); code != http.StatusServiceUnavailable {
 		t.Errorf("input with a failing portal: status %d, want 503", code)
 	}
+	// A portal that says the agent runs when it does not: the host asks again once, then
+	// tells the browser.
+	rh.portal.mu.Lock()
+	rh.portal.status = http.StatusNoContent
+	calls := rh.portal.calls
+	rh.portal.mu.Unlock()
+	if c, resp, err := rh.dial("1"); err == nil {
+		c.Close(websocket.StatusNormalClosure, "")
+		t.Error("the WebSocket was accepted without an agent, want 503")
+	} else if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("dial without an agent: %v, response %v; want 503", err, resp)
+	}
+	if got := rh.portal.callCount() - calls; got != 2 {
+		t.Errorf("the portal was asked %d times for a WebSocket with no agent, want 2", got)
+	}
+
 	rh.portal.mu.Lock()
 	rh.portal.status = 0
 	rh.portal.mu.Unlock()
