@@ -92,13 +92,30 @@ func (hh *hostHarness) register(name, secret string, env map[string]string) {
 
 func (hh *hostHarness) writeFile(name string, b []byte) {
 	hh.t.Helper()
-	tmp := filepath.Join(hh.dir, ".tmp-"+name)
+	writeFileAtomic(hh.t, hh.dir, name, b)
+}
+
+// writeFileAtomic writes dir/<name>.json through a temporary file and a rename.
+func writeFileAtomic(t testing.TB, dir, name string, b []byte) {
+	t.Helper()
+	tmp := filepath.Join(dir, ".tmp-"+name)
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		hh.t.Fatal(err)
+		t.Fatal(err)
 	}
-	if err := os.Rename(tmp, filepath.Join(hh.dir, name+".json")); err != nil {
-		hh.t.Fatal(err)
+	if err := os.Rename(tmp, filepath.Join(dir, name+".json")); err != nil {
+		t.Fatal(err)
 	}
+}
+
+// writeSession registers session name in dir with a secret and one terminal.
+func writeSession(t testing.TB, dir, name string) {
+	t.Helper()
+	b, err := json.Marshal(sessionFile{Env: map[string]string{"SESSION_NAME": name, "SESSION_SECRET": "s-" + name},
+		TerminalsSocket: filepath.Join(dir, "t", name, "terminals.sock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFileAtomic(t, dir, name, b)
 }
 
 // do sends r to the host as the portal's proxy does, for session ("" = no header).
