@@ -2,14 +2,14 @@ package dashboard
 
 import (
 	"fmt"
-	"runtime"
-	"time"
-
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"portal/ticket"
+	"runtime"
 	"testing"
+	"time"
+
+	"portal/ticket"
 )
 
 // BenchmarkSessionDashboard is what a session's own dashboard does before serving: load
