@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"portal"
 )
@@ -252,7 +253,7 @@ func (h *Host) load(name, path string, e *hostSession) {
 	}
 	e.file, e.err = f, err
 	if err == nil {
-		e.srv, e.err = h.newSessionServer(f)
+		e.srv, e.err = h.newSessionServer(f, time.Unix(0, stamp.mtime))
 	}
 	if e.err != nil {
 		h.log.Error("session file does not load", "session", name, "path", path, "err", e.err)
@@ -324,16 +325,27 @@ func (h *Host) portalClient(socket string) *http.Client {
 }
 
 // newSessionServer builds the Server of the session of file f, its terminals relayed to
-// its terminals agent.
-func (h *Host) newSessionServer(f sessionFile) (*Server, error) {
+// its terminals agent. The session's activity counts from registered, when the portal
+// wrote the file (as a session's own dashboard counts from its start), not from the
+// session's first request.
+func (h *Host) newSessionServer(f sessionFile, registered time.Time) (*Server, error) {
 	cfg, err := h.sessionConfig(f)
 	if err != nil {
 		return nil, err
 	}
-	return newServer(cfg, h.assets, func(s *Server) (terminalSet, error) {
+	s, err := newServer(cfg, h.assets, func(s *Server) (terminalSet, error) {
 		return newRelayTerminals(terminalCount(cfg.Terminals), f.TerminalsSocket, s.startTerminals,
 			func() { s.touch(false) }, s.emit, s.log), nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if registered.Before(s.lastSeen) {
+		s.lastSeen, s.lastView = registered, registered
+	}
+	s.mu.Unlock()
+	return s, nil
 }
 
 // drop forgets session name and closes its Server.

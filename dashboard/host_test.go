@@ -358,3 +358,24 @@ func TestHostRendersEachSessionsVariables(t *testing.T) {
 		t.Error("the sessions' Servers do not share the host's content and templates")
 	}
 }
+
+// A session's activity counts from the portal's registration of the session, not from the
+// host's first request for it.
+func TestHostActivityCountsFromRegistration(t *testing.T) {
+	hh := newHostHarness(t, testPortal, nil)
+	hh.register("lab-w01-s001", "secret-a", nil)
+	registered := hh.clock.Now().Add(-10 * time.Minute)
+	if err := os.Chtimes(filepath.Join(hh.dir, "lab-w01-s001.json"), registered, registered); err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/session/activity", nil)
+	r.Header.Set("Authorization", "Bearer secret-a")
+	w := hh.do("lab-w01-s001", r)
+	var a map[string]int
+	if err := json.NewDecoder(w.Body).Decode(&a); err != nil {
+		t.Fatalf("activity: status %d, %v", w.Code, err)
+	}
+	if a["idle-time"] != 600 || a["last-view"] != 600 {
+		t.Errorf("activity %v, want idle-time and last-view 600", a)
+	}
+}
