@@ -50,6 +50,9 @@ func terminalErrorStatus(err error) (int, string) {
 		return http.StatusNotFound, "This workshop has no such terminal."
 	case errors.As(err, &unavailable):
 		return http.StatusServiceUnavailable, unavailable.sentence
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		// The browser left, or the terminals took too long to start.
+		return http.StatusServiceUnavailable, "The terminals are not ready yet; try again in a moment."
 	}
 	return http.StatusInternalServerError, "The terminal could not be started."
 }
