@@ -23,9 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"portal"
 	"portal/internal/staticfs"
@@ -124,24 +123,16 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		RestartURL:    getenv("RESTART_URL"),
 		Vars:          map[string]string{},
 	}
-	if t := getenv("WORKSHOP_TERMINALS"); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 0 || n > maxTerminals {
-			return Config{}, fmt.Errorf("dashboard: WORKSHOP_TERMINALS: expected 0 to %d, got %q", maxTerminals, t)
-		}
-		cfg.Terminals = n
-		if n == 0 {
-			cfg.Terminals = -1
-		}
+	var err error
+	if cfg.Terminals, err = terminalsFromEnv(getenv); err != nil {
+		return Config{}, err
 	}
 	if sock := getenv("PORTAL_SOCKET"); sock != "" {
 		// The session has no network path to the portal: its calls go through this socket.
 		cfg.HTTPClient = unixClient(sock)
 	}
-	if sh := getenv("DASHBOARD_SHELL"); sh != "" {
-		if err := json.Unmarshal([]byte(sh), &cfg.Shell); err != nil || len(cfg.Shell) == 0 || cfg.Shell[0] == "" {
-			return Config{}, fmt.Errorf("dashboard: DASHBOARD_SHELL: expected a JSON array such as [\"/bin/bash\",\"-l\"], got %q", sh)
-		}
+	if cfg.Shell, err = shellFromEnv(getenv); err != nil {
+		return Config{}, err
 	}
 	for _, v := range varEnv {
 		if val := getenv(v[1]); val != "" {
@@ -149,6 +140,35 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// terminalsFromEnv reads WORKSHOP_TERMINALS as Config.Terminals counts them.
+func terminalsFromEnv(getenv func(string) string) (int, error) {
+	t := getenv("WORKSHOP_TERMINALS")
+	if t == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(t)
+	if err != nil || n < 0 || n > maxTerminals {
+		return 0, fmt.Errorf("dashboard: WORKSHOP_TERMINALS: expected 0 to %d, got %q", maxTerminals, t)
+	}
+	if n == 0 {
+		return -1, nil
+	}
+	return n, nil
+}
+
+// shellFromEnv reads DASHBOARD_SHELL (nil when unset).
+func shellFromEnv(getenv func(string) string) ([]string, error) {
+	sh := getenv("DASHBOARD_SHELL")
+	if sh == "" {
+		return nil, nil
+	}
+	var shell []string
+	if err := json.Unmarshal([]byte(sh), &shell); err != nil || len(shell) == 0 || shell[0] == "" {
+		return nil, fmt.Errorf("dashboard: DASHBOARD_SHELL: expected a JSON array such as [\"/bin/bash\",\"-l\"], got %q", sh)
+	}
+	return shell, nil
 }
 
 // Server is the dashboard's HTTP handler. Close it to end its shells.
@@ -160,11 +180,12 @@ type Server struct {
 	mux     *routeMux
 	source  *source
 	tmpl    *template.Template
-	terms   *terminals
+	terms   terminalSet
 	vendor  fs.FS
 	built   bool           // the xterm.js assets are present
 	pending sync.WaitGroup // events on their way to the portal
 	spent   ticket.Spent   // page tickets already exchanged
+	closed  atomic.Bool    // Close was called
 
 	mu          sync.Mutex
 	content     *workshop         // rendered with the current variables
@@ -177,9 +198,63 @@ type Server struct {
 	started     bool      // Workshop/Start was sent
 }
 
+// assetSet is what every session of one workshop shares: its content as read from its
+// files, the parsed templates and the browser libraries. A host loads it once for all its
+// sessions.
+type assetSet struct {
+	source *source
+	tmpl   *template.Template
+	vendor fs.FS
+	built  bool // the xterm.js assets are present
+}
+
+// loadAssets reads the workshop content in contentDir ("" = the embedded sample) and
+// parses the templates.
+func loadAssets(contentDir string) (*assetSet, error) {
+	var fsys fs.FS
+	if contentDir == "" {
+		sub, err := fs.Sub(sample, "sample")
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: sample content: %w", err)
+		}
+		fsys = sub
+	} else {
+		fsys = os.DirFS(contentDir)
+	}
+	src, err := loadWorkshop(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
+	}
+	tmpl, err := template.ParseFS(assets, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: parse templates: %w", err)
+	}
+	dist, err := fs.Sub(vendor, "assets/dist")
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: assets: %w", err)
+	}
+	_, xtermErr := fs.Stat(dist, "xterm.js")
+	_, fitErr := fs.Stat(dist, "addon-fit.js")
+	return &assetSet{source: src, tmpl: tmpl, vendor: dist, built: xtermErr == nil && fitErr == nil}, nil
+}
+
 // New returns a Server for cfg. It loads and renders the workshop content, so a broken
 // workshop is reported here rather than on the first page view.
 func New(cfg Config) (*Server, error) {
+	if cfg.Session == "" || cfg.Secret == "" {
+		return nil, errors.New("dashboard: session name and secret are required")
+	}
+	set, err := loadAssets(cfg.ContentDir)
+	if err != nil {
+		return nil, err
+	}
+	return newServer(cfg, set, nil)
+}
+
+// newServer returns a Server for cfg over already loaded assets; it renders the
+// instructions with the session's variables. terms builds the session's terminals (nil =
+// local shells).
+func newServer(cfg Config, set *assetSet, terms func(*Server) (terminalSet, error)) (*Server, error) {
 	if cfg.Session == "" || cfg.Secret == "" {
 		return nil, errors.New("dashboard: session name and secret are required")
 	}
@@ -203,42 +278,18 @@ func New(cfg Config) (*Server, error) {
 	if client == nil {
 		client = &http.Client{}
 	}
-
-	var fsys fs.FS
-	if cfg.ContentDir == "" {
-		sub, err := fs.Sub(sample, "sample")
-		if err != nil {
-			return nil, fmt.Errorf("dashboard: sample content: %w", err)
-		}
-		fsys = sub
-	} else {
-		fsys = os.DirFS(cfg.ContentDir)
-	}
-	src, err := loadWorkshop(fsys)
+	w, err := set.source.render(cfg.Vars, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
 	}
-	w, err := src.render(cfg.Vars, nil)
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
-	}
-	tmpl, err := template.ParseFS(assets, "templates/*.html")
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: parse templates: %w", err)
-	}
-	dist, err := fs.Sub(vendor, "assets/dist")
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: assets: %w", err)
-	}
-	_, xtermErr := fs.Stat(dist, "xterm.js")
-	_, fitErr := fs.Stat(dist, "addon-fit.js")
-
 	start := cfg.Clock()
 	s := &Server{cfg: cfg, now: cfg.Clock, log: log, client: client, mux: newRouteMux(),
-		source: src, content: w, tmpl: tmpl, vendor: dist, built: xtermErr == nil && fitErr == nil,
+		source: set.source, content: w, tmpl: set.tmpl, vendor: set.vendor, built: set.built,
 		lastSeen: start, lastView: start}
-	s.terms, err = s.newTerminals()
-	if err != nil {
+	if terms == nil {
+		terms = func(s *Server) (terminalSet, error) { return s.newTerminals() }
+	}
+	if s.terms, err = terms(s); err != nil {
 		return nil, err
 	}
 	s.routes()
@@ -248,6 +299,7 @@ func New(cfg Config) (*Server, error) {
 // Close ends the shells and waits (up to a few seconds) for events still on their way to
 // the portal.
 func (s *Server) Close() {
+	s.closed.Store(true)
 	s.terms.close()
 	done := make(chan struct{})
 	go func() { s.pending.Wait(); close(done) }()
@@ -260,44 +312,63 @@ func (s *Server) Close() {
 // secretEnv are environment variables a shell never gets: the credentials of the session
 // and the dashboard's own settings.
 var secretEnv = map[string]bool{"SESSION_SECRET": true, "CONFIG_PASSWORD": true,
-	"LISTEN": true, "ADDR_FILE": true, "DASHBOARD_SHELL": true, ownEnvVar: true}
+	"LISTEN": true, "ADDR_FILE": true, "DASHBOARD_SHELL": true, "DASHBOARD_MODE": true,
+	"SESSIONS_DIR": true, ownEnvVar: true}
 
 // ownEnvVar names, comma-separated, the variables of the dashboard's environment that are
 // meant for the dashboard only (GOMAXPROCS, say): its shells do not get them.
 const ownEnvVar = "DASHBOARD_OWN_ENV"
 
-// newTerminals sets up the session's terminals: the shell, its environment and folder.
-func (s *Server) newTerminals() (*terminals, error) {
-	n := s.cfg.Terminals
+// terminalCount returns how many terminals n (Config.Terminals) stands for.
+func terminalCount(n int) int {
 	switch {
 	case n == 0:
-		n = 1
+		return 1
 	case n < 0:
-		n = 0
+		return 0
 	case n > maxTerminals:
-		n = maxTerminals
+		return maxTerminals
 	}
-	shell := s.cfg.Shell
+	return n
+}
+
+// newTerminals sets up the session's local terminals: the shell, its environment and folder.
+func (s *Server) newTerminals() (*terminals, error) {
+	shell, env, dir, err := shellSetup(s.cfg.Shell, s.cfg.ShellEnv, s.cfg.WorkDir,
+		map[string]string{"SESSION_NAME": s.cfg.Session})
+	if err != nil {
+		return nil, err
+	}
+	ts := newTerminals(terminalCount(s.cfg.Terminals), shell, env, dir, s.log, s.emit, func() { s.touch(false) })
+	ts.extraEnv = func() []string { return s.paramEnv(env) }
+	return ts, nil
+}
+
+// shellSetup returns the shell's argv, environment and folder: shell (nil = bash, or sh
+// where bash is missing), base (nil = this process's environment) without the secrets and
+// the dashboard's own settings, with set's variables and the terminal's, in dir ("" = the
+// current directory), which is also HOME.
+func shellSetup(shell, base []string, dir string, set map[string]string) ([]string, []string, string, error) {
 	if len(shell) == 0 {
 		shell = []string{"/bin/bash", "-l"}
 		if _, err := os.Stat(shell[0]); err != nil {
 			shell = []string{"/bin/sh"}
 		}
 	}
-	dir := s.cfg.WorkDir
 	if dir == "" {
 		wd, err := os.Getwd()
 		if err != nil {
-			return nil, fmt.Errorf("dashboard: working directory: %w", err)
+			return nil, nil, "", fmt.Errorf("dashboard: working directory: %w", err)
 		}
 		dir = wd
 	}
-	base := s.cfg.ShellEnv
 	if base == nil {
 		base = os.Environ()
 	}
-	set := map[string]string{"HOME": dir, "TERM": "xterm-256color", "COLORTERM": "truecolor",
-		"SESSION_NAME": s.cfg.Session, "PWD": dir}
+	fixed := map[string]string{"HOME": dir, "TERM": "xterm-256color", "COLORTERM": "truecolor", "PWD": dir}
+	for k, v := range set {
+		fixed[k] = v
+	}
 	own := map[string]bool{}
 	for _, kv := range base {
 		if v, ok := strings.CutPrefix(kv, ownEnvVar+"="); ok {
@@ -312,13 +383,18 @@ func (s *Server) newTerminals() (*terminals, error) {
 		if secretEnv[k] || own[k] {
 			continue
 		}
-		if _, ok := set[k]; ok {
+		if _, ok := fixed[k]; ok {
 			continue
 		}
 		env = append(env, kv)
 	}
-	for _, k := range []string{"HOME", "TERM", "COLORTERM", "SESSION_NAME", "PWD"} {
-		env = append(env, k+"="+set[k])
+	keys := make([]string, 0, len(fixed))
+	for k := range fixed {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+fixed[k])
 	}
 	if !hasEnv(env, "PATH") {
 		env = append(env, "PATH=/usr/local/bin:/usr/bin:/bin")
@@ -326,22 +402,20 @@ func (s *Server) newTerminals() (*terminals, error) {
 	if !hasEnv(env, "LANG") {
 		env = append(env, "LANG=C.UTF-8")
 	}
-	ts := newTerminals(n, shell, env, dir, s.log, s.emit, func() { s.touch(false) })
-	ts.extraEnv = s.paramEnv
-	return ts, nil
+	return shell, env, dir, nil
 }
 
 // envName is the form of a request parameter that also becomes a shell variable.
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // paramEnv returns the request parameters as environment variables, for shells started
-// after they are known. Parameters never replace the dashboard's own variables.
-func (s *Server) paramEnv() []string {
+// after they are known. Parameters never replace the variables of base, the shells' own.
+func (s *Server) paramEnv(base []string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var env []string
 	for k, v := range s.params {
-		if envName.MatchString(k) && !secretEnv[k] && !hasEnv(s.terms.env, k) && k != "TERMINAL_ID" {
+		if envName.MatchString(k) && !secretEnv[k] && !hasEnv(base, k) && k != "TERMINAL_ID" {
 			env = append(env, k+"="+v)
 		}
 	}
@@ -391,83 +465,20 @@ func (s *Server) routes() {
 
 // handleTerminal is GET /terminal/<n>: the terminal's WebSocket.
 func (s *Server) handleTerminal(w http.ResponseWriter, r *http.Request) {
-	t := s.terms.get(r.PathValue("id"))
-	if t == nil {
-		http.NotFound(w, r)
-		return
-	}
-	// sameOrigin has checked the Origin against the session's host; the library's own
-	// check would compare it with the Host header, which is the proxy's target.
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-	if err != nil {
-		return // Accept has answered
-	}
-	conn.SetReadLimit(64 << 10)
-	t.serve(r.Context(), conn)
-}
-
-// terminalRequest is the body of POST /terminal/<n>/input.
-type terminalRequest struct {
-	Text  string `json:"text"`  // typed as is
-	Enter bool   `json:"enter"` // press Enter after the text
-	Clear bool   `json:"clear"` // clear the terminal first
+	serveTerminal(s.terms, w, r)
 }
 
 // handleTerminalInput is POST /terminal/<n>/input (<n> may be "all"): what a clickable
-// action types into the terminal. The text "<ctrl-c>" sends an interrupt.
+// action types into the terminal.
 func (s *Server) handleTerminalInput(w http.ResponseWriter, r *http.Request) {
-	targets, ok := s.targets(w, r)
-	if !ok {
-		return
-	}
-	var req terminalRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
-		http.Error(w, `Expected {"text": …, "enter": true|false}.`, http.StatusBadRequest)
-		return
-	}
-	in := []byte(strings.ReplaceAll(req.Text, "\n", "\r"))
-	if strings.TrimSpace(req.Text) == interruptBody {
-		in = []byte{3}
-	} else if req.Enter {
-		in = append(in, '\r')
-	}
-	for _, t := range targets {
-		if req.Clear {
-			t.clear()
-		}
-		if err := t.write(in); err != nil {
-			s.log.Error("terminal input", "terminal", t.id, "err", err)
-			http.Error(w, "The terminal could not be started.", http.StatusInternalServerError)
-			return
-		}
-	}
-	w.WriteHeader(http.StatusNoContent)
+	serveTerminalInput(s.terms, s.log, w, r)
 }
 
 // handleTerminalClear is POST /terminal/<n>/clear (<n> may be "all").
 func (s *Server) handleTerminalClear(w http.ResponseWriter, r *http.Request) {
-	targets, ok := s.targets(w, r)
-	if !ok {
-		return
+	if serveTerminalClear(s.terms, s.log, w, r) {
+		s.touch(false)
 	}
-	for _, t := range targets {
-		t.clear()
-	}
-	s.touch(false)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// targets returns the terminals named by the path: one, or all for "all".
-func (s *Server) targets(w http.ResponseWriter, r *http.Request) ([]*terminal, bool) {
-	id := r.PathValue("id")
-	if id == "all" && len(s.terms.list) > 0 {
-		return s.terms.list, true
-	}
-	if t := s.terms.get(id); t != nil {
-		return []*terminal{t}, true
-	}
-	http.Error(w, "This workshop has no terminal "+id+".", http.StatusNotFound)
-	return nil, false
 }
 
 // ServeHTTP serves the dashboard. A ticket in the query string is exchanged for a cookie
@@ -488,7 +499,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer s.Close()
-	addr := cfg.Listen
+	return listenAndServe(ctx, newReleaser().wrap(s), cfg.Listen, cfg.AddrFile)
+}
+
+// listenAndServe serves h on addr ("" = "127.0.0.1:0") until ctx is done, then shuts down
+// gracefully. Once listening it writes the address to addrFile when that is set.
+func listenAndServe(ctx context.Context, h http.Handler, addr, addrFile string) error {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -496,13 +512,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("dashboard: listen on %s: %w", addr, err)
 	}
-	if cfg.AddrFile != "" {
-		if err := writeAddr(cfg.AddrFile, dialable(ln.Addr())); err != nil {
+	if addrFile != "" {
+		if err := writeAddr(addrFile, dialable(ln.Addr())); err != nil {
 			ln.Close()
 			return err
 		}
 	}
-	srv := &http.Server{Handler: newReleaser().wrap(s), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -2,6 +2,8 @@ package dashboard
 
 import (
 	"html"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -154,4 +156,30 @@ func TestUnsafeMarkup(t *testing.T) {
 			t.Errorf("unsafeMarkup(%q) found something: %v, want %v", body, got, want)
 		}
 	}
+}
+
+// FuzzSessionFile parses an arbitrary session file (the seeds are in
+// testdata/fuzz/FuzzSessionFile): parsing never panics; a file it accepts names the session
+// it is for, with a secret and an absolute socket, and the host builds its Config or says
+// why not.
+func FuzzSessionFile(f *testing.F) {
+	f.Add("lab-w01-s001", []byte(`{"env": {"SESSION_NAME": "lab-w01-s001", "SESSION_SECRET": "s"}, "terminals_socket": "/run/terminals/lab-w01-s001/terminals.sock"}`))
+	h := &Host{cfg: HostConfig{PortalURL: testPortal}, log: slog.New(slog.DiscardHandler),
+		client: &http.Client{}, clients: map[string]*http.Client{}}
+	f.Fuzz(func(t *testing.T, name string, b []byte) {
+		sf, err := parseSessionFile(name, b)
+		if err != nil {
+			return
+		}
+		if sf.Env["SESSION_NAME"] != name || name == "" || sf.Env["SESSION_SECRET"] == "" || !filepath.IsAbs(sf.TerminalsSocket) {
+			t.Fatalf("accepted %q for session %q: %+v", b, name, sf)
+		}
+		cfg, err := h.sessionConfig(sf)
+		if err != nil {
+			return
+		}
+		if cfg.Session != name || cfg.Secret != sf.Env["SESSION_SECRET"] || cfg.HTTPClient == nil {
+			t.Fatalf("config of %q: %+v", b, cfg)
+		}
+	})
 }

@@ -80,9 +80,7 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	if i < len(pages)-1 {
 		v.Next = &v.TOC[i+1]
 	}
-	for _, t := range s.terms.list {
-		v.Terminals = append(v.Terminals, t.id)
-	}
+	v.Terminals = s.terms.ids()
 	var buf bytes.Buffer
 	if err := s.tmpl.ExecuteTemplate(&buf, "page.html", v); err != nil {
 		s.log.Error("render page", "page", name, "err", err)

@@ -37,8 +37,8 @@ type terminals struct {
 	dir   string
 	log   *slog.Logger
 	// event reports a workshop event (Terminal/Connect…); input reports terminal input.
-	event func(name string, data map[string]any)
-	input func()
+	event   func(name string, data map[string]any)
+	onInput func()
 	// extraEnv returns variables known only later (the request parameters), or nil.
 	extraEnv func() []string
 	list     []*terminal
@@ -46,7 +46,7 @@ type terminals struct {
 
 func newTerminals(n int, shell, env []string, dir string, log *slog.Logger,
 	event func(string, map[string]any), input func()) *terminals {
-	ts := &terminals{shell: shell, env: env, dir: dir, log: log, event: event, input: input}
+	ts := &terminals{shell: shell, env: env, dir: dir, log: log, event: event, onInput: input}
 	for i := range n {
 		ts.list = append(ts.list, &terminal{id: strconv.Itoa(i + 1), ts: ts,
 			clients: map[*termClient]struct{}{}, cols: 80, rows: 24})
@@ -191,7 +191,7 @@ func (t *terminal) write(p []byte) error {
 	if err != nil {
 		return err
 	}
-	t.ts.input()
+	t.ts.onInput()
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
 	if _, err := f.Write(p); err != nil {

@@ -315,7 +315,7 @@ func TestActivityFromTerminalAndHeartbeat(t *testing.T) {
 
 	// Output alone is neither.
 	h.clock.Advance(10 * time.Second)
-	h.s.terms.list[0].output([]byte("noise\r\n"))
+	h.s.terms.(*terminals).list[0].output([]byte("noise\r\n"))
 	want(10, 50)
 
 	// A visible page's heartbeat is a view, not an interaction.

@@ -1,4 +1,5 @@
-// Command portal-dashboard runs one session's dashboard, as `portal dashboard` does, in a
+// Command portal-dashboard runs one session's dashboard, a dashboard host or a session's
+// terminals agent (DASHBOARD_MODE; see dashboard.Main), as `portal dashboard` does, in a
 // binary that links only the dashboard: a session start does not pay for the
 // initialisation of the portal's store, scheduler and provisioners.
 package main
@@ -23,12 +24,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "portal-dashboard: takes no arguments; it is configured by environment variables")
 		os.Exit(2)
 	}
-	dashboard.LowMemory()
-	cfg, err := dashboard.ConfigFromEnv(os.Getenv)
-	if err == nil {
-		err = dashboard.Run(ctx, cfg)
-	}
-	if err != nil {
+	if err := dashboard.Main(ctx, os.Getenv); err != nil {
 		fmt.Fprintln(os.Stderr, "portal-dashboard:", err)
 		os.Exit(1)
 	}

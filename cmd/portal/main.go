@@ -2,7 +2,7 @@
 //
 //	portal serve        run the portal (REST API, browser flow, sessions)
 //	portal credentials  print the admin and robot accounts kept in the data folder (--reset: new passwords)
-//	portal dashboard    run one session's dashboard (started by the portal itself)
+//	portal dashboard    run a session's dashboard, a dashboard host or terminals agent (started by the portal itself)
 package main
 
 import (
@@ -20,7 +20,8 @@ const usage = `Usage: portal <command> [flags]
 Commands:
   serve        run the portal
   credentials  print the admin and robot accounts of a data folder; --reset makes new passwords
-  dashboard    run one session's dashboard (the portal starts these itself)
+  dashboard    run a session's dashboard, a dashboard host or a terminals agent
+               (DASHBOARD_MODE; the portal starts these itself)
   loadtest     drive a portal like a class of learners and report latency and throughput
 
 Run "portal <command> -h" for the flags of a command.

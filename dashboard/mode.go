@@ -1,0 +1,40 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+)
+
+// Main runs the dashboard binary in the mode its environment's DASHBOARD_MODE names, until
+// ctx is done:
+//   - "" or "session": one session's dashboard (Run, configured by ConfigFromEnv);
+//   - "host": the dashboards of many sessions of one workshop (RunHost, HostConfigFromEnv);
+//   - "terminals": one session's terminals agent (RunTerminals, TerminalsConfigFromEnv).
+//
+// It sets the runtime for a small footprint (LowMemory) in the per-session modes.
+func Main(ctx context.Context, getenv func(string) string) error {
+	switch mode := getenv("DASHBOARD_MODE"); mode {
+	case "", "session":
+		cfg, err := ConfigFromEnv(getenv)
+		if err != nil {
+			return err
+		}
+		LowMemory()
+		return Run(ctx, cfg)
+	case "host":
+		cfg, err := HostConfigFromEnv(getenv)
+		if err != nil {
+			return err
+		}
+		return RunHost(ctx, cfg)
+	case "terminals":
+		cfg, err := TerminalsConfigFromEnv(getenv)
+		if err != nil {
+			return err
+		}
+		LowMemory()
+		return RunTerminals(ctx, cfg)
+	default:
+		return fmt.Errorf("dashboard: DASHBOARD_MODE: expected session, host or terminals, got %q", mode)
+	}
+}
