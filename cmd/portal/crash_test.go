@@ -214,7 +214,16 @@ func dirs(dir string) []string {
 func sessionHome(sessions, name, rel string) (string, error) {
 	procs, err := sessionProcesses(sessions, name)
 	if err != nil {
-		return "", err
+		// A session that shares its environment's dashboard host has no workload process
+		// of its own; its terminals agent runs in its cgroup.
+		for _, m := range cgroupMembers(name) {
+			if pid, perr := strconv.Atoi(m); perr == nil {
+				procs = append(procs, pid)
+			}
+		}
+		if len(procs) == 0 {
+			return "", err
+		}
 	}
 	var found string
 	for _, pid := range procs {
