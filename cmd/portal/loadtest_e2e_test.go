@@ -19,6 +19,9 @@ import (
 // must hold, and nothing may be left running. It asserts no timings.
 func TestLoadtestSpawnedEndToEnd(t *testing.T) {
 	tmp := t.TempDir()
+	// The spawned data folders are made in tmp: open it to the sessions' user, as an
+	// operator's folders above the data folder are (else sessions run in two layers).
+	openAbove(t, filepath.Join(tmp, "data"))
 	var runWith func(t *testing.T, env []string, args ...string) *loadtest.Report
 	run := func(t *testing.T, args ...string) *loadtest.Report {
 		t.Helper()
