@@ -64,7 +64,7 @@ func newRelayTerminals(n int, socket string, start func(context.Context) error, 
 	event func(string, map[string]any), log *slog.Logger) *relayTerminals {
 	t := unixsock.Transport(socket)
 	t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-		c, err := unixsock.Dial(ctx, socket)
+		c, err := unixsock.DialNoFollow(ctx, socket)
 		if err != nil {
 			return nil, &agentDialError{err}
 		}

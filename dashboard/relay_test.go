@@ -342,3 +342,40 @@ func TestRelayEndsWithTheSession(t *testing.T) {
 		t.Errorf("input for the removed session: status %d, want 404", code)
 	}
 }
+
+// A session's shells can write in their agent's folder: a link put there in place of the
+// agent's socket, to another session's agent, is not followed, so one learner's
+// terminals are never relayed to another's shells.
+func TestRelayRefusesALinkedSocket(t *testing.T) {
+	rh := newRelayHarness(t)
+	other := filepath.Join(rh.dir, "t", "lab-w01-s002", "terminals.sock")
+	if err := os.MkdirAll(filepath.Dir(other), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	stop := runAgent(TerminalsConfig{Listen: "unix:" + other, Terminals: 2, Shell: []string{"/bin/sh"},
+		WorkDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), ShellEnv: []string{"PATH=/usr/bin:/bin"}})
+	t.Cleanup(func() { stop() })
+	waitAgent(t, other)
+
+	sock := rh.portal.sockets[relaySession]
+	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, sock); err != nil {
+		t.Fatal(err)
+	}
+	// The portal says the session's agent runs (its link is in place).
+	rh.portal.mu.Lock()
+	rh.portal.agents[relaySession] = func() error { return nil }
+	rh.portal.mu.Unlock()
+
+	if code, body := rh.post("/terminal/1/input", `{"text":"echo x","enter":true}`); code != http.StatusServiceUnavailable {
+		t.Fatalf("input through a linked socket: status %d %s, want 503", code, body)
+	}
+	if c, resp, err := rh.dial("1"); err == nil {
+		c.CloseNow()
+		t.Fatal("a terminal WebSocket was relayed through a linked socket")
+	} else if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("terminal WebSocket through a linked socket: %v, %v; want 503", err, resp)
+	}
+}

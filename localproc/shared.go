@@ -6,20 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"portal"
+	"portal/unixsock"
 )
 
 // Shared dashboards (Config.SharedDashboards): one dashboard host per environment serves
@@ -878,19 +875,5 @@ func agentHealthy(ctx context.Context, sock string) bool {
 // place of the agent's socket: followed in the portal's (or the host's) file system, it
 // would lead to another session's agent or to any socket there.
 func dialSocket(ctx context.Context, path string) (net.Conn, error) {
-	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
-		return nil, fmt.Errorf("%s is not a socket", path)
-	}
-	// Connecting through the descriptor reaches the very file it was opened on.
-	var d net.Dialer
-	return d.DialContext(ctx, "unix", "/proc/self/fd/"+strconv.Itoa(fd))
+	return unixsock.DialNoFollow(ctx, path)
 }

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxPath is the longest path a sockaddr_un holds, without its terminating zero.
@@ -83,4 +85,30 @@ func Transport(path string) *http.Transport {
 		return Dial(ctx, path)
 	}
 	return t
+}
+
+// DialNoFollow connects to the Unix stream socket at path only if path itself is a socket,
+// not a symbolic link to one: a folder whose owner is less trusted than the caller (a
+// session's folder, where its shells may write) cannot send the caller to another socket.
+// The file is opened without following a link and connected to through its descriptor,
+// so what is checked is what is reached.
+func DialNoFollow(ctx context.Context, path string) (net.Conn, error) {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return nil, fmt.Errorf("dial unix %s: not a socket", path)
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", "/proc/self/fd/"+strconv.Itoa(fd))
+	if err != nil {
+		return nil, fmt.Errorf("dial unix %s: %w", path, err)
+	}
+	return c, nil
 }
