@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,36 @@ type Agent struct {
 
 	mu        sync.Mutex
 	lastInput time.Time // zero until the first input
+	extra     []string  // the latest variables of TerminalEnvHeader, for shells started later
+}
+
+// TerminalEnvHeader carries, from the dashboard host to a terminals agent, a JSON array of
+// "NAME=value" variables that shells started from then on get besides the agent's own:
+// the request's parameters, which the host learns once the session is allocated. Names
+// that are not shell variable names, the secrets', and the agent's own are ignored.
+const TerminalEnvHeader = "X-Terminal-Env"
+
+// noteEnv keeps the variables of r's TerminalEnvHeader, if it has one.
+func (a *Agent) noteEnv(r *http.Request, base []string) {
+	v := r.Header.Get(TerminalEnvHeader)
+	if v == "" {
+		return
+	}
+	var list []string
+	if err := json.Unmarshal([]byte(v), &list); err != nil {
+		return
+	}
+	var keep []string
+	for _, kv := range list {
+		k, _, ok := strings.Cut(kv, "=")
+		if ok && envName.MatchString(k) && !secretEnv[k] && !hasEnv(base, k) && k != "TERMINAL_ID" {
+			keep = append(keep, kv)
+		}
+	}
+	sort.Strings(keep)
+	a.mu.Lock()
+	a.extra = keep
+	a.mu.Unlock()
 }
 
 // NewAgent returns the terminals agent for cfg. Shells start on first use.
@@ -78,15 +109,22 @@ func NewAgent(cfg TerminalsConfig) (*Agent, error) {
 	// terminals' connections instead.
 	noEvent := func(string, map[string]any) {}
 	a.terms = newTerminals(terminalCount(cfg.Terminals), shell, env, dir, a.log, noEvent, a.touch)
+	a.terms.extraEnv = func() []string {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.extra
+	}
 
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, "ok")
 	})
 	a.mux.HandleFunc("GET /terminal/{id}", func(w http.ResponseWriter, r *http.Request) {
+		a.noteEnv(r, env)
 		serveTerminal(a.terms, w, r)
 	})
 	a.mux.HandleFunc("POST /terminal/{id}/input", func(w http.ResponseWriter, r *http.Request) {
+		a.noteEnv(r, env)
 		serveTerminalInput(a.terms, a.log, w, r)
 	})
 	a.mux.HandleFunc("POST /terminal/{id}/clear", func(w http.ResponseWriter, r *http.Request) {

@@ -204,3 +204,27 @@ func newTermConn(t *testing.T, c *websocket.Conn) *termConn {
 	t.Cleanup(func() { c.Close(websocket.StatusNormalClosure, "") })
 	return tc
 }
+
+// The host's TerminalEnvHeader gives the shells started after it the request's
+// parameters, without secrets, odd names or the agent's own variables.
+func TestAgentTerminalEnv(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "terminals.sock")
+	startAgent(t, sock, func(c *TerminalsConfig) {
+		c.ShellEnv = []string{"PATH=/usr/bin:/bin", "SESSION_NAME=lab-w01-s001"}
+	})
+	client := unixClient(sock)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	env, _ := json.Marshal([]string{"GREETING=hello there", "SESSION_NAME=other", "SESSION_SECRET=x",
+		"bad-name=1", "TERMINAL_ID=9"})
+	c, _, err := websocket.Dial(ctx, "ws://terminals/terminal/1", &websocket.DialOptions{HTTPClient: client,
+		HTTPHeader: http.Header{TerminalEnvHeader: {string(env)}}})
+	if err != nil {
+		t.Fatalf("dial terminal 1: %v", err)
+	}
+	tc := newTermConn(t, c)
+	tc.send("echo \"got=[$GREETING][$SESSION_NAME][$SESSION_SECRET]\"\r")
+	if got := tc.waitFor(`(got=\[[^\]$]*\]\[[^\]$]*\]\[[^\]$]*\])\r`); got != "got=[hello there][lab-w01-s001][]" {
+		t.Errorf("shell environment: %s, want got=[hello there][lab-w01-s001][]", got)
+	}
+}

@@ -334,8 +334,10 @@ func (h *Host) newSessionServer(f sessionFile, registered time.Time) (*Server, e
 		return nil, err
 	}
 	s, err := newServer(cfg, h.assets, func(s *Server) (terminalSet, error) {
-		return newRelayTerminals(terminalCount(cfg.Terminals), f.TerminalsSocket, s.startTerminals,
-			func() { s.touch(false) }, s.emit, s.log), nil
+		rt := newRelayTerminals(terminalCount(cfg.Terminals), f.TerminalsSocket, s.startTerminals,
+			func() { s.touch(false) }, s.emit, s.log)
+		rt.env = func() []string { return s.paramEnv(nil) }
+		return rt, nil
 	})
 	if err != nil {
 		return nil, err

@@ -29,6 +29,10 @@ type relayTerminals struct {
 	touch func()                       // terminal input is an interaction
 	event func(string, map[string]any) // workshop events (Terminal/Connect…)
 	log   *slog.Logger
+	// env returns the variables the agent's shells get besides its own (the request's
+	// parameters, known only once the session is allocated), sent with every request in
+	// the header TerminalEnvHeader; nil sends none.
+	env func() []string
 
 	mu        sync.Mutex
 	running   bool       // the portal said the agent runs, and dialing it has not failed since
@@ -75,6 +79,17 @@ func newRelayTerminals(n int, socket string, start func(context.Context) error, 
 	t.DisableKeepAlives = true
 	return &relayTerminals{n: n, client: &http.Client{Transport: t}, start: start, touch: touch,
 		event: event, log: log, connected: map[string]bool{}, live: map[*relayConn]struct{}{}}
+}
+
+// setEnv puts the shells' extra variables in h (see relayTerminals.env).
+func (rt *relayTerminals) setEnv(h http.Header) {
+	if rt.env == nil {
+		return
+	}
+	if env := rt.env(); len(env) > 0 {
+		b, _ := json.Marshal(env)
+		h.Set(TerminalEnvHeader, string(b))
+	}
 }
 
 func (rt *relayTerminals) ids() []string {
@@ -164,6 +179,7 @@ func (rt *relayTerminals) post(ctx context.Context, path string, body any) error
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
+		rt.setEnv(req.Header)
 		resp, err := rt.client.Do(req)
 		if err != nil {
 			return err
@@ -200,8 +216,10 @@ func (rt *relayTerminals) serveWS(w http.ResponseWriter, r *http.Request, id str
 	err := rt.withAgent(r.Context(), func() error {
 		ctx, cancel := context.WithTimeout(r.Context(), agentWait)
 		defer cancel()
+		hdr := http.Header{}
+		rt.setEnv(hdr)
 		c, resp, err := websocket.Dial(ctx, "ws://terminals/terminal/"+id,
-			&websocket.DialOptions{HTTPClient: rt.client})
+			&websocket.DialOptions{HTTPClient: rt.client, HTTPHeader: hdr})
 		if err != nil {
 			if resp != nil && resp.StatusCode == http.StatusNotFound {
 				return errNoTerminal

@@ -38,6 +38,11 @@ type terminalsPortal struct {
 func (p *terminalsPortal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/workshops/session/")
 	name, endpoint, _ := strings.Cut(rest, "/")
+	if ok && endpoint == "parameters/" && r.Method == http.MethodGet {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"owner":"ann","parameters":[{"name":"GREETING","value":"hello from the request"}]}`))
+		return
+	}
 	if !ok || endpoint != "terminals/" || r.Method != http.MethodPost {
 		http.NotFound(w, r)
 		return
@@ -377,5 +382,28 @@ func TestRelayRefusesALinkedSocket(t *testing.T) {
 		t.Fatal("a terminal WebSocket was relayed through a linked socket")
 	} else if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("terminal WebSocket through a linked socket: %v, %v; want 503", err, resp)
+	}
+}
+
+// The request's parameters, which the host learns when the learner's page loads, reach the
+// shells of the session's terminals agent.
+func TestRelayPassesTheRequestParameters(t *testing.T) {
+	rh := newRelayHarness(t)
+	req, _ := http.NewRequest("GET", rh.srv.URL+"/", nil)
+	req.Header.Set(SessionHeader, relaySession)
+	req.AddCookie(rh.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	c, resp, err := rh.dial("1")
+	if err != nil {
+		t.Fatalf("dial terminal 1 through the host: %v (%v)", err, resp)
+	}
+	tc := newTermConn(t, c)
+	tc.send("echo \"greeting=[$GREETING]\"\r")
+	if got := tc.waitFor(`(greeting=\[[^\]$]*\])\r`); got != "greeting=[hello from the request]" {
+		t.Errorf("shell of the relayed terminal: %s, want greeting=[hello from the request]", got)
 	}
 }
