@@ -206,12 +206,49 @@ func deployBase(t *testing.T) (*kubetest.Env, []*unstructured.Unstructured) {
 		objs := resources(t)
 		apply(t, env, objs)
 		bindVolume(t, env.Client)
+		waitPolicy(t, env)
 		deployObjs, deployed = objs, true
 	})
 	if !deployed {
 		t.Fatal("the base did not apply (see the first test that ran)")
 	}
 	return env, deployObjs
+}
+
+// portalClient returns a client that acts as the portal's ServiceAccount.
+func portalClient(t *testing.T, env *kubetest.Env) kubernetes.Interface {
+	t.Helper()
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + namespace + ":" + serviceAccount}
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var dryRun = metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
+
+// policyMessage is in the refusals of admission.yaml's policy.
+const policyMessage = "may change only its session namespaces"
+
+// waitPolicy waits until the API server enforces admission.yaml's policy (it loads
+// policies asynchronously): a Secret the portal may create by RBAC in kube-system is
+// refused. Dry runs: nothing is stored.
+func waitPolicy(t *testing.T, env *kubetest.Env) {
+	t.Helper()
+	c := portalClient(t, env)
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: "kube-system"}}
+	waitFor(t, "the admission policy to be enforced", func() (bool, error) {
+		_, err := c.CoreV1().Secrets("kube-system").Create(context.Background(), sec, dryRun)
+		if err == nil {
+			return false, nil
+		}
+		if apierrors.IsForbidden(err) && strings.Contains(err.Error(), policyMessage) {
+			return true, nil
+		}
+		return false, err
+	})
 }
 
 // TestDeployBase applies every resource of the base to a real API server, which accepts
@@ -224,7 +261,7 @@ func TestDeployBase(t *testing.T) {
 		kinds[o.GetKind()] = true
 	}
 	for _, k := range []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap",
-		"PersistentVolumeClaim", "Deployment", "Service", "Ingress"} {
+		"PersistentVolumeClaim", "Deployment", "Service", "Ingress", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} {
 		if !kinds[k] {
 			t.Errorf("the base has no %s", k)
 		}
@@ -470,15 +507,40 @@ func TestDeployRoleForbids(t *testing.T) {
 			t.Errorf("%s %s/%s %s in %q: allowed %v, want %v", tc.verb, tc.resource, tc.sub, tc.name, tc.ns, res.Status.Allowed, tc.want)
 		}
 	}
-	// A real request: reading a Secret in kube-system is forbidden.
-	cfg := rest.CopyConfig(env.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Real requests: reading a Secret in kube-system is forbidden by RBAC.
+	client := portalClient(t, env)
 	if _, err := client.CoreV1().Secrets("kube-system").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("list secrets in kube-system as the portal: %v, want forbidden", err)
+	}
+	// What RBAC allows at cluster scope, the admission policy refuses outside session
+	// namespaces (dry runs: nothing is stored or deleted even if one went through).
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "probe"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+	dryDelete := metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}}
+	// kube-system and default cannot be deleted by anyone; an ordinary namespace can.
+	other := "not-a-session"
+	if _, err := env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	for what, err := range map[string]error{
+		"create a pod in kube-system": func() error {
+			_, err := client.CoreV1().Pods("kube-system").Create(ctx, pod, dryRun)
+			return err
+		}(),
+		"create a secret in the portal's own namespace": func() error {
+			_, err := client.CoreV1().Secrets(namespace).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "probe"}}, dryRun)
+			return err
+		}(),
+		"create a namespace that is not a session": func() error {
+			_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "probe"}}, dryRun)
+			return err
+		}(),
+		"delete a namespace that is not a session": client.CoreV1().Namespaces().Delete(ctx, other, dryDelete),
+		"delete the namespace portal":              client.CoreV1().Namespaces().Delete(ctx, namespace, dryDelete),
+	} {
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), policyMessage) {
+			t.Errorf("%s as the portal: %v, want refused by the admission policy", what, err)
+		}
 	}
 }
 
