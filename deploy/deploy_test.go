@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -556,5 +560,171 @@ func TestDockerfilesLint(t *testing.T) {
 	}
 	if n := strings.Count(string(out), "ok "); n != 2 {
 		t.Fatalf("linted %d files, want 2:\n%s", n, out)
+	}
+}
+
+// TestPortalServesWithDeployConfig runs the real portal binary as the Deployment runs it
+// (its arguments and environment, the ConfigMap's configuration, a data folder inside a
+// group-writable volume as fsGroup makes it), as the portal's ServiceAccount through a
+// kubeconfig: it serves /healthz/ and starts the workshop's reserved session in a namespace
+// of its own, within the ClusterRole and the admission policy.
+func TestPortalServesWithDeployConfig(t *testing.T) {
+	env, objs := deployBase(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "portal")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/portal")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the portal: %v\n%s", err, out)
+	}
+	var container map[string]any
+	var config string
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "Deployment":
+			cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+			container, _ = cs[0].(map[string]any)
+		case "ConfigMap":
+			config, _, _ = unstructured.NestedString(o.Object, "data", "portal.yaml")
+		}
+	}
+	if container == nil || config == "" {
+		t.Fatal("the base has no portal container or no portal.yaml")
+	}
+	confFile := filepath.Join(dir, "portal.yaml")
+	if err := os.WriteFile(confFile, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	volume := filepath.Join(dir, "volume")
+	if err := os.Mkdir(volume, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(volume, 0o2775); err != nil { // as a volume mounted with fsGroup
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: test, cluster: {server: %q, certificate-authority: %q}}]
+users: [{name: portal, user: {token: %q, as: %q}}]
+contexts: [{name: test, context: {cluster: test, user: portal}}]
+current-context: test
+`, env.Config.Host, env.Config.TLSClientConfig.CAFile, env.Config.BearerToken,
+		"system:serviceaccount:"+namespace+":"+serviceAccount)
+	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	var cmdEnv []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PORTAL_") && !strings.HasPrefix(kv, "KUBECONFIG=") {
+			cmdEnv = append(cmdEnv, kv)
+		}
+	}
+	// The Deployment's environment, with this machine's paths and a loopback address.
+	local := map[string]string{"PORTAL_CONFIG": confFile, "PORTAL_ADDR": addr,
+		"PORTAL_DATA_DIR": filepath.Join(volume, "data")}
+	envs, _, _ := unstructured.NestedSlice(container, "env")
+	for _, e := range envs {
+		m, _ := e.(map[string]any)
+		name, _ := m["name"].(string)
+		value, _ := m["value"].(string)
+		if v, ok := local[name]; ok {
+			value = v
+		}
+		cmdEnv = append(cmdEnv, name+"="+value)
+	}
+	cmdEnv = append(cmdEnv, "KUBECONFIG="+kubeconfig)
+	args, _, _ := unstructured.NestedStringSlice(container, "args")
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Env = cmdEnv
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+		}
+	}
+	defer stop()
+	ctx := context.Background()
+	// Sessions outlive the portal: remove the one it starts.
+	sel := kube.LabelPortal + "=" + portalName
+	defer func() {
+		nss, err := env.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, ns := range nss.Items {
+			env.Client.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{})
+		}
+	}()
+
+	exited := func() error {
+		select {
+		case err := <-done:
+			stopped = true
+			return fmt.Errorf("the portal exited (%v):\n%s", err, logs.String())
+		default:
+			return nil
+		}
+	}
+	waitFor(t, "the portal's /healthz/", func() (bool, error) {
+		if err := exited(); err != nil {
+			return false, err
+		}
+		resp, err := http.Get("http://" + addr + "/healthz/")
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	waitFor(t, "the reserved session's pod to be Ready", func() (bool, error) {
+		if err := exited(); err != nil {
+			return false, err
+		}
+		pods, err := env.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil {
+			return false, err
+		}
+		for _, p := range pods.Items {
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+	stop()
+	if fi, err := os.Stat(filepath.Join(volume, "data")); err != nil {
+		t.Errorf("data folder: %v", err)
+	} else if fi.Mode().Perm() != 0o700 {
+		t.Errorf("data folder mode %v, want 0700", fi.Mode().Perm())
+	}
+	if !strings.Contains(logs.String(), "Admin login:") {
+		t.Errorf("the portal's output has no credentials:\n%s", logs.String())
 	}
 }
