@@ -6,6 +6,15 @@ import (
 	"strconv"
 )
 
+// Default images of the kubernetes provisioner: the names `docker build -t portal:dev .` and
+// `docker build -t portal-session:dev images/session` give the images of Dockerfile and
+// images/session/Dockerfile, and deploy/deployment.yaml uses. A tag other than latest, so a
+// cluster uses an image loaded into its nodes without pulling it.
+const (
+	defaultPortalImage  = "portal:dev"
+	defaultSessionImage = "portal-session:dev"
+)
+
 // kubeFlags are `portal serve`'s settings for the kubernetes provisioner.
 type kubeFlags struct {
 	// Provisioner is local (sessions are local processes) or kubernetes.
@@ -23,8 +32,8 @@ func (k *kubeFlags) register(fs *flag.FlagSet) (qps, burst *string) {
 	fs.StringVar(&k.Kubeconfig, "kubeconfig", envOr("KUBECONFIG", ""), "kubeconfig file for --provisioner kubernetes (env KUBECONFIG; default: the in-cluster service account)")
 	qps = fs.String("kube-qps", envOr("PORTAL_KUBE_QPS", "50"), "requests per second the portal makes to the Kubernetes API server at most (env PORTAL_KUBE_QPS)")
 	burst = fs.String("kube-burst", envOr("PORTAL_KUBE_BURST", "100"), "requests the portal may make to the Kubernetes API server in a burst above --kube-qps (env PORTAL_KUBE_BURST)")
-	fs.StringVar(&k.SessionImage, "session-image", envOr("PORTAL_SESSION_IMAGE", ""), "default image of session pods (env PORTAL_SESSION_IMAGE; kubernetes only)")
-	fs.StringVar(&k.PortalImage, "portal-image", envOr("PORTAL_IMAGE", ""), "image holding the static portal binary at /usr/local/bin/portal, copied into each session pod (env PORTAL_IMAGE; kubernetes only)")
+	fs.StringVar(&k.SessionImage, "session-image", envOr("PORTAL_SESSION_IMAGE", defaultSessionImage), "default image of session pods, built from images/session/Dockerfile (env PORTAL_SESSION_IMAGE; kubernetes only)")
+	fs.StringVar(&k.PortalImage, "portal-image", envOr("PORTAL_IMAGE", defaultPortalImage), "image holding the static portal binary at /usr/local/bin/portal and cp, copied into each session pod: the portal's own image, built from Dockerfile (env PORTAL_IMAGE; kubernetes only)")
 	fs.StringVar(&k.Budget, "namespace-budget", envOr("PORTAL_NAMESPACE_BUDGET", ""), "default session namespace budget: small, medium, large, x-large, xx-large, xxx-large or custom for none (env PORTAL_NAMESPACE_BUDGET)")
 	return qps, burst
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -22,7 +23,8 @@ func TestParseServeProvisioner(t *testing.T) {
 		{args: append([]string{"--provisioner", "kubernetes"}, images...), want: "kubernetes", qps: 50},
 		{env: "kubernetes", args: append([]string{"--kube-qps", "7.5"}, images...), want: "kubernetes", qps: 7.5},
 		{args: []string{"--provisioner", "docker"}, err: "--provisioner: expected local or kubernetes"},
-		{args: []string{"--provisioner", "kubernetes"}, err: "--session-image and --portal-image"},
+		{args: []string{"--provisioner", "kubernetes", "--session-image", ""}, err: "--session-image and --portal-image"},
+		{args: []string{"--provisioner", "kubernetes", "--portal-image", ""}, err: "--session-image and --portal-image"},
 		{args: append([]string{"--provisioner", "kubernetes", "--kube-qps", "0"}, images...), err: "--kube-qps"},
 		{args: append([]string{"--provisioner", "kubernetes", "--kube-burst", "x"}, images...), err: "--kube-burst"},
 	} {
@@ -44,5 +46,21 @@ func TestParseServeProvisioner(t *testing.T) {
 		if c.Kube.Provisioner != tt.want || c.Kube.QPS != tt.qps {
 			t.Errorf("%v env %q: provisioner %q qps %v, want %q %v", tt.args, tt.env, c.Kube.Provisioner, c.Kube.QPS, tt.want, tt.qps)
 		}
+	}
+}
+
+// TestParseServeKubeImageDefaults checks that --provisioner kubernetes runs with the images
+// that Dockerfile and images/session/Dockerfile build when none are given.
+func TestParseServeKubeImageDefaults(t *testing.T) {
+	for _, name := range []string{"PORTAL_IMAGE", "PORTAL_SESSION_IMAGE"} {
+		t.Setenv(name, "") // restored after the test
+		os.Unsetenv(name)
+	}
+	c, err := parseServe([]string{"--provisioner", "kubernetes"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Kube.PortalImage != "portal:dev" || c.Kube.SessionImage != "portal-session:dev" {
+		t.Errorf("images %q, %q, want portal:dev, portal-session:dev", c.Kube.PortalImage, c.Kube.SessionImage)
 	}
 }
