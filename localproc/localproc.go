@@ -552,6 +552,14 @@ func (p *Provisioner) Status(ctx context.Context, b []byte) (portal.WorkloadStat
 	if h.Shared != "" {
 		return p.sharedStatus(ctx, h)
 	}
+	return p.processStatus(ctx, h, nil)
+}
+
+// processStatus is the status of the dashboard process behind h (a session's own, or a
+// shared host): Ready once its /healthz answers (asked with header), Starting before,
+// Failed when it died without ever listening, Gone when it died after that or its folder
+// is gone.
+func (p *Provisioner) processStatus(ctx context.Context, h handle, header http.Header) (portal.WorkloadStatus, error) {
 	addr, addrErr := os.ReadFile(h.addrPath())
 	if !alive(h) {
 		if _, err := os.Stat(h.WorkDir); errors.Is(err, os.ErrNotExist) {
@@ -570,7 +578,7 @@ func (p *Provisioner) Status(ctx context.Context, b []byte) (portal.WorkloadStat
 	if err != nil {
 		return portal.WorkloadStatus{}, err
 	}
-	if !p.healthy(ctx, endpoint, nil) {
+	if !p.healthy(ctx, endpoint, header) {
 		return portal.WorkloadStatus{Phase: portal.WorkloadStarting}, nil
 	}
 	return portal.WorkloadStatus{Phase: portal.WorkloadReady, Endpoint: endpoint}, nil

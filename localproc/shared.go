@@ -586,25 +586,7 @@ func (p *Provisioner) sharedStatus(ctx context.Context, h handle) (portal.Worklo
 		gone.Message = "the environment's dashboard host is gone"
 		return gone, nil
 	}
-	addr, addrErr := os.ReadFile(host.addrPath())
-	if !alive(host) {
-		st := portal.WorkloadStatus{Phase: portal.WorkloadGone, Message: logTail(host.WorkDir)}
-		if addrErr != nil {
-			st.Phase = portal.WorkloadFailed
-		}
-		return st, nil
-	}
-	if addrErr != nil {
-		return portal.WorkloadStatus{Phase: portal.WorkloadStarting}, nil
-	}
-	ep, err := endpoint(host, string(addr))
-	if err != nil {
-		return portal.WorkloadStatus{}, err
-	}
-	if !p.healthy(ctx, ep, http.Header{sessionHeader: {h.sessionName()}}) {
-		return portal.WorkloadStatus{Phase: portal.WorkloadStarting}, nil
-	}
-	return portal.WorkloadStatus{Phase: portal.WorkloadReady, Endpoint: ep}, nil
+	return p.processStatus(ctx, host, http.Header{sessionHeader: {h.sessionName()}})
 }
 
 // sharedEndpoint returns the endpoint of a shared session's host, or portal.ErrGone.
@@ -857,7 +839,7 @@ func agentHealthy(ctx context.Context, sock string) bool {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dialSocket(ctx, sock) }}}
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return unixsock.DialNoFollow(ctx, sock) }}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://terminals.invalid/healthz", nil)
 	if err != nil {
 		return false
@@ -868,12 +850,4 @@ func agentHealthy(ctx context.Context, sock string) bool {
 	}
 	drain(resp.Body)
 	return resp.StatusCode == http.StatusOK
-}
-
-// dialSocket connects to the Unix socket at path only if path itself is a socket. An
-// agent's folder is writable by its session's shells, which could put a symbolic link in
-// place of the agent's socket: followed in the portal's (or the host's) file system, it
-// would lead to another session's agent or to any socket there.
-func dialSocket(ctx context.Context, path string) (net.Conn, error) {
-	return unixsock.DialNoFollow(ctx, path)
 }
