@@ -71,15 +71,28 @@ func newLocalProvisioner(c *serveConfig, dataDir, sockDir string, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	if c.SharedDashboards {
-		if shared, note := lp.SharedDashboards(); shared {
-			log.Info("shared dashboards: one dashboard process per environment; a session's sandbox starts with its first terminal", "note", note)
-		} else {
-			log.Warn("--shared-dashboards has no effect", "why", note)
-		}
-	}
+	logDashboardMode(log, c, lp)
 	r := &sessionRunner{Provisioner: lp, Close: lp.Close}
 	r.Sandboxed, r.SandboxNote = lp.Sandboxed()
 	r.Limited, r.LimitsNote = lp.Limited()
 	return r, nil
+}
+
+// logDashboardMode says at startup whether the sessions of an environment share one
+// dashboard process, or why each runs its own: an Info line, or a Warn when the operator
+// asked for shared dashboards (--shared-dashboards, PORTAL_SHARED_DASHBOARDS=true) and
+// the sessions cannot have them. Shared dashboards are the default, so a portal that falls
+// back (unsandboxed, two sandbox layers, egress) says why without alarming anyone.
+func logDashboardMode(log *slog.Logger, c *serveConfig, lp interface{ SharedDashboards() (bool, string) }) {
+	shared, note := lp.SharedDashboards()
+	switch {
+	case shared:
+		log.Info("shared dashboards: one dashboard process per environment; a session's sandbox starts with its first terminal", "note", note)
+	case c.SharedDashboards && c.SharedDashboardsAsked:
+		log.Warn("--shared-dashboards has no effect: each session runs its own dashboard", "why", note)
+	case c.SharedDashboards:
+		log.Info("dashboard per session: each session runs its own dashboard process", "why", note)
+	default:
+		log.Info("dashboard per session: each session runs its own dashboard process", "why", note+" (--shared-dashboards=false)")
+	}
 }

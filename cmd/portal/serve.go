@@ -53,8 +53,9 @@ type serveConfig struct {
 	// SessionLimits runs each session in a cgroup with memory, CPU and process limits.
 	SessionLimits bool
 	// SharedDashboards serves the pages of every session of an environment from one
-	// dashboard process and starts a session's own sandbox with its first terminal.
-	SharedDashboards bool
+	// dashboard process and starts a session's own sandbox with its first terminal (the
+	// default); SharedDashboardsAsked says the operator set it (flag or environment).
+	SharedDashboards, SharedDashboardsAsked bool
 	// Kube selects and configures the kubernetes provisioner.
 	Kube kubeFlags
 }
@@ -89,12 +90,14 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.Slirp4netns, "slirp4netns", envOr("PORTAL_SLIRP4NETNS", "slirp4netns"), "the program that gives sessions outbound access (env PORTAL_SLIRP4NETNS)")
 	limits, limitsErr := strconv.ParseBool(envOr("PORTAL_SESSION_LIMITS", "true"))
 	fs.BoolVar(&c.SessionLimits, "session-limits", limits, "limit each session's memory, CPU and processes with cgroups (env PORTAL_SESSION_LIMITS)")
-	shared, sharedErr := strconv.ParseBool(cmp.Or(os.Getenv("PORTAL_SHARED_DASHBOARDS"), "false"))
-	fs.BoolVar(&c.SharedDashboards, "shared-dashboards", shared, "serve the pages of all sessions of an environment from one sandboxed dashboard process, and start a session's own sandbox when its first terminal opens (env PORTAL_SHARED_DASHBOARDS)")
+	shared, sharedErr := strconv.ParseBool(cmp.Or(os.Getenv("PORTAL_SHARED_DASHBOARDS"), "true"))
+	fs.BoolVar(&c.SharedDashboards, "shared-dashboards", shared, "serve the pages of all sessions of an environment from one sandboxed dashboard process, and start a session's own sandbox when its first terminal opens; =false runs a dashboard per session (env PORTAL_SHARED_DASHBOARDS)")
 	kubeQPS, kubeBurst := c.Kube.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
 	}
+	c.SharedDashboardsAsked = os.Getenv("PORTAL_SHARED_DASHBOARDS") != ""
+	fs.Visit(func(f *flag.Flag) { c.SharedDashboardsAsked = c.SharedDashboardsAsked || f.Name == "shared-dashboards" })
 	if egressErr != nil {
 		return c, fmt.Errorf("serve: PORTAL_SESSION_EGRESS: expected true or false, got %q", os.Getenv("PORTAL_SESSION_EGRESS"))
 	}

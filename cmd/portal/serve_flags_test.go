@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -41,19 +42,23 @@ func TestParseServeStartConcurrency(t *testing.T) {
 }
 
 // TestParseServeSharedDashboards checks --shared-dashboards and PORTAL_SHARED_DASHBOARDS:
-// off unless asked for, the flag over the variable, and a value that is not a boolean
-// refused with an error naming the variable.
+// on unless turned off, the flag over the variable, whether the operator set it (which
+// decides how loudly a fallback is logged), and a value that is not a boolean refused with
+// an error naming the variable.
 func TestParseServeSharedDashboards(t *testing.T) {
 	for _, tt := range []struct {
-		args []string
-		env  string
-		want bool
-		err  string
+		args        []string
+		env         string
+		want, asked bool
+		err         string
 	}{
-		{want: false},
-		{args: []string{"--shared-dashboards"}, want: true},
-		{env: "true", want: true},
-		{args: []string{"--shared-dashboards=false"}, env: "true", want: false},
+		{want: true, asked: false},
+		{args: []string{"--shared-dashboards"}, want: true, asked: true},
+		{args: []string{"--shared-dashboards=false"}, want: false, asked: true},
+		{env: "true", want: true, asked: true},
+		{env: "false", want: false, asked: true},
+		{args: []string{"--shared-dashboards=false"}, env: "true", want: false, asked: true},
+		{args: []string{"--shared-dashboards=true"}, env: "false", want: true, asked: true},
 		{env: "sometimes", err: "PORTAL_SHARED_DASHBOARDS"},
 	} {
 		t.Setenv("PORTAL_SHARED_DASHBOARDS", tt.env)
@@ -66,8 +71,82 @@ func TestParseServeSharedDashboards(t *testing.T) {
 		}
 		if err != nil {
 			t.Errorf("%v env %q: %v", tt.args, tt.env, err)
-		} else if c.SharedDashboards != tt.want {
-			t.Errorf("%v env %q: SharedDashboards = %v, want %v", tt.args, tt.env, c.SharedDashboards, tt.want)
+			continue
 		}
+		if c.SharedDashboards != tt.want || c.SharedDashboardsAsked != tt.asked {
+			t.Errorf("%v env %q: SharedDashboards = %v (asked %v), want %v (asked %v)", tt.args, tt.env,
+				c.SharedDashboards, c.SharedDashboardsAsked, tt.want, tt.asked)
+		}
+	}
+}
+
+// fakeSharing stands for a provisioner that reports whether its sessions share a host.
+type fakeSharing struct {
+	shared bool
+	note   string
+}
+
+func (f fakeSharing) SharedDashboards() (bool, string) { return f.shared, f.note }
+
+// TestLogDashboardMode checks the startup line about the dashboard mode: one Info line
+// when sessions share a host, when the default falls back (saying why), and when the
+// operator turned sharing off; a Warn only when the operator asked for shared dashboards
+// and the sessions cannot have them.
+func TestLogDashboardMode(t *testing.T) {
+	const why = "each session runs its own dashboard: sessions have egress"
+	for _, tt := range []struct {
+		name         string
+		c            serveConfig
+		lp           fakeSharing
+		level        string
+		msg, wantWhy string
+	}{
+		{"shared by default", serveConfig{SharedDashboards: true}, fakeSharing{true, "the sessions share"},
+			"INFO", "shared dashboards: one dashboard process per environment", ""},
+		{"default falls back", serveConfig{SharedDashboards: true}, fakeSharing{false, why},
+			"INFO", "dashboard per session", "sessions have egress"},
+		{"asked for and falls back", serveConfig{SharedDashboards: true, SharedDashboardsAsked: true}, fakeSharing{false, why},
+			"WARN", "--shared-dashboards has no effect", "sessions have egress"},
+		{"turned off", serveConfig{SharedDashboards: false, SharedDashboardsAsked: true},
+			fakeSharing{false, "each session runs its own dashboard: shared dashboards are off"},
+			"INFO", "dashboard per session", "--shared-dashboards=false"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf strings.Builder
+			logDashboardMode(slog.New(slog.NewTextHandler(&buf, nil)), &tt.c, tt.lp)
+			lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+			if len(lines) != 1 {
+				t.Fatalf("logged %d lines, want one:\n%s", len(lines), buf.String())
+			}
+			if !strings.Contains(lines[0], "level="+tt.level) || !strings.Contains(lines[0], tt.msg) || !strings.Contains(lines[0], tt.wantWhy) {
+				t.Errorf("logged %s\nwant level %s, %q and %q", lines[0], tt.level, tt.msg, tt.wantWhy)
+			}
+		})
+	}
+}
+
+// TestLogDashboardModeUnsandboxed checks the line a real provisioner gets when the default
+// (shared) cannot be had because sessions run unsandboxed: Info, with the reason.
+func TestLogDashboardModeUnsandboxed(t *testing.T) {
+	t.Setenv("PORTAL_SHARED_DASHBOARDS", "")
+	c, err := parseServe([]string{"--allow-unsandboxed", "--bwrap", "/nonexistent/bwrap", "--session-limits=false"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	data := privateDir(t)
+	r, err := newLocalProvisioner(&c, data, t.TempDir(), slog.New(slog.NewTextHandler(&buf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var line string
+	for l := range strings.Lines(buf.String()) {
+		if strings.Contains(l, "dashboard") && strings.Contains(l, "per session") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "level=INFO") || !strings.Contains(line, "sessions run unsandboxed") {
+		t.Errorf("the dashboard mode line is %q, want an Info line saying sessions run unsandboxed; log:\n%s", line, buf.String())
 	}
 }
