@@ -121,7 +121,8 @@ func liveSessions(t *testing.T, dataDir string) []string {
 // TestCrashDuringClassStart kills the portal with SIGKILL while a class starts: many
 // requests at once, some sessions starting, some not recorded yet. After a restart no
 // session has two workloads, no workload runs without a live session, and every live
-// session gets its workload.
+// session gets its workload: with a dashboard process per session, and with shared
+// dashboards (the default; see crashDuringClassStartShared).
 func TestCrashDuringClassStart(t *testing.T) {
 	if _, err := exec.LookPath("bwrap"); err != nil {
 		browsertest.Missing(t, "bubblewrap", err)
@@ -129,9 +130,15 @@ func TestCrashDuringClassStart(t *testing.T) {
 	if os.Geteuid() != 0 {
 		browsertest.Missing(t, "root (for cgroups)", fmt.Errorf("running as user %d", os.Geteuid()))
 	}
+	// A session's workload here is its own dashboard process: pinned to that mode.
+	t.Run("per-session", crashDuringClassStartPerSession)
+	t.Run("shared", crashDuringClassStartShared)
+}
+
+func crashDuringClassStartPerSession(t *testing.T) {
 	data := t.TempDir()
 	sessions := filepath.Join(data, "sessions")
-	p := startPortal(t, data, crashConfig)
+	p := startPortalWith(t, data, crashConfig, perSessionEnv)
 	tok := p.token()
 	const n = 20
 	client := p.client(nil, false)
@@ -158,7 +165,7 @@ func TestCrashDuringClassStart(t *testing.T) {
 	wg.Wait()
 	t.Logf("killed the portal with %d session folders and %d workloads", len(dirs(sessions)), len(workloads(sessions)))
 
-	p = startPortal(t, data, crashConfig)
+	p = startPortalWith(t, data, crashConfig, perSessionEnv)
 	var live []string
 	var running map[string][]int
 	settled := func() bool {

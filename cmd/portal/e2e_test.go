@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -159,16 +160,17 @@ func startPortalWith(t *testing.T, dataDir, config string, env []string, args ..
 	}
 	openAbove(t, dataDir)
 	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--config", cfgPath, "--data-dir", dataDir}, args...)...)
-	if env != nil {
-		cmd.Env = append(os.Environ(), env...)
-	} else if _, err := exec.LookPath("bwrap"); err != nil {
+	cmd.Env = append(os.Environ(), env...)
+	if _, err := exec.LookPath("bwrap"); err != nil && !slices.ContainsFunc(env, func(v string) bool {
+		return strings.HasPrefix(v, "PORTAL_ALLOW_UNSANDBOXED=")
+	}) {
 		// Without bubblewrap the portal refuses to start. CI must have it; elsewhere these
 		// tests run with sessions unsandboxed (the isolation tests skip on their own).
 		if ci.Required() {
 			t.Fatalf("bubblewrap is required in CI but missing: %v", err)
 		}
 		t.Logf("bubblewrap is missing: this test's sessions run unsandboxed")
-		cmd.Env = append(os.Environ(), "PORTAL_ALLOW_UNSANDBOXED=true")
+		cmd.Env = append(cmd.Env, "PORTAL_ALLOW_UNSANDBOXED=true")
 	}
 	stdout, _ := cmd.StdoutPipe()
 	logf, err := os.Create(filepath.Join(t.TempDir(), "portal.log"))
