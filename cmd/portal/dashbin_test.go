@@ -63,18 +63,44 @@ func TestDashboardCommand(t *testing.T) {
 }
 
 // A session's dashboard is the small dashboard-only binary built beside the portal, and it
-// runs as nobody without capabilities when the portal runs as root.
+// runs as nobody without capabilities when the portal runs as root: a session's own
+// dashboard (pinned to a dashboard per session), and with shared dashboards (the default)
+// its environment's host and the session's terminals agent.
 func TestSessionRunsDashboardBinary(t *testing.T) {
-	p, data, tok, env := sandboxedPortal(t)
-	s, _ := learnerSession(t, p, tok, env, "https://hub.test/")
+	t.Run("per-session", func(t *testing.T) {
+		p, data, tok, env := sandboxedPortalWith(t, perSessionEnv)
+		s, _ := learnerSession(t, p, tok, env, "https://hub.test/")
+		pid, cmdline, err := sessionDashboard(filepath.Join(data, "sessions"), s.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkDashboardProcess(t, "the dashboard", pid, cmdline)
+	})
+	t.Run("shared", func(t *testing.T) {
+		p, data, tok, env := sandboxedPortalWith(t, sharedEnv)
+		s, frame := learnerSession(t, p, tok, env, "https://hub.test/")
+		openTerminal(t, p, s.Name, frame) // starts the session's terminals agent
+		hosts, agents := sharedWorkloads(filepath.Join(data, "sessions"))
+		if len(hosts[env]) != 1 || len(agents[s.Name]) != 1 {
+			t.Fatalf("hosts %v and terminals agents %v, want one host of %s and one agent of %s", hosts, agents, env, s.Name)
+		}
+		for what, root := range map[string]int{"the host": hosts[env][0], "the terminals agent": agents[s.Name][0]} {
+			pid, cmdline, err := dashboardUnder(root)
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			checkDashboardProcess(t, what, pid, cmdline)
+		}
+	})
+}
 
-	pid, cmdline, err := sessionDashboard(filepath.Join(data, "sessions"), s.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
+// checkDashboardProcess checks that process pid runs the dashboard binary with no
+// arguments, without capabilities, and as nobody when the portal runs as root.
+func checkDashboardProcess(t *testing.T, what string, pid int, cmdline string) {
+	t.Helper()
 	if cmdline != "/opt/portal/dashboard\x00" {
-		t.Errorf("the dashboard runs as %q, want the dashboard binary with no arguments (not `portal dashboard`)",
-			strings.ReplaceAll(cmdline, "\x00", " "))
+		t.Errorf("%s runs as %q, want the dashboard binary with no arguments (not `portal dashboard`)",
+			what, strings.ReplaceAll(cmdline, "\x00", " "))
 	}
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -88,14 +114,14 @@ func TestSessionRunsDashboardBinary(t *testing.T) {
 	}
 	for _, k := range []string{"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"} {
 		if fields[k] != "0000000000000000" {
-			t.Errorf("the dashboard's %s is %s, want none", k, fields[k])
+			t.Errorf("%s's %s is %s, want none", what, k, fields[k])
 		}
 	}
 	if os.Geteuid() == 0 {
 		want := strings.Repeat(strconv.Itoa(nobodyID)+" ", 4)
 		for _, k := range []string{"Uid", "Gid"} {
 			if fields[k]+" " != want {
-				t.Errorf("the dashboard's %s is %q, want nobody (%d)", k, fields[k], nobodyID)
+				t.Errorf("%s's %s is %q, want nobody (%d)", what, k, fields[k], nobodyID)
 			}
 		}
 	}
@@ -119,4 +145,32 @@ func sessionDashboard(sessions, name string) (int, string, error) {
 		}
 	}
 	return 0, "", fmt.Errorf("no dashboard process in the workload of session %s", name)
+}
+
+// dashboardUnder returns the process id and command line of the dashboard process among
+// root and its descendants: the one that runs the program the sandbox binds at
+// /opt/portal/dashboard.
+func dashboardUnder(root int) (int, string, error) {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		ppid, _ := strconv.Atoi(f[1])
+		children[ppid] = append(children[ppid], pid)
+	}
+	for todo := []int{root}; len(todo) > 0; todo = append(todo[1:], children[todo[0]]...) {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", todo[0]))
+		if strings.HasPrefix(string(cmdline), "/opt/portal/dashboard\x00") {
+			return todo[0], string(cmdline), nil
+		}
+	}
+	return 0, "", fmt.Errorf("no dashboard process under process %d", root)
 }

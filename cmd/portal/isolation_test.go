@@ -56,13 +56,15 @@ func TestServeWithoutBubblewrap(t *testing.T) {
 }
 
 // A session's dashboard runs in a sandbox: seen from the host, its root holds the session's
-// home and none of the portal's data folder.
+// home and none of the portal's data folder, and its shells run in a sandbox of their own.
+// Pinned to a dashboard per session; with shared dashboards, see
+// TestSharedHostIsSandboxed and TestTerminalIsolation.
 func TestSessionsAreSandboxed(t *testing.T) {
 	if _, err := exec.LookPath("bwrap"); err != nil {
 		browsertest.Missing(t, "bubblewrap", err)
 	}
 	data := t.TempDir()
-	p := startPortal(t, data, e2eConfig) // its reserved session starts at once
+	p := startPortalWith(t, data, e2eConfig, perSessionEnv) // its reserved session starts at once
 	var pid string
 	deadline := time.Now().Add(30 * time.Second)
 	for pid == "" && time.Now().Before(deadline) {
@@ -93,6 +95,42 @@ func TestSessionsAreSandboxed(t *testing.T) {
 	}
 	if !strings.Contains(string(environ), "DASHBOARD_SHELL=[\"/opt/portal/bwrap\"") {
 		t.Errorf("the dashboard's shells are not sandboxed: environment %q", environ)
+	}
+}
+
+// With shared dashboards (the default), an environment's dashboard host runs in a sandbox:
+// seen from the host, its root holds its session files at /run/sessions and none of the
+// portal's data folder.
+func TestSharedHostIsSandboxed(t *testing.T) {
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		browsertest.Missing(t, "bubblewrap", err)
+	}
+	data := t.TempDir()
+	sessions := filepath.Join(data, "sessions")
+	p := startPortalWith(t, data, e2eConfig, sharedEnv) // its reserved session starts at once
+	var pid int
+	deadline := time.Now().Add(30 * time.Second)
+	for pid == 0 && time.Now().Before(deadline) {
+		hosts, _ := sharedWorkloads(sessions)
+		for _, roots := range hosts {
+			if n, _, err := dashboardUnder(roots[0]); err == nil && len(roots) == 1 {
+				pid = n
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if pid == 0 {
+		t.Fatalf("no sandboxed dashboard host of portal %s found", p.url)
+	}
+	root := filepath.Join("/proc", strconv.Itoa(pid), "root")
+	files, err := filepath.Glob(filepath.Join(root, "run/sessions/*.json"))
+	if err != nil || len(files) == 0 {
+		t.Errorf("the host sees no session file in /run/sessions (%v): the check below proves nothing", err)
+	}
+	for _, hidden := range []string{filepath.Join(data, "portal.db"), sessions} {
+		if _, err := os.Stat(filepath.Join(root, hidden)); !os.IsNotExist(err) {
+			t.Errorf("the host sees %s: %v", hidden, err)
+		}
 	}
 }
 

@@ -158,8 +158,9 @@ func hostAddrs(t *testing.T) []string {
 // From a learner's real terminal, a session's network is its own: the portal's port is
 // unreachable on the loopback address, on the address that slirp4netns maps to the host's
 // loopback and on every other address of the host; the other session's dashboard is not
-// there to reach; /proc/net/tcp lists no listener of the host. A server outside answers
-// when the portal gives sessions egress, and does not when it does not.
+// there to reach (nor, shared, the environment's host); /proc/net/tcp lists no listener of
+// the host. A server outside answers when the portal gives sessions egress, and does not
+// when it does not.
 func TestSessionNetworkIsolation(t *testing.T) {
 	if os.Geteuid() != 0 {
 		browsertest.Missing(t, "root (to create the test's network namespace)", errors.New("not root"))
@@ -172,20 +173,39 @@ func TestSessionNetworkIsolation(t *testing.T) {
 	outside := startOutsideServer(t)
 	outHost, outPort, _ := net.SplitHostPort(outside.addr)
 
-	for _, egress := range []bool{true, false} {
-		t.Run("egress="+strconv.FormatBool(egress), func(t *testing.T) {
+	// With egress the portal's default (shared dashboards) falls back to a dashboard per
+	// session; without it, sessions share their environment's host unless pinned to a
+	// dashboard per session, and a terminal runs in the session's terminals agent.
+	for _, tt := range []struct {
+		egress bool
+		mode   string
+		env    []string
+	}{
+		{egress: true, mode: "default"},
+		{egress: false, mode: "per-session", env: perSessionEnv},
+		{egress: false, mode: "shared", env: sharedEnv},
+	} {
+		egress := tt.egress
+		t.Run("egress="+strconv.FormatBool(egress)+"/"+tt.mode, func(t *testing.T) {
 			t.Setenv("PORTAL_SESSION_EGRESS", strconv.FormatBool(egress))
 			data := t.TempDir()
-			p := startPortal(t, data, isolationConfig)
+			p := startPortalWith(t, data, isolationConfig, tt.env)
 			tok := p.token()
 			env := p.envNamed(tok, "lab-isolated")
 			a, frameA := learnerSession(t, p, tok, env, "https://hub.test/")
 			b, frameB := learnerSession(t, p, tok, env, "https://hub.test/")
-			// B's dashboard is up: its terminal opens through the portal.
+			// B's dashboard (or, shared, its terminals agent) is up: its terminal opens
+			// through the portal.
 			openTerminal(t, p, b.Name, frameB)
-			sockB := filepath.Join(data, "sessions", b.Name, "run", "dashboard.sock")
-			if fi, err := os.Stat(sockB); err != nil || fi.Mode()&os.ModeSocket == 0 {
-				t.Fatalf("B's dashboard socket %s: %v", sockB, err)
+			socks := []string{filepath.Join(data, "sessions", b.Name, "run", "dashboard.sock")}
+			if tt.mode == "shared" {
+				socks = []string{filepath.Join(data, "sessions", ".env", env, "terminals", b.Name, "terminals.sock"),
+					filepath.Join(data, "sessions", ".env", env, "run", "dashboard.sock")}
+			}
+			for _, sock := range socks {
+				if fi, err := os.Stat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 {
+					t.Fatalf("B's dashboard or terminals socket %s: %v", sock, err)
+				}
 			}
 
 			term := openTerminal(t, p, a.Name, frameA)
@@ -218,8 +238,10 @@ func TestSessionNetworkIsolation(t *testing.T) {
 			if st := term.status("L1", listeners, 10*time.Second); st == 0 {
 				t.Errorf("the terminal's /proc/net/tcp lists listening sockets")
 			}
-			if st := term.status("B1", fmt.Sprintf(`test -e %q`, sockB), 10*time.Second); st == 0 {
-				t.Errorf("the terminal sees B's dashboard socket %s", sockB)
+			for i, sock := range socks {
+				if st := term.status(fmt.Sprintf("B1%d", i), fmt.Sprintf(`test -e %q`, sock), 10*time.Second); st == 0 {
+					t.Errorf("the terminal sees socket %s", sock)
+				}
 			}
 			if st := term.status("B2", `ls -A /run/dashboard/ 2>/dev/null | grep -q .`, 10*time.Second); st == 0 {
 				t.Errorf("the terminal sees the dashboard's folder /run/dashboard")
