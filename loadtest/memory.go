@@ -32,7 +32,7 @@ func (r *run) memory(prefix string, ls []learner) {
 	if err != nil || len(procs) == 0 {
 		return
 	}
-	sum, top, nprocs, grouped := 0, 0, 0, 0
+	sum, top, nprocs, grouped, shared := 0, 0, 0, 0, 0
 	hostPSS := map[int]int{} // a dashboard host's PSS in KiB, by its process id
 	for _, p := range procs {
 		var pids []int
@@ -47,6 +47,7 @@ func (r *run) memory(prefix string, ls []learner) {
 		nprocs += len(pids)
 		if p.Host != nil && p.HostSessions > 0 {
 			// A shared session's part of its environment's dashboard host.
+			shared++
 			if _, ok := hostPSS[p.Host.PID]; !ok {
 				hpids, _ := p.Host.pids()
 				hostPSS[p.Host.PID] = pssKB(hpids)
@@ -66,6 +67,8 @@ func (r *run) memory(prefix string, ls []learner) {
 		r.rep.figure(prefix+"dashboard_host_pss_mb", float64(total)/1024)
 	}
 	r.rep.figure(prefix+"sessions", float64(len(procs)))
+	// How many of them share a dashboard host (the others run a dashboard of their own).
+	r.rep.figure(prefix+"shared_sessions", float64(shared))
 	r.rep.figure(prefix+"session_processes", float64(nprocs))
 	// How many sessions were counted by their cgroup (the others by descent).
 	r.rep.figure(prefix+"sessions_by_cgroup", float64(grouped))

@@ -14,7 +14,8 @@ import (
 
 // TestLoadtestSpawnedEndToEnd runs `portal loadtest --spawn` with the real binary: the live
 // scenario measures the sessions' memory over their processes, idle and with three
-// terminals open over the dashboard's WebSocket; the proxy scenario compares the portal's
+// terminals open over the dashboard's WebSocket, with a dashboard per session and with the
+// portal's default (shared dashboards); the proxy scenario compares the portal's
 // proxy with the bare one on the cheap path and on the landing page. Every check of both
 // must hold, and nothing may be left running. It asserts no timings.
 func TestLoadtestSpawnedEndToEnd(t *testing.T) {
@@ -52,28 +53,34 @@ func TestLoadtestSpawnedEndToEnd(t *testing.T) {
 		}
 		return &rep
 	}
-	t.Run("live", func(t *testing.T) {
-		rep := run(t, "--scenario", "live", "--users", "2", "--concurrency", "2")
+	t.Run("live-per-session", func(t *testing.T) {
+		// Pinned to a dashboard per session: each session counted over its own processes.
+		rep := runWith(t, []string{"PORTAL_SHARED_DASHBOARDS=false"}, "--scenario", "live", "--users", "2", "--concurrency", "2")
 		f := rep.Figures
 		if f["live_sessions"] != 2 || f["terminals_open"] != 6 || f["sessions"] != 2 || f["portal_rss_mb"] <= 0 ||
-			f["portal_pss_mb"] <= 0 || f["idle_session_pss_mb_avg"] <= 0 {
+			f["portal_pss_mb"] <= 0 || f["idle_session_pss_mb_avg"] <= 0 || f["shared_sessions"] != 0 {
 			t.Fatalf("figures = %v", f)
+		}
+		if _, ok := f["dashboard_hosts"]; ok {
+			t.Fatalf("a dashboard host counted with a dashboard per session: %v", f)
 		}
 		// The shells of the open terminals are counted with their session.
 		if f["session_processes"] <= f["idle_session_processes"] || f["session_pss_mb_avg"] <= f["idle_session_pss_mb_avg"] {
 			t.Fatalf("terminals not counted: %v", f)
 		}
 	})
-	t.Run("live-shared", func(t *testing.T) {
-		// With shared dashboards: one host serves both sessions, each counted with its part
-		// of the host; the terminals start each session's agent and shells.
+	t.Run("live-default", func(t *testing.T) {
+		// The portal's default, shared dashboards: one host serves both sessions, each
+		// counted with its part of the host; the terminals start each session's agent and
+		// shells.
 		if _, err := exec.LookPath("bwrap"); err != nil {
 			browsertest.Missing(t, "bubblewrap", err)
 		}
-		rep := runWith(t, []string{"PORTAL_SHARED_DASHBOARDS=true"}, "--scenario", "live", "--users", "2", "--concurrency", "2")
+		rep := runWith(t, []string{"PORTAL_SHARED_DASHBOARDS="}, "--scenario", "live", "--users", "2", "--concurrency", "2")
 		f := rep.Figures
-		if f["live_sessions"] != 2 || f["terminals_open"] != 6 || f["sessions"] != 2 ||
-			f["idle_dashboard_hosts"] != 1 || f["dashboard_hosts"] != 1 || f["idle_session_pss_mb_avg"] <= 0 {
+		if f["live_sessions"] != 2 || f["terminals_open"] != 6 || f["sessions"] != 2 || f["shared_sessions"] != 2 ||
+			f["idle_shared_sessions"] != 2 || f["idle_dashboard_hosts"] != 1 || f["dashboard_hosts"] != 1 ||
+			f["portal_rss_mb"] <= 0 || f["idle_session_pss_mb_avg"] <= 0 || f["dashboard_host_pss_mb"] <= 0 {
 			t.Fatalf("figures = %v", f)
 		}
 		if f["session_processes"] <= f["idle_session_processes"] || f["session_pss_mb_avg"] <= f["idle_session_pss_mb_avg"] {
