@@ -270,3 +270,31 @@ func crashDuringClassStartShared(t *testing.T) {
 	t.Logf("after the restart: %d live sessions, %d session files, hosts %v, %d terminals agents",
 		len(live), len(files), hosts, len(agents))
 }
+
+// dashboardLogs returns, for a failing test's log, the output of what serves session
+// name's pages and terminals: its own dashboard's (a dashboard per session), or its
+// environment's host's and its terminals agent's (shared dashboards).
+func dashboardLogs(dataDir, name string) string {
+	sessions := filepath.Join(dataDir, "sessions")
+	var b strings.Builder
+	files := []string{filepath.Join(sessions, name, ".dashboard.log"), filepath.Join(sessions, name, ".terminals.log")}
+	if env, ok := sessionFiles(sessions)[name]; ok {
+		files = append(files, filepath.Join(sessions, ".env", env, ".dashboard.log"))
+	}
+	for _, f := range files {
+		if out, err := os.ReadFile(f); err == nil {
+			fmt.Fprintf(&b, "%s:\n%s\n", f, out)
+		}
+	}
+	return b.String()
+}
+
+// servingProcs returns the root processes that serve session name's pages: its own
+// dashboard's sandbox (a dashboard per session), or its environment's host (shared).
+func servingProcs(sessions, name string) []int {
+	if env, ok := sessionFiles(sessions)[name]; ok {
+		hosts, _ := sharedWorkloads(sessions)
+		return hosts[env]
+	}
+	return workloads(sessions)[name]
+}

@@ -288,8 +288,7 @@ func dashboardInBrowser(t *testing.T, env []string) {
 	defer func() {
 		if t.Failed() {
 			t.Logf("events at the webhook: %q", hooks.names("/hook"))
-			b, _ := os.ReadFile(filepath.Join(p.dataDir, "sessions", r.Name, ".dashboard.log"))
-			t.Logf("dashboard log:\n%s", b)
+			t.Logf("dashboard logs:\n%s", dashboardLogs(p.dataDir, r.Name))
 		}
 	}()
 	eventually(t, 20*time.Second, "the dashboard's workshop events at the webhook", func() bool {

@@ -517,9 +517,16 @@ func TestUsersDocumentEndToEnd(t *testing.T) {
 	})
 }
 
+// TestRestartKeepsSessions restarts the portal: its sessions keep running and are picked up
+// again, with a dashboard per session (re-attached to its process) and with shared
+// dashboards (the environment's host and its session files).
 func TestRestartKeepsSessions(t *testing.T) {
+	dashboardModes(t, restartKeepsSessions)
+}
+
+func restartKeepsSessions(t *testing.T, env []string) {
 	data := t.TempDir()
-	p := startPortal(t, data, e2eConfig)
+	p := startPortalWith(t, data, e2eConfig, env)
 	tok := p.token()
 	var r requestResponse
 	p.get(tok, "/workshops/environment/lab-w01/request/?index_url=https://hub.test/", 200, &r)
@@ -531,9 +538,20 @@ func TestRestartKeepsSessions(t *testing.T) {
 	}
 	resp.Body.Close()
 	creds := p.creds
+	// The processes that serve the session are found by their sandbox's command line
+	// (without bubblewrap these tests run unsandboxed: nothing to find).
+	sessions := filepath.Join(data, "sessions")
+	_, noSandbox := exec.LookPath("bwrap")
+	var before []int
+	if noSandbox == nil {
+		eventually(t, 20*time.Second, "the process serving "+r.Name, func() bool {
+			before = servingProcs(sessions, r.Name)
+			return len(before) == 1
+		})
+	}
 	p.stop()
 
-	q := startPortal(t, data, e2eConfig)
+	q := startPortalWith(t, data, e2eConfig, env)
 	// The store keeps only hashes: the restart does not show the secret again, and the
 	// credentials of the first start still work.
 	if q.creds["secret"] != "" || q.creds["robotpw"] != "" {
@@ -557,6 +575,10 @@ func TestRestartKeepsSessions(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
+	// The same process serves it: the restarted portal picked it up, not started it again.
+	if after := servingProcs(sessions, r.Name); noSandbox == nil && !slices.Equal(after, before) {
+		t.Errorf("session %s is served by processes %v after the restart, %v before", r.Name, after, before)
+	}
 	// Activation URL works as a login link after the restart.
 	jar2, _ := cookiejar.New(nil)
 	resp, err = q.client(jar2, true).Get(q.url + r.URL)

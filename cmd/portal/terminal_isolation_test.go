@@ -241,8 +241,7 @@ func terminalIsolation(t *testing.T, extra []string) {
 		if t.Failed() {
 			out, _ := term.output()
 			t.Logf("terminal output:\n%s", out)
-			log, _ := os.ReadFile(filepath.Join(data, "sessions", a.Name, ".dashboard.log"))
-			t.Logf("dashboard log of %s:\n%s", a.Name, log)
+			t.Logf("dashboard logs of %s:\n%s", a.Name, dashboardLogs(data, a.Name))
 		}
 	}()
 
