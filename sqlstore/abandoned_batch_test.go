@@ -10,13 +10,13 @@ import (
 	"portal"
 )
 
-// When the running Update has finished but left its batch open for an Update still waiting,
-// and that waiting Update then gives up (its context ends), the one giving up commits the
-// batch: otherwise nobody would, and the finished Update would wait for its commit forever.
+// When the running Update ends its turn and hands it to the first Update in line just as
+// that one gives up (its context ended), the one giving up passes the turn on and, being
+// the last in line, commits the batch: otherwise nobody would, and the finished Update
+// would wait for its commit forever.
 //
-// The finished Update is played by the test on the writer's own state, so that the waiting
-// Update can only see its context end (a real one would also close the turn, and select
-// would pick either).
+// The finished Update is played by the test on the writer's own state, so that the turn is
+// handed over after the waiting Update's context ended and before it looks.
 func TestLastWaiterGivingUpCommitsTheBatch(t *testing.T) {
 	db := openFile(t, filepath.Join(t.TempDir(), "portal.db"))
 	w := &db.w
@@ -33,9 +33,8 @@ func TestLastWaiterGivingUpCommitsTheBatch(t *testing.T) {
 		t.Fatalf("write in the batch: %v (panicked %v)", err, panicked)
 	}
 	b := &batch{tx: stx, n: 1, done: make(chan struct{}), wrote: wrote}
-	turn := make(chan struct{})
 	w.mu.Lock()
-	w.open, w.running, w.turn = b, true, turn
+	w.open, w.running = b, true
 	w.mu.Unlock()
 
 	// Another Update waits for its turn.
@@ -45,34 +44,32 @@ func TestLastWaiterGivingUpCommitsTheBatch(t *testing.T) {
 	go func() {
 		errc <- db.Update(ctx, func(tx portal.Tx) error { return tx.PutSetting("waiter", "1") })
 	}()
-	for {
-		w.mu.Lock()
-		n := w.waiting
-		w.mu.Unlock()
-		if n == 1 {
-			break
-		}
+	for db.waiting() != 1 {
 		runtime.Gosched()
 	}
 
-	// The running Update finishes and, someone being still in line, leaves the batch open;
-	// before the waiting one is woken, its context ends.
+	// The running Update finishes and, someone being in line, hands it the turn with the
+	// batch still open, just as the waiting one's context ends.
 	w.mu.Lock()
-	w.running = false
-	w.mu.Unlock()
 	cancel()
+	w.passLocked()
+	w.mu.Unlock()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("the Update that gave up returned %v, want %v", err, context.Canceled)
 	}
 	select {
 	case <-b.done:
 	default:
-		close(turn)
 		t.Fatal("the batch was left open after the last waiting Update gave up: its Updates would wait forever")
 	}
-	close(turn)
 	if b.err != nil {
 		t.Fatalf("commit: %v", b.err)
+	}
+	w.mu.Lock()
+	running := w.running
+	w.mu.Unlock()
+	if running {
+		t.Error("the writer still has an Update running: the next Update would wait forever")
 	}
 	err = db.View(t.Context(), func(tx portal.Tx) error {
 		if _, err := tx.Setting("finished"); err != nil {
@@ -111,9 +108,7 @@ func TestWaiterGivingUpLeavesTheRunningBatchOpen(t *testing.T) {
 		errc <- db.Update(ctx, func(tx portal.Tx) error { return tx.PutSetting("waiter", "1") })
 	}()
 	for {
-		w.mu.Lock()
-		n := w.waiting
-		w.mu.Unlock()
+		n := db.waiting()
 		if n == 1 {
 			break
 		}

@@ -19,12 +19,22 @@ const maxBatch = 64
 // Updates stay serialised, so what one reads stays true until it returns; each returns only
 // once the commit that holds its writes is done, and fails if that commit fails. An Update
 // waiting for its turn gives up when its context ends.
+//
+// Updates take their turns in the order they arrived: the one that ends its turn hands it
+// to the first in line. (Woken all at once to race for the turn, as they once were, the
+// Updates of a class's session requests were served in no particular order, so that a
+// learner who asked later could get a session a second before one who asked earlier, and
+// every turn woke every waiting Update for nothing.)
 type writer struct {
-	mu      sync.Mutex    // guards the fields below; not held while an Update's fn runs
-	running bool          // an Update's fn runs on the open batch
-	waiting int           // Updates waiting for their turn
-	turn    chan struct{} // closed when the running Update is done
-	open    *batch
+	mu sync.Mutex // guards the fields below; not held while an Update's fn runs
+	// running is set while an Update has the turn: its fn runs, its batch commits, or it
+	// was just handed the turn. While it is set, the Updates that arrive wait in line.
+	running bool
+	// line holds the Updates waiting for their turn, first come first: the turn is handed
+	// to one by closing its channel (running stays set). Whenever line is not empty,
+	// running is set.
+	line []chan struct{}
+	open *batch
 	// commits counts the batches committed that wrote something, so callers can tell
 	// whether anything changed.
 	commits atomic.Uint64
@@ -43,10 +53,8 @@ type batch struct {
 	full bool
 }
 
-// closeLocked commits the open batch. w.mu is held and no Update runs.
-func (w *writer) closeLocked() {
-	b := w.open
-	w.open = nil
+// commit commits batch b, which is no longer open to new Updates.
+func (w *writer) commit(b *batch) {
 	if err := b.tx.Commit(); err != nil {
 		b.err = fmt.Errorf("sqlstore: commit: %w", err)
 		if b.full {
@@ -63,6 +71,39 @@ func (w *writer) closeLocked() {
 	close(b.done)
 }
 
+// passLocked ends the turn of the Update that has it: it hands the turn to the first
+// Update in line, or, with none waiting, commits the open batch (nobody else would).
+// w.mu is held.
+func (w *writer) passLocked() {
+	if len(w.line) > 0 {
+		next := w.line[0]
+		w.line[0] = nil
+		w.line = w.line[1:]
+		close(next)
+		return
+	}
+	w.running = false
+	if b := w.open; b != nil {
+		w.open = nil
+		w.commit(b)
+	}
+}
+
+// leaveLineLocked takes turn out of the line; it reports false when it is not there (the
+// turn was handed to it). w.mu is held.
+func (w *writer) leaveLineLocked(turn chan struct{}) bool {
+	for i, t := range w.line {
+		if t == turn {
+			w.line = append(w.line[:i], w.line[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// waitingLocked returns how many Updates wait for their turn. w.mu is held.
+func (w *writer) waitingLocked() int { return len(w.line) }
+
 // update runs fn as one Update (see DB.Update).
 func (db *DB) update(ctx context.Context, fn func(tx portal.Tx) error) error {
 	if err := ctx.Err(); err != nil {
@@ -70,31 +111,32 @@ func (db *DB) update(ctx context.Context, fn func(tx portal.Tx) error) error {
 	}
 	w := &db.w
 	w.mu.Lock()
-	for w.running {
-		w.waiting++
-		turn := w.turn
+	if w.running {
+		turn := make(chan struct{})
+		w.line = append(w.line, turn)
 		w.mu.Unlock()
 		select {
 		case <-turn:
-			w.mu.Lock()
-			w.waiting--
 		case <-ctx.Done():
-			w.mu.Lock()
-			w.waiting--
-			// The batch was left open for the Updates waiting; if this was the last of
-			// them, nobody else will commit it.
-			if !w.running && w.waiting == 0 && w.open != nil {
-				w.closeLocked()
+		}
+		w.mu.Lock()
+		if err := ctx.Err(); err != nil {
+			if !w.leaveLineLocked(turn) {
+				// The turn came as the context ended: it goes on to the next in line.
+				w.passLocked()
 			}
 			w.mu.Unlock()
-			return ctx.Err()
+			return err
 		}
+		// Handed the turn: running is still set, for this Update now.
 	}
+	w.running = true
 	if w.open == nil {
 		// The transaction belongs to no single caller: a caller that gives up must not
 		// end the others' work.
 		stx, err := db.write.BeginTx(context.Background(), nil)
 		if err != nil {
+			w.passLocked()
 			w.mu.Unlock()
 			return fmt.Errorf("sqlstore: begin: %w", err)
 		}
@@ -102,21 +144,23 @@ func (db *DB) update(ctx context.Context, fn func(tx portal.Tx) error) error {
 	}
 	b := w.open
 	b.n++
-	w.running = true
-	w.turn = make(chan struct{})
 	w.mu.Unlock()
 
 	err, panicked, pv, wrote := db.inSavepoint(ctx, b.tx, fn)
 
 	full := isDiskFull(err)
 	w.mu.Lock()
-	w.running = false
 	b.full = b.full || full
 	b.wrote = b.wrote || wrote
-	if w.waiting == 0 || b.n >= maxBatch || panicked || full {
-		w.closeLocked()
+	if len(w.line) == 0 || b.n >= maxBatch || panicked || full {
+		// Committed with the turn held, outside w.mu: the Updates that arrive meanwhile
+		// wait in line for a batch of their own.
+		w.open = nil
+		w.mu.Unlock()
+		w.commit(b)
+		w.mu.Lock()
 	}
-	close(w.turn)
+	w.passLocked()
 	w.mu.Unlock()
 	<-b.done
 	if panicked {
