@@ -51,3 +51,39 @@ func TestReadyAtOnceIsOneWrite(t *testing.T) {
 		t.Errorf("starting %d sessions ready at once took %d writes, want %d", len(names), got, want)
 	}
 }
+
+// A reconciler pass with nothing to trim, drain or top up takes no turn at the store's
+// writer: in a class start the writer's line holds every learner's request, and a pass
+// that waited there for nothing would start the class's workloads that much later.
+func TestIdlePassDoesNotWrite(t *testing.T) {
+	e := entry("ws")
+	e.Capacity, e.Reserved, e.Initial = 10, 1, 1
+	h := newHarness(t, settings(e), mock.Healthy)
+	h.reconcile() // the reserved session starts
+	counted := &updateCounter{Store: h.failing}
+	h.s.store = counted
+	h.activate(h.mustRequest("lab-w01", "learner"))
+	spares := func() int {
+		n := 0
+		for _, sp := range h.sessions(portal.SessionFilter{Environment: "lab-w01",
+			States: []portal.SessionState{portal.SessionStarting, portal.SessionWaiting}}) {
+			if sp.Owner == "" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := spares(); n != 0 {
+		t.Fatalf("%d reserved sessions after the learner took the only one", n)
+	}
+	// Something to do: the reserved session taken is replaced.
+	h.reconcile()
+	if n := spares(); n != 1 {
+		t.Fatalf("%d reserved sessions after a pass, want the one taken replaced", n)
+	}
+	counted.updates.Store(0)
+	h.reconcile()
+	if got := counted.updates.Load(); got != 0 {
+		t.Errorf("a pass with nothing to do made %d writes, want none", got)
+	}
+}
