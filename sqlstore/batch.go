@@ -20,32 +20,51 @@ const maxBatch = 64
 // once the commit that holds its writes is done, and fails if that commit fails. An Update
 // waiting for its turn gives up when its context ends.
 //
-// Updates take their turns in the order they arrived: the one that ends its turn hands it
-// to the first in line. (Woken all at once to race for the turn, as they once were, the
-// Updates of a class's session requests were served in no particular order, so that a
-// learner who asked later could get a session a second before one who asked earlier, and
-// every turn woke every waiting Update for nothing.)
+// Updates run in the order they arrived, and a batch's Updates run one after the other on
+// one goroutine, its runner: the Update that found the writer idle, or was handed the
+// writer by the previous runner. The runner takes the Updates waiting in line, first come
+// first, until none is left or the batch is full, commits, wakes their callers and hands
+// the writer to the first Update still in line. (Woken all at once to race for their turns,
+// as they once were, the Updates of a class's session requests ran in no particular order,
+// so that a learner who asked later could get a session a second before one who asked
+// earlier; handed the turn one by one, each waited for its goroutine to be scheduled,
+// behind every other runnable goroutine of a busy portal, while the writer stood idle.)
 type writer struct {
-	mu sync.Mutex // guards the fields below; not held while an Update's fn runs
-	// running is set while an Update has the turn: its fn runs, its batch commits, or it
-	// was just handed the turn. While it is set, the Updates that arrive wait in line.
-	running bool
-	// line holds the Updates waiting for their turn, first come first: the turn is handed
-	// to one by closing its channel (running stays set). Whenever line is not empty,
-	// running is set.
-	line []chan struct{}
-	open *batch
+	mu sync.Mutex // guards the fields below and the jobs' state
+	// busy is set while a runner runs (or was handed the writer and is waking up). While
+	// it is set, the Updates that arrive wait in line.
+	busy bool
+	// line holds the Updates waiting to run, in arrival order. Whenever line is not
+	// empty, busy is set.
+	line []*job
 	// commits counts the batches committed that wrote something, so callers can tell
 	// whether anything changed.
 	commits atomic.Uint64
+}
+
+// job is one Update in the writer's line.
+type job struct {
+	ctx context.Context
+	fn  func(tx portal.Tx) error
+	// wake is closed when the job's result is in (done), or when its caller is to become
+	// the runner (run).
+	wake chan struct{}
+	run  bool // the caller runs the line
+	// taken is set when a runner took the job from the line: its caller may no longer
+	// leave.
+	taken bool
+	// The result, once wake is closed and run is not set.
+	err      error
+	panicked bool
+	pv       any
 }
 
 // batch is one transaction shared by several Updates.
 type batch struct {
 	tx   *sql.Tx
 	n    int
-	done chan struct{} // closed once committed
-	err  error         // of the commit
+	err  error // of the commit
+	jobs []*job
 	// wrote is set when an Update that kept its writes ran a write statement.
 	wrote bool
 	// full is set when a statement found the disk full: SQLite may have rolled the whole
@@ -53,7 +72,7 @@ type batch struct {
 	full bool
 }
 
-// commit commits batch b, which is no longer open to new Updates.
+// commit commits batch b.
 func (w *writer) commit(b *batch) {
 	if err := b.tx.Commit(); err != nil {
 		b.err = fmt.Errorf("sqlstore: commit: %w", err)
@@ -68,32 +87,28 @@ func (w *writer) commit(b *batch) {
 		// callers read again.
 		w.commits.Add(1)
 	}
-	close(b.done)
 }
 
-// passLocked ends the turn of the Update that has it: it hands the turn to the first
-// Update in line, or, with none waiting, commits the open batch (nobody else would).
-// w.mu is held.
-func (w *writer) passLocked() {
-	if len(w.line) > 0 {
-		next := w.line[0]
-		w.line[0] = nil
-		w.line = w.line[1:]
-		close(next)
+// handOffLocked ends a runner's turn: the first Update in line becomes the runner, or,
+// with none waiting, the writer is idle. w.mu is held.
+func (w *writer) handOffLocked() {
+	if len(w.line) == 0 {
+		w.busy = false
 		return
 	}
-	w.running = false
-	if b := w.open; b != nil {
-		w.open = nil
-		w.commit(b)
-	}
+	next := w.line[0]
+	next.run = true
+	close(next.wake)
 }
 
-// leaveLineLocked takes turn out of the line; it reports false when it is not there (the
-// turn was handed to it). w.mu is held.
-func (w *writer) leaveLineLocked(turn chan struct{}) bool {
-	for i, t := range w.line {
-		if t == turn {
+// leaveLineLocked takes j out of the line; it reports false when it is not there (a runner
+// took it, or it was made the runner). w.mu is held.
+func (w *writer) leaveLineLocked(j *job) bool {
+	if j.taken || j.run {
+		return false
+	}
+	for i, x := range w.line {
+		if x == j {
 			w.line = append(w.line[:i], w.line[i+1:]...)
 			return true
 		}
@@ -101,7 +116,7 @@ func (w *writer) leaveLineLocked(turn chan struct{}) bool {
 	return false
 }
 
-// waitingLocked returns how many Updates wait for their turn. w.mu is held.
+// waitingLocked returns how many Updates wait in line. w.mu is held.
 func (w *writer) waitingLocked() int { return len(w.line) }
 
 // update runs fn as one Update (see DB.Update).
@@ -110,66 +125,109 @@ func (db *DB) update(ctx context.Context, fn func(tx portal.Tx) error) error {
 		return err
 	}
 	w := &db.w
+	j := &job{ctx: ctx, fn: fn, wake: make(chan struct{})}
 	w.mu.Lock()
-	if w.running {
-		turn := make(chan struct{})
-		w.line = append(w.line, turn)
-		w.mu.Unlock()
-		select {
-		case <-turn:
-		case <-ctx.Done():
-		}
+	w.line = append(w.line, j)
+	if !w.busy {
+		w.busy = true
+		j.run = true
+		close(j.wake)
+	}
+	w.mu.Unlock()
+	select {
+	case <-j.wake:
+	case <-ctx.Done():
 		w.mu.Lock()
-		if err := ctx.Err(); err != nil {
-			if !w.leaveLineLocked(turn) {
-				// The turn came as the context ended: it goes on to the next in line.
-				w.passLocked()
+		left := w.leaveLineLocked(j)
+		w.mu.Unlock()
+		if left {
+			return ctx.Err()
+		}
+		<-j.wake // a runner has it, or it is to run the line itself
+	}
+	w.mu.Lock()
+	run := j.run
+	w.mu.Unlock()
+	if run {
+		db.runBatch()
+	}
+	if j.panicked {
+		panic(j.pv)
+	}
+	return j.err
+}
+
+// runBatch runs the Updates in line, first come first, in one transaction until none is
+// left, the batch is full or one of them panicked or found the disk full; it commits,
+// wakes their callers and hands the writer on. The caller was made the runner: its own
+// Update is first in line.
+func (db *DB) runBatch() {
+	w := &db.w
+	var b *batch
+	for {
+		w.mu.Lock()
+		if len(w.line) == 0 || (b != nil && (b.n >= maxBatch || b.full)) {
+			w.mu.Unlock()
+			break
+		}
+		j := w.line[0]
+		w.line[0] = nil
+		w.line = w.line[1:]
+		j.taken = true
+		w.mu.Unlock()
+
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			db.finish(j)
+			continue
+		}
+		if b == nil {
+			// The transaction belongs to no single caller: a caller that gives up must
+			// not end the others' work.
+			stx, err := db.write.BeginTx(context.Background(), nil)
+			if err != nil {
+				j.err = fmt.Errorf("sqlstore: begin: %w", err)
+				db.finish(j)
+				continue
 			}
-			w.mu.Unlock()
-			return err
+			b = &batch{tx: stx}
 		}
-		// Handed the turn: running is still set, for this Update now.
-	}
-	w.running = true
-	if w.open == nil {
-		// The transaction belongs to no single caller: a caller that gives up must not
-		// end the others' work.
-		stx, err := db.write.BeginTx(context.Background(), nil)
-		if err != nil {
-			w.passLocked()
-			w.mu.Unlock()
-			return fmt.Errorf("sqlstore: begin: %w", err)
+		b.n++
+		b.jobs = append(b.jobs, j)
+		err, panicked, pv, wrote := db.inSavepoint(j.ctx, b.tx, j.fn)
+		j.err, j.panicked, j.pv = err, panicked, pv
+		b.full = b.full || isDiskFull(err)
+		b.wrote = b.wrote || wrote
+		if panicked {
+			break
 		}
-		w.open = &batch{tx: stx, done: make(chan struct{})}
 	}
-	b := w.open
-	b.n++
-	w.mu.Unlock()
-
-	err, panicked, pv, wrote := db.inSavepoint(ctx, b.tx, fn)
-
-	full := isDiskFull(err)
-	w.mu.Lock()
-	b.full = b.full || full
-	b.wrote = b.wrote || wrote
-	if len(w.line) == 0 || b.n >= maxBatch || panicked || full {
-		// Committed with the turn held, outside w.mu: the Updates that arrive meanwhile
-		// wait in line for a batch of their own.
-		w.open = nil
-		w.mu.Unlock()
+	if b != nil {
 		w.commit(b)
-		w.mu.Lock()
+		for _, j := range b.jobs {
+			switch {
+			case j.panicked:
+			case j.err != nil:
+				j.err = diskFull(j.err)
+			default:
+				j.err = diskFull(b.err)
+			}
+			db.finish(j)
+		}
 	}
-	w.passLocked()
+	w.mu.Lock()
+	w.handOffLocked()
 	w.mu.Unlock()
-	<-b.done
-	if panicked {
-		panic(pv)
+}
+
+// finish wakes the caller of j, whose result is in. The runner's own job is left for it
+// to read when runBatch returns.
+func (db *DB) finish(j *job) {
+	db.w.mu.Lock()
+	defer db.w.mu.Unlock()
+	if !j.run {
+		close(j.wake)
 	}
-	if err != nil {
-		return diskFull(err)
-	}
-	return diskFull(b.err)
 }
 
 // inSavepoint runs fn in a savepoint of stx, rolled back when fn fails, panics or its
