@@ -83,6 +83,9 @@ type Config struct {
 	// soon as the dashboard answers, as a browser does, and wait for the shell's first
 	// output (figures time-to-terminal and first_request_to_last_terminal_s).
 	FirstTerminal bool
+	// Timeline, when set, is a file class-start writes each learner's times to (JSON), to
+	// see where a learner's wait went.
+	Timeline string
 
 	// Spawn starts `PortalBinary serve` with a generated configuration in a temporary data
 	// folder on a free port, and stops it and its session processes at the end.

@@ -22,6 +22,10 @@ import (
 // learner is what happened to one learner.
 type learner struct {
 	requested time.Time
+	granted   time.Time // the request's answer
+	activated time.Time // the activation's answer
+	framed    time.Time // the session page that framed the dashboard
+	pages     int       // session pages loaded (the last one framed the dashboard)
 	dashboard time.Time // zero when the dashboard never answered
 	terminal  time.Time // with FirstTerminal: its first terminal's first output (zero: none)
 	grant     grant
@@ -50,19 +54,23 @@ func (r *run) learn(ctx context.Context, i int, email string) learner {
 	if err != nil {
 		return fail(err)
 	}
+	l.granted = time.Now()
 	g := l.grant
 	if err := c.timed(ctx, "activate", func() (int, error) { return c.activate(ctx, l.browser, g) }); err != nil {
 		return fail(err)
 	}
+	l.activated = time.Now()
 	err = c.timed(ctx, "session-page", func() (int, error) {
 		var n int
 		var err error
+		l.pages++
 		l.frame, n, err = c.sessionPage(ctx, l.browser, g.Name)
 		return n, err
 	})
 	if err != nil {
 		return fail(err)
 	}
+	l.framed = time.Now()
 	err = c.timed(ctx, "dashboard", func() (int, error) {
 		var n int
 		var err error
@@ -214,6 +222,11 @@ func (r *run) classStart(ctx context.Context) error {
 		}
 	}
 	r.startOrder(out)
+	if r.cfg.Timeline != "" {
+		if err := writeTimeline(r.cfg.Timeline, out); err != nil {
+			return fmt.Errorf("write the timeline: %w", err)
+		}
+	}
 
 	names := make([]string, 0, len(sessions))
 	var grants []grant

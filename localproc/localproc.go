@@ -142,6 +142,10 @@ type Provisioner struct {
 	// ("host": once the host runs; "file": once the session file is written), as if the
 	// portal died there.
 	interrupt string
+	// starts orders this provisioner's shared starts per environment; hosts remembers
+	// the hosts that answered (sharedstart.go).
+	starts startLine
+	hosts  hostsSeen
 }
 
 // New returns a Provisioner, creating cfg.Dir if needed. Unless cfg.Sandbox.Mode is

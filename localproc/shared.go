@@ -185,6 +185,8 @@ func flock(path string, wait bool) (unlock func(), ok bool, err error) {
 // when it does not run. It starts no process for the session.
 func (p *Provisioner) startShared(r portal.StartRequest, env, content string, limits Limits) ([]byte, error) {
 	name := r.Session.Name
+	done := p.starts.lock(env)
+	defer done()
 	unlock, _, err := p.lock(env, true)
 	if err != nil {
 		return nil, fmt.Errorf("localproc: start %s: lock environment %s: %w", name, env, err)
@@ -586,7 +588,7 @@ func (p *Provisioner) sharedStatus(ctx context.Context, h handle) (portal.Worklo
 		gone.Message = "the environment's dashboard host is gone"
 		return gone, nil
 	}
-	return p.processStatus(ctx, host, http.Header{sessionHeader: {h.sessionName()}})
+	return p.hostStatus(ctx, host, h.sessionName())
 }
 
 // sharedEndpoint returns the endpoint of a shared session's host, or portal.ErrGone.

@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,6 +142,12 @@ func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func (l *logBuffer) count(s string) int {
@@ -614,6 +622,11 @@ func TestSharedHostDies(t *testing.T) {
 		waitReady(t, p, b1)
 		host := hostOf(t, p, "lab-w01")
 		syscall.Kill(-host.PGID, syscall.SIGKILL)
+		// Once it has died (a host that answered before is taken at its word while it
+		// lives):
+		for alive(host) {
+			time.Sleep(10 * time.Millisecond)
+		}
 		if st := waitPhase(t, p, b1); st.Phase != portal.WorkloadGone {
 			t.Errorf("Status = %+v after the host died, want gone", st)
 		}
@@ -649,5 +662,76 @@ func TestStartTerminalsRefusesLinkedSocket(t *testing.T) {
 	defer cancel()
 	if err := p.StartTerminals(ctx, b); err == nil {
 		t.Errorf("StartTerminals took a link to the host's socket for the agent")
+	}
+}
+
+// Once the host has answered for one session, a later session is ready as soon as it is
+// registered: its status asks the host nothing (here the host is stopped and could not
+// answer).
+func TestSharedReadyOnceHostAnswered(t *testing.T) {
+	p, _ := newSharedProvisioner(t, t.TempDir())
+	b1, _ := start(t, p, sharedRequest("lab-w01-s001", "lab-w01"))
+	waitReady(t, p, b1)
+	host := hostOf(t, p, "lab-w01")
+	if err := syscall.Kill(-host.PGID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(-host.PGID, syscall.SIGCONT)
+	b2, _ := start(t, p, sharedRequest("lab-w01-s002", "lab-w01"))
+	st, err := p.Status(context.Background(), b2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Phase != portal.WorkloadReady || st.Endpoint == "" {
+		t.Errorf("status of a session of a host that answered before: %v %q, want ready with the host's endpoint", st.Phase, st.Endpoint)
+	}
+	syscall.Kill(-host.PGID, syscall.SIGCONT)
+	// A host that is gone is no longer taken at its word.
+	if err := p.killHost("lab-w01"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := p.Status(context.Background(), b2); err != nil || st.Phase == portal.WorkloadReady {
+		t.Errorf("status of a session whose host was killed: %v, %v; want not ready", st.Phase, err)
+	}
+}
+
+// The shared starts of one environment register their sessions in the order they came.
+func TestSharedStartsInArrivalOrder(t *testing.T) {
+	p, logs := newSharedProvisioner(t, t.TempDir())
+	b0, _ := start(t, p, sharedRequest("lab-w01-s000", "lab-w01"))
+	waitReady(t, p, b0)
+	release := p.starts.lock("lab-w01") // a start under way
+	const n = 12
+	var want []string
+	var wg sync.WaitGroup
+	for i := range n {
+		name := fmt.Sprintf("lab-w01-s%03d", i+1)
+		want = append(want, name)
+		wg.Go(func() {
+			b, err := p.Start(context.Background(), sharedRequest(name, "lab-w01"))
+			if err != nil {
+				t.Errorf("Start %s: %v", name, err)
+				return
+			}
+			t.Cleanup(func() { p.Stop(context.Background(), b) })
+		})
+		for p.starts.waiting("lab-w01") != i+1 {
+			runtime.Gosched()
+		}
+	}
+	release()
+	wg.Wait()
+	var got []string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "started session on its environment's dashboard host") {
+			_, rest, _ := strings.Cut(line, "session=")
+			name, _, _ := strings.Cut(rest, " ")
+			if name != "lab-w01-s000" {
+				got = append(got, name)
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("sessions registered in the order %v, want %v", got, want)
 	}
 }

@@ -213,7 +213,7 @@ func (s *Scheduler) expireDue(ctx context.Context) error {
 // portal is over its maximum.
 func (s *Scheduler) trimReserved(ctx context.Context) error {
 	var events []portal.Event
-	err := s.store.Update(ctx, func(tx portal.Tx) error {
+	err := s.updateIfWrites(ctx, func(tx portal.Tx) error {
 		events = nil
 		now := s.now()
 		envs, err := tx.Environments(portal.EnvRunning)
@@ -384,7 +384,7 @@ func (s *Scheduler) markStopped(ctx context.Context, name string, from portal.Se
 // drainEnvironments stops STOPPING environments that have no live sessions left.
 func (s *Scheduler) drainEnvironments(ctx context.Context) error {
 	var events []portal.Event
-	err := s.store.Update(ctx, func(tx portal.Tx) error {
+	err := s.updateIfWrites(ctx, func(tx portal.Tx) error {
 		events = nil
 		envs, err := tx.Environments(portal.EnvStopping)
 		if err != nil || len(envs) == 0 {
@@ -438,7 +438,7 @@ func (s *Scheduler) refreshEnvironments(ctx context.Context) error {
 // topUp starts reserved sessions where an environment has fewer than it should.
 func (s *Scheduler) topUp(ctx context.Context) error {
 	var events []portal.Event
-	err := s.store.Update(ctx, func(tx portal.Tx) error {
+	err := s.updateIfWrites(ctx, func(tx portal.Tx) error {
 		events = nil
 		now := s.now()
 		envs, err := tx.Environments(portal.EnvRunning)

@@ -202,8 +202,11 @@ func (s *Scheduler) failOverdue(ctx context.Context, list []*portal.Session) {
 // it records a ready workload and ends the session of one that failed or took too long.
 // It reports whether the workload no longer takes a start slot (ready, or ended).
 func (s *Scheduler) watchStart(ctx context.Context, sess *portal.Session, env *portal.Environment) (bool, error) {
+	var st portal.WorkloadStatus
+	var err error
 	if sess.Handle == nil {
-		h, err := s.prov.Start(ctx, s.startRequest(sess, env))
+		var h []byte
+		h, err = s.prov.Start(ctx, s.startRequest(sess, env))
 		if err != nil {
 			s.noteFailure(env.Name)
 			if s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
@@ -211,19 +214,28 @@ func (s *Scheduler) watchStart(ctx context.Context, sess *portal.Session, env *p
 			}
 			return true, fmt.Errorf("start workload: %w", err)
 		}
+		// A workload ready as soon as it started (a session of a shared dashboard host)
+		// has its handle and its readiness recorded in one write: in a class start every
+		// write waits its turn behind the learners' requests.
+		st, err = s.prov.Status(ctx, h)
+		if err == nil && st.Phase == portal.WorkloadReady {
+			s.clearFailure(env.Name)
+			return true, s.markReady(ctx, sess.Name, h, st.Endpoint)
+		}
 		if err := s.saveHandle(ctx, sess.Name, h); err != nil {
 			return true, err
 		}
 		sess.Handle = h
+	} else {
+		st, err = s.prov.Status(ctx, sess.Handle)
 	}
-	st, err := s.prov.Status(ctx, sess.Handle)
 	if err != nil {
 		return false, fmt.Errorf("workload status: %w", err)
 	}
 	switch st.Phase {
 	case portal.WorkloadReady:
 		s.clearFailure(env.Name)
-		return true, s.markReady(ctx, sess.Name, st.Endpoint)
+		return true, s.markReady(ctx, sess.Name, nil, st.Endpoint)
 	case portal.WorkloadFailed, portal.WorkloadGone:
 		s.noteFailure(env.Name)
 		msg := st.Message
@@ -284,18 +296,29 @@ func (s *Scheduler) saveHandle(ctx context.Context, name string, h []byte) error
 	})
 }
 
-// markReady records that a session's workload answers at endpoint.
-func (s *Scheduler) markReady(ctx context.Context, name, endpoint string) error {
+// markReady records that a session's workload answers at endpoint. With a handle, it
+// also records the handle of the workload just started, as saveHandle does (whatever state
+// the session reached meanwhile, so that a session stopping gets its workload stopped).
+func (s *Scheduler) markReady(ctx context.Context, name string, handle []byte, endpoint string) error {
 	defer s.readySignal(name)
 	return s.store.Update(ctx, func(tx portal.Tx) error {
 		sess, err := tx.Session(name)
 		if err != nil {
 			return err
 		}
-		if !sess.Ready.IsZero() || sess.State == portal.SessionStopping || sess.State == portal.SessionStopped {
-			return nil
-		}
 		from := sess.State
+		if handle != nil {
+			if sess.State == portal.SessionStopped {
+				return fmt.Errorf("session stopped while its workload started: %w", portal.ErrConflict)
+			}
+			sess.Handle = handle
+		}
+		if !sess.Ready.IsZero() || sess.State == portal.SessionStopping || sess.State == portal.SessionStopped {
+			if handle == nil {
+				return nil
+			}
+			return tx.UpdateSessionIf(sess, from)
+		}
 		sess.Ready = s.now()
 		sess.Endpoint = endpoint
 		if sess.State == portal.SessionStarting {

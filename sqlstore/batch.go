@@ -19,23 +19,52 @@ const maxBatch = 64
 // Updates stay serialised, so what one reads stays true until it returns; each returns only
 // once the commit that holds its writes is done, and fails if that commit fails. An Update
 // waiting for its turn gives up when its context ends.
+//
+// Updates run in the order they arrived, and a batch's Updates run one after the other on
+// one goroutine, its runner: the Update that found the writer idle, or was handed the
+// writer by the previous runner. The runner takes the Updates waiting in line, first come
+// first, until none is left or the batch is full, commits, wakes their callers and hands
+// the writer to the first Update still in line. (Woken all at once to race for their turns,
+// as they once were, the Updates of a class's session requests ran in no particular order,
+// so that a learner who asked later could get a session a second before one who asked
+// earlier; handed the turn one by one, each waited for its goroutine to be scheduled,
+// behind every other runnable goroutine of a busy portal, while the writer stood idle.)
 type writer struct {
-	mu      sync.Mutex    // guards the fields below; not held while an Update's fn runs
-	running bool          // an Update's fn runs on the open batch
-	waiting int           // Updates waiting for their turn
-	turn    chan struct{} // closed when the running Update is done
-	open    *batch
+	mu sync.Mutex // guards the fields below and the jobs' state
+	// busy is set while a runner runs (or was handed the writer and is waking up). While
+	// it is set, the Updates that arrive wait in line.
+	busy bool
+	// line holds the Updates waiting to run, in arrival order. Whenever line is not
+	// empty, busy is set.
+	line []*job
 	// commits counts the batches committed that wrote something, so callers can tell
 	// whether anything changed.
 	commits atomic.Uint64
+}
+
+// job is one Update in the writer's line.
+type job struct {
+	ctx context.Context
+	fn  func(tx portal.Tx) error
+	// wake is closed when the job's result is in (done), or when its caller is to become
+	// the runner (run).
+	wake chan struct{}
+	run  bool // the caller runs the line
+	// taken is set when a runner took the job from the line: its caller may no longer
+	// leave.
+	taken bool
+	// The result, once wake is closed and run is not set.
+	err      error
+	panicked bool
+	pv       any
 }
 
 // batch is one transaction shared by several Updates.
 type batch struct {
 	tx   *sql.Tx
 	n    int
-	done chan struct{} // closed once committed
-	err  error         // of the commit
+	err  error // of the commit
+	jobs []*job
 	// wrote is set when an Update that kept its writes ran a write statement.
 	wrote bool
 	// full is set when a statement found the disk full: SQLite may have rolled the whole
@@ -43,10 +72,8 @@ type batch struct {
 	full bool
 }
 
-// closeLocked commits the open batch. w.mu is held and no Update runs.
-func (w *writer) closeLocked() {
-	b := w.open
-	w.open = nil
+// commit commits batch b.
+func (w *writer) commit(b *batch) {
 	if err := b.tx.Commit(); err != nil {
 		b.err = fmt.Errorf("sqlstore: commit: %w", err)
 		if b.full {
@@ -60,8 +87,37 @@ func (w *writer) closeLocked() {
 		// callers read again.
 		w.commits.Add(1)
 	}
-	close(b.done)
 }
+
+// handOffLocked ends a runner's turn: the first Update in line becomes the runner, or,
+// with none waiting, the writer is idle. w.mu is held.
+func (w *writer) handOffLocked() {
+	if len(w.line) == 0 {
+		w.busy = false
+		return
+	}
+	next := w.line[0]
+	next.run = true
+	close(next.wake)
+}
+
+// leaveLineLocked takes j out of the line; it reports false when it is not there (a runner
+// took it, or it was made the runner). w.mu is held.
+func (w *writer) leaveLineLocked(j *job) bool {
+	if j.taken || j.run {
+		return false
+	}
+	for i, x := range w.line {
+		if x == j {
+			w.line = append(w.line[:i], w.line[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// waitingLocked returns how many Updates wait in line. w.mu is held.
+func (w *writer) waitingLocked() int { return len(w.line) }
 
 // update runs fn as one Update (see DB.Update).
 func (db *DB) update(ctx context.Context, fn func(tx portal.Tx) error) error {
@@ -69,63 +125,109 @@ func (db *DB) update(ctx context.Context, fn func(tx portal.Tx) error) error {
 		return err
 	}
 	w := &db.w
+	j := &job{ctx: ctx, fn: fn, wake: make(chan struct{})}
 	w.mu.Lock()
-	for w.running {
-		w.waiting++
-		turn := w.turn
+	w.line = append(w.line, j)
+	if !w.busy {
+		w.busy = true
+		j.run = true
+		close(j.wake)
+	}
+	w.mu.Unlock()
+	select {
+	case <-j.wake:
+	case <-ctx.Done():
+		w.mu.Lock()
+		left := w.leaveLineLocked(j)
 		w.mu.Unlock()
-		select {
-		case <-turn:
-			w.mu.Lock()
-			w.waiting--
-		case <-ctx.Done():
-			w.mu.Lock()
-			w.waiting--
-			// The batch was left open for the Updates waiting; if this was the last of
-			// them, nobody else will commit it.
-			if !w.running && w.waiting == 0 && w.open != nil {
-				w.closeLocked()
-			}
-			w.mu.Unlock()
+		if left {
 			return ctx.Err()
 		}
+		<-j.wake // a runner has it, or it is to run the line itself
 	}
-	if w.open == nil {
-		// The transaction belongs to no single caller: a caller that gives up must not
-		// end the others' work.
-		stx, err := db.write.BeginTx(context.Background(), nil)
-		if err != nil {
-			w.mu.Unlock()
-			return fmt.Errorf("sqlstore: begin: %w", err)
-		}
-		w.open = &batch{tx: stx, done: make(chan struct{})}
-	}
-	b := w.open
-	b.n++
-	w.running = true
-	w.turn = make(chan struct{})
-	w.mu.Unlock()
-
-	err, panicked, pv, wrote := db.inSavepoint(ctx, b.tx, fn)
-
-	full := isDiskFull(err)
 	w.mu.Lock()
-	w.running = false
-	b.full = b.full || full
-	b.wrote = b.wrote || wrote
-	if w.waiting == 0 || b.n >= maxBatch || panicked || full {
-		w.closeLocked()
-	}
-	close(w.turn)
+	run := j.run
 	w.mu.Unlock()
-	<-b.done
-	if panicked {
-		panic(pv)
+	if run {
+		db.runBatch()
 	}
-	if err != nil {
-		return diskFull(err)
+	if j.panicked {
+		panic(j.pv)
 	}
-	return diskFull(b.err)
+	return j.err
+}
+
+// runBatch runs the Updates in line, first come first, in one transaction until none is
+// left, the batch is full or one of them panicked or found the disk full; it commits,
+// wakes their callers and hands the writer on. The caller was made the runner: its own
+// Update is first in line.
+func (db *DB) runBatch() {
+	w := &db.w
+	var b *batch
+	for {
+		w.mu.Lock()
+		if len(w.line) == 0 || (b != nil && (b.n >= maxBatch || b.full)) {
+			w.mu.Unlock()
+			break
+		}
+		j := w.line[0]
+		w.line[0] = nil
+		w.line = w.line[1:]
+		j.taken = true
+		w.mu.Unlock()
+
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			db.finish(j)
+			continue
+		}
+		if b == nil {
+			// The transaction belongs to no single caller: a caller that gives up must
+			// not end the others' work.
+			stx, err := db.write.BeginTx(context.Background(), nil)
+			if err != nil {
+				j.err = fmt.Errorf("sqlstore: begin: %w", err)
+				db.finish(j)
+				continue
+			}
+			b = &batch{tx: stx}
+		}
+		b.n++
+		b.jobs = append(b.jobs, j)
+		err, panicked, pv, wrote := db.inSavepoint(j.ctx, b.tx, j.fn)
+		j.err, j.panicked, j.pv = err, panicked, pv
+		b.full = b.full || isDiskFull(err)
+		b.wrote = b.wrote || wrote
+		if panicked {
+			break
+		}
+	}
+	if b != nil {
+		w.commit(b)
+		for _, j := range b.jobs {
+			switch {
+			case j.panicked:
+			case j.err != nil:
+				j.err = diskFull(j.err)
+			default:
+				j.err = diskFull(b.err)
+			}
+			db.finish(j)
+		}
+	}
+	w.mu.Lock()
+	w.handOffLocked()
+	w.mu.Unlock()
+}
+
+// finish wakes the caller of j, whose result is in. The runner's own job is left for it
+// to read when runBatch returns.
+func (db *DB) finish(j *job) {
+	db.w.mu.Lock()
+	defer db.w.mu.Unlock()
+	if !j.run {
+		close(j.wake)
+	}
 }
 
 // inSavepoint runs fn in a savepoint of stx, rolled back when fn fails, panics or its

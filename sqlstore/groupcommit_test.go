@@ -40,9 +40,7 @@ func TestGroupCommitBatches(t *testing.T) {
 		}()
 	}
 	for {
-		db.w.mu.Lock()
-		n := db.w.waiting
-		db.w.mu.Unlock()
+		n := db.waiting()
 		if n == maxBatch {
 			break
 		}

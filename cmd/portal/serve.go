@@ -482,5 +482,9 @@ func checkContent(conf *spec.Config) error {
 }
 
 // sessionPageHold is how long the session page of a starting session waits for its
-// dashboard before it shows the page that reloads itself every second.
-const sessionPageHold = 2 * time.Second
+// dashboard before it shows the page that reloads itself every second. It covers a class
+// start with shared dashboards (a class of 400 has every session ready within about 5 s of
+// its request): a learner whose session is ready during the hold gets the dashboard at
+// once, where the reload would come up to a second later, and later learners could get
+// theirs first.
+const sessionPageHold = 5 * time.Second
