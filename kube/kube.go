@@ -17,7 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,6 +191,23 @@ func (p *Provisioner) Close() error {
 // ServiceEndpoint is the default Config.Endpoint: the dashboard Service's DNS name.
 func ServiceEndpoint(namespace string, port int) string {
 	return "http://" + ServiceName + "." + namespace + ".svc:" + strconv.Itoa(port)
+}
+
+// AddressFiles returns a Config.Endpoint for dashboards that run outside the cluster, as
+// in tests where KWOK fakes the pods and internal/kubetest.RunPods runs their dashboards
+// as local processes: a session's address ("host:port") is read from the file
+// <dir>/<namespace>.addr, and "" is returned while there is none.
+func AddressFiles(dir string) func(namespace string, port int) string {
+	return func(namespace string, _ int) string {
+		if len(validation.IsDNS1123Label(namespace)) > 0 {
+			return ""
+		}
+		b, err := os.ReadFile(filepath.Join(dir, namespace+".addr"))
+		if addr := strings.TrimSpace(string(b)); err == nil && addr != "" {
+			return "http://" + addr
+		}
+		return ""
+	}
 }
 
 // handle is what Start returns: the session's namespace.
