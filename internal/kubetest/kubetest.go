@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -498,10 +499,12 @@ current-context: local
 	return os.WriteFile(path, []byte(s), 0o600)
 }
 
-// shared is the package's control plane, started by Main.
+// shared is the package's control plane, started by Main, or by the first Need under Lazily.
 var (
 	shared    *Env
 	sharedErr error
+	lazy      bool
+	lazyStart sync.Once
 )
 
 // Main starts one control plane for a test package, runs its tests and stops it:
@@ -524,10 +527,28 @@ func Main(m *testing.M) int {
 	return m.Run()
 }
 
-// Need returns the package's control plane (see Main). Without one, it skips the test
+// Lazily runs a package's tests (run is m.Run) with a control plane that the first Need
+// starts and that is stopped once they are done: for a package where few tests need one,
+// so that a run without them does not pay the start.
+//
+//	code := kubetest.Lazily(m.Run)
+func Lazily(run func() int) int {
+	lazy = true
+	defer func() {
+		if shared != nil {
+			shared.Stop()
+		}
+	}()
+	return run()
+}
+
+// Need returns the package's control plane (see Main and Lazily). Without one, it skips the test
 // with the reason, or fails it in CI.
 func Need(t testing.TB) *Env {
 	t.Helper()
+	if lazy {
+		lazyStart.Do(func() { shared, sharedErr = Start(Options{}) })
+	}
 	if shared != nil {
 		return shared
 	}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"portal/internal/kubetest"
+	"portal/kube"
+)
+
+// kubeE2EConfig is a portal whose one workshop runs its sessions in namespaces with the
+// small budget.
+const kubeE2EConfig = `apiVersion: training.educates.dev/v1beta1
+kind: TrainingPortal
+metadata:
+  name: kubee2e
+spec:
+  portal:
+    registration:
+      type: one-step
+      enabled: false
+  workshops:
+  - name: lab-on-kube
+    capacity: 2
+    reserved: 0
+    expires: 30m
+---
+apiVersion: training.educates.dev/v1beta1
+kind: Workshop
+metadata:
+  name: lab-on-kube
+spec:
+  title: On Kubernetes
+  description: Sessions in namespaces of their own
+  session:
+    namespaces:
+      budget: small
+`
+
+// TestKubernetesEndToEnd runs the portal binary with --provisioner kubernetes against the
+// test control plane, whose KWOK pods' dashboards kubetest.RunPods runs as local processes
+// (no container runtime here): a session requested through the REST API gets its
+// namespace, quota, RBAC and pod; once Ready, the learner's activation URL leads through
+// the session host to the dashboard and a terminal that runs a command; terminated through
+// the REST API, its namespace is deleted.
+func TestKubernetesEndToEnd(t *testing.T) {
+	env := kubetest.Need(t)
+	const portalName = "kubee2e"
+	ctx := context.Background()
+	c := env.Client.CoreV1()
+	addrs := t.TempDir()
+	pods, err := kubetest.RunPods(kubetest.PodsConfig{Client: env.Client, Portal: portalName, Program: binary, Dir: addrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		pods.Stop()
+		if err := pods.Err(); err != nil {
+			t.Errorf("the pods' stand-in: %v", err)
+		}
+		// Sessions outlive the portal by design; this test's do not outlive the test.
+		sel := metav1.ListOptions{LabelSelector: kube.LabelPortal + "=" + portalName}
+		nss, _ := c.Namespaces().List(context.Background(), sel)
+		for _, ns := range nss.Items {
+			c.Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+		}
+	})
+	p := startPortalWith(t, privateDir(t), kubeE2EConfig, []string{"PORTAL_KUBE_TEST_ADDRESSES=" + addrs},
+		"--provisioner", "kubernetes", "--kubeconfig", env.Kubeconfig)
+	tok := p.token()
+	envName := p.envNamed(tok, "lab-on-kube")
+
+	// The request, as a front end makes it.
+	var r requestResponse
+	p.get(tok, "/workshops/environment/"+envName+"/request/?index_url="+url.QueryEscape("https://hub.test/"), 200, &r)
+	if r.Name != envName+"-s001" || r.Namespace != r.Name {
+		t.Fatalf("request response = %+v", r)
+	}
+	ns := r.Namespace
+
+	// Its namespace, labelled as the portal's session, with the budget and the RBAC.
+	var pod *corev1.Pod
+	eventually(t, 30*time.Second, "the session's pod", func() bool {
+		pod, err = c.Pods(ns).Get(ctx, kube.PodName, metav1.GetOptions{})
+		return err == nil
+	})
+	n, err := c.Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Labels[kube.LabelPortal] != portalName || n.Labels[kube.LabelSession] != ns || n.Labels[kube.LabelEnvironment] != envName {
+		t.Errorf("namespace labels %v", n.Labels)
+	}
+	if _, err := env.Client.RbacV1().RoleBindings(ns).Get(ctx, "session-admin", metav1.GetOptions{}); err != nil {
+		t.Errorf("the session's role binding: %v", err)
+	}
+	// The small budget: 1 CPU and 1Gi of memory for the pods' limits together.
+	var q *corev1.ResourceQuota
+	eventually(t, 30*time.Second, "the budget's quota", func() bool {
+		q, err = c.ResourceQuotas(ns).Get(ctx, kube.QuotaName, metav1.GetOptions{})
+		return err == nil
+	})
+	if mem, cpu := q.Spec.Hard[corev1.ResourceLimitsMemory], q.Spec.Hard[corev1.ResourceLimitsCPU]; mem.String() != "1Gi" || cpu.String() != "1" {
+		t.Errorf("quota %s: limits.memory %s, limits.cpu %s, want 1Gi and 1 (the small budget)", kube.QuotaName, &mem, &cpu)
+	}
+	if _, err := c.LimitRanges(ns).Get(ctx, kube.LimitRangeName, metav1.GetOptions{}); err != nil {
+		t.Errorf("the budget's limit range: %v", err)
+	}
+	if pod.Spec.ServiceAccountName != kube.ServiceAccountName {
+		t.Errorf("pod runs as %q, want %q", pod.Spec.ServiceAccountName, kube.ServiceAccountName)
+	}
+	if _, err := c.Services(ns).Get(ctx, kube.ServiceName, metav1.GetOptions{}); err != nil {
+		t.Errorf("the dashboard's Service: %v", err)
+	}
+
+	// The learner's browser follows the activation URL to the session page, which frames the
+	// session host; once the pod is Ready and its dashboard listens, the host serves it.
+	jar, _ := cookiejar.New(nil)
+	browser := p.client(jar, true)
+	resp, err := browser.Get(p.url + r.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/workshops/session/"+ns+"/" {
+		t.Fatalf("activation landed on %s with %d", resp.Request.URL, resp.StatusCode)
+	}
+	m := regexp.MustCompile(`<iframe src="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("session page has no dashboard frame:\n%s", page)
+	}
+	frame := strings.ReplaceAll(string(m[1]), "&amp;", "&")
+	host := ns + ".localhost:" + p.port
+	var dash []byte
+	eventually(t, 30*time.Second, "the dashboard on the session host", func() bool {
+		resp, err := browser.Get(frame)
+		if err != nil {
+			return false
+		}
+		dash, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == 200 && resp.Request.URL.Host == host
+	})
+	if !strings.Contains(string(dash), "<html") || !strings.Contains(string(dash), "On Kubernetes") {
+		t.Fatalf("dashboard page:\n%s", dash)
+	}
+	if !slices.Contains(pods.Running(), ns) {
+		t.Fatalf("the dashboard that answered is not the stand-in's for the pod of %s (running: %v)", ns, pods.Running())
+	}
+	pod, err = c.Pods(ns).Get(ctx, kube.PodName, metav1.GetOptions{})
+	if err != nil || !podIsReady(pod) {
+		t.Fatalf("the session's pod is not Ready (%v): %+v", err, pod.Status)
+	}
+
+	// A terminal, through the session host, runs a command.
+	term := dialTerminal(t, p, ns, jar)
+	term.run("echo kube-$((6*7))", regexp.MustCompile(`kube-42`), 30*time.Second)
+
+	// Terminated through the REST API: the namespace goes, and the dashboard with its pod.
+	p.get(tok, "/workshops/session/"+ns+"/terminate/", 200, nil)
+	eventually(t, 60*time.Second, "the session's namespace to be deleted", func() bool {
+		_, err := c.Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	if slices.Contains(pods.Running(), ns) {
+		t.Errorf("the dashboard of %s still runs after its namespace is gone", ns)
+	}
+	var us userSessions
+	p.get(tok, "/workshops/user/"+r.User+"/sessions/", 200, &us)
+	if len(us.Sessions) != 0 {
+		t.Errorf("terminated session still listed: %+v", us)
+	}
+}
+
+func podIsReady(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
