@@ -39,6 +39,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"portal"
+	"portal/dashboard"
 )
 
 var (
@@ -435,6 +436,14 @@ func (p *Provisioner) pod(meta metav1.ObjectMeta, r portal.StartRequest) *corev1
 		{Name: "LISTEN", Value: ":" + strconv.Itoa(p.cfg.DashboardPort)},
 	}
 	for _, v := range r.Env {
+		if v.Name == "WORKSHOP_CONTENT" {
+			// A folder on the portal's host, which the pod does not share: the dashboard
+			// fetches the content from the portal at start instead.
+			if v.Value != "" {
+				env = append(env, corev1.EnvVar{Name: dashboard.ContentFromPortalEnv, Value: "true"})
+			}
+			continue
+		}
 		if secretVars[v.Name] {
 			env = append(env, corev1.EnvVar{Name: v.Name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 				LocalObjectReference: corev1.LocalObjectReference{Name: SecretName}, Key: v.Name}}})

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,12 +17,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"portal/dashboard"
 	"portal/internal/kubetest"
 	"portal/kube"
 )
 
 // kubeE2EConfig is a portal whose one workshop runs its sessions in namespaces with the
-// small budget.
+// small budget, with its content in the folder CONTENT.
 const kubeE2EConfig = `apiVersion: training.educates.dev/v1beta1
 kind: TrainingPortal
 metadata:
@@ -43,6 +46,9 @@ metadata:
 spec:
   title: On Kubernetes
   description: Sessions in namespaces of their own
+  workshop:
+    files:
+    - path: CONTENT
   session:
     namespaces:
       budget: small
@@ -76,7 +82,17 @@ func TestKubernetesEndToEnd(t *testing.T) {
 			c.Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
 		}
 	})
-	p := startPortalWith(t, privateDir(t), kubeE2EConfig, []string{"PORTAL_KUBE_TEST_ADDRESSES=" + addrs},
+	// The workshop's content is a folder on the portal's host, which the pods do not share:
+	// their dashboards fetch it from the portal.
+	content := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(content, "workshop", "content"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	page := "# Namespaces of their own\n\nYour namespace is {{ session_namespace }}.\n"
+	if err := os.WriteFile(filepath.Join(content, "workshop", "content", "01-on-kube.md"), []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startPortalWith(t, privateDir(t), strings.Replace(kubeE2EConfig, "CONTENT", content, 1), []string{"PORTAL_KUBE_TEST_ADDRESSES=" + addrs},
 		"--provisioner", "kubernetes", "--kubeconfig", env.Kubeconfig)
 	tok := p.token()
 	envName := p.envNamed(tok, "lab-on-kube")
@@ -132,14 +148,14 @@ func TestKubernetesEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, _ := io.ReadAll(resp.Body)
+	sessionPage, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/workshops/session/"+ns+"/" {
 		t.Fatalf("activation landed on %s with %d", resp.Request.URL, resp.StatusCode)
 	}
-	m := regexp.MustCompile(`<iframe src="([^"]+)"`).FindSubmatch(page)
+	m := regexp.MustCompile(`<iframe src="([^"]+)"`).FindSubmatch(sessionPage)
 	if m == nil {
-		t.Fatalf("session page has no dashboard frame:\n%s", page)
+		t.Fatalf("session page has no dashboard frame:\n%s", sessionPage)
 	}
 	frame := strings.ReplaceAll(string(m[1]), "&amp;", "&")
 	host := ns + ".localhost:" + p.port
@@ -155,6 +171,32 @@ func TestKubernetesEndToEnd(t *testing.T) {
 	})
 	if !strings.Contains(string(dash), "<html") || !strings.Contains(string(dash), "On Kubernetes") {
 		t.Fatalf("dashboard page:\n%s", dash)
+	}
+	// The workshop's own page, with the session's values.
+	resp, err = browser.Get("http://" + host + "/workshop/content/01-on-kube")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "Your namespace is "+ns+".") {
+		t.Fatalf("the workshop's page: %d\n%s", resp.StatusCode, b)
+	}
+	// It came from the portal: the pod is told to fetch it, not given the portal's folder
+	// (which the stand-in's local process could read, but a pod could not), and the
+	// dashboard unpacked it into its own temporary folder.
+	var fromPortal bool
+	for _, v := range pod.Spec.Containers[0].Env {
+		if v.Name == "WORKSHOP_CONTENT" && v.Value != "" {
+			t.Errorf("the pod is given the portal's content folder %s", v.Value)
+		}
+		fromPortal = fromPortal || (v.Name == dashboard.ContentFromPortalEnv && v.Value == "true")
+	}
+	if !fromPortal {
+		t.Errorf("the pod's environment has no %s=true", dashboard.ContentFromPortalEnv)
+	}
+	if got, _ := filepath.Glob(filepath.Join(addrs, ns, "tmp", "portal-content", "*", "workshop", "content", "01-on-kube.md")); len(got) != 1 {
+		t.Errorf("the dashboard's content cache holds %q, want the page fetched from the portal", got)
 	}
 	if !slices.Contains(pods.Running(), ns) {
 		t.Fatalf("the dashboard that answered is not the stand-in's for the pod of %s (running: %v)", ns, pods.Running())

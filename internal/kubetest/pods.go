@@ -37,7 +37,8 @@ type PodsConfig struct {
 	// Env is added to every process's environment, after the pod's.
 	Env []string
 	// Dir receives, per session namespace, the dashboard's address file (<ns>.addr, read
-	// by kube.AddressFiles), its home folder and its log. It must exist.
+	// by kube.AddressFiles), its home folder <ns> (with its TMPDIR, <ns>/tmp) and its log
+	// (<ns>.log). It must exist.
 	Dir string
 }
 
@@ -201,8 +202,9 @@ func (p *Pods) command(pod *corev1.Pod) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A home and a temporary folder of its own, as a container has.
 	home := filepath.Join(p.cfg.Dir, pod.Namespace)
-	if err := os.MkdirAll(home, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(home, "tmp"), 0o700); err != nil {
 		return nil, err
 	}
 	logf, err := os.Create(p.logFile(pod.Namespace))
@@ -215,7 +217,7 @@ func (p *Pods) command(pod *corev1.Pod) (*exec.Cmd, error) {
 		args = c.Command[1:]
 	}
 	cmd := exec.Command(p.cfg.Program, args...)
-	cmd.Env = append(env, "HOME="+home)
+	cmd.Env = append(env, "HOME="+home, "TMPDIR="+filepath.Join(home, "tmp"))
 	cmd.Dir = home
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group (its terminals' shells die with it), and SIGKILL if the test
