@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
@@ -23,11 +24,11 @@ import (
 )
 
 // kubeE2EConfig is a portal whose one workshop runs its sessions in namespaces with the
-// small budget, with its content in the folder CONTENT.
+// small budget, with its content in the folder CONTENT; PORTAL is its name.
 const kubeE2EConfig = `apiVersion: training.educates.dev/v1beta1
 kind: TrainingPortal
 metadata:
-  name: kubee2e
+  name: PORTAL
 spec:
   portal:
     registration:
@@ -35,7 +36,7 @@ spec:
       enabled: false
   workshops:
   - name: lab-on-kube
-    capacity: 2
+    capacity: 6
     reserved: 0
     expires: 30m
 ---
@@ -61,27 +62,6 @@ spec:
 // the session host to the dashboard and a terminal that runs a command; terminated through
 // the REST API, its namespace is deleted.
 func TestKubernetesEndToEnd(t *testing.T) {
-	env := kubetest.Need(t)
-	const portalName = "kubee2e"
-	ctx := context.Background()
-	c := env.Client.CoreV1()
-	addrs := t.TempDir()
-	pods, err := kubetest.RunPods(kubetest.PodsConfig{Client: env.Client, Portal: portalName, Program: binary, Dir: addrs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		pods.Stop()
-		if err := pods.Err(); err != nil {
-			t.Errorf("the pods' stand-in: %v", err)
-		}
-		// Sessions outlive the portal by design; this test's do not outlive the test.
-		sel := metav1.ListOptions{LabelSelector: kube.LabelPortal + "=" + portalName}
-		nss, _ := c.Namespaces().List(context.Background(), sel)
-		for _, ns := range nss.Items {
-			c.Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
-		}
-	})
 	// The workshop's content is a folder on the portal's host, which the pods do not share:
 	// their dashboards fetch it from the portal.
 	content := t.TempDir()
@@ -92,8 +72,11 @@ func TestKubernetesEndToEnd(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(content, "workshop", "content", "01-on-kube.md"), []byte(page), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := startPortalWith(t, privateDir(t), strings.Replace(kubeE2EConfig, "CONTENT", content, 1), []string{"PORTAL_KUBE_TEST_ADDRESSES=" + addrs},
-		"--provisioner", "kubernetes", "--kubeconfig", env.Kubeconfig)
+	const portalName = "kubee2e"
+	env, p, pods, addrs := kubePortal(t, portalName, content)
+	ctx := context.Background()
+	c := env.Client.CoreV1()
+	var err error
 	tok := p.token()
 	envName := p.envNamed(tok, "lab-on-kube")
 
@@ -226,6 +209,41 @@ func TestKubernetesEndToEnd(t *testing.T) {
 	}
 }
 
+// kubePortal starts the portal binary on the test control plane as portal portalName, with
+// kubeE2EConfig (its content in the folder content), and the stand-in that runs its pods'
+// dashboards, which write their addresses to addrs. The sessions' namespaces are deleted
+// when the test ends.
+func kubePortal(t *testing.T, portalName, content string) (env *kubetest.Env, p *portalProc, pods *kubetest.Pods, addrs string) {
+	t.Helper()
+	env = kubetest.Need(t)
+	c := env.Client.CoreV1()
+	addrs = t.TempDir()
+	pods, err := kubetest.RunPods(kubetest.PodsConfig{Client: env.Client, Portal: portalName, Program: binary, Dir: addrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		pods.Stop()
+		if err := pods.Err(); err != nil {
+			t.Errorf("the pods' stand-in: %v", err)
+		}
+		// Sessions outlive the portal by design; this test's do not outlive the test.
+		sel := metav1.ListOptions{LabelSelector: kube.LabelPortal + "=" + portalName}
+		nss, _ := c.Namespaces().List(context.Background(), sel)
+		for _, ns := range nss.Items {
+			c.Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+		}
+	})
+	config := strings.Replace(kubeE2EConfig, "PORTAL", portalName, 1)
+	if content == "" {
+		config = strings.Replace(config, "  workshop:\n    files:\n    - path: CONTENT\n", "", 1)
+	}
+	config = strings.Replace(config, "CONTENT", content, 1)
+	p = startPortalWith(t, privateDir(t), config, []string{"PORTAL_KUBE_TEST_ADDRESSES=" + addrs},
+		"--provisioner", "kubernetes", "--kubeconfig", env.Kubeconfig)
+	return env, p, pods, addrs
+}
+
 func podIsReady(pod *corev1.Pod) bool {
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodReady {
@@ -233,4 +251,145 @@ func podIsReady(pod *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// kubeLearner is a learner who asked for a session through the REST API and followed its
+// activation URL.
+type kubeLearner struct {
+	r   requestResponse
+	jar http.CookieJar
+}
+
+// requestAndActivate asks for a session for a new user and follows its activation URL to
+// the session page.
+func requestAndActivate(t *testing.T, p *portalProc, tok, envName string) *kubeLearner {
+	t.Helper()
+	l := &kubeLearner{}
+	p.get(tok, "/workshops/environment/"+envName+"/request/?index_url="+url.QueryEscape("https://hub.test/"), 200, &l.r)
+	l.jar, _ = cookiejar.New(nil)
+	resp, err := p.client(l.jar, true).Get(p.url + l.r.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/workshops/session/"+l.r.Name+"/" {
+		t.Fatalf("activation of %s landed on %s with %d", l.r.Name, resp.Request.URL, resp.StatusCode)
+	}
+	return l
+}
+
+// dashboardAnswers waits until the learner's dashboard answers on the session host: the
+// first time through the ticket of the frame that the session page shows once the session
+// has started (until then it shows a page that reloads itself), later with the cookie the
+// dashboard left.
+func (l *kubeLearner) dashboardAnswers(t *testing.T, p *portalProc, timeout time.Duration) {
+	t.Helper()
+	host := l.r.Name + ".localhost:" + p.port
+	eventually(t, timeout, "the dashboard of "+l.r.Name, func() bool {
+		target := "http://" + host + "/"
+		if u, _ := url.Parse(target); len(l.jar.Cookies(u)) == 0 {
+			resp, err := p.client(l.jar, true).Get(p.url + "/workshops/session/" + l.r.Name + "/")
+			if err != nil {
+				return false
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			m := regexp.MustCompile(`<iframe src="([^"]+)"`).FindSubmatch(page)
+			if m == nil {
+				return false
+			}
+			target = strings.ReplaceAll(string(m[1]), "&amp;", "&")
+		}
+		resp, err := p.client(l.jar, true).Get(target)
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == 200 && resp.Request.URL.Host == host && strings.Contains(string(b), "<html")
+	})
+}
+
+// TestKubernetesAPIServerRestart restarts the API server in the middle of a class: the
+// sessions running keep answering while it is down, those requested meanwhile start once
+// it is back, and no session is lost or doubled: one namespace and one dashboard per
+// session, each learner with their one session.
+func TestKubernetesAPIServerRestart(t *testing.T) {
+	const portalName = "kuberestart"
+	env, p, pods, _ := kubePortal(t, portalName, "")
+	ctx := context.Background()
+	tok := p.token()
+	envName := p.envNamed(tok, "lab-on-kube")
+
+	var learners []*kubeLearner
+	for range 3 {
+		learners = append(learners, requestAndActivate(t, p, tok, envName))
+	}
+	for _, l := range learners {
+		l.dashboardAnswers(t, p, 30*time.Second)
+	}
+
+	t0 := time.Now()
+	if err := env.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("API server stopped in %v", time.Since(t0))
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			env.StartAPIServer(context.Background()) // for the package's other tests
+		}
+	})
+	// The portal routes to the stored addresses: running sessions do not need the API.
+	for _, l := range learners {
+		l.dashboardAnswers(t, p, 10*time.Second)
+	}
+	// Sessions asked for meanwhile are allocated; they cannot start yet.
+	for range 2 {
+		learners = append(learners, requestAndActivate(t, p, tok, envName))
+	}
+
+	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := env.StartAPIServer(startCtx); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	t.Logf("API server ready again after %v", time.Since(t0))
+	for _, l := range learners {
+		l.dashboardAnswers(t, p, 60*time.Second)
+	}
+
+	t.Logf("every dashboard answers %v after the stop", time.Since(t0))
+	// Nothing lost, nothing doubled.
+	var want []string
+	for _, l := range learners {
+		want = append(want, l.r.Name)
+		var us userSessions
+		p.get(tok, "/workshops/user/"+l.r.User+"/sessions/", 200, &us)
+		if len(us.Sessions) != 1 || us.Sessions[0].Name != l.r.Name {
+			t.Errorf("user %s has sessions %+v, want %s only", l.r.User, us.Sessions, l.r.Name)
+		}
+	}
+	slices.Sort(want)
+	if len(slices.Compact(slices.Clone(want))) != len(want) {
+		t.Fatalf("two learners got the same session: %v", want)
+	}
+	nss, err := env.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kube.LabelPortal + "=" + portalName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ns := range nss.Items {
+		got = append(got, ns.Name)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("namespaces %v, want one per session %v", got, want)
+	}
+	running := pods.Running()
+	slices.Sort(running)
+	if !slices.Equal(running, want) {
+		t.Errorf("dashboards run for %v, want one per session %v", running, want)
+	}
 }
