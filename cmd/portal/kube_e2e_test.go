@@ -310,10 +310,11 @@ func (l *kubeLearner) dashboardAnswers(t *testing.T, p *portalProc, timeout time
 	})
 }
 
-// TestKubernetesAPIServerRestart restarts the API server in the middle of a class: the
-// sessions running keep answering while it is down, those requested meanwhile start once
-// it is back, and no session is lost or doubled: one namespace and one dashboard per
-// session, each learner with their one session.
+// TestKubernetesAPIServerRestart kills the API server in the middle of a class and starts
+// it again: the sessions running keep answering while it is down, those requested
+// meanwhile start once it is back, one terminated meanwhile is stopped then, and no session
+// is lost or doubled: one namespace and one dashboard per live session, each learner with
+// their one session.
 func TestKubernetesAPIServerRestart(t *testing.T) {
 	const portalName = "kuberestart"
 	env, p, pods, _ := kubePortal(t, portalName, "")
@@ -344,10 +345,14 @@ func TestKubernetesAPIServerRestart(t *testing.T) {
 	for _, l := range learners {
 		l.dashboardAnswers(t, p, 10*time.Second)
 	}
-	// Sessions asked for meanwhile are allocated; they cannot start yet.
+	// Sessions asked for meanwhile are allocated; they cannot start yet. One that ends
+	// meanwhile cannot be stopped yet.
 	for range 2 {
 		learners = append(learners, requestAndActivate(t, p, tok, envName))
 	}
+	ended := learners[0]
+	learners = learners[1:]
+	p.get(tok, "/workshops/session/"+ended.r.Name+"/terminate/", 200, nil)
 
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -361,6 +366,17 @@ func TestKubernetesAPIServerRestart(t *testing.T) {
 	}
 
 	t.Logf("every dashboard answers %v after the stop", time.Since(t0))
+	// The session that ended meanwhile is stopped once the API server is back.
+	eventually(t, 60*time.Second, "the namespace of the session ended meanwhile to be deleted", func() bool {
+		_, err := env.Client.CoreV1().Namespaces().Get(ctx, ended.r.Name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	var us userSessions
+	p.get(tok, "/workshops/user/"+ended.r.User+"/sessions/", 200, &us)
+	if len(us.Sessions) != 0 {
+		t.Errorf("the session ended meanwhile is still listed: %+v", us.Sessions)
+	}
+
 	// Nothing lost, nothing doubled.
 	var want []string
 	for _, l := range learners {
