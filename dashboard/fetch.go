@@ -37,7 +37,7 @@ const fetchTimeout = 2 * time.Minute
 // <PortalURL>/workshops/session/<session>/content/ with a credential signed with the
 // session's secret) and unpacks it into <cache>/<digest>, where a dashboard that starts
 // again finds it without unpacking it twice. It returns that folder, or "" when the
-// workshop has no content folder (the portal answers 404): the sample is served then.
+// workshop has no content folder (the portal answers 204): the sample is served then.
 func FetchContent(ctx context.Context, cfg Config, cache string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
@@ -64,7 +64,7 @@ func FetchContent(ctx context.Context, cfg Config, cache string) (string, error)
 	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:
-	case http.StatusNotFound:
+	case http.StatusNoContent:
 		return "", nil
 	default:
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))

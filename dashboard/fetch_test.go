@@ -121,7 +121,8 @@ func TestFetchContentRefusals(t *testing.T) {
 		secret  string
 		wantErr string
 	}{
-		{name: "no content folder", status: http.StatusNotFound},
+		{name: "no content folder", status: http.StatusNoContent},
+		{name: "unknown session", status: http.StatusNotFound, wantErr: "404"},
 		{name: "outside the folder", status: 200, body: bundle(t, tarEntry{"../escape.md", tar.TypeReg, "x"}), wantErr: "outside its folder"},
 		{name: "absolute", status: 200, body: bundle(t, tarEntry{"/etc/escape.md", tar.TypeReg, "x"}), wantErr: "outside its folder"},
 		{name: "symbolic link", status: 200, body: bundle(t, tarEntry{"workshop/link", tar.TypeSymlink, "/etc/passwd"}), wantErr: "neither a folder nor a regular file"},

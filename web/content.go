@@ -23,8 +23,6 @@ import (
 // data sets.
 const maxContentBundle = 64 << 20
 
-var errNoContent = &portal.Error{Code: portal.ENOTFOUND, Message: "The workshop has no content folder: the dashboard serves its own sample"}
-
 // contentBundle is a workshop content folder as a gzipped tar, made once per environment.
 type contentBundle struct {
 	once   sync.Once
@@ -36,8 +34,8 @@ type contentBundle struct {
 // handleContent is GET /workshops/session/<s>/content/, an addition: the workshop content of
 // the session's environment as a gzipped tar, for dashboards that do not share the portal's
 // files (sessions on Kubernetes fetch it at start with their session credential). Its ETag
-// is the bundle's digest, so a dashboard that has it gets 304. 404 when the workshop has no
-// content folder.
+// is the bundle's digest, so a dashboard that has it gets 304. 204 (no bundle) when the
+// workshop has no content folder: the dashboard serves its sample then.
 func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, u *portal.User) {
 	_, env, err := s.sessionFor(r, u, nil)
 	if err != nil {
@@ -46,7 +44,7 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, u *portal
 	}
 	dir := env.Workshop.ContentDir
 	if dir == "" {
-		s.fail(w, r, errNoContent)
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	v, _ := s.bundles.LoadOrStore(env.Name+"\x00"+dir, &contentBundle{})

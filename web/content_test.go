@@ -72,7 +72,7 @@ func TestContentBundle(t *testing.T) {
 		Session: a.Name, User: "dashboard", Expires: h.clock.Now().Add(time.Minute)}))
 
 	// Without a content folder the dashboard serves its sample.
-	mustStatus(t, h.do("GET", "/workshops/session/"+a.Name+"/content/", "", cred), http.StatusNotFound)
+	mustStatus(t, h.do("GET", "/workshops/session/"+a.Name+"/content/", "", cred), http.StatusNoContent)
 
 	dir := t.TempDir()
 	for name, data := range map[string]string{
