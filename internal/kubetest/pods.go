@@ -23,13 +23,13 @@ import (
 
 // PodsConfig configures RunPods.
 type PodsConfig struct {
-	// Client watches the pods and reads the Secrets their environment refers to.
+	// Client watches the pods and reads the Secrets and ConfigMaps their environment
+	// refers to.
 	Client kubernetes.Interface
 	// Portal selects the pods: the sessions of the portal of this name (kube.LabelPortal).
 	Portal string
 	// Program runs in place of the first word of the dashboard container's command, which
-	// names the portal binary inside the pod; the rest of the command are its arguments
-	// (nil: none are passed).
+	// names the portal binary inside the pod; the rest of the command are its arguments.
 	Program string
 	// NoArgs drops the command's arguments, for a Program that is not the portal binary
 	// (a test binary that serves the dashboard when Env says so).
