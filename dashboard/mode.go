@@ -3,6 +3,8 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 )
 
 // Main runs the dashboard binary in the mode its environment's DASHBOARD_MODE names, until
@@ -18,6 +20,11 @@ func Main(ctx context.Context, getenv func(string) string) error {
 		cfg, err := ConfigFromEnv(getenv)
 		if err != nil {
 			return err
+		}
+		if getenv(ContentFromPortalEnv) == "true" {
+			if cfg.ContentDir, err = FetchContent(ctx, cfg, filepath.Join(os.TempDir(), "portal-content")); err != nil {
+				return err
+			}
 		}
 		LowMemory()
 		return Run(ctx, cfg)

@@ -17,6 +17,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"portal"
+	"portal/dashboard"
 	"portal/kube"
 )
 
@@ -216,5 +217,35 @@ func TestFakeQuotaNotCountedYet(t *testing.T) {
 	}
 	if _, err := c.CoreV1().ResourceQuotas("quota-w01-s001").Get(context.Background(), kube.QuotaName, metav1.GetOptions{}); err != nil {
 		t.Errorf("the budget's quota: %v", err)
+	}
+}
+
+// A workshop's content folder is on the portal's host, which a pod does not share: the pod
+// is told to fetch the content from the portal instead, and a workshop without a folder
+// (the sample) is told neither.
+func TestFakeContentFromPortal(t *testing.T) {
+	c := fake.NewClientset()
+	p := fakeProvisioner(t, c, "fake", portal.SessionNamespaces{})
+	ctx := context.Background()
+	for name, dir := range map[string]string{"fake-w01-s001": "/srv/workshops/lab", "fake-w01-s002": ""} {
+		r := request(name)
+		r.Env = append(r.Env, portal.EnvVar{Name: "WORKSHOP_CONTENT", Value: dir})
+		if _, err := p.Start(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		pod, err := c.CoreV1().Pods(name).Get(ctx, kube.PodName, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{}
+		for _, v := range pod.Spec.Containers[0].Env {
+			env[v.Name] = v.Value
+		}
+		if v, ok := env["WORKSHOP_CONTENT"]; ok {
+			t.Errorf("%s: the pod is given WORKSHOP_CONTENT=%q, a folder of the portal's host", name, v)
+		}
+		if got, want := env[dashboard.ContentFromPortalEnv], map[bool]string{true: "true"}[dir != ""]; got != want {
+			t.Errorf("%s (content %q): %s=%q, want %q", name, dir, dashboard.ContentFromPortalEnv, got, want)
+		}
 	}
 }

@@ -17,7 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +39,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"portal"
+	"portal/dashboard"
 )
 
 var (
@@ -188,6 +192,23 @@ func (p *Provisioner) Close() error {
 // ServiceEndpoint is the default Config.Endpoint: the dashboard Service's DNS name.
 func ServiceEndpoint(namespace string, port int) string {
 	return "http://" + ServiceName + "." + namespace + ".svc:" + strconv.Itoa(port)
+}
+
+// AddressFiles returns a Config.Endpoint for dashboards that run outside the cluster, as
+// in tests where KWOK fakes the pods and internal/kubetest.RunPods runs their dashboards
+// as local processes: a session's address ("host:port") is read from the file
+// <dir>/<namespace>.addr, and "" is returned while there is none.
+func AddressFiles(dir string) func(namespace string, port int) string {
+	return func(namespace string, _ int) string {
+		if len(validation.IsDNS1123Label(namespace)) > 0 {
+			return ""
+		}
+		b, err := os.ReadFile(filepath.Join(dir, namespace+".addr"))
+		if addr := strings.TrimSpace(string(b)); err == nil && addr != "" {
+			return "http://" + addr
+		}
+		return ""
+	}
 }
 
 // handle is what Start returns: the session's namespace.
@@ -415,6 +436,14 @@ func (p *Provisioner) pod(meta metav1.ObjectMeta, r portal.StartRequest) *corev1
 		{Name: "LISTEN", Value: ":" + strconv.Itoa(p.cfg.DashboardPort)},
 	}
 	for _, v := range r.Env {
+		if v.Name == "WORKSHOP_CONTENT" {
+			// A folder on the portal's host, which the pod does not share: the dashboard
+			// fetches the content from the portal at start instead.
+			if v.Value != "" {
+				env = append(env, corev1.EnvVar{Name: dashboard.ContentFromPortalEnv, Value: "true"})
+			}
+			continue
+		}
 		if secretVars[v.Name] {
 			env = append(env, corev1.EnvVar{Name: v.Name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 				LocalObjectReference: corev1.LocalObjectReference{Name: SecretName}, Key: v.Name}}})

@@ -4,11 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,9 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
 
 	"portal"
 	"portal/dashboard"
@@ -46,147 +40,27 @@ func TestMain(m *testing.M) {
 	os.Exit(kubetest.Main(m))
 }
 
-// standIn plays the container runtime that KWOK lacks: it watches the portal's pods and,
-// for each that turns Ready, runs the pod's dashboard command as a local process with the
-// pod's environment (its Secret references resolved). Endpoint tells the provisioner
-// where each one listens.
-type standIn struct {
-	t      *testing.T
-	client kubernetes.Interface
-	dir    string
-	stop   chan struct{}
-
-	mu    sync.Mutex
-	procs map[string]*exec.Cmd // by namespace
-}
-
-func newStandIn(t *testing.T, c kubernetes.Interface, portalName string) *standIn {
-	s := &standIn{t: t, client: c, dir: t.TempDir(), stop: make(chan struct{}), procs: map[string]*exec.Cmd{}}
-	f := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-		o.LabelSelector = kube.LabelPortal + "=" + portalName
-	}))
-	inf := f.Core().V1().Pods().Informer()
-	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { s.update(obj) },
-		UpdateFunc: func(_, obj any) { s.update(obj) },
-		DeleteFunc: func(obj any) {
-			if pod, ok := obj.(*corev1.Pod); ok {
-				s.kill(pod.Namespace)
-			} else if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				if pod, ok := d.Obj.(*corev1.Pod); ok {
-					s.kill(pod.Namespace)
-				}
-			}
-		},
-	})
-	f.Start(s.stop)
-	f.WaitForCacheSync(s.stop)
-	t.Cleanup(s.close)
-	return s
-}
-
-func (s *standIn) update(obj any) {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok || pod.Name != kube.PodName {
-		return
-	}
-	if pod.DeletionTimestamp != nil {
-		s.kill(pod.Namespace)
-		return
-	}
-	ready := false
-	for _, c := range pod.Status.Conditions {
-		ready = ready || (c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !ready || s.procs[pod.Namespace] != nil || s.procs == nil {
-		return
-	}
-	env, err := s.env(pod)
+// newStandIn runs the dashboards of the portal's KWOK pods as local processes (the test
+// binary, as TestMain says) and stops them when the test ends.
+func newStandIn(t *testing.T, c kubernetes.Interface, portalName string) *kubetest.Pods {
+	t.Helper()
+	s, err := kubetest.RunPods(kubetest.PodsConfig{Client: c, Portal: portalName, Program: os.Args[0],
+		NoArgs: true, Env: []string{dashboardEnv + "=1"}, Dir: t.TempDir()})
 	if err != nil {
-		s.t.Errorf("stand-in: environment of %s: %v", pod.Namespace, err)
-		return
+		t.Fatal(err)
 	}
-	c := pod.Spec.Containers[0]
-	if len(c.Command) != 2 || !strings.HasSuffix(c.Command[0], "/portal") || c.Command[1] != "dashboard" {
-		s.t.Errorf("stand-in: pod %s runs %q, want portal dashboard", pod.Namespace, c.Command)
-		return
-	}
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = env
-	cmd.Dir = s.dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		s.t.Errorf("stand-in: start the dashboard of %s: %v", pod.Namespace, err)
-		return
-	}
-	go cmd.Wait()
-	s.procs[pod.Namespace] = cmd
-}
-
-// env is the pod's container environment, as the kubelet would give it, with the local
-// listening address instead of the pod's port.
-func (s *standIn) env(pod *corev1.Pod) ([]string, error) {
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + s.dir, dashboardEnv + "=1"}
-	for _, v := range pod.Spec.Containers[0].Env {
-		val := v.Value
-		if ref := v.ValueFrom; ref != nil && ref.SecretKeyRef != nil {
-			sec, err := s.client.CoreV1().Secrets(pod.Namespace).Get(context.Background(), ref.SecretKeyRef.Name, metav1.GetOptions{})
-			if err != nil {
-				return nil, err
-			}
-			val = string(sec.Data[ref.SecretKeyRef.Key])
+	t.Cleanup(func() {
+		s.Stop()
+		if err := s.Err(); err != nil {
+			t.Errorf("stand-in: %v", err)
 		}
-		if v.Name == "LISTEN" {
-			continue
-		}
-		env = append(env, v.Name+"="+val)
-	}
-	return append(env, "LISTEN=127.0.0.1:0", "ADDR_FILE="+s.addrFile(pod.Namespace)), nil
-}
-
-func (s *standIn) addrFile(ns string) string { return filepath.Join(s.dir, ns+".addr") }
-
-// Endpoint is the provisioner's address lookup: the local dashboard of the namespace.
-func (s *standIn) Endpoint(ns string, _ int) string {
-	s.mu.Lock()
-	running := s.procs[ns] != nil
-	s.mu.Unlock()
-	if !running {
-		return ""
-	}
-	b, err := os.ReadFile(s.addrFile(ns))
-	if err != nil || len(b) == 0 {
-		return ""
-	}
-	return "http://" + strings.TrimSpace(string(b))
-}
-
-func (s *standIn) kill(ns string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cmd := s.procs[ns]; cmd != nil {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		delete(s.procs, ns)
-		os.Remove(s.addrFile(ns))
-	}
-}
-
-func (s *standIn) close() {
-	close(s.stop)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for ns, cmd := range s.procs {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		delete(s.procs, ns)
-	}
-	s.procs = nil
+	})
+	return s
 }
 
 // newProvisioner returns a provisioner for the test's own portal name, with the stand-in
 // as its address lookup.
-func newProvisioner(t *testing.T, env *kubetest.Env, portalName string, set portal.SessionNamespaces) (*kube.Provisioner, *standIn) {
+func newProvisioner(t *testing.T, env *kubetest.Env, portalName string, set portal.SessionNamespaces) (*kube.Provisioner, *kubetest.Pods) {
 	t.Helper()
 	s := newStandIn(t, env.Client, portalName)
 	p := provisionerFor(t, env, portalName, set, s.Endpoint)

@@ -154,10 +154,11 @@ func (c *authCache) forget(hash string) { c.m.Delete(hash) }
 const SessionCredentialPrefix = "session."
 
 // dashboardEndpoints are the per-session endpoints a dashboard calls: its countdown,
-// Extend, workshop events, the request's parameters and the start of its terminals. Its
-// credential cannot read the session's config, authorize anyone or end the session
-// (Finish goes through the browser, with an end token).
-var dashboardEndpoints = []string{"schedule", "extend", "event", "parameters", "terminals"}
+// Extend, workshop events, the request's parameters, the start of its terminals and the
+// workshop content (when it does not share the portal's files). Its credential cannot read
+// the session's config, authorize anyone or end the session (Finish goes through the
+// browser, with an end token).
+var dashboardEndpoints = []string{"schedule", "extend", "event", "parameters", "terminals", "content"}
 
 // sessionCredential checks a dashboard's credential against the session named in the path.
 func (s *Server) sessionCredential(r *http.Request, t string) (*portal.User, error) {

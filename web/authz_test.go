@@ -110,6 +110,10 @@ var authzTable = []authzRoute{
 		want: want{ok, ok, ok, forbid, unauth, ok, unauth}},
 	{pattern: "/workshops/session/{session}/parameters/", method: "GET", target: "/workshops/session/{session}/parameters/",
 		want: want{ok, ok, ok, forbid, unauth, ok, unauth}},
+	// The workshop content of the session's environment, for dashboards that do not share
+	// the portal's files: none here (the harness's workshop has no content folder).
+	{pattern: "/workshops/session/{session}/content/", method: "GET", target: "/workshops/session/{session}/content/",
+		want: want{http.StatusNoContent, http.StatusNoContent, http.StatusNoContent, forbid, unauth, http.StatusNoContent, unauth}},
 	// The start of a session's terminals: its dashboard's own credential only.
 	{pattern: "/workshops/session/{session}/terminals/", method: "POST", target: "/workshops/session/{session}/terminals/",
 		want: want{forbid, forbid, forbid, forbid, unauth, http.StatusNoContent, unauth}},

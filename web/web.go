@@ -58,6 +58,7 @@ type Server struct {
 	sessionURL func(string) string
 	mux        *routeMux
 	proxies    sync.Map // endpoint → *httputil.ReverseProxy
+	bundles    sync.Map // environment and content folder → *contentBundle (content.go)
 	auth       authCache
 	proxyCache proxyCache // what the session-host proxy read from the store
 	reads      readCache
@@ -135,6 +136,7 @@ func (s *Server) routes() {
 	s.handle("/workshops/session/{session}/event/", s.api(post, authBearer, s.handleEvent))
 	s.handle("/workshops/session/{session}/parameters/", s.api(get, authBearer, s.handleParameters))
 	s.handle("/workshops/session/{session}/terminals/", s.api(post, authBearer, s.handleTerminals))
+	s.handle("/workshops/session/{session}/content/", s.api(get, authBearer, s.handleContent))
 
 	s.handle("/workshops/session/{session}/activate/", s.page(s.handleActivate))
 	s.handle("/workshops/session/{session}/delete/", s.form(s.handleDelete, s.handleDeletePost))

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"portal/internal/ci"
+	"portal/internal/kubetest"
 	"portal/localproc"
 )
 
@@ -59,7 +60,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build portal:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	// The few tests on Kubernetes start its control plane at the first that needs it.
+	code := kubetest.Lazily(m.Run)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

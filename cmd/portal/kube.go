@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -13,6 +14,12 @@ import (
 	"portal"
 	"portal/kube"
 )
+
+// kubeTestAddressesEnv names a folder where, in tests, the dashboards of KWOK's pods, run
+// as local processes (internal/kubetest.RunPods), write their addresses; the portal then
+// reaches a session there instead of at its Service (kube.AddressFiles). Not an operator
+// setting: a cluster's sessions are reached at their Services.
+const kubeTestAddressesEnv = "PORTAL_KUBE_TEST_ADDRESSES"
 
 // newKubeProvisioner connects to the cluster and starts the provisioner's informers.
 func newKubeProvisioner(ctx context.Context, k kubeFlags, portalName string, log *slog.Logger) (interface {
@@ -37,8 +44,13 @@ func newKubeProvisioner(ctx context.Context, k kubeFlags, portalName string, log
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	p, err := kube.New(ctx, kube.Config{Client: client, Portal: portalName, SessionImage: k.SessionImage,
-		PortalImage: k.PortalImage, Budget: k.Budget, Logger: log})
+	kc := kube.Config{Client: client, Portal: portalName, SessionImage: k.SessionImage,
+		PortalImage: k.PortalImage, Budget: k.Budget, Logger: log}
+	if dir := os.Getenv(kubeTestAddressesEnv); dir != "" {
+		log.Warn("sessions' dashboards are reached at the addresses written in a folder, not at their Services: a test setting", "env", kubeTestAddressesEnv, "folder", dir)
+		kc.Endpoint = kube.AddressFiles(dir)
+	}
+	p, err := kube.New(ctx, kc)
 	if err != nil {
 		return nil, err
 	}

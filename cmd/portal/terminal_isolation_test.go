@@ -95,6 +95,14 @@ func openTerminal(t *testing.T, p *portalProc, session, frame string) *termConn 
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK && resp.Request.URL.Host == host
 	})
+	return dialTerminal(t, p, session, jar)
+}
+
+// dialTerminal opens the WebSocket of terminal 1 of a session whose host has admitted the
+// learner of jar.
+func dialTerminal(t *testing.T, p *portalProc, session string, jar http.CookieJar) *termConn {
+	t.Helper()
+	host := session + ".localhost:" + p.port
 	client := p.client(jar, false)
 	client.Timeout = 0 // the context bounds the dial; the connection lives on
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

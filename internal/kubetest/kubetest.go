@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -100,12 +101,15 @@ type Env struct {
 
 	dir   string
 	procs []*proc // in start order
+	// apiReady waits until kube-apiserver answers /readyz.
+	apiReady func(context.Context) error
 }
 
 type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
+	name, path string
+	args       []string
+	cmd        *exec.Cmd
+	done       chan struct{}
 }
 
 // Options tune Start.
@@ -194,8 +198,14 @@ func Start(opts Options) (env *Env, err error) {
 		return nil, err
 	}
 	apiClient := &http.Client{Transport: &http.Transport{TLSClientConfig: pki.tlsConfig()}}
-	if err := waitHTTP(ctx, e, apiClient, server+"/readyz", http.Header{"Authorization": {"Bearer " + pki.tokens["admin"]}}, "ok"); err != nil {
-		return nil, fmt.Errorf("kubetest: kube-apiserver: %w", err)
+	e.apiReady = func(ctx context.Context) error {
+		if err := waitHTTP(ctx, e, apiClient, server+"/readyz", http.Header{"Authorization": {"Bearer " + pki.tokens["admin"]}}, "ok"); err != nil {
+			return fmt.Errorf("kubetest: kube-apiserver: %w", err)
+		}
+		return nil
+	}
+	if err := e.apiReady(ctx); err != nil {
+		return nil, err
 	}
 	if err := e.run(bin, "kube-controller-manager", "--kubeconfig="+kc["kcm"],
 		"--authentication-kubeconfig="+kc["kcm"], "--authorization-kubeconfig="+kc["kcm"],
@@ -233,23 +243,80 @@ func Start(opts Options) (env *Env, err error) {
 
 // run starts bin/name with args, its output in <dir>/<name>.log.
 func (e *Env) run(bin, name string, args ...string) error {
-	logf, err := os.Create(filepath.Join(e.dir, name+".log"))
+	p, err := e.spawn(filepath.Join(bin, name), name, args)
 	if err != nil {
-		return fmt.Errorf("kubetest: %w", err)
+		return err
+	}
+	e.procs = append(e.procs, p)
+	return nil
+}
+
+// spawn starts path with args, its output appended to <dir>/<name>.log.
+func (e *Env) spawn(path, name string, args []string) (*proc, error) {
+	logf, err := os.OpenFile(filepath.Join(e.dir, name+".log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("kubetest: %w", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(filepath.Join(bin, name), args...)
+	cmd := exec.Command(path, args...)
 	cmd.Dir = e.dir
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group, and SIGKILL if the test process dies first.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("kubetest: start %s: %w", name, err)
+		return nil, fmt.Errorf("kubetest: start %s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	p := &proc{name: name, path: path, args: args, cmd: cmd, done: make(chan struct{})}
 	go func() { cmd.Wait(); close(p.done) }()
-	e.procs = append(e.procs, p)
-	return nil
+	return p, nil
+}
+
+// StopAPIServer kills kube-apiserver, as an API server that crashes or whose node is
+// replaced in the middle of a class: requests in flight get no answer. etcd, the
+// controllers, the scheduler and KWOK keep running. StartAPIServer starts it again. Not
+// safe for tests running in parallel on the Env.
+func (e *Env) StopAPIServer() error {
+	for _, p := range e.procs {
+		if p.name == "kube-apiserver" {
+			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+			return nil
+		}
+	}
+	return errors.New("kubetest: no kube-apiserver")
+}
+
+// StartAPIServer starts a stopped kube-apiserver again, with the same flags, port and
+// etcd, and waits until it is ready.
+func (e *Env) StartAPIServer(ctx context.Context) error {
+	for i, p := range e.procs {
+		if p.name != "kube-apiserver" {
+			continue
+		}
+		select {
+		case <-p.done:
+		default:
+			return errors.New("kubetest: kube-apiserver is running")
+		}
+		np, err := e.spawn(p.path, p.name, p.args)
+		if err != nil {
+			return err
+		}
+		e.procs[i] = np
+		return e.apiReady(ctx)
+	}
+	return errors.New("kubetest: no kube-apiserver")
+}
+
+// stop sends SIGTERM to the process's group, SIGKILL after 15 s, and waits for it.
+func (p *proc) stop() {
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
 }
 
 // exited returns an error naming the first process that died, with its log's tail.
@@ -276,14 +343,7 @@ func (e *Env) logTail(name string) string {
 // its shutdown stalls), SIGKILL after 15 s, and removes the folder.
 func (e *Env) Stop() {
 	for i := len(e.procs) - 1; i >= 0; i-- {
-		p := e.procs[i]
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(15 * time.Second):
-			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
+		e.procs[i].stop()
 	}
 	e.procs = nil
 	if e.dir != "" {
@@ -498,10 +558,12 @@ current-context: local
 	return os.WriteFile(path, []byte(s), 0o600)
 }
 
-// shared is the package's control plane, started by Main.
+// shared is the package's control plane, started by Main, or by the first Need under Lazily.
 var (
 	shared    *Env
 	sharedErr error
+	lazy      bool
+	lazyStart sync.Once
 )
 
 // Main starts one control plane for a test package, runs its tests and stops it:
@@ -524,10 +586,28 @@ func Main(m *testing.M) int {
 	return m.Run()
 }
 
-// Need returns the package's control plane (see Main). Without one, it skips the test
+// Lazily runs a package's tests (run is m.Run) with a control plane that the first Need
+// starts and that is stopped once they are done: for a package where few tests need one,
+// so that a run without them does not pay the start.
+//
+//	code := kubetest.Lazily(m.Run)
+func Lazily(run func() int) int {
+	lazy = true
+	defer func() {
+		if shared != nil {
+			shared.Stop()
+		}
+	}()
+	return run()
+}
+
+// Need returns the package's control plane (see Main and Lazily). Without one, it skips the test
 // with the reason, or fails it in CI.
 func Need(t testing.TB) *Env {
 	t.Helper()
+	if lazy {
+		lazyStart.Do(func() { shared, sharedErr = Start(Options{}) })
+	}
 	if shared != nil {
 		return shared
 	}

@@ -1,0 +1,118 @@
+package web
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"portal"
+)
+
+// maxContentBundle bounds a workshop's content bundle: instructions and their images, not
+// data sets.
+const maxContentBundle = 64 << 20
+
+// contentBundle is a workshop content folder as a gzipped tar, made once per environment.
+type contentBundle struct {
+	once   sync.Once
+	data   []byte
+	digest string // "sha256:<hex>" of data
+	err    error
+}
+
+// handleContent is GET /workshops/session/<s>/content/, an addition: the workshop content of
+// the session's environment as a gzipped tar, for dashboards that do not share the portal's
+// files (sessions on Kubernetes fetch it at start with their session credential). Its ETag
+// is the bundle's digest, so a dashboard that has it gets 304. 204 (no bundle) when the
+// workshop has no content folder: the dashboard serves its sample then.
+func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, u *portal.User) {
+	_, env, err := s.sessionFor(r, u, nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	dir := env.Workshop.ContentDir
+	if dir == "" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	v, _ := s.bundles.LoadOrStore(env.Name+"\x00"+dir, &contentBundle{})
+	b := v.(*contentBundle)
+	b.once.Do(func() { b.data, b.digest, b.err = bundleContent(dir) })
+	if b.err != nil {
+		s.fail(w, r, fmt.Errorf("content of environment %s: %w", env.Name, b.err))
+		return
+	}
+	etag := `"` + b.digest + `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", "no-cache")
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/gzip")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b.data)))
+	w.Write(b.data)
+}
+
+// bundleContent packs the regular files and folders below dir into a gzipped tar, in
+// lexical order with no times, owners or modes of the host, so that the same files give
+// the same digest on every replica. Symbolic links are left out: one could point at any
+// file of the portal's host.
+func bundleContent(dir string) ([]byte, string, error) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	tw := tar.NewWriter(zw)
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		switch {
+		case d.IsDir():
+			return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: rel + "/", Mode: 0o755, Format: tar.FormatPAX})
+		case !d.Type().IsRegular():
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if buf.Len()+int(fi.Size()) > maxContentBundle {
+			return fmt.Errorf("the content folder is larger than %d MiB", maxContentBundle>>20)
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: rel, Mode: 0o644, Size: fi.Size(), Format: tar.FormatPAX}); err != nil {
+			return err
+		}
+		_, err = io.Copy(tw, io.LimitReader(f, fi.Size()))
+		return err
+	})
+	if err == nil {
+		err = errors.Join(tw.Close(), zw.Close())
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return buf.Bytes(), "sha256:" + hex.EncodeToString(sum[:]), nil
+}
