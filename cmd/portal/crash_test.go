@@ -223,7 +223,7 @@ func sessionHome(sessions, name, rel string) (string, error) {
 	if err != nil {
 		// A session that shares its environment's dashboard host has no workload process
 		// of its own; its terminals agent runs in its cgroup.
-		for _, m := range cgroupMembers(name) {
+		for _, m := range cgroupMembers(sessions, name) {
 			if pid, perr := strconv.Atoi(m); perr == nil {
 				procs = append(procs, pid)
 			}

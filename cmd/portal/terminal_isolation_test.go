@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
@@ -218,7 +220,7 @@ func terminalIsolation(t *testing.T, extra []string) {
 	adminPW := adminPassword(t, p)
 	secretA, secretB := sessionSecret(t, p, a.Name), sessionSecret(t, p, b.Name)
 	shared := slices.Contains(extra, "PORTAL_SHARED_DASHBOARDS=true")
-	if n := len(cgroupMembers(a.Name)); shared && n != 0 {
+	if n := len(cgroupMembers(filepath.Join(data, "sessions"), a.Name)); shared && n != 0 {
 		t.Errorf("with shared dashboards, ready session %s runs %d processes before its first terminal, want none", a.Name, n)
 	} else if !shared && n == 0 {
 		t.Errorf("session %s runs no process in its cgroup: the count proves nothing", a.Name)
@@ -326,9 +328,9 @@ func terminalIsolation(t *testing.T, extra []string) {
 
 	if shared {
 		// The terminal started A's sandbox, in A's cgroup; B's runs since B wrote its file.
-		if len(cgroupMembers(a.Name)) == 0 || len(cgroupMembers(b.Name)) == 0 {
+		if len(cgroupMembers(filepath.Join(data, "sessions"), a.Name)) == 0 || len(cgroupMembers(filepath.Join(data, "sessions"), b.Name)) == 0 {
 			t.Errorf("the terminals' processes are not in their sessions' cgroups: %d in %s, %d in %s",
-				len(cgroupMembers(a.Name)), a.Name, len(cgroupMembers(b.Name)), b.Name)
+				len(cgroupMembers(filepath.Join(data, "sessions"), a.Name)), a.Name, len(cgroupMembers(filepath.Join(data, "sessions"), b.Name)), b.Name)
 		}
 	}
 
@@ -343,7 +345,12 @@ func terminalIsolation(t *testing.T, extra []string) {
 
 // cgroupMembers returns the processes whose cgroup (in any hierarchy) is named session:
 // those a session's cgroup holds.
-func cgroupMembers(session string) []string {
+func cgroupMembers(sessions, session string) []string {
+	// The portal names its sessions' parent group after its sessions folder (see
+	// localproc's groupParent), so another portal's session of the same name on this
+	// machine is not counted.
+	sum := sha256.Sum256([]byte(sessions))
+	suffix := "/portal-" + hex.EncodeToString(sum[:6]) + "/" + session
 	var out []string
 	procs, _ := filepath.Glob("/proc/[0-9]*/cgroup")
 	for _, f := range procs {
@@ -352,7 +359,7 @@ func cgroupMembers(session string) []string {
 			continue
 		}
 		for line := range strings.Lines(string(b)) {
-			if strings.HasSuffix(strings.TrimSpace(line), "/"+session) {
+			if strings.HasSuffix(strings.TrimSpace(line), suffix) {
 				out = append(out, filepath.Base(filepath.Dir(f)))
 				break
 			}
