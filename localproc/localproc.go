@@ -37,9 +37,8 @@
 // tells sessions apart by the X-Portal-Session header the portal's proxy sets, and admits
 // each browser with the session's own ticket and secret. The session's terminals start on
 // first use (StartTerminals): Config.TerminalsCommand (by default the dashboard) in
-// DASHBOARD_MODE=terminals in the session's own
-// one-layer sandbox and cgroup, holding no secret, whose shells run in that sandbox
-// directly; the host relays the terminals to it over a Unix socket in a folder only the
+// DASHBOARD_MODE=terminals in the session's own one-layer sandbox and cgroup, holding no
+// secret, whose shells run in that sandbox directly; the host relays the terminals to it over a Unix socket in a folder only the
 // two of them see. The host runs in a cgroup of its own, .env-<environment>, beside the
 // sessions' groups under the same parent, with limits fit for serving a class (hostLimits)
 // rather than a session's. The host and its sessions are started and stopped under a lock of the
@@ -125,8 +124,6 @@ type Config struct {
 type Provisioner struct {
 	dir     string
 	command []string
-	// terminals is Config.TerminalsCommand, or command.
-	terminals []string
 	log     *slog.Logger
 	client  *http.Client
 	grace   time.Duration // between SIGTERM and SIGKILL
@@ -149,6 +146,9 @@ type Provisioner struct {
 	// ("host": once the host runs; "file": once the session file is written), as if the
 	// portal died there.
 	interrupt string
+
+	// terminals is Config.TerminalsCommand, or command.
+	terminals []string
 }
 
 // New returns a Provisioner, creating cfg.Dir if needed. Unless cfg.Sandbox.Mode is
