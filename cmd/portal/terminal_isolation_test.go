@@ -323,6 +323,7 @@ func terminalIsolation(t *testing.T, extra []string) {
 			t.Errorf("the terminals' processes are not in their sessions' cgroups: %d in %s, %d in %s",
 				len(cgroupMembers(a.Name)), a.Name, len(cgroupMembers(b.Name)), b.Name)
 		}
+		checkAgentProgram(t, a.Name)
 	}
 
 	// The shell is still alive after all this.
