@@ -83,6 +83,21 @@ func TestServesTerminals(t *testing.T) {
 	}
 }
 
+// unixPost sends a JSON POST to path on the Unix socket at sock and returns the status.
+func unixPost(sock, path, body string) (int, error) {
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+	resp, err := client.Post("http://terminals"+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
 // Another mode, a TCP address or an argument is refused with a message naming the setting.
 func TestRefusesOtherSettings(t *testing.T) {
 	for _, tc := range []struct {
