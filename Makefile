@@ -73,11 +73,13 @@ COVERDIR ?=
 COVERABS := $(if $(COVERDIR),$(abspath $(COVERDIR)))
 
 # The portal is built static (CGO_ENABLED=0), with the dashboard-only binary its sessions
-# run beside it (cmd/portal-dashboard): without the dynamic loader and libc, and without the
-# portal's store and scheduler to initialise, each session start costs less CPU.
+# run beside it (cmd/portal-dashboard) and the terminals-only one of shared dashboards'
+# terminals agents (cmd/portal-terminals): without the dynamic loader and libc, and without
+# the portal's store and scheduler (or the dashboard's pages) to initialise, each session
+# start, and each first terminal, costs less CPU.
 BIN ?= bin
 run: assets bubblewrap slirp4netns
-	CGO_ENABLED=0 go build -o $(BIN)/ ./cmd/portal ./cmd/portal-dashboard
+	CGO_ENABLED=0 go build -o $(BIN)/ ./cmd/portal ./cmd/portal-dashboard ./cmd/portal-terminals
 	$(BIN)/portal serve $(ARGS)
 
 # Sessions run in a bubblewrap sandbox: install it when missing (as root, with apt-get), or

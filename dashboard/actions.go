@@ -11,6 +11,8 @@ import (
 	"github.com/yuin/goldmark/renderer"
 	"github.com/yuin/goldmark/util"
 	"gopkg.in/yaml.v3"
+
+	"portal/dashboard/terminal"
 )
 
 // action is what a clickable block does, as the page's script reads it from the block's
@@ -25,7 +27,7 @@ type action struct {
 }
 
 // interruptBody is the body of a classic execute block that sends an interrupt.
-const interruptBody = "<ctrl-c>"
+const interruptBody = terminal.Interrupt
 
 // classicActions are the code fence languages of the classic format, mapped to the action
 // and its terminal.
@@ -96,8 +98,8 @@ func parseAction(lang, body string) (a action, ok bool, err error) {
 			a.Terminal = "all"
 		} else if y.Session != nil {
 			s := fmt.Sprint(y.Session)
-			if n, err := strconv.Atoi(s); err != nil || n < 1 || n > maxTerminals {
-				return a, true, fmt.Errorf("%s: session must be 1 to %d, got %q", lang, maxTerminals, s)
+			if n, err := strconv.Atoi(s); err != nil || n < 1 || n > terminal.Max {
+				return a, true, fmt.Errorf("%s: session must be 1 to %d, got %q", lang, terminal.Max, s)
 			}
 			a.Terminal = s
 		}

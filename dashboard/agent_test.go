@@ -2,43 +2,22 @@ package dashboard
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/google/go-cmp/cmp"
+
+	"portal/dashboard/terminal"
 )
 
-// startAgent runs a terminals agent (RunTerminals) on a Unix socket at sock until the test
-// ends, and returns once it answers.
-func startAgent(t *testing.T, sock string, edit func(*TerminalsConfig)) {
-	t.Helper()
-	cfg := TerminalsConfig{Listen: "unix:" + sock, Terminals: 2, Shell: []string{"/bin/sh"},
-		WorkDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)}
-	if edit != nil {
-		edit(&cfg)
-	}
-	stop := runAgent(cfg)
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("RunTerminals: %v", err)
-		}
-	})
-	waitAgent(t, sock)
-}
-
-// runAgent starts RunTerminals in the background; the function it returns stops it and
+// runAgent starts terminal.Run in the background; the function it returns stops it and
 // returns its error.
-func runAgent(cfg TerminalsConfig) func() error {
+func runAgent(cfg terminal.Config) func() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- RunTerminals(ctx, cfg) }()
+	go func() { done <- terminal.Run(ctx, cfg) }()
 	return func() error { cancel(); return <-done }
 }
 
@@ -59,123 +38,6 @@ func waitAgent(t testing.TB, sock string) {
 			t.Fatalf("the terminals agent at %s does not answer: %v", sock, err)
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// agentActivityOf reads the agent's GET /activity.
-func agentActivityOf(t *testing.T, c *http.Client) string {
-	t.Helper()
-	resp, err := c.Get("http://terminals/activity")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var a map[string]string
-	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
-		t.Fatalf("activity: %v", err)
-	}
-	last, ok := a["last_input"]
-	if !ok || len(a) != 1 {
-		t.Fatalf("activity answered %v, want {\"last_input\": …}", a)
-	}
-	return last
-}
-
-func TestAgentServesTheContractsEndpoints(t *testing.T) {
-	a, err := NewAgent(TerminalsConfig{Terminals: 1, Shell: []string{"/bin/sh"}, WorkDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	want := []string{"GET /healthz", "GET /terminal/{id}", "POST /terminal/{id}/input",
-		"POST /terminal/{id}/clear", "GET /activity"}
-	if diff := cmp.Diff(want, a.Routes()); diff != "" {
-		t.Errorf("routes (-want +got):\n%s", diff)
-	}
-}
-
-func TestAgentTerminals(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "terminals.sock")
-	clock := &fakeClock{now: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
-	work := t.TempDir()
-	startAgent(t, sock, func(c *TerminalsConfig) {
-		c.Clock = clock.Now
-		c.WorkDir = work
-		c.ShellEnv = []string{"PATH=/usr/bin:/bin", "SESSION_NAME=lab-w01-s001", "SESSION_SECRET=s3cret",
-			"CONFIG_PASSWORD=hunter2", "DASHBOARD_MODE=terminals", "LISTEN=unix:" + sock,
-			"WORKSHOP_COLOUR=blue"}
-	})
-	client := unixClient(sock)
-
-	if got := agentActivityOf(t, client); got != "" {
-		t.Errorf("last input before any: %q, want \"\"", got)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws://terminals/terminal/1", &websocket.DialOptions{HTTPClient: client})
-	if err != nil {
-		t.Fatalf("dial terminal 1: %v", err)
-	}
-	tc := newTermConn(t, c)
-	clock.Advance(time.Minute)
-	tc.send("echo \"secret=[$SESSION_SECRET][$CONFIG_PASSWORD][$DASHBOARD_MODE][$LISTEN] session=$SESSION_NAME colour=$WORKSHOP_COLOUR home=$HOME\"\r")
-	got := tc.waitFor(`(secret=\[[^\]$]*\]\[[^\]$]*\]\[[^\]$]*\]\[[^\]$]*\] session=[^\s$]* colour=[^\s$]* home=[^\s$"]*)\r`)
-	if want := "secret=[][][][] session=lab-w01-s001 colour=blue home=" + work; got != want {
-		t.Errorf("shell environment:\n got %s\nwant %s", got, want)
-	}
-	if got, want := agentActivityOf(t, client), clock.Now().Format(time.RFC3339Nano); got != want {
-		t.Errorf("last input after typing: %q, want %q", got, want)
-	}
-
-	// An input action reaches the shell and moves the activity.
-	clock.Advance(time.Minute)
-	post := func(path, body string) int {
-		resp, err := client.Post("http://terminals"+path, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if got := post("/terminal/all/input", `{"text":"echo act-$((3*3))","enter":true}`); got != http.StatusNoContent {
-		t.Errorf("input: status %d, want 204", got)
-	}
-	tc.waitFor(`act-9`)
-	if got, want := agentActivityOf(t, client), clock.Now().Format(time.RFC3339Nano); got != want {
-		t.Errorf("last input after an input action: %q, want %q", got, want)
-	}
-	if got := post("/terminal/1/clear", `{}`); got != http.StatusNoContent {
-		t.Errorf("clear: status %d, want 204", got)
-	}
-	if got := post("/terminal/3/input", `{"text":"x"}`); got != http.StatusNotFound {
-		t.Errorf("input to terminal 3 of 2: status %d, want 404", got)
-	}
-}
-
-func TestTerminalsConfigFromEnv(t *testing.T) {
-	env := map[string]string{"LISTEN": "unix:/run/terminals/terminals.sock", "WORKSHOP_TERMINALS": "2",
-		"DASHBOARD_SHELL": `["/bin/bash","-l"]`, "ADDR_FILE": "/run/terminals/addr"}
-	cfg, err := TerminalsConfigFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := TerminalsConfig{Listen: env["LISTEN"], AddrFile: env["ADDR_FILE"], Terminals: 2,
-		Shell: []string{"/bin/bash", "-l"}}
-	if diff := cmp.Diff(want, cfg, cmp.Comparer(func(a, b *slog.Logger) bool { return a == b }),
-		cmp.Comparer(func(a, b func() time.Time) bool { return a == nil && b == nil })); diff != "" {
-		t.Errorf("config (-want +got):\n%s", diff)
-	}
-	// The agent admits every request: it must not listen on TCP.
-	for _, listen := range []string{"", "127.0.0.1:0", "unix:"} {
-		env["LISTEN"] = listen
-		if _, err := TerminalsConfigFromEnv(func(k string) string { return env[k] }); err == nil {
-			t.Errorf("LISTEN=%q accepted", listen)
-		}
-	}
-	if err := RunTerminals(context.Background(), TerminalsConfig{Listen: "127.0.0.1:0"}); err == nil {
-		t.Error("RunTerminals listened on TCP")
 	}
 }
 
@@ -203,28 +65,4 @@ func newTermConn(t *testing.T, c *websocket.Conn) *termConn {
 	}()
 	t.Cleanup(func() { c.Close(websocket.StatusNormalClosure, "") })
 	return tc
-}
-
-// The host's TerminalEnvHeader gives the shells started after it the request's
-// parameters, without secrets, odd names or the agent's own variables.
-func TestAgentTerminalEnv(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "terminals.sock")
-	startAgent(t, sock, func(c *TerminalsConfig) {
-		c.ShellEnv = []string{"PATH=/usr/bin:/bin", "SESSION_NAME=lab-w01-s001"}
-	})
-	client := unixClient(sock)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	env, _ := json.Marshal([]string{"GREETING=hello there", "SESSION_NAME=other", "SESSION_SECRET=x",
-		"bad-name=1", "TERMINAL_ID=9"})
-	c, _, err := websocket.Dial(ctx, "ws://terminals/terminal/1", &websocket.DialOptions{HTTPClient: client,
-		HTTPHeader: http.Header{TerminalEnvHeader: {string(env)}}})
-	if err != nil {
-		t.Fatalf("dial terminal 1: %v", err)
-	}
-	tc := newTermConn(t, c)
-	tc.send("echo \"got=[$GREETING][$SESSION_NAME][$SESSION_SECRET]\"\r")
-	if got := tc.waitFor(`(got=\[[^\]$]*\]\[[^\]$]*\]\[[^\]$]*\])\r`); got != "got=[hello there][lab-w01-s001][]" {
-		t.Errorf("shell environment: %s, want got=[hello there][lab-w01-s001][]", got)
-	}
 }

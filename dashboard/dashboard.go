@@ -8,25 +8,22 @@ package dashboard
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"portal"
+	"portal/dashboard/terminal"
+	"portal/internal/serve"
 	"portal/internal/staticfs"
 	"portal/ticket"
 )
@@ -124,14 +121,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Vars:          map[string]string{},
 	}
 	var err error
-	if cfg.Terminals, err = terminalsFromEnv(getenv); err != nil {
+	if cfg.Terminals, err = terminal.CountFromEnv(getenv); err != nil {
 		return Config{}, err
 	}
 	if sock := getenv("PORTAL_SOCKET"); sock != "" {
 		// The session has no network path to the portal: its calls go through this socket.
 		cfg.HTTPClient = unixClient(sock)
 	}
-	if cfg.Shell, err = shellFromEnv(getenv); err != nil {
+	if cfg.Shell, err = terminal.ShellFromEnv(getenv); err != nil {
 		return Config{}, err
 	}
 	for _, v := range varEnv {
@@ -140,35 +137,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	return cfg, nil
-}
-
-// terminalsFromEnv reads WORKSHOP_TERMINALS as Config.Terminals counts them.
-func terminalsFromEnv(getenv func(string) string) (int, error) {
-	t := getenv("WORKSHOP_TERMINALS")
-	if t == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(t)
-	if err != nil || n < 0 || n > maxTerminals {
-		return 0, fmt.Errorf("dashboard: WORKSHOP_TERMINALS: expected 0 to %d, got %q", maxTerminals, t)
-	}
-	if n == 0 {
-		return -1, nil
-	}
-	return n, nil
-}
-
-// shellFromEnv reads DASHBOARD_SHELL (nil when unset).
-func shellFromEnv(getenv func(string) string) ([]string, error) {
-	sh := getenv("DASHBOARD_SHELL")
-	if sh == "" {
-		return nil, nil
-	}
-	var shell []string
-	if err := json.Unmarshal([]byte(sh), &shell); err != nil || len(shell) == 0 || shell[0] == "" {
-		return nil, fmt.Errorf("dashboard: DASHBOARD_SHELL: expected a JSON array such as [\"/bin/bash\",\"-l\"], got %q", sh)
-	}
-	return shell, nil
 }
 
 // Server is the dashboard's HTTP handler. Close it to end its shells.
@@ -180,7 +148,7 @@ type Server struct {
 	mux     *routeMux
 	source  *source
 	tmpl    *template.Template
-	terms   terminalSet
+	terms   terminal.Set
 	vendor  fs.FS
 	built   bool           // the xterm.js assets are present
 	pending sync.WaitGroup // events on their way to the portal
@@ -254,7 +222,7 @@ func New(cfg Config) (*Server, error) {
 // newServer returns a Server for cfg over already loaded assets; it renders the
 // instructions with the session's variables. terms builds the session's terminals (nil =
 // local shells).
-func newServer(cfg Config, set *assetSet, terms func(*Server) (terminalSet, error)) (*Server, error) {
+func newServer(cfg Config, set *assetSet, terms func(*Server) (terminal.Set, error)) (*Server, error) {
 	if cfg.Session == "" || cfg.Secret == "" {
 		return nil, errors.New("dashboard: session name and secret are required")
 	}
@@ -287,7 +255,7 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminalSet, erro
 		source: set.source, content: w, tmpl: set.tmpl, vendor: set.vendor, built: set.built,
 		lastSeen: start, lastView: start}
 	if terms == nil {
-		terms = func(s *Server) (terminalSet, error) { return s.newTerminals() }
+		terms = func(s *Server) (terminal.Set, error) { return s.newTerminals() }
 	}
 	if s.terms, err = terms(s); err != nil {
 		return nil, err
@@ -300,7 +268,7 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminalSet, erro
 // the portal.
 func (s *Server) Close() {
 	s.closed.Store(true)
-	s.terms.close()
+	s.terms.Close()
 	done := make(chan struct{})
 	go func() { s.pending.Wait(); close(done) }()
 	select {
@@ -309,104 +277,17 @@ func (s *Server) Close() {
 	}
 }
 
-// secretEnv are environment variables a shell never gets: the credentials of the session
-// and the dashboard's own settings.
-var secretEnv = map[string]bool{"SESSION_SECRET": true, "CONFIG_PASSWORD": true,
-	"LISTEN": true, "ADDR_FILE": true, "DASHBOARD_SHELL": true, "DASHBOARD_MODE": true,
-	"SESSIONS_DIR": true, ownEnvVar: true}
-
-// ownEnvVar names, comma-separated, the variables of the dashboard's environment that are
-// meant for the dashboard only (GOMAXPROCS, say): its shells do not get them.
-const ownEnvVar = "DASHBOARD_OWN_ENV"
-
-// terminalCount returns how many terminals n (Config.Terminals) stands for.
-func terminalCount(n int) int {
-	switch {
-	case n == 0:
-		return 1
-	case n < 0:
-		return 0
-	case n > maxTerminals:
-		return maxTerminals
-	}
-	return n
-}
-
 // newTerminals sets up the session's local terminals: the shell, its environment and folder.
-func (s *Server) newTerminals() (*terminals, error) {
-	shell, env, dir, err := shellSetup(s.cfg.Shell, s.cfg.ShellEnv, s.cfg.WorkDir,
+func (s *Server) newTerminals() (*terminal.Shells, error) {
+	shell, env, dir, err := terminal.Setup(s.cfg.Shell, s.cfg.ShellEnv, s.cfg.WorkDir,
 		map[string]string{"SESSION_NAME": s.cfg.Session})
 	if err != nil {
 		return nil, err
 	}
-	ts := newTerminals(terminalCount(s.cfg.Terminals), shell, env, dir, s.log, s.emit, func() { s.touch(false) })
-	ts.extraEnv = func() []string { return s.paramEnv(env) }
+	ts := terminal.NewShells(terminal.Count(s.cfg.Terminals), shell, env, dir, s.log, s.emit, func() { s.touch(false) })
+	ts.ExtraEnv = func() []string { return s.paramEnv(env) }
 	return ts, nil
 }
-
-// shellSetup returns the shell's argv, environment and folder: shell (nil = bash, or sh
-// where bash is missing), base (nil = this process's environment) without the secrets and
-// the dashboard's own settings, with set's variables and the terminal's, in dir ("" = the
-// current directory), which is also HOME.
-func shellSetup(shell, base []string, dir string, set map[string]string) ([]string, []string, string, error) {
-	if len(shell) == 0 {
-		shell = []string{"/bin/bash", "-l"}
-		if _, err := os.Stat(shell[0]); err != nil {
-			shell = []string{"/bin/sh"}
-		}
-	}
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("dashboard: working directory: %w", err)
-		}
-		dir = wd
-	}
-	if base == nil {
-		base = os.Environ()
-	}
-	fixed := map[string]string{"HOME": dir, "TERM": "xterm-256color", "COLORTERM": "truecolor", "PWD": dir}
-	for k, v := range set {
-		fixed[k] = v
-	}
-	own := map[string]bool{}
-	for _, kv := range base {
-		if v, ok := strings.CutPrefix(kv, ownEnvVar+"="); ok {
-			for _, k := range strings.Split(v, ",") {
-				own[k] = true
-			}
-		}
-	}
-	var env []string
-	for _, kv := range base {
-		k, _, _ := strings.Cut(kv, "=")
-		if secretEnv[k] || own[k] {
-			continue
-		}
-		if _, ok := fixed[k]; ok {
-			continue
-		}
-		env = append(env, kv)
-	}
-	keys := make([]string, 0, len(fixed))
-	for k := range fixed {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+fixed[k])
-	}
-	if !hasEnv(env, "PATH") {
-		env = append(env, "PATH=/usr/local/bin:/usr/bin:/bin")
-	}
-	if !hasEnv(env, "LANG") {
-		env = append(env, "LANG=C.UTF-8")
-	}
-	return shell, env, dir, nil
-}
-
-// envName is the form of a request parameter that also becomes a shell variable.
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // paramEnv returns the request parameters as environment variables, for shells started
 // after they are known. Parameters never replace the variables of base, the shells' own.
@@ -415,21 +296,12 @@ func (s *Server) paramEnv(base []string) []string {
 	defer s.mu.Unlock()
 	var env []string
 	for k, v := range s.params {
-		if envName.MatchString(k) && !secretEnv[k] && !hasEnv(base, k) && k != "TERMINAL_ID" {
+		if terminal.Settable(base, k) {
 			env = append(env, k+"="+v)
 		}
 	}
 	sort.Strings(env)
 	return env
-}
-
-func hasEnv(env []string, name string) bool {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, name+"=") {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) routes() {
@@ -465,18 +337,18 @@ func (s *Server) routes() {
 
 // handleTerminal is GET /terminal/<n>: the terminal's WebSocket.
 func (s *Server) handleTerminal(w http.ResponseWriter, r *http.Request) {
-	serveTerminal(s.terms, w, r)
+	terminal.Serve(s.terms, w, r)
 }
 
 // handleTerminalInput is POST /terminal/<n>/input (<n> may be "all"): what a clickable
 // action types into the terminal.
 func (s *Server) handleTerminalInput(w http.ResponseWriter, r *http.Request) {
-	serveTerminalInput(s.terms, s.log, w, r)
+	terminal.ServeInput(s.terms, s.log, w, r)
 }
 
 // handleTerminalClear is POST /terminal/<n>/clear (<n> may be "all").
 func (s *Server) handleTerminalClear(w http.ResponseWriter, r *http.Request) {
-	if serveTerminalClear(s.terms, s.log, w, r) {
+	if terminal.ServeClear(s.terms, s.log, w, r) {
 		s.touch(false)
 	}
 }
@@ -499,72 +371,5 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer s.Close()
-	return listenAndServe(ctx, newReleaser().wrap(s), cfg.Listen, cfg.AddrFile)
-}
-
-// listenAndServe serves h on addr ("" = "127.0.0.1:0") until ctx is done, then shuts down
-// gracefully. Once listening it writes the address to addrFile when that is set.
-func listenAndServe(ctx context.Context, h http.Handler, addr, addrFile string) error {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := listen(addr)
-	if err != nil {
-		return fmt.Errorf("dashboard: listen on %s: %w", addr, err)
-	}
-	if addrFile != "" {
-		if err := writeAddr(addrFile, dialable(ln.Addr())); err != nil {
-			ln.Close()
-			return err
-		}
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("dashboard: serve: %w", err)
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
-		return fmt.Errorf("dashboard: shutdown: %w", err)
-	}
-	return nil
-}
-
-// dialable returns addr as a loopback address when it is the unspecified address.
-func dialable(addr net.Addr) string {
-	if addr.Network() == "unix" {
-		return unixPrefix + addr.String()
-	}
-	tcp, ok := addr.(*net.TCPAddr)
-	if !ok || !tcp.IP.IsUnspecified() {
-		return addr.String()
-	}
-	return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
-}
-
-// writeAddr writes addr to path through a temporary file and a rename, so that a reader
-// never sees a partial address.
-func writeAddr(path, addr string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".addr-*")
-	if err != nil {
-		return fmt.Errorf("dashboard: write address file: %w", err)
-	}
-	if _, err := tmp.WriteString(addr); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("dashboard: write address file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("dashboard: write address file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("dashboard: write address file: %w", err)
-	}
-	return nil
+	return serve.Run(ctx, newReleaser().wrap(s), cfg.Listen, cfg.AddrFile)
 }

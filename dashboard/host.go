@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"portal"
+	"portal/dashboard/terminal"
+	"portal/internal/serve"
 )
 
 // SessionHeader names the session a request to a dashboard host is for. The portal's proxy
@@ -333,8 +335,8 @@ func (h *Host) newSessionServer(f sessionFile, registered time.Time) (*Server, e
 	if err != nil {
 		return nil, err
 	}
-	s, err := newServer(cfg, h.assets, func(s *Server) (terminalSet, error) {
-		rt := newRelayTerminals(terminalCount(cfg.Terminals), f.TerminalsSocket, s.startTerminals,
+	s, err := newServer(cfg, h.assets, func(s *Server) (terminal.Set, error) {
+		rt := newRelayTerminals(terminal.Count(cfg.Terminals), f.TerminalsSocket, s.startTerminals,
 			func() { s.touch(false) }, s.emit, s.log)
 		rt.env = func() []string { return s.paramEnv(nil) }
 		return rt, nil
@@ -391,22 +393,22 @@ func RunHost(ctx context.Context, cfg HostConfig) error {
 		return err
 	}
 	defer h.Close()
-	return listenAndServe(ctx, h, cfg.Listen, cfg.AddrFile)
+	return serve.Run(ctx, h, cfg.Listen, cfg.AddrFile)
 }
 
 // startTerminals asks the portal to start the session's terminals agent, and returns once
-// it runs or with an *unavailableError that tells the learner why not.
+// it runs or with a *terminal.UnavailableError that tells the learner why not.
 func (s *Server) startTerminals(ctx context.Context) error {
 	status, body, err := s.callPortal(ctx, http.MethodPost, "terminals", nil)
 	switch {
 	case err != nil:
 		s.log.Warn("start terminals", "err", err)
-		return &unavailableError{"The training portal cannot be reached to start the terminals; try again in a moment."}
+		return &terminal.UnavailableError{Sentence: "The training portal cannot be reached to start the terminals; try again in a moment."}
 	case status == http.StatusNoContent || status == http.StatusOK:
 		return nil
 	case status == http.StatusConflict:
-		return &unavailableError{"This session is not running, so its terminals cannot start."}
+		return &terminal.UnavailableError{Sentence: "This session is not running, so its terminals cannot start."}
 	}
 	s.log.Warn("start terminals", "status", status, "body", strings.TrimSpace(string(body)))
-	return &unavailableError{"The terminals could not be started; try again in a moment."}
+	return &terminal.UnavailableError{Sentence: "The terminals could not be started; try again in a moment."}
 }

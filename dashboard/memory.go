@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"net/http"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -10,23 +9,7 @@ import (
 )
 
 // A dashboard serves one learner and mostly waits: its memory matters more than its
-// speed, since a machine runs hundreds of them.
-
-// lowMemoryGC is the GOGC of a dashboard process: the heap may grow by half, rather than
-// double, before the next collection.
-const lowMemoryGC = 50
-
-// LowMemory sets the Go runtime of a dashboard process for a small footprint: one
-// processor (fewer per-P caches and GC workers) and a tighter GC target. A setting given
-// in the environment (GOMAXPROCS, GOGC) is kept. Call it once, at the start of the process.
-func LowMemory() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(lowMemoryGC)
-	}
-}
+// speed, since a machine runs hundreds of them (see also serve.LowMemory).
 
 // releaseAfter is how long a dashboard must be quiet after a request before it returns
 // the memory that request freed to the system.

@@ -3,8 +3,6 @@ package dashboard
 import (
 	"net/http"
 	"net/http/httptest"
-	"runtime"
-	"runtime/debug"
 	"testing"
 	"time"
 )
@@ -38,7 +36,7 @@ func newTestReleaser() (*releaser, *fakeTimers, *int) {
 }
 
 // serve passes one request through h.
-func serve(h http.Handler, upgrade bool) {
+func serveOne(h http.Handler, upgrade bool) {
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	if upgrade {
 		r.Header.Set("Upgrade", "websocket")
@@ -51,8 +49,8 @@ func serve(h http.Handler, upgrade bool) {
 func TestReleaserReleasesOnceQuiet(t *testing.T) {
 	rl, ft, released := newTestReleaser()
 	h := rl.wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	serve(h, false)
-	serve(h, false)
+	serveOne(h, false)
+	serveOne(h, false)
 	if len(ft.set) != 2 || !ft.set[0].stopped || ft.set[1].stopped {
 		t.Fatalf("timers after two requests: %+v, want the first stopped and the second pending", ft.set)
 	}
@@ -81,7 +79,7 @@ func TestReleaserWaitsForRunningRequests(t *testing.T) {
 	var h http.Handler
 	h = rl.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/outer" {
-			serve(h, false) // a second request, ending while the first still runs
+			serveOne(h, false) // a second request, ending while the first still runs
 			inner <- struct{}{}
 			<-proceed
 		}
@@ -91,7 +89,7 @@ func TestReleaserWaitsForRunningRequests(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/outer", nil))
 	}()
 	<-inner
-	serve(h, true)
+	serveOne(h, true)
 	rl.mu.Lock()
 	set := len(ft.set)
 	rl.mu.Unlock()
@@ -106,35 +104,5 @@ func TestReleaserWaitsForRunningRequests(t *testing.T) {
 	ft.set[0].f()
 	if *released != 1 {
 		t.Errorf("released %d times, want 1", *released)
-	}
-}
-
-// LowMemory sets one processor and GOGC 50, unless the environment sets them.
-func TestLowMemory(t *testing.T) {
-	before := runtimeSettings()
-	defer func() {
-		runtime.GOMAXPROCS(before[0])
-		debug.SetGCPercent(before[1])
-	}()
-	t.Setenv("GOMAXPROCS", "")
-	t.Setenv("GOGC", "")
-	LowMemory()
-	if got, want := runtimeSettings(), [2]int{1, lowMemoryGC}; got != want {
-		t.Errorf("GOMAXPROCS and GOGC are %v, want %v", got, want)
-	}
-}
-
-// LowMemory keeps a GOMAXPROCS given in the environment.
-func TestLowMemoryKeepsEnvironment(t *testing.T) {
-	before := runtimeSettings()
-	defer func() {
-		runtime.GOMAXPROCS(before[0])
-		debug.SetGCPercent(before[1])
-	}()
-	t.Setenv("GOMAXPROCS", "2")
-	t.Setenv("GOGC", "100")
-	LowMemory()
-	if after := runtimeSettings(); after != before {
-		t.Errorf("LowMemory changed %v to %v though the environment sets them", before, after)
 	}
 }

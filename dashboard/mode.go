@@ -5,15 +5,19 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"portal/dashboard/terminal"
+	"portal/internal/serve"
 )
 
 // Main runs the dashboard binary in the mode its environment's DASHBOARD_MODE names, until
 // ctx is done:
 //   - "" or "session": one session's dashboard (Run, configured by ConfigFromEnv);
 //   - "host": the dashboards of many sessions of one workshop (RunHost, HostConfigFromEnv);
-//   - "terminals": one session's terminals agent (RunTerminals, TerminalsConfigFromEnv).
+//   - "terminals": one session's terminals agent (terminal.Run, terminal.ConfigFromEnv),
+//     which cmd/portal-terminals also runs, in a smaller binary.
 //
-// It sets the runtime for a small footprint (LowMemory) in the per-session modes.
+// It sets the runtime for a small footprint (serve.LowMemory) in the per-session modes.
 func Main(ctx context.Context, getenv func(string) string) error {
 	switch mode := getenv("DASHBOARD_MODE"); mode {
 	case "", "session":
@@ -26,7 +30,7 @@ func Main(ctx context.Context, getenv func(string) string) error {
 				return err
 			}
 		}
-		LowMemory()
+		serve.LowMemory()
 		return Run(ctx, cfg)
 	case "host":
 		cfg, err := HostConfigFromEnv(getenv)
@@ -35,12 +39,12 @@ func Main(ctx context.Context, getenv func(string) string) error {
 		}
 		return RunHost(ctx, cfg)
 	case "terminals":
-		cfg, err := TerminalsConfigFromEnv(getenv)
+		cfg, err := terminal.ConfigFromEnv(getenv)
 		if err != nil {
 			return err
 		}
-		LowMemory()
-		return RunTerminals(ctx, cfg)
+		serve.LowMemory()
+		return terminal.Run(ctx, cfg)
 	default:
 		return fmt.Errorf("dashboard: DASHBOARD_MODE: expected session, host or terminals, got %q", mode)
 	}

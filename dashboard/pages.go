@@ -80,7 +80,7 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	if i < len(pages)-1 {
 		v.Next = &v.TOC[i+1]
 	}
-	v.Terminals = s.terms.ids()
+	v.Terminals = s.terms.IDs()
 	var buf bytes.Buffer
 	if err := s.tmpl.ExecuteTemplate(&buf, "page.html", v); err != nil {
 		s.log.Error("render page", "page", name, "err", err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"portal/dashboard/terminal"
 	"portal/unixsock"
 )
 
@@ -23,15 +24,15 @@ import (
 type relayTerminals struct {
 	n      int
 	client *http.Client // every connection goes to the agent's socket
-	// start asks the portal to start the agent; it returns once the agent answers, or an
-	// *unavailableError.
+	// start asks the portal to start the agent; it returns once the agent answers, or a
+	// *terminal.UnavailableError.
 	start func(ctx context.Context) error
 	touch func()                       // terminal input is an interaction
 	event func(string, map[string]any) // workshop events (Terminal/Connect…)
 	log   *slog.Logger
 	// env returns the variables the agent's shells get besides its own (the request's
 	// parameters, known only once the session is allocated), sent with every request in
-	// the header TerminalEnvHeader; nil sends none.
+	// the header terminal.EnvHeader; nil sends none.
 	env func() []string
 
 	mu        sync.Mutex
@@ -62,7 +63,7 @@ func (e *agentDialError) Unwrap() error { return e.err }
 // agentWait bounds a handshake or a request to the agent.
 const agentWait = 10 * time.Second
 
-var _ terminalSet = (*relayTerminals)(nil)
+var _ terminal.Set = (*relayTerminals)(nil)
 
 func newRelayTerminals(n int, socket string, start func(context.Context) error, touch func(),
 	event func(string, map[string]any), log *slog.Logger) *relayTerminals {
@@ -88,11 +89,11 @@ func (rt *relayTerminals) setEnv(h http.Header) {
 	}
 	if env := rt.env(); len(env) > 0 {
 		b, _ := json.Marshal(env)
-		h.Set(TerminalEnvHeader, string(b))
+		h.Set(terminal.EnvHeader, string(b))
 	}
 }
 
-func (rt *relayTerminals) ids() []string {
+func (rt *relayTerminals) IDs() []string {
 	ids := make([]string, rt.n)
 	for i := range ids {
 		ids[i] = fmt.Sprint(i + 1)
@@ -106,7 +107,7 @@ func (rt *relayTerminals) ensure(ctx context.Context) error {
 	rt.mu.Lock()
 	if rt.closed {
 		rt.mu.Unlock()
-		return &unavailableError{"This session has ended."}
+		return &terminal.UnavailableError{Sentence: "This session has ended."}
 	}
 	if rt.running {
 		rt.mu.Unlock()
@@ -160,7 +161,7 @@ func (rt *relayTerminals) withAgent(ctx context.Context, op func() error) error 
 	}
 	if err = op(); errors.As(err, &dial) {
 		rt.log.Warn("terminals agent does not answer", "err", err)
-		return &unavailableError{"The session's terminals do not answer; try again in a moment."}
+		return &terminal.UnavailableError{Sentence: "The session's terminals do not answer; try again in a moment."}
 	}
 	return err
 }
@@ -190,13 +191,13 @@ func (rt *relayTerminals) post(ctx context.Context, path string, body any) error
 		case http.StatusNoContent, http.StatusOK:
 			return nil
 		case http.StatusNotFound:
-			return errNoTerminal
+			return terminal.ErrNoTerminal
 		}
 		return fmt.Errorf("terminals agent: POST %s: status %d: %s", path, resp.StatusCode, bytes.TrimSpace(msg))
 	})
 }
 
-func (rt *relayTerminals) input(ctx context.Context, id string, req terminalRequest) error {
+func (rt *relayTerminals) Input(ctx context.Context, id string, req terminal.Request) error {
 	if err := rt.post(ctx, "/terminal/"+id+"/input", req); err != nil {
 		return err
 	}
@@ -204,14 +205,14 @@ func (rt *relayTerminals) input(ctx context.Context, id string, req terminalRequ
 	return nil
 }
 
-func (rt *relayTerminals) clear(ctx context.Context, id string) error {
+func (rt *relayTerminals) Clear(ctx context.Context, id string) error {
 	return rt.post(ctx, "/terminal/"+id+"/clear", struct{}{})
 }
 
 // serveWS connects to the agent's WebSocket first, so that a session whose terminals cannot
 // start gets a plain 503 rather than a WebSocket that closes at once, then relays every
 // message both ways until either side closes.
-func (rt *relayTerminals) serveWS(w http.ResponseWriter, r *http.Request, id string) {
+func (rt *relayTerminals) ServeWS(w http.ResponseWriter, r *http.Request, id string) {
 	var agent *websocket.Conn
 	err := rt.withAgent(r.Context(), func() error {
 		ctx, cancel := context.WithTimeout(r.Context(), agentWait)
@@ -222,7 +223,7 @@ func (rt *relayTerminals) serveWS(w http.ResponseWriter, r *http.Request, id str
 			&websocket.DialOptions{HTTPClient: rt.client, HTTPHeader: hdr})
 		if err != nil {
 			if resp != nil && resp.StatusCode == http.StatusNotFound {
-				return errNoTerminal
+				return terminal.ErrNoTerminal
 			}
 			return err
 		}
@@ -230,17 +231,17 @@ func (rt *relayTerminals) serveWS(w http.ResponseWriter, r *http.Request, id str
 		return nil
 	})
 	if err != nil {
-		writeTerminalError(w, rt.log, id, err)
+		terminal.WriteError(w, rt.log, id, err)
 		return
 	}
-	// The Origin was checked against the session's host (see terminals.serveWS).
+	// The Origin was checked against the session's host (see terminal.Set).
 	browser, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		agent.CloseNow()
 		return // Accept has answered
 	}
 	browser.SetReadLimit(64 << 10)
-	agent.SetReadLimit(2 * scrollbackSize) // the agent replays the scrollback in one message
+	agent.SetReadLimit(2 * terminal.ScrollbackSize) // the agent replays the scrollback in one message
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -306,7 +307,7 @@ func (rt *relayTerminals) serveWS(w http.ResponseWriter, r *http.Request, id str
 	rt.event("Terminal/Closed", map[string]any{"terminal": id})
 }
 
-func (rt *relayTerminals) close() {
+func (rt *relayTerminals) Close() {
 	rt.mu.Lock()
 	rt.closed = true
 	for rc := range rt.live {

@@ -16,12 +16,13 @@ import (
 
 	"github.com/coder/websocket"
 
+	"portal/dashboard/terminal"
 	"portal/ticket"
 )
 
 // terminalsPortal is a fake portal's POST /workshops/session/<name>/terminals/: it checks
 // the session's credential, counts the calls and starts the session's terminals agent
-// (RunTerminals, in this process) on the session file's socket.
+// (terminal.Run, in this process) on the session file's socket.
 type terminalsPortal struct {
 	t       *testing.T
 	clock   *fakeClock
@@ -74,7 +75,7 @@ func (p *terminalsPortal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.agents[name] == nil {
 		sock := p.sockets[name]
 		os.MkdirAll(filepath.Dir(sock), 0o700)
-		p.agents[name] = runAgent(TerminalsConfig{Listen: "unix:" + sock, Terminals: 2,
+		p.agents[name] = runAgent(terminal.Config{Listen: "unix:" + sock, Terminals: 2,
 			Shell: []string{"/bin/sh"}, WorkDir: p.t.TempDir(), Logger: slog.New(slog.DiscardHandler),
 			ShellEnv: []string{"PATH=/usr/bin:/bin", "SESSION_NAME=" + name}})
 		waitAgent(p.t, sock)
@@ -90,7 +91,7 @@ func (p *terminalsPortal) stopAgent(name string) {
 	p.mu.Unlock()
 	if stop != nil {
 		if err := stop(); err != nil {
-			p.t.Errorf("RunTerminals: %v", err)
+			p.t.Errorf("terminal.Run: %v", err)
 		}
 	}
 }
@@ -357,7 +358,7 @@ func TestRelayRefusesALinkedSocket(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(other), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	stop := runAgent(TerminalsConfig{Listen: "unix:" + other, Terminals: 2, Shell: []string{"/bin/sh"},
+	stop := runAgent(terminal.Config{Listen: "unix:" + other, Terminals: 2, Shell: []string{"/bin/sh"},
 		WorkDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), ShellEnv: []string{"PATH=/usr/bin:/bin"}})
 	t.Cleanup(func() { stop() })
 	waitAgent(t, other)

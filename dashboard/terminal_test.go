@@ -5,8 +5,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -313,9 +314,15 @@ func TestActivityFromTerminalAndHeartbeat(t *testing.T) {
 	tc.waitFor(`typed-4`)
 	want(0, 40)
 
-	// Output alone is neither.
+	// Output alone is neither: a background job prints once the test creates a file.
+	tc.send("(while [ ! -e trigger ]; do sleep 0.05; done; echo \"noise-$((3*3))\") &\r")
+	tc.waitFor(`done; echo`)
+	want(0, 40)
 	h.clock.Advance(10 * time.Second)
-	h.s.terms.(*terminals).list[0].output([]byte("noise\r\n"))
+	if err := os.WriteFile(filepath.Join(h.work, "trigger"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tc.waitFor(`noise-9`)
 	want(10, 50)
 
 	// A visible page's heartbeat is a view, not an interaction.
@@ -328,46 +335,4 @@ func TestActivityFromTerminalAndHeartbeat(t *testing.T) {
 	h.clock.Advance(7 * time.Second)
 	h.post("/terminal/1/input", `{"text":"true","enter":true}`)
 	want(0, 7)
-}
-
-func TestAppendBounded(t *testing.T) {
-	tests := []struct {
-		b, p  string
-		limit int
-		want  string
-	}{
-		{"abc", "def", 10, "abcdef"},
-		{"line1\nline2\n", "line3\n", 12, "line3\n"},       // cut at a line start
-		{"0123456789", "abcdef", 8, "89abcdef"},            // no newline: plain cut
-		{"x\n", strings.Repeat("y", 20), 10, "yyyyyyyyyy"}, // one long line
-		{"aaaa\nbbbb\ncc", "\ndd", 9, "cc\ndd"},            // newline inside the kept part
-		{"", strings.Repeat("z", scrollbackSize+5), scrollbackSize, strings.Repeat("z", scrollbackSize)},
-	}
-	for _, tt := range tests {
-		if got := string(appendBounded([]byte(tt.b), []byte(tt.p), tt.limit)); got != tt.want {
-			t.Errorf("appendBounded(%.20q, %.20q, %d) = %.40q, want %.40q", tt.b, tt.p, tt.limit, got, tt.want)
-		}
-	}
-}
-
-// Variables the dashboard's environment names in DASHBOARD_OWN_ENV are the dashboard's
-// only: its shells get neither them nor the list; other variables pass.
-func TestShellsDoNotGetDashboardOwnEnv(t *testing.T) {
-	s, _ := newTestServer(t, func(c *Config) {
-		c.WorkDir = t.TempDir()
-		c.ShellEnv = []string{"PATH=/usr/bin:/bin", "GOMAXPROCS=1", "GOGC=50",
-			"DASHBOARD_OWN_ENV=GOMAXPROCS,GOGC", "WORKSHOP_COLOUR=blue"}
-	})
-	ts, err := s.newTerminals()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kv := range ts.env {
-		if k, _, _ := strings.Cut(kv, "="); k == "GOMAXPROCS" || k == "GOGC" || k == "DASHBOARD_OWN_ENV" {
-			t.Errorf("a shell gets %s", kv)
-		}
-	}
-	if !slices.Contains(ts.env, "WORKSHOP_COLOUR=blue") {
-		t.Errorf("shell environment %q lacks WORKSHOP_COLOUR=blue", ts.env)
-	}
 }

@@ -36,9 +36,9 @@
 // it from) and its handle, which names the environment and the host's address. The host
 // tells sessions apart by the X-Portal-Session header the portal's proxy sets, and admits
 // each browser with the session's own ticket and secret. The session's terminals start on
-// first use (StartTerminals): a dashboard in DASHBOARD_MODE=terminals in the session's own
-// one-layer sandbox and cgroup, holding no secret, whose shells run in that sandbox
-// directly; the host relays the terminals to it over a Unix socket in a folder only the
+// first use (StartTerminals): Config.TerminalsCommand (by default the dashboard) in
+// DASHBOARD_MODE=terminals in the session's own one-layer sandbox and cgroup, holding no
+// secret, whose shells run in that sandbox directly; the host relays the terminals to it over a Unix socket in a folder only the
 // two of them see. The host runs in a cgroup of its own, .env-<environment>, beside the
 // sessions' groups under the same parent, with limits fit for serving a class (hostLimits)
 // rather than a session's. The host and its sessions are started and stopped under a lock of the
@@ -94,6 +94,10 @@ type Config struct {
 	Dir string
 	// Command is the argv that starts a dashboard (default: this executable, "dashboard").
 	Command []string
+	// TerminalsCommand is the argv that starts a session's terminals agent with shared
+	// dashboards (DASHBOARD_MODE=terminals): a program that serves only terminals starts
+	// faster than the dashboard (default: Command).
+	TerminalsCommand []string
 	// Logger receives one line per start and stop (nil = discard).
 	Logger *slog.Logger
 	// Sandbox says how sessions are isolated; the zero value requires bubblewrap.
@@ -146,6 +150,9 @@ type Provisioner struct {
 	// the hosts that answered (sharedstart.go).
 	starts startLine
 	hosts  hostsSeen
+
+	// terminals is Config.TerminalsCommand, or command.
+	terminals []string
 }
 
 // New returns a Provisioner, creating cfg.Dir if needed. Unless cfg.Sandbox.Mode is
@@ -184,16 +191,16 @@ func build(cfg Config) (*Provisioner, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cmd = append([]string(nil), cmd...)
-	if !strings.Contains(cmd[0], "/") {
-		if cmd[0], err = exec.LookPath(cmd[0]); err != nil {
-			return nil, fmt.Errorf("localproc: dashboard command: %w", err)
-		}
-	}
-	if cmd[0], err = filepath.Abs(cmd[0]); err != nil {
+	if cmd, err = absCommand(cmd); err != nil {
 		return nil, fmt.Errorf("localproc: dashboard command: %w", err)
 	}
-	p := &Provisioner{dir: dir, command: cmd, log: log,
+	terms := cmd
+	if len(cfg.TerminalsCommand) > 0 {
+		if terms, err = absCommand(cfg.TerminalsCommand); err != nil {
+			return nil, fmt.Errorf("localproc: terminals command: %w", err)
+		}
+	}
+	p := &Provisioner{dir: dir, command: cmd, terminals: terms, log: log,
 		client: &http.Client{Timeout: 2 * time.Second}, grace: stopGrace, limits: cfg.Limits}
 	p.setUpGroups(cfg.NoCgroups)
 	if cfg.Sandbox.Mode == SandboxDisabled {
@@ -226,6 +233,22 @@ func build(cfg Config) (*Provisioner, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// absCommand returns a copy of argv whose program is an absolute path, looked up in PATH
+// when it is a bare name.
+func absCommand(argv []string) ([]string, error) {
+	argv = append([]string(nil), argv...)
+	var err error
+	if !strings.Contains(argv[0], "/") {
+		if argv[0], err = exec.LookPath(argv[0]); err != nil {
+			return nil, err
+		}
+	}
+	if argv[0], err = filepath.Abs(argv[0]); err != nil {
+		return nil, err
+	}
+	return argv, nil
 }
 
 // setUpGroups makes p run sessions in cgroups when it can, and says so in limitsNote.

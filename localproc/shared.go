@@ -607,9 +607,10 @@ func (p *Provisioner) sharedEndpoint(h handle) (string, error) {
 	return endpoint(host, string(addr))
 }
 
-// StartTerminals starts the terminals agent of a session of a shared host, unless it runs,
-// and waits until it answers on its socket or ctx ends. It is idempotent, and concurrent
-// calls start one agent. The agent runs in the session's own one-layer sandbox (a
+// StartTerminals starts the terminals agent of a session of a shared host (the program of
+// Config.TerminalsCommand, else the dashboard's, in DASHBOARD_MODE=terminals), unless it
+// runs, and waits until it answers on its socket or ctx ends. It is idempotent, and
+// concurrent calls start one agent. The agent runs in the session's own one-layer sandbox (a
 // size-capped home, /tmp, its own network namespace), in the session's cgroup, with only
 // the session's terminals folder of the host's files: its shells reach neither the host
 // nor the session files. For a session with a dashboard of its own it returns nil at once.
@@ -683,12 +684,12 @@ func (p *Provisioner) ensureAgent(h handle) (handle, error) {
 			return handle{}, err
 		}
 	}
-	binds := []string{"--bind", terms, sandboxTerminals, "--ro-bind", p.command[0], sandboxBin}
+	binds := []string{"--bind", terms, sandboxTerminals, "--ro-bind", p.terminals[0], sandboxBin}
 	if spec.Content != "" {
 		binds = append(binds, "--ro-bind", spec.Content, sandboxContent)
 	}
 	binds = append(binds, "--unshare-net")
-	argv := p.sandbox.oneLayerArgs(h.sessionName(), spec.Limits.complete(), binds, p.command)
+	argv := p.sandbox.oneLayerArgs(h.sessionName(), spec.Limits.complete(), binds, p.terminals)
 	a := handle{WorkDir: h.WorkDir, Cgroup: h.Cgroup}
 	if p.groups == nil {
 		a.Cgroup = ""

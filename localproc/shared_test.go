@@ -30,7 +30,8 @@ import (
 // fakeDashboard is a minimal dashboard in the host or terminals mode of the dashboard's
 // contract, enough for the provisioner's side: the host answers /healthz and
 // /session/activity per session (X-Portal-Session, from the session files); the agent
-// answers /healthz and runs a shell script on POST /test/run as a terminal would.
+// answers /healthz, runs a shell script on POST /test/run as a terminal would, and
+// answers GET /test/args with its arguments.
 func fakeDashboard(mode string) int {
 	if len(os.Args) > 1 && os.Args[1] == "fail" {
 		fmt.Fprintln(os.Stderr, "boom: this host cannot start")
@@ -107,6 +108,8 @@ func fakeAgent(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
 	case "/activity":
 		io.WriteString(w, `{"last_input": ""}`)
+	case "/test/args":
+		io.WriteString(w, strings.Join(os.Args[1:], " "))
 	case "/test/run":
 		var argv []string
 		if err := json.Unmarshal([]byte(os.Getenv("DASHBOARD_SHELL")), &argv); err != nil || len(argv) == 0 {
@@ -434,6 +437,53 @@ func TestSharedTerminals(t *testing.T) {
 	}
 	if err := p.StartTerminals(ctx, b1); !errors.Is(err, portal.ErrGone) {
 		t.Errorf("StartTerminals of a stopped session: %v, want ErrGone", err)
+	}
+}
+
+// A session's terminals agent runs Config.TerminalsCommand, in the session's sandbox
+// (where the program shows as the dashboard's), and the dashboard's command without it.
+func TestSharedTerminalsCommand(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		terms []string
+		want  string
+	}{
+		{"own program", []string{os.Args[0], "terminals-only"}, "terminals-only"},
+		{"the dashboard", nil, "dashboard-args"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			openToSessions(t, dir)
+			p, err := New(Config{Dir: dir, Command: []string{os.Args[0], "dashboard-args"}, TerminalsCommand: tc.terms,
+				SharedDashboards: true})
+			if errors.Is(err, ErrNoSandbox) {
+				browsertest.Missing(t, "bubblewrap", err)
+			}
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			closeProvisioner(t, p)
+			if !p.shared {
+				browsertest.Missing(t, "a one-layer sandbox", errors.New(p.shareNote))
+			}
+			b, h := start(t, p, sharedRequest("lab-w01-s001", "lab-w01"))
+			waitReady(t, p, b)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := p.StartTerminals(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			c, base := endpointClient("unix:" + filepath.Join(h.terminalsDir(), terminalsSock))
+			resp, err := c.Get(base + "/test/args")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(got) != tc.want {
+				t.Errorf("the agent runs with arguments %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 

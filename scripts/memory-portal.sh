@@ -6,7 +6,7 @@
 # portal's RSS, PSS and threads; then stops the portal, kills the sessions' processes and
 # removes their cgroups and the folder.
 #
-#   CGO_ENABLED=0 go build -o /tmp/memory/ ./cmd/portal ./cmd/portal-dashboard && scripts/memory-portal.sh 200
+#   CGO_ENABLED=0 go build -o /tmp/memory/ ./cmd/portal ./cmd/portal-dashboard ./cmd/portal-terminals && scripts/memory-portal.sh 200
 set -euo pipefail
 n=${1:-200}
 bin=${2:-/tmp/memory/portal}

@@ -62,6 +62,60 @@ func TestDashboardCommand(t *testing.T) {
 	}
 }
 
+func TestTerminalsCommand(t *testing.T) {
+	build := func(rev string) *debug.BuildInfo {
+		return &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "portal", Version: "(devel)"},
+			Settings: []debug.BuildSetting{{Key: "CGO_ENABLED", Value: "0"}, {Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: "false"}}}
+	}
+	own := build("abc")
+	for _, tc := range []struct {
+		name    string
+		sibling bool
+		info    *debug.BuildInfo
+		readErr error
+		want    string // "sibling" or "dashboard"
+	}{
+		{name: "no sibling", want: "dashboard"},
+		{name: "same build", sibling: true, info: build("abc"), want: "sibling"},
+		{name: "other revision", sibling: true, info: build("def"), want: "dashboard"},
+		{name: "modified checkout", sibling: true, info: func() *debug.BuildInfo { b := build("abc"); b.Settings[2].Value = "true"; return b }(), want: "dashboard"},
+		{name: "unreadable", sibling: true, readErr: errors.New("not a Go binary"), want: "dashboard"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			exe := filepath.Join(dir, "portal")
+			sibling := filepath.Join(dir, terminalsBinary)
+			if tc.sibling {
+				if err := os.WriteFile(sibling, []byte("x"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			read := func(path string) (*debug.BuildInfo, error) {
+				if path != sibling {
+					t.Errorf("read build information of %s, want %s", path, sibling)
+				}
+				return tc.info, tc.readErr
+			}
+			dashboard := []string{filepath.Join(dir, dashboardBinary)}
+			argv, note := terminalsCommand(exe, own, read, dashboard)
+			want := dashboard
+			if tc.want == "sibling" {
+				want = []string{sibling}
+			}
+			if !slices.Equal(argv, want) {
+				t.Errorf("argv %q, want %q", argv, want)
+			}
+			// The log says why the agents run the dashboard, and names the program they run.
+			if tc.want == "dashboard" && (!strings.Contains(note, terminalsBinary) || !strings.Contains(note, dashboard[0])) {
+				t.Errorf("note %q does not say why %s is not used and what runs instead", note, terminalsBinary)
+			}
+			if tc.want == "sibling" && note != "" {
+				t.Errorf("note %q for a sibling in use", note)
+			}
+		})
+	}
+}
+
 // A session's dashboard is the small dashboard-only binary built beside the portal, and it
 // runs as nobody without capabilities when the portal runs as root: a session's own
 // dashboard (pinned to a dashboard per session), and with shared dashboards (the default)
@@ -173,4 +227,34 @@ func dashboardUnder(root int) (int, string, error) {
 		}
 	}
 	return 0, "", fmt.Errorf("no dashboard process under process %d", root)
+}
+
+// checkAgentProgram checks that session's terminals agent, the process of its cgroup that
+// runs the program its sandbox binds at /opt/portal/dashboard, is the terminals-only
+// binary built beside the portal (terminalsBinary), not the dashboard.
+func checkAgentProgram(t *testing.T, sessions, session string) {
+	t.Helper()
+	want, err := os.Stat(filepath.Join(filepath.Dir(binary), terminalsBinary))
+	if err != nil {
+		t.Fatalf("the terminals binary beside the portal: %v", err)
+	}
+	var agents int
+	for _, pid := range cgroupMembers(sessions, session) {
+		cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+		if !strings.HasPrefix(string(cmdline), "/opt/portal/dashboard\x00") {
+			continue
+		}
+		agents++
+		// /proc/<pid>/exe leads to the program's file, whatever it is called in the sandbox.
+		got, err := os.Stat("/proc/" + pid + "/exe")
+		if err != nil {
+			t.Fatalf("the program of session %s's terminals agent %s: %v", session, pid, err)
+		}
+		if !os.SameFile(got, want) {
+			t.Errorf("session %s's terminals agent %s does not run %s", session, pid, terminalsBinary)
+		}
+	}
+	if agents != 1 {
+		t.Errorf("session %s runs %d terminals agents, want 1", session, agents)
+	}
 }

@@ -50,8 +50,9 @@ func TestMain(m *testing.M) {
 		args = append(args, "-cover", "-coverpkg=portal/...")
 		os.Setenv("GOCOVERDIR", dir)
 	}
-	// The portal and, beside it, the dashboard-only binary its sessions run (dashbin.go).
-	build := exec.Command("go", append(args, ".", "../portal-dashboard")...)
+	// The portal and, beside it, the dashboard-only binary its sessions run and the
+	// terminals agents' own (dashbin.go).
+	build := exec.Command("go", append(args, ".", "../portal-dashboard", "../portal-terminals")...)
 	// Static, as the Makefile and the docs build it: sessions start without the dynamic
 	// loader (see cgoNote).
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -55,8 +55,12 @@ func newLocalProvisioner(c *serveConfig, dataDir, sockDir string, log *slog.Logg
 	if dashNote != "" {
 		log.Warn(dashNote)
 	}
+	termsCmd, termsNote := terminalsCommand(exe, own, buildinfo.ReadFile, dashCmd)
+	if termsNote != "" && c.SharedDashboards {
+		log.Warn(termsNote)
+	}
 	lp, err := localproc.New(localproc.Config{Dir: filepath.Join(dataDir, "sessions"), Logger: log, Command: dashCmd,
-		Sandbox: sandbox, Network: localproc.NetworkConfig{Egress: c.SessionEgress,
+		Sandbox: sandbox, TerminalsCommand: termsCmd, Network: localproc.NetworkConfig{Egress: c.SessionEgress,
 			Slirp4netns: c.Slirp4netns, PortalSocketDir: sockDir}, NoCgroups: !c.SessionLimits,
 		SharedDashboards: c.SharedDashboards})
 	if errors.Is(err, localproc.ErrNoEgress) {

@@ -332,6 +332,7 @@ func terminalIsolation(t *testing.T, extra []string) {
 			t.Errorf("the terminals' processes are not in their sessions' cgroups: %d in %s, %d in %s",
 				len(cgroupMembers(filepath.Join(data, "sessions"), a.Name)), a.Name, len(cgroupMembers(filepath.Join(data, "sessions"), b.Name)), b.Name)
 		}
+		checkAgentProgram(t, filepath.Join(data, "sessions"), a.Name)
 	}
 
 	// The shell is still alive after all this.

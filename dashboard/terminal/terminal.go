@@ -1,4 +1,12 @@
-package dashboard
+// Package terminal serves a session's browser terminals: shells on PTYs that live across
+// browser connections, streamed over a WebSocket (binary frames are input and output, text
+// frames are control messages such as a resize), with a scrollback replayed to a browser
+// that connects again, and the endpoints that type into them and clear them. A session's
+// own dashboard serves them itself; with shared dashboards, a session's terminals agent
+// (Agent, the small portal-terminals binary) serves them on a Unix socket to the
+// environment's dashboard host, which relays them. The package imports nothing of the
+// dashboard's pages (no Markdown, YAML or templates), so that the agent starts fast.
+package terminal
 
 import (
 	"bytes"
@@ -18,20 +26,21 @@ import (
 	"github.com/creack/pty"
 )
 
-// maxTerminals is the most terminal panes a dashboard has.
-const maxTerminals = 3
+// Max is the most terminal panes a dashboard has.
+const Max = 3
 
-// scrollbackSize is how much of a terminal's latest output is kept to replay to a browser
+// ScrollbackSize is how much of a terminal's latest output is kept to replay to a browser
 // that connects or reconnects.
-const scrollbackSize = 256 << 10
+const ScrollbackSize = 256 << 10
 
 // clientQueue is how many output chunks may wait for a slow browser before it is dropped
 // (it reconnects and gets the scrollback again).
 const clientQueue = 256
 
-// terminals are a session's shells. Each shell starts on first use and lives until it exits
-// or the dashboard stops; browsers attach and detach without affecting it.
-type terminals struct {
+// Shells are a session's terminals as shells on PTYs of this process. Each shell starts on
+// first use and lives until it exits or Close; browsers attach and detach without
+// affecting it.
+type Shells struct {
 	shell []string
 	env   []string
 	dir   string
@@ -39,14 +48,18 @@ type terminals struct {
 	// event reports a workshop event (Terminal/Connect…); input reports terminal input.
 	event   func(name string, data map[string]any)
 	onInput func()
-	// extraEnv returns variables known only later (the request parameters), or nil.
-	extraEnv func() []string
+	// ExtraEnv returns variables known only after the shells were set up (the request's
+	// parameters), which shells started from then on get, or nil. Set it before first use.
+	ExtraEnv func() []string
 	list     []*terminal
 }
 
-func newTerminals(n int, shell, env []string, dir string, log *slog.Logger,
-	event func(string, map[string]any), input func()) *terminals {
-	ts := &terminals{shell: shell, env: env, dir: dir, log: log, event: event, onInput: input}
+// NewShells returns n terminals whose shells run shell with env in dir (see Setup).
+// event reports a workshop event (Terminal/Connect, Terminal/Reconnect, Terminal/Closed,
+// Terminal/Exited); input is called on every input to a shell.
+func NewShells(n int, shell, env []string, dir string, log *slog.Logger,
+	event func(name string, data map[string]any), input func()) *Shells {
+	ts := &Shells{shell: shell, env: env, dir: dir, log: log, event: event, onInput: input}
 	for i := range n {
 		ts.list = append(ts.list, &terminal{id: strconv.Itoa(i + 1), ts: ts,
 			clients: map[*termClient]struct{}{}, cols: 80, rows: 24})
@@ -55,7 +68,7 @@ func newTerminals(n int, shell, env []string, dir string, log *slog.Logger,
 }
 
 // get returns the terminal with the id "1"…"3", or nil.
-func (ts *terminals) get(id string) *terminal {
+func (ts *Shells) get(id string) *terminal {
 	n, err := strconv.Atoi(id)
 	if err != nil || n < 1 || n > len(ts.list) || strconv.Itoa(n) != id {
 		return nil
@@ -63,8 +76,8 @@ func (ts *terminals) get(id string) *terminal {
 	return ts.list[n-1]
 }
 
-// close ends every shell and disconnects every browser.
-func (ts *terminals) close() {
+// Close ends every shell and disconnects every browser.
+func (ts *Shells) Close() {
 	for _, t := range ts.list {
 		t.close()
 	}
@@ -73,7 +86,7 @@ func (ts *terminals) close() {
 // terminal is one shell on a PTY with its scrollback and attached browsers.
 type terminal struct {
 	id string
-	ts *terminals
+	ts *Shells
 
 	writeMu sync.Mutex // serialises writes to the PTY
 
@@ -106,8 +119,8 @@ func (t *terminal) startLocked() error {
 	cmd := exec.Command(t.ts.shell[0], t.ts.shell[1:]...)
 	cmd.Dir = t.ts.dir
 	cmd.Env = append(append([]string(nil), t.ts.env...), "TERMINAL_ID="+t.id)
-	if t.ts.extraEnv != nil {
-		cmd.Env = append(cmd.Env, t.ts.extraEnv()...)
+	if t.ts.ExtraEnv != nil {
+		cmd.Env = append(cmd.Env, t.ts.ExtraEnv()...)
 	}
 	// Setsid and Setctty make the PTY the shell's controlling terminal; Pdeathsig ends the
 	// shell if the dashboard dies without closing it (the runtime never retires the thread
@@ -156,7 +169,7 @@ func (t *terminal) readLoop(cmd *exec.Cmd, f *os.File) {
 func (t *terminal) output(p []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.scrollback = appendBounded(t.scrollback, p, scrollbackSize)
+	t.scrollback = appendBounded(t.scrollback, p, ScrollbackSize)
 	for c := range t.clients {
 		select {
 		case c.out <- bytes.Clone(p):
