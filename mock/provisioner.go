@@ -65,6 +65,7 @@ type Fake struct {
 	workloads map[string]*workload
 	activity  map[string]portal.Activity
 	starts    int
+	attempts  int // Start calls, refused ones included
 	stops     int
 	stopErr   error
 	terminals map[string]int // StartTerminals calls per session
@@ -91,6 +92,7 @@ func (f *Fake) SetDelay(d time.Duration) { f.mu.Lock(); f.delay = d; f.mu.Unlock
 func (f *Fake) Start(ctx context.Context, r portal.StartRequest) ([]byte, error) {
 	f.mu.Lock()
 	mode, delay := f.mode, f.delay
+	f.attempts++
 	f.mu.Unlock()
 	switch mode {
 	case FailStart:
@@ -216,6 +218,9 @@ func (f *Fake) Running() map[string]portal.WorkloadPhase {
 }
 
 // Counts returns how many workloads were started and stopped.
+// StartAttempts returns how many times Start was called, refused calls included.
+func (f *Fake) StartAttempts() int { f.mu.Lock(); defer f.mu.Unlock(); return f.attempts }
+
 func (f *Fake) Counts() (starts, stops int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

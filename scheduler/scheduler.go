@@ -54,6 +54,9 @@ type Scheduler struct {
 	// stopFrom is where in the list of STOPPING sessions the next pass's stops begin: after
 	// those whose stop failed, so that they do not hold up the others (reconcile.go).
 	stopFrom int
+	// startRetry holds, per environment, when the provisioner may be asked to start a
+	// workload again after it refused (startretry.go); guarded by backoffMu.
+	startRetry map[string]backoff
 }
 
 type backoff struct {
@@ -97,6 +100,8 @@ func New(cfg Config) (*Scheduler, error) {
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		backoff: map[string]backoff{},
+		// startretry.go
+		startRetry: map[string]backoff{},
 	}, nil
 }
 

@@ -205,10 +205,16 @@ func (s *Scheduler) watchStart(ctx context.Context, sess *portal.Session, env *p
 	var st portal.WorkloadStatus
 	var err error
 	if sess.Handle == nil {
+		if !s.mayStart(env.Name) {
+			// The provisioner refused a start moments ago: the session waits for the
+			// next try (startretry.go) and frees its slot meanwhile.
+			return true, nil
+		}
 		var h []byte
 		h, err = s.prov.Start(ctx, s.startRequest(sess, env))
 		if err != nil {
 			s.noteFailure(env.Name)
+			s.noteStartRefused(env.Name)
 			if s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
 				return true, s.failSession(ctx, sess.Name, "start failed: "+err.Error())
 			}
@@ -217,6 +223,7 @@ func (s *Scheduler) watchStart(ctx context.Context, sess *portal.Session, env *p
 		// A workload ready as soon as it started (a session of a shared dashboard host)
 		// has its handle and its readiness recorded in one write: in a class start every
 		// write waits its turn behind the learners' requests.
+		s.clearStartRefused(env.Name)
 		st, err = s.prov.Status(ctx, h)
 		if err == nil && st.Phase == portal.WorkloadReady {
 			s.clearFailure(env.Name)
