@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -125,20 +124,7 @@ func crashDuringClassStartShared(t *testing.T) {
 	}
 
 	const n = 20
-	client := p.client(nil, false)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for range n {
-		wg.Go(func() {
-			<-start
-			req, _ := http.NewRequest("GET", p.url+"/workshops/environment/lab-w01/request/?index_url=https://hub.test/", nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
-			if resp, err := client.Do(req); err == nil {
-				resp.Body.Close()
-			}
-		})
-	}
-	close(start)
+	wg := requestBurst(p, tok, n)
 	// Kill the portal as soon as a session of the class is being started.
 	eventually(t, 30*time.Second, "a session of the class starting", func() bool {
 		for name := range sessionFiles(sessions) {

@@ -141,20 +141,7 @@ func crashDuringClassStartPerSession(t *testing.T) {
 	p := startPortalWith(t, data, crashConfig, perSessionEnv)
 	tok := p.token()
 	const n = 20
-	client := p.client(nil, false)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for range n {
-		wg.Go(func() {
-			<-start
-			req, _ := http.NewRequest("GET", p.url+"/workshops/environment/lab-w01/request/?index_url=https://hub.test/", nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
-			if resp, err := client.Do(req); err == nil {
-				resp.Body.Close()
-			}
-		})
-	}
-	close(start)
+	wg := requestBurst(p, tok, n)
 	// Kill the portal as soon as workloads are being started.
 	eventually(t, 30*time.Second, "a session's workload starting", func() bool {
 		m, _ := filepath.Glob(filepath.Join(sessions, "*", ".handle"))
@@ -252,6 +239,36 @@ func sessionProcesses(sessions, name string) ([]int, error) {
 	if len(roots) != 1 {
 		return nil, fmt.Errorf("session %s has workloads %v, want one", name, roots)
 	}
+	children := processChildren()
+	var order []int
+	for todo := roots; len(todo) > 0; todo = append(todo[1:], children[todo[0]]...) {
+		order = append(order, todo[0])
+	}
+	return order, nil
+}
+
+// requestBurst sends n session requests for lab-w01 at once, as a class does, and returns
+// what to wait on for their ends (their answers do not matter: the portal may be killed).
+func requestBurst(p *portalProc, tok string, n int) *sync.WaitGroup {
+	client := p.client(nil, false)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			req, _ := http.NewRequest("GET", p.url+"/workshops/environment/lab-w01/request/?index_url=https://hub.test/", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			if resp, err := client.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		})
+	}
+	close(start)
+	return &wg
+}
+
+// processChildren returns, for every process of the machine, its children.
+func processChildren() map[int][]int {
 	children := map[int][]int{}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -267,9 +284,5 @@ func sessionProcesses(sessions, name string) ([]int, error) {
 		ppid, _ := strconv.Atoi(f[1])
 		children[ppid] = append(children[ppid], pid)
 	}
-	var order []int
-	for todo := roots; len(todo) > 0; todo = append(todo[1:], children[todo[0]]...) {
-		order = append(order, todo[0])
-	}
-	return order, nil
+	return children
 }

@@ -205,21 +205,7 @@ func sessionDashboard(sessions, name string) (int, string, error) {
 // root and its descendants: the one that runs the program the sandbox binds at
 // /opt/portal/dashboard.
 func dashboardUnder(root int) (int, string, error) {
-	children := map[int][]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		ppid, _ := strconv.Atoi(f[1])
-		children[ppid] = append(children[ppid], pid)
-	}
+	children := processChildren()
 	for todo := []int{root}; len(todo) > 0; todo = append(todo[1:], children[todo[0]]...) {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", todo[0]))
 		if strings.HasPrefix(string(cmdline), "/opt/portal/dashboard\x00") {
