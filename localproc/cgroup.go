@@ -30,6 +30,9 @@ import (
 type groups interface {
 	// create makes the session's group (or keeps the one there) and sets its limits.
 	create(name string, l Limits) error
+	// prioritize gives the group the most CPU weight its siblings can have: whenever
+	// its processes want the CPU they come before the sessions'.
+	prioritize(name string) error
 	// add moves process pid, and so every process it starts later, into the group.
 	add(name string, pid int) error
 	// procs lists the processes in the group.
@@ -176,7 +179,7 @@ func (g *groupsV1) create(name string, l Limits) error {
 	if err != nil {
 		return err
 	}
-	shares := uint64(parentWeight(len(names), 1024, 262144))
+	shares := uint64(parentWeight(len(names), 1024, maxShares))
 	return parent.Update(&specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: &shares}})
 }
 
@@ -189,6 +192,21 @@ func (g *groupsV1) create(name string, l Limits) error {
 func parentWeight(n int, one, most int64) int64 {
 	return min(most, one*int64(min(max(n, 1), runtime.NumCPU())))
 }
+
+func (g *groupsV1) prioritize(name string) error {
+	c, err := g.load(name)
+	if err != nil {
+		return err
+	}
+	shares := uint64(maxShares)
+	return c.Update(&specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: &shares}})
+}
+
+// maxShares and maxWeight are the largest CPU weights of cgroup v1 and v2.
+const (
+	maxShares = 262144
+	maxWeight = 10000
+)
 
 func (g *groupsV1) add(name string, pid int) error {
 	c, err := g.load(name)
@@ -257,8 +275,17 @@ func (g *groupsV2) create(name string, l Limits) error {
 	if err != nil {
 		return err
 	}
-	weight := uint64(parentWeight(len(names), 100, 10000))
+	weight := uint64(parentWeight(len(names), 100, maxWeight))
 	return parent.Update(&cgroup2.Resources{CPU: &cgroup2.CPU{Weight: &weight}})
+}
+
+func (g *groupsV2) prioritize(name string) error {
+	c, err := cgroup2.Load(g.group(name), cgroup2.WithMountpoint(g.mount))
+	if err != nil {
+		return err
+	}
+	weight := uint64(maxWeight)
+	return c.Update(&cgroup2.Resources{CPU: &cgroup2.CPU{Weight: &weight}})
 }
 
 // v2Leaf is the group, below its own, that the portal moves its processes to on cgroup v2.

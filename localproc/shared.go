@@ -409,6 +409,13 @@ func (p *Provisioner) ensureHost(r portal.StartRequest, env, content string) (ha
 		if err := p.groups.create(group, l); err != nil {
 			return handle{}, false, fmt.Errorf("create the cgroup of environment %s's host: %w", env, err)
 		}
+		// The host serves every learner's pages and runs no learner's code: its pages
+		// come before the sessions' work, e.g. a class's sandboxes starting when every
+		// learner opens a terminal at once (with the default weight it had one
+		// session's share against them all).
+		if err := p.groups.prioritize(group); err != nil {
+			return handle{}, false, fmt.Errorf("give environment %s's host its CPU weight: %w", env, err)
+		}
 	}
 	h := handle{WorkDir: dir, Addr: addr, Cgroup: group}
 	h, err := p.spawn(argv, envv, run, filepath.Join(dir, logFile), filepath.Join(dir, handleFile), h)

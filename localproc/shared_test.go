@@ -243,6 +243,15 @@ func TestSharedHost(t *testing.T) {
 		t.Fatalf("host group %s: %v, %v; want one dashboard", host.Cgroup, hostProcs, err)
 	}
 
+	// The host's pages come before the sessions' work: it has the most CPU weight, the
+	// sessions the default.
+	if w, most := cpuWeight(t, p, host.Cgroup); w != most {
+		t.Errorf("the host's CPU weight = %d, want %d", w, most)
+	}
+	if w, most := cpuWeight(t, p, h1.Cgroup); w >= most {
+		t.Errorf("a session's CPU weight = %d, want the default, below %d", w, most)
+	}
+
 	b2, h2 := start(t, p, sharedRequest("lab-w01-s002", env))
 	if pids, err := p.groups.procs(h2.Cgroup); err != nil || len(pids) != 0 {
 		t.Errorf("the second session's cgroup holds %v (%v), want no process", pids, err)
@@ -784,4 +793,32 @@ func TestSharedStartsInArrivalOrder(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("sessions registered in the order %v, want %v", got, want)
 	}
+}
+
+// cpuWeight returns the CPU weight of group (cpu.shares on cgroup v1, cpu.weight on v2)
+// and the largest weight there is.
+func cpuWeight(t *testing.T, p *Provisioner, group string) (int, int) {
+	t.Helper()
+	var file string
+	most := maxWeight
+	switch g := p.groups.(type) {
+	case *groupsV1:
+		for _, s := range g.subsystems {
+			if s.Name() == "cpu" {
+				file = filepath.Join(s.(interface{ Path(string) string }).Path(filepath.Join(g.base["cpu"], g.parent, group)), "cpu.shares")
+			}
+		}
+		most = maxShares
+	case *groupsV2:
+		file = filepath.Join(g.mount, g.parent, group, "cpu.weight")
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("CPU weight of group %s: %v", group, err)
+	}
+	w, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("CPU weight of group %s: %v", group, err)
+	}
+	return w, most
 }
