@@ -57,6 +57,8 @@ type Scheduler struct {
 	// startRetry holds, per environment, when the provisioner may be asked to start a
 	// workload again after it refused (startretry.go); guarded by backoffMu.
 	startRetry map[string]backoff
+	// termSlots bounds the terminal starts under way at once (terminals.go).
+	termSlots chan struct{}
 }
 
 type backoff struct {
@@ -102,6 +104,7 @@ func New(cfg Config) (*Scheduler, error) {
 		backoff: map[string]backoff{},
 		// startretry.go
 		startRetry: map[string]backoff{},
+		termSlots:  make(chan struct{}, cfg.StartConcurrency),
 	}, nil
 }
 

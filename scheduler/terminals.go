@@ -33,6 +33,18 @@ func (s *Scheduler) StartTerminals(ctx context.Context, name string) error {
 		return portal.Errorf(portal.ECONFLICT, "Session %s is %s: its terminals cannot be started.",
 			name, sess.State)
 	}
+	// Terminal starts take the start slots' number of places, first come first served:
+	// when a whole class opens its terminals at once, the sandboxes start a bounded number
+	// at a time in the order asked (a channel's waiting senders are served in order)
+	// rather than all together, each slowed by all the others.
+	if s.termSlots != nil {
+		select {
+		case s.termSlots <- struct{}{}:
+			defer func() { <-s.termSlots }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	err = starter.StartTerminals(ctx, sess.Handle)
 	if errors.Is(err, portal.ErrGone) {
 		return portal.Errorf(portal.ECONFLICT, "Session %s has no workload any more: its terminals cannot be started.", name)

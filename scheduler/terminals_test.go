@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"portal"
 	"portal/mock"
@@ -60,5 +61,66 @@ func TestStartTerminalsWithoutTheAbility(t *testing.T) {
 	s := &Scheduler{prov: &mock.Provisioner{}}
 	if err := s.StartTerminals(context.Background(), "any"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// gatedTerminals is a provisioner whose terminal starts each wait for a release.
+type gatedTerminals struct {
+	*mock.Fake
+	entered chan string
+	release chan struct{}
+}
+
+func (g *gatedTerminals) StartTerminals(ctx context.Context, h []byte) error {
+	g.entered <- string(h)
+	<-g.release
+	return g.Fake.StartTerminals(ctx, h)
+}
+
+// At most StartConcurrency terminal starts are under way at once; the others wait for a
+// place.
+func TestTerminalStartsAreBounded(t *testing.T) {
+	e := entry("ws")
+	e.Capacity = 8
+	h := newHarness(t, settings(e), mock.Healthy)
+	var names []string
+	for _, user := range []string{"a", "b", "c", "d", "e"} {
+		names = append(names, h.mustRequest("lab-w01", user).Session.Name)
+	}
+	h.reconcile()
+	h.reconcile()
+	const slots = 2
+	g := &gatedTerminals{Fake: h.prov, entered: make(chan string), release: make(chan struct{})}
+	h.s.prov = g
+	h.s.termSlots = make(chan struct{}, slots)
+	errs := make(chan error, len(names))
+	for _, name := range names {
+		go func() { errs <- h.s.StartTerminals(h.ctx, name) }()
+	}
+	for range slots {
+		<-g.entered
+	}
+	// No other start enters while slots are under way. (Without the bound every start
+	// enters at once; a start that would break it could only be missed by being slower
+	// than this wait, never reported wrongly.)
+	select {
+	case name := <-g.entered:
+		t.Fatalf("the terminals of %s started with %d others under way, want at most %d at once", name, slots, slots)
+	case <-time.After(200 * time.Millisecond):
+	}
+	// Each start that ends lets one waiting start in.
+	for i := range names {
+		g.release <- struct{}{}
+		if err := <-errs; err != nil {
+			t.Fatalf("StartTerminals: %v", err)
+		}
+		if i+slots < len(names) {
+			<-g.entered
+		}
+	}
+	for _, name := range names {
+		if n := h.prov.TerminalStarts(name); n != 1 {
+			t.Errorf("terminal starts of %s = %d, want 1", name, n)
+		}
 	}
 }
