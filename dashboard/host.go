@@ -399,7 +399,7 @@ func RunHost(ctx context.Context, cfg HostConfig) error {
 // startTerminals asks the portal to start the session's terminals agent, and returns once
 // it runs or with a *terminal.UnavailableError that tells the learner why not.
 func (s *Server) startTerminals(ctx context.Context) error {
-	status, body, err := s.callPortal(ctx, http.MethodPost, "terminals", nil)
+	status, body, err := s.callPortalWithin(ctx, terminalsStartTimeout, http.MethodPost, "terminals", nil)
 	switch {
 	case err != nil:
 		s.log.Warn("start terminals", "err", err)

@@ -22,8 +22,15 @@ const sessionCredentialPrefix = "session."
 // credentialLife is how long a credential the dashboard signs for a portal call is valid.
 const credentialLife = 5 * time.Minute
 
-// portalTimeout bounds every call to the portal.
+// portalTimeout bounds every call to the portal but the start of the terminals.
 const portalTimeout = 10 * time.Second
+
+// terminalsStartTimeout bounds the call that starts a session's terminals: the portal
+// starts a bounded number at once in the order asked, so when a whole class opens its
+// terminals together the last learners wait their turn for longer than an ordinary call
+// takes; a call given up would lose its place in the line. It is the portal's default
+// start timeout.
+const terminalsStartTimeout = 2 * time.Minute
 
 // maxPortalBody is the most the dashboard reads of a portal answer.
 const maxPortalBody = 1 << 20
@@ -31,7 +38,12 @@ const maxPortalBody = 1 << 20
 // callPortal calls GET or POST <PortalURL>/workshops/session/<session>/<endpoint>/ with a
 // credential valid for this session only, and returns the status and body.
 func (s *Server) callPortal(ctx context.Context, method, endpoint string, body any) (int, []byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, portalTimeout)
+	return s.callPortalWithin(ctx, portalTimeout, method, endpoint, body)
+}
+
+// callPortalWithin is callPortal with its own time limit.
+func (s *Server) callPortalWithin(ctx context.Context, limit time.Duration, method, endpoint string, body any) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {
