@@ -22,19 +22,44 @@ const dashboardBinary = "portal-dashboard"
 // there is none or it was). read reads a binary's build information.
 func dashboardCommand(exe string, own *debug.BuildInfo, read func(string) (*debug.BuildInfo, error)) (argv []string, note string) {
 	fallback := []string{exe, "dashboard"}
-	sibling := filepath.Join(filepath.Dir(exe), dashboardBinary)
-	if _, err := os.Stat(sibling); errors.Is(err, fs.ErrNotExist) {
+	sibling, state, err := siblingOf(exe, dashboardBinary, own, read)
+	switch state {
+	case siblingMissing:
 		return fallback, ""
-	}
-	info, err := read(sibling)
-	if err != nil {
+	case siblingUnreadable:
 		return fallback, sibling + " is not a Go program the portal can read (" + err.Error() + "): sessions run `portal dashboard`"
-	}
-	if own == nil || !sameBuild(own, info) {
+	case siblingOtherBuild:
 		return fallback, sibling + " is from another build than the portal: sessions run `portal dashboard`; build them together: " +
 			buildAll
 	}
 	return []string{sibling}, ""
+}
+
+// siblingState says whether a program beside the portal's binary can be used.
+type siblingState int
+
+const (
+	siblingUsable     siblingState = iota
+	siblingMissing                 // no such file
+	siblingUnreadable              // not a Go program whose build information can be read
+	siblingOtherBuild              // from another build than the portal
+)
+
+// siblingOf returns the path of the program name beside the portal binary exe built as
+// own, and whether it can be used; err is read's error when it is unreadable.
+func siblingOf(exe, name string, own *debug.BuildInfo, read func(string) (*debug.BuildInfo, error)) (string, siblingState, error) {
+	sibling := filepath.Join(filepath.Dir(exe), name)
+	if _, err := os.Stat(sibling); errors.Is(err, fs.ErrNotExist) {
+		return sibling, siblingMissing, nil
+	}
+	info, err := read(sibling)
+	if err != nil {
+		return sibling, siblingUnreadable, err
+	}
+	if own == nil || !sameBuild(own, info) {
+		return sibling, siblingOtherBuild, nil
+	}
+	return sibling, siblingUsable, nil
 }
 
 // buildAll is the command that builds the portal and the programs it starts beside it.
@@ -53,16 +78,14 @@ const terminalsBinary = "portal-terminals"
 // build, else dashboard (the dashboard's command). note says why a sibling was not used
 // ("" when it was). read reads a binary's build information.
 func terminalsCommand(exe string, own *debug.BuildInfo, read func(string) (*debug.BuildInfo, error), dashboard []string) (argv []string, note string) {
-	sibling := filepath.Join(filepath.Dir(exe), terminalsBinary)
+	sibling, state, err := siblingOf(exe, terminalsBinary, own, read)
 	fallback := "terminals agents run `" + strings.Join(dashboard, " ") + "` in DASHBOARD_MODE=terminals"
-	if _, err := os.Stat(sibling); errors.Is(err, fs.ErrNotExist) {
+	switch state {
+	case siblingMissing:
 		return dashboard, sibling + " is missing: " + fallback + ", which start slower; build it beside the portal: " + buildAll
-	}
-	info, err := read(sibling)
-	if err != nil {
+	case siblingUnreadable:
 		return dashboard, sibling + " is not a Go program the portal can read (" + err.Error() + "): " + fallback
-	}
-	if own == nil || !sameBuild(own, info) {
+	case siblingOtherBuild:
 		return dashboard, sibling + " is from another build than the portal: " + fallback + "; build them together: " + buildAll
 	}
 	return []string{sibling}, ""
