@@ -21,11 +21,13 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 COPY --from=assets /src/dashboard/assets/dist/ dashboard/assets/dist/
-# Static: the SQLite driver and everything else is pure Go.
-RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" -o /out/portal ./cmd/portal
+# Static: the SQLite driver and everything else is pure Go. The small dashboard and
+# terminals programs sit beside the portal, where it looks for them when it runs sessions
+# as local processes (--provisioner local); session pods run `portal dashboard`.
+RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" -o /out/ ./cmd/portal ./cmd/portal-dashboard ./cmd/portal-terminals
 
 FROM alpine:3.22
-COPY --from=build /out/portal /usr/local/bin/portal
+COPY --from=build /out/portal /out/portal-dashboard /out/portal-terminals /usr/local/bin/
 # The data folder's parent; deploy/ mounts a volume here.
 RUN mkdir -p /var/lib/portal && chown 10001:10001 /var/lib/portal
 USER 10001:10001
