@@ -117,3 +117,17 @@ func TestWorkshopEnvironmentFields(t *testing.T) {
 		t.Errorf("warnings = %q, want one for spec.environment.extra", c.Warnings)
 	}
 }
+
+// A binding written as in the reference's examples, for the session's account in
+// $(workshop_namespace), draws a warning: on this portal it grants nothing.
+func TestWorkshopObjectAccountWarning(t *testing.T) {
+	binding := func(ns string) string {
+		return "    - apiVersion: rbac.authorization.k8s.io/v1\n      kind: RoleBinding\n      metadata: {name: b}\n" +
+			"      roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\n" +
+			"      subjects:\n      - {kind: User, name: ann}\n      - {kind: ServiceAccount, namespace: " + ns + ", name: $(service_account)}\n"
+	}
+	c := mustParse(t, portalFor("w"), workshopDoc("w")+"  session:\n    objects:\n"+binding("$(session_namespace)")+binding("$(workshop_namespace)"))
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "spec.session.objects[1].subjects[1].namespace: the session's ServiceAccount is in $(session_namespace)") {
+		t.Errorf("warnings = %q, want one for spec.session.objects[1].subjects[1]", c.Warnings)
+	}
+}

@@ -114,6 +114,7 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 	resources.finish()
 	readNamespaces(session.obj("namespaces"), &w.Namespaces)
 	w.SessionObjects = readObjects(session, "objects")
+	warnWorkshopAccount(session, "objects", w.SessionObjects)
 	session.ignore(ignoredSession...)
 	session.finish()
 	environment := spec.obj("environment")
@@ -265,4 +266,29 @@ func jsonValue(v any) any {
 		return v
 	}
 	return v
+}
+
+// warnWorkshopAccount warns about a session object's binding subject that names the
+// session's ServiceAccount in $(workshop_namespace), as the reference's examples do: the
+// portal's session account is in the session's own namespace, so the binding would grant
+// nothing.
+func warnWorkshopAccount(o *object, key string, objects []string) {
+	for i, text := range objects {
+		var obj struct {
+			Subjects []struct {
+				Kind      string `json:"kind"`
+				Name      string `json:"name"`
+				Namespace string `json:"namespace"`
+			} `json:"subjects"`
+		}
+		if json.Unmarshal([]byte(text), &obj) != nil {
+			continue
+		}
+		for j, s := range obj.Subjects {
+			if s.Kind == "ServiceAccount" && s.Name == "$(service_account)" && s.Namespace == "$(workshop_namespace)" {
+				path := fmt.Sprintf("%s.subjects[%d].namespace", index(o.at(key), i), j)
+				o.d.warn(o.list(key)[i], path, "the session's ServiceAccount is in $(session_namespace) on this portal; $(workshop_namespace) names the environment's namespace, so this binding grants the session nothing")
+			}
+		}
+	}
 }
