@@ -30,7 +30,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -120,7 +119,7 @@ type Provisioner struct {
 	pods   listersv1.PodLister
 	sel    labels.Selector
 	dyn    dynamic.Interface
-	mapper meta.RESTMapper
+	mapper *restmapper.DeferredDiscoveryRESTMapper
 
 	envMu sync.Mutex
 	envs  map[string]*envStart // environment.go

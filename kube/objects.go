@@ -107,6 +107,11 @@ func (p *Provisioner) prepare(field string, list []string, vars map[string]strin
 		what = fmt.Sprintf("%s (%s %s)", what, obj.GetKind(), obj.GetName())
 		gvk := obj.GroupVersionKind()
 		m, err := p.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if meta.IsNoMatchError(err) {
+			// A kind the cached discovery does not know may be new (a CRD installed since).
+			p.mapper.Reset()
+			m, err = p.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		}
 		if err != nil {
 			return nil, refusal(what, err)
 		}

@@ -9,6 +9,9 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 
 	"portal"
 	"portal/internal/kubetest"
@@ -293,5 +296,58 @@ func TestWorkshopObjectsWithoutDynamicClient(t *testing.T) {
 	}
 	if _, err := env.Client.CoreV1().Namespaces().Get(ctx, r.Session.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the session's namespace: %v, want none", err)
+	}
+}
+
+// A kind the provisioner's cached discovery did not know, from a CRD installed since, is
+// looked up again.
+func TestWorkshopObjectOfNewCRD(t *testing.T) {
+	env := kubetest.Need(t)
+	p, _ := newProvisioner(t, env, "newcrd", portal.SessionNamespaces{})
+	ctx := context.Background()
+	cm := `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "first"}}`
+	h, err := p.Start(ctx, objectsRequest("newcrd-w01", 1, []string{cm}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(context.Background(), h) })
+
+	dyn, err := dynamic.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	crd := &unstructured.Unstructured{}
+	if err := crd.UnmarshalJSON([]byte(`{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+	  "metadata": {"name": "gadgets.newcrd.example.com"},
+	  "spec": {"group": "newcrd.example.com", "scope": "Namespaced",
+	    "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+	    "versions": [{"name": "v1", "served": true, "storage": true,
+	      "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { crds.Delete(context.Background(), crd.GetName(), metav1.DeleteOptions{}) })
+	gadgets := schema.GroupVersionResource{Group: "newcrd.example.com", Version: "v1", Resource: "gadgets"}
+	waitFor(t, "the CRD to be served", func() bool {
+		_, err := dyn.Resource(gadgets).Namespace("default").List(ctx, metav1.ListOptions{})
+		return err == nil
+	})
+
+	gadget := `{"apiVersion": "newcrd.example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}, "spec": {"owner": "$(session_name)"}}`
+	r := objectsRequest("newcrd-w01", 2, []string{cm, gadget}, nil)
+	h2, err := p.Start(ctx, r)
+	if err != nil {
+		t.Fatalf("start with an object of a CRD installed since the last lookup: %v", err)
+	}
+	t.Cleanup(func() { p.Stop(context.Background(), h2) })
+	g, err := dyn.Resource(gadgets).Namespace(r.Session.Name).Get(ctx, "g", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner, _, _ := unstructured.NestedString(g.Object, "spec", "owner"); owner != r.Session.Name {
+		t.Errorf("gadget's owner %q, want %q", owner, r.Session.Name)
 	}
 }
