@@ -65,4 +65,8 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrGone is returned by a Provisioner when the workload behind a handle no longer exists.
 	ErrGone = errors.New("workload gone")
+	// ErrUnstartable is returned (wrapped) by a Provisioner's Start when the workload can
+	// never start as defined, so that trying again is useless: for example the cluster
+	// refused one of the workshop's objects.
+	ErrUnstartable = errors.New("workload cannot start as defined")
 )

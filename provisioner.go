@@ -13,6 +13,8 @@ type StartRequest struct {
 	// Env is the environment for the workload: the workshop's variables and the portal's
 	// (SESSION_NAME, PORTAL_URL, …).
 	Env []EnvVar
+	// Vars are the session's data variables for the workshop's objects (SessionVars).
+	Vars map[string]string
 }
 
 // WorkloadPhase is what a provisioner knows of a workload.
@@ -64,6 +66,14 @@ type ActivityReader interface {
 // so that workloads without a session record can be stopped.
 type Lister interface {
 	List(ctx context.Context) ([][]byte, error)
+}
+
+// EnvironmentStopper is an optional Provisioner ability: removing what it made for an
+// environment as a whole (the workshop's environment.objects). StopEnvironment is called
+// once the environment is stopping and has no live session left; it is idempotent: an
+// environment with nothing left, or never started, succeeds.
+type EnvironmentStopper interface {
+	StopEnvironment(ctx context.Context, env string) error
 }
 
 // TerminalStarter is a Provisioner whose sessions start their terminals on first use.

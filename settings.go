@@ -133,6 +133,12 @@ type Workshop struct {
 	// Namespaces are the settings of each session's namespace on Kubernetes
 	// (spec.session.namespaces); the local provisioner ignores them.
 	Namespaces SessionNamespaces
+	// SessionObjects (spec.session.objects) are Kubernetes objects made for each session,
+	// and EnvironmentObjects (spec.environment.objects) once for each environment. Each is
+	// the JSON text of one object with apiVersion, kind and metadata.name, its strings not
+	// yet expanded (ExpandVars). The local provisioner ignores them.
+	SessionObjects     []string
+	EnvironmentObjects []string
 }
 
 // SessionNamespaces are the reference's spec.session.namespaces settings. Empty fields

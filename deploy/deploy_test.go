@@ -234,7 +234,7 @@ func portalClient(t *testing.T, env *kubetest.Env) kubernetes.Interface {
 var dryRun = metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
 
 // policyMessage is in the refusals of admission.yaml's policy.
-const policyMessage = "may change only its session namespaces"
+const policyMessage = "may change only its session and environment namespaces"
 
 // waitPolicy waits until the API server enforces admission.yaml's policy (it loads
 // policies asynchronously): a Secret the portal may create by RBAC in kube-system is
@@ -545,6 +545,12 @@ func TestDeployRoleForbids(t *testing.T) {
 		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), policyMessage) {
 			t.Errorf("%s as the portal: %v, want refused by the admission policy", what, err)
 		}
+	}
+	// The namespace of an environment with environment.objects passes.
+	envNS := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "portal-sample-w09",
+		Labels: map[string]string{kube.LabelPortal: portalName, kube.LabelEnvironment: "portal-sample-w09"}}}
+	if _, err := client.CoreV1().Namespaces().Create(ctx, envNS, dryRun); err != nil {
+		t.Errorf("create an environment's namespace as the portal: %v, want allowed", err)
 	}
 }
 

@@ -3,12 +3,14 @@
 // session), a ServiceAccount bound to the workshop's role in that namespace only, a quota
 // and limit range from the workshop's budget, Pod Security Admission labels, a
 // NetworkPolicy that keeps other sessions out, a Secret with the session's credentials, the
-// dashboard's Pod and its Service.
+// workshop's session.objects, the dashboard's Pod and its Service. The workshop's
+// environment.objects are applied once per environment (objects.go, environment.go).
 //
 // Status comes from shared informers on namespaces and pods, selected by the portal's
-// label: no request per session and poll. Stop deletes the namespace; the cluster removes
-// everything in it. Handles name the namespace only, so a restarted portal finds its
-// sessions again, and List finds them by label.
+// label: no request per session and poll. Stop deletes the session's objects outside its
+// namespace, then the namespace; the cluster removes everything in it. Handles name the
+// namespace only, so a restarted portal finds its sessions again, and List finds them by
+// label.
 package kube
 
 import (
@@ -33,9 +35,12 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	listersv1 "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/cache"
 
 	"portal"
@@ -76,6 +81,10 @@ var secretVars = map[string]bool{"SESSION_SECRET": true, "CONFIG_PASSWORD": true
 type Config struct {
 	// Client talks to the cluster.
 	Client kubernetes.Interface
+	// Dynamic applies the workshops' session.objects and environment.objects, whose kinds
+	// are looked up with Client's discovery (cached; looked up again for a kind it does
+	// not know). Nil: a workshop with objects does not start.
+	Dynamic dynamic.Interface
 	// Portal names this portal: the value of LabelPortal on its sessions. Two portals on
 	// one cluster need different names.
 	Portal string
@@ -109,6 +118,11 @@ type Provisioner struct {
 	nsList listersv1.NamespaceLister
 	pods   listersv1.PodLister
 	sel    labels.Selector
+	dyn    dynamic.Interface
+	mapper *restmapper.DeferredDiscoveryRESTMapper
+
+	envMu sync.Mutex
+	envs  map[string]*envStart // environment.go
 
 	mu sync.Mutex
 	// starting are namespaces this provisioner created that its informer has not shown
@@ -151,7 +165,8 @@ func New(ctx context.Context, cfg Config) (*Provisioner, error) {
 	}
 	sel := labels.SelectorFromSet(labels.Set{LabelPortal: cfg.Portal})
 	p := &Provisioner{cfg: cfg, client: cfg.Client, log: log, stop: make(chan struct{}),
-		sel: sel, starting: map[string]bool{}}
+		sel: sel, starting: map[string]bool{}, dyn: cfg.Dynamic, envs: map[string]*envStart{},
+		mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cfg.Client.Discovery()))}
 	// One factory, one selector: only this portal's namespaces and pods are cached.
 	f := informers.NewSharedInformerFactoryWithOptions(cfg.Client, cfg.Resync,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel.String() }))
@@ -293,14 +308,37 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	if env != "" && len(validation.IsValidLabelValue(env)) == 0 {
 		lbl[LabelEnvironment] = env
 	}
+	var items []item
+	if r.Environment != nil {
+		if err := p.startEnvironment(ctx, r); err != nil {
+			return nil, fmt.Errorf("kube: start %s: %w", ns, err)
+		}
+		vars := map[string]string{"service_account": ServiceAccountName}
+		for k, v := range r.Vars {
+			vars[k] = v
+		}
+		items, err = p.prepare("session.objects", r.Environment.Workshop.SessionObjects, vars, ns, lbl)
+		if err != nil {
+			return nil, fmt.Errorf("kube: start %s: %w", ns, err)
+		}
+	}
 	p.mu.Lock()
 	p.starting[ns] = true
 	p.mu.Unlock()
-	for _, step := range p.objects(ns, lbl, set, r) {
+	for _, step := range p.objects(ns, lbl, set, r, items) {
 		if err := step.create(ctx); err != nil && !apierrors.IsAlreadyExists(err) {
 			p.mu.Lock()
 			delete(p.starting, ns)
 			p.mu.Unlock()
+			if errors.Is(err, portal.ErrUnstartable) {
+				// Nothing is left of a session that cannot start.
+				if serr := p.Stop(context.WithoutCancel(ctx), makeHandle(ns)); serr != nil {
+					p.log.Warn("the namespace of a session that cannot start is not deleted", "session", ns, "err", serr)
+				}
+			}
+			if step.what == "" {
+				return nil, fmt.Errorf("kube: start %s: %w", ns, err)
+			}
 			return nil, fmt.Errorf("kube: start %s: create %s: %w", ns, step.what, err)
 		}
 	}
@@ -308,14 +346,15 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	return makeHandle(ns), nil
 }
 
-// step is one object to create.
+// step is one object to create. A step without what has errors that name the object.
 type step struct {
 	what   string
 	create func(context.Context) error
 }
 
-// objects lists what Start creates, in order: the namespace first, the budget last.
-func (p *Provisioner) objects(ns string, lbl map[string]string, set portal.SessionNamespaces, r portal.StartRequest) []step {
+// objects lists what Start creates, in order: the namespace first, the workshop's objects
+// before the pod, the budget last.
+func (p *Provisioner) objects(ns string, lbl map[string]string, set portal.SessionNamespaces, r portal.StartRequest, items []item) []step {
 	c := p.client
 	meta := func(name string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: lbl}
@@ -327,10 +366,15 @@ func (p *Provisioner) objects(ns string, lbl map[string]string, set portal.Sessi
 	for _, mode := range []string{"enforce", "warn", "audit"} {
 		nsLabels["pod-security.kubernetes.io/"+mode] = set.SecurityPolicy
 	}
+	var annotations map[string]string
+	if a := outsideAnnotation(items); a != "" {
+		annotations = map[string]string{AnnotationObjects: a}
+	}
 	co := metav1.CreateOptions{}
 	steps := []step{
 		{"namespace", func(ctx context.Context) error {
-			_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: nsLabels}}, co)
+			_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+				Name: ns, Labels: nsLabels, Annotations: annotations}}, co)
 			if !apierrors.IsAlreadyExists(err) {
 				return err
 			}
@@ -379,7 +423,11 @@ func (p *Provisioner) objects(ns string, lbl map[string]string, set portal.Sessi
 				Spec: corev1.ServiceSpec{Selector: map[string]string{LabelSession: ns},
 					Ports: []corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromInt32(port)}}}}, co)
 			return err
-		}},
+		}})
+	for _, it := range items {
+		steps = append(steps, step{"", func(ctx context.Context) error { return p.apply(ctx, it, lbl) }})
+	}
+	steps = append(steps,
 		step{"pod", func(ctx context.Context) error {
 			_, err := c.CoreV1().Pods(ns).Create(ctx, p.pod(meta(PodName), r), co)
 			return err
@@ -573,6 +621,10 @@ func (p *Provisioner) Stop(ctx context.Context, b []byte) error {
 	if n.Labels[LabelPortal] != p.cfg.Portal || n.Labels[LabelSession] != ns {
 		return fmt.Errorf("kube: stop %s: the namespace is not a session of portal %s", ns, p.cfg.Portal)
 	}
+	own := map[string]string{LabelPortal: p.cfg.Portal, LabelSession: ns}
+	if err := p.deleteOutside(ctx, n, own); err != nil {
+		return fmt.Errorf("kube: stop %s: %w", ns, err)
+	}
 	if n.DeletionTimestamp != nil {
 		return nil
 	}
@@ -587,7 +639,8 @@ func (p *Provisioner) Stop(ctx context.Context, b []byte) error {
 	return nil
 }
 
-// List returns a handle for every namespace of this portal, found by label.
+// List returns a handle for every session namespace of this portal, found by label: one
+// named after its session (not an environment's, nor one of a workshop's session.objects).
 func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 	nss, err := p.nsList.List(p.sel)
 	if err != nil {
@@ -595,7 +648,7 @@ func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 	}
 	var out [][]byte
 	for _, n := range nss {
-		if n.Labels[LabelSession] == "" {
+		if n.Labels[LabelSession] != n.Name {
 			continue
 		}
 		out = append(out, makeHandle(n.Name))

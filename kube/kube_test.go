@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"portal"
@@ -71,7 +72,11 @@ func provisionerFor(t *testing.T, env *kubetest.Env, portalName string, set port
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := kube.New(ctx, kube.Config{Client: env.Client, Portal: portalName,
+	dyn, err := dynamic.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := kube.New(ctx, kube.Config{Client: env.Client, Dynamic: dyn, Portal: portalName,
 		SessionImage: "registry.test/session:1", PortalImage: "registry.test/portal:1",
 		Role: set.Role, Budget: set.Budget, SecurityPolicy: set.SecurityPolicy, Endpoint: ep})
 	if err != nil {

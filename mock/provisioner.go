@@ -6,6 +6,7 @@ package mock
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -40,21 +41,26 @@ func (p *Provisioner) Activity(ctx context.Context, h []byte) (portal.Activity, 
 type Mode int
 
 const (
-	Healthy    Mode = iota // ready at the first Status
-	NeverReady             // stays starting forever
-	FailStart              // Start returns an error
-	Failing                // Status reports failed
-	Slow                   // Start blocks for Delay (or until ctx is done)
+	Healthy     Mode = iota // ready at the first Status
+	NeverReady              // stays starting forever
+	FailStart               // Start returns an error
+	Failing                 // Status reports failed
+	Slow                    // Start blocks for Delay (or until ctx is done)
+	Unstartable             // Start returns an error wrapping portal.ErrUnstartable
 )
 
 // ErrStart is what Start returns in FailStart mode.
 var ErrStart = errors.New("mock: start failed")
 
+// ErrUnstartable is what Start returns in Unstartable mode.
+var ErrUnstartable = fmt.Errorf("mock: the cluster refused an object: %w", portal.ErrUnstartable)
+
 var (
-	_ portal.Provisioner     = (*Fake)(nil)
-	_ portal.ActivityReader  = (*Fake)(nil)
-	_ portal.Lister          = (*Fake)(nil)
-	_ portal.TerminalStarter = (*Fake)(nil)
+	_ portal.Provisioner        = (*Fake)(nil)
+	_ portal.ActivityReader     = (*Fake)(nil)
+	_ portal.Lister             = (*Fake)(nil)
+	_ portal.TerminalStarter    = (*Fake)(nil)
+	_ portal.EnvironmentStopper = (*Fake)(nil)
 )
 
 // Fake is an in-memory provisioner. The handle of a workload is its session name.
@@ -70,6 +76,8 @@ type Fake struct {
 	stopErr   error
 	terminals map[string]int // StartTerminals calls per session
 	termErr   error
+	envStops  []string // StopEnvironment calls that succeeded, in order
+	envErr    error
 }
 
 type workload struct {
@@ -97,6 +105,8 @@ func (f *Fake) Start(ctx context.Context, r portal.StartRequest) ([]byte, error)
 	switch mode {
 	case FailStart:
 		return nil, ErrStart
+	case Unstartable:
+		return nil, ErrUnstartable
 	case Slow:
 		select {
 		case <-time.After(delay):
@@ -194,6 +204,29 @@ func (f *Fake) TerminalStarts(session string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.terminals[session]
+}
+
+// StopEnvironment records the environment's stop, or fails with the error of
+// SetEnvironmentStopError when set.
+func (f *Fake) StopEnvironment(ctx context.Context, env string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.envErr != nil {
+		return f.envErr
+	}
+	f.envStops = append(f.envStops, env)
+	return nil
+}
+
+// SetEnvironmentStopError makes later StopEnvironment calls fail with err (nil: they work
+// again).
+func (f *Fake) SetEnvironmentStopError(err error) { f.mu.Lock(); f.envErr = err; f.mu.Unlock() }
+
+// EnvironmentStops returns the environments StopEnvironment stopped, in order.
+func (f *Fake) EnvironmentStops() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.envStops...)
 }
 
 // Vanish removes a session's workload behind the portal's back.

@@ -176,6 +176,8 @@ func storeEnv(state portal.EnvState, position int) *portal.Environment {
 			URL: "https://example.com/lab", ContentDir: "/content/lab", Terminals: 2, Env: env,
 			Params: []portal.ParamSpec{{Name: "PASSWORD", Generate: "expression", From: "[a-z]{8}"},
 				{Name: "COLOUR", Value: "blue"}},
+			SessionObjects:     []string{`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"$(session_name)"},"data":{"n":"1e400"}}`},
+			EnvironmentObjects: []string{`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"$(workshop_namespace)-x"}}`},
 		},
 		EnvironmentSettings: portal.EnvironmentSettings{
 			Name: "lab-alias", Resource: "lab", Labels: labels, Capacity: 10, Reserved: 2, Initial: 1,

@@ -381,11 +381,13 @@ func (s *Scheduler) markStopped(ctx context.Context, name string, from portal.Se
 	return err
 }
 
-// drainEnvironments stops STOPPING environments that have no live sessions left.
+// drainEnvironments stops STOPPING environments that have no live sessions left, each
+// once the provisioner has removed what it made for the environment (EnvironmentStopper);
+// one it could not stays STOPPING and is tried again at the next pass.
 func (s *Scheduler) drainEnvironments(ctx context.Context) error {
-	var events []portal.Event
-	err := s.updateIfWrites(ctx, func(tx portal.Tx) error {
-		events = nil
+	var drained []string
+	err := s.store.View(ctx, func(tx portal.Tx) error {
+		drained = nil
 		envs, err := tx.Environments(portal.EnvStopping)
 		if err != nil || len(envs) == 0 {
 			return err
@@ -395,7 +397,43 @@ func (s *Scheduler) drainEnvironments(ctx context.Context) error {
 			return err
 		}
 		for _, env := range envs {
-			if counts[env.Name].Active > 0 {
+			if counts[env.Name].Active == 0 {
+				drained = append(drained, env.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(drained) == 0 {
+		return err
+	}
+	var errs []error
+	if stopper, ok := s.prov.(portal.EnvironmentStopper); ok {
+		var stopped []string
+		for _, name := range drained {
+			if err := stopper.StopEnvironment(ctx, name); err != nil {
+				errs = append(errs, fmt.Errorf("stop environment %s: %w", name, err))
+				continue
+			}
+			stopped = append(stopped, name)
+		}
+		drained = stopped
+	}
+	if len(drained) == 0 {
+		return errors.Join(errs...)
+	}
+	var events []portal.Event
+	err = s.store.Update(ctx, func(tx portal.Tx) error {
+		events = nil
+		counts, err := tx.AllEnvCounts()
+		if err != nil {
+			return err
+		}
+		for _, name := range drained {
+			env, err := tx.Environment(name)
+			if err != nil {
+				return err
+			}
+			if env.State != portal.EnvStopping || counts[name].Active > 0 {
 				continue
 			}
 			env.State = portal.EnvStopped
@@ -409,7 +447,7 @@ func (s *Scheduler) drainEnvironments(ctx context.Context) error {
 	if err == nil {
 		s.emit(events)
 	}
-	return err
+	return errors.Join(append(errs, err)...)
 }
 
 // refreshEnvironments replaces running environments older than their refresh interval.

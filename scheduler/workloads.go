@@ -215,7 +215,7 @@ func (s *Scheduler) watchStart(ctx context.Context, sess *portal.Session, env *p
 		if err != nil {
 			s.noteFailure(env.Name)
 			s.noteStartRefused(env.Name)
-			if s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
+			if errors.Is(err, portal.ErrUnstartable) || s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
 				return true, s.failSession(ctx, sess.Name, "start failed: "+err.Error())
 			}
 			return true, fmt.Errorf("start workload: %w", err)
@@ -389,7 +389,8 @@ func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment) 
 	vars = append(vars, env.Workshop.Env...)
 	vars = append(vars, env.Env...)
 	return portal.StartRequest{Session: sess, Environment: env, PortalURL: s.cfg.PortalURL,
-		SessionURL: sessionURL, Env: vars}
+		SessionURL: sessionURL, Env: vars,
+		Vars: portal.SessionVars(sess, env, s.cfg.Portal.Name, sessionURL, s.cfg.IngressDomain, s.cfg.IngressProtocol)}
 }
 
 // watchedLister is an optional ability of a store's Tx: listing the WAITING and RUNNING

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -24,6 +25,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("apiVersion: training.eduk8s.io/v1alpha1\nkind: TrainingPortal\nmetadata: {name: p}\nspec: {workshops: [{name: w, capacity: -1, expires: 10m, deadline: 5m}]}\n"))
 	f.Add([]byte("a: &a [*a, *a]\n"))
 	f.Add([]byte("---\n---\n"))
+	f.Add([]byte("apiVersion: training.educates.dev/v1beta1\nkind: TrainingPortal\nmetadata: {name: p}\nspec: {workshops: [{name: w}]}\n---\n" +
+		"apiVersion: training.educates.dev/v1beta1\nkind: Workshop\nmetadata: {name: w}\nspec:\n  session:\n    objects:\n" +
+		"    - {apiVersion: v1, kind: ConfigMap, metadata: {name: $(session_name)}, data: {1: &x a, b: *x}}\n" +
+		"  environment:\n    objects: [{apiVersion: v1, kind: Namespace, metadata: {name: n}}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("fuzz.yaml", data)
 		if err != nil {
@@ -46,6 +51,22 @@ func FuzzParse(f *testing.F) {
 			}
 			if e.Expires > 0 && e.Deadline > 0 && e.Deadline < e.Expires {
 				t.Fatalf("workshops[%d]: deadline %v before expires %v", i, e.Deadline, e.Expires)
+			}
+		}
+		for name, w := range cfg.Workshops {
+			for _, list := range [][]string{w.SessionObjects, w.EnvironmentObjects} {
+				for _, text := range list {
+					var obj struct {
+						APIVersion string `json:"apiVersion"`
+						Kind       string `json:"kind"`
+						Metadata   struct {
+							Name string `json:"name"`
+						} `json:"metadata"`
+					}
+					if err := json.Unmarshal([]byte(text), &obj); err != nil || obj.APIVersion == "" || obj.Kind == "" || obj.Metadata.Name == "" {
+						t.Fatalf("workshop %s: accepted object %s (%v)", name, text, err)
+					}
+				}
 			}
 		}
 		if cfg.Portal.SessionsMaximum < 0 || cfg.Portal.SessionsRegistered < 0 || cfg.Portal.SessionsAnonymous < 0 {

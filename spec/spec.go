@@ -34,6 +34,10 @@
 // v1beta1 the path of the first spec.workshop.files[] entry is accepted too. Remote sources
 // (an OCI image, a Git repository, an http URL, or a "github.com/…" reference) are not
 // fetched: a warning is given and the dashboard shows the built-in sample content.
+//
+// Workshop objects: spec.session.objects and spec.environment.objects are read into the
+// JSON text of each object, their $(variables) left for the provisioner to expand; each
+// must be a mapping with apiVersion, kind and metadata.name.
 package spec
 
 import (

@@ -1,9 +1,13 @@
 package spec
 
 import (
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"regexp/syntax"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	"portal"
 )
@@ -14,9 +18,10 @@ var difficulties = []string{"beginner", "intermediate", "advanced", "extreme"}
 // Fields of a Workshop spec, and of its session, that the portal does not use but that
 // belong to the reference schema, so they draw no warning.
 var (
-	ignoredWorkshopSpec = []string{"publish", "image", "environment", "packages"}
+	ignoredWorkshopSpec = []string{"publish", "image", "packages"}
+	ignoredEnvironment  = []string{"secrets", "assets", "images"}
 	ignoredSession      = []string{
-		"ingresses", "objects", "patches", "security", "volumes",
+		"ingresses", "patches", "security", "volumes",
 		"volumeMounts", "serviceAccount", "dashboards", "config", "variables",
 	}
 	ignoredApplications = []string{
@@ -108,8 +113,14 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 	}
 	resources.finish()
 	readNamespaces(session.obj("namespaces"), &w.Namespaces)
+	w.SessionObjects = readObjects(session, "objects")
+	warnWorkshopAccount(session, "objects", w.SessionObjects)
 	session.ignore(ignoredSession...)
 	session.finish()
+	environment := spec.obj("environment")
+	w.EnvironmentObjects = readObjects(environment, "objects")
+	environment.ignore(ignoredEnvironment...)
+	environment.finish()
 
 	spec.ignore(ignoredWorkshopSpec...)
 	spec.finish()
@@ -186,4 +197,98 @@ func readNamespaces(ns *object, out *portal.SessionNamespaces) {
 	security.finish()
 	ns.ignore("limits", "secondary")
 	ns.finish()
+}
+
+// readObjects reads a list of Kubernetes objects (session.objects, environment.objects)
+// into the JSON text of each. An object needs apiVersion, kind and metadata.name; the rest
+// is the cluster's to check when the objects are applied. The local provisioner ignores
+// them.
+func readObjects(o *object, key string) []string {
+	var out []string
+	for i, n := range o.list(key) {
+		path := index(o.at(key), i)
+		if n.Kind != yaml.MappingNode {
+			o.d.fail(n, path, "expected a Kubernetes object (a mapping with apiVersion, kind and metadata.name), got %s", describe(n))
+			continue
+		}
+		var v any
+		if err := n.Decode(&v); err != nil {
+			o.d.fail(n, path, "%v", err)
+			continue
+		}
+		obj, _ := jsonValue(v).(map[string]any)
+		meta, _ := obj["metadata"].(map[string]any)
+		for _, f := range []struct {
+			path  string
+			value any
+			ok    bool
+		}{
+			{"apiVersion", obj["apiVersion"], obj["apiVersion"] != nil},
+			{"kind", obj["kind"], obj["kind"] != nil},
+			{"metadata.name", meta["name"], meta["name"] != nil},
+		} {
+			if !f.ok {
+				o.d.fail(n, join(path, f.path), "required field is missing: every object needs apiVersion, kind and metadata.name")
+			} else if s, _ := f.value.(string); s == "" {
+				o.d.fail(n, join(path, f.path), "expected a non-empty string, got %v", f.value)
+			}
+		}
+		b, err := json.Marshal(obj)
+		if err != nil {
+			o.d.fail(n, path, "not representable as JSON: %v", err)
+			continue
+		}
+		out = append(out, string(b))
+	}
+	return out
+}
+
+// jsonValue converts a decoded YAML value into one that encoding/json can write:
+// mappings with other than string keys (numbers, booleans) get their keys as text, as
+// YAML-to-JSON conversion does for Kubernetes.
+func jsonValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			v[k] = jsonValue(e)
+		}
+		return v
+	case map[any]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[fmt.Sprint(k)] = jsonValue(e)
+		}
+		return m
+	case []any:
+		for i, e := range v {
+			v[i] = jsonValue(e)
+		}
+		return v
+	}
+	return v
+}
+
+// warnWorkshopAccount warns about a session object's binding subject that names the
+// session's ServiceAccount in $(workshop_namespace), as the reference's examples do: the
+// portal's session account is in the session's own namespace, so the binding would grant
+// nothing.
+func warnWorkshopAccount(o *object, key string, objects []string) {
+	for i, text := range objects {
+		var obj struct {
+			Subjects []struct {
+				Kind      string `json:"kind"`
+				Name      string `json:"name"`
+				Namespace string `json:"namespace"`
+			} `json:"subjects"`
+		}
+		if json.Unmarshal([]byte(text), &obj) != nil {
+			continue
+		}
+		for j, s := range obj.Subjects {
+			if s.Kind == "ServiceAccount" && s.Name == "$(service_account)" && s.Namespace == "$(workshop_namespace)" {
+				path := fmt.Sprintf("%s.subjects[%d].namespace", index(o.at(key), i), j)
+				o.d.warn(o.list(key)[i], path, "the session's ServiceAccount is in $(session_namespace) on this portal; $(workshop_namespace) names the environment's namespace, so this binding grants the session nothing")
+			}
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -42,9 +43,13 @@ func newKubeProvisioner(ctx context.Context, k kubeFlags, portalName string, log
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes: %w", err)
 	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	kc := kube.Config{Client: client, Portal: portalName, SessionImage: k.SessionImage,
+	kc := kube.Config{Client: client, Dynamic: dyn, Portal: portalName, SessionImage: k.SessionImage,
 		PortalImage: k.PortalImage, Budget: k.Budget, Logger: log}
 	if dir := os.Getenv(kubeTestAddressesEnv); dir != "" {
 		log.Warn("sessions' dashboards are reached at the addresses written in a folder, not at their Services: a test setting", "env", kubeTestAddressesEnv, "folder", dir)

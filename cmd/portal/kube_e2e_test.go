@@ -24,7 +24,8 @@ import (
 )
 
 // kubeE2EConfig is a portal whose one workshop runs its sessions in namespaces with the
-// small budget, with its content in the folder CONTENT; PORTAL is its name.
+// small budget, with its content in the folder CONTENT and a ConfigMap for each session and
+// one for the environment; PORTAL is its name.
 const kubeE2EConfig = `apiVersion: training.educates.dev/v1beta1
 kind: TrainingPortal
 metadata:
@@ -53,6 +54,22 @@ spec:
   session:
     namespaces:
       budget: small
+    objects:
+    - apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: lab-settings
+      data:
+        host: $(session_name).$(ingress_domain)
+        shared: $(workshop_namespace)
+  environment:
+    objects:
+    - apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: lab-shared
+      data:
+        portal: $(training_portal)
 `
 
 // TestKubernetesEndToEnd runs the portal binary with --provisioner kubernetes against the
@@ -121,6 +138,18 @@ func TestKubernetesEndToEnd(t *testing.T) {
 	}
 	if _, err := c.Services(ns).Get(ctx, kube.ServiceName, metav1.GetOptions{}); err != nil {
 		t.Errorf("the dashboard's Service: %v", err)
+	}
+	// The workshop's objects: the session's in its namespace, the environment's in the
+	// environment's, with the variables expanded.
+	if cm, err := c.ConfigMaps(ns).Get(ctx, "lab-settings", metav1.GetOptions{}); err != nil {
+		t.Errorf("the session's ConfigMap: %v", err)
+	} else if cm.Data["host"] != ns+".localhost" || cm.Data["shared"] != envName {
+		t.Errorf("the session's ConfigMap holds %v", cm.Data)
+	}
+	if cm, err := c.ConfigMaps(envName).Get(ctx, "lab-shared", metav1.GetOptions{}); err != nil {
+		t.Errorf("the environment's ConfigMap: %v", err)
+	} else if cm.Data["portal"] != portalName {
+		t.Errorf("the environment's ConfigMap holds %v", cm.Data)
 	}
 
 	// The learner's browser follows the activation URL to the session page, which frames the

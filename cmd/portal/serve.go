@@ -179,6 +179,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := checkContent(conf); err != nil {
 		return err
 	}
+	if c.Kube.Provisioner != "kubernetes" {
+		for _, w := range kubernetesOnly(conf) {
+			log.Warn(w)
+		}
+	}
 
 	dataDir, err := prepareDataDir(c.DataDir)
 	if err != nil {
@@ -488,3 +493,27 @@ func checkContent(conf *spec.Config) error {
 // once, where the reload would come up to a second later, and later learners could get
 // theirs first.
 const sessionPageHold = 5 * time.Second
+
+// kubernetesOnly names, for each workshop that has them, the settings that only the
+// kubernetes provisioner uses: the local one ignores them.
+func kubernetesOnly(conf *spec.Config) []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(conf.Workshops)) {
+		w := conf.Workshops[name]
+		var fields []string
+		if w.Namespaces != (portal.SessionNamespaces{}) {
+			fields = append(fields, "session.namespaces")
+		}
+		if len(w.SessionObjects) > 0 {
+			fields = append(fields, "session.objects")
+		}
+		if len(w.EnvironmentObjects) > 0 {
+			fields = append(fields, "environment.objects")
+		}
+		if len(fields) > 0 {
+			out = append(out, fmt.Sprintf("workshop %s: %s apply on Kubernetes only (--provisioner kubernetes); local sessions ignore them",
+				name, strings.Join(fields, ", ")))
+		}
+	}
+	return out
+}

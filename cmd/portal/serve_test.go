@@ -9,6 +9,11 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"portal"
+	"portal/spec"
 )
 
 // A client that stalls in the middle of a request body, or keeps an idle connection
@@ -63,4 +68,21 @@ func TestServerCutsStalledConnections(t *testing.T) {
 		}
 		<-body
 	})
+}
+
+// The local provisioner's start names the Kubernetes-only settings of each workshop that
+// has some.
+func TestKubernetesOnlyWarnings(t *testing.T) {
+	conf := &spec.Config{Workshops: map[string]portal.Workshop{
+		"plain":   {Name: "plain"},
+		"objects": {Name: "objects", SessionObjects: []string{"{}"}, EnvironmentObjects: []string{"{}"}},
+		"budget":  {Name: "budget", Namespaces: portal.SessionNamespaces{Budget: "small"}},
+	}}
+	want := []string{
+		"workshop budget: session.namespaces apply on Kubernetes only (--provisioner kubernetes); local sessions ignore them",
+		"workshop objects: session.objects, environment.objects apply on Kubernetes only (--provisioner kubernetes); local sessions ignore them",
+	}
+	if diff := cmp.Diff(want, kubernetesOnly(conf)); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
 }

@@ -1,0 +1,67 @@
+package portal_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"portal"
+)
+
+func TestSessionVars(t *testing.T) {
+	sess := &portal.Session{Name: "lab-w01-s002", Number: 2, ConfigPassword: "cfg"}
+	env := &portal.Environment{Name: "lab-w01", EnvironmentSettings: portal.EnvironmentSettings{Resource: "lab-markdown"}}
+	for _, tc := range []struct {
+		url, protocol, port, suffix string
+	}{
+		{"https://lab-w01-s002.example.com", "https", "443", ""},
+		{"http://lab-w01-s002.example.com", "http", "80", ""},
+		{"http://lab-w01-s002.example.com:8080", "http", "8080", ":8080"},
+		{"https://lab-w01-s002.example.com:443", "https", "443", ""},
+	} {
+		got := portal.SessionVars(sess, env, "lab", tc.url, "example.com", tc.protocol)
+		want := map[string]string{
+			"session_name": "lab-w01-s002", "session_namespace": "lab-w01-s002", "session_id": "s002",
+			"session_url": tc.url, "session_hostname": "lab-w01-s002.example.com", "config_password": "cfg",
+			"workshop_name": "lab-markdown", "workshop_namespace": "lab-w01", "environment_name": "lab-w01",
+			"training_portal": "lab", "ingress_domain": "example.com", "ingress_protocol": tc.protocol,
+			"ingress_port": tc.port, "ingress_port_suffix": tc.suffix,
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("SessionVars for %s (-want +got):\n%s", tc.url, diff)
+		}
+		envVars := portal.EnvironmentVars(got)
+		for _, name := range []string{"session_name", "session_namespace", "session_id", "session_url", "session_hostname", "config_password"} {
+			if _, ok := envVars[name]; ok {
+				t.Errorf("EnvironmentVars has the session variable %s", name)
+			}
+		}
+		if envVars["workshop_namespace"] != "lab-w01" || envVars["ingress_port"] != tc.port || len(envVars) != 8 {
+			t.Errorf("EnvironmentVars = %v", envVars)
+		}
+	}
+}
+
+func TestExpandVars(t *testing.T) {
+	vars := map[string]string{"session_name": "lab-w01-s001", "ingress_domain": "example.com", "empty": "", "loop": "$(session_name)"}
+	for _, tc := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"$(session_name)", "lab-w01-s001"},
+		{"$(session_name)-admin", "lab-w01-s001-admin"},
+		{"https://web-$(session_name).$(ingress_domain)/", "https://web-lab-w01-s001.example.com/"},
+		{"$(unknown) stays", "$(unknown) stays"},
+		{"$(unknown)$(session_name)", "$(unknown)lab-w01-s001"},
+		{"$(session_name", "$(session_name"},
+		{"a$(empty)b", "ab"},
+		{"$$(session_name)", "$lab-w01-s001"},
+		{"$(loop)", "$(session_name)"}, // values are not expanded again
+		{"$(base64($(session_name)))", "bGFiLXcwMS1zMDAx"},
+		{"$(base64(user:pass))", "dXNlcjpwYXNz"},
+		{"x$(base64(a))", "x$(base64(a))"},
+		{"", ""},
+	} {
+		if got := portal.ExpandVars(tc.in, vars); got != tc.want {
+			t.Errorf("ExpandVars(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
