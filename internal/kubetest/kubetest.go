@@ -222,15 +222,15 @@ func Start(opts Options) (env *Env, err error) {
 		audit = []string{"--audit-policy-file=" + policy, "--audit-log-path=" + opts.AuditLog, "--audit-log-format=json"}
 	}
 	if err := e.run(bin, "kube-apiserver", append([]string{"--etcd-servers=" + etcdURL, "--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1", "--secure-port="+strconv.Itoa(apiPort),
+		"--advertise-address=127.0.0.1", "--secure-port=" + strconv.Itoa(apiPort),
 		// The endpoint reconciler refuses a loopback address; the kubernetes Service
 		// just has no endpoints.
 		"--endpoint-reconciler-type=none",
-		"--tls-cert-file="+pki.cert, "--tls-private-key-file="+pki.key, "--client-ca-file="+pki.ca,
-		"--token-auth-file="+pki.tokenFile,
+		"--tls-cert-file=" + pki.cert, "--tls-private-key-file=" + pki.key, "--client-ca-file=" + pki.ca,
+		"--token-auth-file=" + pki.tokenFile,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+pki.saPub, "--service-account-signing-key-file="+pki.saKey,
-		"--service-cluster-ip-range="+cidr, "--authorization-mode=Node,RBAC",
+		"--service-account-key-file=" + pki.saPub, "--service-account-signing-key-file=" + pki.saKey,
+		"--service-cluster-ip-range=" + cidr, "--authorization-mode=Node,RBAC",
 		"--allow-privileged=true", "--v=1"}, audit...)...); err != nil {
 		return nil, err
 	}
