@@ -98,6 +98,10 @@ type Config struct {
 	Capacity, Reserved int
 	// Keep leaves the spawned portal's data folder in place.
 	Keep bool
+	// Provisioner is what the spawned portal runs its sessions with: Local (default) or
+	// Kubernetes, on a test control plane the tool starts (internal/kubetest, binaries
+	// from scripts/kube-testenv-build.sh), with the pods' dashboards run as local processes.
+	Provisioner string
 
 	// Log receives progress lines (nil = none).
 	Log io.Writer
@@ -141,8 +145,17 @@ func (c *Config) defaults() error {
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
+	if c.Provisioner == "" {
+		c.Provisioner = Local
+	}
+	if c.Provisioner != Local && c.Provisioner != Kubernetes {
+		return fmt.Errorf("--provisioner: expected %s or %s, got %q", Local, Kubernetes, c.Provisioner)
+	}
 	if c.Scenario == Baseline {
 		return nil
+	}
+	if c.Provisioner == Kubernetes && !c.Spawn {
+		return errors.New("--provisioner kubernetes needs --spawn: the tool starts the test control plane and a portal on it")
 	}
 	if c.Spawn {
 		if c.PortalBinary == "" {
@@ -194,6 +207,11 @@ type run struct {
 	env     catalogEnv
 	portal  *spawned // nil unless spawned
 	dataDir string
+	// kube is the test control plane of a spawned portal on Kubernetes (nil: none).
+	kube *kubeStack
+	// classBegan and classEnded mark a class start: its first request, and the moment
+	// its sessions are terminated.
+	classBegan, classEnded time.Time
 }
 
 func (r *run) logf(format string, args ...any) {
@@ -219,6 +237,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.rep.check("baseline answered without errors", st.Errors == 0 && st.Count > 0, "%d ok, %d errors", st.Count, st.Errors)
 		return r.rep, nil
 	}
+	defer r.stopKube()
 	if err := r.connect(ctx); err != nil {
 		if r.portal != nil {
 			r.stopPortal()
@@ -248,7 +267,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.portal != nil {
+		r.rep.figure("portal_peak_rss_mb", float64(peakRSSKB(r.portal.pid()))/1024)
+	}
+	if r.kube != nil {
+		// Every request the portal made, its last ones at exit included.
+		r.stopPortal()
+		if err := r.apiRequests(); err != nil {
+			return nil, err
+		}
+	}
 	return r.rep, nil
+}
+
+func (r *run) stopKube() {
+	if r.kube != nil {
+		r.kube.close()
+		r.kube = nil
+	}
 }
 
 // connect starts the portal when spawning, gets a robot token and picks the environment.
@@ -270,9 +306,25 @@ func (r *run) connect(ctx context.Context) error {
 		capacity, reserved := cfg.spawnSize()
 		cfg.Username, cfg.Password = "robot@loadtest", randomHex(16)
 		cfg.ClientID, cfg.ClientSecret = "loadtest-"+randomHex(4), randomHex(16)
-		r.logf("spawning %s serve in %s: capacity %d, reserved %d", cfg.PortalBinary, dir, capacity, reserved)
+		var args, env []string
+		if cfg.Provisioner == Kubernetes {
+			// Room on the fake node for every session, and as many again for those
+			// still being deleted.
+			r.logf("starting the Kubernetes test control plane")
+			k, err := startKube(cfg.PortalBinary, max(110, 2*capacity+10))
+			if err != nil {
+				if cfg.DataDir == "" {
+					os.RemoveAll(dir)
+				}
+				return err
+			}
+			r.kube = k
+			args, env = k.serveArgs()
+			r.logf("control plane ready: %s", k.env.Kubeconfig)
+		}
+		r.logf("spawning %s serve in %s: capacity %d, reserved %d, provisioner %s", cfg.PortalBinary, dir, capacity, reserved, cfg.Provisioner)
 		p, err := spawnPortal(ctx, cfg.PortalBinary, dir,
-			PortalConfig(capacity, reserved, cfg.Username, cfg.Password, cfg.ClientID, cfg.ClientSecret), 2*time.Minute)
+			PortalConfig(capacity, reserved, cfg.Username, cfg.Password, cfg.ClientID, cfg.ClientSecret), 2*time.Minute, args, env)
 		if err != nil {
 			return err
 		}
@@ -298,7 +350,8 @@ func (r *run) connect(ctx context.Context) error {
 		return err
 	}
 	// Wait for the environment and, on a portal of our own, for its reserved sessions.
-	deadline := time.Now().Add(2 * time.Minute)
+	wait := max(2*time.Minute, cfg.Timeout)
+	deadline := time.Now().Add(wait)
 	for {
 		envs, _, err := r.c.catalog(ctx)
 		if err != nil {
@@ -321,8 +374,8 @@ func (r *run) connect(ctx context.Context) error {
 			if !found {
 				return fmt.Errorf("environment %q is not in the catalog", cfg.Environment)
 			}
-			return fmt.Errorf("environment %s has %d of %d reserved sessions ready after 2 minutes",
-				r.env.Name, r.env.Available, r.env.Reserved)
+			return fmt.Errorf("environment %s has %d of %d reserved sessions ready after %s",
+				r.env.Name, r.env.Available, r.env.Reserved, wait)
 		}
 		select {
 		case <-time.After(200 * time.Millisecond):

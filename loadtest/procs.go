@@ -252,6 +252,16 @@ func pssKB(pids []int) int {
 	return sum
 }
 
+// peakRSSKB returns the largest resident set size a process has had, in KiB (0 when
+// unknown).
+func peakRSSKB(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	return sumField(string(b), "VmHWM:")
+}
+
 // rssKB returns a process's resident set size in KiB (0 when unknown).
 func rssKB(pid int) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

@@ -150,6 +150,7 @@ func (r *run) classStart(ctx context.Context) error {
 	}()
 
 	start := time.Now()
+	r.classBegan = start
 	out := make([]learner, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -165,6 +166,9 @@ func (r *run) classStart(ctx context.Context) error {
 	measured := time.Since(start)
 	stopSampler()
 	<-sampled
+	if r.kube != nil {
+		r.podReady(out)
+	}
 	r.sessionMemory(ctx, out)
 
 	granted, ready, terminals := 0, 0, 0
@@ -238,6 +242,7 @@ func (r *run) classStart(ctx context.Context) error {
 	}
 	// The end of the class: every session terminated at once, then stopped by the portal.
 	ended := time.Now()
+	r.classEnded = ended
 	r.terminateAll(ctx, names)
 	st, left, err := r.waitStopped(ctx, grants, "class_end_stopped_ms")
 	if err != nil {

@@ -30,7 +30,7 @@ func PortalConfig(capacity, reserved int, robotUser, robotPassword, clientID, cl
 	return fmt.Sprintf(`apiVersion: training.eduk8s.io/v1alpha1
 kind: TrainingPortal
 metadata:
-  name: load
+  name: %s
 spec:
   portal:
     registration:
@@ -58,7 +58,7 @@ spec:
     applications:
       terminal:
         layout: split/2
-`, robotUser, robotPassword, clientID, clientSecret, capacity, reserved, reserved)
+`, portalName, robotUser, robotPassword, clientID, clientSecret, capacity, reserved, reserved)
 }
 
 func randomHex(n int) string {
@@ -69,9 +69,9 @@ func randomHex(n int) string {
 
 var readyLine = regexp.MustCompile(`is ready at (http://[^ ]+?)/?$`)
 
-// spawnPortal starts `bin serve` on a free loopback port with config in dataDir and waits
-// until it prints its URL.
-func spawnPortal(ctx context.Context, bin, dataDir, config string, startTimeout time.Duration) (*spawned, error) {
+// spawnPortal starts `bin serve` on a free loopback port with config in dataDir, the
+// further flags args and the further environment env, and waits until it prints its URL.
+func spawnPortal(ctx context.Context, bin, dataDir, config string, startTimeout time.Duration, args, env []string) (*spawned, error) {
 	cfgPath := filepath.Join(dataDir, "loadtest.yaml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		return nil, err
@@ -83,6 +83,10 @@ func spawnPortal(ctx context.Context, bin, dataDir, config string, startTimeout 
 	defer logf.Close()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--config", cfgPath, "--data-dir", dataDir,
 		"--log-level", "warn", "--start-timeout", startTimeout.String())
+	cmd.Args = append(cmd.Args, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"portal/browsertest"
+	"portal/internal/ci"
+	"portal/internal/kubetest"
 	"portal/loadtest"
 )
 
@@ -123,4 +125,58 @@ func sessionProcsUnder(dir string) []string {
 		}
 	}
 	return out
+}
+
+// TestLoadtestKubernetes runs `portal loadtest --spawn --provisioner kubernetes` with the
+// real binary: the tool starts the test control plane, the stand-in for the pods'
+// dashboards and the portal on it, and a class of three (one reserved session, the rest on
+// demand) gets its sessions' pods Ready and its dashboards. The report has the time to
+// each pod's readiness, the requests the API server saw from the portal, before, during
+// and after the class, and the portal's peak memory; every check holds and nothing is
+// left running. It asserts no timings.
+func TestLoadtestKubernetes(t *testing.T) {
+	if err := kubetest.CheckBinaries(""); err != nil {
+		ci.Missing(t, "the Kubernetes test control plane", err)
+	}
+	tmp := t.TempDir()
+	out := filepath.Join(t.TempDir(), "report.json")
+	cmd := exec.Command(binary, "loadtest", "--spawn", "--provisioner", "kubernetes", "--scenario", "class-start",
+		"--users", "3", "--reserved", "1", "--json", out)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp) // the control plane's, the stand-in's and the portal's folders
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loadtest: %v\n%s", err, b)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep loadtest.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Checks) == 0 || len(rep.Failed()) > 0 {
+		t.Fatalf("checks: %+v\n%s", rep.Checks, b)
+	}
+	for _, op := range []string{"time-to-pod-ready", "time-to-dashboard"} {
+		if o := rep.Op(op); o == nil || o.Count != 3 || o.Errors != 0 {
+			t.Errorf("%s = %+v", op, o)
+		}
+	}
+	f := rep.Figures
+	if f["pods_ready_before_request"] < 1 || f["pods_ready_before_request"] > 3 {
+		t.Errorf("pods Ready before their request: %v, want the reserved one at least", f["pods_ready_before_request"])
+	}
+	// Namespaces, pods and the rest created, watched, and deleted at the class's end.
+	if f["kube_api_requests_create"] <= 0 || f["kube_api_requests_watch"] <= 0 || f["kube_api_requests_delete"] <= 0 ||
+		f["kube_api_requests_before_class"] <= 0 || f["kube_api_requests_class"] <= 0 || f["kube_api_requests_after_class"] <= 0 ||
+		f["kube_api_requests"] != f["kube_api_requests_before_class"]+f["kube_api_requests_class"]+f["kube_api_requests_after_class"] {
+		t.Errorf("API requests: %v", f)
+	}
+	if f["portal_peak_rss_mb"] <= 0 {
+		t.Errorf("portal_peak_rss_mb = %v", f["portal_peak_rss_mb"])
+	}
+	if left := sessionProcsUnder(tmp); len(left) > 0 {
+		t.Fatalf("processes left under %s: %v", tmp, left)
+	}
 }

@@ -118,7 +118,36 @@ type Options struct {
 	Bin string
 	// Ready bounds the start (default 90 s).
 	Ready time.Duration
+	// NodePods is how many pods the fake node holds (default 110, a kubelet's default).
+	NodePods int
+	// AuditLog, when set, is a file kube-apiserver writes an audit event to (JSON, one a
+	// line, stage RequestReceived, level Metadata) for every request it receives, except
+	// those of the control plane's own components (controller manager, scheduler, KWOK,
+	// service accounts and nodes): each event names the request's verb, resource, user
+	// agent and time received.
+	AuditLog string
 }
+
+// CheckBinaries returns nil when the control plane's binaries are in bin (default
+// BinDir()), else an error wrapping ErrMissing that names the build script.
+func CheckBinaries(bin string) error {
+	if bin == "" {
+		bin = BinDir()
+	}
+	return checkBinaries(bin)
+}
+
+// auditPolicy is the policy of Options.AuditLog.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["ResponseStarted", "ResponseComplete", "Panic"]
+rules:
+- level: None
+  users: ["system:kube-controller-manager", "system:kube-scheduler", "kwok"]
+- level: None
+  userGroups: ["system:serviceaccounts", "system:nodes"]
+- level: Metadata
+`
 
 // Start starts a control plane in a new temporary folder and waits until it is usable:
 // the fake node is Ready without taints and the default ServiceAccount exists. On error
@@ -184,17 +213,25 @@ func Start(opts Options) (env *Env, err error) {
 		return nil, fmt.Errorf("kubetest: etcd: %w", err)
 	}
 	cidr := "10.96.0.0/16"
-	if err := e.run(bin, "kube-apiserver", "--etcd-servers="+etcdURL, "--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1", "--secure-port="+strconv.Itoa(apiPort),
+	var audit []string
+	if opts.AuditLog != "" {
+		policy := filepath.Join(dir, "audit-policy.yaml")
+		if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+			return nil, fmt.Errorf("kubetest: %w", err)
+		}
+		audit = []string{"--audit-policy-file=" + policy, "--audit-log-path=" + opts.AuditLog, "--audit-log-format=json"}
+	}
+	if err := e.run(bin, "kube-apiserver", append([]string{"--etcd-servers=" + etcdURL, "--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1", "--secure-port=" + strconv.Itoa(apiPort),
 		// The endpoint reconciler refuses a loopback address; the kubernetes Service
 		// just has no endpoints.
 		"--endpoint-reconciler-type=none",
-		"--tls-cert-file="+pki.cert, "--tls-private-key-file="+pki.key, "--client-ca-file="+pki.ca,
-		"--token-auth-file="+pki.tokenFile,
+		"--tls-cert-file=" + pki.cert, "--tls-private-key-file=" + pki.key, "--client-ca-file=" + pki.ca,
+		"--token-auth-file=" + pki.tokenFile,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+pki.saPub, "--service-account-signing-key-file="+pki.saKey,
-		"--service-cluster-ip-range="+cidr, "--authorization-mode=Node,RBAC",
-		"--allow-privileged=true", "--v=1"); err != nil {
+		"--service-account-key-file=" + pki.saPub, "--service-account-signing-key-file=" + pki.saKey,
+		"--service-cluster-ip-range=" + cidr, "--authorization-mode=Node,RBAC",
+		"--allow-privileged=true", "--v=1"}, audit...)...); err != nil {
 		return nil, err
 	}
 	apiClient := &http.Client{Transport: &http.Transport{TLSClientConfig: pki.tlsConfig()}}
@@ -232,7 +269,7 @@ func Start(opts Options) (env *Env, err error) {
 		"--node-ip=127.0.0.1", "--cidr=10.244.0.0/16", "--server-address=127.0.0.1:0"); err != nil {
 		return nil, err
 	}
-	if err := e.addNode(ctx); err != nil {
+	if err := e.addNode(ctx, opts.NodePods); err != nil {
 		return nil, err
 	}
 	if err := e.waitUsable(ctx); err != nil {
@@ -354,12 +391,15 @@ func (e *Env) Stop() {
 // Logs returns the tail of a component's log ("kube-apiserver", "kwok", …), for failures.
 func (e *Env) Logs(name string) string { return e.logTail(name) }
 
-// addNode creates the fake node that KWOK manages.
-func (e *Env) addNode(ctx context.Context) error {
+// addNode creates the fake node that KWOK manages, with room for pods pods (0: 110).
+func (e *Env) addNode(ctx context.Context, pods int) error {
+	if pods <= 0 {
+		pods = 110
+	}
 	capacity := corev1.ResourceList{
 		corev1.ResourceCPU:    resource.MustParse("32"),
 		corev1.ResourceMemory: resource.MustParse("256Gi"),
-		corev1.ResourcePods:   resource.MustParse("110"),
+		corev1.ResourcePods:   *resource.NewQuantity(int64(pods), resource.DecimalSI),
 	}
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: NodeName,

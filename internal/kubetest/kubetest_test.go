@@ -2,6 +2,7 @@ package kubetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"portal/kube"
 )
@@ -186,5 +189,66 @@ func TestRunPods(t *testing.T) {
 	}
 	if len(pods.Running()) > 0 {
 		t.Errorf("running %v", pods.Running())
+	}
+}
+
+// Options.NodePods sizes the fake node, and Options.AuditLog records each request the
+// API server receives with its user agent, leaving out the control plane's own.
+func TestStartOptions(t *testing.T) {
+	if err := CheckBinaries(""); err != nil {
+		Need(t) // skips, or fails in CI, with the reason
+	}
+	audit := filepath.Join(t.TempDir(), "audit.log")
+	env, err := Start(Options{NodePods: 250, AuditLog: audit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Stop()
+	ctx := context.Background()
+	n, err := env.Client.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Status.Capacity.Pods().Value(); got != 250 {
+		t.Errorf("the node holds %d pods, want 250", got)
+	}
+	cfg := rest.CopyConfig(env.Config)
+	cfg.UserAgent = "kubetest-audit"
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var seen bool
+	users := map[string]bool{}
+	deadline := time.Now().Add(30 * time.Second)
+	for !seen && time.Now().Before(deadline) {
+		b, _ := os.ReadFile(audit)
+		for line := range strings.Lines(string(b)) {
+			var ev struct {
+				Stage, Verb, UserAgent string
+				User                   struct{ Username string }
+				ObjectRef              struct{ Resource string }
+			}
+			if json.Unmarshal([]byte(line), &ev) != nil {
+				continue
+			}
+			users[ev.User.Username] = true
+			seen = seen || (ev.UserAgent == "kubetest-audit" && ev.Verb == "list" && ev.ObjectRef.Resource == "configmaps" &&
+				ev.Stage == "RequestReceived")
+		}
+		if !seen {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if !seen {
+		t.Fatalf("the list of configmaps is not in the audit log (users seen: %v)", users)
+	}
+	for _, u := range []string{"system:kube-controller-manager", "system:kube-scheduler", "kwok"} {
+		if users[u] {
+			t.Errorf("the audit log records the requests of %s", u)
+		}
 	}
 }

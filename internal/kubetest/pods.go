@@ -265,15 +265,18 @@ func (p *Pods) env(pod *corev1.Pod, c *corev1.Container) ([]string, error) {
 	return append(env, p.cfg.Env...), nil
 }
 
-// kill ends the namespace's process, if any, and removes its address.
+// kill ends the namespace's process, if any, and removes its address: by the time Running
+// no longer lists the namespace, its address is gone.
 func (p *Pods) kill(ns string) {
 	p.mu.Lock()
 	pp := p.procs[ns]
 	delete(p.procs, ns)
+	if pp != nil {
+		os.Remove(p.addrFile(ns))
+	}
 	p.mu.Unlock()
 	if pp != nil {
 		pp.end()
-		os.Remove(p.addrFile(ns))
 	}
 }
 
