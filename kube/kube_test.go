@@ -133,11 +133,16 @@ func TestNamespaceObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Stop(context.Background(), h) })
+	c := env.Client
+	waitObjects(t, c, name, true)
 	// A second Start finds everything there and succeeds.
 	if _, err := p.Start(ctx, request(name)); err != nil {
 		t.Fatalf("repeated Start: %v", err)
 	}
-	c := env.Client
+	waitFor(t, "the repeated start", func() bool { return status(t, p, h).Phase != portal.WorkloadStarting })
+	if st := status(t, p, h); st.Phase != portal.WorkloadReady {
+		t.Fatalf("after a repeated Start: %v %q, want ready", st.Phase, st.Message)
+	}
 	ns, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -244,6 +249,7 @@ func TestSessionAccountScope(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { p.Stop(context.Background(), h) })
+		waitObjects(t, env.Client, n, false)
 	}
 	user := "system:serviceaccount:scope-w01-s001:" + kube.ServiceAccountName
 	for _, tc := range []struct {
@@ -347,6 +353,7 @@ func TestCustomBudgetHasNoQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Stop(context.Background(), h) })
+	waitObjects(t, env.Client, "custom-w01-s001", false)
 	q, err := env.Client.CoreV1().ResourceQuotas("custom-w01-s001").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -400,7 +407,7 @@ func TestRestartReattachesAndListsOrphans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(handles) != 1 || string(handles[0]) != string(h) {
+	if len(handles) != 1 || p2.HandleKey(handles[0]) != p1.HandleKey(h) {
 		t.Errorf("List = %q, want [%s]", handles, h)
 	}
 	// Another portal's provisioner sees none of it.
