@@ -2,6 +2,7 @@ package kube_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -442,4 +443,42 @@ func TestNamespaceDeletedByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the session to be gone", func() bool { return status(t, p, h).Phase == portal.WorkloadGone })
+}
+
+// Activity asks the session's dashboard with the secret from the handle, or, for a handle
+// without one (an older portal's), from the session's Secret; a session whose namespace is
+// gone yields portal.ErrGone.
+func TestActivity(t *testing.T) {
+	env := kubetest.Need(t)
+	p, _ := newProvisioner(t, env, "activity", portal.SessionNamespaces{})
+	ctx := context.Background()
+	name := "activity-w01-s001"
+	h, err := p.Start(ctx, request(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(context.Background(), h) })
+	if _, err := p.Activity(ctx, h); err == nil || errors.Is(err, portal.ErrGone) {
+		t.Errorf("Activity of a session that is not ready: %v, want an error other than gone", err)
+	}
+	waitFor(t, "the session to be ready", func() bool { return status(t, p, h).Phase == portal.WorkloadReady })
+	for what, hb := range map[string][]byte{"handle": h, "old handle": []byte(`{"namespace":"` + name + `"}`)} {
+		a, err := p.Activity(ctx, hb)
+		if err != nil {
+			t.Fatalf("Activity with the secret from the %s: %v", what, err)
+		}
+		if a.IdleTime < 0 || a.IdleTime > time.Hour || a.LastView < 0 {
+			t.Errorf("Activity with the secret from the %s = %+v", what, a)
+		}
+	}
+	// A wrong secret is refused by the dashboard: the secret is what admits the request.
+	if _, err := p.Activity(ctx, []byte(`{"namespace":"`+name+`","secret":"wrong"}`)); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("Activity with a wrong secret: %v, want the dashboard's 401", err)
+	}
+	if err := p.Stop(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Activity(ctx, h); !errors.Is(err, portal.ErrGone) {
+		t.Errorf("Activity after Stop: %v, want portal.ErrGone", err)
+	}
 }
