@@ -406,3 +406,29 @@ func TestFakeRetriesRefusedDelete(t *testing.T) {
 		t.Errorf("namespace deletes: %d, want 2 refused and 1 accepted", got)
 	}
 }
+
+// The session's pod mounts its ServiceAccount's token unless the workshop's
+// session.namespaces.security.token.enabled is false.
+func TestFakeServiceAccountToken(t *testing.T) {
+	c := fake.NewClientset()
+	p := fakeProvisioner(t, c, "token", portal.SessionNamespaces{})
+	ctx := context.Background()
+	for name, disabled := range map[string]bool{"token-w01-s001": false, "token-w01-s002": true} {
+		r := request(name)
+		r.Environment.Workshop.Namespaces.TokenDisabled = disabled
+		if _, err := p.Start(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		waitObjects(t, c, name, false)
+		pod, err := c.CoreV1().Pods(name).Get(ctx, kube.PodName, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pod.Spec.AutomountServiceAccountToken; got == nil || *got != !disabled {
+			t.Errorf("%s (token disabled %v): automountServiceAccountToken %v, want %v", name, disabled, got, !disabled)
+		}
+		if pod.Spec.ServiceAccountName != kube.ServiceAccountName {
+			t.Errorf("%s: service account %q, want %q", name, pod.Spec.ServiceAccountName, kube.ServiceAccountName)
+		}
+	}
+}

@@ -326,6 +326,7 @@ func (p *Provisioner) settings(r portal.StartRequest) (portal.SessionNamespaces,
 		if w.SecurityPolicy != "" {
 			s.SecurityPolicy = w.SecurityPolicy
 		}
+		s.TokenDisabled = w.TokenDisabled
 	}
 	return s, nil
 }
@@ -492,8 +493,12 @@ func (p *Provisioner) networkPolicy(meta metav1.ObjectMeta) *networkingv1.Networ
 
 // pod is the session's dashboard: an init container copies the static portal binary into a
 // shared volume, and the session image runs `portal dashboard` from there, so any Linux
-// image works. It satisfies the restricted Pod Security profile.
+// image works. It satisfies the restricted Pod Security profile. Unless the workshop turns
+// it off, the session's ServiceAccount token is mounted, from which the dashboard gives its
+// terminals a kubeconfig.
 func (p *Provisioner) pod(meta metav1.ObjectMeta, r portal.StartRequest) *corev1.Pod {
+	set, _ := p.settings(r) // checked in Start
+	token := !set.TokenDisabled
 	port := int32(p.cfg.DashboardPort)
 	env := []corev1.EnvVar{
 		{Name: "LISTEN", Value: ":" + strconv.Itoa(p.cfg.DashboardPort)},
@@ -529,6 +534,7 @@ func (p *Provisioner) pod(meta metav1.ObjectMeta, r portal.StartRequest) *corev1
 	grace := int64(5)
 	return &corev1.Pod{ObjectMeta: meta, Spec: corev1.PodSpec{
 		ServiceAccountName:            ServiceAccountName,
+		AutomountServiceAccountToken:  &token,
 		TerminationGracePeriodSeconds: &grace,
 		Volumes:                       []corev1.Volume{{Name: binVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 		InitContainers: []corev1.Container{{

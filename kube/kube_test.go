@@ -5,16 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"portal"
 	"portal/dashboard"
@@ -480,5 +483,72 @@ func TestActivity(t *testing.T) {
 	}
 	if _, err := p.Activity(ctx, h); !errors.Is(err, portal.ErrGone) {
 		t.Errorf("Activity after Stop: %v, want portal.ErrGone", err)
+	}
+}
+
+// The terminals' kubeconfig, as the dashboard writes it from the session pod's mounted
+// token, reaches the API server as the session's ServiceAccount: it may create a pod in the
+// session's namespace, not in another session's, and list nothing at cluster scope.
+func TestTerminalKubeconfig(t *testing.T) {
+	env := kubetest.Need(t)
+	// Baseline: the test's pod sets no security context, which restricted would refuse.
+	p, _ := newProvisioner(t, env, "kubectl", portal.SessionNamespaces{SecurityPolicy: "baseline"})
+	ctx := context.Background()
+	own, other := "kubectl-w01-s001", "kubectl-w01-s002"
+	for _, n := range []string{own, other} {
+		h, err := p.Start(ctx, request(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Stop(context.Background(), h) })
+		waitObjects(t, env.Client, n, false)
+	}
+	// The token Kubernetes would mount in the session's pod, laid out as it mounts it.
+	tr, err := env.Client.CoreV1().ServiceAccounts(own).CreateToken(ctx, kube.ServiceAccountName,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(env.Config.TLSClientConfig.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mount := t.TempDir()
+	for name, b := range map[string][]byte{"token": []byte(tr.Status.Token), "ca.crt": ca, "namespace": []byte(own)} {
+		if err := os.WriteFile(filepath.Join(mount, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), ".kube", "config")
+	if err := dashboard.WriteKubeconfig(path, env.Config.Host, mount); err != nil {
+		t.Fatal(err)
+	}
+
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: path}, &clientcmd.ConfigOverrides{})
+	if ns, _, err := loader.Namespace(); err != nil || ns != own {
+		t.Errorf("the kubeconfig's namespace = %q, %v; want %q", ns, err, own)
+	}
+	cfg, err := loader.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "learner"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+	if _, err := c.CoreV1().Pods(own).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Errorf("create a pod in the session's namespace: %v", err)
+	}
+	if _, err := c.CoreV1().Pods(other).Create(ctx, pod, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("create a pod in another session's namespace: %v, want forbidden", err)
+	}
+	if _, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("list namespaces: %v, want forbidden", err)
+	}
+	if _, err := c.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("list pods of every namespace: %v, want forbidden", err)
 	}
 }
