@@ -180,6 +180,8 @@ func TestFakeBadSettings(t *testing.T) {
 		{Client: c, Portal: "x", SessionImage: "s", PortalImage: "p", SecurityPolicy: "open"},
 		{Client: c, Portal: "Not A Label!", SessionImage: "s", PortalImage: "p"},
 		{Client: c, Portal: "x"},
+		{Client: c, Portal: "x", SessionImage: "s", PortalImage: "p", Workers: -1},
+		{Client: c, Portal: "x", SessionImage: "s", PortalImage: "p", Attempts: -2},
 	} {
 		if _, err := kube.New(context.Background(), cfg); err == nil {
 			t.Errorf("New(%+v) succeeded", cfg)

@@ -205,6 +205,7 @@ func New(ctx context.Context, cfg Config) (*Provisioner, error) {
 		DeleteFunc: func(obj any) { seen(obj, true) },
 	}); err != nil {
 		p.cancel()
+		p.queue.ShutDown()
 		return nil, fmt.Errorf("kube: %w", err)
 	}
 	f.Start(p.stop)
@@ -212,6 +213,7 @@ func New(ctx context.Context, cfg Config) (*Provisioner, error) {
 		if !ok {
 			close(p.stop)
 			p.cancel()
+			p.queue.ShutDown()
 			return nil, fmt.Errorf("kube: the %v cache did not fill: %w", typ, ctx.Err())
 		}
 	}
