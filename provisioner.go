@@ -84,3 +84,11 @@ type EnvironmentStopper interface {
 type TerminalStarter interface {
 	StartTerminals(ctx context.Context, handle []byte) error
 }
+
+// HandleKeyer is an optional Provisioner ability for one whose handles carry more than
+// what names the workload (a credential, say), so that a handle from List and the handle
+// Start returned for the same workload may differ in their bytes: HandleKey returns what
+// names the workload, equal for both. Without it, handles are compared as they are.
+type HandleKeyer interface {
+	HandleKey(handle []byte) string
+}

@@ -147,6 +147,10 @@ type SessionNamespaces struct {
 	Role           string // admin, edit or view: the session's ClusterRole in its namespace
 	Budget         string // a budget size (small … xxx-large), or custom for none
 	SecurityPolicy string // restricted, baseline or privileged (Pod Security Admission)
+	// TokenDisabled is security.token.enabled: false: the session's pod gets no token of
+	// the session's ServiceAccount, so its terminals have no kubectl access (by default
+	// they do, as in the reference).
+	TokenDisabled bool
 }
 
 // SessionResources are the per-session limits a workshop asks for (spec.session.resources).

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -79,6 +80,14 @@ type Config struct {
 	ShellEnv []string
 	// WorkDir is the shells' working directory and HOME ("" = the current directory).
 	WorkDir string
+	// KubeAPI is the Kubernetes API server's URL as a pod sees it (from
+	// KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT; "" outside a pod). With a token
+	// in TokenDir, the terminals get a kubeconfig (WORKDIR/.kube/config, and KUBECONFIG)
+	// for the session's ServiceAccount in its namespace.
+	KubeAPI string
+	// TokenDir is the folder of the pod's ServiceAccount token (DASHBOARD_TOKEN_DIR,
+	// default DefaultTokenDir).
+	TokenDir string
 	// HTTPClient calls the portal (nil = a client without special settings).
 	HTTPClient *http.Client
 	// Logger receives the dashboard's log (nil = slog.Default()).
@@ -119,6 +128,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		WorkshopTitle: getenv("WORKSHOP_TITLE"),
 		RestartURL:    getenv("RESTART_URL"),
 		Vars:          map[string]string{},
+		KubeAPI:       kubeAPIFromEnv(getenv),
+		TokenDir:      getenv(TokenDirEnv),
+	}
+	if cfg.TokenDir == "" {
+		cfg.TokenDir = DefaultTokenDir
 	}
 	var err error
 	if cfg.Terminals, err = terminal.CountFromEnv(getenv); err != nil {
@@ -283,6 +297,9 @@ func (s *Server) newTerminals() (*terminal.Shells, error) {
 		map[string]string{"SESSION_NAME": s.cfg.Session})
 	if err != nil {
 		return nil, err
+	}
+	if kc := s.terminalKubeconfig(dir); kc != "" {
+		env = append(slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "KUBECONFIG=") }), "KUBECONFIG="+kc)
 	}
 	ts := terminal.NewShells(terminal.Count(s.cfg.Terminals), shell, env, dir, s.log, s.emit, func() { s.touch(false) })
 	ts.ExtraEnv = func() []string { return s.paramEnv(env) }

@@ -568,7 +568,7 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	want := Config{
 		Session: testSession, Secret: testSecret, PortalURL: testPortal, ContentDir: "/content",
-		Listen: ":10080", AddrFile: "/tmp/addr", WorkshopTitle: "Lab",
+		Listen: ":10080", AddrFile: "/tmp/addr", WorkshopTitle: "Lab", TokenDir: DefaultTokenDir,
 		Vars: map[string]string{
 			"session_name": testSession, "session_url": "http://s.example.test", "workshop_name": "lab",
 			"ingress_domain": "example.test", "ingress_protocol": "http", "training_portal": "portal",

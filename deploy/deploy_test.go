@@ -426,14 +426,16 @@ func TestProvisionerWithDeployRole(t *testing.T) {
 		t.Fatalf("start as the portal's ServiceAccount: %v", err)
 	}
 	defer p.Stop(bg, h)
+	ready := func() (bool, error) {
+		st, err := p.Status(bg, h)
+		return st.Phase == portal.WorkloadReady, err
+	}
+	waitFor(t, "the session to be ready", ready)
 	// A repeated start finds the namespace and completes it.
 	if _, err := p.Start(bg, r); err != nil {
 		t.Fatalf("repeated start: %v", err)
 	}
-	waitFor(t, "the session to be ready", func() (bool, error) {
-		st, err := p.Status(bg, h)
-		return st.Phase == portal.WorkloadReady, err
-	})
+	waitFor(t, "the session to be ready after the repeated start", ready)
 	if hs, err := p.List(bg); err != nil || len(hs) != 1 {
 		t.Errorf("List = %q, %v, want the session", hs, err)
 	}
@@ -443,6 +445,14 @@ func TestProvisionerWithDeployRole(t *testing.T) {
 	waitFor(t, "the session to be gone", func() (bool, error) {
 		st, err := p.Status(bg, h)
 		return st.Phase == portal.WorkloadGone, err
+	})
+	// Stop queues the delete: wait for it.
+	waitFor(t, "the namespace to be deleted", func() (bool, error) {
+		n, err := env.Client.CoreV1().Namespaces().Get(bg, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return err == nil && n.DeletionTimestamp != nil, err
 	})
 
 	// Every verb granted was used.

@@ -6,11 +6,13 @@
 // workshop's session.objects, the dashboard's Pod and its Service. The workshop's
 // environment.objects are applied once per environment (objects.go, environment.go).
 //
-// Status comes from shared informers on namespaces and pods, selected by the portal's
-// label: no request per session and poll. Stop deletes the session's objects outside its
-// namespace, then the namespace; the cluster removes everything in it. Handles name the
-// namespace only, so a restarted portal finds its sessions again, and List finds them by
-// label.
+// Start records the session and queues it; a few workers create the objects, retrying a
+// failed create with backoff. Stop queues the deletion of the session's objects outside its
+// namespace, then of the namespace; the cluster removes everything in it. Status comes from
+// shared informers on namespaces and pods, selected by the portal's label (no request per
+// session and poll), and from the work in flight. Handles name the namespace (and carry the
+// session's secret for Activity), so a restarted portal finds its sessions again, and List
+// finds them by label: the queue is work in flight only, kept in memory.
 package kube
 
 import (
@@ -19,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -42,6 +45,7 @@ import (
 	listersv1 "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
 
 	"portal"
 	"portal/dashboard"
@@ -50,6 +54,7 @@ import (
 var (
 	_ portal.Provisioner = (*Provisioner)(nil)
 	_ portal.Lister      = (*Provisioner)(nil)
+	_ portal.HandleKeyer = (*Provisioner)(nil)
 )
 
 // Labels on everything of a session.
@@ -107,6 +112,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Resync is the informers' resync period (0 = none).
 	Resync time.Duration
+	// Workers is how many sessions' objects are created or deleted at once (default
+	// DefaultWorkers).
+	Workers int
+	// Attempts is how many times a session's objects are tried before its Status is
+	// Failed with the last error (default DefaultAttempts); between tries the session
+	// waits 5 ms, doubling up to a minute.
+	Attempts int
+	// HTTPClient asks the dashboards for their activity (default: a 10 s timeout).
+	HTTPClient *http.Client
 }
 
 // Provisioner runs sessions in namespaces. Create it with New and Close it when done.
@@ -124,10 +138,15 @@ type Provisioner struct {
 	envMu sync.Mutex
 	envs  map[string]*envStart // environment.go
 
+	queue  workqueue.TypedRateLimitingInterface[string]
+	ctx    context.Context // ends at Close: the workers' API calls
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
 	mu sync.Mutex
-	// starting are namespaces this provisioner created that its informer has not shown
-	// yet: Starting, not Gone.
-	starting map[string]bool
+	// jobs are the namespaces with work in flight, or whose outcome the informer has not
+	// shown yet.
+	jobs map[string]*job
 }
 
 // New starts the informers and waits until their caches are filled.
@@ -156,6 +175,18 @@ func New(ctx context.Context, cfg Config) (*Provisioner, error) {
 	if cfg.Endpoint == nil {
 		cfg.Endpoint = ServiceEndpoint
 	}
+	if cfg.Workers < 0 || cfg.Attempts < 0 {
+		return nil, errors.New("kube: Workers and Attempts must not be negative")
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.Attempts == 0 {
+		cfg.Attempts = DefaultAttempts
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
 	if err := checkNamespaces(portal.SessionNamespaces{Role: cfg.Role, Budget: cfg.Budget, SecurityPolicy: cfg.SecurityPolicy}); err != nil {
 		return nil, fmt.Errorf("kube: defaults: %w", err)
 	}
@@ -165,42 +196,59 @@ func New(ctx context.Context, cfg Config) (*Provisioner, error) {
 	}
 	sel := labels.SelectorFromSet(labels.Set{LabelPortal: cfg.Portal})
 	p := &Provisioner{cfg: cfg, client: cfg.Client, log: log, stop: make(chan struct{}),
-		sel: sel, starting: map[string]bool{}, dyn: cfg.Dynamic, envs: map[string]*envStart{},
+		sel: sel, jobs: map[string]*job{}, queue: newQueue(), dyn: cfg.Dynamic, envs: map[string]*envStart{},
 		mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cfg.Client.Discovery()))}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
 	// One factory, one selector: only this portal's namespaces and pods are cached.
 	f := informers.NewSharedInformerFactoryWithOptions(cfg.Client, cfg.Resync,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel.String() }))
 	nsInf := f.Core().V1().Namespaces()
 	podInf := f.Core().V1().Pods()
 	p.nsList, p.pods = nsInf.Lister(), podInf.Lister()
+	seen := func(obj any, deleted bool) {
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		if ns, ok := obj.(*corev1.Namespace); ok {
+			p.namespaceSeen(ns, deleted)
+		}
+	}
 	if _, err := nsInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) {
-			if ns, ok := obj.(*corev1.Namespace); ok {
-				p.mu.Lock()
-				delete(p.starting, ns.Name)
-				p.mu.Unlock()
-			}
-		},
+		AddFunc:    func(obj any) { seen(obj, false) },
+		UpdateFunc: func(_, obj any) { seen(obj, false) },
+		DeleteFunc: func(obj any) { seen(obj, true) },
 	}); err != nil {
+		p.cancel()
+		p.queue.ShutDown()
 		return nil, fmt.Errorf("kube: %w", err)
 	}
 	f.Start(p.stop)
 	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			close(p.stop)
+			p.cancel()
+			p.queue.ShutDown()
 			return nil, fmt.Errorf("kube: the %v cache did not fill: %w", typ, ctx.Err())
 		}
+	}
+	for range cfg.Workers {
+		p.wg.Add(1)
+		go p.worker()
 	}
 	return p, nil
 }
 
-// Close stops the informers. Sessions keep running.
+// Close stops the workers and the informers; work in flight is dropped. Sessions keep
+// running.
 func (p *Provisioner) Close() error {
 	select {
 	case <-p.stop:
 	default:
 		close(p.stop)
 	}
+	p.cancel()
+	p.queue.ShutDown()
+	p.wg.Wait()
 	return nil
 }
 
@@ -226,22 +274,35 @@ func AddressFiles(dir string) func(namespace string, port int) string {
 	}
 }
 
-// handle is what Start returns: the session's namespace.
+// handle is what Start returns: the session's namespace, and the session's secret, which
+// the dashboard's activity endpoint asks for (absent from handles of older portals and
+// from List's).
 type handle struct {
 	Namespace string `json:"namespace"`
+	Secret    string `json:"secret,omitempty"`
 }
 
-func parseHandle(b []byte) (string, error) {
+func parseHandle(b []byte) (handle, error) {
 	var h handle
 	if err := json.Unmarshal(b, &h); err != nil || len(validation.IsDNS1123Label(h.Namespace)) > 0 {
-		return "", fmt.Errorf("kube: malformed handle %q", b)
+		return handle{}, fmt.Errorf("kube: malformed handle %q", b)
 	}
-	return h.Namespace, nil
+	return h, nil
 }
 
-func makeHandle(ns string) []byte {
-	b, _ := json.Marshal(handle{Namespace: ns})
+func makeHandle(ns, secret string) []byte {
+	b, _ := json.Marshal(handle{Namespace: ns, Secret: secret})
 	return b
+}
+
+// HandleKey names the workload of a handle: its namespace, whether or not the handle
+// carries the secret.
+func (p *Provisioner) HandleKey(b []byte) string {
+	h, err := parseHandle(b)
+	if err != nil {
+		return string(b)
+	}
+	return h.Namespace
 }
 
 // checkNamespaces validates a workshop's session.namespaces settings.
@@ -281,13 +342,16 @@ func (p *Provisioner) settings(r portal.StartRequest) (portal.SessionNamespaces,
 		if w.SecurityPolicy != "" {
 			s.SecurityPolicy = w.SecurityPolicy
 		}
+		s.TokenDisabled = w.TokenDisabled
 	}
 	return s, nil
 }
 
-// Start creates the session's namespace and everything in it. What exists already is
-// left as it is, so a repeated Start completes an interrupted one. It returns once the
-// objects are created, without waiting for the pod.
+// Start checks the request, queues the creation of the session's namespace and everything
+// in it, and returns the handle at once. What exists already is left as it is, so a
+// repeated Start completes an interrupted one. A create that fails is retried with backoff;
+// after Config.Attempts failures (or at once for a namespace that is not this portal's
+// session) Status reports Failed with the last error.
 func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte, error) {
 	if r.Session == nil {
 		return nil, errors.New("kube: start: no session")
@@ -322,28 +386,20 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 			return nil, fmt.Errorf("kube: start %s: %w", ns, err)
 		}
 	}
-	p.mu.Lock()
-	p.starting[ns] = true
-	p.mu.Unlock()
-	for _, step := range p.objects(ns, lbl, set, r, items) {
-		if err := step.create(ctx); err != nil && !apierrors.IsAlreadyExists(err) {
-			p.mu.Lock()
-			delete(p.starting, ns)
-			p.mu.Unlock()
-			if errors.Is(err, portal.ErrUnstartable) {
-				// Nothing is left of a session that cannot start.
-				if serr := p.Stop(context.WithoutCancel(ctx), makeHandle(ns)); serr != nil {
-					p.log.Warn("the namespace of a session that cannot start is not deleted", "session", ns, "err", serr)
-				}
-			}
-			if step.what == "" {
-				return nil, fmt.Errorf("kube: start %s: %w", ns, err)
-			}
-			return nil, fmt.Errorf("kube: start %s: create %s: %w", ns, step.what, err)
+	secret := r.Session.Secret
+	for _, v := range r.Env {
+		if v.Name == "SESSION_SECRET" {
+			secret = v.Value // what the dashboard is given
 		}
 	}
-	p.log.Info("session namespace created", "session", ns, "budget", set.Budget, "role", set.Role)
-	return makeHandle(ns), nil
+	steps := p.objects(ns, lbl, set, r, items)
+	p.mu.Lock()
+	p.jobs[ns] = &job{steps: steps}
+	p.mu.Unlock()
+	p.queue.Forget(ns) // a new start gets every attempt
+	p.queue.Add(ns)
+	p.log.Info("session namespace queued", "session", ns, "budget", set.Budget, "role", set.Role)
+	return makeHandle(ns, secret), nil
 }
 
 // step is one object to create. A step without what has errors that name the object.
@@ -384,8 +440,8 @@ func (p *Provisioner) objects(ns string, lbl map[string]string, set portal.Sessi
 			if err != nil {
 				return err
 			}
-			if n.Labels[LabelPortal] != p.cfg.Portal || n.Labels[LabelSession] != ns {
-				return fmt.Errorf("a namespace %s exists that is not a session of portal %s", ns, p.cfg.Portal)
+			if !p.owns(n) {
+				return permanent(fmt.Errorf("a namespace %s exists that is not a session of portal %s", ns, p.cfg.Portal))
 			}
 			return nil
 		}},
@@ -477,8 +533,12 @@ func (p *Provisioner) networkPolicy(meta metav1.ObjectMeta) *networkingv1.Networ
 
 // pod is the session's dashboard: an init container copies the static portal binary into a
 // shared volume, and the session image runs `portal dashboard` from there, so any Linux
-// image works. It satisfies the restricted Pod Security profile.
+// image works. It satisfies the restricted Pod Security profile. Unless the workshop turns
+// it off, the session's ServiceAccount token is mounted, from which the dashboard gives its
+// terminals a kubeconfig.
 func (p *Provisioner) pod(meta metav1.ObjectMeta, r portal.StartRequest) *corev1.Pod {
+	set, _ := p.settings(r) // checked in Start
+	token := !set.TokenDisabled
 	port := int32(p.cfg.DashboardPort)
 	env := []corev1.EnvVar{
 		{Name: "LISTEN", Value: ":" + strconv.Itoa(p.cfg.DashboardPort)},
@@ -514,6 +574,7 @@ func (p *Provisioner) pod(meta metav1.ObjectMeta, r portal.StartRequest) *corev1
 	grace := int64(5)
 	return &corev1.Pod{ObjectMeta: meta, Spec: corev1.PodSpec{
 		ServiceAccountName:            ServiceAccountName,
+		AutomountServiceAccountToken:  &token,
 		TerminationGracePeriodSeconds: &grace,
 		Volumes:                       []corev1.Volume{{Name: binVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 		InitContainers: []corev1.Container{{
@@ -534,19 +595,35 @@ func (p *Provisioner) pod(meta metav1.ObjectMeta, r portal.StartRequest) *corev1
 	}}
 }
 
-// Status reads the informers' caches: a namespace being deleted or gone is Gone, a Ready
-// dashboard pod is Ready, a failed one Failed, anything else Starting.
+// Status reads the work in flight and the informers' caches: a session whose objects are
+// queued or being made is Starting, one given up on Failed, one stopped or whose namespace
+// is being deleted or gone is Gone, a Ready dashboard pod is Ready, a failed one Failed,
+// anything else Starting.
 func (p *Provisioner) Status(ctx context.Context, b []byte) (portal.WorkloadStatus, error) {
-	ns, err := parseHandle(b)
+	h, err := parseHandle(b)
 	if err != nil {
 		return portal.WorkloadStatus{}, err
 	}
+	ns := h.Namespace
+	p.mu.Lock()
+	var jc job
+	j := p.jobs[ns]
+	if j != nil {
+		jc = *j
+	}
+	p.mu.Unlock()
+	switch {
+	case j == nil:
+	case jc.stop:
+		return portal.WorkloadStatus{Phase: portal.WorkloadGone, Message: "the session's namespace is being deleted"}, nil
+	case jc.failed:
+		return portal.WorkloadStatus{Phase: portal.WorkloadFailed, Message: "the session's namespace could not be made: " + jc.err.Error()}, nil
+	case !jc.created:
+		return portal.WorkloadStatus{Phase: portal.WorkloadStarting}, nil
+	}
 	n, err := p.nsList.Get(ns)
 	if apierrors.IsNotFound(err) {
-		p.mu.Lock()
-		starting := p.starting[ns]
-		p.mu.Unlock()
-		if starting {
+		if j != nil {
 			// Created by this provisioner; the informer has not caught up.
 			return portal.WorkloadStatus{Phase: portal.WorkloadStarting}, nil
 		}
@@ -597,45 +674,47 @@ func podMessage(pod *corev1.Pod) string {
 	return msg
 }
 
-// Stop deletes the session's namespace; one that is gone already is success.
+// Stop queues the deletion of the session's namespace and returns; Status says Gone from
+// then on. A namespace that is gone already is success; one that is not this portal's
+// session is an error, and never deleted.
 func (p *Provisioner) Stop(ctx context.Context, b []byte) error {
-	ns, err := parseHandle(b)
+	h, err := parseHandle(b)
 	if err != nil {
 		return err
 	}
+	ns := h.Namespace
 	p.mu.Lock()
-	delete(p.starting, ns)
+	j := p.jobs[ns]
 	p.mu.Unlock()
-	// Only a namespace of this portal: a handle must never delete anything else. The
-	// cache holds only ours; one it has not seen yet is read from the API server.
-	n, err := p.nsList.Get(ns)
-	if apierrors.IsNotFound(err) {
-		n, err = p.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if j == nil {
+		// Only a namespace of this portal: a handle must never delete anything else. The
+		// cache holds only ours; one it has not seen is read from the API server.
+		n, err := p.nsList.Get(ns)
+		if apierrors.IsNotFound(err) {
+			n, err = p.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		}
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("kube: stop %s: %w", ns, err)
+		}
+		if !p.owns(n) {
+			return fmt.Errorf("kube: stop %s: the namespace is not a session of portal %s", ns, p.cfg.Portal)
+		}
+		if n.DeletionTimestamp != nil {
+			return nil
+		}
 	}
-	if apierrors.IsNotFound(err) {
-		return nil
+	p.mu.Lock()
+	if j = p.jobs[ns]; j == nil {
+		j = &job{}
+		p.jobs[ns] = j
 	}
-	if err != nil {
-		return fmt.Errorf("kube: stop %s: %w", ns, err)
-	}
-	if n.Labels[LabelPortal] != p.cfg.Portal || n.Labels[LabelSession] != ns {
-		return fmt.Errorf("kube: stop %s: the namespace is not a session of portal %s", ns, p.cfg.Portal)
-	}
-	own := map[string]string{LabelPortal: p.cfg.Portal, LabelSession: ns}
-	if err := p.deleteOutside(ctx, n, own); err != nil {
-		return fmt.Errorf("kube: stop %s: %w", ns, err)
-	}
-	if n.DeletionTimestamp != nil {
-		return nil
-	}
-	uid := n.UID
-	bg := metav1.DeletePropagationBackground
-	err = p.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{
-		PropagationPolicy: &bg, Preconditions: &metav1.Preconditions{UID: &uid}})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		return fmt.Errorf("kube: stop %s: %w", ns, err)
-	}
-	p.log.Info("session namespace deleted", "session", ns)
+	j.stop, j.steps, j.failed = true, nil, false
+	p.mu.Unlock()
+	p.queue.Forget(ns)
+	p.queue.Add(ns)
 	return nil
 }
 
@@ -651,7 +730,7 @@ func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 		if n.Labels[LabelSession] != n.Name {
 			continue
 		}
-		out = append(out, makeHandle(n.Name))
+		out = append(out, makeHandle(n.Name, ""))
 	}
 	return out, nil
 }

@@ -2,12 +2,15 @@ package kube_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"portal"
 	"portal/dashboard"
@@ -138,11 +142,16 @@ func TestNamespaceObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Stop(context.Background(), h) })
+	c := env.Client
+	waitObjects(t, c, name, true)
 	// A second Start finds everything there and succeeds.
 	if _, err := p.Start(ctx, request(name)); err != nil {
 		t.Fatalf("repeated Start: %v", err)
 	}
-	c := env.Client
+	waitFor(t, "the repeated start", func() bool { return status(t, p, h).Phase != portal.WorkloadStarting })
+	if st := status(t, p, h); st.Phase != portal.WorkloadReady {
+		t.Fatalf("after a repeated Start: %v %q, want ready", st.Phase, st.Message)
+	}
 	ns, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -249,6 +258,7 @@ func TestSessionAccountScope(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { p.Stop(context.Background(), h) })
+		waitObjects(t, env.Client, n, false)
 	}
 	user := "system:serviceaccount:scope-w01-s001:" + kube.ServiceAccountName
 	for _, tc := range []struct {
@@ -352,6 +362,7 @@ func TestCustomBudgetHasNoQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Stop(context.Background(), h) })
+	waitObjects(t, env.Client, "custom-w01-s001", false)
 	q, err := env.Client.CoreV1().ResourceQuotas("custom-w01-s001").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -405,7 +416,7 @@ func TestRestartReattachesAndListsOrphans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(handles) != 1 || string(handles[0]) != string(h) {
+	if len(handles) != 1 || p2.HandleKey(handles[0]) != p1.HandleKey(h) {
 		t.Errorf("List = %q, want [%s]", handles, h)
 	}
 	// Another portal's provisioner sees none of it.
@@ -440,4 +451,109 @@ func TestNamespaceDeletedByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the session to be gone", func() bool { return status(t, p, h).Phase == portal.WorkloadGone })
+}
+
+// Activity asks the session's dashboard with the secret from the handle, or, for a handle
+// without one (an older portal's), from the session's Secret; a session whose namespace is
+// gone yields portal.ErrGone.
+func TestActivity(t *testing.T) {
+	env := kubetest.Need(t)
+	p, _ := newProvisioner(t, env, "activity", portal.SessionNamespaces{})
+	ctx := context.Background()
+	name := "activity-w01-s001"
+	h, err := p.Start(ctx, request(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(context.Background(), h) })
+	if _, err := p.Activity(ctx, h); err == nil || errors.Is(err, portal.ErrGone) {
+		t.Errorf("Activity of a session that is not ready: %v, want an error other than gone", err)
+	}
+	waitFor(t, "the session to be ready", func() bool { return status(t, p, h).Phase == portal.WorkloadReady })
+	for what, hb := range map[string][]byte{"handle": h, "old handle": []byte(`{"namespace":"` + name + `"}`)} {
+		a, err := p.Activity(ctx, hb)
+		if err != nil {
+			t.Fatalf("Activity with the secret from the %s: %v", what, err)
+		}
+		if a.IdleTime < 0 || a.IdleTime > time.Hour || a.LastView < 0 {
+			t.Errorf("Activity with the secret from the %s = %+v", what, a)
+		}
+	}
+	// A wrong secret is refused by the dashboard: the secret is what admits the request.
+	if _, err := p.Activity(ctx, []byte(`{"namespace":"`+name+`","secret":"wrong"}`)); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("Activity with a wrong secret: %v, want the dashboard's 401", err)
+	}
+	if err := p.Stop(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Activity(ctx, h); !errors.Is(err, portal.ErrGone) {
+		t.Errorf("Activity after Stop: %v, want portal.ErrGone", err)
+	}
+}
+
+// The terminals' kubeconfig, as the dashboard writes it from the session pod's mounted
+// token, reaches the API server as the session's ServiceAccount: it may create a pod in the
+// session's namespace, not in another session's, and list nothing at cluster scope.
+func TestTerminalKubeconfig(t *testing.T) {
+	env := kubetest.Need(t)
+	// Baseline: the test's pod sets no security context, which restricted would refuse.
+	p, _ := newProvisioner(t, env, "kubectl", portal.SessionNamespaces{SecurityPolicy: "baseline"})
+	ctx := context.Background()
+	own, other := "kubectl-w01-s001", "kubectl-w01-s002"
+	for _, n := range []string{own, other} {
+		h, err := p.Start(ctx, request(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Stop(context.Background(), h) })
+		waitObjects(t, env.Client, n, false)
+	}
+	// The token Kubernetes would mount in the session's pod, laid out as it mounts it.
+	tr, err := env.Client.CoreV1().ServiceAccounts(own).CreateToken(ctx, kube.ServiceAccountName,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(env.Config.TLSClientConfig.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mount := t.TempDir()
+	for name, b := range map[string][]byte{"token": []byte(tr.Status.Token), "ca.crt": ca, "namespace": []byte(own)} {
+		if err := os.WriteFile(filepath.Join(mount, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), ".kube", "config")
+	if err := dashboard.WriteKubeconfig(path, env.Config.Host, mount); err != nil {
+		t.Fatal(err)
+	}
+
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: path}, &clientcmd.ConfigOverrides{})
+	if ns, _, err := loader.Namespace(); err != nil || ns != own {
+		t.Errorf("the kubeconfig's namespace = %q, %v; want %q", ns, err, own)
+	}
+	cfg, err := loader.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "learner"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+	if _, err := c.CoreV1().Pods(own).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Errorf("create a pod in the session's namespace: %v", err)
+	}
+	if _, err := c.CoreV1().Pods(other).Create(ctx, pod, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("create a pod in another session's namespace: %v, want forbidden", err)
+	}
+	if _, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("list namespaces: %v, want forbidden", err)
+	}
+	if _, err := c.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("list pods of every namespace: %v, want forbidden", err)
+	}
 }

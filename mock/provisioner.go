@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +62,7 @@ var (
 	_ portal.Lister             = (*Fake)(nil)
 	_ portal.TerminalStarter    = (*Fake)(nil)
 	_ portal.EnvironmentStopper = (*Fake)(nil)
+	_ portal.HandleKeyer        = (*Fake)(nil)
 )
 
 // Fake is an in-memory provisioner. The handle of a workload is its session name.
@@ -78,6 +80,8 @@ type Fake struct {
 	termErr   error
 	envStops  []string // StopEnvironment calls that succeeded, in order
 	envErr    error
+	// credential is added to the handles Start returns, not to List's.
+	credential string
 }
 
 type workload struct {
@@ -89,6 +93,20 @@ type workload struct {
 func NewFake(mode Mode) *Fake {
 	return &Fake{mode: mode, workloads: map[string]*workload{}, activity: map[string]portal.Activity{},
 		terminals: map[string]int{}}
+}
+
+// SetHandleCredential makes later Starts return handles that carry c after the session's
+// name, as a provisioner's handle may carry a credential; List's handles never carry it,
+// and HandleKey tells that they name the same workload.
+func (f *Fake) SetHandleCredential(c string) { f.mu.Lock(); f.credential = c; f.mu.Unlock() }
+
+// HandleKey is the session's name in h.
+func (f *Fake) HandleKey(h []byte) string { return handleName(h) }
+
+// handleName is the session's name in a handle of Fake's.
+func handleName(h []byte) string {
+	name, _, _ := strings.Cut(string(h), "\n")
+	return name
 }
 
 // SetMode changes the behaviour of later calls.
@@ -122,13 +140,16 @@ func (f *Fake) Start(ctx context.Context, r portal.StartRequest) ([]byte, error)
 		phase = portal.WorkloadFailed
 	}
 	f.workloads[r.Session.Name] = &workload{phase: phase, req: r}
+	if f.credential != "" {
+		return []byte(r.Session.Name + "\n" + f.credential), nil
+	}
 	return []byte(r.Session.Name), nil
 }
 
 func (f *Fake) Status(ctx context.Context, h []byte) (portal.WorkloadStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	w, ok := f.workloads[string(h)]
+	w, ok := f.workloads[handleName(h)]
 	if !ok {
 		return portal.WorkloadStatus{Phase: portal.WorkloadGone}, nil
 	}
@@ -137,7 +158,7 @@ func (f *Fake) Status(ctx context.Context, h []byte) (portal.WorkloadStatus, err
 	}
 	st := portal.WorkloadStatus{Phase: w.phase}
 	if w.phase == portal.WorkloadReady {
-		st.Endpoint = "http://fake.invalid/" + string(h)
+		st.Endpoint = "http://fake.invalid/" + handleName(h)
 	}
 	if w.phase == portal.WorkloadFailed {
 		st.Message = "mock: workload failed"
@@ -155,20 +176,20 @@ func (f *Fake) Stop(ctx context.Context, h []byte) error {
 	if f.stopErr != nil {
 		return f.stopErr
 	}
-	if _, ok := f.workloads[string(h)]; ok {
+	if _, ok := f.workloads[handleName(h)]; ok {
 		f.stops++
 	}
-	delete(f.workloads, string(h))
+	delete(f.workloads, handleName(h))
 	return nil
 }
 
 func (f *Fake) Activity(ctx context.Context, h []byte) (portal.Activity, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.workloads[string(h)]; !ok {
+	if _, ok := f.workloads[handleName(h)]; !ok {
 		return portal.Activity{}, portal.ErrGone
 	}
-	return f.activity[string(h)], nil
+	return f.activity[handleName(h)], nil
 }
 
 func (f *Fake) List(ctx context.Context) ([][]byte, error) {
@@ -189,10 +210,10 @@ func (f *Fake) StartTerminals(ctx context.Context, h []byte) error {
 	if f.termErr != nil {
 		return f.termErr
 	}
-	if _, ok := f.workloads[string(h)]; !ok {
+	if _, ok := f.workloads[handleName(h)]; !ok {
 		return portal.ErrGone
 	}
-	f.terminals[string(h)]++
+	f.terminals[handleName(h)]++
 	return nil
 }
 

@@ -2,6 +2,7 @@ package portaltest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -63,6 +64,11 @@ func ProvisionerSuite(t *testing.T, p portal.Provisioner, req func(name string) 
 		provStop(t, p, h) // idempotent
 		if st := provStatus(t, p, h); st.Phase != portal.WorkloadGone {
 			t.Errorf("Status after second Stop = %v, want gone", st.Phase)
+		}
+		if a, ok := p.(portal.ActivityReader); ok {
+			if _, err := a.Activity(context.Background(), h); !errors.Is(err, portal.ErrGone) {
+				t.Errorf("Activity of a stopped workload: %v, want portal.ErrGone", err)
+			}
 		}
 	})
 

@@ -58,6 +58,10 @@ func (s *Scheduler) stopOrphans(ctx context.Context) error {
 	if err != nil || len(handles) == 0 {
 		return err
 	}
+	key := func(h []byte) string { return string(h) }
+	if k, ok := s.prov.(portal.HandleKeyer); ok {
+		key = k.HandleKey
+	}
 	known := map[string]bool{}
 	live, err := s.sessionsWhere(ctx, portal.SessionFilter{States: liveStates})
 	if err != nil {
@@ -65,12 +69,12 @@ func (s *Scheduler) stopOrphans(ctx context.Context) error {
 	}
 	for _, sess := range live {
 		if sess.Handle != nil {
-			known[string(sess.Handle)] = true
+			known[key(sess.Handle)] = true
 		}
 	}
 	var errs []error
 	for _, h := range handles {
-		if known[string(h)] {
+		if known[key(h)] {
 			continue
 		}
 		s.log.Info("stopping a workload that no session refers to")

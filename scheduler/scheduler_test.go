@@ -775,6 +775,27 @@ func TestOpenStopsWorkloadsWithoutSession(t *testing.T) {
 	}
 }
 
+// A provisioner whose handles carry a credential lists them without it (portal.HandleKeyer):
+// a restart must not take its live sessions' workloads for ones without a session.
+func TestOpenKeepsWorkloadsWhoseHandlesCarryMore(t *testing.T) {
+	h := &harness{t: t, ctx: context.Background(), dir: t.TempDir(), clock: mock.NewClock(t0),
+		prov: mock.NewFake(mock.Healthy), events: &recorder{}, p: settings(entry("ws"))}
+	h.prov.SetHandleCredential("secret")
+	h.open()
+	ghost := &portal.Session{Name: "lab-w01-s099"}
+	if _, err := h.prov.Start(h.ctx, portal.StartRequest{Session: ghost}); err != nil {
+		t.Fatal(err)
+	}
+	h.restart()
+	running := h.prov.Running()
+	if _, ok := running["lab-w01-s001"]; !ok {
+		t.Fatalf("the reserved session's workload was stopped at the restart: %v", running)
+	}
+	if _, ok := running["lab-w01-s099"]; ok {
+		t.Fatal("the workload without a session still runs after a restart")
+	}
+}
+
 // Reacquire hands a user only a session they own: never another user's, whatever its state,
 // whether the request names a user, names the other user's session, or names nobody.
 func TestReacquireNeverHandsOutAnotherUsersSession(t *testing.T) {

@@ -64,6 +64,8 @@ spec:
       budget: medium
       security:
         policy: baseline
+        token:
+          enabled: false
   environment:
     objects: []
 `
@@ -90,7 +92,7 @@ spec:
 		Terminals:  2,
 		Env:        []portal.EnvVar{{Name: "GREETING", Value: "hello"}, {Name: "EMPTY", Value: ""}},
 		Resources:  portal.SessionResources{Memory: 1 << 30, Storage: 500 << 20, CPU: 500, Processes: 300},
-		Namespaces: portal.SessionNamespaces{Role: "edit", Budget: "medium", SecurityPolicy: "baseline"},
+		Namespaces: portal.SessionNamespaces{Role: "edit", Budget: "medium", SecurityPolicy: "baseline", TokenDisabled: true},
 	}
 	if diff := cmp.Diff(want, c.Workshops["lab-k8s.fundamentals"]); diff != "" {
 		t.Errorf("workshop (-want +got):\n%s", diff)
@@ -191,6 +193,7 @@ func TestWorkshopErrors(t *testing.T) {
 		{"namespace budget", "  session:\n    namespaces:\n      budget: huge", "spec.session.namespaces.budget", `got "huge"`},
 		{"namespace role", "  session:\n    namespaces:\n      role: owner", "spec.session.namespaces.role", "expected one of admin, edit, view"},
 		{"security policy", "  session:\n    namespaces:\n      security:\n        policy: open", "spec.session.namespaces.security.policy", "expected one of restricted, baseline, privileged"},
+		{"token enabled", "  session:\n    namespaces:\n      security:\n        token:\n          enabled: maybe", "spec.session.namespaces.security.token.enabled", "expected true or false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

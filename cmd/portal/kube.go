@@ -50,7 +50,7 @@ func newKubeProvisioner(ctx context.Context, k kubeFlags, portalName string, log
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	kc := kube.Config{Client: client, Dynamic: dyn, Portal: portalName, SessionImage: k.SessionImage,
-		PortalImage: k.PortalImage, Budget: k.Budget, Logger: log}
+		PortalImage: k.PortalImage, Budget: k.Budget, Workers: k.Workers, Logger: log}
 	if dir := os.Getenv(kubeTestAddressesEnv); dir != "" {
 		log.Warn("sessions' dashboards are reached at the addresses written in a folder, not at their Services: a test setting", "env", kubeTestAddressesEnv, "folder", dir)
 		kc.Endpoint = kube.AddressFiles(dir)

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
+
+	"portal/kube"
 )
 
 // Default images of the kubernetes provisioner: the names `docker build -t portal:dev .` and
@@ -25,21 +27,28 @@ type kubeFlags struct {
 	SessionImage string
 	PortalImage  string
 	Budget       string
+	// Workers is how many sessions' namespaces are created or deleted at once.
+	Workers int
 }
 
-func (k *kubeFlags) register(fs *flag.FlagSet) (qps, burst *string) {
+// kubeRaw are the kubernetes flags' values as given, checked by kubeFlags.check.
+type kubeRaw struct{ qps, burst, workers *string }
+
+func (k *kubeFlags) register(fs *flag.FlagSet) kubeRaw {
 	fs.StringVar(&k.Provisioner, "provisioner", envOr("PORTAL_PROVISIONER", "local"), "where sessions run: local (processes on this machine) or kubernetes (a namespace each) (env PORTAL_PROVISIONER)")
 	fs.StringVar(&k.Kubeconfig, "kubeconfig", envOr("KUBECONFIG", ""), "kubeconfig file for --provisioner kubernetes (env KUBECONFIG; default: the in-cluster service account)")
-	qps = fs.String("kube-qps", envOr("PORTAL_KUBE_QPS", "50"), "requests per second the portal makes to the Kubernetes API server at most (env PORTAL_KUBE_QPS)")
-	burst = fs.String("kube-burst", envOr("PORTAL_KUBE_BURST", "100"), "requests the portal may make to the Kubernetes API server in a burst above --kube-qps (env PORTAL_KUBE_BURST)")
+	qps := fs.String("kube-qps", envOr("PORTAL_KUBE_QPS", "50"), "requests per second the portal makes to the Kubernetes API server at most (env PORTAL_KUBE_QPS)")
+	burst := fs.String("kube-burst", envOr("PORTAL_KUBE_BURST", "100"), "requests the portal may make to the Kubernetes API server in a burst above --kube-qps (env PORTAL_KUBE_BURST)")
 	fs.StringVar(&k.SessionImage, "session-image", envOr("PORTAL_SESSION_IMAGE", defaultSessionImage), "default image of session pods, built from images/session/Dockerfile (env PORTAL_SESSION_IMAGE; kubernetes only)")
 	fs.StringVar(&k.PortalImage, "portal-image", envOr("PORTAL_IMAGE", defaultPortalImage), "image holding the static portal binary at /usr/local/bin/portal and cp, copied into each session pod: the portal's own image, built from Dockerfile (env PORTAL_IMAGE; kubernetes only)")
 	fs.StringVar(&k.Budget, "namespace-budget", envOr("PORTAL_NAMESPACE_BUDGET", ""), "default session namespace budget: small, medium, large, x-large, xx-large, xxx-large or custom for none (env PORTAL_NAMESPACE_BUDGET)")
-	return qps, burst
+	workers := fs.String("kube-workers", envOr("PORTAL_KUBE_WORKERS", strconv.Itoa(kube.DefaultWorkers)), "how many sessions' namespaces the portal creates or deletes at once; the others wait in a queue, and a create the API server refuses is retried with backoff (env PORTAL_KUBE_WORKERS)")
+	return kubeRaw{qps: qps, burst: burst, workers: workers}
 }
 
-// check validates the flags once parsed; qps and burst are the raw values.
-func (k *kubeFlags) check(qps, burst string) error {
+// check validates the flags once parsed, with raw, the values as given.
+func (k *kubeFlags) check(raw kubeRaw) error {
+	qps, burst, workers := *raw.qps, *raw.burst, *raw.workers
 	switch k.Provisioner {
 	case "local":
 		return nil
@@ -55,7 +64,11 @@ func (k *kubeFlags) check(qps, burst string) error {
 	if err != nil || b < 1 {
 		return fmt.Errorf("serve: --kube-burst: expected a whole number of requests, 1 or more, got %q", burst)
 	}
-	k.QPS, k.Burst = q, b
+	w, err := strconv.Atoi(workers)
+	if err != nil || w < 1 {
+		return fmt.Errorf("serve: --kube-workers: expected a whole number of workers, 1 or more, got %q", workers)
+	}
+	k.QPS, k.Burst, k.Workers = q, b, w
 	if k.SessionImage == "" || k.PortalImage == "" {
 		return fmt.Errorf("serve: --provisioner kubernetes needs --session-image and --portal-image (env PORTAL_SESSION_IMAGE, PORTAL_IMAGE)")
 	}

@@ -12,16 +12,20 @@ import (
 func TestParseServeProvisioner(t *testing.T) {
 	images := []string{"--session-image", "s:1", "--portal-image", "p:1"}
 	for _, tt := range []struct {
-		args []string
-		env  string // PORTAL_PROVISIONER
-		want string
-		qps  float64
-		err  string
+		args    []string
+		env     string // PORTAL_PROVISIONER
+		want    string
+		qps     float64
+		workers int
+		err     string
 	}{
 		{want: "local"},
 		{args: []string{"--kube-qps", "nonsense"}, want: "local"}, // not checked for local
-		{args: append([]string{"--provisioner", "kubernetes"}, images...), want: "kubernetes", qps: 50},
-		{env: "kubernetes", args: append([]string{"--kube-qps", "7.5"}, images...), want: "kubernetes", qps: 7.5},
+		{args: append([]string{"--provisioner", "kubernetes"}, images...), want: "kubernetes", qps: 50, workers: 4},
+		{env: "kubernetes", args: append([]string{"--kube-qps", "7.5"}, images...), want: "kubernetes", qps: 7.5, workers: 4},
+		{args: append([]string{"--provisioner", "kubernetes", "--kube-workers", "9"}, images...), want: "kubernetes", qps: 50, workers: 9},
+		{args: append([]string{"--provisioner", "kubernetes", "--kube-workers", "0"}, images...), err: "--kube-workers"},
+		{args: append([]string{"--provisioner", "kubernetes", "--kube-workers", "two"}, images...), err: "--kube-workers"},
 		{args: []string{"--provisioner", "docker"}, err: "--provisioner: expected local or kubernetes"},
 		{args: []string{"--provisioner", "kubernetes", "--session-image", ""}, err: "--session-image and --portal-image"},
 		{args: []string{"--provisioner", "kubernetes", "--portal-image", ""}, err: "--session-image and --portal-image"},
@@ -43,8 +47,8 @@ func TestParseServeProvisioner(t *testing.T) {
 			t.Errorf("%v env %q: %v", tt.args, tt.env, err)
 			continue
 		}
-		if c.Kube.Provisioner != tt.want || c.Kube.QPS != tt.qps {
-			t.Errorf("%v env %q: provisioner %q qps %v, want %q %v", tt.args, tt.env, c.Kube.Provisioner, c.Kube.QPS, tt.want, tt.qps)
+		if c.Kube.Provisioner != tt.want || c.Kube.QPS != tt.qps || c.Kube.Workers != tt.workers {
+			t.Errorf("%v env %q: provisioner %q qps %v workers %d, want %q %v %d", tt.args, tt.env, c.Kube.Provisioner, c.Kube.QPS, c.Kube.Workers, tt.want, tt.qps, tt.workers)
 		}
 	}
 }

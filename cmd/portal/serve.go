@@ -92,7 +92,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.BoolVar(&c.SessionLimits, "session-limits", limits, "limit each session's memory, CPU and processes with cgroups (env PORTAL_SESSION_LIMITS)")
 	shared, sharedErr := strconv.ParseBool(cmp.Or(os.Getenv("PORTAL_SHARED_DASHBOARDS"), "true"))
 	fs.BoolVar(&c.SharedDashboards, "shared-dashboards", shared, "serve the pages of all sessions of an environment from one sandboxed dashboard process, and start a session's own sandbox when its first terminal opens; =false runs a dashboard per session (env PORTAL_SHARED_DASHBOARDS)")
-	kubeQPS, kubeBurst := c.Kube.register(fs)
+	kubeRaw := c.Kube.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
 	}
@@ -110,7 +110,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	if allowErr != nil {
 		return c, fmt.Errorf("serve: PORTAL_ALLOW_UNSANDBOXED: expected true or false, got %q", os.Getenv("PORTAL_ALLOW_UNSANDBOXED"))
 	}
-	if err := c.Kube.check(*kubeQPS, *kubeBurst); err != nil {
+	if err := c.Kube.check(kubeRaw); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {

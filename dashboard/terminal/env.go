@@ -14,7 +14,7 @@ import (
 // and the dashboard's own settings.
 var secretEnv = map[string]bool{"SESSION_SECRET": true, "CONFIG_PASSWORD": true,
 	"LISTEN": true, "ADDR_FILE": true, "DASHBOARD_SHELL": true, "DASHBOARD_MODE": true,
-	"SESSIONS_DIR": true, ownEnvVar: true}
+	"SESSIONS_DIR": true, "DASHBOARD_TOKEN_DIR": true, ownEnvVar: true}
 
 // ownEnvVar names, comma-separated, the variables of the dashboard's environment that are
 // meant for the dashboard only (GOMAXPROCS, say): its shells do not get them.
