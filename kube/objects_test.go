@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
 	"portal"
 	"portal/internal/kubetest"
@@ -76,9 +77,11 @@ func TestWorkshopObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Stop(context.Background(), h); p.StopEnvironment(context.Background(), "objects-w01") })
+	waitMade(t, c, name)
 	if _, err := p.Start(ctx, r); err != nil {
 		t.Fatalf("repeated Start: %v", err)
 	}
+	waitMade(t, c, name)
 	sessionLabels := map[string]string{kube.LabelPortal: "objects-portal", kube.LabelEnvironment: "objects-w01", kube.LabelSession: name}
 
 	cm, err := c.CoreV1().ConfigMaps(name).Get(ctx, "settings", metav1.GetOptions{})
@@ -138,7 +141,7 @@ func TestWorkshopObjects(t *testing.T) {
 
 	// Only the session's own namespace is a session: not its second one, nor the
 	// environment's.
-	if hs, err := p.List(ctx); err != nil || len(hs) != 1 || string(hs[0]) != string(h) {
+	if hs, err := p.List(ctx); err != nil || len(hs) != 1 || p.HandleKey(hs[0]) != p.HandleKey(h) {
 		t.Errorf("List = %q, %v, want [%s]", hs, err, h)
 	}
 
@@ -149,6 +152,7 @@ func TestWorkshopObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Stop(context.Background(), h2) })
+	waitMade(t, c, r2.Session.Name)
 
 	if err := p.Stop(ctx, h); err != nil {
 		t.Fatal(err)
@@ -170,6 +174,10 @@ func TestWorkshopObjects(t *testing.T) {
 	if err := p.Stop(ctx, h2); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "the other session's ClusterRoleBinding to be deleted", func() bool {
+		_, err := c.RbacV1().ClusterRoleBindings().Get(ctx, r2.Session.Name+"-view", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
 
 	if err := p.StopEnvironment(ctx, "objects-w01"); err != nil {
 		t.Fatal(err)
@@ -229,9 +237,10 @@ func TestEnvironmentObjectsAfterRestart(t *testing.T) {
 	})
 }
 
-// An object the cluster refuses fails the start at once, naming the object, as
-// unstartable, and leaves no namespace behind; an object of that name that the portal did
-// not make is not taken over.
+// An object the cluster refuses fails the start, naming the object: at Start, as
+// unstartable, when the objects' kinds are looked up (no namespace is made), or at once
+// when the queue's worker applies it (Status Failed, no retry; Stop removes the
+// namespace); an object of that name that the portal did not make is not taken over.
 func TestWorkshopObjectRefused(t *testing.T) {
 	env := kubetest.Need(t)
 	p, _ := newProvisioner(t, env, "refused", portal.SessionNamespaces{})
@@ -262,8 +271,23 @@ func TestWorkshopObjectRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := objectsRequest(portal.EnvironmentName("refused", int64(i+1)), 1, tc.session, tc.env)
-			_, err := p.Start(ctx, r)
-			if err == nil || !strings.Contains(err.Error(), tc.contains) || !errors.Is(err, portal.ErrUnstartable) {
+			h, err := p.Start(ctx, r)
+			if tc.namespaced {
+				if err != nil {
+					t.Fatal(err)
+				}
+				var st portal.WorkloadStatus
+				waitFor(t, "the start to fail", func() bool {
+					st, err = p.Status(ctx, h)
+					return err == nil && st.Phase == portal.WorkloadFailed
+				})
+				if !strings.Contains(st.Message, tc.contains) {
+					t.Fatalf("Status: %q\nwant a failure containing %q", st.Message, tc.contains)
+				}
+				if err := p.Stop(ctx, h); err != nil {
+					t.Fatal(err)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), tc.contains) || !errors.Is(err, portal.ErrUnstartable) {
 				t.Fatalf("Start: %v\nwant an unstartable error containing %q", err, tc.contains)
 			}
 			waitFor(t, "no namespace of the session", func() bool {
@@ -343,11 +367,22 @@ func TestWorkshopObjectOfNewCRD(t *testing.T) {
 		t.Fatalf("start with an object of a CRD installed since the last lookup: %v", err)
 	}
 	t.Cleanup(func() { p.Stop(context.Background(), h2) })
-	g, err := dyn.Resource(gadgets).Namespace(r.Session.Name).Get(ctx, "g", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var g *unstructured.Unstructured
+	waitFor(t, "the gadget", func() bool {
+		g, err = dyn.Resource(gadgets).Namespace(r.Session.Name).Get(ctx, "g", metav1.GetOptions{})
+		return err == nil
+	})
 	if owner, _, _ := unstructured.NestedString(g.Object, "spec", "owner"); owner != r.Session.Name {
 		t.Errorf("gadget's owner %q, want %q", owner, r.Session.Name)
 	}
+}
+
+// waitMade waits until the queue's worker has made a session's objects: its dashboard's pod
+// is made after the workshop's objects.
+func waitMade(t *testing.T, c kubernetes.Interface, ns string) {
+	t.Helper()
+	waitFor(t, "the objects of "+ns, func() bool {
+		_, err := c.CoreV1().Pods(ns).Get(context.Background(), kube.PodName, metav1.GetOptions{})
+		return err == nil
+	})
 }
