@@ -249,6 +249,13 @@ func Start(opts Options) (env *Env, err error) {
 		"--bind-address=127.0.0.1", "--secure-port=0", "--service-account-private-key-file="+pki.saKey,
 		"--root-ca-file="+pki.ca, "--use-service-account-credentials=true",
 		"--service-cluster-ip-range="+cidr, "--leader-elect=false",
+		// The fake node's heartbeats come from KWOK, whose watches come back after an API
+		// server restart only with client-go's backoff: on a loaded machine its heartbeats
+		// resumed two minutes after the API server did. With the default grace of 50 s the
+		// node went NotReady meanwhile, its pods were marked not Ready (which KWOK never
+		// undoes) and new pods were not scheduled. A kubelet reconnects at once; the test
+		// node gets 10 minutes.
+		"--node-monitor-grace-period=10m",
 		// node-lifecycle-controller removes the not-ready taint from the fake node; without
 		// it pods never schedule. clusterrole-aggregation-controller fills the admin, edit
 		// and view ClusterRoles, which are empty aggregations without it.
