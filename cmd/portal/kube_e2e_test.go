@@ -485,7 +485,8 @@ func TestKubernetesAPIServerRestart(t *testing.T) {
 	if len(slices.Compact(slices.Clone(want))) != len(want) {
 		t.Fatalf("two learners got the same session: %v", want)
 	}
-	nss, err := env.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kube.LabelPortal + "=" + portalName})
+	// The sessions' namespaces: not the environment's, which its workshop objects need.
+	nss, err := env.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kube.LabelPortal + "=" + portalName + "," + kube.LabelSession})
 	if err != nil {
 		t.Fatal(err)
 	}
