@@ -130,6 +130,9 @@ type Workshop struct {
 	Env       []EnvVar
 	// Resources are the limits of each session's workload (zero = the provisioner's default).
 	Resources SessionResources
+	// Image is the image of the session's workload on Kubernetes (spec.workshop.image; ""
+	// = the provisioner's session image); the local provisioner ignores it.
+	Image string
 	// Namespaces are the settings of each session's namespace on Kubernetes
 	// (spec.session.namespaces); the local provisioner ignores them.
 	Namespaces SessionNamespaces

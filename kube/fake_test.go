@@ -434,3 +434,34 @@ func TestFakeServiceAccountToken(t *testing.T) {
 		}
 	}
 }
+
+// The session's dashboard runs in the workshop's image (spec.workshop.image) when it names
+// one, else in the provisioner's session image; the portal's binary always comes from the
+// portal's image.
+func TestFakeWorkshopImage(t *testing.T) {
+	c := fake.NewClientset()
+	p := fakeProvisioner(t, c, "image", portal.SessionNamespaces{})
+	ctx := context.Background()
+	for name, image := range map[string]string{"image-w01-s001": "", "image-w01-s002": "ghcr.io/example/lab:1"} {
+		r := request(name)
+		r.Environment.Workshop.Image = image
+		if _, err := p.Start(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		waitObjects(t, c, name, false)
+		pod, err := c.CoreV1().Pods(name).Get(ctx, kube.PodName, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := image
+		if want == "" {
+			want = "s:1"
+		}
+		if got := pod.Spec.Containers[0].Image; got != want {
+			t.Errorf("%s: dashboard image %q, want %q", name, got, want)
+		}
+		if got := pod.Spec.InitContainers[0].Image; got != "p:1" {
+			t.Errorf("%s: init container image %q, want the portal's p:1", name, got)
+		}
+	}
+}

@@ -531,6 +531,15 @@ func (p *Provisioner) networkPolicy(meta metav1.ObjectMeta) *networkingv1.Networ
 	}}
 }
 
+// sessionImage is the image of the session's dashboard and terminals: the workshop's own
+// (spec.workshop.image), else the provisioner's.
+func (p *Provisioner) sessionImage(r portal.StartRequest) string {
+	if r.Environment != nil && r.Environment.Workshop.Image != "" {
+		return r.Environment.Workshop.Image
+	}
+	return p.cfg.SessionImage
+}
+
 // pod is the session's dashboard: an init container copies the static portal binary into a
 // shared volume, and the session image runs `portal dashboard` from there, so any Linux
 // image works. It satisfies the restricted Pod Security profile. Unless the workshop turns
@@ -582,7 +591,7 @@ func (p *Provisioner) pod(meta metav1.ObjectMeta, r portal.StartRequest) *corev1
 			VolumeMounts: mount, SecurityContext: sec, Resources: small,
 		}},
 		Containers: []corev1.Container{{
-			Name: dashboardContainer, Image: p.cfg.SessionImage,
+			Name: dashboardContainer, Image: p.sessionImage(r),
 			Command:         []string{binDir + "/portal", "dashboard"},
 			Env:             env,
 			Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: port}},

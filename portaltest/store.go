@@ -173,7 +173,7 @@ func storeEnv(state portal.EnvState, position int) *portal.Environment {
 			Name: "lab", UID: "0f3c", Generation: 3, Title: "Lab", Description: "A lab.",
 			Vendor: "example.com", Authors: []string{"Ann", "Bo"}, Difficulty: "beginner",
 			Duration: "30m", Tags: []string{"go"}, Labels: labels, Logo: "data:image/png;base64,AA==",
-			URL: "https://example.com/lab", ContentDir: "/content/lab", Terminals: 2, Env: env,
+			URL: "https://example.com/lab", ContentDir: "/content/lab", Terminals: 2, Env: env, Image: "ghcr.io/example/lab:1",
 			Params: []portal.ParamSpec{{Name: "PASSWORD", Generate: "expression", From: "[a-z]{8}"},
 				{Name: "COLOUR", Value: "blue"}},
 			SessionObjects:     []string{`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"$(session_name)"},"data":{"n":"1e400"}}`},

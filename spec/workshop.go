@@ -18,7 +18,7 @@ var difficulties = []string{"beginner", "intermediate", "advanced", "extreme"}
 // Fields of a Workshop spec, and of its session, that the portal does not use but that
 // belong to the reference schema, so they draw no warning.
 var (
-	ignoredWorkshopSpec = []string{"publish", "image", "packages"}
+	ignoredWorkshopSpec = []string{"publish", "packages"}
 	ignoredEnvironment  = []string{"secrets", "assets", "images"}
 	ignoredSession      = []string{
 		"ingresses", "patches", "security", "volumes",
@@ -55,7 +55,11 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 	if files, ok := content.str("files"); ok {
 		w.ContentDir = contentDir(d, content, "files", files, dir)
 	}
-	content.ignore("image")
+	// The older versions' spec.content.image is the workshop's image; v1beta1's
+	// spec.workshop.image takes its place.
+	if image, ok := content.str("image"); ok {
+		w.Image = workshopImage(d, content, image)
+	}
 	content.finish()
 	if version == "training.educates.dev/v1beta1" {
 		workshop := spec.obj("workshop")
@@ -78,7 +82,10 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 			}
 			f.finish()
 		}
-		workshop.ignore("image", "packages")
+		if image, ok := workshop.str("image"); ok {
+			w.Image = workshopImage(d, workshop, image)
+		}
+		workshop.ignore("packages")
 		workshop.finish()
 	}
 
@@ -293,4 +300,20 @@ func warnWorkshopAccount(o *object, key string, objects []string) {
 			}
 		}
 	}
+}
+
+// workshopImage reads spec.workshop.image. The reference's base-environment alias (with any
+// version, e.g. "base-environment:*") is the portal's own session image: "". Its other
+// aliases name the reference's images, which the portal does not know: they warn and give
+// the session image too. Anything else is an image reference, used as it is.
+func workshopImage(d *decoder, o *object, image string) string {
+	name, _, _ := strings.Cut(image, ":")
+	switch {
+	case name == "base-environment":
+		return ""
+	case strings.HasSuffix(name, "-environment") && !strings.ContainsAny(name, "/."):
+		d.warn(o.get("image"), o.at("image"), "%q is an alias of one of the reference's workshop images, which the portal does not know; sessions get the portal's session image (give the image's full name instead)", image)
+		return ""
+	}
+	return image
 }

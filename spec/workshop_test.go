@@ -255,3 +255,36 @@ func TestParseQuantity(t *testing.T) {
 		}
 	}
 }
+
+// spec.workshop.image (spec.content.image before v1beta1) is the sessions' image on
+// Kubernetes; the reference's base-environment alias is the portal's own session image, its
+// other aliases warn.
+func TestWorkshopImage(t *testing.T) {
+	for _, tt := range []struct {
+		name, version, spec, want, warning string
+	}{
+		{"full name", "training.educates.dev/v1beta1", "  workshop:\n    image: ghcr.io/example/lab-image:1.2", "ghcr.io/example/lab-image:1.2", ""},
+		{"base alias", "training.educates.dev/v1beta1", "  workshop:\n    image: base-environment:*", "", ""},
+		{"other alias", "training.educates.dev/v1beta1", "  workshop:\n    image: jdk17-environment:*", "", "alias of one of the reference's workshop images"},
+		{"registry host with -environment", "training.educates.dev/v1beta1", "  workshop:\n    image: registry.example.com/java-environment:3", "registry.example.com/java-environment:3", ""},
+		{"older content.image", "training.eduk8s.io/v1alpha2", "  content:\n    image: quay.io/example/lab:latest", "quay.io/example/lab:latest", ""},
+		{"none", "training.educates.dev/v1beta1", "", "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := strings.Replace(workshopDoc("w"), "training.educates.dev/v1beta1", tt.version, 1) + tt.spec + "\n"
+			c, err := Parse(filepath.Join("conf", "portal.yaml"), []byte(portalFor("w")+"---\n"+doc))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if got := c.Workshops["w"].Image; got != tt.want {
+				t.Errorf("Image = %q, want %q", got, tt.want)
+			}
+			switch {
+			case tt.warning == "" && len(c.Warnings) != 0:
+				t.Errorf("warnings %q, want none", c.Warnings)
+			case tt.warning != "" && (len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], tt.warning)):
+				t.Errorf("warnings %q, want one containing %q", c.Warnings, tt.warning)
+			}
+		})
+	}
+}
