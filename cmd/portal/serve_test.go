@@ -77,9 +77,11 @@ func TestKubernetesOnlyWarnings(t *testing.T) {
 		"plain":   {Name: "plain"},
 		"objects": {Name: "objects", SessionObjects: []string{"{}"}, EnvironmentObjects: []string{"{}"}},
 		"budget":  {Name: "budget", Namespaces: portal.SessionNamespaces{Budget: "small"}},
+		"image":   {Name: "image", Image: "ghcr.io/example/lab:1"},
 	}}
 	want := []string{
 		"workshop budget: session.namespaces apply on Kubernetes only (--provisioner kubernetes); local sessions ignore them",
+		"workshop image: workshop.image apply on Kubernetes only (--provisioner kubernetes); local sessions ignore them",
 		"workshop objects: session.objects, environment.objects apply on Kubernetes only (--provisioner kubernetes); local sessions ignore them",
 	}
 	if diff := cmp.Diff(want, kubernetesOnly(conf)); diff != "" {
