@@ -29,6 +29,63 @@ type contentBundle struct {
 	data   []byte
 	digest string // "sha256:<hex>" of data
 	err    error
+	used   uint64 // bundleCache.tick at its last use
+}
+
+// maxBundleCache bounds the bytes of the content bundles a portal keeps: a bundle is kept
+// per environment, and environments come and go (each refresh makes a new one), so the
+// least recently used are dropped beyond it. A dropped bundle that is asked for again is
+// made again.
+const maxBundleCache = 256 << 20
+
+// bundleCache holds the content bundles of environments, up to max bytes (default
+// maxBundleCache) of made bundles; the zero value is ready to use.
+type bundleCache struct {
+	mu      sync.Mutex
+	max     int
+	tick    uint64
+	bundles map[string]*contentBundle
+}
+
+// get returns the bundle of key, made with build on first use, and drops the least recently
+// used others while the cache holds more than its bound.
+func (c *bundleCache) get(key string, build func() ([]byte, string, error)) *contentBundle {
+	c.mu.Lock()
+	if c.bundles == nil {
+		c.bundles = map[string]*contentBundle{}
+	}
+	b := c.bundles[key]
+	if b == nil {
+		b = &contentBundle{}
+		c.bundles[key] = b
+	}
+	c.tick++
+	b.used = c.tick
+	c.mu.Unlock()
+	b.once.Do(func() { b.data, b.digest, b.err = build() })
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b.err != nil && c.bundles[key] == b {
+		delete(c.bundles, key) // tried again on the next request
+	}
+	max := c.max
+	if max == 0 {
+		max = maxBundleCache
+	}
+	for {
+		total, oldest := 0, ""
+		for k, o := range c.bundles {
+			total += len(o.data)
+			if k != key && (oldest == "" || o.used < c.bundles[oldest].used) {
+				oldest = k
+			}
+		}
+		if total <= max || oldest == "" {
+			return b
+		}
+		delete(c.bundles, oldest)
+	}
 }
 
 // handleContent is GET /workshops/session/<s>/content/, an addition: the workshop content of
@@ -47,9 +104,7 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, u *portal
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	v, _ := s.bundles.LoadOrStore(env.Name+"\x00"+dir, &contentBundle{})
-	b := v.(*contentBundle)
-	b.once.Do(func() { b.data, b.digest, b.err = bundleContent(dir) })
+	b := s.bundles.get(env.Name+"\x00"+dir, func() ([]byte, string, error) { return bundleContent(dir) })
 	if b.err != nil {
 		s.fail(w, r, fmt.Errorf("content of environment %s: %w", env.Name, b.err))
 		return

@@ -57,8 +57,8 @@ type Server struct {
 	secure     bool
 	sessionURL func(string) string
 	mux        *routeMux
-	proxies    sync.Map // endpoint → *httputil.ReverseProxy
-	bundles    sync.Map // environment and content folder → *contentBundle (content.go)
+	proxies    sync.Map    // endpoint → *httputil.ReverseProxy
+	bundles    bundleCache // environment and content folder → content bundle (content.go)
 	auth       authCache
 	proxyCache proxyCache // what the session-host proxy read from the store
 	reads      readCache
