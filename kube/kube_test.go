@@ -219,6 +219,7 @@ func TestBudgetEnforced(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Stop(context.Background(), h) })
+	waitObjects(t, env.Client, name, true) // the limit range among them
 	pods := env.Client.CoreV1().Pods(name)
 	pod := func(n string, res corev1.ResourceRequirements) *corev1.Pod {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: n}, Spec: corev1.PodSpec{
