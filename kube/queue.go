@@ -15,8 +15,8 @@ import (
 )
 
 // Defaults of Config.Workers and Config.Attempts. Eight workers keep at most eight of the
-// portal's requests in flight, which reach 100 requests a second (the portal's default
-// client rate limit) while a create takes up to 80 ms.
+// sessions' creates and deletes in flight, which reach 100 requests a second (the portal's
+// default client rate limit) while a create takes up to 80 ms.
 const (
 	DefaultWorkers  = 8
 	DefaultAttempts = 14

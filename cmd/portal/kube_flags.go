@@ -20,7 +20,7 @@ const (
 // Defaults of --kube-qps and --kube-burst: a class of 200 arriving at once on demand makes
 // 1,400 creates, about 12 s at this rate after the burst, while a small cluster's API
 // server, which takes a few hundred requests a second, keeps room for its own controllers
-// and its other clients. The workers (kube.DefaultWorkers) bound the requests in flight.
+// and its other clients. The workers (kube.DefaultWorkers) bound the sessions' requests in flight.
 const (
 	defaultKubeQPS   = 100
 	defaultKubeBurst = 200
