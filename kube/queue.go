@@ -14,9 +14,11 @@ import (
 	"portal"
 )
 
-// Defaults of Config.Workers and Config.Attempts.
+// Defaults of Config.Workers and Config.Attempts. Eight workers keep at most eight of the
+// sessions' creates and deletes in flight, which reach 100 requests a second (the portal's
+// default client rate limit) while a create takes up to 80 ms.
 const (
-	DefaultWorkers  = 4
+	DefaultWorkers  = 8
 	DefaultAttempts = 14
 )
 

@@ -17,6 +17,15 @@ const (
 	defaultSessionImage = "portal-session:dev"
 )
 
+// Defaults of --kube-qps and --kube-burst: a class of 200 arriving at once on demand makes
+// 1,400 creates, about 12 s at this rate after the burst, while a small cluster's API
+// server, which takes a few hundred requests a second, keeps room for its own controllers
+// and its other clients. The workers (kube.DefaultWorkers) bound the sessions' requests in flight.
+const (
+	defaultKubeQPS   = 100
+	defaultKubeBurst = 200
+)
+
 // kubeFlags are `portal serve`'s settings for the kubernetes provisioner.
 type kubeFlags struct {
 	// Provisioner is local (sessions are local processes) or kubernetes.
@@ -37,8 +46,8 @@ type kubeRaw struct{ qps, burst, workers *string }
 func (k *kubeFlags) register(fs *flag.FlagSet) kubeRaw {
 	fs.StringVar(&k.Provisioner, "provisioner", envOr("PORTAL_PROVISIONER", "local"), "where sessions run: local (processes on this machine) or kubernetes (a namespace each) (env PORTAL_PROVISIONER)")
 	fs.StringVar(&k.Kubeconfig, "kubeconfig", envOr("KUBECONFIG", ""), "kubeconfig file for --provisioner kubernetes (env KUBECONFIG; default: the in-cluster service account)")
-	qps := fs.String("kube-qps", envOr("PORTAL_KUBE_QPS", "50"), "requests per second the portal makes to the Kubernetes API server at most (env PORTAL_KUBE_QPS)")
-	burst := fs.String("kube-burst", envOr("PORTAL_KUBE_BURST", "100"), "requests the portal may make to the Kubernetes API server in a burst above --kube-qps (env PORTAL_KUBE_BURST)")
+	qps := fs.String("kube-qps", envOr("PORTAL_KUBE_QPS", strconv.Itoa(defaultKubeQPS)), "requests per second the portal makes to the Kubernetes API server at most (env PORTAL_KUBE_QPS)")
+	burst := fs.String("kube-burst", envOr("PORTAL_KUBE_BURST", strconv.Itoa(defaultKubeBurst)), "requests the portal may make to the Kubernetes API server in a burst above --kube-qps (env PORTAL_KUBE_BURST)")
 	fs.StringVar(&k.SessionImage, "session-image", envOr("PORTAL_SESSION_IMAGE", defaultSessionImage), "default image of session pods, built from images/session/Dockerfile (env PORTAL_SESSION_IMAGE; kubernetes only)")
 	fs.StringVar(&k.PortalImage, "portal-image", envOr("PORTAL_IMAGE", defaultPortalImage), "image holding the static portal binary at /usr/local/bin/portal and cp, copied into each session pod: the portal's own image, built from Dockerfile (env PORTAL_IMAGE; kubernetes only)")
 	fs.StringVar(&k.Budget, "namespace-budget", envOr("PORTAL_NAMESPACE_BUDGET", ""), "default session namespace budget: small, medium, large, x-large, xx-large, xxx-large or custom for none (env PORTAL_NAMESPACE_BUDGET)")

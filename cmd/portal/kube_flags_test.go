@@ -11,19 +11,25 @@ import (
 // default and needs nothing more; kubernetes needs its images and valid rate limits.
 func TestParseServeProvisioner(t *testing.T) {
 	images := []string{"--session-image", "s:1", "--portal-image", "p:1"}
+	// The defaults are under test: none of their variables is set (t.Setenv restores them).
+	for _, name := range []string{"PORTAL_KUBE_QPS", "PORTAL_KUBE_BURST", "PORTAL_KUBE_WORKERS"} {
+		t.Setenv(name, "")
+		os.Unsetenv(name)
+	}
 	for _, tt := range []struct {
 		args    []string
 		env     string // PORTAL_PROVISIONER
 		want    string
 		qps     float64
+		burst   int
 		workers int
 		err     string
 	}{
 		{want: "local"},
 		{args: []string{"--kube-qps", "nonsense"}, want: "local"}, // not checked for local
-		{args: append([]string{"--provisioner", "kubernetes"}, images...), want: "kubernetes", qps: 50, workers: 4},
-		{env: "kubernetes", args: append([]string{"--kube-qps", "7.5"}, images...), want: "kubernetes", qps: 7.5, workers: 4},
-		{args: append([]string{"--provisioner", "kubernetes", "--kube-workers", "9"}, images...), want: "kubernetes", qps: 50, workers: 9},
+		{args: append([]string{"--provisioner", "kubernetes"}, images...), want: "kubernetes", qps: 100, burst: 200, workers: 8},
+		{env: "kubernetes", args: append([]string{"--kube-qps", "7.5"}, images...), want: "kubernetes", qps: 7.5, burst: 200, workers: 8},
+		{args: append([]string{"--provisioner", "kubernetes", "--kube-workers", "9", "--kube-burst", "20"}, images...), want: "kubernetes", qps: 100, burst: 20, workers: 9},
 		{args: append([]string{"--provisioner", "kubernetes", "--kube-workers", "0"}, images...), err: "--kube-workers"},
 		{args: append([]string{"--provisioner", "kubernetes", "--kube-workers", "two"}, images...), err: "--kube-workers"},
 		{args: []string{"--provisioner", "docker"}, err: "--provisioner: expected local or kubernetes"},
@@ -47,8 +53,9 @@ func TestParseServeProvisioner(t *testing.T) {
 			t.Errorf("%v env %q: %v", tt.args, tt.env, err)
 			continue
 		}
-		if c.Kube.Provisioner != tt.want || c.Kube.QPS != tt.qps || c.Kube.Workers != tt.workers {
-			t.Errorf("%v env %q: provisioner %q qps %v workers %d, want %q %v %d", tt.args, tt.env, c.Kube.Provisioner, c.Kube.QPS, c.Kube.Workers, tt.want, tt.qps, tt.workers)
+		if c.Kube.Provisioner != tt.want || c.Kube.QPS != tt.qps || c.Kube.Burst != tt.burst || c.Kube.Workers != tt.workers {
+			t.Errorf("%v env %q: provisioner %q qps %v burst %d workers %d, want %q %v %d %d", tt.args, tt.env,
+				c.Kube.Provisioner, c.Kube.QPS, c.Kube.Burst, c.Kube.Workers, tt.want, tt.qps, tt.burst, tt.workers)
 		}
 	}
 }
