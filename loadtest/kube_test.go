@@ -68,7 +68,9 @@ func TestLoadProvisionerSettings(t *testing.T) {
 
 // TestLoadPeakRSS: the peak resident size is read, and is at least the current one.
 func TestLoadPeakRSS(t *testing.T) {
-	peak, now := peakRSSKB(os.Getpid()), rssKB(os.Getpid())
+	// Now first: the peak read after it cannot be lower, whatever the process does between.
+	now := rssKB(os.Getpid())
+	peak := peakRSSKB(os.Getpid())
 	if peak <= 0 || peak < now {
 		t.Fatalf("peak %d KiB, now %d KiB", peak, now)
 	}

@@ -167,7 +167,9 @@ func (b *tab) login(user, password, next string) {
 	b.t.Helper()
 	b.open("/accounts/login/", "#login-form", "login")
 	b.fill("username", user, "password", password)
-	b.click("#login-submit", next, "after-login")
+	// The login page has next too (main, say): wait for the page the form's answer loads,
+	// or the next navigation may cut the login short.
+	b.clickToPage("#login-submit", next, "after-login")
 }
 
 // Banners the notification values show (web/ui.go).
