@@ -100,17 +100,11 @@ func (p *Provisioner) StopEnvironment(ctx context.Context, env string) error {
 	if len(validation.IsDNS1123Label(env)) > 0 {
 		return nil
 	}
-	n, err := p.nsList.Get(env)
-	if apierrors.IsNotFound(err) {
-		n, err = p.client.CoreV1().Namespaces().Get(ctx, env, metav1.GetOptions{})
-	}
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
+	n, err := p.namespace(ctx, env)
 	if err != nil {
 		return fmt.Errorf("kube: stop environment %s: %w", env, err)
 	}
-	if !p.isEnvNamespace(n, env) {
+	if n == nil || !p.isEnvNamespace(n, env) {
 		return nil
 	}
 	if err := p.deleteOutside(ctx, n, p.envLabels(env)); err != nil {
@@ -119,11 +113,7 @@ func (p *Provisioner) StopEnvironment(ctx context.Context, env string) error {
 	if n.DeletionTimestamp != nil {
 		return nil
 	}
-	uid := n.UID
-	bg := metav1.DeletePropagationBackground
-	err = p.client.CoreV1().Namespaces().Delete(ctx, env, metav1.DeleteOptions{
-		PropagationPolicy: &bg, Preconditions: &metav1.Preconditions{UID: &uid}})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+	if err := p.deleteNamespace(ctx, n); err != nil {
 		return fmt.Errorf("kube: stop environment %s: %w", env, err)
 	}
 	p.log.Info("environment namespace deleted", "environment", env)

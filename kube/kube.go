@@ -698,15 +698,12 @@ func (p *Provisioner) Stop(ctx context.Context, b []byte) error {
 	if j == nil {
 		// Only a namespace of this portal: a handle must never delete anything else. The
 		// cache holds only ours; one it has not seen is read from the API server.
-		n, err := p.nsList.Get(ns)
-		if apierrors.IsNotFound(err) {
-			n, err = p.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-		}
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
+		n, err := p.namespace(ctx, ns)
 		if err != nil {
 			return fmt.Errorf("kube: stop %s: %w", ns, err)
+		}
+		if n == nil {
+			return nil
 		}
 		if !p.owns(n) {
 			return fmt.Errorf("kube: stop %s: the namespace is not a session of portal %s", ns, p.cfg.Portal)

@@ -188,14 +188,8 @@ func (e *stepError) Unwrap() error { return e.err }
 // remove deletes the session's namespace if it is this portal's; one that is gone or going
 // already is success.
 func (p *Provisioner) remove(ctx context.Context, ns string) error {
-	n, err := p.nsList.Get(ns)
-	if apierrors.IsNotFound(err) {
-		n, err = p.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-	}
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	n, err := p.namespace(ctx, ns)
+	if n == nil || err != nil {
 		return err
 	}
 	if !p.owns(n) {
@@ -208,12 +202,31 @@ func (p *Provisioner) remove(ctx context.Context, ns string) error {
 	if err := p.deleteOutside(ctx, n, map[string]string{LabelPortal: p.cfg.Portal, LabelSession: ns}); err != nil {
 		return err
 	}
+	return p.deleteNamespace(ctx, n)
+}
+
+// namespace returns the namespace name from the informer's cache, which holds only this
+// portal's, or else from the API server; nil when there is none.
+func (p *Provisioner) namespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	n, err := p.nsList.Get(name)
+	if apierrors.IsNotFound(err) {
+		n, err = p.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return n, err
+}
+
+// deleteNamespace deletes n (everything in it goes with it) unless it is being deleted
+// already; one that is gone, or was replaced by another of the same name, is success.
+func (p *Provisioner) deleteNamespace(ctx context.Context, n *corev1.Namespace) error {
 	if n.DeletionTimestamp != nil {
 		return nil
 	}
 	uid := n.UID
 	bg := metav1.DeletePropagationBackground
-	err = p.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{
+	err := p.client.CoreV1().Namespaces().Delete(ctx, n.Name, metav1.DeleteOptions{
 		PropagationPolicy: &bg, Preconditions: &metav1.Preconditions{UID: &uid}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return err
