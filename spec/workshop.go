@@ -94,11 +94,15 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 	applications := session.obj("applications")
 	terminal := applications.obj("terminal")
 	w.Terminals = 1
-	switch terminal.enum("layout", "default", "default", "split", "split/2", "lower") {
+	// As in the reference: "lower" is one terminal (below the instructions there), "none"
+	// none at all.
+	switch terminal.enum("layout", "default", "default", "split", "split/2", "lower", "none") {
 	case "split":
 		w.Terminals = 2
-	case "split/2", "lower":
+	case "split/2":
 		w.Terminals = 3
+	case "none":
+		w.Terminals = 0
 	}
 	if !terminal.boolOr("enabled", true) {
 		w.Terminals = 0

@@ -113,7 +113,8 @@ func TestWorkshopTerminals(t *testing.T) {
 		{"{layout: default}", 1},
 		{"{layout: split}", 2},
 		{"{layout: split/2}", 3},
-		{"{layout: lower}", 3},
+		{"{layout: lower}", 1},
+		{"{layout: none}", 0},
 		{"{enabled: false}", 0},
 		{"{enabled: false, layout: split}", 0},
 	}
