@@ -47,6 +47,7 @@ const (
 	dUnau  = http.StatusUnauthorized
 	dNotF  = http.StatusNotFound
 	dUpgr  = http.StatusUpgradeRequired
+	dBad   = http.StatusBadRequest
 )
 
 // dashAuthzTable lists every route of the dashboard with the status each kind of caller
@@ -65,6 +66,10 @@ var dashAuthzTable = []dashRoute{
 	{"GET /terminal/{id}", "GET", "/terminal/1", "", dashWant{dUpgr, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"POST /terminal/{id}/input", "POST", "/terminal/9/input", `{"text":"true"}`, dashWant{dNotF, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"POST /terminal/{id}/clear", "POST", "/terminal/1/clear", "", dashWant{dNone, dUnau, dUnau, dUnau, dUnau, dUnau}},
+	{"POST /examiner/test/{name}", "POST", "/examiner/test/no-such-test", "{}", dashWant{dNotF, dUnau, dUnau, dUnau, dUnau, dUnau}},
+	{"GET /files/{path...}", "GET", "/files/no-such-file", "", dashWant{dNotF, dUnau, dUnau, dUnau, dUnau, dUnau}},
+	{"POST /upload/file", "POST", "/upload/file", "", dashWant{dBad, dUnau, dUnau, dUnau, dUnau, dUnau}},
+	{"POST /upload/files", "POST", "/upload/files", "", dashWant{dBad, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"GET /static/vendor/", "GET", "/static/vendor/.keep", "", dashWant{dOK, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"GET /static/", "GET", "/static/dashboard.css", "", dashWant{dOK, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"/", "GET", "/no/such/page", "", dashWant{dNotF, dUnau, dUnau, dUnau, dUnau, dUnau}},

@@ -303,6 +303,7 @@ func (s *Server) newTerminals() (*terminal.Shells, error) {
 	}
 	ts := terminal.NewShells(terminal.Count(s.cfg.Terminals), shell, env, dir, s.log, s.emit, func() { s.touch(false) })
 	ts.ExtraEnv = func() []string { return s.paramEnv(env) }
+	ts.Content = s.cfg.ContentDir
 	return ts, nil
 }
 
@@ -344,6 +345,10 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /terminal/{id}", post(s.handleTerminal))
 	s.mux.Handle("POST /terminal/{id}/input", post(s.handleTerminalInput))
 	s.mux.Handle("POST /terminal/{id}/clear", post(s.handleTerminalClear))
+	s.mux.Handle("POST /examiner/test/{name}", post(s.handleExaminerTest))
+	s.mux.Handle("GET /files/{path...}", own(s.handleFile))
+	s.mux.Handle("POST /upload/file", post(s.handleUpload))
+	s.mux.Handle("POST /upload/files", post(s.handleUpload))
 	s.mux.Handle("GET /static/vendor/", own(http.StripPrefix("/static/vendor/",
 		http.FileServerFS(staticfs.Valid(s.vendor))).ServeHTTP))
 	// Only the static folder is served: the path is cleaned inside it, so that an encoded

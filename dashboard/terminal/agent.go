@@ -32,6 +32,8 @@ type Config struct {
 	ShellEnv []string
 	// WorkDir is the shells' working directory and HOME ("" = the current directory).
 	WorkDir string
+	// Content is the workshop content's folder, whose programs POST /run runs ("" = none).
+	Content string           // WORKSHOP_CONTENT
 	Logger  *slog.Logger     // nil = slog.Default()
 	Clock   func() time.Time // nil = time.Now, in UTC
 }
@@ -39,7 +41,7 @@ type Config struct {
 // ConfigFromEnv reads a Config from environment variables. LISTEN is required and must
 // name a Unix socket.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{Listen: getenv("LISTEN"), AddrFile: getenv("ADDR_FILE")}
+	cfg := Config{Listen: getenv("LISTEN"), AddrFile: getenv("ADDR_FILE"), Content: getenv("WORKSHOP_CONTENT")}
 	if !strings.HasPrefix(cfg.Listen, serve.UnixPrefix) || cfg.Listen == serve.UnixPrefix {
 		return Config{}, fmt.Errorf("dashboard: terminals: LISTEN must be unix:<path> (the agent admits every request), got %q", cfg.Listen)
 	}
@@ -54,8 +56,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 }
 
 // Agent serves one session's terminals to its dashboard host: GET /healthz,
-// GET /terminal/{id} (the WebSocket), POST /terminal/{id}/input and /clear, and
-// GET /activity. Close it to end its shells.
+// GET /terminal/{id} (the WebSocket), POST /terminal/{id}/input and /clear,
+// GET /activity, POST /run (see Runner) and GET and PUT /files/{path...} (see Files).
+// Close it to end its shells.
 type Agent struct {
 	terms  *Shells
 	now    func() time.Time
@@ -115,6 +118,7 @@ func NewAgent(cfg Config) (*Agent, error) {
 	// terminals' connections instead.
 	noEvent := func(string, map[string]any) {}
 	a.terms = NewShells(Count(cfg.Terminals), shell, env, dir, a.log, noEvent, a.touch)
+	a.terms.Content = cfg.Content
 	a.terms.ExtraEnv = func() []string {
 		a.mu.Lock()
 		defer a.mu.Unlock()
@@ -139,6 +143,12 @@ func NewAgent(cfg Config) (*Agent, error) {
 		}
 	})
 	a.handle("GET /activity", a.handleActivity)
+	a.handle("POST /run", func(w http.ResponseWriter, r *http.Request) {
+		a.noteEnv(r, env)
+		ServeRun(a.terms, a.log, w, r)
+	})
+	a.handle("GET /files/{path...}", func(w http.ResponseWriter, r *http.Request) { ServeFiles(a.terms, a.log, w, r) })
+	a.handle("PUT /files/{path...}", func(w http.ResponseWriter, r *http.Request) { ServeFiles(a.terms, a.log, w, r) })
 	return a, nil
 }
 

@@ -68,6 +68,13 @@ func WriteError(w http.ResponseWriter, log *slog.Logger, id string, err error) {
 // Interrupt is the text of an input that sends an interrupt (Ctrl-C) rather than typing.
 const Interrupt = "<ctrl-c>"
 
+// IsInterrupt reports whether text, trimmed, asks for an interrupt: Interrupt or the
+// reference's other spelling, "<ctrl+c>".
+func IsInterrupt(text string) bool {
+	t := strings.TrimSpace(text)
+	return t == Interrupt || t == "<ctrl+c>"
+}
+
 // Request is the body of POST /terminal/<n>/input.
 type Request struct {
 	Text  string `json:"text"`            // typed as is
@@ -76,9 +83,9 @@ type Request struct {
 }
 
 // keys returns what req types: its text with newlines as Enter, then Enter when asked for;
-// the text Interrupt is an interrupt.
+// a text that IsInterrupt is an interrupt.
 func (req Request) keys() []byte {
-	if strings.TrimSpace(req.Text) == Interrupt {
+	if IsInterrupt(req.Text) {
 		return []byte{3}
 	}
 	in := []byte(strings.ReplaceAll(req.Text, "\n", "\r"))

@@ -51,7 +51,10 @@ type Shells struct {
 	// ExtraEnv returns variables known only after the shells were set up (the request's
 	// parameters), which shells started from then on get, or nil. Set it before first use.
 	ExtraEnv func() []string
-	list     []*terminal
+	// Content is the workshop content's folder, where Run finds programs ("" = none).
+	// Set it before first use.
+	Content string
+	list    []*terminal
 }
 
 // NewShells returns n terminals whose shells run shell with env in dir (see Setup).

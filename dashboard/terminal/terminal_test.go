@@ -76,3 +76,23 @@ func TestCountFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// Both spellings of the reference's interrupt send Ctrl-C; other text is typed, newlines
+// as Enter.
+func TestRequestKeys(t *testing.T) {
+	tests := []struct {
+		req  Request
+		want string
+	}{
+		{Request{Text: "<ctrl-c>", Enter: true}, "\x03"},
+		{Request{Text: " <ctrl+c>\n"}, "\x03"},
+		{Request{Text: "<ctrl-d>", Enter: true}, "<ctrl-d>\r"},
+		{Request{Text: "ls\npwd", Enter: true}, "ls\rpwd\r"},
+		{Request{Text: "yes"}, "yes"},
+	}
+	for _, tt := range tests {
+		if got := string(tt.req.keys()); got != tt.want {
+			t.Errorf("keys(%+v) = %q, want %q", tt.req, got, tt.want)
+		}
+	}
+}
