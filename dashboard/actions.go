@@ -1,9 +1,15 @@
 package dashboard
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"html"
+	"math"
 	"net/url"
+	"path"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -18,12 +24,18 @@ import (
 // action is what a clickable block does, as the page's script reads it from the block's
 // data attributes.
 type action struct {
-	Kind     string // execute, input, interrupt, clear, copy, copy-and-edit, open-url
+	// Kind is execute, input, interrupt, clear, select, copy, copy-and-edit, open-url,
+	// examiner, section-begin, section-end, section-heading, download-file, copy-file,
+	// upload-file or upload-files.
+	Kind     string
 	Terminal string // "1", "2", "3", "all"; "" for actions that use no terminal
-	Text     string // what is shown, run, typed or copied; the URL of open-url
+	Text     string // what is run, typed or copied; the URL of open-url; a file's path
+	Shown    string // what the block shows instead of Text ("" = Text)
 	NoEnter  bool   // input: do not press Enter after the text
 	Clear    bool   // execute: clear the terminal first
-	Title    string // optional caption above the block
+	Title    string // the caption above the block, "Prefix: title" ("" = none)
+	// The reference's options of YAML-bodied actions, as data attributes (name → value).
+	Data map[string]string
 }
 
 // interruptBody is the body of a classic execute block that sends an interrupt.
@@ -41,26 +53,102 @@ var classicActions = map[string][2]string{
 	"copy-and-edit": {"copy-and-edit", ""},
 }
 
+// yamlKinds maps the YAML-bodied actions the dashboard supports to their kind.
+var yamlKinds = map[string]string{
+	"terminal:execute": "execute", "terminal:execute-all": "execute",
+	"terminal:input": "input", "terminal:interrupt": "interrupt",
+	"terminal:interrupt-all": "interrupt", "terminal:clear": "clear",
+	"terminal:clear-all": "clear", "terminal:select": "select",
+	"workshop:copy": "copy", "workshop:copy-and-edit": "copy-and-edit",
+	"dashboard:open-url":    "open-url",
+	"examiner:execute-test": "examiner",
+	"section:begin":         "section-begin", "section:end": "section-end", "section:heading": "section-heading",
+	"files:download-file": "download-file", "files:copy-file": "copy-file",
+	"files:upload-file": "upload-file", "files:upload-files": "upload-files",
+}
+
+// unsupported are the reference's actions the dashboard knows and does not offer, with why.
+var unsupported = map[string]string{
+	"dashboard:open-dashboard":   "the dashboard has no tabs besides the terminals",
+	"dashboard:create-dashboard": "the dashboard has no tabs besides the terminals",
+	"dashboard:reload-dashboard": "the dashboard has no tabs besides the terminals",
+	"dashboard:delete-dashboard": "the dashboard has no tabs besides the terminals",
+	"dashboard:expose-dashboard": "the dashboard has no tabs besides the terminals",
+}
+
 // yamlAction is the body of a YAML-bodied action block (```terminal:execute and the like).
 type yamlAction struct {
-	Command     string `yaml:"command"`
-	Text        string `yaml:"text"`
-	URL         string `yaml:"url"`
-	Session     any    `yaml:"session"`
-	Endl        *bool  `yaml:"endl"`
-	Clear       bool   `yaml:"clear"`
-	Title       string `yaml:"title"`
-	Description string `yaml:"description"`
+	Command     string  `yaml:"command"`
+	Text        string  `yaml:"text"`
+	URL         string  `yaml:"url"`
+	Session     any     `yaml:"session"`
+	Endl        *bool   `yaml:"endl"`
+	Clear       bool    `yaml:"clear"`
+	Prefix      string  `yaml:"prefix"`
+	Title       string  `yaml:"title"`
+	Description *string `yaml:"description"`
+	// Options of every action.
+	Autostart bool `yaml:"autostart"`
+	Hidden    bool `yaml:"hidden"`
+	Cascade   bool `yaml:"cascade"`
+	Cooldown  any  `yaml:"cooldown"`
+	Pause     any  `yaml:"pause"`
+	Event     any  `yaml:"event"`
+	// examiner:execute-test
+	Name    string `yaml:"name"`
+	Args    []any  `yaml:"args"`
+	Timeout any    `yaml:"timeout"`
+	Retries any    `yaml:"retries"`
+	Delay   any    `yaml:"delay"`
+	Inputs  any    `yaml:"inputs"`
+	// files:*
+	Path      string `yaml:"path"`
+	Download  string `yaml:"download"`
+	Preview   bool   `yaml:"preview"`
+	Directory string `yaml:"directory"`
+}
+
+// prefixes are the default caption prefixes of each namespace, as in the reference.
+var prefixes = map[string]string{"terminal": "Terminal", "workshop": "Workshop", "dashboard": "Dashboard",
+	"examiner": "Examiner", "section": "Section", "files": "Files"}
+
+// seconds reads an option that is a number of seconds, or .inf where inf allows it, into
+// its data attribute form ("3", "0.5", "inf"); "" when absent.
+func seconds(lang, field string, v any, inf bool) (string, error) {
+	var f float64
+	switch n := v.(type) {
+	case nil:
+		return "", nil
+	case int:
+		f = float64(n)
+	case float64:
+		f = n
+	default:
+		return "", fmt.Errorf("%s: %s must be a number%s, got %v", lang, field, map[bool]string{true: " or .INF"}[inf], v)
+	}
+	switch {
+	case math.IsInf(f, 1) && inf:
+		return "inf", nil
+	case math.IsNaN(f) || math.IsInf(f, 0) || f < 0:
+		return "", fmt.Errorf("%s: %s must be a number of 0 or more%s, got %v", lang, field, map[bool]string{true: " or .INF"}[inf], v)
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64), nil
+}
+
+// localPath reports whether p is a path inside a folder (no "..", not absolute).
+func localPath(p string) bool {
+	return p != "" && filepath.IsLocal(p)
 }
 
 // parseAction turns a fenced block's language and body into an action. ok is false for a
 // language that is no action (plain code); err explains why an action block is unusable
-// (unknown kind, bad YAML, missing field), and such a block is shown inert with a warning.
+// (unknown kind, bad YAML, missing or wrong field), and such a block is shown inert with
+// a warning.
 func parseAction(lang, body string) (a action, ok bool, err error) {
 	if c, found := classicActions[lang]; found {
 		a = action{Kind: c[0], Terminal: c[1], Text: strings.TrimRight(body, "\n")}
-		if a.Kind == "execute" && strings.TrimSpace(a.Text) == interruptBody {
-			a.Kind = "interrupt"
+		if a.Kind == "execute" && terminal.IsInterrupt(a.Text) {
+			a.Kind, a.Text = "interrupt", interruptBody
 		}
 		return a, true, nil
 	}
@@ -71,15 +159,14 @@ func parseAction(lang, body string) (a action, ok bool, err error) {
 		}
 		return a, false, nil
 	}
-	kinds := map[string]string{
-		"terminal:execute": "execute", "terminal:execute-all": "execute",
-		"terminal:input": "input", "terminal:interrupt": "interrupt",
-		"terminal:interrupt-all": "interrupt", "terminal:clear": "clear",
-		"terminal:clear-all": "clear", "workshop:copy": "copy",
-		"workshop:copy-and-edit": "copy-and-edit", "dashboard:open-url": "open-url",
+	if why, known := unsupported[lang]; known {
+		return a, true, fmt.Errorf("%s is not supported: %s", lang, why)
 	}
-	kind, known := kinds[ns+":"+name]
-	if !known {
+	kind, known := yamlKinds[lang]
+	switch {
+	case !known && ns == "editor":
+		return a, true, fmt.Errorf("%s is not supported: the dashboard has no editor", lang)
+	case !known:
 		return a, true, fmt.Errorf("unknown action %q", lang)
 	}
 	var y yamlAction
@@ -88,9 +175,9 @@ func parseAction(lang, body string) (a action, ok bool, err error) {
 			return a, true, fmt.Errorf("%s: the block is not valid YAML: %v", lang, err)
 		}
 	}
-	a = action{Kind: kind, Clear: y.Clear, Title: y.Title}
-	if a.Title == "" {
-		a.Title = y.Description
+	a = action{Kind: kind, Clear: y.Clear, Data: map[string]string{}}
+	if y.Description != nil {
+		a.Shown = strings.TrimRight(*y.Description, "\n")
 	}
 	if ns == "terminal" {
 		a.Terminal = "1"
@@ -99,11 +186,31 @@ func parseAction(lang, body string) (a action, ok bool, err error) {
 		} else if y.Session != nil {
 			s := fmt.Sprint(y.Session)
 			if n, err := strconv.Atoi(s); err != nil || n < 1 || n > terminal.Max {
-				return a, true, fmt.Errorf("%s: session must be 1 to %d, got %q", lang, terminal.Max, s)
+				return a, true, fmt.Errorf("%s: session must be 1 to %d (named terminal sessions are not supported), got %q", lang, terminal.Max, s)
 			}
 			a.Terminal = s
 		}
 	}
+	// The options every YAML-bodied action takes.
+	for attr, on := range map[string]bool{"autostart": y.Autostart, "hidden": y.Hidden, "cascade": y.Cascade} {
+		if on {
+			a.Data[attr] = "true"
+		}
+	}
+	if a.Data["cooldown"], err = seconds(lang, "cooldown", y.Cooldown, true); err != nil {
+		return a, true, err
+	}
+	if a.Data["pause"], err = seconds(lang, "pause", y.Pause, false); err != nil {
+		return a, true, err
+	}
+	if y.Event != nil {
+		ev, err := json.Marshal(jsonable(y.Event))
+		if err != nil {
+			return a, true, fmt.Errorf("%s: event: %v", lang, err)
+		}
+		a.Data["event"] = string(ev)
+	}
+	subject := y.Title
 	switch kind {
 	case "execute":
 		a.Text = strings.TrimRight(y.Command, "\n")
@@ -120,19 +227,214 @@ func parseAction(lang, body string) (a action, ok bool, err error) {
 		a.Text = interruptBody
 	case "clear":
 		a.Text = "clear"
+	case "select":
+		subject = cmp.Or(subject, fmt.Sprintf("Select terminal %q", a.Terminal))
 	case "copy", "copy-and-edit":
 		a.Text = strings.TrimRight(y.Text, "\n")
 		if a.Text == "" {
 			return a, true, fmt.Errorf("%s: text is missing", lang)
 		}
 	case "open-url":
-		u, err := url.Parse(y.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return a, true, fmt.Errorf("%s: url must be an http or https URL, got %q", lang, y.URL)
+		if err := checkURL(lang, "url", y.URL); err != nil {
+			return a, true, err
 		}
 		a.Text = y.URL
+	case "examiner":
+		if y.Inputs != nil {
+			return a, true, fmt.Errorf("%s: inputs (forms) are not supported", lang)
+		}
+		if !testName.MatchString(y.Name) {
+			return a, true, fmt.Errorf("%s: name must be the file name of a program in workshop/examiner/tests, got %q", lang, y.Name)
+		}
+		a.Data["name"] = y.Name
+		args := make([]string, len(y.Args))
+		for i, v := range y.Args {
+			switch v.(type) {
+			case nil, map[string]any, []any:
+				return a, true, fmt.Errorf("%s: args[%d] must be a string, got %v", lang, i, v)
+			}
+			args[i] = fmt.Sprint(v)
+		}
+		b, _ := json.Marshal(args)
+		a.Data["args"] = string(b)
+		for _, f := range []struct {
+			field string
+			v     any
+			inf   bool
+		}{{"timeout", y.Timeout, false}, {"retries", y.Retries, true}, {"delay", y.Delay, false}} {
+			if a.Data[f.field], err = seconds(lang, f.field, f.v, f.inf); err != nil {
+				return a, true, err
+			}
+		}
+		if y.URL != "" {
+			if err := checkURL(lang, "url", y.URL); err != nil {
+				return a, true, err
+			}
+			a.Data["url"] = y.URL
+		}
+		subject = cmp.Or(subject, fmt.Sprintf("Execute test case %q", y.Name))
+	case "section-begin", "section-heading":
+		a.Data["section"] = cmp.Or(y.Name, "*")
+		subject = cmp.Or(subject, "Instructions")
+		if kind == "section-heading" {
+			delete(a.Data, "section")
+		}
+	case "section-end":
+		a.Data["section"] = cmp.Or(y.Name, "*")
+	case "download-file", "copy-file":
+		switch {
+		case y.URL != "":
+			if err := checkURL(lang, "url", y.URL); err != nil {
+				return a, true, err
+			}
+			a.Data["url"] = y.URL
+		case localPath(y.Path):
+			a.Data["path"] = y.Path
+		default:
+			return a, true, fmt.Errorf("%s: path must be a file of the home folder (relative, without ..), got %q", lang, y.Path)
+		}
+		if y.Download != "" && (strings.ContainsAny(y.Download, `/\`) || y.Download == "." || y.Download == "..") {
+			return a, true, fmt.Errorf("%s: download must be a file name without a folder, got %q", lang, y.Download)
+		}
+		file := cmp.Or(y.Download, path.Base(cmp.Or(y.Path, y.URL)))
+		a.Data["download"] = file
+		if y.Preview {
+			a.Data["preview"] = "true"
+		}
+		if kind == "download-file" {
+			subject = cmp.Or(subject, fmt.Sprintf("Download file %q", file))
+		} else {
+			subject = cmp.Or(subject, fmt.Sprintf("Copy file %q to paste buffer", cmp.Or(y.Path, y.URL)))
+		}
+	case "upload-file":
+		if !localPath(y.Path) {
+			return a, true, fmt.Errorf("%s: path must be a file name in the uploads folder (relative, without ..), got %q", lang, y.Path)
+		}
+		a.Data["path"] = y.Path
+		subject = cmp.Or(subject, fmt.Sprintf("Upload file as %q", y.Path))
+	case "upload-files":
+		if y.Directory != "" && y.Directory != "." && !localPath(y.Directory) {
+			return a, true, fmt.Errorf("%s: directory must be a folder in the uploads folder (relative, without ..), got %q", lang, y.Directory)
+		}
+		if y.Directory != "" && y.Directory != "." {
+			a.Data["directory"] = y.Directory
+			subject = cmp.Or(subject, fmt.Sprintf("Upload files to %q", y.Directory))
+		}
+		subject = cmp.Or(subject, "Upload files")
+	}
+	// The caption: "Prefix: title", for every action that has no text of its own to show,
+	// and for the others when the block sets a title or prefix.
+	if subject != "" || y.Prefix != "" {
+		a.Title = cmp.Or(y.Prefix, prefixes[ns]) + ": " + cmp.Or(subject, a.Text)
 	}
 	return a, true, nil
+}
+
+// checkURL checks that field of an action is an absolute http or https URL.
+func checkURL(lang, field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: %s must be an http or https URL, got %q", lang, field, raw)
+	}
+	return nil
+}
+
+// jsonable turns a YAML value into one encoding/json can encode (maps with string keys).
+func jsonable(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, x := range t {
+			m[k] = jsonable(x)
+		}
+		return m
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, x := range t {
+			m[fmt.Sprint(k)] = jsonable(x)
+		}
+		return m
+	case []any:
+		l := make([]any, len(t))
+		for i, x := range t {
+			l[i] = jsonable(x)
+		}
+		return l
+	case float64:
+		if math.IsInf(t, 0) || math.IsNaN(t) {
+			return fmt.Sprint(t)
+		}
+	}
+	return v
+}
+
+// actionHTML renders one fenced block, given its language and body, as the dashboard
+// shows it: an action block
+// <pre class="action action-<lang>" data-action="…" data-terminal="…" …><code>…</code></pre>
+// (with a caption before it when it has one), which the dashboard's script makes
+// clickable; an inert block with a visible warning for an unusable action block. isAction
+// is false for a block that is no action, which the caller renders as plain code.
+func actionHTML(lang, body string) (out string, isAction bool) {
+	a, isAction, err := parseAction(lang, body)
+	if !isAction {
+		return "", false
+	}
+	esc := html.EscapeString
+	var w strings.Builder
+	if err != nil {
+		fmt.Fprintf(&w, `<div class="action-invalid" role="note"><p class="warning">&#9888; This block does nothing here: %s.</p><pre><code>%s</code></pre></div>`+"\n",
+			esc(err.Error()), esc(body))
+		return w.String(), true
+	}
+	hidden := a.Data["hidden"] == "true" || a.Kind == "section-end"
+	shown := a.Text
+	switch a.Kind {
+	case "select", "examiner", "section-begin", "section-end", "section-heading",
+		"download-file", "copy-file", "upload-file", "upload-files":
+		// The caption is the block; a description follows it.
+		shown = a.Title
+		if a.Kind == "section-end" {
+			shown = ""
+		}
+		if a.Shown != "" {
+			shown += "\n\n" + a.Shown
+		}
+	default:
+		if a.Title != "" {
+			fmt.Fprintf(&w, `<p class="action-title"%s>%s</p>`, map[bool]string{true: " hidden"}[hidden], esc(a.Title))
+		}
+		if a.Shown != "" {
+			shown = a.Shown
+		}
+	}
+	fmt.Fprintf(&w, `<pre class="action action-%s" data-action="%s"`, esc(strings.ReplaceAll(lang, ":", "-")), a.Kind)
+	if a.Terminal != "" {
+		fmt.Fprintf(&w, ` data-terminal="%s"`, a.Terminal)
+	}
+	if a.NoEnter {
+		w.WriteString(` data-enter="false"`)
+	}
+	if a.Clear {
+		w.WriteString(` data-clear="true"`)
+	}
+	if shown != a.Text && a.Text != "" {
+		fmt.Fprintf(&w, ` data-text="%s"`, esc(a.Text))
+	}
+	keys := make([]string, 0, len(a.Data))
+	for k, v := range a.Data {
+		if v != "" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&w, ` data-%s="%s"`, k, esc(a.Data[k]))
+	}
+	if hidden {
+		w.WriteString(` hidden`)
+	}
+	fmt.Fprintf(&w, `><code>%s</code></pre>`+"\n", esc(shown))
+	return w.String(), true
 }
 
 // codeBlockRenderer renders fenced code blocks. Action blocks become
@@ -157,35 +459,17 @@ func renderFencedCode(w util.BufWriter, src []byte, node ast.Node, entering bool
 		seg := lines.At(i)
 		body.Write(seg.Value(src))
 	}
-	esc := html.EscapeString
-	a, isAction, err := parseAction(lang, body.String())
-	switch {
-	case !isAction:
-		if lang != "" {
-			fmt.Fprintf(w, `<pre><code class="language-%s">`, esc(lang))
-		} else {
-			w.WriteString(`<pre><code>`)
-		}
-		w.WriteString(esc(body.String()))
-		w.WriteString("</code></pre>\n")
-	case err != nil:
-		fmt.Fprintf(w, `<div class="action-invalid" role="note"><p class="warning">&#9888; This block does nothing here: %s.</p><pre><code>%s</code></pre></div>`+"\n",
-			esc(err.Error()), esc(body.String()))
-	default:
-		if a.Title != "" {
-			fmt.Fprintf(w, `<p class="action-title">%s</p>`, esc(a.Title))
-		}
-		fmt.Fprintf(w, `<pre class="action action-%s" data-action="%s"`, esc(strings.ReplaceAll(lang, ":", "-")), a.Kind)
-		if a.Terminal != "" {
-			fmt.Fprintf(w, ` data-terminal="%s"`, a.Terminal)
-		}
-		if a.NoEnter {
-			w.WriteString(` data-enter="false"`)
-		}
-		if a.Clear {
-			w.WriteString(` data-clear="true"`)
-		}
-		fmt.Fprintf(w, `><code>%s</code></pre>`+"\n", esc(a.Text))
+	if out, isAction := actionHTML(lang, body.String()); isAction {
+		w.WriteString(out)
+		return ast.WalkSkipChildren, nil
 	}
+	esc := html.EscapeString
+	if lang != "" {
+		fmt.Fprintf(w, `<pre><code class="language-%s">`, esc(lang))
+	} else {
+		w.WriteString(`<pre><code>`)
+	}
+	w.WriteString(esc(body.String()))
+	w.WriteString("</code></pre>\n")
 	return ast.WalkSkipChildren, nil
 }

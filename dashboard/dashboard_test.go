@@ -522,7 +522,7 @@ func TestContentDir(t *testing.T) {
 	}
 	// An action the dashboard does not know is shown with a warning.
 	_, body = get(t, s, c, "/workshop/content/d-unknown")
-	if want := `<div class="action-invalid" role="note"><p class="warning">&#9888; This block does nothing here: unknown action &#34;editor:open-file&#34;.</p><pre><code>file: ~/exercises/sample.txt`; !strings.Contains(body, want) {
+	if want := `<div class="action-invalid" role="note"><p class="warning">&#9888; This block does nothing here: editor:open-file is not supported: the dashboard has no editor.</p><pre><code>file: ~/exercises/sample.txt`; !strings.Contains(body, want) {
 		t.Errorf("page d-unknown lacks %s", want)
 	}
 	if status, body := get(t, s, c, "/workshop/content/images/logo.png"); status != http.StatusOK || body != "PNG" {
