@@ -398,7 +398,9 @@ func TestSamplePages(t *testing.T) {
 
 	_, body = get(t, s, c, "/workshop/content/03-more-actions")
 	for _, want := range []string{
-		`<pre class="action action-terminal-execute" data-action="execute" data-terminal="1" data-clear="true"><code>echo &#34;the YAML form, in ` + testSession + `&#34;</code>`,
+		`<pre class="action action-terminal-execute" data-action="execute" data-terminal="1" data-clear="true" data-event="&#34;yaml-command-run&#34;"><code>echo &#34;the YAML form, in ` + testSession + `&#34;</code>`,
+		`<pre class="action action-section-begin" data-action="section-begin" data-section="*"><code>Section: Choosing a terminal</code></pre>`,
+		`<pre class="action action-terminal-select" data-action="select" data-terminal="1"><code>Terminal: Select terminal &#34;1&#34;</code></pre>`,
 		`<pre class="action action-terminal-execute-all" data-action="execute" data-terminal="all"><code>echo &#34;every terminal&#34;</code>`,
 		`<pre class="action action-terminal-input" data-action="input" data-terminal="1" data-enter="false"><code>echo &#34;finish this line and press Enter&#34;</code>`,
 		`<pre class="action action-terminal-interrupt" data-action="interrupt" data-terminal="1"><code>&lt;ctrl-c&gt;</code>`,

@@ -183,7 +183,11 @@
     execute: "M4 2.5v11l9-5.5z", input: "M1.5 4h13v8h-13z M4 7h1 M7 7h1 M10 7h1 M4.5 9.5h7",
     interrupt: "M3 3h10v10H3z", clear: "M6 3h8.5v10H6L1.5 8z M8 6l4 4 M12 6l-4 4",
     copy: "M5.5 5.5h8v8h-8z M2.5 10.5v-8h8", "copy-and-edit": "M5.5 5.5h8v8h-8z M2.5 10.5v-8h8",
-    "open-url": "M9 2.5h4.5V7 M13.5 2.5 7 9 M11.5 9.5v4h-9v-9h4"
+    "open-url": "M9 2.5h4.5V7 M13.5 2.5 7 9 M11.5 9.5v4h-9v-9h4",
+    select: "M1.5 2.5h13v11h-13z M4 6l2 2-2 2 M8 10h3",
+    examiner: "M2.5 8.5l3.5 3.5 7.5-8", "section-begin": "M3.5 6l4.5 4.5L12.5 6", "section-heading": "M8 4v1 M8 7v5",
+    "download-file": "M8 2v8 M4.5 7 8 10.5 11.5 7 M2.5 13.5h11", "copy-file": "M5.5 5.5h8v8h-8z M2.5 10.5v-8h8",
+    "upload-file": "M8 11V3 M4.5 6 8 2.5 11.5 6 M2.5 13.5h11", "upload-files": "M8 11V3 M4.5 6 8 2.5 11.5 6 M2.5 13.5h11"
   };
   var svgNS = "http://www.w3.org/2000/svg";
 
@@ -206,10 +210,32 @@
   }
 
   function prepareActions(root) {
+    prepareSections(root);
     root.querySelectorAll("pre.action").forEach(function (el) {
       el.setAttribute("tabindex", "0");
       el.setAttribute("role", "button");
       addIcon(el);
+      var kind = el.getAttribute("data-action");
+      if ((kind === "upload-file" || kind === "upload-files") && !el._input) {
+        // The file chooser sits below the block; choosing files uploads them.
+        var input = document.createElement("input");
+        input.type = "file";
+        input.className = "action-upload";
+        input.multiple = kind === "upload-files";
+        input.setAttribute("aria-label", (el.querySelector("code") || el).textContent);
+        input.addEventListener("change", function () { if (input.files.length) { runAction(el, true, false); } });
+        el.parentNode.insertBefore(input, el.nextSibling);
+        el._input = input;
+      }
+      if (el.getAttribute("data-preview") === "true" && el.hasAttribute("data-path")) {
+        fetch(filesURL(el.getAttribute("data-path")), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : null; })
+          .then(function (text) {
+            var code = el.querySelector("code");
+            if (text !== null && code) { code.textContent = code.textContent + "\n\n" + text; }
+          })
+          .catch(function () {});
+      }
     });
     root.querySelectorAll(".page-body a[href]").forEach(function (a) {
       if (/^https?:\/\//i.test(a.getAttribute("href"))) {
@@ -217,6 +243,59 @@
         a.rel = "noopener noreferrer";
       }
     });
+    autostart(root);
+  }
+
+  // prepareSections moves what lies between each section:begin and its section:end (the
+  // next one of the same name among its siblings, else the end of its parent) into a
+  // collapsed .section-body after the begin block.
+  function prepareSections(root) {
+    root.querySelectorAll('pre.action[data-action="section-begin"]').forEach(function (begin) {
+      if (begin._body) { return; }
+      var name = begin.getAttribute("data-section");
+      var body = document.createElement("div");
+      body.className = "section-body";
+      body.hidden = true;
+      var n = begin.nextSibling;
+      while (n) {
+        var next = n.nextSibling;
+        if (n.nodeType === 1 && n.matches('pre.action[data-action="section-end"]') && n.getAttribute("data-section") === name) { break; }
+        body.appendChild(n);
+        n = next;
+      }
+      begin.parentNode.insertBefore(body, begin.nextSibling);
+      begin._body = body;
+      begin.setAttribute("aria-expanded", "false");
+    });
+  }
+
+  // openSection shows (or, with toggle, hides again) a section's body; autostart actions
+  // in a body that opens run.
+  function openSection(begin, toggle) {
+    var body = begin._body;
+    if (!body) { return; }
+    var open = toggle ? body.hidden : true;
+    var was = !body.hidden;
+    body.hidden = !open;
+    begin.hidden = begin.hidden && !open;
+    begin.setAttribute("aria-expanded", String(open));
+    if (open && !was) { autostart(body); }
+  }
+
+  // autostart runs the actions marked autostart in root that are not in a closed section.
+  function autostart(root) {
+    root.querySelectorAll('pre.action[data-autostart="true"]').forEach(function (el) {
+      if (!el.closest(".section-body[hidden]")) { runAction(el, true, true); }
+    });
+  }
+
+  // nextAction is the action a cascade runs after el: the next action block among its
+  // siblings.
+  function nextAction(el) {
+    for (var n = el.nextElementSibling; n; n = n.nextElementSibling) {
+      if (n.matches("pre.action") && n.getAttribute("data-action") !== "section-end") { return n; }
+    }
+    return null;
   }
 
   function feedback(el, text, ok) {
@@ -228,6 +307,14 @@
       el.classList.remove("done", "failed");
       el.removeAttribute("data-feedback");
     }, 2500);
+  }
+
+  // status shows a lasting state on el: running, passed or failed.
+  function status(el, state, text) {
+    clearTimeout(el._feedback);
+    el.classList.remove("done", "failed");
+    el.setAttribute("data-state", state);
+    el.setAttribute("data-feedback", text);
   }
 
   function copyText(text) {
@@ -250,53 +337,210 @@
     return Promise.resolve(fallback());
   }
 
-  // runAction runs an action; byKey (Enter or Space) keeps the focus on the action.
-  function runAction(el, byKey) {
-    lastAction = el;
+  function filesURL(path) {
+    return "/files/" + path.split("/").map(encodeURIComponent).join("/");
+  }
+
+  function pageLink(sel) {
+    var a = document.querySelector("#instructions a." + sel + "[href]");
+    return a ? a.pathname.replace(/^\/workshop\/content\//, "") : null;
+  }
+
+  // Seconds the same action cannot run again after it finished, as in the reference;
+  // data-cooldown overrides ("inf": never again on this page).
+  var cooldowns = { "copy": 0, "copy-and-edit": 0, "open-url": 3, "upload-file": 3, "upload-files": 3 };
+
+  // runAction runs an action; byKey (Enter or Space, or auto) keeps the focus on the
+  // action; auto says it runs by itself (autostart, cascade). A click on an action that
+  // runs, or within its cooldown, does nothing. An action that succeeds and has
+  // data-cascade runs the next one.
+  function runAction(el, byKey, auto) {
     var kind = el.getAttribute("data-action");
+    var cd = el.getAttribute("data-cooldown");
+    cd = cd === "inf" ? Infinity : cd !== null ? Number(cd) : (kind in cooldowns ? cooldowns[kind] : 1);
+    var now = Date.now();
+    if (cd > 0 && (el._running || (el._completed && (now - el._completed) / 1000 < cd))) { return; }
+    if (!auto) { lastAction = el; }
+    var ev = el.getAttribute("data-event");
+    if (ev !== null) {
+      var page = document.getElementById("instructions");
+      var name;
+      try { name = JSON.parse(ev); } catch (e) { name = ev; }
+      sendEvent("Action/Event", {
+        prev_page: pageLink("prev"), current_page: page.getAttribute("data-page"), next_page: pageLink("next"),
+        page_number: Number(page.getAttribute("data-number")), pages_total: Number(page.getAttribute("data-total")),
+        event_name: name
+      });
+    }
+    var result = perform(el, kind, byKey, auto);
+    if (!result) { return; }
+    el._running = true;
+    el.setAttribute("data-result", "pending");
+    result.catch(function () { return false; }).then(function (ok) {
+      el._running = false;
+      el._completed = Date.now();
+      el.setAttribute("data-result", ok ? "success" : "failure");
+      if (ok && el.getAttribute("data-cascade") === "true") {
+        var pause = Number(el.getAttribute("data-pause") || 0.75);
+        setTimeout(function () {
+          var next = nextAction(el);
+          if (next && document.body.contains(next)) { runAction(next, true, true); }
+        }, pause * 1000);
+      }
+    });
+  }
+
+  // perform does what action el of kind does and returns a promise of its success, or
+  // null when it did nothing yet (an upload waiting for its files). A section that runs by
+  // itself only opens; a click opens or closes it.
+  function perform(el, kind, byKey, auto) {
     var target = el.getAttribute("data-terminal") || "1";
     var code = el.querySelector("code");
-    var text = code ? code.textContent : "";
-    var page = document.getElementById("instructions");
-    sendEvent("Action/Event", {
-      event_name: kind, current_page: page.getAttribute("data-page"),
-      page_number: Number(page.getAttribute("data-number")), pages_total: Number(page.getAttribute("data-total"))
-    });
+    var text = el.hasAttribute("data-text") ? el.getAttribute("data-text") : (code ? code.textContent : "");
     switch (kind) {
       case "execute":
       case "input":
       case "interrupt":
-        post("/terminal/" + target + "/input", {
+        showTerminal(target === "all" ? "1" : target, !byKey);
+        return post("/terminal/" + target + "/input", {
           text: kind === "interrupt" ? "<ctrl-c>" : text,
           enter: kind !== "interrupt" && el.getAttribute("data-enter") !== "false",
           clear: el.getAttribute("data-clear") === "true"
         }).then(function (r) {
           feedback(el, r.ok ? (kind === "interrupt" ? "Interrupted" : "Sent") : "No such terminal", r.ok);
-        }, function () { feedback(el, "Not sent", false); });
-        showTerminal(target === "all" ? "1" : target, !byKey);
-        break;
+          return r.ok;
+        }, function () { feedback(el, "Not sent", false); return false; });
       case "clear":
         showTerminal(target === "all" ? "1" : target, false);
-        post("/terminal/" + target + "/clear", {}).then(function (r) {
+        return post("/terminal/" + target + "/clear", {}).then(function (r) {
           feedback(el, r.ok ? "Cleared" : "No such terminal", r.ok);
-        }, function () { feedback(el, "Not cleared", false); });
-        break;
+          return r.ok;
+        }, function () { feedback(el, "Not cleared", false); return false; });
+      case "select":
+        showTerminal(target, !byKey);
+        feedback(el, terms[target] || !document.querySelector(".terminal") ? "Selected" : "No such terminal", true);
+        return Promise.resolve(true);
       case "copy":
       case "copy-and-edit":
-        copyText(text).then(function (ok) {
+        return copyText(text).then(function (ok) {
           feedback(el, ok ? (kind === "copy" ? "Copied" : "Copied: edit it before use") : "Select the text and copy it", ok);
+          return ok;
         });
-        break;
       case "open-url":
         window.open(text, "_blank", "noopener");
         feedback(el, "Opened", true);
-        break;
+        return Promise.resolve(true);
+      case "examiner":
+        return examine(el);
+      case "section-begin":
+        openSection(el, !auto);
+        return Promise.resolve(true);
+      case "section-heading":
+        return Promise.resolve(true);
+      case "download-file":
+        return download(el);
+      case "copy-file":
+        return fetchFile(el).then(function (blob) { return blob.text(); }).then(copyText).then(function (ok) {
+          feedback(el, ok ? "Copied" : "Could not copy", ok);
+          return ok;
+        }, function () { feedback(el, "No such file", false); return false; });
+      case "upload-file":
+      case "upload-files":
+        return upload(el, kind);
     }
+    return null;
+  }
+
+  // fetchFile fetches the file of a download-file or copy-file action as a Blob.
+  function fetchFile(el) {
+    var url = el.getAttribute("data-url");
+    var req = url ? fetch(url) : fetch(filesURL(el.getAttribute("data-path")), { credentials: "same-origin" });
+    return req.then(function (r) {
+      if (!r.ok) { throw new Error("status " + r.status); }
+      return r.blob();
+    });
+  }
+
+  function download(el) {
+    return fetchFile(el).then(function (blob) {
+      var a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = el.getAttribute("data-download") || "download";
+      a.style.display = "none";
+      document.body.appendChild(a);
+      a.click();
+      document.body.removeChild(a);
+      setTimeout(function () { URL.revokeObjectURL(a.href); }, 10000);
+      feedback(el, "Downloaded", true);
+      return true;
+    }, function () { feedback(el, "No such file", false); return false; });
+  }
+
+  // upload sends the files chosen in the action's file chooser, or opens the chooser.
+  function upload(el, kind) {
+    var input = el._input;
+    if (!input) { return null; }
+    if (!input.files.length) { input.click(); return null; }
+    var form = new FormData();
+    if (kind === "upload-file") {
+      form.append("path", el.getAttribute("data-path"));
+      form.append("file", input.files[0]);
+    } else {
+      form.append("directory", el.getAttribute("data-directory") || "");
+      for (var i = 0; i < input.files.length; i++) { form.append("files", input.files[i]); }
+    }
+    status(el, "running", "Uploading…");
+    return fetch(kind === "upload-file" ? "/upload/file" : "/upload/files", {
+      method: "POST", body: form, credentials: "same-origin", headers: { "X-Requested-With": "dashboard" }
+    }).then(function (r) {
+      return r.text().then(function (t) {
+        var ok = r.ok && t === "OK";
+        status(el, ok ? "passed" : "failed", ok ? "Uploaded" : (r.status === 413 ? "File too large" : "Not uploaded"));
+        if (ok) { input.value = ""; }
+        return ok;
+      });
+    }, function () { status(el, "failed", "Not uploaded"); return false; });
+  }
+
+  // examine runs an examiner test, again after data-delay seconds while it fails and
+  // data-retries allows ("inf": while the page shows it), and shows running, passed or
+  // failed on the block.
+  function examine(el) {
+    var name = el.getAttribute("data-name");
+    var url = el.getAttribute("data-url");
+    var args = [];
+    try { args = JSON.parse(el.getAttribute("data-args") || "[]"); } catch (e) { args = []; }
+    var body = { args: args, timeout: Number(el.getAttribute("data-timeout") || 0) || 15 };
+    var r = el.getAttribute("data-retries");
+    var retries = r === "inf" ? Infinity : Number(r || 0);
+    var delay = Number(el.getAttribute("data-delay") || 1);
+    status(el, "running", "Running…");
+    return new Promise(function (resolve) {
+      function attempt() {
+        var req = url ? fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }) :
+          post("/examiner/test/" + encodeURIComponent(name), body);
+        req.then(function (res) {
+          if (res.status === 404) { return { success: false, message: "No such test" }; }
+          return res.ok ? res.json() : { success: false, message: "The test could not run" };
+        }).catch(function () { return { success: false, message: "The test could not run" }; }).then(function (res) {
+          if (res && res.success === true) {
+            status(el, "passed", "Passed");
+            resolve(true);
+          } else if (retries-- > 0 && document.body.contains(el)) {
+            setTimeout(attempt, delay * 1000);
+          } else {
+            status(el, "failed", "Failed" + (res && res.message ? ": " + res.message : ""));
+            resolve(false);
+          }
+        });
+      }
+      attempt();
+    });
   }
 
   document.addEventListener("click", function (ev) {
     var el = ev.target.closest && ev.target.closest("pre.action");
-    if (el) { ev.preventDefault(); runAction(el, ev.detail === 0); return; }
+    if (el) { ev.preventDefault(); runAction(el, ev.detail === 0, false); return; }
     var a = ev.target.closest && ev.target.closest("a[href]");
     if (!a) { return; }
     if (a.getAttribute("data-action") === "finish") { finish(ev, a); return; }
@@ -308,7 +552,7 @@
   document.addEventListener("keydown", function (ev) {
     if (ev.key !== "Enter" && ev.key !== " ") { return; }
     var el = ev.target.closest && ev.target.closest("pre.action");
-    if (el) { ev.preventDefault(); runAction(el, true); }
+    if (el) { ev.preventDefault(); runAction(el, true, false); }
   });
 
   // ---- page navigation without reloading the terminals ------------------------------
