@@ -34,6 +34,8 @@ type terminalsPortal struct {
 	release chan struct{} // when set, calls wait for it to close
 	calls   int
 	agents  map[string]func() error // running agents' stop functions
+	// content and home, when set, are the agents' workshop content and home folders.
+	content, home string
 }
 
 func (p *terminalsPortal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -75,8 +77,12 @@ func (p *terminalsPortal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.agents[name] == nil {
 		sock := p.sockets[name]
 		os.MkdirAll(filepath.Dir(sock), 0o700)
+		home := p.home
+		if home == "" {
+			home = p.t.TempDir()
+		}
 		p.agents[name] = runAgent(terminal.Config{Listen: "unix:" + sock, Terminals: 2,
-			Shell: []string{"/bin/sh"}, WorkDir: p.t.TempDir(), Logger: slog.New(slog.DiscardHandler),
+			Shell: []string{"/bin/sh"}, WorkDir: home, Content: p.content, Logger: slog.New(slog.DiscardHandler),
 			ShellEnv: []string{"PATH=/usr/bin:/bin", "SESSION_NAME=" + name}})
 		waitAgent(p.t, sock)
 	}
@@ -406,5 +412,38 @@ func TestRelayPassesTheRequestParameters(t *testing.T) {
 	tc.send("echo \"greeting=[$GREETING]\"\r")
 	if got := tc.waitFor(`(greeting=\[[^\]$]*\])\r`); got != "greeting=[hello from the request]" {
 		t.Errorf("shell of the relayed terminal: %s, want greeting=[hello from the request]", got)
+	}
+}
+
+// On a shared host, examiner tests run and files are read through the session's terminals
+// agent, in the session's home.
+func TestRelayExaminerAndFiles(t *testing.T) {
+	rh := newRelayHarness(t)
+	rh.portal.content, rh.portal.home = t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(rh.portal.content, "workshop", "examiner", "tests", "is-session"),
+		"#!/bin/sh\ntest \"$SESSION_NAME\" = \"$1\" && test -f \"$HOME/done.txt\"\n", 0o755)
+	if code, body := rh.post("/examiner/test/is-session", `{"args": ["`+relaySession+`"]}`); code != 200 || !strings.Contains(body, `"success":false`) {
+		t.Errorf("before the file: %d %s", code, body)
+	}
+	writeFile(t, filepath.Join(rh.portal.home, "done.txt"), "done\n", 0o644)
+	if code, body := rh.post("/examiner/test/is-session", `{"args": ["`+relaySession+`"]}`); code != 200 || !strings.Contains(body, `"success":true`) {
+		t.Errorf("with the file: %d %s", code, body)
+	}
+	if code, _ := rh.post("/examiner/test/missing", `{}`); code != http.StatusNotFound {
+		t.Errorf("a missing test: %d, want 404", code)
+	}
+	for path, want := range map[string]string{"done.txt": "done\n", "nothing": ""} {
+		req, _ := http.NewRequest("GET", rh.srv.URL+"/files/"+path, nil)
+		req.Header.Set(SessionHeader, relaySession)
+		req.AddCookie(rh.cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if wantCode := map[bool]int{true: 200, false: 404}[want != ""]; resp.StatusCode != wantCode || (want != "" && string(b) != want) {
+			t.Errorf("GET /files/%s: %d %q, want %d %q", path, resp.StatusCode, b, wantCode, want)
+		}
 	}
 }
