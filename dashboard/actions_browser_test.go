@@ -24,11 +24,12 @@ const checksPage = "# Checks\n\n" +
 	"```section:end\nname: after\n```\n\n" +
 	"```section:begin\ntitle: More\n```\n\n" +
 	"```workshop:copy\ntext: inside\nautostart: true\n```\n\n" +
-	"```section:end\n```\n"
+	"```section:end\n```\n\n" +
+	"```files:upload-file\npath: mine.txt\n```\n"
 
 // In Chromium: an examiner test fails, passes once its condition holds, sends its event,
 // and its cascade opens the hidden section; a click opens another section, whose autostart
-// action runs; the download action saves the home's file.
+// action runs; the download action saves the home's file; a chosen file is uploaded.
 func TestExaminerSectionsAndDownloadInBrowser(t *testing.T) {
 	content, home, downloads := t.TempDir(), t.TempDir(), t.TempDir()
 	writeFile(t, filepath.Join(content, "workshop", "content", "01-checks.md"), checksPage, 0o644)
@@ -45,6 +46,7 @@ func TestExaminerSectionsAndDownloadInBrowser(t *testing.T) {
 			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))
 	}
 	var sectionHidden, copyResult string
+	var beginBoxes int
 	pg.Run(
 		browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(downloads),
 		chromedp.Navigate(srv.URL+"/workshop/content/01-checks?ticket="+tk),
@@ -63,7 +65,11 @@ func TestExaminerSectionsAndDownloadInBrowser(t *testing.T) {
 		chromedp.Click(examiner, chromedp.ByQuery),
 		state("passed"),
 		chromedp.WaitVisible(`pre[data-action="download-file"]`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('pre[data-section="after"]').getClientRects().length`, &beginBoxes),
 	)
+	if beginBoxes != 0 {
+		t.Errorf("the hidden section:begin block shows once its section opened")
+	}
 	pg.Screenshot("examiner-passed")
 
 	pg.Run(
@@ -91,6 +97,17 @@ func TestExaminerSectionsAndDownloadInBrowser(t *testing.T) {
 	if string(got) != "the result\n" {
 		t.Errorf("downloaded %q", got)
 	}
+	local := filepath.Join(t.TempDir(), "local.txt")
+	writeFile(t, local, "from the laptop\n", 0o644)
+	pg.Run(
+		chromedp.SetUploadFiles(`input.action-upload`, []string{local}, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector('pre[data-action="upload-file"]').getAttribute("data-state") === "passed"`, nil,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	if b, err := os.ReadFile(filepath.Join(home, "uploads", "mine.txt")); err != nil || string(b) != "from the laptop\n" {
+		t.Errorf("uploaded file: %q, %v", b, err)
+	}
+	pg.Screenshot("uploaded")
 	if data := fp.eventData(s, "Action/Event"); data == nil || data["event_name"] != "checked" || data["current_page"] != "01-checks" {
 		t.Errorf("Action/Event data %v, want event_name checked on page 01-checks", data)
 	}

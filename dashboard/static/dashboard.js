@@ -276,8 +276,7 @@
     if (!body) { return; }
     var open = toggle ? body.hidden : true;
     var was = !body.hidden;
-    body.hidden = !open;
-    begin.hidden = begin.hidden && !open;
+    body.hidden = !open; // a hidden begin block stays hidden: only its section shows
     begin.setAttribute("aria-expanded", String(open));
     if (open && !was) { autostart(body); }
   }
