@@ -25,11 +25,13 @@ const checksPage = "# Checks\n\n" +
 	"```section:begin\ntitle: More\n```\n\n" +
 	"```workshop:copy\ntext: inside\nautostart: true\n```\n\n" +
 	"```section:end\n```\n\n" +
-	"```files:upload-file\npath: mine.txt\n```\n"
+	"```files:upload-file\npath: mine.txt\n```\n\n" +
+	"```examiner:execute-test\nname: has-file\nprefix: Waits\nargs: [later.txt]\nautostart: true\nretries: .INF\ndelay: 0.1\n```\n"
 
 // In Chromium: an examiner test fails, passes once its condition holds, sends its event,
 // and its cascade opens the hidden section; a click opens another section, whose autostart
-// action runs; the download action saves the home's file; a chosen file is uploaded.
+// action runs; the download action saves the home's file; a chosen file is uploaded; a
+// test that starts with the page tries again until its condition holds.
 func TestExaminerSectionsAndDownloadInBrowser(t *testing.T) {
 	content, home, downloads := t.TempDir(), t.TempDir(), t.TempDir()
 	writeFile(t, filepath.Join(content, "workshop", "content", "01-checks.md"), checksPage, 0o644)
@@ -97,6 +99,16 @@ func TestExaminerSectionsAndDownloadInBrowser(t *testing.T) {
 	if string(got) != "the result\n" {
 		t.Errorf("downloaded %q", got)
 	}
+	const waiting = `pre[data-action="examiner"][data-autostart="true"]`
+	var waitState string
+	pg.Run(chromedp.AttributeValue(waiting, "data-state", &waitState, nil, chromedp.ByQuery))
+	if waitState != "running" {
+		t.Errorf("the autostart test with retries is %q before its file exists, want running", waitState)
+	}
+	writeFile(t, filepath.Join(home, "later.txt"), "", 0o644)
+	pg.Run(chromedp.Poll(`document.querySelector('`+waiting+`').getAttribute("data-state") === "passed"`, nil,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+
 	local := filepath.Join(t.TempDir(), "local.txt")
 	writeFile(t, local, "from the laptop\n", 0o644)
 	pg.Run(
