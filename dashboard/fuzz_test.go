@@ -87,6 +87,10 @@ func FuzzAction(f *testing.F) {
 		{"terminal:interrupt", "session: all\n"}, {"terminal:clear", ""}, {"workshop:copy", "text: x\n"},
 		{"dashboard:open-url", "url: https://example.test/\n"}, {"terminal:execute", "command: [\n"},
 		{"terminal:execute", "session: 9\ncommand: x\n"}, {"execute-9", "x"}, {"go", "package main"},
+		{"examiner:execute-test", "name: t\nargs: [a, 1]\nretries: .INF\ndelay: 0.5\ncascade: true\nevent: {a: [1]}\n"},
+		{"section:begin", "name: q\nhidden: true\n"}, {"section:end", "name: q\n"}, {"terminal:select", "session: 2\n"},
+		{"files:download-file", "path: .kube/config\ndownload: k\npreview: true\n"}, {"files:upload-files", "directory: d\n"},
+		{"terminal:execute", "command: x\ncooldown: .NAN\n"},
 	} {
 		f.Add(s[0], s[1])
 	}
