@@ -145,6 +145,7 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 	step("stop", s.stopStopping(ctx))
 	step("drain", s.drainEnvironments(ctx))
 	step("refresh", s.refreshEnvironments(ctx))
+	step("content", s.prepareContent(ctx))
 	step("top up", s.topUp(ctx))
 	step("start", s.startAndWatch(ctx))
 	now := s.now()

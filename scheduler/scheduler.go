@@ -57,6 +57,9 @@ type Scheduler struct {
 	// startRetry holds, per environment, when the provisioner may be asked to start a
 	// workload again after it refused (startretry.go); guarded by backoffMu.
 	startRetry map[string]backoff
+	// contentRetry holds, per environment, when fetching its workshop content may be tried
+	// again (content.go); guarded by backoffMu.
+	contentRetry map[string]backoff
 	// termSlots bounds the terminal starts under way at once (terminals.go).
 	termSlots chan struct{}
 }
@@ -103,8 +106,9 @@ func New(cfg Config) (*Scheduler, error) {
 		done:    make(chan struct{}),
 		backoff: map[string]backoff{},
 		// startretry.go
-		startRetry: map[string]backoff{},
-		termSlots:  make(chan struct{}, cfg.StartConcurrency),
+		startRetry:   map[string]backoff{},
+		contentRetry: map[string]backoff{},
+		termSlots:    make(chan struct{}, cfg.StartConcurrency),
 	}, nil
 }
 
