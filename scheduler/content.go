@@ -25,15 +25,20 @@ var errNoFetcher = errors.New("the portal is not set up to fetch published works
 // before the environment takes sessions).
 func hasContent(env *portal.Environment) bool { return len(env.Workshop.Content) > 0 }
 
+// ErrContentUnavailable is wrapped by ContentFailure's errors.
+var ErrContentUnavailable = errors.New("workshop content unavailable")
+
 // ContentFailure is the user-facing error for a session request of an environment whose
-// workshop content could not be fetched: 503 with the reason.
-func ContentFailure(env *portal.Environment) *portal.Error {
-	return portal.Errorf(portal.EUNAVAILABLE, "The content of workshop %s could not be fetched: %s", env.Resource, env.Failure)
+// workshop content could not be fetched: EUNAVAILABLE with the reason. It wraps
+// ErrContentUnavailable.
+func ContentFailure(env *portal.Environment) error {
+	return fmt.Errorf("%w: %w", ErrContentUnavailable, portal.Errorf(portal.EUNAVAILABLE,
+		"The content of workshop %s could not be fetched: %s", env.Resource, env.Failure))
 }
 
-// contentDir returns the folder of an environment's workshop content: the fetched folder
+// ContentDir returns the folder of an environment's workshop content: the fetched folder
 // of published content (the same for all its sessions), else the workshop's local folder.
-func (s *Scheduler) contentDir(ctx context.Context, env *portal.Environment) (string, error) {
+func (s *Scheduler) ContentDir(ctx context.Context, env *portal.Environment) (string, error) {
 	if !hasContent(env) {
 		return env.Workshop.ContentDir, nil
 	}
@@ -65,7 +70,7 @@ func (s *Scheduler) prepareContent(ctx context.Context) error {
 		if !hasContent(env) || !s.contentDue(env.Name) {
 			continue
 		}
-		_, ferr := s.contentDir(ctx, env)
+		_, ferr := s.ContentDir(ctx, env)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -211,7 +211,7 @@ func (s *Scheduler) watchStart(ctx context.Context, sess *portal.Session, env *p
 			return true, nil
 		}
 		var h []byte
-		content, cerr := s.contentDir(ctx, env)
+		content, cerr := s.ContentDir(ctx, env)
 		if cerr != nil {
 			err = fmt.Errorf("workshop content: %w", cerr)
 		} else {

@@ -30,7 +30,8 @@ const (
 // Fetcher is a portal.ContentFetcher that keeps its downloads below Dir. Its methods are
 // safe for concurrent use.
 type Fetcher struct {
-	// Dir is the cache folder (created when missing).
+	// Dir is the cache folder (created when missing). What it holds is readable by all
+	// users: sessions may run as another user than the portal.
 	Dir string
 	// ImageRepository is the value of $(image_repository) in image and URL references
 	// ("" = a reference that uses it fails with an error naming the setting).
@@ -108,7 +109,7 @@ type unpacked struct {
 // fetch brings every source onto disk, then assembles them into one folder named by the
 // digests and the selection of each, so the same content is assembled once.
 func (f *Fetcher) fetch(ctx context.Context, sources []portal.ContentSource) (string, error) {
-	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
+	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
 		return "", fmt.Errorf("content cache: %w", err)
 	}
 	type part struct {
@@ -174,6 +175,11 @@ func (f *Fetcher) expand(url string) (string, error) {
 func (f *Fetcher) publish(dir string, fill func(tmp string) error) (string, error) {
 	tmp, err := os.MkdirTemp(f.Dir, ".tmp-")
 	if err != nil {
+		return "", fmt.Errorf("content cache: %w", err)
+	}
+	// Sessions may run as another user: the content is theirs to read.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
 		return "", fmt.Errorf("content cache: %w", err)
 	}
 	if err := fill(tmp); err != nil {

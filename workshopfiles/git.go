@@ -22,7 +22,7 @@ func (f *Fetcher) git(ctx context.Context, url, ref string) (unpacked, error) {
 	if strings.HasPrefix(ref, "-") || strings.HasPrefix(url, "-") {
 		return unpacked{}, fmt.Errorf("refused: git ref or URL starting with -")
 	}
-	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
+	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
 		return unpacked{}, err
 	}
 	work, err := os.MkdirTemp(f.Dir, ".git-")

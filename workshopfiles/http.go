@@ -30,7 +30,7 @@ func (f *Fetcher) http(ctx context.Context, url string) (unpacked, error) {
 	if resp.StatusCode != http.StatusOK {
 		return unpacked{}, fmt.Errorf("download: the server answered %s", resp.Status)
 	}
-	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
+	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
 		return unpacked{}, err
 	}
 	tmp, err := os.CreateTemp(f.Dir, ".download-")
