@@ -50,11 +50,12 @@ func (s *Scheduler) ContentDir(ctx context.Context, env *portal.Environment) (st
 	return s.cfg.Content.Fetch(ctx, env.Name, env.Workshop.Content)
 }
 
-// prepareContent fetches the content of the STARTING environments with published content
-// whose next try is due. Fetched, an environment becomes RUNNING with its initial
-// sessions; not, it stays STARTING with the reason in Failure (session requests are
-// refused with it) and is tried again later, less often each time. A replaced
-// environment (admin refresh) is a new one, tried at once.
+// prepareContent starts fetching the content of the STARTING environments with published
+// content whose next try is due and that are not being fetched already; the pass does not
+// wait for the fetches (WaitContent does). Fetched, an environment becomes RUNNING with
+// its initial sessions; not, it stays STARTING with the reason in Failure (session
+// requests are refused with it) and is tried again later, less often each time. A
+// replaced environment (admin refresh) is a new one, tried at once.
 func (s *Scheduler) prepareContent(ctx context.Context) error {
 	var envs []*portal.Environment
 	err := s.store.View(ctx, func(tx portal.Tx) error {
@@ -65,27 +66,50 @@ func (s *Scheduler) prepareContent(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
 	for _, env := range envs {
 		if !hasContent(env) || !s.contentDue(env.Name) {
 			continue
 		}
-		_, ferr := s.ContentDir(ctx, env)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if ferr != nil {
-			s.contentFailed(env.Name)
-			s.log.Warn("fetch workshop content", "environment", env.Name, "workshop", env.Resource, "err", ferr)
-		} else {
-			s.contentFetched(env.Name)
-		}
-		if err := s.contentOutcome(ctx, env.Name, ferr); err != nil {
-			errs = append(errs, fmt.Errorf("environment %s: %w", env.Name, err))
-		}
+		s.fetches.Add(1)
+		go func() {
+			defer s.fetches.Done()
+			defer s.contentDone(env.Name)
+			s.fetchContent(env)
+		}()
 	}
-	return errors.Join(errs...)
+	return nil
 }
+
+// fetchContent fetches an environment's content and records the outcome. It ends early
+// when the scheduler closes.
+func (s *Scheduler) fetchContent(env *portal.Environment) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	_, ferr := s.ContentDir(ctx, env)
+	if ctx.Err() != nil {
+		return
+	}
+	if ferr != nil {
+		s.contentFailed(env.Name)
+		s.log.Warn("fetch workshop content", "environment", env.Name, "workshop", env.Resource, "err", ferr)
+	} else {
+		s.contentFetched(env.Name)
+	}
+	if err := s.contentOutcome(ctx, env.Name, ferr); err != nil && ctx.Err() == nil {
+		s.log.Warn("record the workshop content's fetch", "environment", env.Name, "err", err)
+	}
+}
+
+// WaitContent waits until the content fetches under way have ended: a test that drives
+// reconciler passes sees their outcome after it.
+func (s *Scheduler) WaitContent() { s.fetches.Wait() }
 
 // contentOutcome records a fetch: the failure's reason, or the environment RUNNING with
 // its initial sessions.
@@ -120,12 +144,25 @@ func (s *Scheduler) contentOutcome(ctx context.Context, name string, ferr error)
 	return err
 }
 
-// contentDue reports whether an environment's content may be tried now.
+// contentDue reports whether an environment's content may be tried now, and if so marks
+// it as being fetched (until contentDone).
 func (s *Scheduler) contentDue(name string) bool {
 	s.backoffMu.Lock()
 	defer s.backoffMu.Unlock()
-	b, ok := s.contentRetry[name]
-	return !ok || !s.now().Before(b.until)
+	if s.fetching[name] {
+		return false
+	}
+	if b, ok := s.contentRetry[name]; ok && s.now().Before(b.until) {
+		return false
+	}
+	s.fetching[name] = true
+	return true
+}
+
+func (s *Scheduler) contentDone(name string) {
+	s.backoffMu.Lock()
+	defer s.backoffMu.Unlock()
+	delete(s.fetching, name)
 }
 
 func (s *Scheduler) contentFailed(name string) {

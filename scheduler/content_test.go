@@ -60,6 +60,7 @@ func contentHarness(t *testing.T) (*harness, *archiveServer, *countingFetcher) {
 	h := &harness{t: t, ctx: context.Background(), dir: t.TempDir(), clock: mock.NewClock(t0),
 		prov: mock.NewFake(mock.Healthy), events: &recorder{}, p: p, ws: ws, content: fetcher}
 	h.open()
+	h.s.WaitContent()
 	return h, archive, fetcher
 }
 
@@ -142,4 +143,60 @@ func TestContentRefreshRetries(t *testing.T) {
 	if env := h.env("lab-w01"); env.State == portal.EnvRunning || env.State == portal.EnvStarting {
 		t.Errorf("the failed environment is %v after the refresh, want it stopped", env.State)
 	}
+}
+
+// blockingFetcher holds every Fetch until release is closed or its context ends.
+type blockingFetcher struct {
+	release chan struct{}
+	calls   atomic.Int32
+	dir     string
+}
+
+func (b *blockingFetcher) Fetch(ctx context.Context, key string, src []portal.ContentSource) (string, error) {
+	b.calls.Add(1)
+	select {
+	case <-b.release:
+		return b.dir, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (b *blockingFetcher) Forget(string) {}
+
+// A slow source holds up no reconciler pass, is fetched once however many passes run
+// meanwhile, and a closing scheduler stops waiting for it.
+func TestContentFetchInBackground(t *testing.T) {
+	p := settings(entry("lab"))
+	ws := workshops(p)
+	w := ws["lab"]
+	w.Content = []portal.ContentSource{{Kind: portal.ContentGit, URL: "https://git.example.com/lab"}}
+	ws["lab"] = w
+	fetcher := &blockingFetcher{release: make(chan struct{}), dir: t.TempDir()}
+	h := &harness{t: t, ctx: context.Background(), dir: t.TempDir(), clock: mock.NewClock(t0),
+		prov: mock.NewFake(mock.Healthy), events: &recorder{}, p: p, ws: ws, content: fetcher}
+	h.open()
+	for range 3 {
+		if err := h.s.Reconcile(h.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fetcher.calls.Load(); got != 1 {
+		t.Errorf("%d fetches under way, want 1", got)
+	}
+	if env := h.env("lab-w01"); env.State != portal.EnvStarting || env.Failure != "" {
+		t.Errorf("environment %v (%q) while its content is fetched, want STARTING without a failure", env.State, env.Failure)
+	}
+	close(fetcher.release)
+	h.reconcile()
+	if env := h.env("lab-w01"); env.State != portal.EnvRunning {
+		t.Errorf("environment %v after the fetch, want RUNNING", env.State)
+	}
+
+	// A fetch under way when the scheduler closes ends with it.
+	h2 := &harness{t: t, ctx: context.Background(), dir: t.TempDir(), clock: mock.NewClock(t0),
+		prov: mock.NewFake(mock.Healthy), events: &recorder{}, p: p, ws: ws,
+		content: &blockingFetcher{release: make(chan struct{})}}
+	h2.open()
+	h2.s.Close() // returns: the fetch saw its context end
 }

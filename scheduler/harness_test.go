@@ -135,6 +135,7 @@ func (h *harness) reconcile() {
 	if err := h.s.Reconcile(h.ctx); err != nil {
 		h.t.Fatalf("reconcile: %v", err)
 	}
+	h.s.WaitContent()
 }
 
 // advance moves the clock and runs a reconciler pass.

@@ -60,6 +60,10 @@ type Scheduler struct {
 	// contentRetry holds, per environment, when fetching its workshop content may be tried
 	// again (content.go); guarded by backoffMu.
 	contentRetry map[string]backoff
+	// fetching holds the environments whose content is being fetched (guarded by
+	// backoffMu); fetches counts those fetches.
+	fetching map[string]bool
+	fetches  sync.WaitGroup
 	// termSlots bounds the terminal starts under way at once (terminals.go).
 	termSlots chan struct{}
 }
@@ -108,6 +112,7 @@ func New(cfg Config) (*Scheduler, error) {
 		// startretry.go
 		startRetry:   map[string]backoff{},
 		contentRetry: map[string]backoff{},
+		fetching:     map[string]bool{},
 		termSlots:    make(chan struct{}, cfg.StartConcurrency),
 	}, nil
 }

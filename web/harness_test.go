@@ -113,6 +113,7 @@ func (h *harness) settle() {
 		if err := h.sched.Reconcile(h.ctx); err != nil {
 			h.t.Fatalf("reconcile: %v", err)
 		}
+		h.sched.WaitContent()
 	}
 }
 
