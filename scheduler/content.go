@@ -37,7 +37,8 @@ func ContentFailure(env *portal.Environment) error {
 }
 
 // ContentDir returns the folder of an environment's workshop content: the fetched folder
-// of published content (the same for all its sessions), else the workshop's local folder.
+// of published content (the same for all its sessions), else the workshop's local folder
+// ("" = the embedded sample).
 func (s *Scheduler) ContentDir(ctx context.Context, env *portal.Environment) (string, error) {
 	if !hasContent(env) {
 		return env.Workshop.ContentDir, nil

@@ -86,7 +86,9 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 				w.Content = append(w.Content, src)
 			default:
 				// An entry without a source is a local folder in path (the first one).
-				if path, ok := f.str("path"); ok && !local {
+				if path, ok := f.str("path"); ok && len(w.Content) > 0 {
+					d.warn(n, f.path, "a local folder cannot be combined with published content; this entry is ignored")
+				} else if ok && !local {
 					w.ContentDir = contentDir(path, dir)
 					local = true
 				}
@@ -100,6 +102,7 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 		workshop.ignore("packages")
 		workshop.finish()
 	}
+
 	session := spec.obj("session")
 	w.Env = session.env("env")
 	applications := session.obj("applications")

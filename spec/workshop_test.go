@@ -143,6 +143,8 @@ func TestWorkshopContentDir(t *testing.T) {
 		{"content image is known", "training.eduk8s.io/v1alpha2", "  content:\n    image: quay.io/x/y", "", ""},
 		{"v1beta1 workshop.files path", "training.educates.dev/v1beta1", "  workshop:\n    files:\n    - path: lab\n      includePaths: [/workshop/**]", filepath.Join("conf", "lab"), ""},
 		{"content.files before workshop.files", "training.educates.dev/v1beta1", "  content:\n    files: a\n  workshop:\n    files:\n    - path: b", filepath.Join("conf", "a"), ""},
+		{"local folder after published files", "training.educates.dev/v1beta1", "  workshop:\n    files:\n    - image:\n        url: a/b\n    - path: b", "", "cannot be combined"},
+		{"published files after a local folder", "training.educates.dev/v1beta1", "  content:\n    files: a\n  workshop:\n    files:\n    - image:\n        url: a/b", filepath.Join("conf", "a"), "a local content folder is given before"},
 		{"workshop.files unknown before v1beta1", "training.eduk8s.io/v1alpha2", "  workshop:\n    files:\n    - path: b", "", "spec.workshop: unknown field"},
 	}
 	for _, tt := range tests {
