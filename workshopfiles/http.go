@@ -5,12 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"compress/gzip"
 )
@@ -71,7 +71,7 @@ func (f *Fetcher) http(ctx context.Context, url string) (unpacked, error) {
 			err = w.tar(io.NewSectionReader(tmp, 0, n), false)
 		}
 		if err != nil {
-			if !strings.Contains(err.Error(), ErrUnsafe.Error()) {
+			if !errors.Is(err, ErrUnsafe) {
 				err = fmt.Errorf("unpack (a tar, tar.gz or zip archive is expected): %w", err)
 			}
 			return err
