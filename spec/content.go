@@ -25,7 +25,12 @@ func workshopFiles(f *object, workshopVersion string) (portal.ContentSource, boo
 		src.Kind, from = kind, f.obj(kind)
 	}
 	if from == nil {
-		f.ignore("includePaths", "excludePaths", "newRootPath", "directory", "inline", "githubRelease", "helmChart", "manual", "lazy")
+		for _, k := range []string{"inline", "githubRelease", "helmChart", "manual"} {
+			if f.has(k) {
+				f.d.warn(f.get(k), f.at(k), "this kind of workshop files is not fetched by the portal; use image, git or http")
+			}
+		}
+		f.ignore("includePaths", "excludePaths", "newRootPath", "directory", "lazy")
 		return src, false
 	}
 	u, ok := from.str("url")

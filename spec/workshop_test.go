@@ -145,6 +145,7 @@ func TestWorkshopContentDir(t *testing.T) {
 		{"content.files before workshop.files", "training.educates.dev/v1beta1", "  content:\n    files: a\n  workshop:\n    files:\n    - path: b", filepath.Join("conf", "a"), ""},
 		{"local folder after published files", "training.educates.dev/v1beta1", "  workshop:\n    files:\n    - image:\n        url: a/b\n    - path: b", "", "cannot be combined"},
 		{"published files after a local folder", "training.educates.dev/v1beta1", "  content:\n    files: a\n  workshop:\n    files:\n    - image:\n        url: a/b", filepath.Join("conf", "a"), "a local content folder is given before"},
+		{"vendir kind not fetched", "training.educates.dev/v1beta1", "  workshop:\n    files:\n    - githubRelease:\n        slug: org/repo", "", "is not fetched by the portal"},
 		{"workshop.files unknown before v1beta1", "training.eduk8s.io/v1alpha2", "  workshop:\n    files:\n    - path: b", "", "spec.workshop: unknown field"},
 	}
 	for _, tt := range tests {
