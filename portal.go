@@ -113,6 +113,9 @@ type Environment struct {
 	Used bool
 	// Workshop is the workshop definition the environment runs.
 	Workshop Workshop
+	// Failure says why the environment cannot take sessions: its workshop content could
+	// not be fetched. "" when nothing is wrong.
+	Failure string
 	EnvironmentSettings
 }
 

@@ -123,8 +123,13 @@ type Workshop struct {
 	Logo        string
 	URL         string
 	Params      []ParamSpec
-	// ContentDir is the folder holding the workshop's content ("" = the embedded sample).
+	// ContentDir is the folder holding the workshop's content ("" = the embedded sample,
+	// unless Content names published sources).
 	ContentDir string
+	// Content are the published sources of the workshop's content (spec.workshop.files,
+	// spec.content.files), fetched once per environment into one folder; when not empty
+	// they take the place of ContentDir.
+	Content []ContentSource
 	// Terminals is the number of terminal panes of the dashboard (1 to 3).
 	Terminals int
 	Env       []EnvVar
@@ -142,6 +147,34 @@ type Workshop struct {
 	// yet expanded (ExpandVars). The local provisioner ignores them.
 	SessionObjects     []string
 	EnvironmentObjects []string
+}
+
+// Kinds of ContentSource.
+const (
+	ContentImage = "image" // an OCI image artifact holding the files
+	ContentGit   = "git"   // a git repository
+	ContentHTTP  = "http"  // a tar, tar.gz or zip archive on an HTTP server
+)
+
+// ContentSource is one published source of a workshop's files.
+type ContentSource struct {
+	Kind string // ContentImage, ContentGit or ContentHTTP
+	// URL locates the source: an image reference (host/repository:tag or @digest), or an
+	// http, https or file URL. It may hold $(image_repository), which the fetcher fills in.
+	URL string
+	// Ref is the git branch, tag or commit ("" = the repository's default branch).
+	Ref string
+	// Insecure lets an image come from a registry over plain http.
+	Insecure bool
+	// Include and Exclude are glob patterns of the source's paths ("**" matches any
+	// number of folders); with Include only matching files are taken, then any matching
+	// Exclude are dropped.
+	Include, Exclude []string
+	// NewRoot is the folder of the source that becomes the top of the content ("" = the
+	// source's top).
+	NewRoot string
+	// Path is the folder of the content that the source fills ("" = the top).
+	Path string
 }
 
 // SessionNamespaces are the reference's spec.session.namespaces settings. Empty fields

@@ -178,7 +178,11 @@ func storeEnv(state portal.EnvState, position int) *portal.Environment {
 				{Name: "COLOUR", Value: "blue"}},
 			SessionObjects:     []string{`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"$(session_name)"},"data":{"n":"1e400"}}`},
 			EnvironmentObjects: []string{`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"$(workshop_namespace)-x"}}`},
+			Content: []portal.ContentSource{{Kind: portal.ContentImage, URL: "$(image_repository)/lab-files:1", Insecure: true,
+				Include: []string{"/workshop/**"}, Exclude: []string{"**/*.tmp"}, NewRoot: "lab", Path: "."},
+				{Kind: portal.ContentGit, URL: "https://example.com/lab.git", Ref: "main"}},
 		},
+		Failure: "image lab-files:1: pull: not found",
 		EnvironmentSettings: portal.EnvironmentSettings{
 			Name: "lab-alias", Resource: "lab", Labels: labels, Capacity: 10, Reserved: 2, Initial: 1,
 			Expires: 30 * time.Minute, Overtime: 5 * time.Minute, Deadline: time.Hour,
@@ -192,7 +196,7 @@ func storeEnvName(id int64) string { return fmt.Sprintf("lab-w%02d", id) }
 func testEnvironments(t *testing.T, s portal.Store) {
 	e1 := storeEnv(portal.EnvRunning, 0)
 	e2 := storeEnv(portal.EnvStarting, 1)
-	e2.Workshop.Authors, e2.Labels, e2.Used = nil, nil, false
+	e2.Workshop.Authors, e2.Labels, e2.Used, e2.Failure = nil, nil, false, ""
 	e3 := storeEnv(portal.EnvStopped, 2)
 	// Names that sort against the IDs, so that a list ordered by name would show.
 	backwards := func(id int64) string { return fmt.Sprintf("env-%d", 1_000_000-id) }
@@ -250,6 +254,7 @@ func testEnvironments(t *testing.T, s portal.Store) {
 	})
 
 	e1.State, e1.Tally, e1.Used, e1.Capacity, e1.Workshop.Title = portal.EnvStopping, 8, false, 20, "New"
+	e1.Failure = "http https://example.com/lab.tar.gz: download: the server answered 404 Not Found"
 	storeUpdate(t, s, func(tx portal.Tx) error { return tx.UpdateEnvironment(e1) })
 	storeView(t, s, func(tx portal.Tx) error {
 		got, err := tx.Environment(e1.Name)

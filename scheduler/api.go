@@ -22,6 +22,9 @@ type Config struct {
 	// resource name.
 	Portal    *portal.PortalSettings
 	Workshops map[string]portal.Workshop
+	// Content fetches the published content of workshops (Workshop.Content); nil leaves
+	// every environment of such a workshop failed.
+	Content portal.ContentFetcher
 
 	// PortalURL is the portal's public URL (no trailing slash).
 	PortalURL string

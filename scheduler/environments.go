@@ -84,7 +84,8 @@ func (s *Scheduler) applyPortal(ctx context.Context) error {
 }
 
 // createEnvironment creates a running environment for a portal entry with its initial
-// reserved sessions.
+// reserved sessions. One whose workshop content is published starts STARTING, without
+// sessions, until its content is fetched (content.go).
 func (s *Scheduler) createEnvironment(tx portal.Tx, position int, entry portal.EnvironmentSettings, now time.Time) (*portal.Environment, []portal.Event, error) {
 	env := &portal.Environment{
 		State:               portal.EnvRunning,
@@ -93,28 +94,45 @@ func (s *Scheduler) createEnvironment(tx portal.Tx, position int, entry portal.E
 		Workshop:            s.cfg.Workshops[entry.Resource],
 		EnvironmentSettings: entry,
 	}
+	if hasContent(env) {
+		env.State = portal.EnvStarting
+	}
 	portalName := s.cfg.Portal.Name
 	if err := tx.CreateEnvironment(env, func(id int64) string { return portal.EnvironmentName(portalName, id) }); err != nil {
 		return nil, nil, err
 	}
 	events := []portal.Event{s.envEvent("Environment/Created", env, now)}
+	if env.State != portal.EnvRunning {
+		return env, events, nil
+	}
+	ev, err := s.initialSessions(tx, env, now)
+	return env, append(events, ev...), err
+}
+
+// initialSessions creates the initial reserved sessions of an environment that has just
+// become RUNNING.
+func (s *Scheduler) initialSessions(tx portal.Tx, env *portal.Environment, now time.Time) ([]portal.Event, error) {
 	pc, err := tx.PortalCounts()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	var events []portal.Event
 	for range portal.InitialSessions(env, s.cfg.Portal.SessionsMaximum, pc) {
 		sess, err := s.newSession(tx, env, "", now)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		events = append(events, s.sessionEvent("Session/Created", sess, env, now))
 	}
-	return env, events, nil
+	return events, nil
 }
 
 // stopEnvironment marks an environment STOPPING with no capacity and stops its reserved
 // sessions; allocated sessions run to completion.
 func (s *Scheduler) stopEnvironment(tx portal.Tx, env *portal.Environment, now time.Time) ([]portal.Event, error) {
+	if hasContent(env) && env.State == portal.EnvStarting && s.cfg.Content != nil {
+		s.cfg.Content.Forget(env.Name) // never fetched: nothing of it is in use
+	}
 	env.State = portal.EnvStopping
 	env.Capacity, env.Reserved = 0, 0
 	if err := tx.UpdateEnvironment(env); err != nil {

@@ -62,6 +62,10 @@ type harness struct {
 	s       *Scheduler
 	events  *recorder
 	p       *portal.PortalSettings
+	// ws and content, when set before open, replace the workshops made from p and give
+	// the scheduler a content fetcher.
+	ws      map[string]portal.Workshop
+	content portal.ContentFetcher
 }
 
 // entry returns a workshop entry with the reference's usual sample numbers.
@@ -102,8 +106,12 @@ func (h *harness) open() {
 	}
 	h.store = db
 	h.failing = mock.NewFailingStore(db)
-	h.s, err = New(Config{Store: h.failing, Provisioner: h.prov, Events: h.events, Clock: h.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Portal: h.p, Workshops: workshops(h.p),
+	ws := h.ws
+	if ws == nil {
+		ws = workshops(h.p)
+	}
+	h.s, err = New(Config{Content: h.content, Store: h.failing, Provisioner: h.prov, Events: h.events, Clock: h.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Portal: h.p, Workshops: ws,
 		PortalURL: "http://portal.test", IngressDomain: "test", IngressProtocol: "http",
 		StartTimeout: time.Minute, StartWatch: -1})
 	if err != nil {
@@ -127,6 +135,7 @@ func (h *harness) reconcile() {
 	if err := h.s.Reconcile(h.ctx); err != nil {
 		h.t.Fatalf("reconcile: %v", err)
 	}
+	h.s.WaitContent()
 }
 
 // advance moves the clock and runs a reconciler pass.

@@ -116,7 +116,8 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 }
 
-// Close stops the loop started by Run and waits for it.
+// Close stops the loop started by Run and the content fetches under way, and waits for
+// them.
 func (s *Scheduler) Close() error {
 	s.closeOnce.Do(func() { close(s.stop) })
 	ran := false
@@ -124,6 +125,7 @@ func (s *Scheduler) Close() error {
 	if !ran {
 		<-s.done
 	}
+	s.fetches.Wait()
 	return nil
 }
 
@@ -145,6 +147,7 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 	step("stop", s.stopStopping(ctx))
 	step("drain", s.drainEnvironments(ctx))
 	step("refresh", s.refreshEnvironments(ctx))
+	step("content", s.prepareContent(ctx))
 	step("top up", s.topUp(ctx))
 	step("start", s.startAndWatch(ctx))
 	now := s.now()

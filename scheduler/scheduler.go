@@ -57,6 +57,13 @@ type Scheduler struct {
 	// startRetry holds, per environment, when the provisioner may be asked to start a
 	// workload again after it refused (startretry.go); guarded by backoffMu.
 	startRetry map[string]backoff
+	// contentRetry holds, per environment, when fetching its workshop content may be tried
+	// again (content.go); guarded by backoffMu.
+	contentRetry map[string]backoff
+	// fetching holds the environments whose content is being fetched (guarded by
+	// backoffMu); fetches counts those fetches.
+	fetching map[string]bool
+	fetches  sync.WaitGroup
 	// termSlots bounds the terminal starts under way at once (terminals.go).
 	termSlots chan struct{}
 }
@@ -103,8 +110,10 @@ func New(cfg Config) (*Scheduler, error) {
 		done:    make(chan struct{}),
 		backoff: map[string]backoff{},
 		// startretry.go
-		startRetry: map[string]backoff{},
-		termSlots:  make(chan struct{}, cfg.StartConcurrency),
+		startRetry:   map[string]backoff{},
+		contentRetry: map[string]backoff{},
+		fetching:     map[string]bool{},
+		termSlots:    make(chan struct{}, cfg.StartConcurrency),
 	}, nil
 }
 

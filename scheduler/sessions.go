@@ -182,6 +182,9 @@ func (s *Scheduler) Request(ctx context.Context, r Request) (*Allocation, error)
 			out = a
 			return nil
 		}
+		if env.State == portal.EnvStarting && env.Failure != "" {
+			return ContentFailure(env)
+		}
 		if r.Session != "" || env.State != portal.EnvRunning {
 			return errNoSession
 		}

@@ -211,7 +211,12 @@ func (s *Scheduler) watchStart(ctx context.Context, sess *portal.Session, env *p
 			return true, nil
 		}
 		var h []byte
-		h, err = s.prov.Start(ctx, s.startRequest(sess, env))
+		content, cerr := s.ContentDir(ctx, env)
+		if cerr != nil {
+			err = fmt.Errorf("workshop content: %w", cerr)
+		} else {
+			h, err = s.prov.Start(ctx, s.startRequest(sess, env, content))
+		}
 		if err != nil {
 			s.noteFailure(env.Name)
 			s.noteStartRefused(env.Name)
@@ -357,8 +362,9 @@ func (s *Scheduler) failSession(ctx context.Context, name, msg string) error {
 	return err
 }
 
-// startRequest builds what a provisioner needs to start a session's workload.
-func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment) portal.StartRequest {
+// startRequest builds what a provisioner needs to start a session's workload; content is
+// the folder of the workshop's content.
+func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment, content string) portal.StartRequest {
 	sessionURL := s.cfg.SessionURL(sess.Name)
 	restart := s.cfg.PortalURL + "/workshops/catalog/"
 	if env.Expires > 0 || env.Orphaned > 0 || env.Overdue > 0 {
@@ -377,7 +383,7 @@ func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment) 
 		{Name: "WORKSHOP_NAMESPACE", Value: env.Name},
 		{Name: "WORKSHOP_NAME", Value: env.Resource},
 		{Name: "WORKSHOP_TITLE", Value: env.Workshop.Title},
-		{Name: "WORKSHOP_CONTENT", Value: env.Workshop.ContentDir},
+		{Name: "WORKSHOP_CONTENT", Value: content},
 		{Name: "WORKSHOP_TERMINALS", Value: strconv.Itoa(env.Workshop.Terminals)},
 		{Name: "INGRESS_DOMAIN", Value: s.cfg.IngressDomain},
 		{Name: "INGRESS_PROTOCOL", Value: s.cfg.IngressProtocol},

@@ -51,9 +51,21 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 	w.URL = spec.strOr("url", "")
 	w.Params = readParams(d, spec.obj("request"))
 
+	// The reference's $(workshop_version) in content URLs is spec.version, "latest" when
+	// not given.
+	workshopVersion := spec.strOr("version", "latest")
 	content := spec.obj("content")
 	if files, ok := content.str("files"); ok {
-		w.ContentDir = contentDir(d, content, "files", files, dir)
+		if isRemote(files) {
+			src, err := contentRef(strings.ReplaceAll(files, "$(workshop_version)", workshopVersion))
+			if err != nil {
+				d.fail(content.get("files"), content.at("files"), "%v", err)
+			} else {
+				w.Content = append(w.Content, src)
+			}
+		} else {
+			w.ContentDir = contentDir(files, dir)
+		}
 	}
 	// The older versions' spec.content.image is the workshop's image; v1beta1's
 	// spec.workshop.image takes its place.
@@ -63,21 +75,23 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 	content.finish()
 	if version == "training.educates.dev/v1beta1" {
 		workshop := spec.obj("workshop")
+		local := w.ContentDir != "" || len(w.Content) > 0
 		for i, n := range workshop.list("files") {
 			f := d.object(n, index(workshop.at("files"), i))
-			f.ignore("path", "includePaths", "excludePaths", "newRootPath")
-			remote := false
-			for _, k := range []string{"image", "git", "http"} {
-				if f.has(k) {
-					f.get(k)
-					remote = true
+			src, remote := workshopFiles(f, workshopVersion)
+			switch {
+			case remote && local && len(w.Content) == 0:
+				d.warn(n, f.path, "a local content folder is given before; this entry is ignored")
+			case remote:
+				w.Content = append(w.Content, src)
+			default:
+				// An entry without a source is a local folder in path (the first one).
+				if path, ok := f.str("path"); ok && len(w.Content) > 0 {
+					d.warn(n, f.path, "a local folder cannot be combined with published content; this entry is ignored")
+				} else if ok && !local {
+					w.ContentDir = contentDir(path, dir)
+					local = true
 				}
-			}
-			if remote {
-				d.warn(n, f.path, "remote workshop files are not fetched; use a local folder in path")
-			} else if path, ok := f.str("path"); ok && w.ContentDir == "" && i == 0 {
-				w.ContentDir = contentDir(d, f, "path", path, dir)
-			} else {
 				f.ignore("path")
 			}
 			f.finish()
@@ -172,13 +186,9 @@ func readParams(d *decoder, request *object) []portal.ParamSpec {
 }
 
 // contentDir resolves a local content folder against dir, the folder of the file being
-// read. A remote source gives "" and a warning.
-func contentDir(d *decoder, o *object, key, value, dir string) string {
+// read.
+func contentDir(value, dir string) string {
 	if value == "" {
-		return ""
-	}
-	if isRemote(value) {
-		d.warn(o.get(key), o.at(key), "remote content %q is not fetched; the sample content is shown instead", value)
 		return ""
 	}
 	if filepath.IsAbs(value) {

@@ -141,12 +141,12 @@ func TestWorkshopContentDir(t *testing.T) {
 		{"dot relative", "training.eduk8s.io/v1alpha1", "  content:\n    files: ../labs/one", "labs/one", ""},
 		{"absolute", "training.educates.dev/v1beta1", "  content:\n    files: /srv/labs/one/", "/srv/labs/one", ""},
 		{"none", "training.educates.dev/v1beta1", "", "", ""},
-		{"github reference", "training.eduk8s.io/v1alpha2", "  content:\n    files: github.com/eduk8s/lab-markdown-sample", "", "remote content"},
-		{"url", "training.eduk8s.io/v1alpha2", "  content:\n    files: https://example.com/lab.tar.gz", "", "remote content"},
 		{"content image is known", "training.eduk8s.io/v1alpha2", "  content:\n    image: quay.io/x/y", "", ""},
 		{"v1beta1 workshop.files path", "training.educates.dev/v1beta1", "  workshop:\n    files:\n    - path: lab\n      includePaths: [/workshop/**]", filepath.Join("conf", "lab"), ""},
-		{"v1beta1 remote files", "training.educates.dev/v1beta1", "  workshop:\n    files:\n    - image:\n        url: ghcr.io/x/y-files:latest\n      path: .", "", "remote workshop files"},
 		{"content.files before workshop.files", "training.educates.dev/v1beta1", "  content:\n    files: a\n  workshop:\n    files:\n    - path: b", filepath.Join("conf", "a"), ""},
+		{"local folder after published files", "training.educates.dev/v1beta1", "  workshop:\n    files:\n    - image:\n        url: a/b\n    - path: b", "", "cannot be combined"},
+		{"published files after a local folder", "training.educates.dev/v1beta1", "  content:\n    files: a\n  workshop:\n    files:\n    - image:\n        url: a/b", filepath.Join("conf", "a"), "a local content folder is given before"},
+		{"vendir kind not fetched", "training.educates.dev/v1beta1", "  workshop:\n    files:\n    - githubRelease:\n        slug: org/repo", "", "is not fetched by the portal"},
 		{"workshop.files unknown before v1beta1", "training.eduk8s.io/v1alpha2", "  workshop:\n    files:\n    - path: b", "", "spec.workshop: unknown field"},
 	}
 	for _, tt := range tests {
@@ -184,6 +184,10 @@ func TestWorkshopErrors(t *testing.T) {
 		{"tags", "  tags: [a, [b]]", "spec.tags[1]", "expected a string, got a list"},
 		{"env name", "  session:\n    env:\n    - name: A\n    - name: BAD-NAME", "spec.session.env[1].name", "not a valid environment variable name"},
 		{"env twice", "  session:\n    env:\n    - name: A\n    - name: A", "spec.session.env[1].name", "listed twice"},
+		{"content files scheme", "  content:\n    files: ftp://example.com/lab.tar", "spec.content.files", "unknown kind of content source"},
+		{"files url missing", "  workshop:\n    files:\n    - image: {}", "spec.workshop.files[0].image.url", "required field is missing"},
+		{"files two sources", "  workshop:\n    files:\n    - image: {url: a/b}\n      git: {url: https://x/y}", "spec.workshop.files[0].git", "only one of"},
+		{"files path leaves", "  workshop:\n    files:\n    - image: {url: a/b}\n      newRootPath: ../x", "spec.workshop.files[0].newRootPath", "leaves"},
 		{"param name", "  request:\n    parameters:\n    - value: x", "spec.request.parameters[0].name", "required"},
 		{"param twice", "  request:\n    parameters:\n    - name: P\n    - name: P", "spec.request.parameters[1].name", "listed twice"},
 		{"param generate", "  request:\n    parameters:\n    - name: P\n      generate: random", "spec.request.parameters[0].generate", "expected one of expression"},
@@ -285,6 +289,71 @@ func TestWorkshopImage(t *testing.T) {
 				t.Errorf("warnings %q, want none", c.Warnings)
 			case tt.warning != "" && (len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], tt.warning)):
 				t.Errorf("warnings %q, want one containing %q", c.Warnings, tt.warning)
+			}
+		})
+	}
+}
+
+// Published content sources: the older spec.content.files forms and v1beta1's
+// spec.workshop.files entries, with $(workshop_version) from spec.version.
+func TestWorkshopContentSources(t *testing.T) {
+	tests := []struct {
+		name    string
+		version string
+		spec    string
+		want    []portal.ContentSource
+	}{
+		{"github reference", "training.eduk8s.io/v1alpha2", "  content:\n    files: github.com/eduk8s/lab-markdown-sample",
+			[]portal.ContentSource{{Kind: portal.ContentGit, URL: "https://github.com/eduk8s/lab-markdown-sample"}}},
+		{"gitlab folder and ref", "training.eduk8s.io/v1alpha2", "  content:\n    files: gitlab.com/org/repo/labs/one?ref=develop",
+			[]portal.ContentSource{{Kind: portal.ContentGit, URL: "https://gitlab.com/org/repo", Ref: "develop", NewRoot: "labs/one"}}},
+		{"tarball with path", "training.eduk8s.io/v1alpha2", "  content:\n    files: https://example.com/lab.tar.gz?path=lab-main",
+			[]portal.ContentSource{{Kind: portal.ContentHTTP, URL: "https://example.com/lab.tar.gz", NewRoot: "lab-main"}}},
+		{"imgpkg", "training.eduk8s.io/v1alpha2", "  content:\n    files: imgpkg://ghcr.io/org/lab-files:1.0?path=workshop",
+			[]portal.ContentSource{{Kind: portal.ContentImage, URL: "ghcr.io/org/lab-files:1.0", NewRoot: "workshop"}}},
+		{"imgpkg over http", "training.eduk8s.io/v1alpha2", "  content:\n    files: imgpkg+http://registry.local:5000/lab-files:$(workshop_version)\n  version: \"2.1\"",
+			[]portal.ContentSource{{Kind: portal.ContentImage, URL: "registry.local:5000/lab-files:2.1", Insecure: true}}},
+		{"git+https", "training.eduk8s.io/v1alpha2", "  content:\n    files: git+https://git.example.com/lab.git?ref=v2&path=docs",
+			[]portal.ContentSource{{Kind: portal.ContentGit, URL: "https://git.example.com/lab.git", Ref: "v2", NewRoot: "docs"}}},
+		{"v1beta1 image", "training.educates.dev/v1beta1", `  workshop:
+    files:
+    - image:
+        url: $(image_repository)/lab-files:$(workshop_version)
+        secretRef:
+          name: pull
+      includePaths: [/workshop/**, /README.md]
+      excludePaths: ["**/*.tmp"]
+      newRootPath: lab
+      path: .`,
+			[]portal.ContentSource{{Kind: portal.ContentImage, URL: "$(image_repository)/lab-files:latest",
+				Include: []string{"/workshop/**", "/README.md"}, Exclude: []string{"**/*.tmp"}, NewRoot: "lab"}}},
+		{"v1beta1 git and http", "training.educates.dev/v1beta1", `  workshop:
+    files:
+    - git:
+        url: https://github.com/org/lab
+        ref: origin/main
+    - http:
+        url: https://example.com/extra.zip
+      path: extra`,
+			[]portal.ContentSource{{Kind: portal.ContentGit, URL: "https://github.com/org/lab", Ref: "origin/main"},
+				{Kind: portal.ContentHTTP, URL: "https://example.com/extra.zip", Path: "extra"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := strings.Replace(workshopDoc("w"), "training.educates.dev/v1beta1", tt.version, 1) + tt.spec + "\n"
+			c, err := Parse(filepath.Join("conf", "portal.yaml"), []byte(portalFor("w")+"---\n"+doc))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if len(c.Warnings) != 0 {
+				t.Errorf("warnings %q, want none", c.Warnings)
+			}
+			w := c.Workshops["w"]
+			if diff := cmp.Diff(tt.want, w.Content); diff != "" {
+				t.Errorf("Content (-want +got):\n%s", diff)
+			}
+			if w.ContentDir != "" {
+				t.Errorf("ContentDir = %q, want none", w.ContentDir)
 			}
 		})
 	}

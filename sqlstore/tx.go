@@ -45,13 +45,13 @@ ON CONFLICT (name) DO UPDATE SET value = excluded.value`, key, value)
 
 // --- environments ---
 
-const envColumns = `id, name, state, position, created, tally, used, workshop, settings`
+const envColumns = `id, name, state, position, created, tally, used, workshop, settings, failure`
 
 func (t *tx) scanEnv(s scanner) (*portal.Environment, error) {
 	e := &portal.Environment{}
 	var workshop, settings string
 	err := s.Scan(&e.ID, &e.Name, &e.State, &e.Position, timeScan{&e.Created}, &e.Tally, &e.Used,
-		&workshop, &settings)
+		&workshop, &settings, &e.Failure)
 	if err != nil {
 		return e, err
 	}
@@ -64,10 +64,10 @@ func (t *tx) CreateEnvironment(e *portal.Environment, name func(id int64) string
 	}
 	// The name depends on the ID, so the row is inserted without one and named after.
 	var id int64
-	err := t.queryRow(`INSERT INTO environments (name, state, position, created, tally, used, workshop, settings)
-VALUES (NULL, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	err := t.queryRow(`INSERT INTO environments (name, state, position, created, tally, used, workshop, settings, failure)
+VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		e.State, e.Position, timeValue(e.Created), e.Tally, e.Used,
-		jsonValue{e.Workshop}, jsonValue{e.EnvironmentSettings}).Scan(&id)
+		jsonValue{e.Workshop}, jsonValue{e.EnvironmentSettings}, e.Failure).Scan(&id)
 	if err != nil {
 		return wrap(err, "create environment")
 	}
@@ -108,9 +108,9 @@ func (t *tx) UpdateEnvironment(e *portal.Environment) error {
 		return err
 	}
 	err := changedOne(t.execGuarded(`UPDATE environments SET name = ?, state = ?, position = ?, created = ?, tally = ?,
-used = ?, workshop = ?, settings = ? WHERE id = ?`,
+used = ?, workshop = ?, settings = ?, failure = ? WHERE id = ?`,
 		e.Name, e.State, e.Position, timeValue(e.Created), e.Tally, e.Used,
-		jsonValue{e.Workshop}, jsonValue{e.EnvironmentSettings}, e.ID))
+		jsonValue{e.Workshop}, jsonValue{e.EnvironmentSettings}, e.Failure, e.ID))
 	return wrap(t.insertErr(err), "update environment %d (%q)", e.ID, e.Name)
 }
 

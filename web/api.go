@@ -147,7 +147,7 @@ func (s *Server) handleCatalogEnvironments(w http.ResponseWriter, r *http.Reques
 				item := catalogEnvJSON{Name: e.Name, State: e.State.String(),
 					Workshop: catalogWorkshopJSON{Name: e.EnvironmentSettings.Name, Resource: e.Resource, workshopDetails: d},
 					Duration: int(e.Expires / time.Second), Capacity: capacity, Reserved: reserved,
-					Allocated: c.Allocated, Available: c.Available}
+					Allocated: c.Allocated, Available: c.Available, Failure: e.Failure}
 				if withSessions {
 					list, err := allocatedSessions(tx, e, now)
 					if err != nil {
@@ -224,6 +224,9 @@ func (s *Server) handleEnvStatus(w http.ResponseWriter, r *http.Request, u *port
 			return errEnvUnknown
 		} else if err != nil {
 			return err
+		}
+		if e.State == portal.EnvStarting && e.Failure != "" {
+			return scheduler.ContentFailure(e)
 		}
 		if e.State == portal.EnvStarting {
 			return errEnvStarting

@@ -428,6 +428,8 @@ func (s *Server) handleEnvironmentPage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, cascade(index, p.Index, u, notifyWorkshopInvalid))
 	case portal.ErrorCode(err) == portal.EINTERNAL:
 		s.fail(w, r, err)
+	case errors.Is(err, scheduler.ErrContentUnavailable):
+		s.uiFail(w, r, u, err) // 503 with the reason: no other workshop's content instead
 	default:
 		redirect(w, r, cascade(index, p.Index, u, notifySessionUnavailable))
 	}

@@ -99,7 +99,11 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, u *portal
 		s.fail(w, r, err)
 		return
 	}
-	dir := env.Workshop.ContentDir
+	dir, err := s.sched.ContentDir(r.Context(), env)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("content of environment %s: %w", env.Name, err))
+		return
+	}
 	if dir == "" {
 		w.WriteHeader(http.StatusNoContent)
 		return

@@ -67,6 +67,12 @@ func testWorkshops() map[string]portal.Workshop {
 
 func newHarness(t testing.TB, edit func(*portal.PortalSettings)) *harness {
 	t.Helper()
+	return newHarnessWith(t, edit, testWorkshops(), nil)
+}
+
+// newHarnessWith is newHarness with these workshops and content fetcher.
+func newHarnessWith(t testing.TB, edit func(*portal.PortalSettings), workshops map[string]portal.Workshop, content portal.ContentFetcher) *harness {
+	t.Helper()
 	ctx := context.Background()
 	p := testSettings()
 	if edit != nil {
@@ -80,7 +86,7 @@ func newHarness(t testing.TB, edit func(*portal.PortalSettings)) *harness {
 	h := &harness{t: t, ctx: ctx, clock: mock.NewClock(t0), prov: mock.NewFake(mock.Healthy), store: db, p: p}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h.sched, err = scheduler.New(scheduler.Config{Store: db, Provisioner: h.prov, Clock: h.clock.Now,
-		Logger: log, Portal: p, Workshops: testWorkshops(), PortalURL: "http://portal.test",
+		Logger: log, Portal: p, Workshops: workshops, Content: content, PortalURL: "http://portal.test",
 		IngressDomain: "portal.test", IngressProtocol: "http"})
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +113,7 @@ func (h *harness) settle() {
 		if err := h.sched.Reconcile(h.ctx); err != nil {
 			h.t.Fatalf("reconcile: %v", err)
 		}
+		h.sched.WaitContent()
 	}
 }
 

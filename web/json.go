@@ -105,6 +105,9 @@ type catalogEnvJSON struct {
 	Allocated int                 `json:"allocated"`
 	Available int                 `json:"available"`
 	Sessions  *[]sessionJSON      `json:"sessions,omitempty"`
+	// Failure, an addition, says why the environment takes no sessions: its workshop
+	// content could not be fetched (state STARTING).
+	Failure string `json:"failure,omitempty"`
 }
 
 type catalogEnvironmentsJSON struct {

@@ -24,6 +24,8 @@ type card struct {
 	Now     time.Time
 	// Failing is set when the environment's sessions keep failing to start.
 	Failing bool
+	// NoContent is set when the workshop's content could not be fetched.
+	NoContent bool
 }
 
 // Button is the card's action.
@@ -38,7 +40,7 @@ func (c card) Button() string {
 func (c card) Full() bool { return c.Session == nil && c.Free == 0 }
 
 // Broken reports whether the card offers no start because sessions fail to start.
-func (c card) Broken() bool { return c.Session == nil && c.Failing }
+func (c card) Broken() bool { return c.Session == nil && (c.Failing || c.NoContent) }
 
 // handleCatalog is GET /workshops/catalog/: a card per running environment with its free
 // places and the user's current session on it. The access code comes first, then the
@@ -74,10 +76,13 @@ func (s *Server) handleCatalog(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	var cards []card
 	err = s.store.View(r.Context(), func(tx portal.Tx) error {
-		envs, err := tx.Environments(portal.EnvRunning)
+		envs, err := tx.Environments(portal.EnvRunning, portal.EnvStarting)
 		if err != nil {
 			return err
 		}
+		// Environments whose content could not be fetched show, unavailable; others that
+		// are starting do not.
+		envs = slices.DeleteFunc(envs, func(e *portal.Environment) bool { return e.State == portal.EnvStarting && e.Failure == "" })
 		slices.SortStableFunc(envs, func(a, b *portal.Environment) int { return a.Position - b.Position })
 		counts, err := tx.AllEnvCounts()
 		if err != nil {
@@ -99,7 +104,7 @@ func (s *Server) handleCatalog(w http.ResponseWriter, r *http.Request) {
 			c := card{Env: env.Name, Title: ws.Title, Description: ws.Description, Logo: safeImage(ws.Logo),
 				Difficulty: ws.Difficulty, Duration: ws.Duration, Tags: ws.Tags,
 				Free: max(0, env.Capacity-counts[env.Name].Allocated), Session: mine[env.Name], Now: now,
-				Failing: s.sched.Failing(env.Name)}
+				Failing: s.sched.Failing(env.Name), NoContent: env.Failure != ""}
 			if c.Title == "" {
 				c.Title = env.EnvironmentSettings.Name
 			}

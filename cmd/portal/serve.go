@@ -30,6 +30,7 @@ import (
 	"portal/sqlstore"
 	"portal/web"
 	"portal/webhook"
+	"portal/workshopfiles"
 )
 
 // serveConfig is what `portal serve` is run with.
@@ -58,6 +59,8 @@ type serveConfig struct {
 	SharedDashboards, SharedDashboardsAsked bool
 	// Kube selects and configures the kubernetes provisioner.
 	Kube kubeFlags
+	// ImageRepository is the value of $(image_repository) in workshop content sources.
+	ImageRepository string
 }
 
 // envOr returns the environment variable's value, or def when it is unset.
@@ -92,6 +95,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.BoolVar(&c.SessionLimits, "session-limits", limits, "limit each session's memory, CPU and processes with cgroups (env PORTAL_SESSION_LIMITS)")
 	shared, sharedErr := strconv.ParseBool(cmp.Or(os.Getenv("PORTAL_SHARED_DASHBOARDS"), "true"))
 	fs.BoolVar(&c.SharedDashboards, "shared-dashboards", shared, "serve the pages of all sessions of an environment from one sandboxed dashboard process, and start a session's own sandbox when its first terminal opens; =false runs a dashboard per session (env PORTAL_SHARED_DASHBOARDS)")
+	fs.StringVar(&c.ImageRepository, "image-repository", envOr("PORTAL_IMAGE_REPOSITORY", ""), "registry host and path that $(image_repository) stands for in the workshops' content sources, e.g. ghcr.io/org (env PORTAL_IMAGE_REPOSITORY)")
 	kubeRaw := c.Kube.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
@@ -244,6 +248,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sched, err := scheduler.New(scheduler.Config{
 		Store: db, Provisioner: prov, Events: hooks, Clock: portal.SystemClock, Logger: log,
 		Portal: p, Workshops: conf.Workshops, PortalURL: portalURL, SessionURL: sessionURL,
+		Content:       &workshopfiles.Fetcher{Dir: filepath.Join(dataDir, "workshop-files"), ImageRepository: c.ImageRepository},
 		IngressDomain: c.IngressDomain, IngressProtocol: pu.Scheme, StartTimeout: c.StartTimeout,
 		StartConcurrency: c.StartConcurrency,
 	})

@@ -150,3 +150,25 @@ func TestLogDashboardModeUnsandboxed(t *testing.T) {
 		t.Errorf("the dashboard mode line is %q, want an Info line saying sessions run unsandboxed; log:\n%s", line, buf.String())
 	}
 }
+
+// TestParseServeImageRepository checks --image-repository and PORTAL_IMAGE_REPOSITORY:
+// empty unless set, the flag over the variable.
+func TestParseServeImageRepository(t *testing.T) {
+	for _, tt := range []struct {
+		args      []string
+		env, want string
+	}{
+		{want: ""},
+		{env: "ghcr.io/org", want: "ghcr.io/org"},
+		{args: []string{"--image-repository", "localhost:5001"}, env: "ghcr.io/org", want: "localhost:5001"},
+	} {
+		t.Setenv("PORTAL_IMAGE_REPOSITORY", tt.env)
+		c, err := parseServe(tt.args, io.Discard)
+		if err != nil {
+			t.Fatalf("%v env %q: %v", tt.args, tt.env, err)
+		}
+		if c.ImageRepository != tt.want {
+			t.Errorf("%v env %q: ImageRepository = %q, want %q", tt.args, tt.env, c.ImageRepository, tt.want)
+		}
+	}
+}
