@@ -3,7 +3,13 @@
 (function () {
   "use strict";
   var banner = document.getElementById("setup-failed");
-  if (!banner || banner.dataset.pending !== "true") { return; }
+  if (!banner) { return; }
+
+  // toEnd scrolls each script's output to its end, where its error usually is.
+  function toEnd() {
+    banner.querySelectorAll("pre").forEach(function (pre) { pre.scrollTop = pre.scrollHeight; });
+  }
+  if (banner.dataset.pending !== "true") { toEnd(); return; }
 
   function show(failed) {
     banner.textContent = "";
@@ -14,17 +20,20 @@
       code.textContent = f.script;
       p.append(code, " failed (" + f.error + "); the session may not work as the instructions expect. The end of its output:");
       var pre = document.createElement("pre");
+      pre.tabIndex = 0; // it may scroll
       pre.textContent = f.tail;
       banner.append(p, pre);
     });
     banner.hidden = false;
+    toEnd();
   }
 
   function ask() {
     fetch("/session/setup", { credentials: "same-origin", headers: { "X-Requested-With": "dashboard" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      // Any answer but 200 (the session ended, say) ends the asking.
+      .then(function (r) { return r.ok ? r.json() : { done: true }; })
       .then(function (st) {
-        if (st && st.done) {
+        if (st.done) {
           delete banner.dataset.pending;
           if (st.failed && st.failed.length) { show(st.failed); }
           return;
