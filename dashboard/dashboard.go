@@ -185,8 +185,9 @@ type Server struct {
 	closed  atomic.Bool    // Close was called
 	// setup reports the workshop's setup scripts (nil: none run for this session);
 	// stopSetup, when set, stops the local ones.
-	setup     setupSource
-	stopSetup context.CancelFunc
+	setup         setupSource
+	stopSetup     context.CancelFunc
+	setupReported atomic.Bool // a relayed setup's failure was sent as Workshop/Error
 
 	mu          sync.Mutex
 	content     *workshop         // rendered with the current variables

@@ -144,6 +144,9 @@ func TestFailedSetupScriptShownOnDashboard(t *testing.T) {
 	content := hookContent(t, hookFile{"setup.d/10-broken.sh", "#!/bin/bash\necho 'cannot reach <the cluster>'\nfalse\n", true})
 	h := newTermHarness(t, func(c *Config) { c.ContentDir = content })
 	h.setupOf()
+	if got := h.portal.eventData(h.s, "Workshop/Error"); got["error"] != "setup-scripts-failed" {
+		t.Errorf("Workshop/Error data %v, want error setup-scripts-failed", got)
+	}
 	page := h.page()
 	for _, s := range []string{`id="setup-failed" role="alert">`, "<code>10-broken.sh</code>",
 		"cannot reach &lt;the cluster&gt;", `<script src="/static/setup.js">`} {

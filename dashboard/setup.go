@@ -28,12 +28,9 @@ func (l localSetup) setupStatus(context.Context) (terminal.SetupStatus, error) {
 func (s *Server) startSetup(h *terminal.Hooks, home string, env []string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.setup, s.stopSetup = localSetup{h}, cancel
-	go func() {
-		h.Setup(ctx, home, env)
-		if st := h.Status(); len(st.Failed) > 0 {
-			s.emit("Workshop/Error", map[string]any{"error": "setup-scripts-failed"})
-		}
-	}()
+	// As the reference's dashboard reports it.
+	h.Failed = func() { s.emit("Workshop/Error", map[string]any{"error": "setup-scripts-failed"}) }
+	go h.Setup(ctx, home, env)
 }
 
 // setupView is the page's banner of failed setup scripts.
@@ -62,6 +59,10 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
 			terminal.WriteError(w, s.log, "setup", err)
 			return
 		}
+	}
+	// A terminals agent cannot send events: its host reports its failed setup once.
+	if _, local := s.setup.(localSetup); !local && len(st.Failed) > 0 && s.setupReported.CompareAndSwap(false, true) {
+		s.emit("Workshop/Error", map[string]any{"error": "setup-scripts-failed"})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

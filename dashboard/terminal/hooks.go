@@ -36,6 +36,10 @@ type Hooks struct {
 	sandbox []string // runs a program in the shells' sandbox; nil = directly
 	log     *slog.Logger
 
+	// Failed, when set, is called once a script has failed, before the setup is marked
+	// done, unless Setup was stopped. Set it before Setup.
+	Failed func()
+
 	done chan struct{} // closed once Setup has returned
 	mu   sync.Mutex
 	st   SetupStatus
@@ -153,6 +157,12 @@ func (h *Hooks) Skip() {
 // first. It returns early, with the remaining scripts not run, when ctx ends. Call it once.
 func (h *Hooks) Setup(ctx context.Context, home string, env []string) {
 	defer func() {
+		h.mu.Lock()
+		failed := len(h.st.Failed) > 0
+		h.mu.Unlock()
+		if failed && ctx.Err() == nil && h.Failed != nil {
+			h.Failed()
+		}
 		h.mu.Lock()
 		h.st.Done = true
 		h.mu.Unlock()
