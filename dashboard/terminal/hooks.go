@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -214,14 +213,18 @@ func (h *Hooks) runScript(ctx context.Context, home string, env []string, state,
 	envf.Close()
 	defer os.Remove(envf.Name())
 	fmt.Fprintf(logf, "Executing: %s\n", path)
-	tail := &tailBuffer{max: tailSize}
+	start := int64(-1)
+	if fi, err := logf.Stat(); err == nil {
+		start = fi.Size()
+	}
 	// The script sees what the earlier ones wrote, sourced as the reference does.
 	prelude := `set -a; [ -f "$1" ] && . "$1"; set +a; shift; exec "$@"`
 	cmd := h.Command(ctx, append([]string{"/bin/sh", "-c", prelude, "setup", rollup}, scriptShell(path)...)...)
 	cmd.Dir = home
 	cmd.Env = append(append([]string(nil), env...), "WORKSHOP_ENV="+envf.Name())
-	cmd.Stdout = io.MultiWriter(logf, tail)
-	cmd.Stderr = cmd.Stdout
+	// The log file itself, not a pipe: a program the script leaves running in the
+	// background keeps writing there without holding the setup up.
+	cmd.Stdout, cmd.Stderr = logf, logf
 	err = cmd.Run()
 	if wrote, rerr := os.ReadFile(envf.Name()); rerr == nil && len(wrote) > 0 {
 		if !bytes.HasSuffix(wrote, []byte("\n")) {
@@ -233,12 +236,31 @@ func (h *Hooks) runScript(ctx context.Context, home string, env []string, state,
 		}
 	}
 	if err != nil {
+		tail := fileTail(logf.Name(), start)
 		fmt.Fprintf(logf, "Failed: %s: %v\n", path, err)
 		if f, ferr := os.Create(filepath.Join(home, FailedFile)); ferr == nil {
 			f.Close()
 		}
-		h.fail(name, err, tail.String())
+		h.fail(name, err, tail)
 	}
+}
+
+// fileTail returns the last tailSize bytes of the file at path after offset start, cut at
+// a line start; "" when start is negative or the file cannot be read.
+func fileTail(path string, start int64) string {
+	f, err := os.Open(path)
+	if start < 0 || err != nil {
+		return ""
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	from := max(start, fi.Size()-tailSize)
+	b := make([]byte, fi.Size()-from)
+	n, _ := f.ReadAt(b, from)
+	return string(appendBounded(nil, b[:n], tailSize))
 }
 
 // fail records a failed script.
@@ -313,24 +335,4 @@ func (h *Hooks) ShellArgv(id string, shell []string) []string {
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	max int
-	mu  sync.Mutex
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = appendBounded(t.b, p, t.max)
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
 }

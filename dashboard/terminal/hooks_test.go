@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,5 +96,36 @@ func waitFile(t *testing.T, path string) {
 			t.Fatalf("%s was not created within 15 s", path)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A setup script that leaves a program running in the background does not hold the setup
+// up, and the program's output still goes to the log.
+func TestHooksSetupWithBackgroundProgram(t *testing.T) {
+	content := writeWorkshop(t, map[string]string{
+		"setup.d/01-daemon.sh": "#!/bin/sh\n(sleep 0.2; echo daemon-says-hi; exec sleep 600) &\necho $! > \"$HOME/daemon.pid\"\n",
+	}, "setup.d/01-daemon.sh")
+	home := t.TempDir()
+	h := NewHooks(content, nil, nil)
+	h.Setup(context.Background(), home, []string{"PATH=/usr/bin:/bin", "HOME=" + home})
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(home, "daemon.pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				syscall.Kill(-pid, syscall.SIGKILL)
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	if st := h.Status(); !st.Done || len(st.Failed) != 0 {
+		t.Fatalf("status %+v", st)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(filepath.Join(home, LogFile))
+		if strings.Contains(string(b), "daemon-says-hi") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the background program's output is not in the log:\n%s", b)
+		}
 	}
 }
