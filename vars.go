@@ -1,8 +1,12 @@
 package portal
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"net/url"
+	"runtime"
 	"strings"
 )
 
@@ -10,11 +14,15 @@ import (
 // session.objects and environment.objects. SessionVars and EnvironmentVars give the ones
 // the portal knows; a provisioner adds its own (service_account).
 
+// ClusterDomain is the value of cluster_domain, the reference's default.
+const ClusterDomain = "cluster.local"
+
 // SessionVars returns the session data variables the portal knows for a session of env:
 // session_name, session_namespace, session_id, session_url, session_hostname,
-// config_password, workshop_name, workshop_namespace, environment_name, training_portal,
-// ingress_domain, ingress_protocol, ingress_port and ingress_port_suffix. sessionURL is the
-// session's public URL (<protocol>://<session>.<domain>[:port]).
+// config_password, services_password, workshop_name, workshop_namespace, environment_name,
+// training_portal, ingress_domain, ingress_protocol, ingress_port, ingress_port_suffix,
+// platform_arch and cluster_domain. sessionURL is the session's public URL
+// (<protocol>://<session>.<domain>[:port]).
 func SessionVars(sess *Session, env *Environment, portalName, sessionURL, ingressDomain, ingressProtocol string) map[string]string {
 	v := map[string]string{
 		"session_name":       sess.Name,
@@ -22,6 +30,9 @@ func SessionVars(sess *Session, env *Environment, portalName, sessionURL, ingres
 		"session_id":         SessionID(sess.Number),
 		"session_url":        sessionURL,
 		"config_password":    sess.ConfigPassword,
+		"services_password":  ServicesPassword(sess.Secret),
+		"platform_arch":      runtime.GOARCH,
+		"cluster_domain":     ClusterDomain,
 		"workshop_name":      env.Resource,
 		"workshop_namespace": env.Name,
 		"environment_name":   env.Name,
@@ -48,6 +59,16 @@ func SessionVars(sess *Session, env *Environment, portalName, sessionURL, ingres
 var environmentVarNames = []string{
 	"environment_name", "workshop_name", "workshop_namespace", "training_portal",
 	"ingress_domain", "ingress_protocol", "ingress_port", "ingress_port_suffix",
+	"platform_arch", "cluster_domain",
+}
+
+// ServicesPassword returns the session's services_password: a password for services the
+// workshop deploys, derived from the session's secret (which it does not reveal), so it
+// stays the same for the session's life.
+func ServicesPassword(secret string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("services_password"))
+	return hex.EncodeToString(m.Sum(nil))[:24]
 }
 
 // EnvironmentVars returns the environment data variables among a session's variables.

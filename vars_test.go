@@ -1,6 +1,7 @@
 package portal_test
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -9,7 +10,7 @@ import (
 )
 
 func TestSessionVars(t *testing.T) {
-	sess := &portal.Session{Name: "lab-w01-s002", Number: 2, ConfigPassword: "cfg"}
+	sess := &portal.Session{Name: "lab-w01-s002", Number: 2, ConfigPassword: "cfg", Secret: "secret"}
 	env := &portal.Environment{Name: "lab-w01", EnvironmentSettings: portal.EnvironmentSettings{Resource: "lab-markdown"}}
 	for _, tc := range []struct {
 		url, protocol, port, suffix string
@@ -26,17 +27,19 @@ func TestSessionVars(t *testing.T) {
 			"workshop_name": "lab-markdown", "workshop_namespace": "lab-w01", "environment_name": "lab-w01",
 			"training_portal": "lab", "ingress_domain": "example.com", "ingress_protocol": tc.protocol,
 			"ingress_port": tc.port, "ingress_port_suffix": tc.suffix,
+			"services_password": portal.ServicesPassword("secret"), "platform_arch": runtime.GOARCH,
+			"cluster_domain": "cluster.local",
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("SessionVars for %s (-want +got):\n%s", tc.url, diff)
 		}
 		envVars := portal.EnvironmentVars(got)
-		for _, name := range []string{"session_name", "session_namespace", "session_id", "session_url", "session_hostname", "config_password"} {
+		for _, name := range []string{"session_name", "session_namespace", "session_id", "session_url", "session_hostname", "config_password", "services_password"} {
 			if _, ok := envVars[name]; ok {
 				t.Errorf("EnvironmentVars has the session variable %s", name)
 			}
 		}
-		if envVars["workshop_namespace"] != "lab-w01" || envVars["ingress_port"] != tc.port || len(envVars) != 8 {
+		if envVars["workshop_namespace"] != "lab-w01" || envVars["ingress_port"] != tc.port || len(envVars) != 10 {
 			t.Errorf("EnvironmentVars = %v", envVars)
 		}
 	}
@@ -63,5 +66,14 @@ func TestExpandVars(t *testing.T) {
 		if got := portal.ExpandVars(tc.in, vars); got != tc.want {
 			t.Errorf("ExpandVars(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// The services password is the session's own: stable for one secret, different for
+// another, and not the secret.
+func TestServicesPassword(t *testing.T) {
+	a, b := portal.ServicesPassword("one"), portal.ServicesPassword("two")
+	if a != portal.ServicesPassword("one") || a == b || a == "one" || len(a) != 24 {
+		t.Errorf("ServicesPassword: %q, %q", a, b)
 	}
 }

@@ -60,6 +60,7 @@ var dashAuthzTable = []dashRoute{
 	{"POST /session/ping", "POST", "/session/ping", "", dashWant{dNone, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"POST /session/heartbeat", "POST", "/session/heartbeat", "", dashWant{dNone, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"GET /session/schedule", "GET", "/session/schedule", "", dashWant{dOK, dUnau, dUnau, dUnau, dUnau, dUnau}},
+	{"GET /session/setup", "GET", "/session/setup", "", dashWant{dOK, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"POST /session/extend", "POST", "/session/extend", "", dashWant{dOK, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"POST /session/finish", "POST", "/session/finish", "", dashWant{dOK, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"POST /session/event", "POST", "/session/event", `{"name":"Workshop/Start"}`, dashWant{dAcc, dUnau, dUnau, dUnau, dUnau, dUnau}},

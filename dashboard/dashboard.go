@@ -74,6 +74,9 @@ type Config struct {
 	// Shell is the argv of every terminal's shell (nil = /bin/bash -l, or /bin/sh where
 	// bash is missing). A sandbox wraps shells by setting it.
 	Shell []string // DASHBOARD_SHELL, a JSON array of strings
+	// Sandbox is the argv prefix that runs a program in the shells' sandbox, for the
+	// workshop's setup and terminal scripts (nil = directly, as shells run without one).
+	Sandbox []string // DASHBOARD_SANDBOX, a JSON array of strings
 	// ShellEnv is the base environment of shells (nil = this process's environment, which
 	// the provisioner builds from scratch). The session secret and config password are
 	// always removed.
@@ -108,6 +111,15 @@ var varEnv = [][2]string{
 	{"training_portal", "TRAINING_PORTAL"},
 	{"ingress_domain", "INGRESS_DOMAIN"},
 	{"ingress_protocol", "INGRESS_PROTOCOL"},
+	{"ingress_port", "INGRESS_PORT"},
+	{"ingress_port_suffix", "INGRESS_PORT_SUFFIX"},
+	{"session_hostname", "SESSION_HOSTNAME"},
+	{"workshop_title", "WORKSHOP_TITLE"},
+	{"workshop_description", "WORKSHOP_DESCRIPTION"},
+	{"platform_arch", "PLATFORM_ARCH"},
+	{"cluster_domain", "CLUSTER_DOMAIN"},
+	{"config_password", "CONFIG_PASSWORD"},
+	{"services_password", "SERVICES_PASSWORD"},
 }
 
 // ConfigFromEnv reads a Config from environment variables. SESSION_NAME, SESSION_SECRET and
@@ -145,6 +157,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if cfg.Shell, err = terminal.ShellFromEnv(getenv); err != nil {
 		return Config{}, err
 	}
+	if cfg.Sandbox, err = terminal.SandboxFromEnv(getenv); err != nil {
+		return Config{}, err
+	}
 	for _, v := range varEnv {
 		if val := getenv(v[1]); val != "" {
 			cfg.Vars[v[0]] = val
@@ -168,6 +183,11 @@ type Server struct {
 	pending sync.WaitGroup // events on their way to the portal
 	spent   ticket.Spent   // page tickets already exchanged
 	closed  atomic.Bool    // Close was called
+	// setup reports the workshop's setup scripts (nil: none run for this session);
+	// stopSetup, when set, stops the local ones.
+	setup         setupSource
+	stopSetup     context.CancelFunc
+	setupReported atomic.Bool // a relayed setup's failure was sent as Workshop/Error
 
 	mu          sync.Mutex
 	content     *workshop         // rendered with the current variables
@@ -245,6 +265,9 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminal.Set, err
 		cfg.Clock = portal.SystemClock
 	}
 	vars := map[string]string{"session_name": cfg.Session, "session_namespace": cfg.Session}
+	for k, v := range kubeVars(cfg.KubeAPI, cfg.TokenDir) {
+		vars[k] = v
+	}
 	for k, v := range cfg.Vars {
 		vars[k] = v
 	}
@@ -282,6 +305,9 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminal.Set, err
 // the portal.
 func (s *Server) Close() {
 	s.closed.Store(true)
+	if s.stopSetup != nil {
+		s.stopSetup()
+	}
 	s.terms.Close()
 	done := make(chan struct{})
 	go func() { s.pending.Wait(); close(done) }()
@@ -304,6 +330,8 @@ func (s *Server) newTerminals() (*terminal.Shells, error) {
 	ts := terminal.NewShells(terminal.Count(s.cfg.Terminals), shell, env, dir, s.log, s.emit, func() { s.touch(false) })
 	ts.ExtraEnv = func() []string { return s.paramEnv(env) }
 	ts.Content = s.cfg.ContentDir
+	ts.Hooks = terminal.NewHooks(s.cfg.ContentDir, s.cfg.Sandbox, s.log)
+	s.startSetup(ts.Hooks, dir, env)
 	return ts, nil
 }
 
@@ -339,6 +367,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /session/ping", post(s.handlePing))
 	s.mux.Handle("POST /session/heartbeat", post(s.handleHeartbeat))
 	s.mux.Handle("GET /session/schedule", own(s.handleSchedule))
+	s.mux.Handle("GET /session/setup", own(s.handleSetup))
 	s.mux.Handle("POST /session/extend", post(s.handleExtend))
 	s.mux.Handle("POST /session/event", post(s.handleEvent))
 	s.mux.Handle("POST /session/finish", post(s.handleFinish))

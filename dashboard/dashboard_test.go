@@ -562,7 +562,10 @@ func TestConfigFromEnv(t *testing.T) {
 		"WORKSHOP_CONTENT": "/content", "LISTEN": ":10080", "ADDR_FILE": "/tmp/addr",
 		"WORKSHOP_TITLE": "Lab", "SESSION_URL": "http://s.example.test", "WORKSHOP_NAME": "lab",
 		"INGRESS_DOMAIN": "example.test", "INGRESS_PROTOCOL": "http", "TRAINING_PORTAL": "portal",
-		"ENVIRONMENT_NAME": "portal-w01",
+		"ENVIRONMENT_NAME": "portal-w01", "SESSION_HOSTNAME": "s.example.test", "INGRESS_PORT": "8080",
+		"INGRESS_PORT_SUFFIX": ":8080", "WORKSHOP_DESCRIPTION": "A lab", "PLATFORM_ARCH": "arm64",
+		"CLUSTER_DOMAIN": "cluster.local", "CONFIG_PASSWORD": "cfg", "SERVICES_PASSWORD": "svc",
+		"DASHBOARD_SANDBOX": `["/opt/portal/bwrap","--"]`,
 	}
 	cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -571,10 +574,14 @@ func TestConfigFromEnv(t *testing.T) {
 	want := Config{
 		Session: testSession, Secret: testSecret, PortalURL: testPortal, ContentDir: "/content",
 		Listen: ":10080", AddrFile: "/tmp/addr", WorkshopTitle: "Lab", TokenDir: DefaultTokenDir,
+		Sandbox: []string{"/opt/portal/bwrap", "--"},
 		Vars: map[string]string{
 			"session_name": testSession, "session_url": "http://s.example.test", "workshop_name": "lab",
 			"ingress_domain": "example.test", "ingress_protocol": "http", "training_portal": "portal",
-			"environment_name": "portal-w01",
+			"environment_name": "portal-w01", "workshop_title": "Lab", "session_hostname": "s.example.test",
+			"ingress_port": "8080", "ingress_port_suffix": ":8080", "workshop_description": "A lab",
+			"platform_arch": "arm64", "cluster_domain": "cluster.local", "config_password": "cfg",
+			"services_password": "svc",
 		},
 	}
 	if diff := cmp.Diff(want, cfg, cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Clock" }, cmp.Ignore())); diff != "" {
@@ -593,6 +600,17 @@ func TestConfigFromEnv(t *testing.T) {
 				t.Errorf("error %v does not name %s", err, missing)
 			}
 		})
+	}
+	for _, bad := range []string{"/opt/portal/bwrap", "[]", `[""]`} {
+		_, err := ConfigFromEnv(func(k string) string {
+			if k == "DASHBOARD_SANDBOX" {
+				return bad
+			}
+			return env[k]
+		})
+		if err == nil || !strings.Contains(err.Error(), "DASHBOARD_SANDBOX") {
+			t.Errorf("DASHBOARD_SANDBOX %q: error %v does not name it", bad, err)
+		}
 	}
 }
 

@@ -141,7 +141,11 @@ func unpack(data []byte, dir string) error {
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 				return err
 			}
-			f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			perm := os.FileMode(0o644) // an executable file stays one (setup scripts)
+			if h.Mode&0o111 != 0 {
+				perm = 0o755
+			}
+			f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 			if err != nil {
 				return err
 			}

@@ -23,6 +23,7 @@ type tarEntry struct {
 	name string
 	typ  byte
 	data string
+	mode int64 // 0 = 0644
 }
 
 func bundle(t *testing.T, entries ...tarEntry) []byte {
@@ -32,6 +33,9 @@ func bundle(t *testing.T, entries ...tarEntry) []byte {
 	tw := tar.NewWriter(zw)
 	for _, e := range entries {
 		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o644, Size: int64(len(e.data))}
+		if e.mode != 0 {
+			h.Mode = e.mode
+		}
 		if e.typ != tar.TypeReg {
 			h.Size = 0
 			h.Linkname = e.data
@@ -81,8 +85,9 @@ func digestOf(b []byte) string {
 // The dashboard fetches its content with its session's credential, unpacks it below the
 // cache under its digest, and serves it; a second start finds it there.
 func TestFetchContent(t *testing.T) {
-	b := bundle(t, tarEntry{"workshop/", tar.TypeDir, ""},
-		tarEntry{"workshop/content/01-intro.md", tar.TypeReg, "# Fetched\n\nFrom the portal.\n"})
+	b := bundle(t, tarEntry{"workshop/", tar.TypeDir, "", 0},
+		tarEntry{"workshop/content/01-intro.md", tar.TypeReg, "# Fetched\n\nFrom the portal.\n", 0},
+		tarEntry{"workshop/setup.d/01.sh", tar.TypeReg, "#!/bin/sh\n", 0o755})
 	srv, _ := contentPortal(t, http.StatusOK, b, `"sha256:`+digestOf(b)+`"`)
 	cfg := Config{Session: "s1", Secret: "secret", PortalURL: srv.URL}
 	cache := t.TempDir()
@@ -96,6 +101,12 @@ func TestFetchContent(t *testing.T) {
 	page, err := os.ReadFile(filepath.Join(dir, "workshop", "content", "01-intro.md"))
 	if err != nil || !strings.Contains(string(page), "From the portal.") {
 		t.Fatalf("unpacked page: %q, %v", page, err)
+	}
+	// A setup script stays executable; a page does not become so.
+	for name, exec := range map[string]bool{"workshop/setup.d/01.sh": true, "workshop/content/01-intro.md": false} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || (fi.Mode().Perm()&0o111 != 0) != exec {
+			t.Errorf("%s: %v, %v; want executable %v", name, fi.Mode(), err, exec)
+		}
 	}
 	// It is the workshop the dashboard serves.
 	if _, err := loadAssets(dir); err != nil {
@@ -123,10 +134,10 @@ func TestFetchContentRefusals(t *testing.T) {
 	}{
 		{name: "no content folder", status: http.StatusNoContent},
 		{name: "unknown session", status: http.StatusNotFound, wantErr: "404"},
-		{name: "outside the folder", status: 200, body: bundle(t, tarEntry{"../escape.md", tar.TypeReg, "x"}), wantErr: "outside its folder"},
-		{name: "absolute", status: 200, body: bundle(t, tarEntry{"/etc/escape.md", tar.TypeReg, "x"}), wantErr: "outside its folder"},
-		{name: "symbolic link", status: 200, body: bundle(t, tarEntry{"workshop/link", tar.TypeSymlink, "/etc/passwd"}), wantErr: "neither a folder nor a regular file"},
-		{name: "digest mismatch", status: 200, body: bundle(t, tarEntry{"a.md", tar.TypeReg, "x"}), etag: `"sha256:00"`, wantErr: "announced"},
+		{name: "outside the folder", status: 200, body: bundle(t, tarEntry{"../escape.md", tar.TypeReg, "x", 0}), wantErr: "outside its folder"},
+		{name: "absolute", status: 200, body: bundle(t, tarEntry{"/etc/escape.md", tar.TypeReg, "x", 0}), wantErr: "outside its folder"},
+		{name: "symbolic link", status: 200, body: bundle(t, tarEntry{"workshop/link", tar.TypeSymlink, "/etc/passwd", 0}), wantErr: "neither a folder nor a regular file"},
+		{name: "digest mismatch", status: 200, body: bundle(t, tarEntry{"a.md", tar.TypeReg, "x", 0}), etag: `"sha256:00"`, wantErr: "announced"},
 		{name: "wrong credential", status: 200, secret: "guess", wantErr: "401"},
 		{name: "server error", status: 500, wantErr: "500"},
 	} {

@@ -339,6 +339,7 @@ func (h *Host) newSessionServer(f sessionFile, registered time.Time) (*Server, e
 		rt := newRelayTerminals(terminal.Count(cfg.Terminals), f.TerminalsSocket, s.startTerminals,
 			func() { s.touch(false) }, s.emit, s.log)
 		rt.env = func() []string { return s.paramEnv(nil) }
+		s.setup = rt
 		return rt, nil
 	})
 	if err != nil {

@@ -103,3 +103,21 @@ func (s *Server) terminalKubeconfig(home string) string {
 	}
 	return path
 }
+
+// kubeVars returns the instructions' variables of the session's Kubernetes access, when
+// the dashboard runs in a pod with a mounted ServiceAccount token: kubernetes_api_url
+// (server), kubernetes_token and kubernetes_ca_crt (from tokenDir). None otherwise.
+func kubeVars(server, tokenDir string) map[string]string {
+	if server == "" || tokenDir == "" {
+		return nil
+	}
+	token, err := os.ReadFile(filepath.Join(tokenDir, "token"))
+	if err != nil {
+		return nil
+	}
+	v := map[string]string{"kubernetes_api_url": server, "kubernetes_token": strings.TrimSpace(string(token))}
+	if ca, err := os.ReadFile(filepath.Join(tokenDir, "ca.crt")); err == nil {
+		v["kubernetes_ca_crt"] = string(ca)
+	}
+	return v
+}

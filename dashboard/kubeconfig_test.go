@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // tokenMount lays out a ServiceAccount token as Kubernetes mounts it.
@@ -109,5 +111,24 @@ func TestKubeconfigSettingsFromEnv(t *testing.T) {
 	delete(env, "KUBERNETES_SERVICE_PORT")
 	if cfg, _ = ConfigFromEnv(func(k string) string { return env[k] }); cfg.KubeAPI != "" || cfg.TokenDir != "/tmp/tokens" {
 		t.Errorf("KubeAPI %q TokenDir %q", cfg.KubeAPI, cfg.TokenDir)
+	}
+}
+
+// In a pod with a ServiceAccount token, the instructions get kubernetes_api_url,
+// kubernetes_token and kubernetes_ca_crt; elsewhere none of them.
+func TestKubeVars(t *testing.T) {
+	dir := t.TempDir()
+	if got := kubeVars("https://10.96.0.1:443", dir); got != nil {
+		t.Errorf("without a token: %v", got)
+	}
+	os.WriteFile(filepath.Join(dir, "token"), []byte("tok-123\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "ca.crt"), []byte("-----BEGIN CERTIFICATE-----\n"), 0o600)
+	want := map[string]string{"kubernetes_api_url": "https://10.96.0.1:443", "kubernetes_token": "tok-123",
+		"kubernetes_ca_crt": "-----BEGIN CERTIFICATE-----\n"}
+	if diff := cmp.Diff(want, kubeVars("https://10.96.0.1:443", dir)); diff != "" {
+		t.Errorf("kubeVars (-want +got):\n%s", diff)
+	}
+	if got := kubeVars("", dir); got != nil {
+		t.Errorf("outside a pod: %v", got)
 	}
 }

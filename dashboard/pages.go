@@ -43,6 +43,7 @@ type pageView struct {
 	ExitURL    string
 	Terminals  []string // terminal ids, "1"…
 	Built      bool     // the terminal assets are present
+	Setup      setupView
 }
 
 // handlePage serves the dashboard showing one instruction page, or a file (an image…)
@@ -69,6 +70,7 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 		Last:     i == len(pages)-1,
 		ExitURL:  s.cfg.RestartURL,
 		Built:    s.built,
+		Setup:    s.pageSetup(),
 	}
 	for j, p := range pages {
 		v.TOC = append(v.TOC, tocEntry{Title: p.Title, URL: pageURL(p.Name), Number: j + 1,

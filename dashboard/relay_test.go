@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,7 @@ type terminalsPortal struct {
 	agents  map[string]func() error // running agents' stop functions
 	// content and home, when set, are the agents' workshop content and home folders.
 	content, home string
+	events        []string // the names of the workshop events sent
 }
 
 func (p *terminalsPortal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -44,6 +46,17 @@ func (p *terminalsPortal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ok && endpoint == "parameters/" && r.Method == http.MethodGet {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"owner":"ann","parameters":[{"name":"GREETING","value":"hello from the request"}]}`))
+		return
+	}
+	if ok && endpoint == "event/" && r.Method == http.MethodPost {
+		var body struct {
+			Event struct{ Name string } `json:"event"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		p.mu.Lock()
+		p.events = append(p.events, body.Event.Name)
+		p.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if !ok || endpoint != "terminals/" || r.Method != http.MethodPost {
@@ -82,7 +95,7 @@ func (p *terminalsPortal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			home = p.t.TempDir()
 		}
 		p.agents[name] = runAgent(terminal.Config{Listen: "unix:" + sock, Terminals: 2,
-			Shell: []string{"/bin/sh"}, WorkDir: home, Content: p.content, Logger: slog.New(slog.DiscardHandler),
+			Shell: []string{"/bin/sh"}, WorkDir: home, ContentDir: p.content, Logger: slog.New(slog.DiscardHandler),
 			ShellEnv: []string{"PATH=/usr/bin:/bin", "SESSION_NAME=" + name}})
 		waitAgent(p.t, sock)
 	}
@@ -445,5 +458,45 @@ func TestRelayExaminerAndFiles(t *testing.T) {
 		if wantCode := map[bool]int{true: 200, false: 404}[want != ""]; resp.StatusCode != wantCode || (want != "" && string(b) != want) {
 			t.Errorf("GET /files/%s: %d %q, want %d %q", path, resp.StatusCode, b, wantCode, want)
 		}
+	}
+}
+
+// A session's host answers GET /session/setup with its terminals agent's outcome of the
+// setup scripts (starting the agent), and reports a failure to the portal once as
+// Workshop/Error.
+func TestRelayReportsTheAgentsSetup(t *testing.T) {
+	rh := newRelayHarness(t)
+	rh.portal.content = hookContent(t, hookFile{"setup.d/01-broken.sh", "#!/bin/sh\necho agent side broke\nexit 4\n", true})
+	get := func() terminal.SetupStatus {
+		req, _ := http.NewRequest("GET", rh.srv.URL+"/session/setup", nil)
+		req.Header.Set(SessionHeader, relaySession)
+		req.AddCookie(rh.cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var st terminal.SetupStatus
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /session/setup: status %d, %v", resp.StatusCode, err)
+		}
+		return st
+	}
+	var st terminal.SetupStatus
+	// The agent's scripts are real processes: poll until they have run.
+	for deadline := time.Now().Add(15 * time.Second); !st.Done; time.Sleep(20 * time.Millisecond) {
+		if st = get(); time.Now().After(deadline) {
+			t.Fatalf("the agent's setup has not finished: %+v", st)
+		}
+	}
+	if len(st.Failed) != 1 || st.Failed[0].Script != "01-broken.sh" || !strings.Contains(st.Failed[0].Tail, "agent side broke") {
+		t.Errorf("setup status %+v", st)
+	}
+	get()
+	rh.server(relaySession).pending.Wait()
+	rh.portal.mu.Lock()
+	defer rh.portal.mu.Unlock()
+	if n := slices.Index(rh.portal.events, "Workshop/Error"); n < 0 || slices.Contains(rh.portal.events[n+1:], "Workshop/Error") {
+		t.Errorf("events %v, want Workshop/Error once", rh.portal.events)
 	}
 }

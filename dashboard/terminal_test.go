@@ -25,12 +25,13 @@ type termHarness struct {
 	clock  *fakeClock
 	cookie *http.Cookie
 	work   string
+	portal *fakePortal
 }
 
 func newTermHarness(t *testing.T, edit func(*Config)) *termHarness {
 	t.Helper()
 	work := t.TempDir()
-	s, clock := newTestServer(t, func(c *Config) {
+	s, clock, fp := newTestServerPortal(t, func(c *Config) {
 		c.WorkDir = work
 		c.Terminals = 2
 		c.ShellEnv = []string{"PATH=/usr/bin:/bin", "SESSION_SECRET=" + testSecret,
@@ -42,7 +43,7 @@ func newTermHarness(t *testing.T, edit func(*Config)) *termHarness {
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	t.Cleanup(s.Close) // before srv.Close: ends the shells, so the WebSockets finish
-	return &termHarness{t: t, s: s, srv: srv, clock: clock, cookie: login(t, s, clock.Now()), work: work}
+	return &termHarness{t: t, s: s, srv: srv, clock: clock, cookie: login(t, s, clock.Now()), work: work, portal: fp}
 }
 
 func (h *termHarness) origin() string { return h.srv.URL }

@@ -398,7 +398,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 			return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 		}
 		env = append(p.env(sandboxHome, filepath.Join(sandboxRun, addrName), r.Env),
-			"DASHBOARD_SHELL="+shell)
+			"DASHBOARD_SHELL="+shell, "DASHBOARD_SANDBOX="+sandboxEnv(limits))
 		if content != "" {
 			env = append(env, "WORKSHOP_CONTENT="+sandboxContent)
 		}

@@ -460,6 +460,13 @@ func shellEnv(vars map[string]string, l Limits) (string, error) {
 	return string(b), err
 }
 
+// sandboxEnv returns the DASHBOARD_SANDBOX value: the argv prefix that runs a program in
+// the shells' nested sandbox, for the workshop's setup and terminal scripts.
+func sandboxEnv(l Limits) string {
+	b, _ := json.Marshal(shellSandbox(nil, l))
+	return string(b)
+}
+
 // shellArgv returns the workshop's shell (DASHBOARD_SHELL in vars, a JSON array), else
 // defaultShell, which it never changes.
 func shellArgv(vars map[string]string) ([]string, error) {

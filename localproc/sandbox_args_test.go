@@ -1,6 +1,7 @@
 package localproc
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"portal"
 	"portal/internal/ci"
@@ -209,5 +212,22 @@ func TestSandboxSingleArgs(t *testing.T) {
 	}
 	if !slices.Equal(args[len(args)-2:], []string{sandboxBin, "serve"}) {
 		t.Errorf("command line ends %q", args[len(args)-2:])
+	}
+}
+
+// DASHBOARD_SANDBOX is the shells' nested sandbox without the shell: what the dashboard
+// puts before a setup or terminal script so that it runs where the shells run.
+func TestSandboxEnvIsTheShellsSandbox(t *testing.T) {
+	l := DefaultLimits.complete()
+	var prefix []string
+	if err := json.Unmarshal([]byte(sandboxEnv(l)), &prefix); err != nil {
+		t.Fatal(err)
+	}
+	shell := []string{"/bin/bash", "-l"}
+	if diff := cmp.Diff(shellSandbox(shell, l), append(prefix, shell...)); diff != "" {
+		t.Errorf("DASHBOARD_SANDBOX + shell differs from DASHBOARD_SHELL (-shell +sandbox):\n%s", diff)
+	}
+	if prefix[len(prefix)-1] != "--" {
+		t.Errorf("DASHBOARD_SANDBOX %q does not end its options with --", prefix)
 	}
 }

@@ -3,6 +3,8 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -193,5 +195,44 @@ func TestRestartURLAndCountdown(t *testing.T) {
 				t.Errorf("ENABLE_COUNTDOWN = %q (set %v), want set %v", countdown, ok, want)
 			}
 		})
+	}
+}
+
+// The workshop's session.env and the portal's env for the workshop may use the session's
+// data variables, $(name); the session also gets the reference's variables for its shells.
+func TestStartRequestExpandsSessionEnv(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	sess := &portal.Session{Name: "lab-w01-s003", Number: 3, Secret: "sec", ConfigPassword: "cfg"}
+	env := &portal.Environment{Name: "lab-w01", EnvironmentSettings: portal.EnvironmentSettings{Resource: "ws",
+		Env: []portal.EnvVar{{Name: "FROM_PORTAL", Value: "$(environment_name)/$(unknown)"}}},
+		Workshop: portal.Workshop{Title: "T", Description: "About it", Env: []portal.EnvVar{
+			{Name: "APP_URL", Value: "$(ingress_protocol)://app-$(session_name).$(ingress_domain)$(ingress_port_suffix)/"},
+			{Name: "SERVICES", Value: "$(services_password)"},
+			{Name: "PLAIN", Value: "no variables"}}}}
+	req := h.s.startRequest(sess, env)
+	got := map[string]string{}
+	for _, v := range req.Env {
+		got[v.Name] = v.Value
+	}
+	u, err := url.Parse(req.SessionURL)
+	if err != nil || !strings.HasPrefix(u.Hostname(), "lab-w01-s003.") {
+		t.Fatalf("session URL %q", req.SessionURL)
+	}
+	for name, want := range map[string]string{
+		"APP_URL":              "http://app-lab-w01-s003.test/",
+		"SERVICES":             portal.ServicesPassword("sec"),
+		"PLAIN":                "no variables",
+		"FROM_PORTAL":          "lab-w01/$(unknown)",
+		"SESSION_HOSTNAME":     u.Hostname(),
+		"INGRESS_PORT":         "80",
+		"INGRESS_PORT_SUFFIX":  "",
+		"WORKSHOP_DESCRIPTION": "About it",
+		"SERVICES_PASSWORD":    portal.ServicesPassword("sec"),
+		"CLUSTER_DOMAIN":       "cluster.local",
+		"PLATFORM_ARCH":        runtime.GOARCH,
+	} {
+		if v, ok := got[name]; !ok || v != want {
+			t.Errorf("%s = %q (set %v), want %q", name, v, ok, want)
+		}
 	}
 }

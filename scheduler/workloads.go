@@ -370,6 +370,7 @@ func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment, 
 	if env.Expires > 0 || env.Orphaned > 0 || env.Overdue > 0 {
 		restart = s.cfg.PortalURL + "/workshops/session/" + sess.Name + "/delete/"
 	}
+	sv := portal.SessionVars(sess, env, s.cfg.Portal.Name, sessionURL, s.cfg.IngressDomain, s.cfg.IngressProtocol)
 	vars := []portal.EnvVar{
 		{Name: "SESSION_NAME", Value: sess.Name},
 		{Name: "SESSION_ID", Value: portal.SessionID(sess.Number)},
@@ -387,16 +388,27 @@ func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment, 
 		{Name: "WORKSHOP_TERMINALS", Value: strconv.Itoa(env.Workshop.Terminals)},
 		{Name: "INGRESS_DOMAIN", Value: s.cfg.IngressDomain},
 		{Name: "INGRESS_PROTOCOL", Value: s.cfg.IngressProtocol},
+		{Name: "INGRESS_PORT", Value: sv["ingress_port"]},
+		{Name: "INGRESS_PORT_SUFFIX", Value: sv["ingress_port_suffix"]},
+		{Name: "SESSION_HOSTNAME", Value: sv["session_hostname"]},
+		{Name: "WORKSHOP_DESCRIPTION", Value: env.Workshop.Description},
+		{Name: "PLATFORM_ARCH", Value: sv["platform_arch"]},
+		{Name: "CLUSTER_DOMAIN", Value: sv["cluster_domain"]},
+		{Name: "SERVICES_PASSWORD", Value: sv["services_password"]},
 		{Name: "RESTART_URL", Value: restart},
 	}
 	if env.Expires > 0 {
 		vars = append(vars, portal.EnvVar{Name: "ENABLE_COUNTDOWN", Value: "true"})
 	}
-	vars = append(vars, env.Workshop.Env...)
-	vars = append(vars, env.Env...)
+	// The workshop's session.env and the portal's env for the workshop may use the
+	// session's data variables, $(name), as in the reference.
+	for _, list := range [][]portal.EnvVar{env.Workshop.Env, env.Env} {
+		for _, v := range list {
+			vars = append(vars, portal.EnvVar{Name: v.Name, Value: portal.ExpandVars(v.Value, sv)})
+		}
+	}
 	return portal.StartRequest{Session: sess, Environment: env, PortalURL: s.cfg.PortalURL,
-		SessionURL: sessionURL, Env: vars,
-		Vars: portal.SessionVars(sess, env, s.cfg.Portal.Name, sessionURL, s.cfg.IngressDomain, s.cfg.IngressProtocol)}
+		SessionURL: sessionURL, Env: vars, Vars: sv}
 }
 
 // watchedLister is an optional ability of a store's Tx: listing the WAITING and RUNNING

@@ -160,7 +160,13 @@ func bundleContent(dir string) ([]byte, string, error) {
 		if buf.Len()+int(fi.Size()) > maxContentBundle {
 			return fmt.Errorf("the content folder is larger than %d MiB", maxContentBundle>>20)
 		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: rel, Mode: 0o644, Size: fi.Size(), Format: tar.FormatPAX}); err != nil {
+		// Of the host's mode only whether the file is executable is sent: the workshop's
+		// setup and terminal scripts run only when they are.
+		mode := int64(0o644)
+		if fi.Mode().Perm()&0o111 != 0 {
+			mode = 0o755
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: rel, Mode: mode, Size: fi.Size(), Format: tar.FormatPAX}); err != nil {
 			return err
 		}
 		_, err = io.Copy(tw, io.LimitReader(f, fi.Size()))

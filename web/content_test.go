@@ -140,3 +140,40 @@ func TestContentBundleDeterministic(t *testing.T) {
 		t.Errorf("digests %s and %s of the same files", d1, d2)
 	}
 }
+
+// An executable file (a setup script) is sent as one, any other file as 0644, whatever the
+// host's other mode bits.
+func TestContentBundleKeepsExecutable(t *testing.T) {
+	dir := t.TempDir()
+	for name, mode := range map[string]os.FileMode{"workshop/setup.d/01.sh": 0o700, "workshop/content/01.md": 0o600} {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte("x"), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, _, err := bundleContent(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	modes := map[string]int64{}
+	for tr := tar.NewReader(zr); ; {
+		hd, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hd.Typeflag == tar.TypeReg {
+			modes[hd.Name] = hd.Mode
+		}
+	}
+	if diff := cmp.Diff(map[string]int64{"workshop/setup.d/01.sh": 0o755, "workshop/content/01.md": 0o644}, modes); diff != "" {
+		t.Errorf("modes (-want +got):\n%s", diff)
+	}
+}

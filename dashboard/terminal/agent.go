@@ -32,16 +32,17 @@ type Config struct {
 	ShellEnv []string
 	// WorkDir is the shells' working directory and HOME ("" = the current directory).
 	WorkDir string
-	// Content is the workshop content's folder, whose programs POST /run runs ("" = none).
-	Content string           // WORKSHOP_CONTENT
-	Logger  *slog.Logger     // nil = slog.Default()
-	Clock   func() time.Time // nil = time.Now, in UTC
+	// ContentDir holds the workshop content, whose runtime hooks (see Hooks) the agent
+	// runs for its shells ("" = none).
+	ContentDir string           // WORKSHOP_CONTENT
+	Logger     *slog.Logger     // nil = slog.Default()
+	Clock      func() time.Time // nil = time.Now, in UTC
 }
 
 // ConfigFromEnv reads a Config from environment variables. LISTEN is required and must
 // name a Unix socket.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{Listen: getenv("LISTEN"), AddrFile: getenv("ADDR_FILE"), Content: getenv("WORKSHOP_CONTENT")}
+	cfg := Config{Listen: getenv("LISTEN"), AddrFile: getenv("ADDR_FILE"), ContentDir: getenv("WORKSHOP_CONTENT")}
 	if !strings.HasPrefix(cfg.Listen, serve.UnixPrefix) || cfg.Listen == serve.UnixPrefix {
 		return Config{}, fmt.Errorf("dashboard: terminals: LISTEN must be unix:<path> (the agent admits every request), got %q", cfg.Listen)
 	}
@@ -57,14 +58,16 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 // Agent serves one session's terminals to its dashboard host: GET /healthz,
 // GET /terminal/{id} (the WebSocket), POST /terminal/{id}/input and /clear,
-// GET /activity, POST /run (see Runner) and GET and PUT /files/{path...} (see Files).
-// Close it to end its shells.
+// GET /activity, POST /run (see Runner), GET and PUT /files/{path...} (see Files), and GET
+// /setup (the outcome of the workshop's setup scripts, a SetupStatus), which it runs when it
+// starts. Close it to end its shells.
 type Agent struct {
-	terms  *Shells
-	now    func() time.Time
-	log    *slog.Logger
-	mux    *http.ServeMux
-	routes []string // the patterns registered on mux, in order
+	terms     *Shells
+	stopSetup context.CancelFunc
+	now       func() time.Time
+	log       *slog.Logger
+	mux       *http.ServeMux
+	routes    []string // the patterns registered on mux, in order
 
 	mu        sync.Mutex
 	lastInput time.Time // zero until the first input
@@ -118,12 +121,16 @@ func NewAgent(cfg Config) (*Agent, error) {
 	// terminals' connections instead.
 	noEvent := func(string, map[string]any) {}
 	a.terms = NewShells(Count(cfg.Terminals), shell, env, dir, a.log, noEvent, a.touch)
-	a.terms.Content = cfg.Content
+	a.terms.Content = cfg.ContentDir
 	a.terms.ExtraEnv = func() []string {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		return a.extra
 	}
+	a.terms.Hooks = NewHooks(cfg.ContentDir, nil, a.log)
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopSetup = cancel
+	go a.terms.Hooks.Setup(ctx, dir, env)
 
 	a.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -149,6 +156,11 @@ func NewAgent(cfg Config) (*Agent, error) {
 	})
 	a.handle("GET /files/{path...}", func(w http.ResponseWriter, r *http.Request) { ServeFiles(a.terms, a.log, w, r) })
 	a.handle("PUT /files/{path...}", func(w http.ResponseWriter, r *http.Request) { ServeFiles(a.terms, a.log, w, r) })
+	a.handle("GET /setup", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(a.terms.Hooks.Status())
+	})
 	return a, nil
 }
 
@@ -164,7 +176,10 @@ func (a *Agent) Routes() []string { return append([]string(nil), a.routes...) }
 func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
 // Close ends the shells and drops every connection.
-func (a *Agent) Close() { a.terms.Close() }
+func (a *Agent) Close() {
+	a.stopSetup()
+	a.terms.Close()
+}
 
 func (a *Agent) touch() {
 	now := a.now()

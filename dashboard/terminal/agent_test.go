@@ -88,7 +88,7 @@ func TestAgentServesTheContractsEndpoints(t *testing.T) {
 	}
 	defer a.Close()
 	want := []string{"GET /healthz", "GET /terminal/{id}", "POST /terminal/{id}/input",
-		"POST /terminal/{id}/clear", "GET /activity", "POST /run", "GET /files/{path...}", "PUT /files/{path...}"}
+		"POST /terminal/{id}/clear", "GET /activity", "POST /run", "GET /files/{path...}", "PUT /files/{path...}", "GET /setup"}
 	if diff := cmp.Diff(want, a.Routes()); diff != "" {
 		t.Errorf("routes (-want +got):\n%s", diff)
 	}
@@ -218,4 +218,54 @@ func TestAgentTerminalEnv(t *testing.T) {
 	if got := tc.waitFor(`(got=\[[^\]$]*\]\[[^\]$]*\]\[[^\]$]*\])\r`); got != "got=[hello there][lab-w01-s001][]" {
 		t.Errorf("shell environment: %s, want got=[hello there][lab-w01-s001][]", got)
 	}
+}
+
+// The agent runs the workshop's setup scripts when it starts and answers their outcome on
+// GET /setup; its shells start after them and get what they wrote to WORKSHOP_ENV.
+func TestAgentRunsSetupScripts(t *testing.T) {
+	content := writeWorkshop(t, map[string]string{
+		"setup.d/01-env.sh":  "#!/bin/sh\necho AGENT_SETUP=ran >> \"$WORKSHOP_ENV\"\n",
+		"setup.d/02-fail.sh": "#!/bin/sh\necho agent setup broke\nexit 1\n",
+	}, "setup.d/01-env.sh", "setup.d/02-fail.sh")
+	sock := filepath.Join(t.TempDir(), "terminals.sock")
+	startAgent(t, sock, func(c *Config) {
+		c.ContentDir = content
+		c.Shell = []string{"/bin/bash", "--login"}
+	})
+	c := unixClient(sock)
+	var st SetupStatus
+	for deadline := time.Now().Add(15 * time.Second); !st.Done; time.Sleep(10 * time.Millisecond) {
+		resp, err := c.Get("http://terminals/setup")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("GET /setup: %v, %+v", err, st)
+		}
+	}
+	if len(st.Failed) != 1 || st.Failed[0].Script != "02-fail.sh" || !strings.Contains(st.Failed[0].Tail, "agent setup broke") {
+		t.Errorf("setup status %+v", st)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws://terminals/terminal/1", &websocket.DialOptions{HTTPClient: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(websocket.StatusNormalClosure, "")
+	tc := &termConn{t: t, c: conn, out: make(chan []byte, 64)}
+	go func() {
+		defer close(tc.out)
+		for {
+			_, b, err := conn.Read(context.Background())
+			if err != nil {
+				return
+			}
+			tc.out <- b
+		}
+	}()
+	tc.send("echo \"got-$AGENT_SETUP\"\r")
+	tc.waitFor("got-ran")
 }

@@ -13,7 +13,7 @@ import (
 // secretEnv are environment variables a shell never gets: the credentials of the session
 // and the dashboard's own settings.
 var secretEnv = map[string]bool{"SESSION_SECRET": true, "CONFIG_PASSWORD": true,
-	"LISTEN": true, "ADDR_FILE": true, "DASHBOARD_SHELL": true, "DASHBOARD_MODE": true,
+	"LISTEN": true, "ADDR_FILE": true, "DASHBOARD_SHELL": true, "DASHBOARD_SANDBOX": true, "DASHBOARD_MODE": true,
 	"SESSIONS_DIR": true, "DASHBOARD_TOKEN_DIR": true, ownEnvVar: true}
 
 // ownEnvVar names, comma-separated, the variables of the dashboard's environment that are
@@ -62,6 +62,20 @@ func ShellFromEnv(getenv func(string) string) ([]string, error) {
 		return nil, fmt.Errorf("dashboard: DASHBOARD_SHELL: expected a JSON array such as [\"/bin/bash\",\"-l\"], got %q", sh)
 	}
 	return shell, nil
+}
+
+// SandboxFromEnv reads DASHBOARD_SANDBOX, a JSON array of strings: the argv prefix that
+// runs a program in the shells' sandbox (nil when unset).
+func SandboxFromEnv(getenv func(string) string) ([]string, error) {
+	v := getenv("DASHBOARD_SANDBOX")
+	if v == "" {
+		return nil, nil
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(v), &argv); err != nil || len(argv) == 0 || argv[0] == "" {
+		return nil, fmt.Errorf("dashboard: DASHBOARD_SANDBOX: expected a JSON array such as [\"/opt/portal/bwrap\",\"--\"], got %q", v)
+	}
+	return argv, nil
 }
 
 // Setup returns the shell's argv, environment and folder: shell (nil = bash, or sh where

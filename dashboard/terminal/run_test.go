@@ -56,7 +56,7 @@ func TestAgentRunsPrograms(t *testing.T) {
 	}
 	sock := filepath.Join(t.TempDir(), "terminals.sock")
 	startAgent(t, sock, func(c *Config) {
-		c.WorkDir, c.Content = home, content
+		c.WorkDir, c.ContentDir = home, content
 		c.ShellEnv = []string{"PATH=/usr/bin:/bin", "SESSION_NAME=lab-w01-s001"}
 	})
 	client := unixClient(sock)

@@ -188,9 +188,12 @@ func (ts *Shells) targets(id string) ([]*terminal, error) {
 }
 
 // Input types req into terminal id ("all": every one), starting shells as needed.
-func (ts *Shells) Input(_ context.Context, id string, req Request) error {
+func (ts *Shells) Input(ctx context.Context, id string, req Request) error {
 	targets, err := ts.targets(id)
 	if err != nil {
+		return err
+	}
+	if err := ts.waitSetup(ctx); err != nil {
 		return err
 	}
 	in := req.keys()

@@ -54,7 +54,23 @@ type Shells struct {
 	// Content is the workshop content's folder, where Run finds programs ("" = none).
 	// Set it before first use.
 	Content string
-	list    []*terminal
+	// Hooks, when set, are the workshop's runtime hooks: no shell starts before their setup
+	// has run, and a terminal's script replaces its shell. Set it before first use.
+	Hooks *Hooks
+	list  []*terminal
+}
+
+// waitSetup returns once the workshop's setup has run, or with ctx's error.
+func (ts *Shells) waitSetup(ctx context.Context) error {
+	if ts.Hooks == nil {
+		return nil
+	}
+	select {
+	case <-ts.Hooks.Ready():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // NewShells returns n terminals whose shells run shell with env in dir (see Setup).
@@ -119,7 +135,8 @@ func (t *terminal) startLocked() error {
 	if t.pty != nil {
 		return nil
 	}
-	cmd := exec.Command(t.ts.shell[0], t.ts.shell[1:]...)
+	argv := t.ts.Hooks.ShellArgv(t.id, t.ts.shell)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = t.ts.dir
 	cmd.Env = append(append([]string(nil), t.ts.env...), "TERMINAL_ID="+t.id)
 	if t.ts.ExtraEnv != nil {
@@ -131,7 +148,7 @@ func (t *terminal) startLocked() error {
 	f, err := pty.StartWithAttrs(cmd, &pty.Winsize{Cols: t.cols, Rows: t.rows},
 		&syscall.SysProcAttr{Setsid: true, Setctty: true, Pdeathsig: syscall.SIGKILL})
 	if err != nil {
-		return fmt.Errorf("start shell %q: %w", t.ts.shell, err)
+		return fmt.Errorf("start shell %q: %w", argv, err)
 	}
 	t.cmd, t.pty = cmd, f
 	t.ts.log.Info("terminal started", "terminal", t.id, "pid", cmd.Process.Pid)
@@ -309,6 +326,16 @@ type controlMessage struct {
 // serve streams the terminal to one WebSocket until either side closes: binary frames are
 // input and output, text frames are control messages. The scrollback is replayed first.
 func (t *terminal) serve(ctx context.Context, conn *websocket.Conn) {
+	if h := t.ts.Hooks; h != nil {
+		select {
+		case <-h.Ready():
+		default:
+			conn.Write(ctx, websocket.MessageBinary, []byte("[Waiting for the workshop's setup scripts to finish…]\r\n"))
+			if t.ts.waitSetup(ctx) != nil {
+				return
+			}
+		}
+	}
 	c, replay, first, err := t.attach()
 	if err != nil {
 		t.ts.log.Error("terminal", "terminal", t.id, "err", err)
