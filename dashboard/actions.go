@@ -157,8 +157,16 @@ func renderFencedCode(w util.BufWriter, src []byte, node ast.Node, entering bool
 		seg := lines.At(i)
 		body.Write(seg.Value(src))
 	}
+	w.WriteString(actionHTML(lang, body.String()))
+	return ast.WalkSkipChildren, nil
+}
+
+// actionHTML is the HTML of a fenced code block of language lang: an action block when
+// lang names an action, else plain code.
+func actionHTML(lang, body string) string {
+	w := new(strings.Builder)
 	esc := html.EscapeString
-	a, isAction, err := parseAction(lang, body.String())
+	a, isAction, err := parseAction(lang, body)
 	switch {
 	case !isAction:
 		if lang != "" {
@@ -166,11 +174,11 @@ func renderFencedCode(w util.BufWriter, src []byte, node ast.Node, entering bool
 		} else {
 			w.WriteString(`<pre><code>`)
 		}
-		w.WriteString(esc(body.String()))
+		w.WriteString(esc(body))
 		w.WriteString("</code></pre>\n")
 	case err != nil:
 		fmt.Fprintf(w, `<div class="action-invalid" role="note"><p class="warning">&#9888; This block does nothing here: %s.</p><pre><code>%s</code></pre></div>`+"\n",
-			esc(err.Error()), esc(body.String()))
+			esc(err.Error()), esc(body))
 	default:
 		if a.Title != "" {
 			fmt.Fprintf(w, `<p class="action-title">%s</p>`, esc(a.Title))
@@ -187,5 +195,5 @@ func renderFencedCode(w util.BufWriter, src []byte, node ast.Node, entering bool
 		}
 		fmt.Fprintf(w, `><code>%s</code></pre>`+"\n", esc(a.Text))
 	}
-	return ast.WalkSkipChildren, nil
+	return w.String()
 }
