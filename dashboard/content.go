@@ -47,6 +47,22 @@ type workshop struct {
 	files fs.FS
 	pages []*page
 	index map[string]int // page name → position in pages
+	slash bool           // page URLs end in "/" (the Hugo layout's, so that relative links work)
+}
+
+// instructions are a workshop's pages before a session's values are filled in.
+type instructions interface {
+	// render returns the pages with vars (the session's own values) and params (its
+	// request parameters) filled in.
+	render(vars, params map[string]string) (*workshop, error)
+}
+
+// url is the path of page name.
+func (w *workshop) url(name string) string {
+	if w.slash {
+		return pageURL(name) + "/"
+	}
+	return pageURL(name)
 }
 
 // page is one rendered instruction page.

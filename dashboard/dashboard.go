@@ -160,7 +160,7 @@ type Server struct {
 	log     *slog.Logger
 	client  *http.Client
 	mux     *routeMux
-	source  *source
+	source  instructions
 	tmpl    *template.Template
 	terms   terminal.Set
 	vendor  fs.FS
@@ -168,6 +168,7 @@ type Server struct {
 	pending sync.WaitGroup // events on their way to the portal
 	spent   ticket.Spent   // page tickets already exchanged
 	closed  atomic.Bool    // Close was called
+	release func()         // releases the assets the Server owns (nil = none)
 
 	mu          sync.Mutex
 	content     *workshop         // rendered with the current variables
@@ -184,14 +185,15 @@ type Server struct {
 // files, the parsed templates and the browser libraries. A host loads it once for all its
 // sessions.
 type assetSet struct {
-	source *source
+	source instructions
+	close  func() // removes what loading left on disk (nil = nothing)
 	tmpl   *template.Template
 	vendor fs.FS
 	built  bool // the xterm.js assets are present
 }
 
 // loadAssets reads the workshop content in contentDir ("" = the embedded sample) and
-// parses the templates.
+// parses the templates. A workshop of the Hugo layout is built once here.
 func loadAssets(contentDir string) (*assetSet, error) {
 	var fsys fs.FS
 	if contentDir == "" {
@@ -203,9 +205,20 @@ func loadAssets(contentDir string) (*assetSet, error) {
 	} else {
 		fsys = os.DirFS(contentDir)
 	}
-	src, err := loadWorkshop(fsys)
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
+	var src instructions
+	var closeSrc func()
+	if contentDir != "" && isHugoLayout(fsys) {
+		h, err := loadHugo(contentDir)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
+		}
+		src, closeSrc = h, h.close
+	} else {
+		c, err := loadWorkshop(fsys)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
+		}
+		src = c
 	}
 	tmpl, err := template.ParseFS(assets, "templates/*.html")
 	if err != nil {
@@ -217,7 +230,14 @@ func loadAssets(contentDir string) (*assetSet, error) {
 	}
 	_, xtermErr := fs.Stat(dist, "xterm.js")
 	_, fitErr := fs.Stat(dist, "addon-fit.js")
-	return &assetSet{source: src, tmpl: tmpl, vendor: dist, built: xtermErr == nil && fitErr == nil}, nil
+	return &assetSet{source: src, close: closeSrc, tmpl: tmpl, vendor: dist, built: xtermErr == nil && fitErr == nil}, nil
+}
+
+// release removes what loading the assets left on disk.
+func (a *assetSet) release() {
+	if a.close != nil {
+		a.close()
+	}
 }
 
 // New returns a Server for cfg. It loads and renders the workshop content, so a broken
@@ -230,7 +250,13 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newServer(cfg, set, nil)
+	s, err := newServer(cfg, set, nil)
+	if err != nil {
+		set.release()
+		return nil, err
+	}
+	s.release = set.release
+	return s, nil
 }
 
 // newServer returns a Server for cfg over already loaded assets; it renders the
@@ -283,6 +309,9 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminal.Set, err
 func (s *Server) Close() {
 	s.closed.Store(true)
 	s.terms.Close()
+	if s.release != nil {
+		s.release()
+	}
 	done := make(chan struct{})
 	go func() { s.pending.Wait(); close(done) }()
 	select {

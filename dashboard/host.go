@@ -383,6 +383,7 @@ func (h *Host) Close() {
 	for _, name := range names {
 		h.drop(name)
 	}
+	h.assets.release()
 }
 
 // RunHost serves cfg's dashboard host on cfg.Listen until ctx is done, then shuts down

@@ -1,0 +1,256 @@
+package dashboard
+
+import (
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"portal/internal/ci"
+)
+
+// needHugo skips the test when the hugo program is missing (fails it in CI).
+func needHugo(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath(HugoBin); err != nil {
+		ci.Missing(t, "the hugo program (Debian package hugo)", err)
+	}
+}
+
+// hugoWorkshop is the Hugo-layout test workshop.
+const hugoWorkshop = "testdata/hugo-workshop"
+
+var hugoVars = map[string]string{
+	"session_name": "lab-w01-s001", "session_namespace": "lab-w01-s001",
+	"session_url": "http://lab-w01-s001.localhost", "ingress_domain": "example.test",
+}
+
+func loadTestHugo(t testing.TB, dir string) *hugoSource {
+	t.Helper()
+	needHugo(t)
+	h, err := loadHugo(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.close)
+	return h
+}
+
+func TestHugoLayoutChosen(t *testing.T) {
+	for name, c := range map[string]struct {
+		files map[string]string
+		hugo  bool
+	}{
+		"pages only":    {map[string]string{"workshop/content/a.md": "# A\n"}, true},
+		"config.yaml":   {map[string]string{"workshop/content/a.md": "# A\n", "workshop/config.yaml": "{}\n"}, true},
+		"workshop.yaml": {map[string]string{"workshop/content/a.md": "# A\n", "workshop/workshop.yaml": "{}\n"}, false},
+		"modules.yaml":  {map[string]string{"workshop/content/a.md": "# A\n", "workshop/modules.yaml": "{}\n"}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := isHugoLayout(os.DirFS(writeFiles(t, c.files))); got != c.hugo {
+				t.Errorf("Hugo layout %v, want %v", got, c.hugo)
+			}
+		})
+	}
+}
+
+// The test workshop renders with real hugo: page order by weight, front matter in YAML
+// and TOML, sections with and without _index.md, a page bundle, parameters in text, links
+// and actions, the built-in shortcodes and the workshop's own.
+func TestHugoRender(t *testing.T) {
+	h := loadTestHugo(t, hugoWorkshop)
+	w, err := h.render(hugoVars, map[string]string{"LANGUAGE": "python <3>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names, titles []string
+	for _, p := range w.pages {
+		names, titles = append(names, p.Name), append(titles, p.Title)
+	}
+	if want := []string{"b-intro", "a-toml", "section-a/nested", "section-b/plain", "bundle"}; !slices.Equal(names, want) {
+		t.Errorf("pages %q, want %q (by weight; _index.md is no page)", names, want)
+	}
+	if want := []string{"Introduction", "TOML Front Matter", "Nested Page", "Plain Section Page", "Page Bundle"}; !slices.Equal(titles, want) {
+		t.Errorf("titles %q, want %q", titles, want)
+	}
+	if got := w.url("bundle"); got != "/workshop/content/bundle/" {
+		t.Errorf("page URL %q", got)
+	}
+	body := string(w.pages[0].Body)
+	for _, want := range []string{
+		"Welcome, session <strong>lab-w01-s001</strong> on example.test.",
+		`<a href="http://lab-w01-s001.localhost/app">your session</a>`,
+		`<pre class="action action-terminal-execute" data-action="execute" data-terminal="1"><code>echo &#34;hello lab-w01-s001&#34;</code></pre>`,
+		`<pre><code class="language-bash">plain lab-w01-s001 &lt;code&gt;</code></pre>`,
+		`<code class="action-inline" data-action="copy" tabindex="0" role="button">ls -l</code>`,
+		`<div class="admonition note" role="note"><p class="admonition-title">Note</p>`,
+		"A <strong>note</strong> for lab-w01-s001.",
+		`<p class="admonition-title">Careful</p>`,
+		`<div class="admonition danger"`,
+		`<aside class="tip">A <em>shown</em> tip. (Welcome)</aside>`,
+		`<aside class="tip">Language python &lt;3&gt;. (Welcome)</aside>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %s:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "hidden tip") {
+		t.Errorf("the tip whose parameter is empty shows:\n%s", body)
+	}
+	if strings.Contains(body, "zq") {
+		t.Errorf("a placeholder is left:\n%s", body)
+	}
+	for _, f := range []string{"bundle/diagram.png", "files/notes.txt"} {
+		if _, err := fs.Stat(w.files, f); err != nil {
+			t.Errorf("%s is not published: %v", f, err)
+		}
+	}
+}
+
+// One build serves every session of the same shared values: each gets its own values
+// filled in; values that are markup stay text, and a link target cannot take a scheme.
+func TestHugoSessionsShareABuild(t *testing.T) {
+	h := loadTestHugo(t, hugoWorkshop)
+	before := h.seq
+	a, err := h.render(hugoVars, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := h.render(map[string]string{"session_name": "<b>x</b>", "session_namespace": "n",
+		"session_url": "javascript:alert(1)", "ingress_domain": "example.test"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.seq - before; got != 2 {
+		t.Errorf("%d hugo runs for two sessions, want 2 (one pair of placeholder builds)", got)
+	}
+	if !strings.Contains(string(a.pages[0].Body), "lab-w01-s001") {
+		t.Errorf("first session's page lacks its name")
+	}
+	body := string(b.pages[0].Body)
+	for _, want := range []string{"session <strong>&lt;b&gt;x&lt;/b&gt;</strong>", `<a href="#/app">your session</a>`,
+		`<code>echo &#34;hello &lt;b&gt;x&lt;/b&gt;&#34;</code>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %s:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "javascript:") || strings.Contains(body, "<b>x") {
+		t.Errorf("a value became markup:\n%s", body)
+	}
+	// Another shared value (a request parameter for a config.yaml parameter) is another build.
+	if _, err := h.render(hugoVars, map[string]string{"LANGUAGE": "rust"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.seq - before; got != 4 {
+		t.Errorf("%d hugo runs, want 4", got)
+	}
+}
+
+// A template that transforms a per-session value makes the workshop render per session,
+// with the right values.
+func TestHugoValueDependentTemplate(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"workshop/content/a.md":                  "Hi {{< shout >}}.\n",
+		"workshop/layouts/shortcodes/shout.html": "{{ upper .Site.Params.session_name }}",
+	})
+	h := loadTestHugo(t, dir)
+	for _, name := range []string{"alice", "bob"} {
+		w, err := h.render(map[string]string{"session_name": name}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "Hi " + strings.ToUpper(name) + "."; !strings.Contains(string(w.pages[0].Body), want) {
+			t.Errorf("page %q lacks %q", w.pages[0].Body, want)
+		}
+	}
+}
+
+// Without weights, pages are in the order of their names; config.yaml's pathway, when
+// given, picks and orders them and may name them.
+func TestHugoPageOrder(t *testing.T) {
+	files := map[string]string{
+		"workshop/content/b.md":       "---\ntitle: B\n---\nb\n",
+		"workshop/content/a/index.md": "---\ntitle: A\n---\na\n",
+		"workshop/content/c/z.md":     "---\ntitle: Z\n---\nz\n",
+	}
+	order := func(h *hugoSource) []string {
+		w, err := h.render(nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range w.pages {
+			got = append(got, p.Name+"="+p.Title)
+		}
+		return got
+	}
+	if got, want := order(loadTestHugo(t, writeFiles(t, files))), []string{"a=A", "b=B", "c/z=Z"}; !slices.Equal(got, want) {
+		t.Errorf("pages %q, want %q", got, want)
+	}
+	files["workshop/config.yaml"] = "pathways:\n  default: short\n  paths:\n    short:\n      steps: [c/z, a]\n" +
+		"  modules:\n    c/z:\n      title: Last Letter\n"
+	if got, want := order(loadTestHugo(t, writeFiles(t, files))), []string{"c/z=Last Letter", "a=A"}; !slices.Equal(got, want) {
+		t.Errorf("pages %q, want %q", got, want)
+	}
+}
+
+// A workshop hugo cannot build fails to load with hugo's message; bad config.yaml names
+// the field; a missing hugo program says so.
+func TestHugoErrors(t *testing.T) {
+	needHugo(t)
+	for name, c := range map[string]struct {
+		files map[string]string
+		want  string
+	}{
+		"unknown shortcode": {map[string]string{"workshop/content/a.md": "Hi {{< nosuch >}}\n"}, `template for shortcode "nosuch" not found`},
+		"bad template": {map[string]string{"workshop/content/a.md": "Hi {{< bad >}}\n",
+			"workshop/layouts/shortcodes/bad.html": "{{ if }}"}, "missing value for if"},
+		"param without name": {map[string]string{"workshop/content/a.md": "a\n",
+			"workshop/config.yaml": "params:\n- value: x\n"}, "params[0].name is missing"},
+		"no pages": {map[string]string{"workshop/content/_index.md": "a\n"}, "no pages in workshop/content"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := New(Config{Session: testSession, Secret: testSecret, ContentDir: writeFiles(t, c.files)})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one with %q", err, c.want)
+			}
+		})
+	}
+	t.Run("no hugo", func(t *testing.T) {
+		old := HugoBin
+		HugoBin = "no-such-hugo-program"
+		defer func() { HugoBin = old }()
+		_, err := New(Config{Session: testSession, Secret: testSecret, ContentDir: hugoWorkshop})
+		if err == nil || !strings.Contains(err.Error(), `needs the hugo program, and "no-such-hugo-program" is not installed`) {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
+
+// The dashboard serves a Hugo-layout workshop: pages at URLs ending in "/", the page
+// bundle's files and the static folder's.
+func TestHugoServed(t *testing.T) {
+	needHugo(t)
+	s, clock := newTestServer(t, func(c *Config) { c.ContentDir = hugoWorkshop })
+	c := login(t, s, clock.Now())
+	if status, body := get(t, s, c, "/workshop/content/b-intro/"); status != http.StatusOK || !strings.Contains(body, "session <strong>"+testSession+"</strong>") {
+		t.Fatalf("page: %d\n%s", status, body)
+	}
+	r := do(s, withCookie(browserGet("/workshop/content/bundle"), c))
+	if loc := r.Header().Get("Location"); r.Code != http.StatusFound || loc != "/workshop/content/bundle/" {
+		t.Errorf("page without slash: %d to %q", r.Code, loc)
+	}
+	if status, body := get(t, s, c, "/workshop/content/bundle/diagram.png"); status != http.StatusOK || !strings.HasPrefix(body, "\x89PNG") {
+		t.Errorf("bundle image: %d", status)
+	}
+	if status, body := get(t, s, c, "/workshop/content/files/notes.txt"); status != http.StatusOK || body != "Notes from the static folder.\n" {
+		t.Errorf("static file: %d %q", status, body)
+	}
+	r = do(s, withCookie(browserGet("/"), c))
+	if loc := r.Header().Get("Location"); loc != "/workshop/content/b-intro/" {
+		t.Errorf("index sends to %q", loc)
+	}
+}
