@@ -446,6 +446,7 @@ func (h *hugoSource) run(values map[string]string) (hugoSite, error) {
 	}
 	config := map[string]any{
 		"baseURL":      "/workshop/content/",
+		"resourceDir":  filepath.Join(out, "resources"),
 		"disableKinds": []string{"taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"},
 		"outputFormats": map[string]any{"portalpages": map[string]any{
 			"mediaType": "application/json", "baseName": strings.TrimSuffix(hugoIndex, ".json"),
