@@ -151,6 +151,12 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	if hs, ok := set.source.(*hugoSource); ok {
+		if err := hs.check(); err != nil {
+			set.release()
+			return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
+		}
+	}
 	h := &Host{cfg: cfg, assets: set, log: cfg.Logger, now: cfg.Clock, client: cfg.HTTPClient,
 		sessions: map[string]*hostSession{}, clients: map[string]*http.Client{}}
 	if h.log == nil {

@@ -117,7 +117,37 @@ type hugoSource struct {
 
 	mu     sync.Mutex
 	builds map[string]*hugoBuild
+	exact  []string // keys of the builds for one set of values, oldest first
+	keep   int      // how many of those are kept
 	seq    int
+}
+
+// maxExact is the default number of builds for one set of values kept: an older one is
+// removed (a session still showing it loses its page bundles' files until it renders
+// again).
+const maxExact = 32
+
+// keepExact records the build of key, for one set of values, and removes the oldest such
+// build beyond maxExact.
+func (h *hugoSource) keepExact(key string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.exact = append(h.exact, key)
+	if len(h.exact) <= h.keep {
+		return
+	}
+	old := h.exact[0]
+	h.exact = h.exact[1:]
+	if b, ok := h.builds[old]; ok {
+		delete(h.builds, old)
+		remove := func() { os.RemoveAll(filepath.Dir(b.site.public)) }
+		select {
+		case <-b.done:
+			remove()
+		default:
+			go func() { <-b.done; remove() }()
+		}
+	}
 }
 
 type hugoBuild struct {
@@ -142,11 +172,10 @@ type hugoPage struct {
 	Content string `json:"content"`
 }
 
-// loadHugo prepares the Hugo-layout workshop in contentDir and builds it once, so that a
-// workshop hugo cannot build is reported at start.
+// loadHugo prepares the Hugo-layout workshop in contentDir.
 func loadHugo(contentDir string) (*hugoSource, error) {
 	dir := filepath.Join(contentDir, "workshop")
-	h := &hugoSource{dir: dir, builds: map[string]*hugoBuild{}}
+	h := &hugoSource{dir: dir, builds: map[string]*hugoBuild{}, keep: maxExact}
 	if err := checkHugoContent(os.DirFS(contentDir), &h.config); err != nil {
 		return nil, err
 	}
@@ -163,11 +192,18 @@ func loadHugo(contentDir string) (*hugoSource, error) {
 		h.close()
 		return nil, err
 	}
-	if _, err := h.render(nil, nil); err != nil {
-		h.close()
-		return nil, err
-	}
 	return h, nil
+}
+
+// check builds the workshop once with no session's values, so that a workshop hugo
+// cannot build is reported before any session asks for it.
+func (h *hugoSource) check() error {
+	values, _ := h.values(nil, nil)
+	site, err := h.run(values)
+	if err == nil {
+		os.RemoveAll(filepath.Dir(site.public))
+	}
+	return err
 }
 
 // checkHugoContent checks what can be checked of a Hugo-layout workshop without running
@@ -328,6 +364,9 @@ func (h *hugoSource) render(vars, params map[string]string) (*workshop, error) {
 		key, _ := json.Marshal([]any{values, "exact"})
 		b = h.build(string(key), func() *hugoBuild {
 			site, err := h.run(values)
+			if err == nil {
+				h.keepExact(string(key))
+			}
 			return &hugoBuild{site: site, err: err, tokens: &placeholders{values: map[string]string{}}}
 		})
 	}
@@ -447,6 +486,8 @@ func (h *hugoSource) run(values map[string]string) (hugoSite, error) {
 	config := map[string]any{
 		"baseURL":      "/workshop/content/",
 		"resourceDir":  filepath.Join(out, "resources"),
+		// The static folder is served from the workshop, not copied into every build.
+		"staticDir": filepath.Join(out, "no-static"),
 		"disableKinds": []string{"taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"},
 		"outputFormats": map[string]any{"portalpages": map[string]any{
 			"mediaType": "application/json", "baseName": strings.TrimSuffix(hugoIndex, ".json"),
@@ -563,7 +604,8 @@ func (h *hugoSource) workshop(b *hugoBuild, values map[string]string) (*workshop
 	if err != nil {
 		return nil, err
 	}
-	w := &workshop{files: os.DirFS(b.site.public), index: map[string]int{}, slash: true}
+	files := overlayFS{os.DirFS(b.site.public), os.DirFS(filepath.Join(h.dir, "static"))}
+	w := &workshop{files: files, index: map[string]int{}, slash: true}
 	for i, hp := range pages {
 		name := pageName(hp.Path)
 		body := codeMarker.ReplaceAllStringFunc(hp.Content, func(m string) string {
@@ -576,4 +618,21 @@ func (h *hugoSource) workshop(b *hugoBuild, values map[string]string) (*workshop
 		w.index[name] = i
 	}
 	return w, nil
+}
+
+// overlayFS opens a name in the first of its file systems that has it.
+type overlayFS []fs.FS
+
+func (o overlayFS) Open(name string) (fs.File, error) {
+	var first error
+	for _, f := range o {
+		file, err := f.Open(name)
+		if err == nil {
+			return file, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return nil, first
 }

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -157,6 +158,8 @@ func TestHugoValueDependentTemplate(t *testing.T) {
 		"workshop/layouts/shortcodes/shout.html": "{{ upper .Site.Params.session_name }}",
 	})
 	h := loadTestHugo(t, dir)
+	h.keep = 1
+	var builds []string
 	for _, name := range []string{"alice", "bob"} {
 		w, err := h.render(map[string]string{"session_name": name}, nil)
 		if err != nil {
@@ -165,6 +168,14 @@ func TestHugoValueDependentTemplate(t *testing.T) {
 		if want := "Hi " + strings.ToUpper(name) + "."; !strings.Contains(string(w.pages[0].Body), want) {
 			t.Errorf("page %q lacks %q", w.pages[0].Body, want)
 		}
+		builds = append(builds, fmt.Sprint(w.files.(overlayFS)[0]))
+	}
+	// Only the last build for one set of values is kept.
+	if _, err := os.Stat(builds[0]); !os.IsNotExist(err) {
+		t.Errorf("the first session's build is still there: %v", err)
+	}
+	if _, err := os.Stat(builds[1]); err != nil {
+		t.Errorf("the last session's build is gone: %v", err)
 	}
 }
 
@@ -252,5 +263,15 @@ func TestHugoServed(t *testing.T) {
 	r = do(s, withCookie(browserGet("/"), c))
 	if loc := r.Header().Get("Location"); loc != "/workshop/content/b-intro/" {
 		t.Errorf("index sends to %q", loc)
+	}
+}
+
+// A dashboard host of a workshop hugo cannot build does not start, and says why.
+func TestHugoHostStartError(t *testing.T) {
+	needHugo(t)
+	dir := writeFiles(t, map[string]string{"workshop/content/a.md": "Hi {{< nosuch >}}\n"})
+	_, err := NewHost(HostConfig{ContentDir: dir, SessionsDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), `template for shortcode "nosuch" not found`) {
+		t.Fatalf("error %v", err)
 	}
 }

@@ -255,7 +255,7 @@
     lastAction = el;
     var kind = el.getAttribute("data-action");
     var target = el.getAttribute("data-terminal") || "1";
-    var code = el.querySelector("code");
+    var code = el.tagName === "CODE" ? el : el.querySelector("code");
     var text = code ? code.textContent : "";
     var page = document.getElementById("instructions");
     sendEvent("Action/Event", {
@@ -295,7 +295,7 @@
   }
 
   document.addEventListener("click", function (ev) {
-    var el = ev.target.closest && ev.target.closest("pre.action");
+    var el = ev.target.closest && ev.target.closest("pre.action, code.action-inline");
     if (el) { ev.preventDefault(); runAction(el, ev.detail === 0); return; }
     var a = ev.target.closest && ev.target.closest("a[href]");
     if (!a) { return; }
@@ -307,7 +307,7 @@
   });
   document.addEventListener("keydown", function (ev) {
     if (ev.key !== "Enter" && ev.key !== " ") { return; }
-    var el = ev.target.closest && ev.target.closest("pre.action");
+    var el = ev.target.closest && ev.target.closest("pre.action, code.action-inline");
     if (el) { ev.preventDefault(); runAction(el, true); }
   });
 
