@@ -484,10 +484,10 @@ func (h *hugoSource) run(values map[string]string) (hugoSite, error) {
 		params[strings.ToLower(k)] = v
 	}
 	config := map[string]any{
-		"baseURL":      "/workshop/content/",
-		"resourceDir":  filepath.Join(out, "resources"),
+		"baseURL":     "/workshop/content/",
+		"resourceDir": filepath.Join(out, "resources"),
 		// The static folder is served from the workshop, not copied into every build.
-		"staticDir": filepath.Join(out, "no-static"),
+		"staticDir":    filepath.Join(out, "no-static"),
 		"disableKinds": []string{"taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"},
 		"outputFormats": map[string]any{"portalpages": map[string]any{
 			"mediaType": "application/json", "baseName": strings.TrimSuffix(hugoIndex, ".json"),
