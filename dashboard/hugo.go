@@ -7,7 +7,6 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html"
 	"html/template"
@@ -403,10 +402,9 @@ func (h *hugoSource) build(key string, run func() *hugoBuild) *hugoBuild {
 // values, and reports the build dependent when the two differ once the placeholders are
 // mapped back to their names.
 func (h *hugoSource) buildPair(shared map[string]string, perSession []string) *hugoBuild {
+	// One after the other: a session's dashboard runs them within its memory limit.
 	var sites [2]hugoSite
-	var errs [2]error
 	var tokens [2]*placeholders
-	var wg sync.WaitGroup
 	for i := range 2 {
 		tokens[i] = newTokens(perSession)
 		values := map[string]string{}
@@ -416,15 +414,13 @@ func (h *hugoSource) buildPair(shared map[string]string, perSession []string) *h
 		for k, tok := range tokens[i].source {
 			values[k] = tok
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sites[i], errs[i] = h.run(values)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs[0], errs[1]); err != nil {
-		return &hugoBuild{err: errs[0]}
+		var err error
+		if sites[i], err = h.run(values); err != nil {
+			if i == 1 {
+				os.RemoveAll(filepath.Dir(sites[0].public))
+			}
+			return &hugoBuild{err: err}
+		}
 	}
 	os.RemoveAll(filepath.Dir(sites[1].public))
 	return &hugoBuild{site: sites[0], tokens: tokens[0],
