@@ -108,6 +108,7 @@ var varEnv = [][2]string{
 	{"training_portal", "TRAINING_PORTAL"},
 	{"ingress_domain", "INGRESS_DOMAIN"},
 	{"ingress_protocol", "INGRESS_PROTOCOL"},
+	{"pathway_name", "PATHWAY_NAME"}, // the Hugo layout's pathway
 }
 
 // ConfigFromEnv reads a Config from environment variables. SESSION_NAME, SESSION_SECRET and

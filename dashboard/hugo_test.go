@@ -275,3 +275,54 @@ func TestHugoHostStartError(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// The pathway named by pathway_name (PATHWAY_NAME) orders the pages, and the pathway
+// shortcode shows only its own content.
+func TestHugoPathway(t *testing.T) {
+	h := loadTestHugo(t, writeFiles(t, map[string]string{
+		"workshop/content/a.md": "---\ntitle: A\n---\n{{< pathway python >}}Snakes.{{< /pathway >}}{{< pathway java >}}Beans.{{< /pathway >}}\n",
+		"workshop/content/b.md": "---\ntitle: B\n---\nb\n",
+		"workshop/config.yaml": "pathways:\n  default: python\n  paths:\n    python:\n      steps: [a, b]\n" +
+			"    java:\n      steps: [b, a]\n      params:\n      - name: build\n        value: maven\n",
+	}))
+	for _, c := range []struct{ pathway, first, shown, hidden string }{
+		{"", "b", "Snakes.", "Beans."},
+		{"java", "b", "Beans.", "Snakes."},
+	} {
+		w, err := h.render(map[string]string{"pathway_name": c.pathway}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.pathway == "" {
+			c.first = "a"
+		}
+		if w.pages[0].Name != c.first {
+			t.Errorf("pathway %q: first page %q, want %q", c.pathway, w.pages[0].Name, c.first)
+		}
+		body := string(w.pages[w.index["a"]].Body)
+		if !strings.Contains(body, c.shown) || strings.Contains(body, c.hidden) {
+			t.Errorf("pathway %q: page a is %q, want %q without %q", c.pathway, body, c.shown, c.hidden)
+		}
+	}
+}
+
+// The portal checks a Hugo-layout folder without running hugo: pages and config.yaml.
+func TestCheckHugoContent(t *testing.T) {
+	for name, c := range map[string]struct {
+		files map[string]string
+		want  string // "" = no error
+	}{
+		"good":        {map[string]string{"workshop/content/a.md": "a\n"}, ""},
+		"index only":  {map[string]string{"workshop/content/_index.md": "a\n"}, "no pages in workshop/content"},
+		"bad yaml":    {map[string]string{"workshop/content/a.md": "a\n", "workshop/config.yaml": "params: [\n"}, "parse workshop/config.yaml"},
+		"bad default": {map[string]string{"workshop/content/a.md": "a\n", "workshop/config.yaml": "pathways:\n  default: x\n  paths:\n    y: {}\n"}, "pathways.default"},
+		"bad value":   {map[string]string{"workshop/content/a.md": "a\n", "workshop/config.yaml": "params:\n- name: a\n  value: [1]\n"}, "params[0].value"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := CheckContent(writeFiles(t, c.files))
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Errorf("error %v, want %q", err, c.want)
+			}
+		})
+	}
+}
