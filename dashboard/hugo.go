@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -197,8 +198,7 @@ func loadHugo(contentDir string) (*hugoSource, error) {
 // check builds the workshop once with no session's values, so that a workshop hugo
 // cannot build is reported before any session asks for it.
 func (h *hugoSource) check() error {
-	values, _ := h.values(nil, nil)
-	site, err := h.run(values)
+	site, err := h.run(h.values(nil, nil).all)
 	if err == nil {
 		os.RemoveAll(filepath.Dir(site.public))
 	}
@@ -279,10 +279,34 @@ func (h *hugoSource) pathway(vars map[string]string) string {
 	return ""
 }
 
-// values returns the site parameters for vars and params, and the names of those that
-// differ from session to session.
-func (h *hugoSource) values(vars, params map[string]string) (map[string]string, []string) {
-	values := map[string]string{}
+// siteValues are the site parameters of one render.
+type siteValues struct {
+	all map[string]string
+	// perSession are the names of values that differ from session to session: a build
+	// that sessions share renders them as placeholders.
+	perSession []string
+	// markup are the names of values from request parameters that could make markup
+	// (Markdown, HTML, a shortcode, a link): every build renders them as placeholders, so
+	// that they are only ever filled in as escaped text (or into an action's text).
+	markup map[string]bool
+}
+
+// plainValue matches a value that makes no markup wherever it is put.
+var plainValue = regexp.MustCompile(`^[\p{L}\p{N} ._+,=-]*$`)
+
+func isPlain(v string) bool {
+	return plainValue.MatchString(v) && !strings.Contains(strings.ToLower(v), "www.")
+}
+
+// values returns the site parameters for vars and params.
+func (h *hugoSource) values(vars, params map[string]string) siteValues {
+	sv := siteValues{all: map[string]string{}, markup: map[string]bool{}}
+	fromRequest := func(name, v string) {
+		sv.all[name] = v
+		if !isPlain(v) {
+			sv.markup[name] = true
+		}
+	}
 	declared, aliases := map[string]bool{}, map[string]bool{}
 	pathway := h.pathway(vars)
 	for _, ps := range [][]hugoParam{h.config.Params, h.config.Pathways.Paths[pathway].Params} {
@@ -292,6 +316,8 @@ func (h *hugoSource) values(vars, params map[string]string) (map[string]string, 
 			if p.Value != nil {
 				v = fmt.Sprint(p.Value)
 			}
+			sv.all[p.Name] = v
+			delete(sv.markup, p.Name)
 			names := p.Aliases
 			for _, a := range p.Aliases {
 				aliases[a] = true
@@ -301,11 +327,10 @@ func (h *hugoSource) values(vars, params map[string]string) (map[string]string, 
 			}
 			for _, n := range names {
 				if pv, ok := params[n]; ok {
-					v = pv
+					fromRequest(p.Name, pv)
 					break
 				}
 			}
-			values[p.Name] = v
 		}
 	}
 	// Hugo's parameter names are not case-sensitive: a request parameter does not add
@@ -317,62 +342,72 @@ func (h *hugoSource) values(vars, params map[string]string) (map[string]string, 
 	for k := range vars {
 		taken[strings.ToLower(k)] = true
 	}
-	var perSession []string
 	for k, v := range params {
 		if !taken[strings.ToLower(k)] && !aliases[k] {
-			values[k] = v
-			perSession = append(perSession, k)
+			fromRequest(k, v)
+			sv.perSession = append(sv.perSession, k)
 		}
 	}
 	for k, v := range vars {
-		values[k] = v
+		sv.all[k] = v
 		if sessionVars[k] {
-			perSession = append(perSession, k)
+			sv.perSession = append(sv.perSession, k)
 		}
 	}
-	values["pathway_name"] = pathway
-	// An empty value is rendered as itself, so that templates testing it see it empty.
-	perSession = slicesDeleteEmpty(perSession, values)
-	sort.Strings(perSession)
-	return values, perSession
+	sv.all["pathway_name"] = pathway
+	sort.Strings(sv.perSession)
+	return sv
 }
 
-func slicesDeleteEmpty(names []string, values map[string]string) []string {
-	out := names[:0]
-	for _, n := range names {
-		if values[n] != "" {
-			out = append(out, n)
+// placeholderNames returns the names of the values a build renders as placeholders:
+// markup, and perSession too when shared. An empty value is rendered as itself, so that
+// templates testing it see it empty.
+func (sv siteValues) placeholderNames(shared bool) []string {
+	var names []string
+	for k, v := range sv.all {
+		if v != "" && (sv.markup[k] || shared && slices.Contains(sv.perSession, k)) {
+			names = append(names, k)
 		}
 	}
-	return out
+	sort.Strings(names)
+	return names
 }
 
 // render builds the workshop (or takes a cached build) and fills in the session's values.
 func (h *hugoSource) render(vars, params map[string]string) (*workshop, error) {
-	values, perSession := h.values(vars, params)
-	shared := map[string]string{}
-	for k, v := range values {
-		shared[k] = v
-	}
-	for _, k := range perSession {
-		delete(shared, k)
-	}
-	key, _ := json.Marshal([]any{shared, perSession})
-	b := h.build(string(key), func() *hugoBuild { return h.buildPair(shared, perSession) })
+	sv := h.values(vars, params)
+	b := h.cachedBuild(sv, true)
 	if b.err == nil && b.dependent {
-		key, _ := json.Marshal([]any{values, "exact"})
-		b = h.build(string(key), func() *hugoBuild {
-			site, err := h.run(values)
-			if err == nil {
-				h.keepExact(string(key))
-			}
-			return &hugoBuild{site: site, err: err, tokens: &placeholders{values: map[string]string{}}}
-		})
+		b = h.cachedBuild(sv, false)
 	}
 	if b.err != nil {
 		return nil, b.err
 	}
-	return h.workshop(b, values)
+	return h.workshop(b, sv.all)
+}
+
+// cachedBuild returns the build for sv: one that sessions share (two runs of hugo, to
+// tell whether the output depends on the values behind the placeholders), or one for
+// this session's values.
+func (h *hugoSource) cachedBuild(sv siteValues, shared bool) *hugoBuild {
+	names := sv.placeholderNames(shared)
+	fixed := map[string]string{}
+	for k, v := range sv.all {
+		if !slices.Contains(names, k) {
+			fixed[k] = v
+		}
+	}
+	key, _ := json.Marshal([]any{fixed, names, shared})
+	if shared {
+		return h.build(string(key), func() *hugoBuild { return h.buildPair(fixed, names) })
+	}
+	return h.build(string(key), func() *hugoBuild {
+		b := h.buildOnce(fixed, names)
+		if b.err == nil {
+			h.keepExact(string(key))
+		}
+		return b
+	})
 }
 
 // build returns the build of key, calling run once for all callers that ask for it.
@@ -398,33 +433,37 @@ func (h *hugoSource) build(key string, run func() *hugoBuild) *hugoBuild {
 	return b
 }
 
-// buildPair builds the site twice, with two sets of placeholders for the per-session
-// values, and reports the build dependent when the two differ once the placeholders are
-// mapped back to their names.
-func (h *hugoSource) buildPair(shared map[string]string, perSession []string) *hugoBuild {
-	// One after the other: a session's dashboard runs them within its memory limit.
-	var sites [2]hugoSite
-	var tokens [2]*placeholders
-	for i := range 2 {
-		tokens[i] = newTokens(perSession)
-		values := map[string]string{}
-		for k, v := range shared {
-			values[k] = v
-		}
-		for k, tok := range tokens[i].source {
-			values[k] = tok
-		}
-		var err error
-		if sites[i], err = h.run(values); err != nil {
-			if i == 1 {
-				os.RemoveAll(filepath.Dir(sites[0].public))
-			}
-			return &hugoBuild{err: err}
-		}
+// buildOnce runs hugo with fixed as they are and names as new placeholders.
+func (h *hugoSource) buildOnce(fixed map[string]string, names []string) *hugoBuild {
+	tokens := newTokens(names)
+	values := map[string]string{}
+	for k, v := range fixed {
+		values[k] = v
 	}
-	os.RemoveAll(filepath.Dir(sites[1].public))
-	return &hugoBuild{site: sites[0], tokens: tokens[0],
-		dependent: !sameSite(sites[0], tokens[0], sites[1], tokens[1])}
+	for k, tok := range tokens.source {
+		values[k] = tok
+	}
+	site, err := h.run(values)
+	return &hugoBuild{site: site, tokens: tokens, err: err}
+}
+
+// buildPair builds the site twice, with two sets of placeholders for names, and reports
+// the build dependent when the two differ once the placeholders are mapped back to their
+// names. The runs go one after the other: a session's dashboard runs them within its
+// memory limit.
+func (h *hugoSource) buildPair(fixed map[string]string, names []string) *hugoBuild {
+	a := h.buildOnce(fixed, names)
+	if a.err != nil {
+		return a
+	}
+	b := h.buildOnce(fixed, names)
+	if b.err != nil {
+		os.RemoveAll(filepath.Dir(a.site.public))
+		return b
+	}
+	os.RemoveAll(filepath.Dir(b.site.public))
+	a.dependent = !sameSite(a.site, a.tokens, b.site, b.tokens)
+	return a
 }
 
 // newTokens returns placeholders for names, with no values yet.

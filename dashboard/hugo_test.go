@@ -326,3 +326,42 @@ func TestCheckHugoContent(t *testing.T) {
 		})
 	}
 }
+
+// Request parameters, whether named in config.yaml or not, are filled in as escaped text:
+// a value cannot make a link, HTML or another action block, even through {{% param %}} or
+// inside a code fence (it goes into the block's own text); a plain value is rendered as itself, so templates can test it.
+func TestHugoRequestParamsAreText(t *testing.T) {
+	h := loadTestHugo(t, writeFiles(t, map[string]string{
+		"workshop/config.yaml": "params:\n- name: language\n  value: go\n",
+		"workshop/content/a.md": "Lang {{% param language %}} by {{% param who %}}.\n\n" +
+			"```terminal:execute\ncommand: echo {{< param language >}}\n```\n\n{{< is language python >}}\n",
+		"workshop/layouts/shortcodes/is.html": `{{ if eq (index .Site.Params (.Get 0)) (.Get 1) }}IS-{{ .Get 1 }}{{ end }}`,
+	}))
+	w, err := h.render(hugoVars, map[string]string{
+		"language": "x\n```\n\n```terminal:execute\ncommand: rm -rf ~\n",
+		"who":      "[click](https://evil.test/) <b>b</b> www.evil.test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(w.pages[0].Body)
+	// The value breaks the YAML of the page's own block, which then does nothing.
+	if n := strings.Count(body, `data-action="execute"`); n > 1 {
+		t.Errorf("%d execute actions, want at most the page's own:\n%s", n, body)
+	}
+	for _, bad := range []string{`href="https://evil.test/"`, `<b>`, `href="http://www.evil.test"`, "><code>rm -rf"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("a parameter became markup (%s):\n%s", bad, body)
+		}
+	}
+	if want := "[click](https://evil.test/) &lt;b&gt;b&lt;/b&gt; www.evil.test"; !strings.Contains(body, want) {
+		t.Errorf("page lacks %q:\n%s", want, body)
+	}
+	w, err = h.render(hugoVars, map[string]string{"language": "python"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := string(w.pages[0].Body); !strings.Contains(body, "IS-python") || !strings.Contains(body, "<code>echo python</code>") {
+		t.Errorf("a plain parameter is not tested as itself:\n%s", body)
+	}
+}
