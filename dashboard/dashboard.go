@@ -289,7 +289,7 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminal.Set, err
 	}
 	w, err := set.source.render(cfg.Vars, nil)
 	if err != nil {
-		return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
+		return nil, &contentError{fmt.Errorf("dashboard: load workshop content: %w", err)}
 	}
 	start := cfg.Clock()
 	s := &Server{cfg: cfg, now: cfg.Clock, log: log, client: client, mux: newRouteMux(),

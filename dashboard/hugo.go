@@ -544,15 +544,12 @@ func (h *hugoSource) run(values map[string]string) (hugoSite, error) {
 	cmd := exec.CommandContext(ctx, h.bin, "--source", h.dir, "--config", configFile,
 		"--themesDir", filepath.Join(h.work, "themes"), "--theme", "portal",
 		"--destination", public, "--cacheDir", filepath.Join(out, "cache"),
-		"--noBuildLock", "--ignoreCache", "--quiet")
+		"--noBuildLock", "--ignoreCache")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + out, "TMPDIR=" + out}
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(strings.ReplaceAll(stderr.String(), h.dir+string(filepath.Separator), "workshop/"))
-		if len(msg) > 4000 {
-			msg = msg[:4000] + "…"
-		}
+		msg := hugoErrors(strings.ReplaceAll(stderr.String(), h.dir+string(filepath.Separator), "workshop/"))
 		if msg == "" {
 			msg = err.Error()
 		}
@@ -568,6 +565,25 @@ func (h *hugoSource) run(values map[string]string) (hugoSite, error) {
 	}
 	os.Remove(filepath.Join(public, hugoIndex))
 	return site, nil
+}
+
+// hugoLogTime is the time stamp of a line of hugo's log.
+var hugoLogTime = regexp.MustCompile(`^(ERROR|WARN) \d{4}/\d\d/\d\d \d\d:\d\d:\d\d `)
+
+// hugoErrors returns the error lines of hugo's output, without time stamps, at most 4000
+// bytes.
+func hugoErrors(out string) string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "ERROR ") || strings.HasPrefix(l, "Error: ") {
+			lines = append(lines, hugoLogTime.ReplaceAllString(l, "$1 "))
+		}
+	}
+	msg := strings.Join(lines, "\n")
+	if len(msg) > 4000 {
+		msg = msg[:4000] + "…"
+	}
+	return msg
 }
 
 // pageName is the name of a page at p below workshop/content: "intro/index.md" and

@@ -3,7 +3,9 @@ package dashboard
 import (
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"slices"
@@ -363,5 +365,30 @@ func TestHugoRequestParamsAreText(t *testing.T) {
 	}
 	if body := string(w.pages[0].Body); !strings.Contains(body, "IS-python") || !strings.Contains(body, "<code>echo python</code>") {
 		t.Errorf("a plain parameter is not tested as itself:\n%s", body)
+	}
+}
+
+// A host whose workshop hugo cannot build with one session's values shows that session
+// why, instead of calling it unknown.
+func TestHugoHostSessionError(t *testing.T) {
+	needHugo(t)
+	dir := writeFiles(t, map[string]string{
+		"workshop/content/a.md":                   "Hi {{< strict >}}\n",
+		"workshop/layouts/shortcodes/strict.html": `{{ with .Site.Params.session_name }}{{ errorf "no instructions for session %s" . }}{{ end }}`,
+	})
+	sessions := t.TempDir()
+	h, err := NewHost(HostConfig{PortalURL: testPortal, ContentDir: dir, SessionsDir: sessions,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("NewHost: %v", err)
+	}
+	defer h.Close()
+	writeSession(t, sessions, "lab-w01-s001")
+	r := httptest.NewRequest(http.MethodGet, "/workshop/content/a/", nil)
+	r.Header.Set(SessionHeader, "lab-w01-s001")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "no instructions for session zq") {
+		t.Errorf("%d %s", w.Code, w.Body.String())
 	}
 }
