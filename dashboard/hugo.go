@@ -473,8 +473,8 @@ func newTokens(names []string) *placeholders {
 		panic("crypto/rand: " + err.Error())
 	}
 	tag := "zq" + hex.EncodeToString(nonce[:])
-	p := &placeholders{source: map[string]string{}, values: map[string]string{},
-		find: regexp.MustCompile(tag + `p[0-9]+qz`)}
+	p := &placeholders{source: map[string]string{}, values: map[string]string{}}
+	p.find, p.targets = newFinders(tag)
 	for i, n := range names {
 		p.source[n] = tag + "p" + strconv.Itoa(i) + "qz"
 	}
@@ -647,7 +647,8 @@ var (
 // workshop fills values into build b's pages: placeholders in action blocks as they are,
 // before the block is read; elsewhere as escaped text.
 func (h *hugoSource) workshop(b *hugoBuild, values map[string]string) (*workshop, error) {
-	ph := &placeholders{source: b.tokens.source, values: map[string]string{}, find: b.tokens.find}
+	ph := &placeholders{source: b.tokens.source, values: map[string]string{}, find: b.tokens.find,
+		targets: b.tokens.targets}
 	for name, tok := range b.tokens.source {
 		ph.values[tok] = values[name]
 	}
