@@ -392,3 +392,20 @@ func TestHugoHostSessionError(t *testing.T) {
 		t.Errorf("%d %s", w.Code, w.Body.String())
 	}
 }
+
+// The public sample workshop has neither workshop.yaml nor modules.yaml, so it is built by
+// hugo, as the reference builds it; its execute block is an action.
+func TestHugoPublicSample(t *testing.T) {
+	const dir = "../spec/testdata/lab-markdown-sample"
+	if !isHugoLayout(os.DirFS(dir)) {
+		t.Fatal("the public sample is not of the Hugo layout")
+	}
+	w, err := loadTestHugo(t, dir).render(hugoVars, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.pages[0]; got.Title != "Workshop Overview" ||
+		!strings.Contains(string(got.Body), `<pre class="action action-execute" data-action="execute" data-terminal="1"><code>echo &#34;Hello from the terminal&#34;</code></pre>`) {
+		t.Errorf("page %q:\n%s", got.Title, got.Body)
+	}
+}
