@@ -38,9 +38,9 @@ const hugoIndex = ".portal-pages.json"
 // hugoTimeout bounds one run of hugo.
 const hugoTimeout = 2 * time.Minute
 
-// HugoBin is the hugo program a dashboard runs for workshops of the Hugo layout; a bare name
-// is looked up in PATH.
-var HugoBin = "hugo"
+// hugoBin is the hugo program a dashboard runs for workshops of the Hugo layout, looked up
+// in PATH.
+var hugoBin = "hugo"
 
 // isHugoLayout reports whether the workshop in fsys uses the Hugo layout: it has neither
 // workshop/workshop.yaml nor workshop/modules.yaml.
@@ -123,12 +123,11 @@ type hugoSource struct {
 }
 
 // maxExact is the default number of builds for one set of values kept: an older one is
-// removed (a session still showing it loses its page bundles' files until it renders
-// again).
+// removed (a session still showing it can no longer serve its page bundles' files).
 const maxExact = 32
 
 // keepExact records the build of key, for one set of values, and removes the oldest such
-// build beyond maxExact.
+// build beyond h.keep.
 func (h *hugoSource) keepExact(key string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -160,7 +159,7 @@ type hugoBuild struct {
 
 // hugoSite is the output of one run of hugo.
 type hugoSite struct {
-	public string // the published files: static files and page bundles' files
+	public string // what hugo published: page bundles' files (not the static folder)
 	pages  []hugoPage
 }
 
@@ -179,10 +178,10 @@ func loadHugo(contentDir string) (*hugoSource, error) {
 	if err := checkHugoContent(os.DirFS(contentDir), &h.config); err != nil {
 		return nil, err
 	}
-	bin, err := exec.LookPath(HugoBin)
+	bin, err := exec.LookPath(hugoBin)
 	if err != nil {
 		return nil, fmt.Errorf("the workshop uses the Hugo layout (it has no workshop/workshop.yaml or workshop/modules.yaml), "+
-			"which needs the hugo program, and %q is not installed: %w", HugoBin, err)
+			"which needs the hugo program, and %q is not installed: %w", hugoBin, err)
 	}
 	h.bin = bin
 	if h.work, err = os.MkdirTemp("", "portal-hugo-"); err != nil {

@@ -18,7 +18,7 @@ import (
 // needHugo skips the test when the hugo program is missing (fails it in CI).
 func needHugo(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath(HugoBin); err != nil {
+	if _, err := exec.LookPath(hugoBin); err != nil {
 		ci.Missing(t, "the hugo program (Debian package hugo)", err)
 	}
 }
@@ -233,9 +233,9 @@ func TestHugoErrors(t *testing.T) {
 		})
 	}
 	t.Run("no hugo", func(t *testing.T) {
-		old := HugoBin
-		HugoBin = "no-such-hugo-program"
-		defer func() { HugoBin = old }()
+		old := hugoBin
+		hugoBin = "no-such-hugo-program"
+		defer func() { hugoBin = old }()
 		_, err := New(Config{Session: testSession, Secret: testSecret, ContentDir: hugoWorkshop})
 		if err == nil || !strings.Contains(err.Error(), `needs the hugo program, and "no-such-hugo-program" is not installed`) {
 			t.Fatalf("error %v", err)
