@@ -45,6 +45,7 @@ func TestHugoInBrowser(t *testing.T) {
 			chromedp.WithPollingInterval(50*time.Millisecond)),
 	)
 	pg.Screenshot("hugo-intro")
+	browsertest.Axe(t, pg, "hugo-intro") // the admonitions and the inline copy
 	pg.Run(
 		chromedp.Navigate(srv.URL+"/workshop/content/bundle/"),
 		chromedp.Poll(`(function () { var i = document.querySelector(".page-body img"); return i !== null && i.complete && i.naturalWidth > 0; })()`, nil,
