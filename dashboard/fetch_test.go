@@ -98,9 +98,11 @@ func TestFetchContent(t *testing.T) {
 		t.Fatalf("unpacked page: %q, %v", page, err)
 	}
 	// It is the workshop the dashboard serves.
-	if _, err := loadAssets(dir); err != nil {
+	set, err := loadAssets(dir)
+	if err != nil {
 		t.Fatalf("the fetched content does not load: %v", err)
 	}
+	set.release()
 	// Again: the folder is reused, not unpacked twice.
 	os.WriteFile(filepath.Join(dir, "marker"), nil, 0o600)
 	again, err := FetchContent(context.Background(), cfg, cache)
