@@ -82,7 +82,8 @@ func digestOf(b []byte) string {
 // cache under its digest, and serves it; a second start finds it there.
 func TestFetchContent(t *testing.T) {
 	b := bundle(t, tarEntry{"workshop/", tar.TypeDir, ""},
-		tarEntry{"workshop/content/01-intro.md", tar.TypeReg, "# Fetched\n\nFrom the portal.\n"})
+		tarEntry{"workshop/content/01-intro.md", tar.TypeReg, "# Fetched\n\nFrom the portal.\n"},
+		tarEntry{"workshop/workshop.yaml", tar.TypeReg, "modules: {}\n"}) // the classic layout
 	srv, _ := contentPortal(t, http.StatusOK, b, `"sha256:`+digestOf(b)+`"`)
 	cfg := Config{Session: "s1", Secret: "secret", PortalURL: srv.URL}
 	cache := t.TempDir()
