@@ -25,7 +25,7 @@ FONTS := $(DIST)/jetbrains-mono-latin-400-normal.woff2 $(DIST)/jetbrains-mono-la
 ASSETS := $(DIST)/xterm.js $(DIST)/xterm.css $(DIST)/addon-fit.js $(DIST)/xterm-LICENSE.txt \
 	$(FONTS) $(DIST)/jetbrains-mono-LICENSE.txt
 
-.PHONY: assets run test fuzz cover-report clean-assets bubblewrap slirp4netns mutate
+.PHONY: assets run test fuzz cover-report clean-assets bubblewrap slirp4netns hugo mutate
 
 assets: $(ASSETS)
 
@@ -78,7 +78,7 @@ COVERABS := $(if $(COVERDIR),$(abspath $(COVERDIR)))
 # the portal's store and scheduler (or the dashboard's pages) to initialise, each session
 # start, and each first terminal, costs less CPU.
 BIN ?= bin
-run: assets bubblewrap slirp4netns
+run: assets bubblewrap slirp4netns hugo
 	CGO_ENABLED=0 go build -o $(BIN)/ ./cmd/portal ./cmd/portal-dashboard ./cmd/portal-terminals
 	$(BIN)/portal serve $(ARGS)
 
@@ -102,6 +102,17 @@ slirp4netns:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slirp4netns >/dev/null; \
 	  else \
 	    echo "slirp4netns is missing: install it (sudo apt-get install slirp4netns) to run with ARGS=--session-egress"; \
+	  fi; }
+
+# Workshops of the Hugo layout (no workshop.yaml or modules.yaml) are built by hugo in
+# the sessions' dashboards: install it when missing (as root, with apt-get), or say how.
+hugo:
+	@command -v hugo >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing hugo (builds the instructions of Hugo-layout workshops)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo >/dev/null; \
+	  else \
+	    echo "hugo is missing: install it (sudo apt-get install hugo) to serve workshops of the Hugo layout"; \
 	  fi; }
 
 test: assets

@@ -459,17 +459,19 @@ func renderFencedCode(w util.BufWriter, src []byte, node ast.Node, entering bool
 		seg := lines.At(i)
 		body.Write(seg.Value(src))
 	}
-	if out, isAction := actionHTML(lang, body.String()); isAction {
-		w.WriteString(out)
-		return ast.WalkSkipChildren, nil
+	w.WriteString(codeBlockHTML(lang, body.String()))
+	return ast.WalkSkipChildren, nil
+}
+
+// codeBlockHTML is the HTML of a fenced code block of language lang: an action block when
+// lang names an action, else plain code.
+func codeBlockHTML(lang, body string) string {
+	if out, isAction := actionHTML(lang, body); isAction {
+		return out
 	}
 	esc := html.EscapeString
 	if lang != "" {
-		fmt.Fprintf(w, `<pre><code class="language-%s">`, esc(lang))
-	} else {
-		w.WriteString(`<pre><code>`)
+		return `<pre><code class="language-` + esc(lang) + `">` + esc(body) + "</code></pre>\n"
 	}
-	w.WriteString(esc(body.String()))
-	w.WriteString("</code></pre>\n")
-	return ast.WalkSkipChildren, nil
+	return `<pre><code>` + esc(body) + "</code></pre>\n"
 }

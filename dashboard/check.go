@@ -21,7 +21,15 @@ func CheckContent(dir string) error {
 	case !st.IsDir():
 		return fmt.Errorf("it is a file, not a folder")
 	}
-	if _, err := loadWorkshop(os.DirFS(dir)); err != nil {
+	fsys := os.DirFS(dir)
+	if isHugoLayout(fsys) {
+		// hugo runs in the sessions' dashboards, never here.
+		if err := checkHugoContent(fsys, &hugoConfig{}); err != nil {
+			return fmt.Errorf("its content does not load: %w (a workshop of the Hugo layout keeps its pages in %s/)", err, contentRoot)
+		}
+		return nil
+	}
+	if _, err := loadWorkshop(fsys); err != nil {
 		return fmt.Errorf("its content does not load: %w (a workshop keeps its pages in %s/)", err, contentRoot)
 	}
 	return nil

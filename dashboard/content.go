@@ -47,6 +47,22 @@ type workshop struct {
 	files fs.FS
 	pages []*page
 	index map[string]int // page name → position in pages
+	slash bool           // page URLs end in "/" (the Hugo layout's, so that relative links work)
+}
+
+// instructions are a workshop's pages before a session's values are filled in.
+type instructions interface {
+	// render returns the pages with vars (the session's own values) and params (its
+	// request parameters) filled in.
+	render(vars, params map[string]string) (*workshop, error)
+}
+
+// url is the path of page name.
+func (w *workshop) url(name string) string {
+	if w.slash {
+		return pageURL(name) + "/"
+	}
+	return pageURL(name)
 }
 
 // page is one rendered instruction page.
@@ -178,9 +194,16 @@ func (src *source) render(vars, params map[string]string) (*workshop, error) {
 // run of letters and digits that Markdown leaves as it is, with a random part that the
 // workshop's own text cannot contain.
 type placeholders struct {
-	source map[string]string // variable name → what goes into the Markdown
-	values map[string]string // placeholder → the parameter's value
-	find   *regexp.Regexp    // any placeholder
+	source  map[string]string // variable name → what goes into the Markdown
+	values  map[string]string // placeholder → the parameter's value
+	find    *regexp.Regexp    // any placeholder
+	targets *regexp.Regexp    // a link or image target that starts with a placeholder
+}
+
+// newFinders returns the patterns of placeholders that start with tag.
+func newFinders(tag string) (find, targets *regexp.Regexp) {
+	find = regexp.MustCompile(tag + `p[0-9]+qz`)
+	return find, regexp.MustCompile(`(href|src)="(` + find.String() + `)`)
 }
 
 func newPlaceholders(vars, params map[string]string) *placeholders {
@@ -189,8 +212,8 @@ func newPlaceholders(vars, params map[string]string) *placeholders {
 		panic("crypto/rand: " + err.Error())
 	}
 	tag := "zq" + hex.EncodeToString(nonce[:])
-	h := &placeholders{source: map[string]string{}, values: map[string]string{},
-		find: regexp.MustCompile(tag + `p[0-9]+qz`)}
+	h := &placeholders{source: map[string]string{}, values: map[string]string{}}
+	h.find, h.targets = newFinders(tag)
 	names := make([]string, 0, len(params))
 	for k := range params {
 		if _, builtin := vars[k]; !builtin {
@@ -215,11 +238,10 @@ func (h *placeholders) html(s string) string {
 	if len(h.values) == 0 {
 		return s
 	}
-	for _, attr := range []string{`href="`, `src="`} {
-		s = regexp.MustCompile(regexp.QuoteMeta(attr)+`(`+h.find.String()+`)`).ReplaceAllStringFunc(s, func(m string) string {
-			return attr + html.EscapeString(safeTarget(h.values[strings.TrimPrefix(m, attr)]))
-		})
-	}
+	s = h.targets.ReplaceAllStringFunc(s, func(m string) string {
+		attr, ph, _ := strings.Cut(m, `="`)
+		return attr + `="` + html.EscapeString(safeTarget(h.values[ph]))
+	})
 	return h.find.ReplaceAllStringFunc(s, func(ph string) string { return html.EscapeString(h.values[ph]) })
 }
 

@@ -120,6 +120,7 @@ var varEnv = [][2]string{
 	{"cluster_domain", "CLUSTER_DOMAIN"},
 	{"config_password", "CONFIG_PASSWORD"},
 	{"services_password", "SERVICES_PASSWORD"},
+	{"pathway_name", "PATHWAY_NAME"}, // the Hugo layout's pathway
 }
 
 // ConfigFromEnv reads a Config from environment variables. SESSION_NAME, SESSION_SECRET and
@@ -175,7 +176,7 @@ type Server struct {
 	log     *slog.Logger
 	client  *http.Client
 	mux     *routeMux
-	source  *source
+	source  instructions
 	tmpl    *template.Template
 	terms   terminal.Set
 	vendor  fs.FS
@@ -188,6 +189,7 @@ type Server struct {
 	setup         setupSource
 	stopSetup     context.CancelFunc
 	setupReported atomic.Bool // a relayed setup's failure was sent as Workshop/Error
+	release func()         // releases the assets the Server owns (nil = none)
 
 	mu          sync.Mutex
 	content     *workshop         // rendered with the current variables
@@ -204,14 +206,15 @@ type Server struct {
 // files, the parsed templates and the browser libraries. A host loads it once for all its
 // sessions.
 type assetSet struct {
-	source *source
+	source instructions
+	close  func() // removes what loading left on disk (nil = nothing)
 	tmpl   *template.Template
 	vendor fs.FS
 	built  bool // the xterm.js assets are present
 }
 
 // loadAssets reads the workshop content in contentDir ("" = the embedded sample) and
-// parses the templates.
+// parses the templates. A workshop of the Hugo layout is built once here.
 func loadAssets(contentDir string) (*assetSet, error) {
 	var fsys fs.FS
 	if contentDir == "" {
@@ -223,9 +226,20 @@ func loadAssets(contentDir string) (*assetSet, error) {
 	} else {
 		fsys = os.DirFS(contentDir)
 	}
-	src, err := loadWorkshop(fsys)
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
+	var src instructions
+	var closeSrc func()
+	if contentDir != "" && isHugoLayout(fsys) {
+		h, err := loadHugo(contentDir)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
+		}
+		src, closeSrc = h, h.close
+	} else {
+		c, err := loadWorkshop(fsys)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
+		}
+		src = c
 	}
 	tmpl, err := template.ParseFS(assets, "templates/*.html")
 	if err != nil {
@@ -237,7 +251,14 @@ func loadAssets(contentDir string) (*assetSet, error) {
 	}
 	_, xtermErr := fs.Stat(dist, "xterm.js")
 	_, fitErr := fs.Stat(dist, "addon-fit.js")
-	return &assetSet{source: src, tmpl: tmpl, vendor: dist, built: xtermErr == nil && fitErr == nil}, nil
+	return &assetSet{source: src, close: closeSrc, tmpl: tmpl, vendor: dist, built: xtermErr == nil && fitErr == nil}, nil
+}
+
+// release removes what loading the assets left on disk.
+func (a *assetSet) release() {
+	if a.close != nil {
+		a.close()
+	}
 }
 
 // New returns a Server for cfg. It loads and renders the workshop content, so a broken
@@ -250,7 +271,13 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newServer(cfg, set, nil)
+	s, err := newServer(cfg, set, nil)
+	if err != nil {
+		set.release()
+		return nil, err
+	}
+	s.release = set.release
+	return s, nil
 }
 
 // newServer returns a Server for cfg over already loaded assets; it renders the
@@ -285,7 +312,7 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminal.Set, err
 	}
 	w, err := set.source.render(cfg.Vars, nil)
 	if err != nil {
-		return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
+		return nil, &contentError{fmt.Errorf("dashboard: load workshop content: %w", err)}
 	}
 	start := cfg.Clock()
 	s := &Server{cfg: cfg, now: cfg.Clock, log: log, client: client, mux: newRouteMux(),
@@ -309,6 +336,9 @@ func (s *Server) Close() {
 		s.stopSetup()
 	}
 	s.terms.Close()
+	if s.release != nil {
+		s.release()
+	}
 	done := make(chan struct{})
 	go func() { s.pending.Wait(); close(done) }()
 	select {

@@ -475,6 +475,7 @@ func writeFiles(t *testing.T, files map[string]string) string {
 
 func TestContentDir(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
+		"workshop/workshop.yaml":       "modules: {}\n", // the classic layout
 		"workshop/content/b-second.md": "---\ntitle: From Front Matter\n---\nText on {{ingress_domain}} and {{ no_such_var }}.\n",
 		"workshop/content/a-first.md": "# First *Heading*\n\n<script>alert(1)</script>\n\nInline <b onclick=\"x()\">bold</b>.\n\n" +
 			"| a | b |\n|---|---|\n| 1 | 2 |\n\n![logo](images/logo.png)\n",

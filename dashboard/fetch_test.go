@@ -87,6 +87,7 @@ func digestOf(b []byte) string {
 func TestFetchContent(t *testing.T) {
 	b := bundle(t, tarEntry{"workshop/", tar.TypeDir, "", 0},
 		tarEntry{"workshop/content/01-intro.md", tar.TypeReg, "# Fetched\n\nFrom the portal.\n", 0},
+		tarEntry{"workshop/workshop.yaml", tar.TypeReg, "modules: {}\n", 0}, // the classic layout
 		tarEntry{"workshop/setup.d/01.sh", tar.TypeReg, "#!/bin/sh\n", 0o755})
 	srv, _ := contentPortal(t, http.StatusOK, b, `"sha256:`+digestOf(b)+`"`)
 	cfg := Config{Session: "s1", Secret: "secret", PortalURL: srv.URL}
@@ -109,9 +110,11 @@ func TestFetchContent(t *testing.T) {
 		}
 	}
 	// It is the workshop the dashboard serves.
-	if _, err := loadAssets(dir); err != nil {
+	set, err := loadAssets(dir)
+	if err != nil {
 		t.Fatalf("the fetched content does not load: %v", err)
 	}
+	set.release()
 	// Again: the folder is reused, not unpacked twice.
 	os.WriteFile(filepath.Join(dir, "marker"), nil, 0o600)
 	again, err := FetchContent(context.Background(), cfg, cache)

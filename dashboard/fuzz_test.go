@@ -187,3 +187,29 @@ func FuzzSessionFile(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHugoConfig: any workshop/config.yaml of a Hugo-layout workshop is accepted or
+// refused with an error naming the file, never a panic; accepted, its values for any
+// request parameters are computed.
+func FuzzHugoConfig(f *testing.F) {
+	f.Add([]byte("params:\n- name: a\n  value: b\n  aliases: [A]\n"), "A", "x")
+	f.Add([]byte("pathways:\n  default: p\n  paths:\n    p:\n      steps: [a]\n      params:\n      - name: n\n"), "n", "")
+	f.Add([]byte("params: [\n"), "a", "b")
+	f.Add([]byte("params:\n- value: {a: 1}\n"), "a", "b")
+	f.Add([]byte("modules:\n- name: a\n  title: T\npathways:\n  modules:\n    a: {title: U}\n"), "", "")
+	f.Fuzz(func(t *testing.T, config []byte, name, value string) {
+		fsys := fstest.MapFS{"workshop/content/p.md": {Data: []byte("p\n")}, "workshop/config.yaml": {Data: config}}
+		var cfg hugoConfig
+		if err := checkHugoContent(fsys, &cfg); err != nil {
+			if !strings.Contains(err.Error(), "workshop/config.yaml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		h := &hugoSource{config: cfg}
+		sv := h.values(map[string]string{"session_name": "s"}, map[string]string{name: value})
+		if sv.all["session_name"] != "s" {
+			t.Fatalf("session_name is %q", sv.all["session_name"])
+		}
+	})
+}

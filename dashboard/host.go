@@ -139,6 +139,13 @@ func stampOf(fi os.FileInfo) fileStamp {
 	return st
 }
 
+// contentError: the workshop's instructions cannot be rendered for a session (a Hugo
+// build that fails with its values).
+type contentError struct{ err error }
+
+func (e *contentError) Error() string { return e.err.Error() }
+func (e *contentError) Unwrap() error { return e.err }
+
 // errNoSession: the session has no file that loads.
 var errNoSession = errors.New("no such session")
 
@@ -150,6 +157,12 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	set, err := loadAssets(cfg.ContentDir)
 	if err != nil {
 		return nil, err
+	}
+	if hs, ok := set.source.(*hugoSource); ok {
+		if err := hs.check(); err != nil {
+			set.release()
+			return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
+		}
 	}
 	h := &Host{cfg: cfg, assets: set, log: cfg.Logger, now: cfg.Clock, client: cfg.HTTPClient,
 		sessions: map[string]*hostSession{}, clients: map[string]*http.Client{}}
@@ -181,6 +194,12 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	srv, err := h.session(name)
+	var ce *contentError
+	if errors.As(err, &ce) {
+		// The workshop's author needs the reason; it names nothing of the host's.
+		http.Error(w, "This session's workshop instructions cannot be shown: "+ce.Error(), http.StatusServiceUnavailable)
+		return
+	}
 	if err != nil {
 		http.Error(w, "This session does not exist or has ended.", http.StatusNotFound)
 		return
@@ -234,6 +253,10 @@ func (h *Host) session(name string) (*Server, error) {
 		}
 		srv, err := e.srv, e.err
 		e.mu.Unlock()
+		var ce *contentError
+		if errors.As(err, &ce) {
+			return nil, ce
+		}
 		if err != nil {
 			return nil, errNoSession
 		}
@@ -384,6 +407,7 @@ func (h *Host) Close() {
 	for _, name := range names {
 		h.drop(name)
 	}
+	h.assets.release()
 }
 
 // RunHost serves cfg's dashboard host on cfg.Listen until ctx is done, then shuts down

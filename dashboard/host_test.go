@@ -57,6 +57,10 @@ func newHostHarness(t *testing.T, portalURL string, client *http.Client) *hostHa
 	if err := os.WriteFile(page, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The classic layout.
+	if err := os.WriteFile(filepath.Join(content, "workshop", "workshop.yaml"), []byte("modules: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if client == nil {
 		client = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			w := httptest.NewRecorder()

@@ -19,7 +19,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	if _, ok := content.index[name]; !ok {
 		name = content.pages[0].Name
 	}
-	http.Redirect(w, r, pageURL(name), http.StatusFound)
+	http.Redirect(w, r, content.url(name), http.StatusFound)
 }
 
 type tocEntry struct {
@@ -53,10 +53,18 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	content := s.content
 	s.mu.Unlock()
-	name := strings.TrimSuffix(r.PathValue("page"), ".md")
+	name := r.PathValue("page")
+	if content.slash {
+		name = strings.TrimSuffix(name, "/")
+	}
+	name = strings.TrimSuffix(name, ".md")
 	i, ok := content.index[name]
 	if !ok {
 		s.serveContentFile(w, r, content.files, r.PathValue("page"))
+		return
+	}
+	if content.slash && !strings.HasSuffix(r.URL.Path, "/") {
+		http.Redirect(w, r, content.url(name), http.StatusFound)
 		return
 	}
 	pages := content.pages
@@ -73,7 +81,7 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 		Setup:    s.pageSetup(),
 	}
 	for j, p := range pages {
-		v.TOC = append(v.TOC, tocEntry{Title: p.Title, URL: pageURL(p.Name), Number: j + 1,
+		v.TOC = append(v.TOC, tocEntry{Title: p.Title, URL: content.url(p.Name), Number: j + 1,
 			Current: j == i, Done: j < i})
 	}
 	if i > 0 {

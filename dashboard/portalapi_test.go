@@ -258,7 +258,8 @@ func sorted(s []string) []string {
 
 func TestRequestParameters(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
-		"workshop/content/a.md": "User {{ WORKSHOP_USERNAME }} in {{ session_name }}.\n",
+		"workshop/workshop.yaml": "modules: {}\n", // the classic layout
+		"workshop/content/a.md":  "User {{ WORKSHOP_USERNAME }} in {{ session_name }}.\n",
 	})
 	s, clock, fp := newTestServerPortal(t, func(c *Config) { c.ContentDir = dir })
 	fp.mu.Lock()

@@ -237,6 +237,9 @@ func TestFailingWorkshopInBrowser(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(content, "workshop", "content", "01-intro.md"), []byte("# Intro\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(content, "workshop", "workshop.yaml"), []byte("modules: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	p := startPortal(t, t.TempDir(), brokenConfig(content))
 	if err := os.RemoveAll(content); err != nil {
 		t.Fatal(err)

@@ -90,6 +90,10 @@ func TestKubernetesEndToEnd(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(content, "workshop", "content", "01-on-kube.md"), []byte(page), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The classic layout.
+	if err := os.WriteFile(filepath.Join(content, "workshop", "workshop.yaml"), []byte("modules: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	const portalName = "kubee2e"
 	env, p, pods, addrs := kubePortal(t, portalName, content)
 	ctx := context.Background()

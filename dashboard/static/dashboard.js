@@ -394,7 +394,7 @@
   // itself only opens; a click opens or closes it.
   function perform(el, kind, byKey, auto) {
     var target = el.getAttribute("data-terminal") || "1";
-    var code = el.querySelector("code");
+    var code = el.tagName === "CODE" ? el : el.querySelector("code");
     var text = el.hasAttribute("data-text") ? el.getAttribute("data-text") : (code ? code.textContent : "");
     switch (kind) {
       case "execute":
@@ -538,7 +538,7 @@
   }
 
   document.addEventListener("click", function (ev) {
-    var el = ev.target.closest && ev.target.closest("pre.action");
+    var el = ev.target.closest && ev.target.closest("pre.action, code.action-inline");
     if (el) { ev.preventDefault(); runAction(el, ev.detail === 0, false); return; }
     var a = ev.target.closest && ev.target.closest("a[href]");
     if (!a) { return; }
@@ -550,7 +550,7 @@
   });
   document.addEventListener("keydown", function (ev) {
     if (ev.key !== "Enter" && ev.key !== " ") { return; }
-    var el = ev.target.closest && ev.target.closest("pre.action");
+    var el = ev.target.closest && ev.target.closest("pre.action, code.action-inline");
     if (el) { ev.preventDefault(); runAction(el, true, false); }
   });
 

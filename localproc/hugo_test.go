@@ -1,0 +1,61 @@
+package localproc
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"portal"
+	"portal/browsertest"
+	"portal/ticket"
+	"portal/unixsock"
+)
+
+// A sandboxed session's dashboard builds a workshop of the Hugo layout: the sandbox shows
+// it the hugo program and a writable /tmp, and the build fits in the session's default
+// memory limit.
+func TestHugoWorkshopInSandbox(t *testing.T) {
+	if _, err := exec.LookPath("hugo"); err != nil {
+		browsertest.Missing(t, "the hugo program (Debian package hugo)", err)
+	}
+	content := filepath.Join(t.TempDir(), "lab")
+	if err := os.CopyFS(content, os.DirFS("../dashboard/testdata/hugo-workshop")); err != nil {
+		t.Fatal(err)
+	}
+	openToSessions(t, content)
+	p := newProvisioner(t, t.TempDir(), SandboxRequired)
+	const name = "hugo-w01-s001"
+	r := request(name, "serve")
+	r.Env = append(r.Env, portal.EnvVar{Name: "WORKSHOP_CONTENT", Value: content})
+	b, _ := start(t, p, r)
+	st := waitReady(t, p, b)
+	sock, ok := strings.CutPrefix(st.Endpoint, "unix:")
+	if !ok {
+		t.Fatalf("endpoint %q is not a Unix socket", st.Endpoint)
+	}
+	client := &http.Client{Transport: unixsock.Transport(sock), Timeout: 30 * time.Second}
+	cookie := ticket.CookieName + "=" + ticket.Sign("secret-"+name, ticket.Claims{Audience: ticket.Cookie,
+		Session: name, User: "learner", Expires: time.Now().Add(time.Hour)})
+	get := func(path string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, "http://dashboard.invalid"+path, nil)
+		req.Header.Set("Cookie", cookie)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if status, body := get("/workshop/content/b-intro/"); status != http.StatusOK || !strings.Contains(body, "session <strong>"+name+"</strong>") {
+		t.Errorf("page: %d\n%s", status, body)
+	}
+	if status, body := get("/workshop/content/bundle/diagram.png"); status != http.StatusOK || !strings.HasPrefix(body, "\x89PNG") {
+		t.Errorf("bundle image: %d", status)
+	}
+}
