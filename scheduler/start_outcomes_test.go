@@ -209,7 +209,7 @@ func TestStartRequestExpandsSessionEnv(t *testing.T) {
 			{Name: "APP_URL", Value: "$(ingress_protocol)://app-$(session_name).$(ingress_domain)$(ingress_port_suffix)/"},
 			{Name: "SERVICES", Value: "$(services_password)"},
 			{Name: "PLAIN", Value: "no variables"}}}}
-	req := h.s.startRequest(sess, env)
+	req := h.s.startRequest(sess, env, "")
 	got := map[string]string{}
 	for _, v := range req.Env {
 		got[v.Name] = v.Value
