@@ -189,7 +189,7 @@ type Server struct {
 	setup         setupSource
 	stopSetup     context.CancelFunc
 	setupReported atomic.Bool // a relayed setup's failure was sent as Workshop/Error
-	release func()         // releases the assets the Server owns (nil = none)
+	release       func()      // releases the assets the Server owns (nil = none)
 
 	mu          sync.Mutex
 	content     *workshop         // rendered with the current variables
