@@ -61,6 +61,7 @@ func hooksContent(t *testing.T) string {
 	dir := t.TempDir()
 	files := map[string]string{
 		"workshop/content/01-intro.md": "# Intro\n\nHello {{ session_hostname }}.\n",
+		"workshop/workshop.yaml":       "modules: {}\n", // the classic layout
 		"workshop/setup.d/01-record.sh": `#!/bin/bash
 echo "SETUP_WHO=$(id -u):$HOME:$PWD" >> "$WORKSHOP_ENV"
 n=$(cat /proc/[0-9]*/environ 2>/dev/null | tr '\0' '\n' | grep -c '^SESSION_SECRET=')
