@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"portal/browsertest"
@@ -42,19 +44,22 @@ spec:
 // tour is one example workshop of testdata and what its pages show a learner.
 type tour struct {
 	layout, dir, workshop string
-	titles                [3]string // of the first three pages
+	titles                []string // of the pages, in order
 	// shortcode says the first page has the workshop's own track shortcode, which shows
 	// only the requested track's text.
 	shortcode bool
 	// terminal2 is what terminal 2's script prints ("" = a plain shell).
 	terminal2 string
+	// static is the text of the file the first page links as "cheat sheet" ("" = none).
+	static string
 }
 
 var tours = []tour{
 	{layout: "hugo", dir: "hugo-workshop", workshop: "lab-hugo-tour",
-		titles: [3]string{"Welcome", "Check your work", "A page bundle"}, shortcode: true},
+		titles: []string{"Welcome", "Check your work", "A page bundle"}, shortcode: true,
+		static: "Keep this sheet open while you work: ls, cat, echo.\n"},
 	{layout: "classic", dir: "classic-workshop", workshop: "lab-classic-tour",
-		titles: [3]string{"Welcome", "Check your work", "A picture"}, terminal2: "Terminal 2 runs workshop/terminal/2.sh"},
+		titles: []string{"Welcome", "Check your work", "A picture", "More actions"}, terminal2: "Terminal 2 runs workshop/terminal/2.sh"},
 }
 
 // TestWorkshopsInBrowser runs the example workshops of testdata (one in the Hugo layout, one
@@ -130,10 +135,24 @@ func takeTour(t *testing.T, p *portalProc, tok string, b *browsertest.Browser, w
 		return chromedp.Poll(fmt.Sprintf(`(function(){var e=document.querySelector(".page-title");return !!e && e.textContent === %q})()`, title),
 			nil, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))
 	}
+	// Every action block of a page can run: none is shown inert.
+	allRun := func() chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var inert []string
+			if err := chromedp.Evaluate(`Array.from(document.querySelectorAll(".action-invalid")).map(function(e){return e.textContent})`, &inert).Do(ctx); err != nil {
+				return err
+			}
+			if len(inert) > 0 {
+				t.Errorf("inert action blocks on the page: %q", inert)
+			}
+			return nil
+		})
+	}
 	var text string
 	pg.RunTimeout(60*time.Second,
 		chromedp.Navigate(freshFrame(t, pg, p, p.url+"/workshops/session/"+r.Name+"/")),
 		titleIs(w.titles[0]),
+		allRun(),
 		chromedp.Text(".page-body", &text, chromedp.ByQuery),
 	)
 	text = strings.Join(strings.Fields(text), " ")
@@ -153,6 +172,14 @@ func takeTour(t *testing.T, p *portalProc, tok string, b *browsertest.Browser, w
 		termHas(1, "app=http://app-"+r.Name+".localhost:"+p.port),
 	)
 	pg.Screenshot("welcome")
+	if w.static != "" {
+		var sheet string
+		pg.Run(chromedp.Evaluate(`fetch(document.querySelector(".page-body a[href$='cheatsheet.txt']").href).then(function(r){return r.text()})`, &sheet,
+			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		if sheet != w.static {
+			t.Errorf("the cheat sheet link of the workshop's static folder gave %q, want %q", sheet, w.static)
+		}
+	}
 
 	// A check fails; the learner writes the file; the check passes and its cascade opens
 	// the hidden section, whose download saves the file.
@@ -165,6 +192,7 @@ func takeTour(t *testing.T, p *portalProc, tok string, b *browsertest.Browser, w
 	pg.RunTimeout(60*time.Second,
 		chromedp.Click(`a.next[rel="next"]`, chromedp.ByQuery),
 		titleIs(w.titles[1]),
+		allRun(),
 		chromedp.Click(examiner, chromedp.ByQuery),
 		state("failed"),
 		chromedp.AttributeValue(`pre[data-action="section-begin"][data-section="result"]`, "aria-expanded", &expanded, nil, chromedp.ByQuery),
@@ -204,8 +232,18 @@ func takeTour(t *testing.T, p *portalProc, tok string, b *browsertest.Browser, w
 	pg.RunTimeout(60*time.Second,
 		chromedp.Click(`a.next[rel="next"]`, chromedp.ByQuery),
 		titleIs(w.titles[2]),
+		allRun(),
 		chromedp.Poll(`(function(){var i=document.querySelector(".page-body img");return !!i && i.complete && i.naturalWidth > 0})()`, nil,
 			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)),
 	)
 	pg.Screenshot("picture")
+
+	// The other pages are there to read: every action block on them can run.
+	for _, title := range w.titles[3:] {
+		pg.RunTimeout(30*time.Second,
+			chromedp.Click(`a.next[rel="next"]`, chromedp.ByQuery),
+			titleIs(title),
+			allRun(),
+		)
+	}
 }
