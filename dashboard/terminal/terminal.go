@@ -24,6 +24,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // Max is the most terminal panes a dashboard has.
@@ -242,8 +243,22 @@ func (t *terminal) resize(cols, rows int) {
 	defer t.mu.Unlock()
 	t.cols, t.rows = uint16(cols), uint16(rows)
 	if t.pty != nil {
-		pty.Setsize(t.pty, &pty.Winsize{Cols: t.cols, Rows: t.rows})
+		setSize(t.pty, t.cols, t.rows)
 	}
+}
+
+// setSize sets a PTY's size through the file's own descriptor handle, which the file's
+// Close (by the read loop, or close) waits for, so it never races with it; on a closed
+// file it does nothing. (pty.Setsize reads the descriptor with Fd, which races with Close
+// and puts the file in blocking mode.)
+func setSize(f *os.File, cols, rows uint16) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Col: cols, Row: rows})
+	})
 }
 
 // clear empties the scrollback but for the current line (the prompt) and clears every

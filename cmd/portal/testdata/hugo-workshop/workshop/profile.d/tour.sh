@@ -1,0 +1,2 @@
+# Sourced by every terminal's login shell.
+export FROM_PROFILE=yes
