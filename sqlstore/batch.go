@@ -184,7 +184,7 @@ func (db *DB) runBatch() {
 		if b == nil {
 			// The transaction belongs to no single caller: a caller that gives up must
 			// not end the others' work.
-			stx, err := db.write.BeginTx(context.Background(), nil)
+			stx, err := db.beginWrite()
 			if err != nil {
 				j.err = fmt.Errorf("sqlstore: begin: %w", err)
 				db.finish(j)

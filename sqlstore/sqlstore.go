@@ -1,6 +1,6 @@
-// Package sqlstore implements portal.Store on SQL databases. SQLite (modernc.org/sqlite,
-// pure Go) is the one implemented; the queries are written once in the SQL both SQLite and
-// PostgreSQL understand, and what differs lives in dialect.go.
+// Package sqlstore implements portal.Store on SQL databases: SQLite (modernc.org/sqlite,
+// pure Go; Open) and PostgreSQL (pgx through database/sql; OpenPostgres). The queries are
+// written once in the SQL both understand, and what differs lives in dialect.go.
 //
 // Times are stored as unix nanoseconds (BIGINT) with NULL for the zero time and read back in
 // UTC; lists and nested settings are JSON text; the provisioner handle is binary.
@@ -270,4 +270,19 @@ func one[T any](v *T, err error) (*T, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// beginWrite begins the transaction of a batch of Updates. It belongs to no single caller:
+// a caller that gives up must not end the others' work.
+func (db *DB) beginWrite() (*sql.Tx, error) {
+	ctx := context.Background()
+	stx, err := db.write.BeginTx(ctx, nil)
+	if err != nil || db.d.writeLock == "" {
+		return stx, err
+	}
+	if _, err := stx.ExecContext(ctx, db.d.writeLock); err != nil {
+		stx.Rollback()
+		return nil, err
+	}
+	return stx, nil
 }
