@@ -203,6 +203,10 @@ func (db *DB) runBatch() {
 		}
 	}
 	if b != nil {
+		if b.wrote && db.d.commitNote != "" {
+			// A failure here fails the commit as well.
+			_, _ = b.tx.ExecContext(context.Background(), db.d.commitNote)
+		}
 		w.commit(b)
 		for _, j := range b.jobs {
 			switch {

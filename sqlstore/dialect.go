@@ -35,6 +35,12 @@ type dialect struct {
 	// writeLock, when set, is run first in every write transaction: it serialises the
 	// writes of every process sharing the database, as SQLite's BEGIN IMMEDIATE does.
 	writeLock string
+	// shared is set when several portals may use the database at once (see
+	// portal.Exclusive).
+	shared bool
+	// commitNote, when set, is run last in a write transaction that wrote something, to
+	// tell the other processes sharing the database (see listen).
+	commitNote string
 }
 
 // sqliteDialect is SQLite through modernc.org/sqlite. Its writers are serialised by a

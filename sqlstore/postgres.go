@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 )
@@ -45,7 +47,12 @@ var postgresDialect = &dialect{
 	isForeignKey:  func(err error) bool { return pgCode(err) == "23503" },
 	abortsOnError: true,
 	writeLock:     "SELECT pg_advisory_xact_lock(" + strconv.Itoa(writeLockKey) + ")",
+	shared:        true,
+	commitNote:    "SELECT pg_notify('" + commitChannel + "', '')",
 }
+
+// commitChannel is the notification channel of the commits that wrote something.
+const commitChannel = "portal_commits"
 
 // postgresCountTriggers keep session_counts (migration 0002) in step with sessions, as
 // sqliteCountTriggers do.
@@ -122,7 +129,57 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("sqlstore: open PostgreSQL: %w", err)
 	}
-	return newDB(pool, pool, postgresDialect), nil
+	db := newDB(pool, pool, postgresDialect)
+	db.listen(url, time.Second)
+	return db, nil
+}
+
+// listen moves Version at each commit that wrote something in any process sharing the
+// database, as PostgreSQL notifies them on commitChannel, so that what this process keeps
+// in memory by version is read again. Until it listens (at the start, and after the
+// connection was lost, retried every retry), Version changes at every call: nothing is
+// kept.
+func (db *DB) listen(url string, retry time.Duration) {
+	db.stopWatch = make(chan struct{})
+	db.watchDone = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-db.stopWatch
+		cancel()
+	}()
+	go func() {
+		defer close(db.watchDone)
+		for {
+			_ = db.listenOnce(ctx, url) // the loss of the connection is all that matters
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(retry):
+			}
+		}
+	}()
+}
+
+// listenOnce listens on one connection until it fails or ctx ends.
+func (db *DB) listenOnce(ctx context.Context, url string) error {
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(ctx, "LISTEN "+commitChannel); err != nil {
+		return err
+	}
+	db.listening.Store(true)
+	defer db.listening.Store(false)
+	// What was committed before the LISTEN took effect was not notified.
+	db.w.commits.Add(1)
+	for {
+		if _, err := c.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		db.w.commits.Add(1)
+	}
 }
 
 // migratePostgres applies the migrations holding migrateLockKey.

@@ -183,3 +183,58 @@ func TestPostgresReplicasDoNotOverAllocate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// eventually polls cond until it holds, failing t after a deadline: for conditions that
+// depend on PostgreSQL delivering a notification or closing a connection.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still not %s after 10 s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A store's Version moves when another store (another replica) on the same database
+// commits a write, so what this replica keeps by version is read again.
+func TestPostgresVersionSeesOtherReplicas(t *testing.T) {
+	url := pgtest.Need(t)
+	a, b := openPostgres(t, url), openPostgres(t, url)
+	eventually(t, "listening", b.listening.Load)
+	v := b.Version()
+	if b.Version() != v {
+		t.Fatal("Version moved with nothing written")
+	}
+	if err := a.Update(t.Context(), func(tx portal.Tx) error { return tx.PutSetting("k", "v") }); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "moved after another store's write", func() bool { return b.Version() != v })
+}
+
+// While a store is not listening for other replicas' commits (its connection was lost),
+// its Version moves at every call, so nothing is kept by version; it listens again.
+func TestPostgresVersionWithoutListener(t *testing.T) {
+	db := openPostgres(t, pgtest.Need(t))
+	eventually(t, "listening", db.listening.Load)
+	if _, err := db.write.ExecContext(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE datname = current_database() AND query = 'LISTEN `+commitChannel+`'`); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "listening stopped", func() bool { return !db.listening.Load() })
+	if v := db.Version(); db.Version() == v {
+		t.Error("Version stayed the same while not listening")
+	}
+	eventually(t, "listening again", db.listening.Load)
+}
+
+// SQLite in a data folder is the portal's alone; PostgreSQL may be shared by replicas.
+func TestExclusive(t *testing.T) {
+	if !portal.IsExclusive(openFile(t, t.TempDir()+"/portal.db")) {
+		t.Error("SQLite store is not exclusive")
+	}
+	if portal.IsExclusive(openPostgres(t, pgtest.Need(t))) {
+		t.Error("PostgreSQL store is exclusive")
+	}
+}
