@@ -3,8 +3,8 @@
 // durability switched off. A test binary starts at most one cluster, the first time a test
 // asks for a database, and each test gets a database of its own, dropped when it ends.
 //
-// The server comes from Debian's PostgreSQL packages (initdb and pg_ctl on PATH or under
-// /usr/lib/postgresql/*/bin). Without them, Need skips the test locally and fails it in CI.
+// The server comes from Debian's PostgreSQL packages (initdb and pg_ctl in $PORTAL_PGTEST_BIN,
+// else on PATH or under /usr/lib/postgresql/*/bin). Without them, Need skips the test locally and fails it in CI.
 // As root, the cluster runs as the user postgres, since initdb refuses to run as root.
 package pgtest
 
@@ -44,8 +44,19 @@ type Cluster struct {
 	n     atomic.Int64 // databases created
 }
 
+// BinEnv names the folder of initdb and pg_ctl, instead of looking for them.
+const BinEnv = "PORTAL_PGTEST_BIN"
+
 // binDir returns the folder holding initdb and pg_ctl.
 func binDir() (string, error) {
+	if d := os.Getenv(BinEnv); d != "" {
+		for _, name := range []string{"initdb", "pg_ctl"} {
+			if _, err := os.Stat(filepath.Join(d, name)); err != nil {
+				return "", fmt.Errorf("%w in %s (%s)", ErrMissing, d, BinEnv)
+			}
+		}
+		return d, nil
+	}
 	if p, err := exec.LookPath("pg_ctl"); err == nil {
 		if _, err := exec.LookPath("initdb"); err == nil {
 			return filepath.Dir(p), nil

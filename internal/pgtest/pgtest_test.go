@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"database/sql"
+	"errors"
 	"os"
 	"testing"
 )
@@ -48,5 +49,19 @@ func TestDropDatabase(t *testing.T) {
 	name, _ := dbName(dsn)
 	if err := shared.admin.QueryRow(`SELECT COUNT(*) FROM pg_database WHERE datname = $1`, name).Scan(&n); err != nil || n != 0 {
 		t.Errorf("database still listed (%d, %v)", n, err)
+	}
+}
+
+// Without the server programs, Start says they are missing (which Need turns into a skip,
+// or a failure in CI).
+func TestStartWithoutPrograms(t *testing.T) {
+	t.Setenv(BinEnv, t.TempDir())
+	c, err := Start()
+	if err == nil {
+		c.Stop()
+		t.Fatal("Start succeeded without initdb and pg_ctl")
+	}
+	if !errors.Is(err, ErrMissing) {
+		t.Fatalf("Start = %v, want ErrMissing", err)
 	}
 }
