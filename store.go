@@ -27,6 +27,21 @@ type Versioned interface {
 	Version() uint64
 }
 
+// Exclusive is an optional Store ability: telling whether this process is the only portal
+// using the store's data. Only then may a portal rely on what it remembers in memory of its
+// own writes: the activation tokens it issued (the store keeps their hashes) and, for a few
+// seconds, which user an access token belongs to. A store that replicas share returns
+// false, and so does a Store without the ability.
+type Exclusive interface {
+	Exclusive() bool
+}
+
+// IsExclusive reports whether s is known to be used by this process alone (see Exclusive).
+func IsExclusive(s Store) bool {
+	e, ok := s.(Exclusive)
+	return ok && e.Exclusive()
+}
+
 // SessionFilter selects sessions; zero fields do not filter.
 type SessionFilter struct {
 	Environment string

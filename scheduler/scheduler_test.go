@@ -758,6 +758,25 @@ func TestReacquireOfRunningSessionWritesNothing(t *testing.T) {
 	}
 }
 
+// A token this process remembers is handed out again only while the store still holds its
+// hash: another portal sharing the store may have changed the session.
+func TestReacquireChecksRememberedTokenInStore(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	a := h.mustRequest("lab-w01", "")
+	if _, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
+		t.Fatal(err)
+	}
+	h.s.issued.Store(a.Session.Name, "not-in-the-store")
+	h.s.reads = readCache{} // what was read with the real token
+	b := h.mustRequest("lab-w01", a.User.Name)
+	if b.Session.Name != a.Session.Name || b.Token == "not-in-the-store" {
+		t.Fatalf("reacquire = %s %q, want %s with a token the store holds", b.Session.Name, b.Token, a.Session.Name)
+	}
+	if _, _, err := h.s.Activate(h.ctx, b.Session.Name, b.Token); err != nil {
+		t.Fatalf("the token handed out does not work: %v", err)
+	}
+}
+
 func TestOpenStopsWorkloadsWithoutSession(t *testing.T) {
 	h := newHarness(t, settings(entry("ws")), mock.Healthy)
 	// A workload started just before the portal stopped, whose handle was never recorded.

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"portal"
@@ -260,7 +261,7 @@ func (s *Scheduler) Request(ctx context.Context, r Request) (*Allocation, error)
 // with a read alone, returning the activation token this process issued for it before
 // (its hash is in the store, so it still works). It returns nil, nil when the request
 // needs the full path: a new user, no running session, a pending session (whose window
-// restarts), or no token issued by this process yet.
+// restarts), or no token issued by this process yet that the store still holds.
 func (s *Scheduler) reacquireRunning(ctx context.Context, r Request) (*Allocation, error) {
 	if !r.REST || r.User == "" {
 		return nil, nil
@@ -290,6 +291,12 @@ func (s *Scheduler) reacquireRunning(ctx context.Context, r Request) (*Allocatio
 			tok, ok := s.issued.Load(sess.Name)
 			if !ok {
 				return nil
+			}
+			// Still one of the session's tokens: the store, not this process's memory, says
+			// so, as other portals sharing the store may have changed the session.
+			hashes, err := tx.ActivationTokens(sess.Name)
+			if err != nil || !slices.Contains(hashes, HashToken(tok.(string))) {
+				return err
 			}
 			out = &Allocation{Session: sess, Environment: env, User: user, Token: tok.(string)}
 			return nil

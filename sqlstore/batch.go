@@ -184,7 +184,7 @@ func (db *DB) runBatch() {
 		if b == nil {
 			// The transaction belongs to no single caller: a caller that gives up must
 			// not end the others' work.
-			stx, err := db.write.BeginTx(context.Background(), nil)
+			stx, err := db.beginWrite()
 			if err != nil {
 				j.err = fmt.Errorf("sqlstore: begin: %w", err)
 				db.finish(j)
@@ -203,6 +203,10 @@ func (db *DB) runBatch() {
 		}
 	}
 	if b != nil {
+		if b.wrote && db.d.commitNote != "" {
+			// A failure here fails the commit as well.
+			_, _ = b.tx.ExecContext(context.Background(), db.d.commitNote)
+		}
 		w.commit(b)
 		for _, j := range b.jobs {
 			switch {

@@ -32,6 +32,15 @@ type dialect struct {
 	// (PostgreSQL). Statements that may fail with ErrConflict or ErrNotFound, after which
 	// a caller may go on, then run inside a savepoint.
 	abortsOnError bool
+	// writeLock, when set, is run first in every write transaction: it serialises the
+	// writes of every process sharing the database, as SQLite's BEGIN IMMEDIATE does.
+	writeLock string
+	// shared is set when several portals may use the database at once (see
+	// portal.Exclusive).
+	shared bool
+	// commitNote, when set, is run last in a write transaction that wrote something, to
+	// tell the other processes sharing the database (see listen).
+	commitNote string
 }
 
 // sqliteDialect is SQLite through modernc.org/sqlite. Its writers are serialised by a
@@ -87,12 +96,3 @@ func sqliteCode(err error) int {
 	}
 	return 0
 }
-
-// A PostgreSQL dialect would be:
-//
-//	types:     {id} → BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {bytes} → BYTEA,
-//	           {session_count_triggers} → one PL/pgSQL trigger function doing the same
-//	rebind:    ? → $1, $2, … (the queries hold no ? inside string literals)
-//	claimLock: " FOR UPDATE SKIP LOCKED"
-//	isUnique:  SQLSTATE 23505; isForeignKey: SQLSTATE 23503
-//	abortsOnError: true

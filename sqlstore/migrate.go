@@ -57,8 +57,15 @@ func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
 	return ms, nil
 }
 
+// conn is a *sql.DB or a *sql.Conn.
+type conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
 // migrate applies the migrations that db has not recorded in schema_migrations yet.
-func migrate(ctx context.Context, db *sql.DB, d *dialect, ms []migration) error {
+func migrate(ctx context.Context, db conn, d *dialect, ms []migration) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version INTEGER PRIMARY KEY,
 	name    TEXT NOT NULL
@@ -83,7 +90,7 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect, ms []migration) error 
 
 // applyMigration applies m unless it is recorded. The check runs in the migration's
 // transaction, so two processes opening the same database apply it once.
-func applyMigration(ctx context.Context, db *sql.DB, d *dialect, m migration) error {
+func applyMigration(ctx context.Context, db conn, d *dialect, m migration) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -1,6 +1,6 @@
-// Package sqlstore implements portal.Store on SQL databases. SQLite (modernc.org/sqlite,
-// pure Go) is the one implemented; the queries are written once in the SQL both SQLite and
-// PostgreSQL understand, and what differs lives in dialect.go.
+// Package sqlstore implements portal.Store on SQL databases: SQLite (modernc.org/sqlite,
+// pure Go; Open) and PostgreSQL (pgx through database/sql; OpenPostgres). The queries are
+// written once in the SQL both understand, and what differs lives in dialect.go.
 //
 // Times are stored as unix nanoseconds (BIGINT) with NULL for the zero time and read back in
 // UTC; lists and nested settings are JSON text; the provisioner handle is binary.
@@ -20,6 +20,7 @@ import (
 var (
 	_ portal.Store     = (*DB)(nil)
 	_ portal.Versioned = (*DB)(nil)
+	_ portal.Exclusive = (*DB)(nil)
 )
 
 // errReadOnly is returned by the write methods of a transaction opened by View.
@@ -37,6 +38,9 @@ type DB struct {
 	// stopWatch ends watchOthers, which closes watchDone; both nil when it does not run.
 	stopWatch, watchDone chan struct{}
 	polls                atomic.Uint64 // data_version reads of watchOthers
+	// listening is set while listen has a connection listening for other processes'
+	// commits (PostgreSQL).
+	listening atomic.Bool
 }
 
 func newDB(write, read *sql.DB, d *dialect) *DB {
@@ -90,9 +94,19 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, writable 
 // Version returns a number that changes whenever an Update commits a write (an Update that
 // only read, or whose writes were undone, leaves it as it was). Something read from
 // the store while Version returned v is still current as long as Version still returns v
-// (commits of other processes to the same file are seen within about a second: see
-// watchOthers).
-func (db *DB) Version() uint64 { return db.w.commits.Load() }
+// (commits of other processes to the same SQLite file are seen within about a second: see
+// watchOthers; to the same PostgreSQL database as soon as its notification arrives: see
+// listen).
+func (db *DB) Version() uint64 {
+	if db.d.shared && !db.listening.Load() {
+		return db.w.commits.Add(1)
+	}
+	return db.w.commits.Load()
+}
+
+// Exclusive reports whether this process is the only portal using the database: true for
+// SQLite in a data folder, false for PostgreSQL, which replicas may share.
+func (db *DB) Exclusive() bool { return !db.d.shared }
 
 // Close closes the database. Transactions still running fail.
 func (db *DB) Close() error {
@@ -270,4 +284,19 @@ func one[T any](v *T, err error) (*T, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// beginWrite begins the transaction of a batch of Updates. It belongs to no single caller:
+// a caller that gives up must not end the others' work.
+func (db *DB) beginWrite() (*sql.Tx, error) {
+	ctx := context.Background()
+	stx, err := db.write.BeginTx(ctx, nil)
+	if err != nil || db.d.writeLock == "" {
+		return stx, err
+	}
+	if _, err := stx.ExecContext(ctx, db.d.writeLock); err != nil {
+		stx.Rollback()
+		return nil, err
+	}
+	return stx, nil
 }

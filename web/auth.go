@@ -106,10 +106,13 @@ func (s *Server) bearer(r *http.Request) (*portal.User, error) {
 
 // authCache remembers, for a few seconds, which user an access token belongs to, so that
 // a busy front end's requests do not each read the store. Revoking or refreshing a token in
-// this process forgets it at once; the token's own expiry is always checked.
+// this process forgets it at once; the token's own expiry is always checked. It is off
+// when the store is not this process's alone (portal.Exclusive): a token revoked by
+// another replica would still be taken here.
 type authCache struct {
-	m sync.Map // access hash → authEntry
-	n atomic.Int64
+	off bool
+	m   sync.Map // access hash → authEntry
+	n   atomic.Int64
 }
 
 type authEntry struct {
@@ -124,6 +127,9 @@ const (
 )
 
 func (c *authCache) get(hash string, now time.Time) (*portal.User, bool) {
+	if c.off {
+		return nil, false
+	}
 	v, ok := c.m.Load(hash)
 	if !ok {
 		return nil, false
@@ -137,6 +143,9 @@ func (c *authCache) get(hash string, now time.Time) (*portal.User, bool) {
 }
 
 func (c *authCache) put(hash string, u *portal.User, expires, now time.Time) {
+	if c.off {
+		return
+	}
 	if c.n.Add(1) > authCacheMax {
 		c.m.Clear()
 		c.n.Store(0)

@@ -57,3 +57,34 @@ func TestAuthCacheTTL(t *testing.T) {
 		}
 	}
 }
+
+// sharedStore hides the store's abilities, as a store that replicas share would not claim
+// portal.Exclusive.
+type sharedStore struct{ portal.Store }
+
+// With a store that other portals may share, a token is read from the store at each use:
+// one deleted elsewhere is refused at once.
+func TestAuthCacheOffWhenStoreShared(t *testing.T) {
+	h := newHarness(t, nil)
+	srv, err := New(Config{Scheduler: h.sched, Store: sharedStore{h.store}, Clock: h.clock.Now,
+		PortalURL: "http://portal.test", IngressDomain: "portal.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv = srv
+	tok := h.user("alice", false)
+	get := func() int {
+		t.Helper()
+		return h.do("GET", "/workshops/catalog/environments/", "", bearer(tok)).Code
+	}
+	if got := get(); got != http.StatusOK {
+		t.Fatalf("first use: status %d", got)
+	}
+	err = h.store.Update(h.ctx, func(tx portal.Tx) error { return tx.DeleteAccessToken(scheduler.HashToken(tok)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := get(); got != http.StatusUnauthorized {
+		t.Fatalf("token deleted by another portal: status %d, want 401", got)
+	}
+}

@@ -101,6 +101,7 @@ func New(cfg Config) (*Server, error) {
 		secure:     pu.Scheme == "https",
 		sessionURL: cfg.SessionURL,
 		mux:        newRouteMux(),
+		auth:       authCache{off: !portal.IsExclusive(cfg.Store)},
 	}
 	if s.sessionURL == nil {
 		port := pu.Port()

@@ -24,6 +24,7 @@ import (
 
 	"portal/internal/ci"
 	"portal/internal/kubetest"
+	"portal/internal/pgtest"
 	"portal/localproc"
 )
 
@@ -62,7 +63,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	// The few tests on Kubernetes start its control plane at the first that needs it.
-	code := kubetest.Lazily(m.Run)
+	code := pgtest.Main(func() int { return kubetest.Lazily(m.Run) })
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -35,8 +35,11 @@ import (
 
 // serveConfig is what `portal serve` is run with.
 type serveConfig struct {
-	Config        string
-	DataDir       string
+	Config  string
+	DataDir string
+	// Database is the URL of a PostgreSQL database (postgres://…); "" keeps the store in
+	// SQLite in the data folder.
+	Database      string
 	Addr          string
 	URL           string
 	IngressDomain string
@@ -63,6 +66,64 @@ type serveConfig struct {
 	ImageRepository string
 }
 
+// checkDatabase rejects a --database value that is not a PostgreSQL URL.
+func checkDatabase(url string) error {
+	if url != "" && !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
+		return fmt.Errorf("--database (env PORTAL_DATABASE): expected a PostgreSQL URL such as postgres://user:password@host:5432/portal, got %q", redactURL(url))
+	}
+	return nil
+}
+
+// redactURL hides the password in a database URL shown in an error.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// readNames reads the account names kept in the PostgreSQL database at url, or without
+// one in the data folder's SQLite file (read directly: the store is not needed).
+func readNames(ctx context.Context, url, dataDir string) (portalcreds.Names, error) {
+	var n portalcreds.Names
+	if url == "" {
+		return portalcreds.Read(ctx, dataDir)
+	}
+	db, err := sqlstore.OpenPostgres(ctx, url)
+	if err != nil {
+		return n, err
+	}
+	defer db.Close()
+	err = db.View(ctx, func(tx portal.Tx) error {
+		for _, f := range []struct {
+			key string
+			dst *string
+		}{
+			{portalcreds.KeyAdminUsername, &n.AdminUsername},
+			{portalcreds.KeyRobotUsername, &n.RobotUsername},
+			{portalcreds.KeyRobotClientID, &n.RobotClientID},
+		} {
+			v, err := tx.Setting(f.key)
+			if err != nil {
+				return err
+			}
+			*f.dst = v
+		}
+		return nil
+	})
+	return n, err
+}
+
+// openStore opens the PostgreSQL database at url, or without one the SQLite database in
+// the data folder.
+func openStore(ctx context.Context, url, dataDir string) (*sqlstore.DB, error) {
+	if url != "" {
+		return sqlstore.OpenPostgres(ctx, url)
+	}
+	return sqlstore.Open(ctx, filepath.Join(dataDir, "portal.db"))
+}
+
 // envOr returns the environment variable's value, or def when it is unset.
 func envOr(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
@@ -77,6 +138,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Config, "config", envOr("PORTAL_CONFIG", ""), "YAML file or folder with one TrainingPortal and its Workshops (env PORTAL_CONFIG; default: the built-in sample)")
 	fs.StringVar(&c.DataDir, "data-dir", envOr("PORTAL_DATA_DIR", "./portal-data"), "folder for the database and session working folders (env PORTAL_DATA_DIR)")
+	fs.StringVar(&c.Database, "database", envOr("PORTAL_DATABASE", ""), "URL of a PostgreSQL database to keep the portal's records in, postgres://user:password@host/db (env PORTAL_DATABASE; default: SQLite in the data folder)")
 	fs.StringVar(&c.Addr, "addr", envOr("PORTAL_ADDR", "127.0.0.1:8080"), "HOST:PORT to listen on (env PORTAL_ADDR)")
 	fs.StringVar(&c.URL, "url", envOr("PORTAL_URL", ""), "public URL of the portal (env PORTAL_URL; default derived from --addr)")
 	fs.StringVar(&c.IngressDomain, "ingress-domain", envOr("PORTAL_INGRESS_DOMAIN", "localhost"), "sessions are served at <session>.<domain> (env PORTAL_INGRESS_DOMAIN)")
@@ -119,6 +181,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if err := checkDatabase(c.Database); err != nil {
+		return c, fmt.Errorf("serve: %w", err)
 	}
 	d, err := time.ParseDuration(timeout)
 	if err != nil || d <= 0 {
@@ -200,7 +265,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("data folder: %w", err)
 		}
 	}
-	db, err := sqlstore.Open(ctx, filepath.Join(dataDir, "portal.db"))
+	db, err := openStore(ctx, c.Database, dataDir)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
@@ -445,13 +510,16 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", envOr("PORTAL_DATA_DIR", "./portal-data"), "the portal's data folder (env PORTAL_DATA_DIR)")
 	portalURL := fs.String("url", envOr("PORTAL_URL", "http://localhost:8080"), "the portal's URL, for the example command (env PORTAL_URL)")
+	database := fs.String("database", envOr("PORTAL_DATABASE", ""), "URL of the portal's PostgreSQL database, if it uses one (env PORTAL_DATABASE)")
 	reset := fs.Bool("reset", false, "give the admin and robot accounts new passwords and the robot client a new secret, and print them (a running portal uses them at once)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
+	if err := checkDatabase(*database); err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
 	if !*reset {
-		// Only the names are kept readable; the store is not needed to read them.
-		n, err := portalcreds.Read(ctx, *dataDir)
+		n, err := readNames(ctx, *database, *dataDir)
 		if err != nil {
 			return fmt.Errorf("read credentials: %w", err)
 		}
@@ -459,11 +527,12 @@ func credentials(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			AdminUsername: n.AdminUsername, RobotUsername: n.RobotUsername, RobotClientID: n.RobotClientID})
 		return nil
 	}
-	path := filepath.Join(*dataDir, "portal.db")
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no portal data in %s: run `portal serve --data-dir %s` first", *dataDir, *dataDir)
+	if *database == "" {
+		if _, err := os.Stat(filepath.Join(*dataDir, "portal.db")); err != nil {
+			return fmt.Errorf("no portal data in %s: run `portal serve --data-dir %s` first", *dataDir, *dataDir)
+		}
 	}
-	db, err := sqlstore.Open(ctx, path)
+	db, err := openStore(ctx, *database, *dataDir)
 	if err != nil {
 		return err
 	}

@@ -172,3 +172,36 @@ func TestParseServeImageRepository(t *testing.T) {
 		}
 	}
 }
+
+// TestParseServeDatabase checks --database and PORTAL_DATABASE: a PostgreSQL URL is kept,
+// nothing keeps SQLite, and anything else is refused naming the flag, without showing a
+// password.
+func TestParseServeDatabase(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		env  string
+		want string
+		err  string
+	}{
+		{want: ""},
+		{args: []string{"--database", "postgres://p@db/portal"}, want: "postgres://p@db/portal"},
+		{env: "postgresql://p@db/portal", want: "postgresql://p@db/portal"},
+		{args: []string{"--database", "postgres://a@x/y"}, env: "postgres://b@x/y", want: "postgres://a@x/y"},
+		{args: []string{"--database", "mysql://u:hunter2@db/portal"}, err: "--database"},
+		{env: "portal.db", err: "--database"},
+	} {
+		t.Setenv("PORTAL_DATABASE", tt.env)
+		c, err := parseServe(tt.args, io.Discard)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("%v env %q: err = %v, want one naming %s without the password", tt.args, tt.env, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%v env %q: %v", tt.args, tt.env, err)
+		} else if c.Database != tt.want {
+			t.Errorf("%v env %q: Database = %q, want %q", tt.args, tt.env, c.Database, tt.want)
+		}
+	}
+}
