@@ -409,3 +409,24 @@ func TestHugoPublicSample(t *testing.T) {
 		t.Errorf("page %q:\n%s", got.Title, got.Body)
 	}
 }
+
+// The Workshop's title and description (WORKSHOP_TITLE, WORKSHOP_DESCRIPTION) are site
+// parameters of the Hugo layout, as text.
+func TestHugoWorkshopTitleAndDescription(t *testing.T) {
+	env := map[string]string{"SESSION_NAME": testSession, "SESSION_SECRET": testSecret, "PORTAL_URL": testPortal,
+		"WORKSHOP_TITLE": "Hugo & Friends", "WORKSHOP_DESCRIPTION": "A <quick> tour"}
+	cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := loadTestHugo(t, writeFiles(t, map[string]string{
+		"workshop/content/a.md": "Title: {{< param workshop_title >}}. About: {{< param WORKSHOP_DESCRIPTION >}}.\n",
+	}))
+	w, err := h.render(cfg.Vars, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, want := string(w.pages[0].Body), "Title: Hugo &amp; Friends. About: A &lt;quick&gt; tour."; !strings.Contains(body, want) {
+		t.Errorf("page lacks %q:\n%s", want, body)
+	}
+}
