@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -428,5 +429,56 @@ func TestHugoWorkshopTitleAndDescription(t *testing.T) {
 	}
 	if body, want := string(w.pages[0].Body), "Title: Hugo &amp; Friends. About: A &lt;quick&gt; tour."; !strings.Contains(body, want) {
 		t.Errorf("page lacks %q:\n%s", want, body)
+	}
+}
+
+// replaceCode finds the theme's code block markers as the regular expression
+// `(?s)<portal-code lang="([^"]*)">(.*?)</portal-code>` does.
+func TestHugoReplaceCode(t *testing.T) {
+	marker := regexp.MustCompile(`(?s)<portal-code lang="([^"]*)">(.*?)</portal-code>`)
+	code := func(lang, text string) string { return "[" + lang + "|" + text + "]" }
+	for _, s := range []string{
+		"",
+		"no code",
+		`<portal-code lang="sh">ls</portal-code>`,
+		`a<portal-code lang="">x
+y</portal-code>b<portal-code lang="execute">echo</portal-code>c`,
+		`<portal-code lang="a">one</portal-code><portal-code lang="b">two`,
+		`<portal-code lang="a" x>no</portal-code><portal-code lang="b">yes</portal-code>`,
+		`<portal-code lang="unterminated`,
+		`<portal-code lang="a"><portal-code lang="b">in</portal-code>`,
+	} {
+		want := marker.ReplaceAllStringFunc(s, func(m string) string {
+			sub := marker.FindStringSubmatch(m)
+			return code(sub[1], sub[2])
+		})
+		if got := replaceCode(s, code); got != want {
+			t.Errorf("replaceCode(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// Placeholders are replaced where their pattern matches, and one that starts a link or
+// image target cannot bring a scheme of its own.
+func TestPlaceholdersReplace(t *testing.T) {
+	p := newTokens([]string{"a", "b"})
+	a, b := p.source["a"], p.source["b"]
+	p.values[a], p.values[b] = "<x>", "javascript:alert(1)"
+	tag := strings.TrimSuffix(a, "p0qz")
+	for _, c := range []struct{ in, html, text string }{
+		{"", "", ""},
+		{a, "&lt;x&gt;", "<x>"},
+		{"[" + a + b + "]", "[&lt;x&gt;javascript:alert(1)]", "[<x>javascript:alert(1)]"},
+		{`<a href="` + b + `">`, `<a href="#">`, `<a href="javascript:alert(1)">`},
+		{`<img src="` + a + `"> ` + tag + `p qz ` + tag + `p9`, `<img src="&lt;x&gt;"> ` + tag + `p qz ` + tag + `p9`,
+			`<img src="<x>"> ` + tag + `p qz ` + tag + `p9`},
+		{tag + "p7qz", "", ""},
+	} {
+		if got := p.html(c.in); got != c.html {
+			t.Errorf("html(%q) = %q, want %q", c.in, got, c.html)
+		}
+		if got := p.text(c.in); got != c.text {
+			t.Errorf("text(%q) = %q, want %q", c.in, got, c.text)
+		}
 	}
 }
