@@ -120,6 +120,11 @@ type hugoSource struct {
 	exact  []string // keys of the builds for one set of values, oldest first
 	keep   int      // how many of those are kept
 	seq    int
+
+	// single: the workshop is shown to one session only (a dashboard of its own), so a
+	// build takes that session's values as they are (request parameters that could make
+	// markup excepted) and one run of hugo makes it.
+	single bool
 }
 
 // maxExact is the default number of builds for one set of values kept: an older one is
@@ -376,8 +381,8 @@ func (sv siteValues) placeholderNames(shared bool) []string {
 // render builds the workshop (or takes a cached build) and fills in the session's values.
 func (h *hugoSource) render(vars, params map[string]string) (*workshop, error) {
 	sv := h.values(vars, params)
-	b := h.cachedBuild(sv, true)
-	if b.err == nil && b.dependent {
+	b := h.cachedBuild(sv, !h.single)
+	if !h.single && b.err == nil && b.dependent {
 		b = h.cachedBuild(sv, false)
 	}
 	if b.err != nil {

@@ -482,3 +482,26 @@ func TestPlaceholdersReplace(t *testing.T) {
 		}
 	}
 }
+
+// A dashboard of its own shows one session: one run of hugo makes its build, with the
+// session's values in it; request parameters that could make markup stay text.
+func TestHugoOwnDashboardBuildsOnce(t *testing.T) {
+	needHugo(t)
+	s, _ := newTestServer(t, func(c *Config) { c.ContentDir = hugoWorkshop })
+	h := s.source.(*hugoSource)
+	if !h.single || h.seq != 1 {
+		t.Fatalf("single %v, %d hugo runs for the dashboard's start, want 1", h.single, h.seq)
+	}
+	if body := string(s.content.pages[0].Body); !strings.Contains(body, "session <strong>"+testSession+"</strong>") {
+		t.Errorf("page lacks the session's name:\n%s", body)
+	}
+	if err := s.setParams(map[string]string{"LANGUAGE": "<b>rust</b>"}); err != nil {
+		t.Fatal(err)
+	}
+	if h.seq != 2 {
+		t.Errorf("%d hugo runs after the parameters, want 2", h.seq)
+	}
+	if body := string(s.content.pages[0].Body); !strings.Contains(body, "Language &lt;b&gt;rust&lt;/b&gt;.") {
+		t.Errorf("a parameter became markup:\n%s", body)
+	}
+}
