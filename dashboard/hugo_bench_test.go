@@ -8,10 +8,11 @@ import (
 // loadtestSample is the load tool's Hugo-layout workshop (13 pages, see package loadtest).
 const loadtestSample = "../loadtest/hugo-sample"
 
-// BenchmarkHugoRender measures the Hugo layout's two costs: a workshop's first render (two
-// hugo builds with placeholders, compared) and each further session's render (its values
-// filled into the cached build), on the test workshop (first, session) and on the load
-// tool's sample (sample-first, sample-session).
+// BenchmarkHugoRender measures the Hugo layout's costs: a workshop's first render (two
+// hugo builds with placeholders, compared), the render of a dashboard of its own (one
+// build with the session's values) and each further session's render (its values filled
+// into the cached build), on the test workshop (first, own, session) and on the load
+// tool's sample (sample-first, sample-own, sample-session).
 func BenchmarkHugoRender(b *testing.B) {
 	needHugo(b)
 	benchmarkHugoRender(b, "", hugoWorkshop)
@@ -25,6 +26,19 @@ func benchmarkHugoRender(b *testing.B, prefix, hugoWorkshop string) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			if _, err := h.render(hugoVars, nil); err != nil {
+				b.Fatal(err)
+			}
+			h.close()
+		}
+	})
+	b.Run(prefix+"own", func(b *testing.B) {
+		for b.Loop() {
+			h, err := loadHugo(hugoWorkshop)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h.single = true
 			if _, err := h.render(hugoVars, nil); err != nil {
 				b.Fatal(err)
 			}
