@@ -505,3 +505,29 @@ func TestHugoOwnDashboardBuildsOnce(t *testing.T) {
 		t.Errorf("a parameter became markup:\n%s", body)
 	}
 }
+
+// The load tool's Hugo sample renders as a real workshop would: 13 pages, every action
+// block usable, every parameter filled in.
+func TestHugoLoadtestSample(t *testing.T) {
+	h := loadTestHugo(t, loadtestSample)
+	vars := map[string]string{"workshop_title": "Load test", "ingress_protocol": "http", "session_hostname": "lab-w01-s001.localhost"}
+	for k, v := range hugoVars {
+		vars[k] = v
+	}
+	w, err := h.render(vars, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.pages) != 13 {
+		t.Fatalf("%d pages, want 13", len(w.pages))
+	}
+	for _, p := range w.pages {
+		body := string(p.Body)
+		if n := strings.Count(body, `<pre class="action `); n < 8 || strings.Contains(body, "action-invalid") || strings.Contains(body, "zq") {
+			t.Errorf("page %s: %d action blocks, want 8 or more, none inert, no placeholder left:\n%s", p.Name, n, body)
+		}
+		if !strings.Contains(body, "<strong>Load test</strong>") || !strings.Contains(body, `<aside class="hint">`) {
+			t.Errorf("page %s lacks the workshop's title or the hint shortcode:\n%s", p.Name, body)
+		}
+	}
+}
