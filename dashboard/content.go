@@ -194,16 +194,14 @@ func (src *source) render(vars, params map[string]string) (*workshop, error) {
 // run of letters and digits that Markdown leaves as it is, with a random part that the
 // workshop's own text cannot contain.
 type placeholders struct {
-	source  map[string]string // variable name → what goes into the Markdown
-	values  map[string]string // placeholder → the parameter's value
-	find    *regexp.Regexp    // any placeholder
-	targets *regexp.Regexp    // a link or image target that starts with a placeholder
+	source map[string]string // variable name → what goes into the Markdown
+	values map[string]string // placeholder → the parameter's value
+	find   *regexp.Regexp    // any placeholder; its literal prefix is tag "p"
 }
 
-// newFinders returns the patterns of placeholders that start with tag.
-func newFinders(tag string) (find, targets *regexp.Regexp) {
-	find = regexp.MustCompile(tag + `p[0-9]+qz`)
-	return find, regexp.MustCompile(`(href|src)="(` + find.String() + `)`)
+// newFinder returns the pattern of placeholders that start with tag.
+func newFinder(tag string) *regexp.Regexp {
+	return regexp.MustCompile(tag + `p[0-9]+qz`)
 }
 
 func newPlaceholders(vars, params map[string]string) *placeholders {
@@ -213,7 +211,7 @@ func newPlaceholders(vars, params map[string]string) *placeholders {
 	}
 	tag := "zq" + hex.EncodeToString(nonce[:])
 	h := &placeholders{source: map[string]string{}, values: map[string]string{}}
-	h.find, h.targets = newFinders(tag)
+	h.find = newFinder(tag)
 	names := make([]string, 0, len(params))
 	for k := range params {
 		if _, builtin := vars[k]; !builtin {
@@ -238,11 +236,13 @@ func (h *placeholders) html(s string) string {
 	if len(h.values) == 0 {
 		return s
 	}
-	s = h.targets.ReplaceAllStringFunc(s, func(m string) string {
-		attr, ph, _ := strings.Cut(m, `="`)
-		return attr + `="` + html.EscapeString(safeTarget(h.values[ph]))
+	return h.replace(s, func(before, ph string) string {
+		v := h.values[ph]
+		if strings.HasSuffix(before, `href="`) || strings.HasSuffix(before, `src="`) {
+			v = safeTarget(v)
+		}
+		return html.EscapeString(v)
 	})
-	return h.find.ReplaceAllStringFunc(s, func(ph string) string { return html.EscapeString(h.values[ph]) })
 }
 
 // text replaces the placeholders in plain text (a title) with their values.
@@ -250,7 +250,39 @@ func (h *placeholders) text(s string) string {
 	if len(h.values) == 0 {
 		return s
 	}
-	return h.find.ReplaceAllStringFunc(s, func(ph string) string { return h.values[ph] })
+	return h.replace(s, func(_, ph string) string { return h.values[ph] })
+}
+
+// replace returns s with every placeholder ph replaced by f(before, ph), where before is
+// the text before ph, back to the previous placeholder at most: what h.find matches, found
+// without the regular expression, which cost a session's render most of its time.
+func (h *placeholders) replace(s string, f func(before, ph string) string) string {
+	prefix, _ := h.find.LiteralPrefix() // the tag and "p"
+	var b strings.Builder
+	for {
+		i := strings.Index(s, prefix)
+		if i < 0 {
+			break
+		}
+		n := i + len(prefix)
+		for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+			n++
+		}
+		if n == i+len(prefix) || !strings.HasPrefix(s[n:], "qz") {
+			b.WriteString(s[:i+1])
+			s = s[i+1:]
+			continue
+		}
+		n += len("qz")
+		b.WriteString(s[:i])
+		b.WriteString(f(s[:i], s[i:n]))
+		s = s[n:]
+	}
+	if b.Len() == 0 {
+		return s
+	}
+	b.WriteString(s)
+	return b.String()
 }
 
 // safeTarget returns v when, as the start of a link target, it is a relative reference or

@@ -271,6 +271,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if hs, ok := set.source.(*hugoSource); ok {
+		hs.single = true // this dashboard's session is the only one
+	}
 	s, err := newServer(cfg, set, nil)
 	if err != nil {
 		set.release()

@@ -120,6 +120,11 @@ type hugoSource struct {
 	exact  []string // keys of the builds for one set of values, oldest first
 	keep   int      // how many of those are kept
 	seq    int
+
+	// single: the workshop is shown to one session only (a dashboard of its own), so a
+	// build takes that session's values as they are (request parameters that could make
+	// markup excepted) and one run of hugo makes it.
+	single bool
 }
 
 // maxExact is the default number of builds for one set of values kept: an older one is
@@ -155,6 +160,7 @@ type hugoBuild struct {
 	site      hugoSite
 	tokens    *placeholders // the per-session variables' placeholders in site
 	dependent bool          // the output depends on a per-session value
+	blocks    sync.Map      // lang "\x00" text → HTML of a code block without placeholders
 }
 
 // hugoSite is the output of one run of hugo.
@@ -375,8 +381,8 @@ func (sv siteValues) placeholderNames(shared bool) []string {
 // render builds the workshop (or takes a cached build) and fills in the session's values.
 func (h *hugoSource) render(vars, params map[string]string) (*workshop, error) {
 	sv := h.values(vars, params)
-	b := h.cachedBuild(sv, true)
-	if b.err == nil && b.dependent {
+	b := h.cachedBuild(sv, !h.single)
+	if !h.single && b.err == nil && b.dependent {
 		b = h.cachedBuild(sv, false)
 	}
 	if b.err != nil {
@@ -473,7 +479,7 @@ func newTokens(names []string) *placeholders {
 	}
 	tag := "zq" + hex.EncodeToString(nonce[:])
 	p := &placeholders{source: map[string]string{}, values: map[string]string{}}
-	p.find, p.targets = newFinders(tag)
+	p.find = newFinder(tag)
 	for i, n := range names {
 		p.source[n] = tag + "p" + strconv.Itoa(i) + "qz"
 	}
@@ -638,16 +644,49 @@ func (h *hugoSource) title(name, own string) string {
 	return path.Base(name)
 }
 
-var (
-	codeMarker = regexp.MustCompile(`(?s)<portal-code lang="([^"]*)">(.*?)</portal-code>`)
-	inlineCopy = regexp.MustCompile(`<code>([^<]*)</code><sup class="portal-inline-copy"></sup>`)
-)
+var inlineCopy = regexp.MustCompile(`<code>([^<]*)</code><sup class="portal-inline-copy"></sup>`)
+
+// replaceCode returns s with each code block the theme marks, <portal-code
+// lang="LANG">TEXT</portal-code>, replaced by code(LANG, TEXT), both as they are in s
+// (escaped). A marker without its end is left as it is.
+func replaceCode(s string, code func(lang, text string) string) string {
+	const open, end = `<portal-code lang="`, "</portal-code>"
+	var b strings.Builder
+	for {
+		i := strings.Index(s, open)
+		if i < 0 {
+			break
+		}
+		rest := s[i+len(open):]
+		q := strings.IndexByte(rest, '"')
+		if q < 0 {
+			break
+		}
+		if !strings.HasPrefix(rest[q+1:], ">") {
+			b.WriteString(s[:i+1])
+			s = s[i+1:]
+			continue
+		}
+		text := rest[q+2:]
+		e := strings.Index(text, end)
+		if e < 0 {
+			break
+		}
+		b.WriteString(s[:i])
+		b.WriteString(code(rest[:q], text[:e]))
+		s = text[e+len(end):]
+	}
+	if b.Len() == 0 {
+		return s
+	}
+	b.WriteString(s)
+	return b.String()
+}
 
 // workshop fills values into build b's pages: placeholders in action blocks as they are,
 // before the block is read; elsewhere as escaped text.
 func (h *hugoSource) workshop(b *hugoBuild, values map[string]string) (*workshop, error) {
-	ph := &placeholders{source: b.tokens.source, values: map[string]string{}, find: b.tokens.find,
-		targets: b.tokens.targets}
+	ph := &placeholders{source: b.tokens.source, values: map[string]string{}, find: b.tokens.find}
 	for name, tok := range b.tokens.source {
 		ph.values[tok] = values[name]
 	}
@@ -659,11 +698,23 @@ func (h *hugoSource) workshop(b *hugoBuild, values map[string]string) (*workshop
 	w := &workshop{files: files, index: map[string]int{}, slash: true}
 	for i, hp := range pages {
 		name := pageName(hp.Path)
-		body := codeMarker.ReplaceAllStringFunc(hp.Content, func(m string) string {
-			sub := codeMarker.FindStringSubmatch(m)
-			return codeBlockHTML(html.UnescapeString(sub[1]), ph.text(html.UnescapeString(sub[2])))
+		body := replaceCode(hp.Content, func(lang, text string) string {
+			lang, text = html.UnescapeString(lang), html.UnescapeString(text)
+			if b.tokens.find.MatchString(text) {
+				return codeBlockHTML(lang, ph.text(text))
+			}
+			// The same for every session of the build: made once.
+			key := lang + "\x00" + text
+			if out, ok := b.blocks.Load(key); ok {
+				return out.(string)
+			}
+			out := codeBlockHTML(lang, text)
+			b.blocks.Store(key, out)
+			return out
 		})
-		body = inlineCopy.ReplaceAllString(body, `<code class="action-inline" data-action="copy" tabindex="0" role="button">$1</code>`)
+		if strings.Contains(body, "portal-inline-copy") {
+			body = inlineCopy.ReplaceAllString(body, `<code class="action-inline" data-action="copy" tabindex="0" role="button">$1</code>`)
+		}
 		w.pages = append(w.pages, &page{Name: name, Title: h.title(name, ph.text(hp.Title)),
 			Body: template.HTML(ph.html(body))})
 		w.index[name] = i

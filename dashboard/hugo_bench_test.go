@@ -5,12 +5,22 @@ import (
 	"testing"
 )
 
-// BenchmarkHugoRender measures the Hugo layout's two costs on the test workshop: a
-// workshop's first render (two hugo builds with placeholders, compared) and each further
-// session's render (its values filled into the cached build).
+// loadtestSample is the load tool's Hugo-layout workshop (13 pages, see package loadtest).
+const loadtestSample = "../loadtest/hugo-sample"
+
+// BenchmarkHugoRender measures the Hugo layout's costs: a workshop's first render (two
+// hugo builds with placeholders, compared), the render of a dashboard of its own (one
+// build with the session's values) and each further session's render (its values filled
+// into the cached build), on the test workshop (first, own, session) and on the load
+// tool's sample (sample-first, sample-own, sample-session).
 func BenchmarkHugoRender(b *testing.B) {
 	needHugo(b)
-	b.Run("first", func(b *testing.B) {
+	benchmarkHugoRender(b, "", hugoWorkshop)
+	benchmarkHugoRender(b, "sample-", loadtestSample)
+}
+
+func benchmarkHugoRender(b *testing.B, prefix, hugoWorkshop string) {
+	b.Run(prefix+"first", func(b *testing.B) {
 		for b.Loop() {
 			h, err := loadHugo(hugoWorkshop)
 			if err != nil {
@@ -22,7 +32,20 @@ func BenchmarkHugoRender(b *testing.B) {
 			h.close()
 		}
 	})
-	b.Run("session", func(b *testing.B) {
+	b.Run(prefix+"own", func(b *testing.B) {
+		for b.Loop() {
+			h, err := loadHugo(hugoWorkshop)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h.single = true
+			if _, err := h.render(hugoVars, nil); err != nil {
+				b.Fatal(err)
+			}
+			h.close()
+		}
+	})
+	b.Run(prefix+"session", func(b *testing.B) {
 		h, err := loadHugo(hugoWorkshop)
 		if err != nil {
 			b.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -407,5 +408,126 @@ func TestHugoPublicSample(t *testing.T) {
 	if got := w.pages[0]; got.Title != "Workshop Overview" ||
 		!strings.Contains(string(got.Body), `<pre class="action action-execute" data-action="execute" data-terminal="1"><code>echo &#34;Hello from the terminal&#34;</code></pre>`) {
 		t.Errorf("page %q:\n%s", got.Title, got.Body)
+	}
+}
+
+// The Workshop's title and description (WORKSHOP_TITLE, WORKSHOP_DESCRIPTION) are site
+// parameters of the Hugo layout, as text.
+func TestHugoWorkshopTitleAndDescription(t *testing.T) {
+	env := map[string]string{"SESSION_NAME": testSession, "SESSION_SECRET": testSecret, "PORTAL_URL": testPortal,
+		"WORKSHOP_TITLE": "Hugo & Friends", "WORKSHOP_DESCRIPTION": "A <quick> tour"}
+	cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := loadTestHugo(t, writeFiles(t, map[string]string{
+		"workshop/content/a.md": "Title: {{< param workshop_title >}}. About: {{< param WORKSHOP_DESCRIPTION >}}.\n",
+	}))
+	w, err := h.render(cfg.Vars, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, want := string(w.pages[0].Body), "Title: Hugo &amp; Friends. About: A &lt;quick&gt; tour."; !strings.Contains(body, want) {
+		t.Errorf("page lacks %q:\n%s", want, body)
+	}
+}
+
+// replaceCode finds the theme's code block markers as the regular expression
+// `(?s)<portal-code lang="([^"]*)">(.*?)</portal-code>` does.
+func TestHugoReplaceCode(t *testing.T) {
+	marker := regexp.MustCompile(`(?s)<portal-code lang="([^"]*)">(.*?)</portal-code>`)
+	code := func(lang, text string) string { return "[" + lang + "|" + text + "]" }
+	for _, s := range []string{
+		"",
+		"no code",
+		`<portal-code lang="sh">ls</portal-code>`,
+		`a<portal-code lang="">x
+y</portal-code>b<portal-code lang="execute">echo</portal-code>c`,
+		`<portal-code lang="a">one</portal-code><portal-code lang="b">two`,
+		`<portal-code lang="a" x>no</portal-code><portal-code lang="b">yes</portal-code>`,
+		`<portal-code lang="unterminated`,
+		`<portal-code lang="a"><portal-code lang="b">in</portal-code>`,
+	} {
+		want := marker.ReplaceAllStringFunc(s, func(m string) string {
+			sub := marker.FindStringSubmatch(m)
+			return code(sub[1], sub[2])
+		})
+		if got := replaceCode(s, code); got != want {
+			t.Errorf("replaceCode(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// Placeholders are replaced where their pattern matches, and one that starts a link or
+// image target cannot bring a scheme of its own.
+func TestPlaceholdersReplace(t *testing.T) {
+	p := newTokens([]string{"a", "b"})
+	a, b := p.source["a"], p.source["b"]
+	p.values[a], p.values[b] = "<x>", "javascript:alert(1)"
+	tag := strings.TrimSuffix(a, "p0qz")
+	for _, c := range []struct{ in, html, text string }{
+		{"", "", ""},
+		{a, "&lt;x&gt;", "<x>"},
+		{"[" + a + b + "]", "[&lt;x&gt;javascript:alert(1)]", "[<x>javascript:alert(1)]"},
+		{`<a href="` + b + `">`, `<a href="#">`, `<a href="javascript:alert(1)">`},
+		{`<img src="` + a + `"> ` + tag + `p qz ` + tag + `p9`, `<img src="&lt;x&gt;"> ` + tag + `p qz ` + tag + `p9`,
+			`<img src="<x>"> ` + tag + `p qz ` + tag + `p9`},
+		{tag + "p7qz", "", ""},
+	} {
+		if got := p.html(c.in); got != c.html {
+			t.Errorf("html(%q) = %q, want %q", c.in, got, c.html)
+		}
+		if got := p.text(c.in); got != c.text {
+			t.Errorf("text(%q) = %q, want %q", c.in, got, c.text)
+		}
+	}
+}
+
+// A dashboard of its own shows one session: one run of hugo makes its build, with the
+// session's values in it; request parameters that could make markup stay text.
+func TestHugoOwnDashboardBuildsOnce(t *testing.T) {
+	needHugo(t)
+	s, _ := newTestServer(t, func(c *Config) { c.ContentDir = hugoWorkshop })
+	h := s.source.(*hugoSource)
+	if !h.single || h.seq != 1 {
+		t.Fatalf("single %v, %d hugo runs for the dashboard's start, want 1", h.single, h.seq)
+	}
+	if body := string(s.content.pages[0].Body); !strings.Contains(body, "session <strong>"+testSession+"</strong>") {
+		t.Errorf("page lacks the session's name:\n%s", body)
+	}
+	if err := s.setParams(map[string]string{"LANGUAGE": "<b>rust</b>"}); err != nil {
+		t.Fatal(err)
+	}
+	if h.seq != 2 {
+		t.Errorf("%d hugo runs after the parameters, want 2", h.seq)
+	}
+	if body := string(s.content.pages[0].Body); !strings.Contains(body, "Language &lt;b&gt;rust&lt;/b&gt;.") {
+		t.Errorf("a parameter became markup:\n%s", body)
+	}
+}
+
+// The load tool's Hugo sample renders as a real workshop would: 13 pages, every action
+// block usable, every parameter filled in.
+func TestHugoLoadtestSample(t *testing.T) {
+	h := loadTestHugo(t, loadtestSample)
+	vars := map[string]string{"workshop_title": "Load test", "ingress_protocol": "http", "session_hostname": "lab-w01-s001.localhost"}
+	for k, v := range hugoVars {
+		vars[k] = v
+	}
+	w, err := h.render(vars, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.pages) != 13 {
+		t.Fatalf("%d pages, want 13", len(w.pages))
+	}
+	for _, p := range w.pages {
+		body := string(p.Body)
+		if n := strings.Count(body, `<pre class="action `); n < 8 || strings.Contains(body, "action-invalid") || strings.Contains(body, "zq") {
+			t.Errorf("page %s: %d action blocks, want 8 or more, none inert, no placeholder left:\n%s", p.Name, n, body)
+		}
+		if !strings.Contains(body, "<strong>Load test</strong>") || !strings.Contains(body, `<aside class="hint">`) {
+			t.Errorf("page %s lacks the workshop's title or the hint shortcode:\n%s", p.Name, body)
+		}
 	}
 }

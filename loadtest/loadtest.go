@@ -98,6 +98,11 @@ type Config struct {
 	Capacity, Reserved int
 	// Keep leaves the spawned portal's data folder in place.
 	Keep bool
+	// Layout picks the spawned portal's workshop content: Classic (default, the
+	// dashboard's built-in sample) or Hugo (the tool's own sample of the Hugo layout).
+	// Content, instead, is a folder of workshop content of either layout.
+	Layout  string
+	Content string
 	// Provisioner is what the spawned portal runs its sessions with: Local (default) or
 	// Kubernetes, on a test control plane the tool starts (internal/kubetest, binaries
 	// from scripts/kube-testenv-build.sh), with the pods' dashboards run as local processes.
@@ -154,6 +159,9 @@ func (c *Config) defaults() error {
 	if c.Scenario == Baseline {
 		return nil
 	}
+	if err := c.checkContent(); err != nil {
+		return err
+	}
 	if c.Provisioner == Kubernetes && !c.Spawn {
 		return errors.New("--provisioner kubernetes needs --spawn: the tool starts the test control plane and a portal on it")
 	}
@@ -207,6 +215,9 @@ type run struct {
 	env     catalogEnv
 	portal  *spawned // nil unless spawned
 	dataDir string
+	// content is the folder of the tool's sample workshop a spawned portal runs, removed
+	// with it ("" = none).
+	content string
 	// kube is the test control plane of a spawned portal on Kubernetes (nil: none).
 	kube *kubeStack
 	// classBegan and classEnded mark a class start: its first request, and the moment
@@ -239,9 +250,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer r.stopKube()
 	if err := r.connect(ctx); err != nil {
-		if r.portal != nil {
-			r.stopPortal()
-		}
+		r.stopPortal()
 		return nil, err
 	}
 	defer r.stopPortal()
@@ -304,6 +313,17 @@ func (r *run) connect(ctx context.Context) error {
 		}
 		r.dataDir = dir
 		capacity, reserved := cfg.spawnSize()
+		content := cfg.Content
+		if cfg.Layout == Hugo {
+			var err error
+			if r.content, err = writeHugoSample(); err != nil {
+				if cfg.DataDir == "" {
+					os.RemoveAll(dir)
+				}
+				return err
+			}
+			content = r.content
+		}
 		cfg.Username, cfg.Password = "robot@loadtest", randomHex(16)
 		cfg.ClientID, cfg.ClientSecret = "loadtest-"+randomHex(4), randomHex(16)
 		var args, env []string
@@ -322,9 +342,11 @@ func (r *run) connect(ctx context.Context) error {
 			args, env = k.serveArgs()
 			r.logf("control plane ready: %s", k.env.Kubeconfig)
 		}
-		r.logf("spawning %s serve in %s: capacity %d, reserved %d, provisioner %s", cfg.PortalBinary, dir, capacity, reserved, cfg.Provisioner)
+		r.logf("spawning %s serve in %s: capacity %d, reserved %d, provisioner %s, content %s", cfg.PortalBinary, dir, capacity, reserved,
+			cfg.Provisioner, cmpOr(content, "the built-in sample"))
+		r.rep.Content = cmpOr(cfg.Content, cmpOr(cfg.Layout, Classic))
 		p, err := spawnPortal(ctx, cfg.PortalBinary, dir,
-			PortalConfig(capacity, reserved, cfg.Username, cfg.Password, cfg.ClientID, cfg.ClientSecret), 2*time.Minute, args, env)
+			PortalConfig(capacity, reserved, content, cfg.Username, cfg.Password, cfg.ClientID, cfg.ClientSecret), 2*time.Minute, args, env)
 		if err != nil {
 			return err
 		}
@@ -393,6 +415,9 @@ func cmpOr(a, b string) string {
 }
 
 func (r *run) stopPortal() {
+	if r.content != "" {
+		defer func() { os.RemoveAll(r.content); r.content = "" }()
+	}
 	if r.portal == nil {
 		return
 	}

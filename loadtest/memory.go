@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,7 +35,12 @@ func (r *run) memory(prefix string, ls []learner) {
 	}
 	sum, top, nprocs, grouped, shared := 0, 0, 0, 0, 0
 	hostPSS := map[int]int{} // a dashboard host's PSS in KiB, by its process id
+	var acct memoryAccounting
 	for _, p := range procs {
+		acct.add(p.Handle, false)
+		if p.Host != nil {
+			acct.add(*p.Host, true)
+		}
 		var pids []int
 		fromGroup := false
 		if p.Handle.PID > 1 {
@@ -74,6 +80,59 @@ func (r *run) memory(prefix string, ls []learner) {
 	r.rep.figure(prefix+"sessions_by_cgroup", float64(grouped))
 	r.rep.figure(prefix+"session_pss_mb_avg", float64(sum)/float64(len(procs))/1024)
 	r.rep.figure(prefix+"session_pss_mb_max", float64(top)/1024)
+	acct.report(r.rep, prefix)
+}
+
+// memoryAccounting sums up the memory groups of sessions and dashboard hosts: their
+// peak use and the processes killed in them for want of memory.
+type memoryAccounting struct {
+	seen                    map[string]bool // groups counted
+	sessionPeak, hostPeak   int64           // bytes, the largest
+	oomKills, groups, hosts int
+}
+
+func (a *memoryAccounting) add(h sessionHandle, host bool) {
+	if h.Cgroup == "" || h.PID <= 1 || a.seen[h.Cgroup] {
+		return
+	}
+	peak, kills, ok := cgroupMemory(h.PID, h.Cgroup)
+	if !ok {
+		return
+	}
+	if a.seen == nil {
+		a.seen = map[string]bool{}
+	}
+	a.seen[h.Cgroup] = true
+	a.groups++
+	a.oomKills += kills
+	if host {
+		a.hosts++
+		a.hostPeak = max(a.hostPeak, peak)
+	} else {
+		a.sessionPeak = max(a.sessionPeak, peak)
+	}
+}
+
+// report records the figures (memory_groups, session_memory_peak_mb_max,
+// dashboard_host_memory_peak_mb_max, oom_kills) and checks that no process was killed
+// for want of memory.
+func (a *memoryAccounting) report(rep *Report, prefix string) {
+	if a.groups == 0 {
+		return
+	}
+	rep.figure(prefix+"memory_groups", float64(a.groups))
+	if a.groups > a.hosts {
+		rep.figure(prefix+"session_memory_peak_mb_max", float64(a.sessionPeak)/(1<<20))
+	}
+	if a.hosts > 0 {
+		rep.figure(prefix+"dashboard_host_memory_peak_mb_max", float64(a.hostPeak)/(1<<20))
+	}
+	rep.figure(prefix+"oom_kills", float64(a.oomKills))
+	name := "no process of a session or dashboard host was killed for want of memory"
+	if prefix != "" {
+		name += " (" + strings.TrimSuffix(prefix, "_") + ")"
+	}
+	rep.check(name, a.oomKills == 0, "%d killed in %d memory groups", a.oomKills, a.groups)
 }
 
 // learnerProcs returns the running sessions of the data folder that learners got.

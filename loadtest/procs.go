@@ -138,6 +138,78 @@ func cgroupProcsFiles(procCgroup, group string) []string {
 	return out
 }
 
+// cgroupMemory reads the memory accounting of the group named group of process pid: its
+// peak use in bytes (what its memory limit counts, the files of its tmpfs file systems
+// included) and how many of its processes the kernel killed for want of memory. ok is
+// false when the group is not found or has no memory accounting.
+func cgroupMemory(pid int, group string) (peak int64, oomKills int, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return 0, 0, false
+	}
+	dir, v2 := memoryDir(string(b), group, "/sys/fs/cgroup")
+	if dir == "" {
+		return 0, 0, false
+	}
+	peak, oomKills, err = readMemoryAccounting(dir, v2)
+	return peak, oomKills, err == nil
+}
+
+// memoryDir returns, from the text of a process's /proc/<pid>/cgroup, the folder of its
+// memory group below root when that group is named group: in the memory hierarchy under
+// cgroup v1 (v2 false), else in the unified one ("" = none).
+func memoryDir(procCgroup, group, root string) (dir string, v2 bool) {
+	unified := ""
+	for line := range strings.Lines(procCgroup) {
+		parts := strings.SplitN(strings.TrimSpace(line), ":", 3)
+		if len(parts) != 3 || path.Base(parts[2]) != group {
+			continue
+		}
+		if parts[0] == "0" && parts[1] == "" {
+			unified = parts[2]
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			if c == "memory" {
+				return filepath.Join(root, "memory", parts[2]), false
+			}
+		}
+	}
+	if unified != "" {
+		return filepath.Join(root, unified), true
+	}
+	return "", false
+}
+
+// readMemoryAccounting reads a memory group's peak use and OOM kills: cgroup v1's
+// memory.max_usage_in_bytes and the oom_kill line of memory.oom_control, v2's memory.peak
+// and the oom_kill line of memory.events.
+func readMemoryAccounting(dir string, v2 bool) (peak int64, oomKills int, err error) {
+	peakFile, eventsFile := "memory.max_usage_in_bytes", "memory.oom_control"
+	if v2 {
+		peakFile, eventsFile = "memory.peak", "memory.events"
+	}
+	b, err := os.ReadFile(filepath.Join(dir, peakFile))
+	if err != nil {
+		return 0, 0, err
+	}
+	if peak, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", peakFile, err)
+	}
+	b, err = os.ReadFile(filepath.Join(dir, eventsFile))
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "oom_kill" {
+			if oomKills, err = strconv.Atoi(f[1]); err != nil {
+				return 0, 0, fmt.Errorf("%s: %w", eventsFile, err)
+			}
+			return peak, oomKills, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("%s has no oom_kill line", eventsFile)
+}
+
 func readPIDs(path string) ([]int, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -90,3 +90,41 @@ func TestLoadEndpoint(t *testing.T) {
 		t.Fatal("a handle without a process is alive")
 	}
 }
+
+// TestLoadCgroupMemory: the memory group of a process is found under cgroup v1 and v2,
+// and its peak use and OOM kills are read.
+func TestLoadCgroupMemory(t *testing.T) {
+	root := t.TempDir()
+	v1 := "12:pids:/portal/s1\n4:memory:/portal/s1\n0::/\n"
+	if dir, v2 := memoryDir(v1, "s1", root); dir != filepath.Join(root, "memory/portal/s1") || v2 {
+		t.Errorf("v1: %q %v", dir, v2)
+	}
+	if dir, v2 := memoryDir("0::/portal/s2\n", "s2", root); dir != filepath.Join(root, "portal/s2") || !v2 {
+		t.Errorf("v2: %q %v", dir, v2)
+	}
+	if dir, _ := memoryDir(v1, "other", root); dir != "" {
+		t.Errorf("another group: %q", dir)
+	}
+	write := func(dir string, files map[string]string) {
+		os.MkdirAll(dir, 0o755)
+		for name, text := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	d1, d2 := filepath.Join(root, "v1"), filepath.Join(root, "v2")
+	write(d1, map[string]string{"memory.max_usage_in_bytes": "52428800\n",
+		"memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n"})
+	write(d2, map[string]string{"memory.peak": "1048576\n",
+		"memory.events": "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n"})
+	if peak, kills, err := readMemoryAccounting(d1, false); err != nil || peak != 50<<20 || kills != 2 {
+		t.Errorf("v1: %d %d %v", peak, kills, err)
+	}
+	if peak, kills, err := readMemoryAccounting(d2, true); err != nil || peak != 1<<20 || kills != 1 {
+		t.Errorf("v2: %d %d %v", peak, kills, err)
+	}
+	if _, _, err := readMemoryAccounting(d2, false); err == nil {
+		t.Error("v1 files read from a v2 group")
+	}
+}

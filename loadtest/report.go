@@ -16,9 +16,12 @@ import (
 // Report is the result of one run. It is written as text by WriteText and as JSON by
 // encoding/json; the JSON field names are part of the tool's contract.
 type Report struct {
-	Scenario    string    `json:"scenario"`
-	URL         string    `json:"url,omitempty"`
-	Environment string    `json:"environment,omitempty"`
+	Scenario    string `json:"scenario"`
+	URL         string `json:"url,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	// Content is the workshop content of a spawned portal: classic (the built-in
+	// sample), hugo (the tool's Hugo sample) or the folder given.
+	Content     string    `json:"content,omitempty"`
 	Users       int       `json:"users,omitempty"`
 	Concurrency int       `json:"concurrency,omitempty"`
 	Started     time.Time `json:"started"`
@@ -114,6 +117,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(bw, "scenario %s", r.Scenario)
 	if r.Environment != "" {
 		fmt.Fprintf(bw, "  environment %s", r.Environment)
+	}
+	if r.Content != "" {
+		fmt.Fprintf(bw, "  content %s", r.Content)
 	}
 	if r.Users > 0 {
 		fmt.Fprintf(bw, "  users %d", r.Users)

@@ -24,9 +24,14 @@ type spawned struct {
 }
 
 // PortalConfig returns the TrainingPortal and Workshop YAML the tool runs a spawned portal
-// with: one workshop with the given capacity and reserved sessions, 60-minute sessions,
-// three terminals, and fixed robot credentials.
-func PortalConfig(capacity, reserved int, robotUser, robotPassword, clientID, clientSecret string) string {
+// with: one workshop with the given capacity and reserved sessions, its content in the
+// folder content ("" = the dashboard's built-in sample), 60-minute sessions, three
+// terminals, and fixed robot credentials.
+func PortalConfig(capacity, reserved int, content, robotUser, robotPassword, clientID, clientSecret string) string {
+	files := ""
+	if content != "" {
+		files = fmt.Sprintf("  content:\n    files: %q\n", content)
+	}
 	return fmt.Sprintf(`apiVersion: training.eduk8s.io/v1alpha1
 kind: TrainingPortal
 metadata:
@@ -58,7 +63,7 @@ spec:
     applications:
       terminal:
         layout: split/2
-`, portalName, robotUser, robotPassword, clientID, clientSecret, capacity, reserved, reserved)
+%s`, portalName, robotUser, robotPassword, clientID, clientSecret, capacity, reserved, reserved, files)
 }
 
 func randomHex(n int) string {

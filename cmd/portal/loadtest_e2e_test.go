@@ -101,6 +101,25 @@ func TestLoadtestSpawnedEndToEnd(t *testing.T) {
 			t.Fatalf("figures = %v", f)
 		}
 	})
+	t.Run("class-start-hugo-per-session", func(t *testing.T) {
+		// The tool's Hugo sample, each session's own dashboard running hugo at its start
+		// within the session's memory limit.
+		if _, err := exec.LookPath("hugo"); err != nil {
+			ci.Missing(t, "the hugo program (Debian package hugo)", err)
+		}
+		rep := runWith(t, []string{"PORTAL_SHARED_DASHBOARDS=false"}, "--scenario", "class-start", "--users", "2",
+			"--reserved", "0", "--terminals", "1", "--layout", "hugo")
+		f := rep.Figures
+		if rep.Content != "hugo" || f["terminals_open"] != 2 || f["shared_sessions"] != 0 {
+			t.Fatalf("content %q, figures = %v", rep.Content, f)
+		}
+		if f["sessions_by_cgroup"] > 0 && (f["memory_groups"] != 2 || f["session_memory_peak_mb_max"] <= 0 || f["oom_kills"] != 0) {
+			t.Fatalf("memory groups not measured: %v", f)
+		}
+		if left, _ := filepath.Glob(filepath.Join(tmp, "portal-loadtest-hugo-*")); len(left) > 0 {
+			t.Fatalf("the sample's folder is left: %v", left)
+		}
+	})
 	t.Run("proxy", func(t *testing.T) {
 		rep := run(t, "--scenario", "proxy", "--duration", "400ms", "--concurrency", "2")
 		if rep.Baseline == nil || rep.Baseline.Name != "bare-proxy" || rep.Ratio <= 0 || rep.P99Ratio <= 0 ||
