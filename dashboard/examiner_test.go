@@ -178,6 +178,7 @@ func TestExaminerInputs(t *testing.T) {
 		`{"form": {"name": "web", "admin": true}, "inputs": ` + quizForm + `}`,
 		`{"form": {"name": "web"}}`,
 		`{"form": {"name": "web"}, "inputs": {"fields": [{"name": "name", "type": "file"}]}}`,
+		`{"form": {"name": "web"}, "inputs": {"fields": [{"name": "name", "type": "string", "enum": ["web", {"a": 1}]}]}}`,
 		`{"form": {"name": "` + strings.Repeat("x", maxInputsSize) + `"}, "inputs": ` + quizForm + `}`,
 	} {
 		if code, answer := run(body); code != http.StatusBadRequest || stdin() != "(not run)" {

@@ -337,7 +337,7 @@ func (f inputForm) validate(values map[string]any) error {
 }
 
 // checkForm reports whether a form posted back by the page is one the portal renders:
-// fields of known types with distinct names.
+// fields of known types with distinct names, and choices of their field's type.
 func (f inputForm) checkForm() error {
 	seen := map[string]bool{}
 	for _, fd := range f.Fields {
@@ -347,6 +347,11 @@ func (f inputForm) checkForm() error {
 		seen[fd.Name] = true
 		if err := fd.typeOK(map[string]any{"string": "", "boolean": false, "number": 0.0, "integer": 0.0}[fd.Type]); err != nil {
 			return fmt.Errorf("field %q has type %q", fd.Name, fd.Type)
+		}
+		for _, v := range fd.Enum {
+			if err := fd.typeOK(v); err != nil {
+				return fmt.Errorf("field %q: a choice %v", fd.Name, err)
+			}
 		}
 	}
 	if len(f.Fields) == 0 {
