@@ -95,12 +95,12 @@ type yamlAction struct {
 	Pause     any  `yaml:"pause"`
 	Event     any  `yaml:"event"`
 	// examiner:execute-test
-	Name    string `yaml:"name"`
-	Args    []any  `yaml:"args"`
-	Timeout any    `yaml:"timeout"`
-	Retries any    `yaml:"retries"`
-	Delay   any    `yaml:"delay"`
-	Inputs  any    `yaml:"inputs"`
+	Name    string    `yaml:"name"`
+	Args    []any     `yaml:"args"`
+	Timeout any       `yaml:"timeout"`
+	Retries any       `yaml:"retries"`
+	Delay   any       `yaml:"delay"`
+	Inputs  yaml.Node `yaml:"inputs"`
 	// files:*
 	Path      string `yaml:"path"`
 	Download  string `yaml:"download"`
@@ -240,8 +240,13 @@ func parseAction(lang, body string) (a action, ok bool, err error) {
 		}
 		a.Text = y.URL
 	case "examiner":
-		if y.Inputs != nil {
-			return a, true, fmt.Errorf("%s: inputs (forms) are not supported", lang)
+		if y.Inputs.Kind != 0 {
+			f, err := parseInputs(&y.Inputs)
+			if err != nil {
+				return a, true, fmt.Errorf("%s: %v", lang, err)
+			}
+			b, _ := json.Marshal(f)
+			a.Data["inputs"] = string(b)
 		}
 		if !testName.MatchString(y.Name) {
 			return a, true, fmt.Errorf("%s: name must be the file name of a program in workshop/examiner/tests, got %q", lang, y.Name)

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -42,14 +43,21 @@ func (s *Server) handleExaminerTest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body struct {
-		Args    []string `json:"args"`
-		Timeout float64  `json:"timeout"`
+		Args    []string       `json:"args"`
+		Timeout float64        `json:"timeout"`
+		Form    map[string]any `json:"form"`
+		Inputs  *inputForm     `json:"inputs"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
-		http.Error(w, `Expected {"args": ["…"], "timeout": seconds}.`, http.StatusBadRequest)
+		http.Error(w, `Expected {"args": ["…"], "timeout": seconds, "form": {…}, "inputs": {…}}.`, http.StatusBadRequest)
 		return
 	}
-	res, err := runner.Run(r.Context(), terminal.RunRequest{Program: examinerTests + name, Args: body.Args, Timeout: body.Timeout})
+	stdin, err := formInput(body.Form, body.Inputs)
+	if err != nil {
+		http.Error(w, "The form's values are not accepted: "+err.Error()+".", http.StatusBadRequest)
+		return
+	}
+	res, err := runner.Run(r.Context(), terminal.RunRequest{Program: examinerTests + name, Args: body.Args, Timeout: body.Timeout, Stdin: stdin})
 	if errors.Is(err, terminal.ErrNoProgram) {
 		http.Error(w, "The workshop has no examiner test "+name+".", http.StatusNotFound)
 		return
@@ -69,6 +77,34 @@ func (s *Server) handleExaminerTest(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(ans)
+}
+
+// formInput returns what a test program reads on its standard input: the form's values
+// as one JSON object ("{}" without a form, as in the reference), once they pass the form
+// the block showed (inputs) and the size limit.
+func formInput(values map[string]any, inputs *inputForm) (string, error) {
+	if values == nil {
+		values = map[string]any{}
+	}
+	switch {
+	case inputs == nil && len(values) > 0:
+		return "", errors.New("the test has no form")
+	case inputs != nil:
+		if err := inputs.checkForm(); err != nil {
+			return "", err
+		}
+		if err := inputs.validate(values); err != nil {
+			return "", err
+		}
+	}
+	b, err := json.Marshal(values)
+	if err != nil {
+		return "", err
+	}
+	if len(b) > maxInputsSize {
+		return "", fmt.Errorf("the values are longer than %d bytes", maxInputsSize)
+	}
+	return string(b), nil
 }
 
 // files returns the session's files, or nil when its terminals reach none.

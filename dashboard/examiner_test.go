@@ -128,3 +128,61 @@ func TestUploadAndDownload(t *testing.T) {
 		t.Errorf("download out of the home: %d, want 404", w.Code)
 	}
 }
+
+// quizForm is the form of an examiner block asking for a name and a number of replicas,
+// as the page posts it back.
+const quizForm = `{"fields": [{"name": "name", "type": "string", "required": true},
+	{"name": "replicas", "type": "integer"}], "submit": "Deploy"}`
+
+// A test program reads the form's values as JSON on its standard input ("{}" without a
+// form); values that fail the form never reach it.
+func TestExaminerInputs(t *testing.T) {
+	content, home := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(content, "workshop", "content", "01.md"), "# One\n", 0o644)
+	// The program keeps what it read and passes for the name "web".
+	writeFile(t, filepath.Join(content, "workshop", "examiner", "tests", "quiz"),
+		"#!/bin/sh\ncat > \"$HOME/stdin.json\"\ngrep -q '\"name\":\"web\"' \"$HOME/stdin.json\"\n", 0o755)
+	s, clock := newTestServer(t, func(c *Config) { c.ContentDir, c.WorkDir = content, home })
+	c := login(t, s, clock.Now())
+	run := func(body string) (int, string) {
+		t.Helper()
+		os.Remove(filepath.Join(home, "stdin.json"))
+		w := ownerPost(s, c, "/examiner/test/quiz", "application/json", strings.NewReader(body))
+		return w.Code, w.Body.String()
+	}
+	stdin := func() string {
+		b, err := os.ReadFile(filepath.Join(home, "stdin.json"))
+		if err != nil {
+			return "(not run)"
+		}
+		return string(b)
+	}
+	if code, body := run(`{"form": {"name": "web", "replicas": 2}, "inputs": ` + quizForm + `}`); code != 200 || !strings.Contains(body, `"success":true`) {
+		t.Errorf("right answer: %d %s", code, body)
+	}
+	if got, want := stdin(), `{"name":"web","replicas":2}`; got != want {
+		t.Errorf("standard input %s, want %s", got, want)
+	}
+	if code, body := run(`{"form": {"name": "db"}, "inputs": ` + quizForm + `}`); code != 200 || !strings.Contains(body, `"success":false`) {
+		t.Errorf("wrong answer: %d %s", code, body)
+	}
+	if got, want := stdin(), `{"name":"db"}`; got != want {
+		t.Errorf("standard input %s, want %s", got, want)
+	}
+	if code, body := run(`{"args": []}`); code != 200 || stdin() != "{}" {
+		t.Errorf("without a form: %d %s, standard input %s, want {}", code, body, stdin())
+	}
+	for _, body := range []string{
+		`{"form": {"replicas": 2}, "inputs": ` + quizForm + `}`,
+		`{"form": {"name": "web", "replicas": 2.5}, "inputs": ` + quizForm + `}`,
+		`{"form": {"name": "web", "admin": true}, "inputs": ` + quizForm + `}`,
+		`{"form": {"name": "web"}}`,
+		`{"form": {"name": "web"}, "inputs": {"fields": [{"name": "name", "type": "file"}]}}`,
+		`{"form": {"name": "web"}, "inputs": {"fields": [{"name": "name", "type": "string", "enum": ["web", {"a": 1}]}]}}`,
+		`{"form": {"name": "` + strings.Repeat("x", maxInputsSize) + `"}, "inputs": ` + quizForm + `}`,
+	} {
+		if code, answer := run(body); code != http.StatusBadRequest || stdin() != "(not run)" {
+			t.Errorf("%.80s: %d %s, standard input %s; want 400 and no run", body, code, answer, stdin())
+		}
+	}
+}

@@ -428,8 +428,8 @@ func TestRelayPassesTheRequestParameters(t *testing.T) {
 	}
 }
 
-// On a shared host, examiner tests run and files are read through the session's terminals
-// agent, in the session's home.
+// On a shared host, examiner tests run (reading a form's values on standard input) and
+// files are read through the session's terminals agent, in the session's home.
 func TestRelayExaminerAndFiles(t *testing.T) {
 	rh := newRelayHarness(t)
 	rh.portal.content, rh.portal.home = t.TempDir(), t.TempDir()
@@ -441,6 +441,16 @@ func TestRelayExaminerAndFiles(t *testing.T) {
 	writeFile(t, filepath.Join(rh.portal.home, "done.txt"), "done\n", 0o644)
 	if code, body := rh.post("/examiner/test/is-session", `{"args": ["`+relaySession+`"]}`); code != 200 || !strings.Contains(body, `"success":true`) {
 		t.Errorf("with the file: %d %s", code, body)
+	}
+	writeFile(t, filepath.Join(rh.portal.content, "workshop", "examiner", "tests", "quiz"),
+		"#!/bin/sh\ngrep -qx '{\"name\":\"web\"}'\n", 0o755)
+	for name, want := range map[string]string{"web": `"success":true`, "db": `"success":false`} {
+		if code, body := rh.post("/examiner/test/quiz", `{"form": {"name": "`+name+`"}, "inputs": `+quizForm+`}`); code != 200 || !strings.Contains(body, want) {
+			t.Errorf("the form's name %s: %d %s, want %s", name, code, body, want)
+		}
+	}
+	if code, body := rh.post("/examiner/test/quiz", `{"form": {"name": 7}, "inputs": `+quizForm+`}`); code != http.StatusBadRequest {
+		t.Errorf("a value that fails the form: %d %s, want 400", code, body)
 	}
 	if code, _ := rh.post("/examiner/test/missing", `{}`); code != http.StatusNotFound {
 		t.Errorf("a missing test: %d, want 404", code)

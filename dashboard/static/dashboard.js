@@ -227,6 +227,9 @@
         el.parentNode.insertBefore(input, el.nextSibling);
         el._input = input;
       }
+      if (kind === "examiner" && el.hasAttribute("data-inputs") && !el._form) {
+        el._form = inputsForm(el);
+      }
       if (el.getAttribute("data-preview") === "true" && el.hasAttribute("data-path")) {
         fetch(filesURL(el.getAttribute("data-path")), { credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.text() : null; })
@@ -501,6 +504,92 @@
     }, function () { status(el, "failed", "Not uploaded"); return false; });
   }
 
+  // inputsForm renders an examiner block's form (its data-inputs: fields and the submit
+  // button's caption) below the block; submitting it runs the test with the values.
+  var formCount = 0;
+  function inputsForm(el) {
+    var spec;
+    try { spec = JSON.parse(el.getAttribute("data-inputs")); } catch (e) { return null; }
+    var form = document.createElement("form");
+    var id = "action-form-" + (++formCount);
+    form.className = "action-form";
+    form.setAttribute("aria-label", (el.querySelector("code") || el).textContent.split("\n")[0]);
+    form._spec = spec;
+    form._inputs = [];
+    spec.fields.forEach(function (f, i) {
+      var row = document.createElement("div");
+      var label = document.createElement("label");
+      var input;
+      row.className = "action-field";
+      if (f.enum) {
+        input = document.createElement("select");
+        if (!f.required || f.default === undefined) { input.appendChild(new Option("", "")); }
+        f.enum.forEach(function (v) { input.appendChild(new Option(String(v), String(v))); });
+      } else {
+        input = document.createElement("input");
+        if (f.type === "boolean") {
+          input.type = "checkbox";
+          input.checked = f.default === true;
+          row.className += " check";
+        } else if (f.type === "number" || f.type === "integer") {
+          input.type = "number";
+          input.step = f.type === "integer" ? "1" : "any";
+        } else {
+          input.type = "text";
+          if (f.maxLength) { input.maxLength = f.maxLength; }
+        }
+      }
+      input.id = id + "-" + i;
+      input.name = f.name;
+      input.required = !!f.required && f.type !== "boolean";
+      if (f.default !== undefined && f.type !== "boolean") { input.value = String(f.default); }
+      label.htmlFor = input.id;
+      label.textContent = f.title || f.name;
+      if (f.type === "boolean") { row.appendChild(input); row.appendChild(document.createTextNode(" ")); }
+      row.appendChild(label);
+      if (f.type !== "boolean") { row.appendChild(input); }
+      if (f.description) {
+        var hint = document.createElement("p");
+        hint.className = "hint";
+        hint.id = input.id + "-hint";
+        hint.textContent = f.description;
+        input.setAttribute("aria-describedby", hint.id);
+        row.appendChild(hint);
+      }
+      form.appendChild(row);
+      form._inputs.push(input);
+    });
+    var button = document.createElement("button");
+    button.type = "submit";
+    button.textContent = spec.submit || "Submit";
+    form.appendChild(button);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      runAction(el, true, false);
+    });
+    el.parentNode.insertBefore(form, el.nextSibling);
+    return form;
+  }
+
+  // formValues returns the values of an examiner block's form, typed as its fields are,
+  // leaving out empty fields; null (and the browser says why) when the form is not
+  // filled in right.
+  function formValues(form) {
+    if (!form.reportValidity()) { return null; }
+    var values = {};
+    form._spec.fields.forEach(function (f, i) {
+      var input = form._inputs[i];
+      if (f.type === "boolean") { values[f.name] = input.checked; return; }
+      if (input.value === "") { return; }
+      var v = f.type === "string" ? input.value : Number(input.value);
+      if (f.enum) {
+        f.enum.forEach(function (e) { if (String(e) === input.value) { v = e; } });
+      }
+      values[f.name] = v;
+    });
+    return values;
+  }
+
   // examine runs an examiner test, again after data-delay seconds while it fails and
   // data-retries allows ("inf": while the page shows it), and shows running, passed or
   // failed on the block.
@@ -509,7 +598,14 @@
     var url = el.getAttribute("data-url");
     var args = [];
     try { args = JSON.parse(el.getAttribute("data-args") || "[]"); } catch (e) { args = []; }
-    var body = { args: args, timeout: Number(el.getAttribute("data-timeout") || 0) || 15 };
+    var body = { args: args, timeout: Number(el.getAttribute("data-timeout") || 0) || 15, form: {} };
+    if (el._form) {
+      body.form = formValues(el._form);
+      if (!body.form) {
+        status(el, "failed", "Fill in the form");
+        return Promise.resolve(false);
+      }
+    }
     var r = el.getAttribute("data-retries");
     var retries = r === "inf" ? Infinity : Number(r || 0);
     var delay = Number(el.getAttribute("data-delay") || 1);
@@ -517,7 +613,7 @@
     return new Promise(function (resolve) {
       function attempt() {
         var req = url ? fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }) :
-          post("/examiner/test/" + encodeURIComponent(name), body);
+          post("/examiner/test/" + encodeURIComponent(name), el._form ? Object.assign({ inputs: el._form._spec }, body) : body);
         req.then(function (res) {
           if (res.status === 404) { return { success: false, message: "No such test" }; }
           return res.ok ? res.json() : { success: false, message: "The test could not run" };

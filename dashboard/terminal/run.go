@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -48,6 +49,8 @@ type RunRequest struct {
 	Args    []string `json:"args,omitempty"`
 	// Timeout is the time limit in seconds; 0 = DefaultRunTimeout, at most MaxRunTimeout.
 	Timeout float64 `json:"timeout,omitempty"`
+	// Stdin is what the program reads on its standard input (then end of file).
+	Stdin string `json:"stdin,omitempty"`
 }
 
 // limit returns the request's time limit.
@@ -105,6 +108,7 @@ func (ts *Shells) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 	}
 	out := &tailBuffer{limit: runOutputSize}
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Stdin = strings.NewReader(req.Stdin)
 	// Its own process group, so that a timeout ends what it started too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = time.Second

@@ -91,7 +91,8 @@ func TestAgentRunsPrograms(t *testing.T) {
 	}
 }
 
-// With shells wrapped in a sandbox (bubblewrap), programs run in the same sandbox.
+// With shells wrapped in a sandbox (bubblewrap), programs run in the same sandbox and
+// read the request's standard input.
 func TestRunInShellsSandbox(t *testing.T) {
 	bwrap, err := exec.LookPath("bwrap")
 	if err != nil {
@@ -101,14 +102,14 @@ func TestRunInShellsSandbox(t *testing.T) {
 		t.Skipf("bubblewrap cannot run here: %v", err)
 	}
 	content, home := t.TempDir(), t.TempDir()
-	writeProgram(t, content, "inside", `test "$SANDBOXED" = yes && ! touch /should-not-be-writable 2>/dev/null`)
+	writeProgram(t, content, "inside", `test "$SANDBOXED" = yes && ! touch /should-not-be-writable 2>/dev/null && test "$(cat)" = '{"a":1}'`)
 	shell := []string{bwrap, "--ro-bind", "/", "/", "--bind", home, home, "--unshare-pid", "--setenv", "SANDBOXED", "yes", "--", "/bin/sh"}
 	if got := wrapperOf(shell); len(got) != len(shell)-1 {
 		t.Fatalf("wrapperOf(%q) = %q", shell, got)
 	}
 	ts := NewShells(1, shell, []string{"PATH=/usr/bin:/bin"}, home, slog.New(slog.DiscardHandler), nil, nil)
 	ts.Content = content
-	res, err := ts.Run(t.Context(), RunRequest{Program: "workshop/examiner/tests/inside"})
+	res, err := ts.Run(t.Context(), RunRequest{Program: "workshop/examiner/tests/inside", Stdin: `{"a":1}`})
 	if err != nil || !res.Passed() {
 		t.Errorf("Run in the sandbox: %+v, %v; want a pass", res, err)
 	}
