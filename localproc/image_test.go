@@ -1,0 +1,121 @@
+package localproc
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"portal"
+	"portal/workshopfiles"
+	"portal/workshopfiles/filestest"
+)
+
+// hostShell returns the host's /bin/sh and the libraries it needs as the files of an
+// image layer, at the paths they have on the host.
+func hostShell(t *testing.T) filestest.Files {
+	t.Helper()
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := filestest.Files{}
+	add := func(host, at string) {
+		b, err := os.ReadFile(host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[strings.TrimPrefix(at, "/")] = string(b)
+	}
+	add(sh, "/bin/sh")
+	if out, err := exec.Command("ldd", sh).Output(); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			switch {
+			case len(f) >= 3 && f[1] == "=>" && filepath.IsAbs(f[2]):
+				add(f[2], f[2])
+			case len(f) >= 1 && filepath.IsAbs(f[0]):
+				add(f[0], f[0])
+			}
+		}
+	}
+	return files
+}
+
+// imageScript runs in the shell of a session in a workshop image; it uses only the
+// shell's built-ins and the image's own tool.
+const imageScript = `
+read marker < /etc/image-marker && echo "marker $marker"
+[ -e /etc/debian_version ] && echo "host-file seen" || echo "host-file absent"
+[ -e /usr/bin/bwrap ] && echo "host-bwrap seen" || echo "host-bwrap absent"
+hello
+echo "tool-env $TOOL"
+echo "path $PATH"
+while read k v rest; do [ "$k" = Uid: ] && echo "uid $v"; done < /proc/self/status
+echo x > "$HOME/f" && echo "home writable"
+echo x > /tmp/f && echo "tmp writable"
+{ echo x > /etc/image-marker; } 2>/dev/null && echo "root writable" || echo "root read-only"
+echo "pwd $PWD"
+`
+
+// A session of a workshop with an image runs in that image: its shell sees the image's
+// files and tools and its environment and user, not the host's system; home and /tmp are
+// writable, the rest is not.
+func TestWorkshopImage(t *testing.T) {
+	if _, err := os.Stat("/etc/debian_version"); err != nil {
+		t.Skip("the test's host-only file, /etc/debian_version, is missing here")
+	}
+	reg := filestest.Registry(t)
+	ref := reg + "/lab-tools:1"
+	filestest.PushImageConfig(t, ref,
+		v1.Config{Env: []string{"PATH=/opt/tools/bin:/bin", "TOOL=from-image"}, User: "1001"},
+		hostShell(t),
+		filestest.Files{
+			"etc/image-marker":    "in-the-image\n",
+			"opt/tools/bin/hello": "#!/bin/sh\necho hello from the image\n",
+		})
+	data := t.TempDir()
+	images := &workshopfiles.Fetcher{Dir: filepath.Join(t.TempDir(), "images")}
+	p := newProvisioner(t, data, SandboxRequired)
+	if !p.sandbox.oneLayer {
+		t.Skipf("a workshop image needs the one-layer sandbox: %s", p.sandboxNote)
+	}
+	p.images = images
+
+	r := request("lab-w01-s001", "shell")
+	r.Session.Environment = "lab-w01"
+	r.Environment = &portal.Environment{Name: "lab-w01", Workshop: portal.Workshop{Image: ref}}
+	r.Env = append(r.Env, portal.EnvVar{Name: "SHELL_SCRIPT", Value: imageScript})
+	b, h := start(t, p, r)
+	waitPhase(t, p, b)
+	out, err := readHome(p, h, "shell.out")
+	if err != nil {
+		t.Fatalf("no shell output: %v", err)
+	}
+	t.Logf("shell output:\n%s", out)
+	for _, want := range []string{"marker in-the-image", "host-file absent", "host-bwrap absent",
+		"hello from the image", "tool-env from-image", "path /opt/tools/bin:/bin", "uid 1001",
+		"home writable", "tmp writable", "root read-only"} {
+		if !strings.Contains(string(out), want+"\n") {
+			t.Errorf("shell output lacks %q", want)
+		}
+	}
+}
+
+// A session of a workshop whose image cannot be pulled does not start, and says why.
+func TestWorkshopImageMissing(t *testing.T) {
+	reg := filestest.Registry(t)
+	data := t.TempDir()
+	p := newProvisioner(t, data, SandboxRequired)
+	p.images = &workshopfiles.Fetcher{Dir: t.TempDir()}
+	r := request("lab-w01-s001", "1")
+	r.Environment = &portal.Environment{Name: "lab-w01", Workshop: portal.Workshop{Image: reg + "/missing:1"}}
+	_, err := p.Start(context.Background(), r)
+	if err == nil || !strings.Contains(err.Error(), "missing:1") {
+		t.Errorf("Start = %v, want an error naming the image", err)
+	}
+}
