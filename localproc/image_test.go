@@ -3,7 +3,6 @@ package localproc
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,37 +13,6 @@ import (
 	"portal/workshopfiles"
 	"portal/workshopfiles/filestest"
 )
-
-// hostShell returns the host's /bin/sh and the libraries it needs as the files of an
-// image layer, at the paths they have on the host.
-func hostShell(t *testing.T) filestest.Files {
-	t.Helper()
-	sh, err := filepath.EvalSymlinks("/bin/sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := filestest.Files{}
-	add := func(host, at string) {
-		b, err := os.ReadFile(host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[strings.TrimPrefix(at, "/")] = string(b)
-	}
-	add(sh, "/bin/sh")
-	if out, err := exec.Command("ldd", sh).Output(); err == nil {
-		for _, line := range strings.Split(string(out), "\n") {
-			f := strings.Fields(line)
-			switch {
-			case len(f) >= 3 && f[1] == "=>" && filepath.IsAbs(f[2]):
-				add(f[2], f[2])
-			case len(f) >= 1 && filepath.IsAbs(f[0]):
-				add(f[0], f[0])
-			}
-		}
-	}
-	return files
-}
 
 // imageScript runs in the shell of a session in a workshop image; it uses only the
 // shell's built-ins and the image's own tool.
@@ -73,7 +41,7 @@ func TestWorkshopImage(t *testing.T) {
 	ref := reg + "/lab-tools:1"
 	filestest.PushImageConfig(t, ref,
 		v1.Config{Env: []string{"PATH=/opt/tools/bin:/bin", "TOOL=from-image"}, User: "1001"},
-		hostShell(t),
+		filestest.HostShell(t),
 		filestest.Files{
 			"etc/image-marker":    "in-the-image\n",
 			"opt/tools/bin/hello": "#!/bin/sh\necho hello from the image\n",

@@ -214,3 +214,36 @@ func Git(t testing.TB, dir string, args ...string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// HostShell returns the files of an image layer holding the host's /bin/sh and the
+// shared libraries it needs (as ldd lists them), at the paths they have on the host.
+func HostShell(t testing.TB) Files {
+	t.Helper()
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := Files{}
+	add := func(host, at string) {
+		b, err := os.ReadFile(host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[strings.TrimPrefix(at, "/")] = string(b)
+	}
+	add(sh, "/bin/sh")
+	out, err := exec.Command("ldd", sh).Output()
+	if err != nil {
+		return files // static, or ldd missing: a static shell needs nothing more
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[1] == "=>" && filepath.IsAbs(f[2]):
+			add(f[2], f[2])
+		case len(f) >= 1 && filepath.IsAbs(f[0]):
+			add(f[0], f[0])
+		}
+	}
+	return files
+}
