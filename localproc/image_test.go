@@ -2,10 +2,13 @@ package localproc
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -86,4 +89,65 @@ func TestWorkshopImageMissing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "missing:1") {
 		t.Errorf("Start = %v, want an error naming the image", err)
 	}
+}
+
+// BenchmarkImageSessionStart measures a sandboxed session's time to its dashboard (Start
+// until Status is Ready, polled every millisecond; the dashboard is the test binary):
+// "host" without a workshop image; "image-cached" in a workshop image already unpacked;
+// "image-first" on the image's first use (pull and unpack from a registry on the
+// loopback address, of the host's shell and a few files: about 1 MB); and
+// "image-first-100MB" with 100 MiB of incompressible files besides.
+func BenchmarkImageSessionStart(b *testing.B) {
+	reg := filestest.Registry(b)
+	small := reg + "/small:1"
+	filestest.PushImage(b, small, filestest.HostShell(b), filestest.Files{"etc/image-marker": "x\n"})
+	big := reg + "/big:1"
+	data := filestest.Files{}
+	buf := make([]byte, 1<<20)
+	for i := range 100 {
+		rand.Read(buf)
+		data[fmt.Sprintf("data/blob-%03d", i)] = string(buf)
+	}
+	filestest.PushImage(b, big, filestest.HostShell(b), data)
+
+	p := newProvisioner(b, b.TempDir(), SandboxRequired)
+	if !p.sandbox.oneLayer {
+		b.Skipf("a workshop image needs the one-layer sandbox: %s", p.sandboxNote)
+	}
+	fetcher := func(b *testing.B) *workshopfiles.Fetcher {
+		dir := b.TempDir()
+		openToSessions(b, dir)
+		return &workshopfiles.Fetcher{Dir: dir}
+	}
+	run := func(b *testing.B, image string, fresh bool) {
+		p.images = fetcher(b)
+		n := 0
+		for b.Loop() {
+			if fresh {
+				p.images = fetcher(b)
+			}
+			n++
+			r := request(fmt.Sprintf("lab-w01-s%03d", n), "1")
+			r.Environment = &portal.Environment{Name: "lab-w01", Workshop: portal.Workshop{Image: image}}
+			h, err := p.Start(context.Background(), r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for {
+				st, err := p.Status(context.Background(), h)
+				if err != nil || st.Phase == portal.WorkloadFailed || st.Phase == portal.WorkloadGone {
+					b.Fatalf("status %+v, %v", st, err)
+				}
+				if st.Phase == portal.WorkloadReady {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			p.Stop(context.Background(), h)
+		}
+	}
+	b.Run("host", func(b *testing.B) { run(b, "", false) })
+	b.Run("image-cached", func(b *testing.B) { run(b, small, false) })
+	b.Run("image-first", func(b *testing.B) { run(b, small, true) })
+	b.Run("image-first-100MB", func(b *testing.B) { run(b, big, true) })
 }
