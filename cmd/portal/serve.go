@@ -505,9 +505,6 @@ func kubernetesOnly(conf *spec.Config) []string {
 	for _, name := range slices.Sorted(maps.Keys(conf.Workshops)) {
 		w := conf.Workshops[name]
 		var fields []string
-		if w.Image != "" {
-			fields = append(fields, "workshop.image")
-		}
 		if w.Namespaces != (portal.SessionNamespaces{}) {
 			fields = append(fields, "session.namespaces")
 		}
