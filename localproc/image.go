@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -143,6 +144,23 @@ func (im *imageSession) shell() []string {
 		return defaultShell
 	}
 	return []string{"/bin/sh", "-l"}
+}
+
+// workingDir is where shells start: the image's WorkingDir when it is a folder of the
+// image other than its root, else "" (the session's home).
+func (im *imageSession) workingDir() string {
+	wd := path.Clean("/" + im.root.WorkingDir)
+	if im.root.WorkingDir == "" || wd == "/" {
+		return ""
+	}
+	p, err := inRoot(im.root.Dir, wd)
+	if err != nil {
+		return ""
+	}
+	if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+		return ""
+	}
+	return wd
 }
 
 // env returns the image's environment for the dashboard: its PATH (or the usual one) and
@@ -350,9 +368,12 @@ func (im *imageSession) shellEnv(vars map[string]string, l Limits) (shell, sandb
 			return "", "", err
 		}
 	}
-	prefix := im.shellPrefix()
+	prefix, wd := im.shellPrefix(), im.workingDir()
 	nested := func(argv []string) string {
 		args := shellSandbox(argv, l)
+		if wd != "" {
+			args[slices.Index(args, "--chdir")+1] = wd
+		}
 		b, _ := json.Marshal(append(append([]string{}, prefix...), args[1:]...))
 		return string(b)
 	}

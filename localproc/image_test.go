@@ -3,6 +3,7 @@ package localproc
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,8 +35,8 @@ echo "pwd $PWD"
 `
 
 // A session of a workshop with an image runs in that image: its shell sees the image's
-// files and tools and its environment and user, not the host's system; home and /tmp are
-// writable, the rest is not.
+// files and tools, its environment, user and working folder, not the host's system; home
+// and /tmp are writable, the rest is not.
 func TestWorkshopImage(t *testing.T) {
 	if _, err := os.Stat("/etc/debian_version"); err != nil {
 		t.Skip("the test's host-only file, /etc/debian_version, is missing here")
@@ -43,7 +44,7 @@ func TestWorkshopImage(t *testing.T) {
 	reg := filestest.Registry(t)
 	ref := reg + "/lab-tools:1"
 	filestest.PushImageConfig(t, ref,
-		v1.Config{Env: []string{"PATH=/opt/tools/bin:/bin", "TOOL=from-image"}, User: "1001"},
+		v1.Config{Env: []string{"PATH=/opt/tools/bin:/bin", "TOOL=from-image"}, User: "1001", WorkingDir: "/opt/tools"},
 		filestest.HostShell(t),
 		filestest.Files{
 			"etc/image-marker":    "in-the-image\n",
@@ -70,7 +71,7 @@ func TestWorkshopImage(t *testing.T) {
 	t.Logf("shell output:\n%s", out)
 	for _, want := range []string{"marker in-the-image", "host-file absent", "host-bwrap absent",
 		"hello from the image", "tool-env from-image", "path /opt/tools/bin:/bin", "uid 1001",
-		"home writable", "tmp writable", "root read-only"} {
+		"home writable", "tmp writable", "root read-only", "pwd /opt/tools"} {
 		if !strings.Contains(string(out), want+"\n") {
 			t.Errorf("shell output lacks %q", want)
 		}
@@ -150,4 +151,52 @@ func BenchmarkImageSessionStart(b *testing.B) {
 	b.Run("image-cached", func(b *testing.B) { run(b, small, false) })
 	b.Run("image-first", func(b *testing.B) { run(b, small, true) })
 	b.Run("image-first-100MB", func(b *testing.B) { run(b, big, true) })
+}
+
+// An image's User is resolved in its own /etc/passwd and /etc/group; root, or none,
+// keeps the sandbox's user; a name the image does not know is an error naming it.
+func TestImageUser(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/passwd"), []byte("root:x:0:0::/root:/bin/sh\nlearner:x:1001:1002::/home/learner:/bin/sh\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "etc/group"), []byte("root:x:0:\nstaff:x:50:\n"), 0o644)
+	for _, tc := range []struct {
+		user     string
+		uid, gid int
+	}{
+		{"", -1, -1}, {"root", -1, -1}, {"0", -1, -1}, {"learner", 1001, 1002},
+		{"learner:staff", 1001, 50}, {"1005", 1005, 1005}, {"1005:7", 1005, 7},
+	} {
+		uid, gid, err := imageUser(root, tc.user)
+		if err != nil || uid != tc.uid || gid != tc.gid {
+			t.Errorf("imageUser(%q) = %d, %d, %v; want %d, %d", tc.user, uid, gid, err, tc.uid, tc.gid)
+		}
+	}
+	if _, _, err := imageUser(root, "nobody-here"); err == nil || !strings.Contains(err.Error(), "nobody-here") {
+		t.Errorf("imageUser of an unknown name = %v, want an error naming it", err)
+	}
+}
+
+// A mount point is never created through a symbolic link of the image, which would lead
+// out of it on the portal's machine.
+func TestMountPointsStayInTheImage(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(root, "home")); err != nil {
+		t.Fatal(err)
+	}
+	err := mountPoints(root, []string{"--tmpfs", "/home/session"})
+	if !errors.Is(err, errLinkInPath) {
+		t.Errorf("mountPoints = %v, want errLinkInPath", err)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("created %v outside the image", entries)
+	}
+	if err := mountPoints(root, []string{"--proc", "/proc", "--ro-bind", "/bin/sh", "/opt/portal/dashboard"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"proc", "opt/portal/dashboard"} {
+		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+			t.Errorf("mount point %s: %v", p, err)
+		}
+	}
 }
