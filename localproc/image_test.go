@@ -96,7 +96,7 @@ func TestWorkshopImageMissing(t *testing.T) {
 // until Status is Ready, polled every millisecond; the dashboard is the test binary):
 // "host" without a workshop image; "image-cached" in a workshop image already unpacked;
 // "image-first" on the image's first use (pull and unpack from a registry on the
-// loopback address, of the host's shell and a few files: about 1 MB); and
+// loopback address, of the host's shell, its libraries and a file: 2.3 MB); and
 // "image-first-100MB" with 100 MiB of incompressible files besides.
 func BenchmarkImageSessionStart(b *testing.B) {
 	reg := filestest.Registry(b)
