@@ -374,6 +374,9 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		}
 	}
 	im, err := p.image(ctx, r)
+	if err == nil && im != nil && content != "" && !p.sandbox.reachable(content) {
+		err = fmt.Errorf("the workshop content %s cannot be reached by user %d, as a session in a workshop image needs", content, nobody)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 	}
