@@ -200,3 +200,16 @@ func TestMountPointsStayInTheImage(t *testing.T) {
 		}
 	}
 }
+
+// Unsandboxed sessions cannot run in a workshop image: the start fails and says why
+// rather than running the session on the host's system.
+func TestWorkshopImageNeedsSandbox(t *testing.T) {
+	p := newProvisioner(t, t.TempDir(), SandboxDisabled)
+	p.images = &workshopfiles.Fetcher{Dir: t.TempDir()}
+	r := request("lab-w01-s001", "1")
+	r.Environment = &portal.Environment{Name: "lab-w01", Workshop: portal.Workshop{Image: "registry.test/lab:1"}}
+	_, err := p.Start(context.Background(), r)
+	if err == nil || !strings.Contains(err.Error(), "needs the sandbox") {
+		t.Errorf("Start = %v, want an error saying the image needs the sandbox", err)
+	}
+}
