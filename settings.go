@@ -135,8 +135,9 @@ type Workshop struct {
 	Env       []EnvVar
 	// Resources are the limits of each session's workload (zero = the provisioner's default).
 	Resources SessionResources
-	// Image is the image of the session's workload on Kubernetes (spec.workshop.image; ""
-	// = the provisioner's session image); the local provisioner ignores it.
+	// Image is the workshop image (spec.workshop.image; "" = the provisioner's session
+	// image): the image of the session's workload on Kubernetes, the root file system of
+	// the session's sandbox with the local provisioner.
 	Image string
 	// Namespaces are the settings of each session's namespace on Kubernetes
 	// (spec.session.namespaces); the local provisioner ignores them.

@@ -60,6 +60,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -116,6 +117,12 @@ type Config struct {
 	// start their terminals on first use (see the package comment), where sessions run in
 	// one sandbox layer without egress; other sessions keep a dashboard of their own.
 	SharedDashboards bool
+	// Images brings workshop images (Workshop.Image) onto the portal's disk: a session of
+	// a workshop with an image then runs in a sandbox whose root is the image, read-only,
+	// with its home, /tmp, /proc and /dev as any session's and the dashboard, bubblewrap
+	// and the workshop content bound in. It needs the one-layer sandbox. nil: sessions see
+	// the host's system whatever their workshop's image.
+	Images portal.ImageFetcher
 }
 
 // Provisioner runs workloads as local processes. It keeps no state of its own: everything
@@ -153,6 +160,8 @@ type Provisioner struct {
 
 	// terminals is Config.TerminalsCommand, or command.
 	terminals []string
+	// images is Config.Images.
+	images portal.ImageFetcher
 }
 
 // New returns a Provisioner, creating cfg.Dir if needed. Unless cfg.Sandbox.Mode is
@@ -201,7 +210,8 @@ func build(cfg Config) (*Provisioner, error) {
 		}
 	}
 	p := &Provisioner{dir: dir, command: cmd, terminals: terms, log: log,
-		client: &http.Client{Timeout: 2 * time.Second}, grace: stopGrace, limits: cfg.Limits}
+		client: &http.Client{Timeout: 2 * time.Second}, grace: stopGrace, limits: cfg.Limits,
+		images: cfg.Images}
 	p.setUpGroups(cfg.NoCgroups)
 	if cfg.Sandbox.Mode == SandboxDisabled {
 		p.sandboxNote = "sessions run unsandboxed: the sandbox is disabled"
@@ -363,8 +373,18 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 			return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 		}
 	}
+	im, err := p.image(ctx, r)
+	if err == nil && im != nil && content != "" && !p.sandbox.reachable(content) {
+		err = fmt.Errorf("the workshop content %s cannot be reached by user %d, as a session in a workshop image needs", content, nobody)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+	}
 	shared, why := "", "sessions run unsandboxed"
-	if p.sandbox != nil {
+	switch {
+	case im != nil:
+		why = "its workshop image"
+	case p.sandbox != nil:
 		shared, why = p.shareable(r, content)
 	}
 	if shared != "" {
@@ -394,16 +414,30 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 	var cred *syscall.Credential // the user the workload starts as; nil: the portal's
 	if p.sandbox != nil {
 		shell, err := shellEnv(vars, limits)
+		sbx := sandboxEnv(limits)
+		if im != nil {
+			shell, sbx, err = im.shellEnv(vars, limits)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 		}
-		env = append(p.env(sandboxHome, filepath.Join(sandboxRun, addrName), r.Env),
-			"DASHBOARD_SHELL="+shell, "DASHBOARD_SANDBOX="+sandboxEnv(limits))
+		env = p.env(sandboxHome, filepath.Join(sandboxRun, addrName), r.Env)
+		if im != nil {
+			env = slices.Insert(env, baseEnv, im.env()...) // after the host's base, before the session's
+		}
+		env = append(env, "DASHBOARD_SHELL="+shell, "DASHBOARD_SANDBOX="+sbx)
 		if content != "" {
 			env = append(env, "WORKSHOP_CONTENT="+sandboxContent)
 		}
 		env = append(env, netEnv(p.portalDir)...)
-		argv, cred = p.sandbox.command(name, home, run, content, limits, p.command)
+		if im != nil {
+			if argv, err = p.sandbox.inImage(im, name, run, content, limits, p.command); err != nil {
+				return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+			}
+			cred = p.sandbox.credential()
+		} else {
+			argv, cred = p.sandbox.command(name, home, run, content, limits, p.command)
+		}
 	}
 	var group string
 	if p.groups != nil {
@@ -501,6 +535,29 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 // program does not inherit.
 const gateScript = `read -r word <&3 && [ "$word" = go ] || exit 125; exec "$@" 3<&-`
 
+// image returns how the session of r runs in its workshop's image, fetched through
+// Config.Images (nil: the workshop has none, or there is no image fetcher).
+func (p *Provisioner) image(ctx context.Context, r portal.StartRequest) (*imageSession, error) {
+	if p.images == nil || r.Environment == nil || r.Environment.Workshop.Image == "" {
+		return nil, nil
+	}
+	ref := r.Environment.Workshop.Image
+	switch {
+	case p.sandbox == nil:
+		return nil, fmt.Errorf("the workshop image %s needs the sandbox, and sessions run unsandboxed", ref)
+	case !p.sandbox.oneLayer:
+		return nil, fmt.Errorf("the workshop image %s needs a sandbox of one bubblewrap layer, which cannot run here (%s)", ref, p.sandboxNote)
+	}
+	root, err := p.images.FetchImage(ctx, r.Environment.Name, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !p.sandbox.reachable(root.Dir) {
+		return nil, fmt.Errorf("the workshop image's folder %s cannot be reached by user %d", root.Dir, nobody)
+	}
+	return p.sandbox.newImageSession(root, p.command[0])
+}
+
 // stopEarlier kills what an earlier start of session name left running: the processes of
 // its cgroup, and the process group of the handle in its folder.
 func (p *Provisioner) stopEarlier(name, work string) error {
@@ -540,8 +597,11 @@ func (p *Provisioner) mkdir(path string) error {
 	return os.MkdirAll(path, 0o700)
 }
 
-// env is the child's environment: a minimal base, the request's variables, then its home
-// and where to listen. Later entries win.
+// baseEnv is the number of entries of env's minimal base (PATH and LANG).
+const baseEnv = 2
+
+// env is the child's environment: a minimal base (baseEnv entries), the request's
+// variables, then its home and where to listen. Later entries win.
 func (p *Provisioner) env(home, addr string, vars []portal.EnvVar) []string {
 	path := os.Getenv("PATH")
 	if path == "" {

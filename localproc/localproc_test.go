@@ -57,7 +57,7 @@ func openChain(path string) error {
 }
 
 // openToSessions is openChain for a test's folder, when the test runs as root.
-func openToSessions(t *testing.T, path string) {
+func openToSessions(t testing.TB, path string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		return
@@ -122,7 +122,7 @@ var modes = []struct {
 
 // newProvisioner returns a Provisioner that runs the test binary as its dashboard. A
 // sandboxed one skips the test (fails it in CI) where bubblewrap cannot run.
-func newProvisioner(t *testing.T, dir string, mode SandboxMode) *Provisioner {
+func newProvisioner(t testing.TB, dir string, mode SandboxMode) *Provisioner {
 	t.Helper()
 	openToSessions(t, dir)
 	p, err := New(Config{Dir: dir, Command: []string{os.Args[0]}, Sandbox: SandboxConfig{Mode: mode}})
@@ -141,7 +141,7 @@ func newProvisioner(t *testing.T, dir string, mode SandboxMode) *Provisioner {
 
 // closeProvisioner closes p when the test is done, once its sessions are stopped, and
 // checks that no cgroup is left.
-func closeProvisioner(t *testing.T, p *Provisioner) {
+func closeProvisioner(t testing.TB, p *Provisioner) {
 	t.Cleanup(func() {
 		p.Close()
 		if g, ok := p.groups.(*groupsV1); ok {

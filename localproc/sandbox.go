@@ -230,8 +230,17 @@ func (s *sandbox) single(host, run, content string, l Limits, argv []string) []s
 // its own user, process, IPC and host-name namespaces. It runs argv[1:] with the program
 // that binds shows at /opt/portal/dashboard.
 func (s *sandbox) oneLayerArgs(host string, l Limits, binds, argv []string) []string {
+	return s.layout(s.system, nil, host, l, binds, []string{sandboxBin}, argv)
+}
+
+// layout is oneLayerArgs with the arguments that lay out the sandbox's root (s.system,
+// or a workshop image's), the arguments that set its user's ids (none: the user
+// bubblewrap starts as), and the argv prefix that runs the program binds shows at
+// /opt/portal/dashboard.
+func (s *sandbox) layout(root, ids []string, host string, l Limits, binds, run, argv []string) []string {
 	args := []string{s.bwrap, "--unshare-user"}
-	args = append(args, s.system...)
+	args = append(args, ids...)
+	args = append(args, root...)
 	for _, d := range []string{"/home", "/run", "/opt", "/opt/portal"} {
 		args = append(args, "--perms", "0755", "--dir", d)
 	}
@@ -246,7 +255,8 @@ func (s *sandbox) oneLayerArgs(host string, l Limits, binds, argv []string) []st
 		"--hostname", host,
 		"--remount-ro", "/",
 		"--chdir", sandboxHome,
-		"--", sandboxBin)
+		"--")
+	args = append(args, run...)
 	return append(args, argv[1:]...)
 }
 

@@ -25,6 +25,11 @@ type Config struct {
 	// Content fetches the published content of workshops (Workshop.Content); nil leaves
 	// every environment of such a workshop failed.
 	Content portal.ContentFetcher
+	// Images fetches workshop images (Workshop.Image) for a provisioner that runs them
+	// from the portal's disk: an environment whose image cannot be had stays STARTING
+	// with the reason in Failure, as for content. nil: images are the provisioner's
+	// business (Kubernetes pulls them itself).
+	Images portal.ImageFetcher
 
 	// PortalURL is the portal's public URL (no trailing slash).
 	PortalURL string

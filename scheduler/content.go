@@ -25,6 +25,18 @@ var errNoFetcher = errors.New("the portal is not set up to fetch published works
 // before the environment takes sessions).
 func hasContent(env *portal.Environment) bool { return len(env.Workshop.Content) > 0 }
 
+// needsFetch reports whether an environment waits in STARTING for something fetched
+// before it takes sessions: its published content, or its workshop image when the
+// scheduler has an image fetcher (a provisioner that runs images from the portal's disk).
+func (s *Scheduler) needsFetch(env *portal.Environment) bool {
+	return hasContent(env) || s.needsImage(env)
+}
+
+// needsImage reports whether an environment's workshop image is fetched by the portal.
+func (s *Scheduler) needsImage(env *portal.Environment) bool {
+	return s.cfg.Images != nil && env.Workshop.Image != ""
+}
+
 // ErrContentUnavailable is wrapped by ContentFailure's errors.
 var ErrContentUnavailable = errors.New("workshop content unavailable")
 
@@ -68,7 +80,7 @@ func (s *Scheduler) prepareContent(ctx context.Context) error {
 		return err
 	}
 	for _, env := range envs {
-		if !hasContent(env) || !s.contentDue(env.Name) {
+		if !s.needsFetch(env) || !s.contentDue(env.Name) {
 			continue
 		}
 		s.fetches.Add(1)
@@ -81,7 +93,8 @@ func (s *Scheduler) prepareContent(ctx context.Context) error {
 	return nil
 }
 
-// fetchContent fetches an environment's content and records the outcome. It ends early
+// fetchContent fetches an environment's content, then its workshop image when the portal
+// runs it (see needsImage), and records the outcome. It ends early
 // when the scheduler closes.
 func (s *Scheduler) fetchContent(env *portal.Environment) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -94,6 +107,11 @@ func (s *Scheduler) fetchContent(env *portal.Environment) {
 		}
 	}()
 	_, ferr := s.ContentDir(ctx, env)
+	if ferr == nil && s.needsImage(env) {
+		ictx, icancel := context.WithTimeout(ctx, contentTimeout)
+		_, ferr = s.cfg.Images.FetchImage(ictx, env.Name, env.Workshop.Image)
+		icancel()
+	}
 	if ctx.Err() != nil {
 		return
 	}

@@ -200,3 +200,52 @@ func TestContentFetchInBackground(t *testing.T) {
 	h2.open()
 	h2.s.Close() // returns: the fetch saw its context end
 }
+
+// With an image fetcher, an environment whose workshop image cannot be pulled takes no
+// sessions and refuses requests with the reason naming the image; once the image is
+// there, the retry runs it.
+func TestImageFailureThenRetry(t *testing.T) {
+	reg := filestest.Registry(t)
+	p := settings(entry("lab"))
+	ws := workshops(p)
+	w := ws["lab"]
+	w.Image = reg + "/lab-tools:1"
+	ws["lab"] = w
+	h := &harness{t: t, ctx: context.Background(), dir: t.TempDir(), clock: mock.NewClock(t0),
+		prov: mock.NewFake(mock.Healthy), events: &recorder{}, p: p, ws: ws,
+		images: &workshopfiles.Fetcher{Dir: t.TempDir()}}
+	h.open()
+	h.s.WaitContent()
+	env := h.env("lab-w01")
+	if env.State != portal.EnvStarting || !strings.Contains(env.Failure, "lab-tools:1") {
+		t.Fatalf("environment %v with failure %q, want STARTING with a failure naming the image", env.State, env.Failure)
+	}
+	_, err := h.request("lab-w01", "")
+	wantCode(t, err, portal.EUNAVAILABLE, "")
+	if !strings.Contains(err.Error(), "lab-tools:1") {
+		t.Errorf("request error %q, want the image's failure", err)
+	}
+
+	filestest.PushImage(t, reg+"/lab-tools:1", filestest.Files{"bin/tool": "#!/bin/sh\n"})
+	h.advance(contentRetryMin)
+	env = h.env("lab-w01")
+	if env.State != portal.EnvRunning || env.Failure != "" {
+		t.Fatalf("after the retry: environment %v with failure %q, want RUNNING without one", env.State, env.Failure)
+	}
+}
+
+// Without an image fetcher (Kubernetes pulls images itself) a workshop image does not
+// hold the environment up.
+func TestImageWithoutFetcher(t *testing.T) {
+	p := settings(entry("lab"))
+	ws := workshops(p)
+	w := ws["lab"]
+	w.Image = "registry.test/never-pulled:1"
+	ws["lab"] = w
+	h := &harness{t: t, ctx: context.Background(), dir: t.TempDir(), clock: mock.NewClock(t0),
+		prov: mock.NewFake(mock.Healthy), events: &recorder{}, p: p, ws: ws}
+	h.open()
+	if env := h.env("lab-w01"); env.State != portal.EnvRunning {
+		t.Errorf("environment %v, want RUNNING", env.State)
+	}
+}

@@ -94,7 +94,7 @@ func (s *Scheduler) createEnvironment(tx portal.Tx, position int, entry portal.E
 		Workshop:            s.cfg.Workshops[entry.Resource],
 		EnvironmentSettings: entry,
 	}
-	if hasContent(env) {
+	if s.needsFetch(env) {
 		env.State = portal.EnvStarting
 	}
 	portalName := s.cfg.Portal.Name
@@ -130,8 +130,13 @@ func (s *Scheduler) initialSessions(tx portal.Tx, env *portal.Environment, now t
 // stopEnvironment marks an environment STOPPING with no capacity and stops its reserved
 // sessions; allocated sessions run to completion.
 func (s *Scheduler) stopEnvironment(tx portal.Tx, env *portal.Environment, now time.Time) ([]portal.Event, error) {
-	if hasContent(env) && env.State == portal.EnvStarting && s.cfg.Content != nil {
-		s.cfg.Content.Forget(env.Name) // never fetched: nothing of it is in use
+	if env.State == portal.EnvStarting { // never fetched: nothing of it is in use
+		if hasContent(env) && s.cfg.Content != nil {
+			s.cfg.Content.Forget(env.Name)
+		}
+		if s.needsImage(env) {
+			s.cfg.Images.Forget(env.Name)
+		}
 	}
 	env.State = portal.EnvStopping
 	env.Capacity, env.Reserved = 0, 0

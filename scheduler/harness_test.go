@@ -66,6 +66,8 @@ type harness struct {
 	// the scheduler a content fetcher.
 	ws      map[string]portal.Workshop
 	content portal.ContentFetcher
+	// images, when set before open, gives the scheduler an image fetcher.
+	images portal.ImageFetcher
 }
 
 // entry returns a workshop entry with the reference's usual sample numbers.
@@ -110,7 +112,7 @@ func (h *harness) open() {
 	if ws == nil {
 		ws = workshops(h.p)
 	}
-	h.s, err = New(Config{Content: h.content, Store: h.failing, Provisioner: h.prov, Events: h.events, Clock: h.clock.Now,
+	h.s, err = New(Config{Content: h.content, Images: h.images, Store: h.failing, Provisioner: h.prov, Events: h.events, Clock: h.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Portal: h.p, Workshops: ws,
 		PortalURL: "http://portal.test", IngressDomain: "test", IngressProtocol: "http",
 		StartTimeout: time.Minute, StartWatch: -1})

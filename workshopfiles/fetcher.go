@@ -45,9 +45,10 @@ type Fetcher struct {
 	MaxBytes int64
 	MaxFiles int
 
-	mu   sync.Mutex
-	keys map[string]string      // key → assembled folder
-	busy map[string]*sync.Mutex // per key: one fetch at a time
+	mu    sync.Mutex
+	keys  map[string]string           // key → assembled folder
+	roots map[string]portal.ImageRoot // key → unpacked workshop image
+	busy  map[string]*sync.Mutex      // per key: one fetch at a time
 }
 
 var _ portal.ContentFetcher = (*Fetcher)(nil)
@@ -61,16 +62,7 @@ func (f *Fetcher) Fetch(ctx context.Context, key string, sources []portal.Conten
 	if len(sources) == 0 {
 		return "", errors.New("workshopfiles: no content sources")
 	}
-	f.mu.Lock()
-	if f.busy == nil {
-		f.busy, f.keys = map[string]*sync.Mutex{}, map[string]string{}
-	}
-	lock := f.busy[key]
-	if lock == nil {
-		lock = &sync.Mutex{}
-		f.busy[key] = lock
-	}
-	f.mu.Unlock()
+	lock := f.lock(key)
 	lock.Lock()
 	defer lock.Unlock()
 	f.mu.Lock()
@@ -91,11 +83,14 @@ func (f *Fetcher) Fetch(ctx context.Context, key string, sources []portal.Conten
 	return dir, nil
 }
 
-// Forget implements portal.ContentFetcher. The folders stay in the cache.
+// Forget implements portal.ContentFetcher and portal.ImageFetcher. The folders stay in
+// the cache.
 func (f *Fetcher) Forget(key string) {
 	f.mu.Lock()
 	delete(f.keys, key)
 	delete(f.busy, key)
+	delete(f.roots, key)
+	delete(f.busy, "image\x00"+key)
 	f.mu.Unlock()
 }
 

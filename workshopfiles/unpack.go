@@ -16,8 +16,11 @@ import (
 // writer writes the entries of archives below dir, within bounds. Names that would leave
 // dir, and links pointing out of it, are refused with ErrUnsafe; links pointing inside are
 // left out (the content is served as plain files), as are devices and other special files.
+//
+// With root set it writes a root file system instead (see rootfs.go): links are kept.
 type writer struct {
 	dir      string
+	root     bool
 	maxBytes int64
 	maxFiles int
 	bytes    int64
@@ -110,6 +113,11 @@ func (w *writer) tar(r io.Reader, whiteouts bool) error {
 		if name == "" {
 			continue
 		}
+		if w.root {
+			if err := w.inside(name); err != nil {
+				return err
+			}
+		}
 		if whiteouts {
 			base := path.Base(name)
 			if base == ".wh..wh..opq" {
@@ -128,6 +136,12 @@ func (w *writer) tar(r io.Reader, whiteouts bool) error {
 				}
 				continue
 			}
+		}
+		if w.root {
+			if err := w.rootEntry(name, h, tr); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			continue
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:

@@ -12,6 +12,7 @@ import (
 
 	"portal"
 	"portal/localproc"
+	"portal/workshopfiles"
 )
 
 // sessionRunner is the provisioner `portal serve` runs sessions with, and what the operator
@@ -23,6 +24,16 @@ type sessionRunner struct {
 	// sentence for the operator that says how, or why not.
 	Sandboxed, Limited      bool
 	SandboxNote, LimitsNote string
+	// Files fetches workshop content, and workshop images for a provisioner that runs
+	// them from the portal's disk (Images, nil for Kubernetes, which pulls them itself).
+	Files  *workshopfiles.Fetcher
+	Images portal.ImageFetcher
+}
+
+// workshopFiles is the fetcher of published workshop content and workshop images, with
+// its cache in the data folder.
+func workshopFiles(c *serveConfig, dataDir string) *workshopfiles.Fetcher {
+	return &workshopfiles.Fetcher{Dir: filepath.Join(dataDir, "workshop-files"), ImageRepository: c.ImageRepository}
 }
 
 // newProvisioner creates the provisioner chosen by --provisioner: local processes (the
@@ -34,6 +45,7 @@ func newProvisioner(ctx context.Context, c *serveConfig, portalName, dataDir, so
 			return nil, err
 		}
 		return &sessionRunner{Provisioner: kp, Close: kp.Close, Sandboxed: true, Limited: true,
+			Files:       workshopFiles(c, dataDir),
 			SandboxNote: "sessions run in Kubernetes namespaces of their own, each with a network policy that keeps the other sessions out",
 			LimitsNote:  "sessions' resources are bounded by their namespace budgets (session.namespaces.budget) and the cluster's own limits"}, nil
 	}
@@ -59,7 +71,9 @@ func newLocalProvisioner(c *serveConfig, dataDir, sockDir string, log *slog.Logg
 	if termsNote != "" && c.SharedDashboards {
 		log.Warn(termsNote)
 	}
+	files := workshopFiles(c, dataDir)
 	lp, err := localproc.New(localproc.Config{Dir: filepath.Join(dataDir, "sessions"), Logger: log, Command: dashCmd,
+		Images:  files,
 		Sandbox: sandbox, TerminalsCommand: termsCmd, Network: localproc.NetworkConfig{Egress: c.SessionEgress,
 			Slirp4netns: c.Slirp4netns, PortalSocketDir: sockDir}, NoCgroups: !c.SessionLimits,
 		SharedDashboards: c.SharedDashboards})
@@ -76,7 +90,7 @@ func newLocalProvisioner(c *serveConfig, dataDir, sockDir string, log *slog.Logg
 		return nil, err
 	}
 	logDashboardMode(log, c, lp)
-	r := &sessionRunner{Provisioner: lp, Close: lp.Close}
+	r := &sessionRunner{Provisioner: lp, Close: lp.Close, Files: files, Images: files}
 	r.Sandboxed, r.SandboxNote = lp.Sandboxed()
 	r.Limited, r.LimitsNote = lp.Limited()
 	return r, nil

@@ -30,7 +30,6 @@ import (
 	"portal/sqlstore"
 	"portal/web"
 	"portal/webhook"
-	"portal/workshopfiles"
 )
 
 // serveConfig is what `portal serve` is run with.
@@ -313,7 +312,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sched, err := scheduler.New(scheduler.Config{
 		Store: db, Provisioner: prov, Events: hooks, Clock: portal.SystemClock, Logger: log,
 		Portal: p, Workshops: conf.Workshops, PortalURL: portalURL, SessionURL: sessionURL,
-		Content:       &workshopfiles.Fetcher{Dir: filepath.Join(dataDir, "workshop-files"), ImageRepository: c.ImageRepository},
+		Content: runner.Files, Images: runner.Images,
 		IngressDomain: c.IngressDomain, IngressProtocol: pu.Scheme, StartTimeout: c.StartTimeout,
 		StartConcurrency: c.StartConcurrency,
 	})
@@ -575,9 +574,6 @@ func kubernetesOnly(conf *spec.Config) []string {
 	for _, name := range slices.Sorted(maps.Keys(conf.Workshops)) {
 		w := conf.Workshops[name]
 		var fields []string
-		if w.Image != "" {
-			fields = append(fields, "workshop.image")
-		}
 		if w.Namespaces != (portal.SessionNamespaces{}) {
 			fields = append(fields, "session.namespaces")
 		}

@@ -71,7 +71,7 @@ func TestServerCutsStalledConnections(t *testing.T) {
 }
 
 // The local provisioner's start names the Kubernetes-only settings of each workshop that
-// has some.
+// has some; a workshop image is not one (local sessions run in it).
 func TestKubernetesOnlyWarnings(t *testing.T) {
 	conf := &spec.Config{Workshops: map[string]portal.Workshop{
 		"plain":   {Name: "plain"},
@@ -81,7 +81,6 @@ func TestKubernetesOnlyWarnings(t *testing.T) {
 	}}
 	want := []string{
 		"workshop budget: session.namespaces apply on Kubernetes only (--provisioner kubernetes); local sessions ignore them",
-		"workshop image: workshop.image apply on Kubernetes only (--provisioner kubernetes); local sessions ignore them",
 		"workshop objects: session.objects, environment.objects apply on Kubernetes only (--provisioner kubernetes); local sessions ignore them",
 	}
 	if diff := cmp.Diff(want, kubernetesOnly(conf)); diff != "" {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -27,7 +28,8 @@ import (
 )
 
 // Files maps slash paths to contents. A path ending in "/" is a folder; a value starting
-// with "->" makes a symbolic link to the rest.
+// with "->" makes a symbolic link to the rest. A file whose content starts with "#!" or
+// "\x7fELF" is executable (mode 0755).
 type Files map[string]string
 
 func (fs Files) names() []string {
@@ -53,7 +55,11 @@ func Tar(t testing.TB, fs Files) []byte {
 		case strings.HasPrefix(v, "->"):
 			err = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: n, Linkname: v[2:], Mode: 0o777})
 		default:
-			if err = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: n, Size: int64(len(v)), Mode: 0o644}); err == nil {
+			mode := int64(0o644)
+			if strings.HasPrefix(v, "#!") || strings.HasPrefix(v, "\x7fELF") {
+				mode = 0o755
+			}
+			if err = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: n, Size: int64(len(v)), Mode: mode}); err == nil {
 				_, err = io.WriteString(tw, v)
 			}
 		}
@@ -123,7 +129,17 @@ func Registry(t testing.TB) string {
 // repository:tag) and returns its digest ("sha256:…").
 func PushImage(t testing.TB, ref string, layers ...Files) string {
 	t.Helper()
-	img := empty.Image
+	return PushImageConfig(t, ref, v1.Config{}, layers...)
+}
+
+// PushImageConfig is PushImage for an image whose configuration (Env, WorkingDir, User,
+// …) is cfg.
+func PushImageConfig(t testing.TB, ref string, cfg v1.Config, layers ...Files) string {
+	t.Helper()
+	img, err := mutate.Config(empty.Image, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, fs := range layers {
 		data := Tar(t, fs)
 		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
@@ -197,4 +213,37 @@ func Git(t testing.TB, dir string, args ...string) string {
 		t.Fatalf("git %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// HostShell returns the files of an image layer holding the host's /bin/sh and the
+// shared libraries it needs (as ldd lists them), at the paths they have on the host.
+func HostShell(t testing.TB) Files {
+	t.Helper()
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := Files{}
+	add := func(host, at string) {
+		b, err := os.ReadFile(host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[strings.TrimPrefix(at, "/")] = string(b)
+	}
+	add(sh, "/bin/sh")
+	out, err := exec.Command("ldd", sh).Output()
+	if err != nil {
+		return files // static, or ldd missing: a static shell needs nothing more
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[1] == "=>" && filepath.IsAbs(f[2]):
+			add(f[2], f[2])
+		case len(f) >= 1 && filepath.IsAbs(f[0]):
+			add(f[0], f[0])
+		}
+	}
+	return files
 }
