@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"portal"
 	"portal/mock"
@@ -150,10 +151,15 @@ type blockingFetcher struct {
 	release chan struct{}
 	calls   atomic.Int32
 	dir     string
+	started chan struct{} // closed by the first call, when set
+	once    sync.Once
 }
 
 func (b *blockingFetcher) Fetch(ctx context.Context, key string, src []portal.ContentSource) (string, error) {
 	b.calls.Add(1)
+	if b.started != nil {
+		b.once.Do(func() { close(b.started) })
+	}
 	select {
 	case <-b.release:
 		return b.dir, nil
@@ -172,7 +178,7 @@ func TestContentFetchInBackground(t *testing.T) {
 	w := ws["lab"]
 	w.Content = []portal.ContentSource{{Kind: portal.ContentGit, URL: "https://git.example.com/lab"}}
 	ws["lab"] = w
-	fetcher := &blockingFetcher{release: make(chan struct{}), dir: t.TempDir()}
+	fetcher := &blockingFetcher{release: make(chan struct{}), dir: t.TempDir(), started: make(chan struct{})}
 	h := &harness{t: t, ctx: context.Background(), dir: t.TempDir(), clock: mock.NewClock(t0),
 		prov: mock.NewFake(mock.Healthy), events: &recorder{}, p: p, ws: ws, content: fetcher}
 	h.open()
@@ -181,6 +187,12 @@ func TestContentFetchInBackground(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The fetch runs in its own goroutine: wait until it has begun.
+	select {
+	case <-fetcher.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no fetch began")
+	}
 	if got := fetcher.calls.Load(); got != 1 {
 		t.Errorf("%d fetches under way, want 1", got)
 	}
@@ -188,6 +200,7 @@ func TestContentFetchInBackground(t *testing.T) {
 		t.Errorf("environment %v (%q) while its content is fetched, want STARTING without a failure", env.State, env.Failure)
 	}
 	close(fetcher.release)
+	h.s.WaitContent()
 	h.reconcile()
 	if env := h.env("lab-w01"); env.State != portal.EnvRunning {
 		t.Errorf("environment %v after the fetch, want RUNNING", env.State)
