@@ -87,8 +87,14 @@ func (s *Server) newIngresses(dial func(ctx context.Context, addr string) (net.C
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.Out.Header.Del(SessionHeader)
 				pr.Out.Header.Del(IngressHeader)
-				// The portal's proxy set X-Forwarded-*: they are the browser's, kept as they are.
 				pr.SetURL(target)
+				// The portal's proxy set X-Forwarded-* for the browser's request: the
+				// application gets them as they are.
+				for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+					if v := pr.In.Header.Values(h); len(v) > 0 {
+						pr.Out.Header[h] = v
+					}
+				}
 				for _, h := range headers {
 					pr.Out.Header.Set(h.Name, h.Value)
 				}

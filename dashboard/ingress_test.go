@@ -41,7 +41,8 @@ func newIngressApp(t *testing.T) (port int) {
 			cookies = append(cookies, c.Name)
 		}
 		json.NewEncoder(w).Encode(map[string]string{"uri": r.URL.RequestURI(), "cookies": strings.Join(cookies, ","),
-			"token": r.Header.Get("X-Token"), "session": r.Header.Get(SessionHeader)})
+			"token": r.Header.Get("X-Token"), "session": r.Header.Get(SessionHeader),
+			"host": r.Host, "fwd": r.Header.Get("X-Forwarded-Host")})
 	}))
 	t.Cleanup(app.Close)
 	port, _ = strconv.Atoi(app.URL[strings.LastIndex(app.URL, ":")+1:])
@@ -69,7 +70,8 @@ func ingressGet(name, target string) *http.Request {
 // which hands out a ticket for the ingress's host; the application gets the request
 // without the dashboard's cookies, with the ingress's path and headers.
 func TestIngressSessionAuthentication(t *testing.T) {
-	s, clock := ingressServer(t, newIngressApp(t))
+	port := newIngressApp(t)
+	s, clock := ingressServer(t, port)
 
 	w := do(s, ingressGet("web", "/a?b=1"))
 	want := "http://" + testSession + ".example.test:8080/session/ingress/web?path=%2Fa%3Fb%3D1"
@@ -114,12 +116,14 @@ func TestIngressSessionAuthentication(t *testing.T) {
 	r.AddCookie(cookie)
 	r.AddCookie(&http.Cookie{Name: "app", Value: "1"})
 	r.Header.Set(SessionHeader, testSession)
+	r.Header.Set("X-Forwarded-Host", "web-"+testSession+".example.test:8080")
 	w = do(s, r)
 	var saw map[string]string
 	if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &saw) != nil {
 		t.Fatalf("with the cookie: %d %s", w.Code, w.Body)
 	}
-	if want := map[string]string{"uri": "/base/a?b=1", "cookies": "app", "token": "t0k", "session": ""}; !mapsEqual(saw, want) {
+	if want := map[string]string{"uri": "/base/a?b=1", "cookies": "app", "token": "t0k", "session": "",
+		"host": "127.0.0.1:" + strconv.Itoa(port), "fwd": "web-" + testSession + ".example.test:8080"}; !mapsEqual(saw, want) {
 		t.Errorf("the application saw %v, want %v", saw, want)
 	}
 	// A ticket is good once.
