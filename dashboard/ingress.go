@@ -130,9 +130,7 @@ func (s *Server) serveIngress(w http.ResponseWriter, r *http.Request, name strin
 		}
 		if _, ok := s.cookieClaims(r); !ok {
 			if navigation(r) {
-				to := strings.TrimRight(s.cfg.Vars["session_url"], "/") + "/session/ingress/" + url.PathEscape(name) +
-					"?" + url.Values{"path": {r.URL.RequestURI()}}.Encode()
-				http.Redirect(w, r, to, http.StatusFound)
+				http.Redirect(w, r, s.ingressLoginURL(r, name), http.StatusFound)
 				return
 			}
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -143,6 +141,19 @@ func (s *Server) serveIngress(w http.ResponseWriter, r *http.Request, name strin
 	}
 	dropCookies(r, CookieName, FramedCookieName)
 	app.proxy.ServeHTTP(w, r)
+}
+
+// ingressLoginURL is where a browser without the cookie of ingress name's host gets a
+// ticket for it: the portal (GET /workshops/session/<s>/ingress/<name>/, with the browser's
+// portal login), or, for a page in a frame, which a cross-site frame may not send the
+// portal's login cookie to, the session host (GET /session/ingress/<name>, with the
+// session host's cookie of the frame).
+func (s *Server) ingressLoginURL(r *http.Request, name string) string {
+	q := "?" + url.Values{"path": {r.URL.RequestURI()}}.Encode()
+	if r.Header.Get("Sec-Fetch-Dest") == "iframe" && s.cfg.Vars["session_url"] != "" {
+		return strings.TrimRight(s.cfg.Vars["session_url"], "/") + "/session/ingress/" + url.PathEscape(name) + q
+	}
+	return s.cfg.PortalURL + "/workshops/session/" + url.PathEscape(s.cfg.Session) + "/ingress/" + url.PathEscape(name) + "/" + q
 }
 
 // dropCookies removes the named cookies from r's Cookie headers.

@@ -74,9 +74,16 @@ func TestIngressSessionAuthentication(t *testing.T) {
 	s, clock := ingressServer(t, port)
 
 	w := do(s, ingressGet("web", "/a?b=1"))
-	want := "http://" + testSession + ".example.test:8080/session/ingress/web?path=%2Fa%3Fb%3D1"
+	want := testPortal + "/workshops/session/" + testSession + "/ingress/web/?path=%2Fa%3Fb%3D1"
 	if w.Code != http.StatusFound || w.Header().Get("Location") != want {
 		t.Fatalf("navigation without a cookie: %d to %q, want 302 to %q", w.Code, w.Header().Get("Location"), want)
+	}
+	framed := ingressGet("web", "/a?b=1")
+	framed.Header.Set("Sec-Fetch-Dest", "iframe")
+	w = do(s, framed)
+	want = "http://" + testSession + ".example.test:8080/session/ingress/web?path=%2Fa%3Fb%3D1"
+	if w.Code != http.StatusFound || w.Header().Get("Location") != want {
+		t.Fatalf("framed navigation without a cookie: %d to %q, want 302 to %q", w.Code, w.Header().Get("Location"), want)
 	}
 	r := httptest.NewRequest("GET", "/a", nil)
 	r.Header.Set(IngressHeader, "web")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"portal"
+	"portal/ticket"
 )
 
 // A request for <ingress>-<session>.<domain> goes to the session's dashboard with the
@@ -72,5 +74,51 @@ func TestProxyIngressHost(t *testing.T) {
 	}
 	if want := a.Name + "|web"; string(got) != want {
 		t.Errorf("the dashboard's WebSocket saw %q, want %q", got, want)
+	}
+}
+
+// The portal hands the owner of a running session a page ticket for one of its ingress
+// hosts, with the path asked for; anyone else is sent away as from the session page.
+func TestIngressLogin(t *testing.T) {
+	h := newHarness(t, nil)
+	be := echoBackend(t)
+	a := h.requestSession(h.robot(), "alice")
+	h.updateSession(a.Name, func(s *portal.Session) { s.Endpoint = be.URL })
+	b := h.browser()
+	b.do("GET", a.URL, nil)
+	frameTicket(t, h, b, a.Name) // the session is ready
+
+	w := b.do("GET", "/workshops/session/"+a.Name+"/ingress/web/?path="+url.QueryEscape("/a/b?x=1&y="), nil)
+	if w.Code != http.StatusFound {
+		t.Fatalf("status %d, want 302", w.Code)
+	}
+	to, err := url.Parse(w.Header().Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := to.Host, "web-"+a.Name+".portal.test"; got != want {
+		t.Errorf("sent to host %q, want %q", got, want)
+	}
+	if to.Path != "/a/b" || !strings.HasPrefix(to.RawQuery, "x=1&y=&ticket=") {
+		t.Errorf("sent to %s, want /a/b?x=1&y=&ticket=…", to.RequestURI())
+	}
+	c, err := ticket.Verify(h.session(a.Name).Secret, ticket.Page, a.Name, to.Query().Get("ticket"), h.clock.Now())
+	if err != nil || c.User != "alice" || c.Login == "" {
+		t.Errorf("ticket %+v, %v; want a page ticket of alice's login", c, err)
+	}
+	for _, path := range []string{"//evil.test/x", "https://evil.test/", "/\\evil.test"} {
+		w := b.do("GET", "/workshops/session/"+a.Name+"/ingress/web/?path="+url.QueryEscape(path), nil)
+		if to, _ := url.Parse(w.Header().Get("Location")); to == nil || to.Host != "web-"+a.Name+".portal.test" || to.Path != "/" {
+			t.Errorf("path %q sent the browser to %q, want / on the ingress host", path, w.Header().Get("Location"))
+		}
+	}
+	if w := b.do("GET", "/workshops/session/"+a.Name+"/ingress/Not.A.Label/", nil); strings.Contains(w.Header().Get("Location"), "ticket=") {
+		t.Errorf("a bad ingress name got a ticket: %q", w.Header().Get("Location"))
+	}
+
+	stranger := h.browser()
+	w = stranger.do("GET", "/workshops/session/"+a.Name+"/ingress/web/", nil)
+	if loc := w.Header().Get("Location"); w.Code != http.StatusFound || strings.Contains(loc, "ticket=") || strings.Contains(loc, "web-") {
+		t.Errorf("a browser without a login: %d to %q, want the login page", w.Code, loc)
 	}
 }

@@ -118,7 +118,7 @@ spec:
 // In a real portal with sandboxed sessions, with a dashboard per session and with shared
 // dashboards: a web application the learner starts from a terminal, inside the session's
 // network namespace, is reached at web-<session>.<domain> with the session's login
-// (carried over from the session host), WebSocket included, and refused without it; the
+// (a ticket from the portal), WebSocket included, and refused without it; the
 // application sees none of the portal's cookies; open-<session>.<domain> needs no login.
 func TestSessionIngress(t *testing.T) {
 	dashboardModes(t, sessionIngress)
@@ -134,7 +134,14 @@ func sessionIngress(t *testing.T, extra []string) {
 			t.Logf("dashboard logs of %s:\n%s", r.Name, dashboardLogs(data, r.Name))
 		}
 	}()
+	// The learner's browser: logged in to the portal by the activation URL, and to the
+	// session host by the frame's ticket.
 	jar, _ := cookiejar.New(nil)
+	if resp, err := p.client(jar, true).Get(p.url + r.URL); err != nil {
+		t.Fatalf("activation URL: %v", err)
+	} else {
+		resp.Body.Close()
+	}
 	eventually(t, 30*time.Second, "the dashboard of "+r.Name+" to admit its learner", func() bool {
 		resp, err := p.client(jar, true).Get(frame)
 		if err != nil {
@@ -164,8 +171,8 @@ func sessionIngress(t *testing.T, extra []string) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b), resp.Request.URL.Host
 	}
-	// The learner's browser: from the ingress host to the session host, which hands it a
-	// ticket for the ingress host, and back.
+	// The learner's browser: from the ingress host to the portal, which hands it a ticket
+	// for the ingress host, and back.
 	var code int
 	var body string
 	eventually(t, 30*time.Second, "the application to answer through web-"+r.Name, func() bool {
