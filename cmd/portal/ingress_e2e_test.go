@@ -63,7 +63,7 @@ func ingressConfig(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	files := map[string]string{
-		"workshop/content/01-intro.md": "# Intro\n\nThe application: {{ ingress_protocol }}://web-{{ session_name }}.{{ ingress_domain }}{{ ingress_port_suffix }}/\n",
+		"workshop/content/01-intro.md": "# Intro\n\n```dashboard:open-url\nurl: {{ ingress_protocol }}://web-{{ session_name }}.{{ ingress_domain }}{{ ingress_port_suffix }}/hello\n```\n",
 		"workshop/workshop.yaml":       "modules: {}\n",
 		"workshop/setup.d/01-app.sh":   "#!/bin/bash\ncat > ~/app.py <<'PY'\n" + ingressApp + "PY\n",
 	}
@@ -124,16 +124,21 @@ func TestSessionIngress(t *testing.T) {
 	dashboardModes(t, sessionIngress)
 }
 
-func sessionIngress(t *testing.T, extra []string) {
+// ingressSession starts a portal with ingressConfig, a learner's session with the
+// application running from its terminal, and returns the portal, the session, the
+// learner's cookies (logged in to the portal and to the session host) and the marker of the
+// application's answers.
+func ingressSession(t *testing.T, extra []string) (*portalProc, requestResponse, http.CookieJar, string) {
+	t.Helper()
 	data := t.TempDir()
 	p := startPortalWith(t, data, ingressConfig(t), extra)
 	tok := p.token()
 	r, frame := learnerSession(t, p, tok, p.envNamed(tok, "lab-ingress"), "https://hub.test/")
-	defer func() {
+	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("dashboard logs of %s:\n%s", r.Name, dashboardLogs(data, r.Name))
 		}
-	}()
+	})
 	// The learner's browser: logged in to the portal by the activation URL, and to the
 	// session host by the frame's ticket.
 	jar, _ := cookiejar.New(nil)
@@ -154,8 +159,11 @@ func sessionIngress(t *testing.T, extra []string) {
 	term := dialTerminal(t, p, r.Name, jar)
 	term.run(`for i in $(seq 100); do [ -s ~/app.py ] && break; sleep 0.1; done; (python3 ~/app.py 8080 `+r.Name+` >/tmp/app.log 2>&1 &); echo started-$((40+2))`,
 		regexp.MustCompile(`started-42`), 30*time.Second)
-	marker := "app-" + r.Name
+	return p, r, jar, "app-" + r.Name
+}
 
+func sessionIngress(t *testing.T, extra []string) {
+	p, r, jar, marker := ingressSession(t, extra)
 	web := "http://web-" + r.Name + ".localhost:" + p.port
 	get := func(c *http.Client, url string, navigate bool) (int, string, string) {
 		t.Helper()
