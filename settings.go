@@ -148,6 +148,30 @@ type Workshop struct {
 	// yet expanded (ExpandVars). The local provisioner ignores them.
 	SessionObjects     []string
 	EnvironmentObjects []string
+	// Ingresses are the web applications of a session reached on hosts of their own,
+	// <name>-<session>.<ingress-domain> (spec.session.ingresses).
+	Ingresses []SessionIngress
+}
+
+// Ingress authentication types (spec.session.ingresses[].authentication.type).
+const (
+	IngressAuthSession = "session" // the same login as the session's dashboard
+	IngressAuthNone    = "none"    // anyone who knows the host
+)
+
+// SessionIngress is one entry of spec.session.ingresses: requests for the host
+// <Name>-<session>.<ingress-domain> go to Protocol://Host:Port inside the session.
+type SessionIngress struct {
+	Name     string `json:"name"`     // a DNS label
+	Port     int    `json:"port"`     // 1 to 65535
+	Protocol string `json:"protocol"` // http or https (of the application, not the host)
+	Host     string `json:"host"`     // the application's host as the session sees it
+	// Path is prefixed to every request path ("" = none).
+	Path           string `json:"path,omitempty"`
+	Authentication string `json:"authentication"` // IngressAuthSession or IngressAuthNone
+	// Headers are set on every request to the application, their values not yet expanded
+	// (ExpandVars).
+	Headers []EnvVar `json:"headers,omitempty"`
 }
 
 // Kinds of ContentSource.

@@ -89,15 +89,9 @@ func (s *Server) secure(r *http.Request) bool {
 // request gets 401.
 func (s *Server) owner(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, name := range []string{CookieName, FramedCookieName} {
-			ck, err := r.Cookie(name)
-			if err != nil {
-				continue
-			}
-			if c, err := ticket.Verify(s.cfg.Secret, ticket.Cookie, s.cfg.Session, ck.Value, s.now()); err == nil {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c.User)))
-				return
-			}
+		if c, ok := s.cookieClaims(r); ok {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c.User)))
+			return
 		}
 		if navigation(r) {
 			http.Redirect(w, r, s.cfg.PortalURL+"/workshops/session/"+s.cfg.Session+"/",
@@ -108,6 +102,21 @@ func (s *Server) owner(next http.Handler) http.Handler {
 		w.WriteHeader(http.StatusUnauthorized)
 		w.Write([]byte("Unauthorized.\n"))
 	})
+}
+
+// cookieClaims returns the claims of r's first session cookie that is good for this
+// session.
+func (s *Server) cookieClaims(r *http.Request) (ticket.Claims, bool) {
+	for _, name := range []string{CookieName, FramedCookieName} {
+		ck, err := r.Cookie(name)
+		if err != nil {
+			continue
+		}
+		if c, err := ticket.Verify(s.cfg.Secret, ticket.Cookie, s.cfg.Session, ck.Value, s.now()); err == nil {
+			return c, true
+		}
+	}
+	return ticket.Claims{}, false
 }
 
 // navigation reports whether r is a browser loading a page (rather than a script, a

@@ -63,6 +63,7 @@ var dashAuthzTable = []dashRoute{
 	{"GET /session/setup", "GET", "/session/setup", "", dashWant{dOK, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"POST /session/extend", "POST", "/session/extend", "", dashWant{dOK, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"POST /session/finish", "POST", "/session/finish", "", dashWant{dOK, dUnau, dUnau, dUnau, dUnau, dUnau}},
+	{"GET /session/ingress/{name}", "GET", "/session/ingress/web", "", dashWant{dNotF, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"POST /session/event", "POST", "/session/event", `{"name":"Workshop/Start"}`, dashWant{dAcc, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"GET /terminal/{id}", "GET", "/terminal/1", "", dashWant{dUpgr, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"POST /terminal/{id}/input", "POST", "/terminal/9/input", `{"text":"true"}`, dashWant{dNotF, dUnau, dUnau, dUnau, dUnau, dUnau}},

@@ -13,6 +13,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -97,6 +98,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the time source (nil = portal.SystemClock).
 	Clock portal.Clock
+	// Ingresses are the session's web applications served on hosts of their own (see
+	// serveIngress).
+	Ingresses []portal.SessionIngress // WORKSHOP_INGRESSES, JSON
 }
 
 // varEnv maps instruction variables to the environment variables they come from.
@@ -161,6 +165,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if cfg.Sandbox, err = terminal.SandboxFromEnv(getenv); err != nil {
 		return Config{}, err
 	}
+	if cfg.Ingresses, err = ingressesFromEnv(getenv); err != nil {
+		return Config{}, err
+	}
 	for _, v := range varEnv {
 		if val := getenv(v[1]); val != "" {
 			cfg.Vars[v[0]] = val
@@ -190,6 +197,10 @@ type Server struct {
 	stopSetup     context.CancelFunc
 	setupReported atomic.Bool // a relayed setup's failure was sent as Workshop/Error
 	release       func()      // releases the assets the Server owns (nil = none)
+	// dialApp connects to an ingress's application as the session's shells would (nil =
+	// from this process, which is then in the session's network namespace).
+	dialApp   func(ctx context.Context, addr string) (net.Conn, error)
+	ingresses map[string]*ingressApp
 
 	mu          sync.Mutex
 	content     *workshop         // rendered with the current variables
@@ -327,6 +338,7 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminal.Set, err
 	if s.terms, err = terms(s); err != nil {
 		return nil, err
 	}
+	s.ingresses = s.newIngresses(s.dialApp)
 	s.routes()
 	return s, nil
 }
@@ -404,6 +416,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /session/extend", post(s.handleExtend))
 	s.mux.Handle("POST /session/event", post(s.handleEvent))
 	s.mux.Handle("POST /session/finish", post(s.handleFinish))
+	s.mux.Handle("GET /session/ingress/{name}", own(s.handleIngressLogin))
 	s.mux.Handle("GET /terminal/{id}", post(s.handleTerminal))
 	s.mux.Handle("POST /terminal/{id}/input", post(s.handleTerminalInput))
 	s.mux.Handle("POST /terminal/{id}/clear", post(s.handleTerminalClear))
@@ -440,6 +453,10 @@ func (s *Server) handleTerminalClear(w http.ResponseWriter, r *http.Request) {
 // ServeHTTP serves the dashboard. A ticket in the query string is exchanged for a cookie
 // on any path before routing.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if name := r.Header.Get(IngressHeader); name != "" {
+		s.serveIngress(w, r, name)
+		return
+	}
 	if r.URL.Query().Has("ticket") && r.URL.Path != "/healthz" {
 		s.exchangeTicket(w, r)
 		return

@@ -204,7 +204,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "This session does not exist or has ended.", http.StatusNotFound)
 		return
 	}
-	if r.URL.Path == "/healthz" && r.Method == http.MethodGet {
+	if r.URL.Path == "/healthz" && r.Method == http.MethodGet && r.Header.Get(IngressHeader) == "" {
 		okText(w)
 		return
 	}
@@ -363,6 +363,7 @@ func (h *Host) newSessionServer(f sessionFile, registered time.Time) (*Server, e
 			func() { s.touch(false) }, s.emit, s.log)
 		rt.env = func() []string { return s.paramEnv(nil) }
 		s.setup = rt
+		s.dialApp = rt.dialApp
 		return rt, nil
 	})
 	if err != nil {

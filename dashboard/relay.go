@@ -23,6 +23,7 @@ import (
 // starts on first use: the host relays the terminal endpoints to the agent's Unix socket.
 type relayTerminals struct {
 	n      int
+	socket string       // the agent's
 	client *http.Client // every connection goes to the agent's socket
 	// start asks the portal to start the agent; it returns once the agent answers, or a
 	// *terminal.UnavailableError.
@@ -78,8 +79,23 @@ func newRelayTerminals(n int, socket string, start func(context.Context) error, 
 	// A fresh connection for every request: after an agent restart no request fails on a
 	// connection to the old one.
 	t.DisableKeepAlives = true
-	return &relayTerminals{n: n, client: &http.Client{Transport: t}, start: start, touch: touch,
+	return &relayTerminals{n: n, socket: socket, client: &http.Client{Transport: t}, start: start, touch: touch,
 		event: event, log: log, connected: map[string]bool{}, live: map[*relayConn]struct{}{}}
+}
+
+// dialApp connects to addr from inside the session, through a tunnel of the agent (see
+// terminal.ServeTunnel), starting the agent first when it does not run.
+func (rt *relayTerminals) dialApp(ctx context.Context, addr string) (net.Conn, error) {
+	var conn net.Conn
+	err := rt.withAgent(ctx, func() error {
+		c, err := unixsock.DialNoFollow(ctx, rt.socket)
+		if err != nil {
+			return &agentDialError{err}
+		}
+		conn, err = terminal.DialTunnel(ctx, c, addr)
+		return err
+	})
+	return conn, err
 }
 
 // setEnv puts the shells' extra variables in h (see relayTerminals.env).

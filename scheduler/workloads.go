@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -400,6 +401,9 @@ func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment, 
 	if env.Expires > 0 {
 		vars = append(vars, portal.EnvVar{Name: "ENABLE_COUNTDOWN", Value: "true"})
 	}
+	if len(env.Workshop.Ingresses) > 0 {
+		vars = append(vars, portal.EnvVar{Name: "WORKSHOP_INGRESSES", Value: ingressesJSON(env.Workshop.Ingresses, sv)})
+	}
 	// The workshop's session.env and the portal's env for the workshop may use the
 	// session's data variables, $(name), as in the reference.
 	for _, list := range [][]portal.EnvVar{env.Workshop.Env, env.Env} {
@@ -409,6 +413,21 @@ func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment, 
 	}
 	return portal.StartRequest{Session: sess, Environment: env, PortalURL: s.cfg.PortalURL,
 		SessionURL: sessionURL, Env: vars, Vars: sv}
+}
+
+// ingressesJSON is the WORKSHOP_INGRESSES of a session: its ingresses as JSON, the values
+// of their headers expanded with the session's variables.
+func ingressesJSON(list []portal.SessionIngress, sv map[string]string) string {
+	out := make([]portal.SessionIngress, len(list))
+	for i, in := range list {
+		out[i] = in
+		out[i].Headers = nil
+		for _, h := range in.Headers {
+			out[i].Headers = append(out[i].Headers, portal.EnvVar{Name: h.Name, Value: portal.ExpandVars(h.Value, sv)})
+		}
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
 }
 
 // watchedLister is an optional ability of a store's Tx: listing the WAITING and RUNNING

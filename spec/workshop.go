@@ -21,7 +21,7 @@ var (
 	ignoredWorkshopSpec = []string{"publish", "packages"}
 	ignoredEnvironment  = []string{"secrets", "assets", "images"}
 	ignoredSession      = []string{
-		"ingresses", "patches", "security", "volumes",
+		"patches", "security", "volumes",
 		"volumeMounts", "serviceAccount", "dashboards", "config", "variables",
 	}
 	ignoredApplications = []string{
@@ -140,6 +140,7 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 	readNamespaces(session.obj("namespaces"), &w.Namespaces)
 	w.SessionObjects = readObjects(session, "objects")
 	warnWorkshopAccount(session, "objects", w.SessionObjects)
+	w.Ingresses = readIngresses(d, session)
 	session.ignore(ignoredSession...)
 	session.finish()
 	environment := spec.obj("environment")

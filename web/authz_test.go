@@ -124,6 +124,8 @@ var authzTable = []authzRoute{
 		want:   want{bad, bad, bad, bad, bad, bad, bad}},
 	{pattern: "/workshops/session/{session}/delete/", method: "GET", target: "/workshops/session/{session}/delete/",
 		want: want{found, found, ok, found, found, found, found}},
+	{pattern: "/workshops/session/{session}/ingress/{ingress}/", method: "GET", target: "/workshops/session/{session}/ingress/web/",
+		want: want{found, found, found, found, found, found, found}},
 	{pattern: "/workshops/session/{session}/", method: "GET", target: "/workshops/session/{session}/",
 		want: want{found, found, ok, found, found, found, found}, changes: []caller{owner}},
 	{pattern: "/workshops/environment/{env}/", method: "GET", target: "/workshops/environment/{env}/",

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
+	"regexp"
 	"sync"
 	"time"
 
@@ -16,15 +17,63 @@ import (
 // session the request is for.
 const SessionHeader = "X-Portal-Session"
 
-// proxy serves a request for the session host <name>.<IngressDomain> by passing it to the
-// session's dashboard. The dashboard checks tickets and cookies itself; the proxy first
-// takes out those whose portal login has ended (see revoked).
-func (s *Server) proxy(w http.ResponseWriter, r *http.Request, name string) {
-	sess, drop, err := s.proxyLookup(r, name)
+// IngressHeader names, on a request the session proxy passes to a dashboard for one of the
+// session's ingress hosts, <ingress>-<session>.<IngressDomain>, the ingress. It is absent
+// on requests for the session host itself, whatever the browser sent.
+const IngressHeader = "X-Portal-Ingress"
+
+// proxy serves a request for a host <label>.<IngressDomain>: the session host of the
+// session named label, else the ingress host of a session (see sessionOfHost).
+func (s *Server) proxy(w http.ResponseWriter, r *http.Request, label string) {
+	sess, drop, ingress, err := s.sessionOfHost(r, label)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	name := label
+	if sess != nil {
+		name = sess.Name
+	}
+	s.proxySession(w, r, name, ingress, sess, drop)
+}
+
+// sessionOfHost returns the session whose host <label>.<IngressDomain> is: the session named
+// label, else the session named label's part after a '-' whose part before it (the
+// ingress's name) is a DNS label, trying the shortest ingress name first. Sessions the
+// proxy cache holds are found without reading the store. The session is nil when none
+// matches.
+func (s *Server) sessionOfHost(r *http.Request, label string) (*portal.Session, revoked, string, error) {
+	type candidate struct{ session, ingress string }
+	cands := []candidate{{session: label}}
+	for i := 1; i < len(label)-1; i++ {
+		if label[i] == '-' && ingressLabel.MatchString(label[:i]) {
+			cands = append(cands, candidate{session: label[i+1:], ingress: label[:i]})
+		}
+	}
+	g := s.proxyCache.current(s.store)
+	for _, c := range cands {
+		if sess, ok := g.session(c.session); ok && sess != nil {
+			sess, drop, err := s.proxyLookup(r, c.session)
+			return sess, drop, c.ingress, err
+		}
+	}
+	for _, c := range cands {
+		sess, drop, err := s.proxyLookup(r, c.session)
+		if err != nil || sess != nil {
+			return sess, drop, c.ingress, err
+		}
+	}
+	return nil, revoked{}, "", nil
+}
+
+// ingressLabel is the name of an ingress, as spec.session.ingresses allows it.
+var ingressLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// proxySession serves a request for session name's host, or its ingress's host when
+// ingress is set, by passing it to the session's dashboard (sess, nil when there is no such
+// session). The dashboard checks tickets and cookies itself; the proxy first takes out
+// those whose portal login has ended (drop).
+func (s *Server) proxySession(w http.ResponseWriter, r *http.Request, name, ingress string, sess *portal.Session, drop revoked) {
 	if sess == nil || over(sess.State) {
 		if !pageRequest(r) {
 			s.ended(w, sess)
@@ -45,6 +94,10 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, name string) {
 	// A dashboard that serves several sessions tells them apart by this header; only the
 	// proxy sets it, whatever the browser sent.
 	r.Header.Set(SessionHeader, name)
+	r.Header.Del(IngressHeader)
+	if ingress != "" {
+		r.Header.Set(IngressHeader, ingress)
+	}
 	if upgradeRequest(r) && s.proxyUpgrade(w, drop.apply(r), sess.Endpoint) {
 		return
 	}

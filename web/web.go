@@ -141,6 +141,7 @@ func (s *Server) routes() {
 
 	s.handle("/workshops/session/{session}/activate/", s.page(s.handleActivate))
 	s.handle("/workshops/session/{session}/delete/", s.form(s.handleDelete, s.handleDeletePost))
+	s.handle("/workshops/session/{session}/ingress/{ingress}/", s.page(s.handleIngressLogin))
 	s.handle("/workshops/session/{session}/", s.page(s.handleSessionPage))
 	s.handle("/workshops/environment/{env}/", s.page(s.handleEnvironmentPage))
 	s.mux.HandleFunc("/{$}", s.page(s.handleIndex))
