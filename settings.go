@@ -132,6 +132,8 @@ type Workshop struct {
 	Content []ContentSource
 	// Terminals is the number of terminal panes of the dashboard (1 to 3).
 	Terminals int
+	// Dashboards are the dashboard's extra tabs (spec.session.dashboards), in order.
+	Dashboards []Dashboard
 	Env       []EnvVar
 	// Resources are the limits of each session's workload (zero = the provisioner's default).
 	Resources SessionResources
@@ -147,6 +149,14 @@ type Workshop struct {
 	// yet expanded (ExpandVars). The local provisioner ignores them.
 	SessionObjects     []string
 	EnvironmentObjects []string
+}
+
+// Dashboard is an extra tab of a session's dashboard.
+type Dashboard struct {
+	Name string `json:"name"`
+	// URL is an http or https URL, a path on the dashboard's own host ("/…"), or
+	// terminal:<name> for a named terminal; it may hold the session's $(variables).
+	URL string `json:"url"`
 }
 
 // Kinds of ContentSource.
