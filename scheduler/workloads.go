@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -399,6 +400,15 @@ func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment, 
 	}
 	if env.Expires > 0 {
 		vars = append(vars, portal.EnvVar{Name: "ENABLE_COUNTDOWN", Value: "true"})
+	}
+	if len(env.Workshop.Dashboards) > 0 {
+		// The dashboard's extra tabs, their URLs with the session's variables.
+		tabs := make([]portal.Dashboard, len(env.Workshop.Dashboards))
+		for i, d := range env.Workshop.Dashboards {
+			tabs[i] = portal.Dashboard{Name: d.Name, URL: portal.ExpandVars(d.URL, sv)}
+		}
+		b, _ := json.Marshal(tabs) // strings only: cannot fail
+		vars = append(vars, portal.EnvVar{Name: "WORKSHOP_DASHBOARDS", Value: string(b)})
 	}
 	// The workshop's session.env and the portal's env for the workshop may use the
 	// session's data variables, $(name), as in the reference.
