@@ -104,10 +104,16 @@ func findSlides(content fs.FS) (fs.FS, string) {
 	return nil, ""
 }
 
-// slidesURL is the path of a slides file.
-func slidesURL(name string) string { return "/workshop/slides/" + name }
+// slidesURL is the path of a slides file; index.html is the folder's.
+func slidesURL(name string) string {
+	if name == "index.html" {
+		return "/workshop/slides/"
+	}
+	return "/workshop/slides/" + name
+}
 
-// handleSlides is GET /workshop/slides/{path...}: the files of the workshop's slides.
+// handleSlides is GET /workshop/slides/{path...}: the files of the workshop's slides, a
+// folder's index.html for the folder.
 // They are the workshop's own, like its instructions, and run as pages of the dashboard
 // (reveal.js and the like need their scripts).
 func (s *Server) handleSlides(w http.ResponseWriter, r *http.Request) {
@@ -115,6 +121,9 @@ func (s *Server) handleSlides(w http.ResponseWriter, r *http.Request) {
 	if s.slides == nil || !fs.ValidPath(name) {
 		http.NotFound(w, r)
 		return
+	}
+	if st, err := fs.Stat(s.slides, name); err == nil && st.IsDir() {
+		name = path.Join(name, "index.html")
 	}
 	st, err := fs.Stat(s.slides, name)
 	if err != nil || st.IsDir() {

@@ -19,12 +19,12 @@ func TestTabsFor(t *testing.T) {
 		slides    string
 		want      []tab
 	}{
-		{"terminals, dashboards and slides", []string{"1", "2"}, "/workshop/slides/index.html", []tab{
+		{"terminals, dashboards and slides", []string{"1", "2"}, "/workshop/slides/", []tab{
 			{Key: "terminal", Name: "Terminal", Builtin: true},
 			{Key: "dash-1", Name: "Docs", URL: "https://example.test/"},
 			{Key: "dash-2", Name: "Build", Terminal: "build"},
 			{Key: "dash-3", Name: "Notes", URL: "/files/notes.txt"},
-			{Key: "slides", Name: "Slides", URL: "/workshop/slides/index.html", Builtin: true},
+			{Key: "slides", Name: "Slides", URL: "/workshop/slides/", Builtin: true},
 		}},
 		// Without the terminal application there is no Terminal tab and no named terminal.
 		{"no terminals", nil, "", []tab{
