@@ -134,7 +134,7 @@ type Workshop struct {
 	Terminals int
 	// Dashboards are the dashboard's extra tabs (spec.session.dashboards), in order.
 	Dashboards []Dashboard
-	Env       []EnvVar
+	Env        []EnvVar
 	// Resources are the limits of each session's workload (zero = the provisioner's default).
 	Resources SessionResources
 	// Image is the image of the session's workload on Kubernetes (spec.workshop.image; ""

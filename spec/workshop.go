@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"regexp/syntax"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
