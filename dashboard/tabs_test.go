@@ -98,3 +98,36 @@ func TestFindSlides(t *testing.T) {
 		})
 	}
 }
+
+// The slides route serves the slides folder's files, index.html for the folder, and
+// nothing outside it; the page's tab bar links the Slides tab there.
+func TestSlidesRoute(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"workshop/workshop.yaml":            "modules: {}\n", // the classic layout
+		"workshop/content/01-intro.md":      "# Intro\n",
+		"workshop/slides/index.html":        "<h1>deck</h1>",
+		"workshop/slides/css/theme.css":     "h1 {}",
+		"workshop/content/secret-notes.txt": "not a slide",
+	})
+	s, clock := newTestServer(t, func(c *Config) { c.ContentDir = dir })
+	c := login(t, s, clock.Now())
+	for _, tt := range []struct {
+		target string
+		code   int
+		body   string
+	}{
+		{"/workshop/slides/", 200, "<h1>deck</h1>"},
+		{"/workshop/slides/css/theme.css", 200, "h1 {}"},
+		{"/workshop/slides/missing.html", 404, ""},
+		{"/workshop/slides/%2e%2e/content/secret-notes.txt", 404, ""},
+	} {
+		code, body := get(t, s, c, tt.target)
+		if code != tt.code || (tt.body != "" && body != tt.body) {
+			t.Errorf("GET %s: %d %q, want %d %q", tt.target, code, body, tt.code, tt.body)
+		}
+	}
+	_, page := get(t, s, c, "/workshop/content/01-intro")
+	if want := `data-src="/workshop/slides/"`; !strings.Contains(page, want) {
+		t.Errorf("the page lacks the Slides tab's frame %s", want)
+	}
+}
