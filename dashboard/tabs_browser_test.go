@@ -25,7 +25,9 @@ func tabsPage(site string) string {
 		"```dashboard:reload-dashboard\nname: site\n```\n\n" +
 		"```dashboard:open-dashboard\nname: Terminal\n```\n\n" +
 		"```dashboard:delete-dashboard\nname: Site\n```\n\n" +
-		"```terminal:execute\nsession: build\ncommand: echo named-$TERMINAL_ID-$((6*7))\n```\n"
+		"```terminal:execute\nsession: build\ncommand: echo named-$TERMINAL_ID-$((6*7))\n```\n\n" +
+		"```dashboard:create-dashboard\nname: Logs\nurl: terminal:logs\n```\n\n" +
+		"```dashboard:create-dashboard\nname: Again\nurl: terminal:build\n```\n"
 }
 
 // In Chromium: the tab bar shows Terminal, the workshop's tabs and Slides; the dashboard:*
@@ -101,23 +103,38 @@ func TestDashboardTabsInBrowser(t *testing.T) {
 	pg.Run(click("execute"), selected("Build"),
 		poll(`(function () { var r = document.querySelector("#terminal-build .xterm-rows"); return r !== null && r.textContent.replace(/\u00a0/g, " ").indexOf("named-build-42") >= 0; })()`))
 	pg.Screenshot("tabs-named-terminal")
+	// A terminal tab by action gets its own shell; a second tab for the same terminal
+	// shows the one that has it.
+	var tabs int
+	pg.Run(
+		chromedp.Click(`pre[data-name="Logs"]`, chromedp.ByQuery), selected("Logs"),
+		poll(`document.querySelector("#terminal-logs .xterm-rows") !== null`),
+		chromedp.Click(`pre[data-name="Again"]`, chromedp.ByQuery), selected("Build"),
+		chromedp.Evaluate(`document.querySelectorAll('#dash-tabs [role="tab"]').length`, &tabs),
+	)
+	if tabs != 5 {
+		t.Errorf("%d tabs, want 5 (Terminal, Build, Notes, Slides, Logs)", tabs)
+	}
 
-	// The keyboard: ArrowRight, End, Home and ArrowLeft (wrapping) move the focus and the
-	// selection; only the selected tab is in the Tab order.
+	// The keyboard: Home, End and the arrow keys (wrapping) move the focus and the
+	// selection, and the Slides tab shows the slides; only the selected tab is in the Tab
+	// order.
 	var focused string
 	var inOrder int
 	pg.Run(
-		chromedp.Focus("#dtab-terminal", chromedp.ByID),
+		chromedp.Focus("#dtab-dash-1", chromedp.ByID), // Build, selected
+		chromedp.KeyEvent(kb.Home), selected("Terminal"),
 		chromedp.KeyEvent(kb.ArrowRight), selected("Build"),
-		chromedp.KeyEvent(kb.End), selected("Slides"),
+		chromedp.KeyEvent(kb.End), selected("Logs"),
+		chromedp.KeyEvent(kb.ArrowLeft), selected("Slides"),
 		poll(`(function () { var f = document.querySelector("#dpanel-slides iframe"); try { return f.contentDocument.getElementById("slide").textContent === "Slide one"; } catch (e) { return false; } })()`),
 		chromedp.KeyEvent(kb.Home), selected("Terminal"),
-		chromedp.KeyEvent(kb.ArrowLeft), selected("Slides"), // from the first, wrapping
+		chromedp.KeyEvent(kb.ArrowLeft), selected("Logs"), // from the first, wrapping
 		chromedp.Evaluate(`document.activeElement.textContent`, &focused),
 		chromedp.Evaluate(`document.querySelectorAll('#dash-tabs [tabindex="0"]').length`, &inOrder),
 	)
-	if focused != "Slides" || inOrder != 1 {
-		t.Errorf("focus on %q with %d tabs in the Tab order, want Slides and 1", focused, inOrder)
+	if focused != "Logs" || inOrder != 1 {
+		t.Errorf("focus on %q with %d tabs in the Tab order, want Logs and 1", focused, inOrder)
 	}
 	pg.Screenshot("tabs-slides")
 
@@ -126,7 +143,7 @@ func TestDashboardTabsInBrowser(t *testing.T) {
 	pg.Run(
 		chromedp.EmulateViewport(390, 800),
 		chromedp.Click("#tab-terminals", chromedp.ByID),
-		selected("Slides"),
+		selected("Logs"),
 		chromedp.Evaluate(`document.documentElement.scrollWidth > document.documentElement.clientWidth`, &overflow),
 		chromedp.Evaluate(`document.getElementById("dash-tabs").getBoundingClientRect().width > 300`, &barVisible),
 	)

@@ -580,7 +580,8 @@
 
   // dashboardAction does a dashboard:* action on the tab named name and returns what the
   // block says, or "" when it could not: open-dashboard shows the tab; create-dashboard
-  // adds it (showing url) unless one of that name exists, and shows it; reload-dashboard
+  // adds it (showing url) unless one of that name, or one showing the same named
+  // terminal, exists, and shows it; reload-dashboard
   // loads the tab's frame again, from url when given (adding the tab when missing and url
   // is given); delete-dashboard removes a tab the workshop added (not Terminal or Slides).
   function dashboardAction(kind, name, url, focus) {
@@ -592,6 +593,10 @@
         selectDashTab(tab, focus);
         return "Opened";
       case "create-dashboard":
+        var named = /^terminal:(.+)$/.exec(url);
+        if (!tab && named && document.querySelector('div.terminal[data-terminal="' + named[1] + '"]')) {
+          tab = ensureTerminalTab(named[1]); // one pane per terminal: show the tab that has it
+        }
         var made = !tab;
         if (made) { tab = addTab(name, url); }
         selectDashTab(tab, focus);
