@@ -132,7 +132,9 @@ type Workshop struct {
 	Content []ContentSource
 	// Terminals is the number of terminal panes of the dashboard (1 to 3).
 	Terminals int
-	Env       []EnvVar
+	// Dashboards are the dashboard's extra tabs (spec.session.dashboards), in order.
+	Dashboards []Dashboard
+	Env        []EnvVar
 	// Resources are the limits of each session's workload (zero = the provisioner's default).
 	Resources SessionResources
 	// Image is the workshop image (spec.workshop.image; "" = the provisioner's session
@@ -172,6 +174,14 @@ type SessionIngress struct {
 	// Headers are set on every request to the application, their values not yet expanded
 	// (ExpandVars).
 	Headers []EnvVar `json:"headers,omitempty"`
+}
+
+// Dashboard is an extra tab of a session's dashboard.
+type Dashboard struct {
+	Name string `json:"name"`
+	// URL is an http or https URL, a path on the dashboard's own host ("/…"), or
+	// terminal:<name> for a named terminal; it may hold the session's $(variables).
+	URL string `json:"url"`
 }
 
 // Kinds of ContentSource.

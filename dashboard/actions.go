@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,9 +27,12 @@ import (
 type action struct {
 	// Kind is execute, input, interrupt, clear, select, copy, copy-and-edit, open-url,
 	// examiner, section-begin, section-end, section-heading, download-file, copy-file,
-	// upload-file or upload-files.
-	Kind     string
-	Terminal string // "1", "2", "3", "all"; "" for actions that use no terminal
+	// upload-file, upload-files, open-dashboard, create-dashboard, reload-dashboard or
+	// delete-dashboard.
+	Kind string
+	// Terminal is "1", "2", "3", "all" or a named terminal (terminal.ValidName); "" for
+	// actions that use no terminal.
+	Terminal string
 	Text     string // what is run, typed or copied; the URL of open-url; a file's path
 	Shown    string // what the block shows instead of Text ("" = Text)
 	NoEnter  bool   // input: do not press Enter after the text
@@ -65,16 +69,14 @@ var yamlKinds = map[string]string{
 	"section:begin":         "section-begin", "section:end": "section-end", "section:heading": "section-heading",
 	"files:download-file": "download-file", "files:copy-file": "copy-file",
 	"files:upload-file": "upload-file", "files:upload-files": "upload-files",
+	// The reference's expose-dashboard does what open-dashboard does: show the tab.
+	"dashboard:open-dashboard": "open-dashboard", "dashboard:expose-dashboard": "open-dashboard",
+	"dashboard:create-dashboard": "create-dashboard", "dashboard:reload-dashboard": "reload-dashboard",
+	"dashboard:delete-dashboard": "delete-dashboard",
 }
 
 // unsupported are the reference's actions the dashboard knows and does not offer, with why.
-var unsupported = map[string]string{
-	"dashboard:open-dashboard":   "the dashboard has no tabs besides the terminals",
-	"dashboard:create-dashboard": "the dashboard has no tabs besides the terminals",
-	"dashboard:reload-dashboard": "the dashboard has no tabs besides the terminals",
-	"dashboard:delete-dashboard": "the dashboard has no tabs besides the terminals",
-	"dashboard:expose-dashboard": "the dashboard has no tabs besides the terminals",
-}
+var unsupported = map[string]string{}
 
 // yamlAction is the body of a YAML-bodied action block (```terminal:execute and the like).
 type yamlAction struct {
@@ -185,8 +187,8 @@ func parseAction(lang, body string) (a action, ok bool, err error) {
 			a.Terminal = "all"
 		} else if y.Session != nil {
 			s := fmt.Sprint(y.Session)
-			if n, err := strconv.Atoi(s); err != nil || n < 1 || n > terminal.Max {
-				return a, true, fmt.Errorf("%s: session must be 1 to %d (named terminal sessions are not supported), got %q", lang, terminal.Max, s)
+			if n, err := strconv.Atoi(s); (err != nil || n < 1 || n > terminal.Max) && !terminal.ValidName(s) {
+				return a, true, fmt.Errorf("%s: session must be 1 to %d or a name (a letter, then up to 31 letters, digits, - or _), got %q", lang, terminal.Max, s)
 			}
 			a.Terminal = s
 		}
@@ -311,6 +313,24 @@ func parseAction(lang, body string) (a action, ok bool, err error) {
 		} else {
 			subject = cmp.Or(subject, fmt.Sprintf("Copy file %q to paste buffer", cmp.Or(y.Path, y.URL)))
 		}
+	case "open-dashboard", "create-dashboard", "reload-dashboard", "delete-dashboard":
+		if !dashboardName.MatchString(y.Name) {
+			return a, true, fmt.Errorf("%s: name must be a tab's name (letters, digits, spaces, - or _, up to 64), got %q", lang, y.Name)
+		}
+		a.Data["name"] = y.Name
+		if y.URL != "" || kind == "create-dashboard" {
+			if kind == "open-dashboard" || kind == "delete-dashboard" {
+				return a, true, fmt.Errorf("%s: url is not an option of this action", lang)
+			}
+			if err := checkDashboardURL(lang, "url", y.URL); err != nil {
+				return a, true, err
+			}
+			a.Data["url"] = y.URL
+		}
+		subject = cmp.Or(subject, fmt.Sprintf(map[string]string{
+			"open-dashboard": "Open dashboard %q", "create-dashboard": "Create dashboard %q",
+			"reload-dashboard": "Reload dashboard %q", "delete-dashboard": "Delete dashboard %q",
+		}[kind], y.Name))
 	case "upload-file":
 		if !localPath(y.Path) {
 			return a, true, fmt.Errorf("%s: path must be a file name in the uploads folder (relative, without ..), got %q", lang, y.Path)
@@ -340,6 +360,29 @@ func checkURL(lang, field, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%s: %s must be an http or https URL, got %q", lang, field, raw)
+	}
+	return nil
+}
+
+// dashboardName is the form of a dashboard tab's name, in session.dashboards and in the
+// dashboard actions; tabs are matched without regard to case.
+var dashboardName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 _-]{0,63}$`)
+
+// checkDashboardURL checks that field of an action is what a dashboard tab shows: an
+// http or https URL, a path on the session's own host ("/…"), or terminal:<name> for a
+// named terminal.
+func checkDashboardURL(lang, field, raw string) error {
+	if name, ok := strings.CutPrefix(raw, "terminal:"); ok {
+		if !terminal.ValidName(name) {
+			return fmt.Errorf("%s: %s terminal:<name> needs a name of a letter, then up to 31 letters, digits, - or _, got %q", lang, field, raw)
+		}
+		return nil
+	}
+	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") {
+		return nil
+	}
+	if err := checkURL(lang, field, raw); err != nil {
+		return fmt.Errorf("%s: %s must be an http or https URL, a path starting with /, or terminal:<name>, got %q", lang, field, raw)
 	}
 	return nil
 }
@@ -394,7 +437,8 @@ func actionHTML(lang, body string) (out string, isAction bool) {
 	hidden := a.Data["hidden"] == "true" || a.Kind == "section-end"
 	shown := a.Text
 	switch a.Kind {
-	case "select", "examiner", "section-begin", "section-end", "section-heading",
+	case "open-dashboard", "create-dashboard", "reload-dashboard", "delete-dashboard",
+		"select", "examiner", "section-begin", "section-end", "section-heading",
 		"download-file", "copy-file", "upload-file", "upload-files":
 		// The caption is the block; a description follows it.
 		shown = a.Title

@@ -72,6 +72,8 @@ type Config struct {
 	Vars map[string]string
 	// Terminals is the number of terminal panes, 1 to 3; 0 means 1, a negative number none.
 	Terminals int // WORKSHOP_TERMINALS ("0" = none)
+	// Dashboards are the extra tabs next to the terminals (session.dashboards).
+	Dashboards []portal.Dashboard // WORKSHOP_DASHBOARDS, a JSON list of {"name", "url"}
 	// Shell is the argv of every terminal's shell (nil = /bin/bash -l, or /bin/sh where
 	// bash is missing). A sandbox wraps shells by setting it.
 	Shell []string // DASHBOARD_SHELL, a JSON array of strings
@@ -155,6 +157,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if cfg.Terminals, err = terminal.CountFromEnv(getenv); err != nil {
 		return Config{}, err
 	}
+	if cfg.Dashboards, err = dashboardsFromEnv(getenv); err != nil {
+		return Config{}, err
+	}
 	if sock := getenv("PORTAL_SOCKET"); sock != "" {
 		// The session has no network path to the portal: its calls go through this socket.
 		cfg.HTTPClient = unixClient(sock)
@@ -188,6 +193,8 @@ type Server struct {
 	terms   terminal.Set
 	vendor  fs.FS
 	built   bool           // the xterm.js assets are present
+	slides  fs.FS          // the workshop's slides folder (nil = none)
+	tabs    []tab          // the right-hand side's tabs as the page opens
 	pending sync.WaitGroup // events on their way to the portal
 	spent   ticket.Spent   // page tickets already exchanged
 	closed  atomic.Bool    // Close was called
@@ -222,6 +229,10 @@ type assetSet struct {
 	tmpl   *template.Template
 	vendor fs.FS
 	built  bool // the xterm.js assets are present
+	// slides is the workshop's slides folder, slidesEntry the file its tab opens (nil, ""
+	// = no slides).
+	slides      fs.FS
+	slidesEntry string
 }
 
 // loadAssets reads the workshop content in contentDir ("" = the embedded sample) and
@@ -262,7 +273,9 @@ func loadAssets(contentDir string) (*assetSet, error) {
 	}
 	_, xtermErr := fs.Stat(dist, "xterm.js")
 	_, fitErr := fs.Stat(dist, "addon-fit.js")
-	return &assetSet{source: src, close: closeSrc, tmpl: tmpl, vendor: dist, built: xtermErr == nil && fitErr == nil}, nil
+	slides, entry := findSlides(fsys)
+	return &assetSet{source: src, close: closeSrc, tmpl: tmpl, vendor: dist, built: xtermErr == nil && fitErr == nil,
+		slides: slides, slidesEntry: entry}, nil
 }
 
 // release removes what loading the assets left on disk.
@@ -331,7 +344,7 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminal.Set, err
 	start := cfg.Clock()
 	s := &Server{cfg: cfg, now: cfg.Clock, log: log, client: client, mux: newRouteMux(),
 		source: set.source, content: w, tmpl: set.tmpl, vendor: set.vendor, built: set.built,
-		lastSeen: start, lastView: start}
+		slides: set.slides, lastSeen: start, lastView: start}
 	if terms == nil {
 		terms = func(s *Server) (terminal.Set, error) { return s.newTerminals() }
 	}
@@ -339,6 +352,11 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminal.Set, err
 		return nil, err
 	}
 	s.ingresses = s.newIngresses(s.dialApp)
+	slides := ""
+	if set.slides != nil {
+		slides = slidesURL(set.slidesEntry)
+	}
+	s.tabs = tabsFor(s.terms.IDs(), cfg.Dashboards, slides)
 	s.routes()
 	return s, nil
 }
@@ -409,6 +427,7 @@ func (s *Server) routes() {
 	post := func(h http.HandlerFunc) http.Handler { return s.owner(s.sameOrigin(h)) }
 	s.mux.Handle("GET /{$}", own(s.handleIndex))
 	s.mux.Handle("GET /workshop/content/{page...}", own(s.handlePage))
+	s.mux.Handle("GET /workshop/slides/{path...}", own(s.handleSlides))
 	s.mux.Handle("POST /session/ping", post(s.handlePing))
 	s.mux.Handle("POST /session/heartbeat", post(s.handleHeartbeat))
 	s.mux.Handle("GET /session/schedule", own(s.handleSchedule))

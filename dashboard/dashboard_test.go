@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"portal"
 	"portal/ticket"
 )
 
@@ -566,7 +567,8 @@ func TestConfigFromEnv(t *testing.T) {
 		"ENVIRONMENT_NAME": "portal-w01", "SESSION_HOSTNAME": "s.example.test", "INGRESS_PORT": "8080",
 		"INGRESS_PORT_SUFFIX": ":8080", "WORKSHOP_DESCRIPTION": "A lab", "PLATFORM_ARCH": "arm64",
 		"CLUSTER_DOMAIN": "cluster.local", "CONFIG_PASSWORD": "cfg", "SERVICES_PASSWORD": "svc",
-		"DASHBOARD_SANDBOX": `["/opt/portal/bwrap","--"]`,
+		"DASHBOARD_SANDBOX":   `["/opt/portal/bwrap","--"]`,
+		"WORKSHOP_DASHBOARDS": `[{"name":"Docs","url":"/files/docs.html"}]`,
 	}
 	cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -575,7 +577,8 @@ func TestConfigFromEnv(t *testing.T) {
 	want := Config{
 		Session: testSession, Secret: testSecret, PortalURL: testPortal, ContentDir: "/content",
 		Listen: ":10080", AddrFile: "/tmp/addr", WorkshopTitle: "Lab", TokenDir: DefaultTokenDir,
-		Sandbox: []string{"/opt/portal/bwrap", "--"},
+		Sandbox:    []string{"/opt/portal/bwrap", "--"},
+		Dashboards: []portal.Dashboard{{Name: "Docs", URL: "/files/docs.html"}},
 		Vars: map[string]string{
 			"session_name": testSession, "session_url": "http://s.example.test", "workshop_name": "lab",
 			"ingress_domain": "example.test", "ingress_protocol": "http", "training_portal": "portal",

@@ -42,6 +42,7 @@ type pageView struct {
 	Last       bool
 	ExitURL    string
 	Terminals  []string // terminal ids, "1"…
+	Tabs       []tab    // the right-hand side's tabs (none: the instructions alone)
 	Built      bool     // the terminal assets are present
 	Setup      setupView
 }
@@ -91,6 +92,7 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 		v.Next = &v.TOC[i+1]
 	}
 	v.Terminals = s.terms.IDs()
+	v.Tabs = s.tabs
 	var buf bytes.Buffer
 	if err := s.tmpl.ExecuteTemplate(&buf, "page.html", v); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
@@ -108,7 +110,7 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 // contentSecurityPolicy keeps any markup that slips into the instructions from running
 // script or loading from elsewhere; images may come from anywhere, as workshops link them.
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
-	"img-src * data:; connect-src 'self'; frame-ancestors *; base-uri 'none'; form-action 'none'"
+	"img-src * data:; connect-src 'self'; frame-src 'self' http: https:; frame-ancestors *; base-uri 'none'; form-action 'none'"
 
 // viewed records a view of page i: the activity figures, where the dashboard reopens, and
 // the workshop events (Workshop/Start once, Workshop/View every time, Workshop/Last on the

@@ -208,6 +208,8 @@ func (rt *relayTerminals) post(ctx context.Context, path string, body any) error
 			return nil
 		case http.StatusNotFound:
 			return terminal.ErrNoTerminal
+		case http.StatusConflict:
+			return terminal.ErrTooManyTerminals
 		}
 		return fmt.Errorf("terminals agent: POST %s: status %d: %s", path, resp.StatusCode, bytes.TrimSpace(msg))
 	})

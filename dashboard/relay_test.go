@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -508,5 +509,28 @@ func TestRelayReportsTheAgentsSetup(t *testing.T) {
 	defer rh.portal.mu.Unlock()
 	if n := slices.Index(rh.portal.events, "Workshop/Error"); n < 0 || slices.Contains(rh.portal.events[n+1:], "Workshop/Error") {
 		t.Errorf("events %v, want Workshop/Error once", rh.portal.events)
+	}
+}
+
+// A named terminal on a shared host: the relay passes its name to the session's terminals
+// agent, whose shell of that name runs the input action and streams to the browser; the
+// agent's limit of named terminals reaches the page as 409.
+func TestRelayNamedTerminal(t *testing.T) {
+	rh := newRelayHarness(t)
+	if code, body := rh.post("/terminal/build/input", `{"text":"echo named-$TERMINAL_ID-$((6*7))","enter":true}`); code != http.StatusNoContent {
+		t.Fatalf("input to named terminal build: status %d %s, want 204", code, body)
+	}
+	c, resp, err := rh.dial("build")
+	if err != nil {
+		t.Fatalf("dial terminal build through the host: %v (%v)", err, resp)
+	}
+	newTermConn(t, c).waitFor(`named-build-42`)
+	for i := 2; i <= terminal.MaxNamed; i++ {
+		if code, body := rh.post(fmt.Sprintf("/terminal/n%d/clear", i), `{}`); code != http.StatusNoContent {
+			t.Fatalf("named terminal %d: status %d %s, want 204", i, code, body)
+		}
+	}
+	if code, _ := rh.post("/terminal/onemore/clear", `{}`); code != http.StatusConflict {
+		t.Errorf("named terminal %d: status %d, want 409", terminal.MaxNamed+1, code)
 	}
 }

@@ -208,7 +208,9 @@ func TestStartRequestExpandsSessionEnv(t *testing.T) {
 		Workshop: portal.Workshop{Title: "T", Description: "About it", Env: []portal.EnvVar{
 			{Name: "APP_URL", Value: "$(ingress_protocol)://app-$(session_name).$(ingress_domain)$(ingress_port_suffix)/"},
 			{Name: "SERVICES", Value: "$(services_password)"},
-			{Name: "PLAIN", Value: "no variables"}}}}
+			{Name: "PLAIN", Value: "no variables"}},
+			Dashboards: []portal.Dashboard{{Name: "App", URL: "$(ingress_protocol)://app-$(session_name).$(ingress_domain)/"},
+				{Name: "Build", URL: "terminal:build"}}}}
 	req := h.s.startRequest(sess, env, "")
 	got := map[string]string{}
 	for _, v := range req.Env {
@@ -230,6 +232,7 @@ func TestStartRequestExpandsSessionEnv(t *testing.T) {
 		"SERVICES_PASSWORD":    portal.ServicesPassword("sec"),
 		"CLUSTER_DOMAIN":       "cluster.local",
 		"PLATFORM_ARCH":        runtime.GOARCH,
+		"WORKSHOP_DASHBOARDS":  `[{"name":"App","url":"http://app-lab-w01-s003.test/"},{"name":"Build","url":"terminal:build"}]`,
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %q (set %v), want %q", name, v, ok, want)

@@ -404,6 +404,15 @@ func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment, 
 	if len(env.Workshop.Ingresses) > 0 {
 		vars = append(vars, portal.EnvVar{Name: "WORKSHOP_INGRESSES", Value: ingressesJSON(env.Workshop.Ingresses, sv)})
 	}
+	if len(env.Workshop.Dashboards) > 0 {
+		// The dashboard's extra tabs, their URLs with the session's variables.
+		tabs := make([]portal.Dashboard, len(env.Workshop.Dashboards))
+		for i, d := range env.Workshop.Dashboards {
+			tabs[i] = portal.Dashboard{Name: d.Name, URL: portal.ExpandVars(d.URL, sv)}
+		}
+		b, _ := json.Marshal(tabs) // strings only: cannot fail
+		vars = append(vars, portal.EnvVar{Name: "WORKSHOP_DASHBOARDS", Value: string(b)})
+	}
 	// The workshop's session.env and the portal's env for the workshop may use the
 	// session's data variables, $(name), as in the reference.
 	for _, list := range [][]portal.EnvVar{env.Workshop.Env, env.Env} {

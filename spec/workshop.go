@@ -3,8 +3,11 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -22,7 +25,7 @@ var (
 	ignoredEnvironment  = []string{"secrets", "assets", "images"}
 	ignoredSession      = []string{
 		"patches", "security", "volumes",
-		"volumeMounts", "serviceAccount", "dashboards", "config", "variables",
+		"volumeMounts", "serviceAccount", "config", "variables",
 	}
 	ignoredApplications = []string{
 		"console", "docker", "editor", "examiner", "files", "git", "registry", "sshd",
@@ -137,6 +140,7 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 		}
 	}
 	resources.finish()
+	w.Dashboards = readDashboards(d, session)
 	readNamespaces(session.obj("namespaces"), &w.Namespaces)
 	w.SessionObjects = readObjects(session, "objects")
 	warnWorkshopAccount(session, "objects", w.SessionObjects)
@@ -152,6 +156,77 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 	spec.finish()
 	top.finish()
 	return w
+}
+
+// dashboardName is the form of a dashboard tab's name (the dashboard's actions match tabs
+// by name without regard to case); terminalName that of a named terminal.
+var (
+	dashboardName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 _-]{0,63}$`)
+	terminalName  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,31}$`)
+	// sessionVar is a $(name) the portal expands in a dashboard's URL.
+	sessionVar = regexp.MustCompile(`\$\([a-z_]+\)`)
+)
+
+// builtinTabs are the names of the dashboard's own tabs, which session.dashboards cannot
+// take.
+var builtinTabs = []string{"terminal", "slides", "editor", "console"}
+
+// readDashboards reads session.dashboards: a list of {name, url}, url an http or https
+// URL, a path starting with "/", or terminal:<name>; names unique without regard to case.
+func readDashboards(d *decoder, session *object) []portal.Dashboard {
+	var out []portal.Dashboard
+	seen := map[string]bool{}
+	for i, n := range session.list("dashboards") {
+		o := d.object(n, index(session.at("dashboards"), i))
+		var db portal.Dashboard
+		var nameOK, urlOK bool
+		db.Name, nameOK = o.str("name")
+		db.URL, urlOK = o.str("url")
+		key := strings.ToLower(db.Name)
+		switch {
+		case !o.has("name"):
+			d.fail(n, o.at("name"), "required field is missing")
+		case !nameOK:
+			// str said why
+		case !dashboardName.MatchString(db.Name):
+			d.fail(o.get("name"), o.at("name"), "expected letters, digits, spaces, - or _ (up to 64, starting with a letter or digit), got %q", db.Name)
+		case slices.Contains(builtinTabs, key):
+			d.fail(o.get("name"), o.at("name"), "%q is the name of one of the dashboard's own tabs", db.Name)
+		case seen[key]:
+			d.fail(o.get("name"), o.at("name"), "%q is listed twice", db.Name)
+		}
+		seen[key] = true
+		if !o.has("url") {
+			d.fail(n, o.at("url"), "required field is missing")
+		} else if !urlOK {
+			// str said why
+		} else if why := dashboardURLProblem(db.URL); why != "" {
+			d.fail(o.get("url"), o.at("url"), "%s, got %q", why, db.URL)
+		}
+		o.finish()
+		out = append(out, db)
+	}
+	return out
+}
+
+// dashboardURLProblem says what is wrong with a dashboard tab's url ("" = nothing).
+func dashboardURLProblem(raw string) string {
+	if name, ok := strings.CutPrefix(raw, "terminal:"); ok {
+		if !terminalName.MatchString(name) || name == "all" {
+			return "expected terminal:<name>, the name a letter, then up to 31 letters, digits, - or _"
+		}
+		return ""
+	}
+	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") {
+		return ""
+	}
+	// $(ingress_protocol) is http or https; other variables are parts of a host or path.
+	s := strings.ReplaceAll(raw, "$(ingress_protocol)", "http")
+	s = sessionVar.ReplaceAllString(s, "x")
+	if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "expected an http or https URL, a path starting with /, or terminal:<name>"
+	}
+	return ""
 }
 
 // readParams reads spec.request.parameters.

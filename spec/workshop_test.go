@@ -129,6 +129,33 @@ func TestWorkshopTerminals(t *testing.T) {
 	}
 }
 
+func TestWorkshopDashboards(t *testing.T) {
+	doc := workshopDoc("w") + `  session:
+    dashboards:
+    - name: Example
+      url: https://example.test/
+    - name: App
+      url: $(ingress_protocol)://app-$(session_namespace).$(ingress_domain)/
+    - name: Notes
+      url: /files/notes.txt
+    - name: Build
+      url: terminal:build
+`
+	c := mustParse(t, portalFor("w"), doc)
+	want := []portal.Dashboard{
+		{Name: "Example", URL: "https://example.test/"},
+		{Name: "App", URL: "$(ingress_protocol)://app-$(session_namespace).$(ingress_domain)/"},
+		{Name: "Notes", URL: "/files/notes.txt"},
+		{Name: "Build", URL: "terminal:build"},
+	}
+	if diff := cmp.Diff(want, c.Workshops["w"].Dashboards); diff != "" {
+		t.Errorf("Dashboards (-want +got):\n%s", diff)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings: %q", c.Warnings)
+	}
+}
+
 func TestWorkshopContentDir(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -198,6 +225,15 @@ func TestWorkshopErrors(t *testing.T) {
 		{"namespace budget", "  session:\n    namespaces:\n      budget: huge", "spec.session.namespaces.budget", `got "huge"`},
 		{"namespace role", "  session:\n    namespaces:\n      role: owner", "spec.session.namespaces.role", "expected one of admin, edit, view"},
 		{"security policy", "  session:\n    namespaces:\n      security:\n        policy: open", "spec.session.namespaces.security.policy", "expected one of restricted, baseline, privileged"},
+		{"dashboard name missing", "  session:\n    dashboards:\n    - url: /x", "spec.session.dashboards[0].name", "required field is missing"},
+		{"dashboard url missing", "  session:\n    dashboards:\n    - name: Docs", "spec.session.dashboards[0].url", "required field is missing"},
+		{"dashboard name form", "  session:\n    dashboards:\n    - name: \"<b>\"\n      url: /x", "spec.session.dashboards[0].name", `got "<b>"`},
+		{"dashboard name list", "  session:\n    dashboards:\n    - name: [a]\n      url: /x", "spec.session.dashboards[0].name", "expected a string"},
+		{"dashboard builtin", "  session:\n    dashboards:\n    - name: Terminal\n      url: /x", "spec.session.dashboards[0].name", "one of the dashboard's own tabs"},
+		{"dashboard twice", "  session:\n    dashboards:\n    - name: Docs\n      url: /x\n    - name: docs\n      url: /y", "spec.session.dashboards[1].name", "listed twice"},
+		{"dashboard url scheme", "  session:\n    dashboards:\n    - name: Docs\n      url: javascript:alert(1)", "spec.session.dashboards[0].url", "expected an http or https URL, a path starting with /, or terminal:<name>"},
+		{"dashboard terminal name", "  session:\n    dashboards:\n    - name: Docs\n      url: terminal:1", "spec.session.dashboards[0].url", "expected terminal:<name>"},
+		{"dashboards", "  session:\n    dashboards: {name: x}", "spec.session.dashboards", "expected a list"},
 		{"token enabled", "  session:\n    namespaces:\n      security:\n        token:\n          enabled: maybe", "spec.session.namespaces.security.token.enabled", "expected true or false"},
 	}
 	for _, tt := range tests {

@@ -51,6 +51,7 @@ func (c *envCache) decode(e *portal.Environment, workshop, settings string) erro
 	w.Params, w.Env = slices.Clone(w.Params), slices.Clone(w.Env)
 	w.SessionObjects, w.EnvironmentObjects = slices.Clone(w.SessionObjects), slices.Clone(w.EnvironmentObjects)
 	w.Ingresses = slices.Clone(w.Ingresses)
+	w.Dashboards = slices.Clone(w.Dashboards)
 	s.Labels, s.Env = slices.Clone(s.Labels), slices.Clone(s.Env)
 	return nil
 }

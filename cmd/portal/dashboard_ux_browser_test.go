@@ -295,7 +295,8 @@ func TestDashboardLayoutInBrowser(t *testing.T) {
 
 	for _, w := range []int64{1280, 900, 720} {
 		pg.Run(chromedp.EmulateViewport(w, 800), chromedp.Poll(`document.querySelector("#divider").getBoundingClientRect().width > 0`, nil))
-		in, term := rectOf(t, pg, "#instructions"), rectOf(t, pg, "#terminals")
+		// The right-hand side (the tab bar over the terminals) beside the instructions.
+		in, term := rectOf(t, pg, "#instructions"), rectOf(t, pg, "#workspace")
 		if in.Right > term.Left+0.5 || in.Width < 200 || term.Width < 200 || in.Top != term.Top {
 			t.Errorf("at %d px: instructions %+v and terminals %+v are not side by side", w, in, term)
 		}

@@ -45,53 +45,69 @@
 
   // ---- terminals --------------------------------------------------------------------
 
+  function termsReady() {
+    return typeof window.Terminal === "function" && window.FitAddon && window.FitAddon.FitAddon;
+  }
+
   function setupTerminals() {
-    var panes = document.querySelectorAll(".terminal");
-    if (!panes.length) { return; }
-    var ready = typeof window.Terminal === "function" && window.FitAddon && window.FitAddon.FitAddon;
-    panes.forEach(function (pane) {
-      var id = pane.getAttribute("data-terminal");
-      var screen = pane.querySelector(".terminal-screen");
-      var state = pane.querySelector(".terminal-state");
-      if (!ready) {
-        if (!screen.querySelector(".terminal-missing")) {
-          var p = document.createElement("p");
-          p.className = "terminal-missing";
-          p.textContent = "Terminal assets not built: run make assets.";
-          screen.appendChild(p);
-        }
-        return;
+    document.querySelectorAll("div.terminal[data-terminal]").forEach(setupPane);
+    window.addEventListener("resize", refitAll);
+  }
+
+  // setupPane opens the terminal of pane (a div.terminal with data-terminal) and connects
+  // it; a pane already set up is left alone.
+  function setupPane(pane) {
+    var id = pane.getAttribute("data-terminal");
+    if (terms[id]) { return; }
+    var screen = pane.querySelector(".terminal-screen");
+    var state = pane.querySelector(".terminal-state");
+    if (!termsReady()) {
+      if (!screen.querySelector(".terminal-missing")) {
+        var p = document.createElement("p");
+        p.className = "terminal-missing";
+        p.textContent = "Terminal assets not built: run make assets.";
+        screen.appendChild(p);
       }
-      var term = new window.Terminal({
-        cursorBlink: true, fontSize: 14, lineHeight: 1.2, scrollback: 5000,
-        fontFamily: '"JetBrains Mono", ui-monospace, SFMono-Regular, Menlo, Consolas, monospace',
-        theme: terminalTheme, minimumContrastRatio: 1
-      });
-      var fit = new window.FitAddon.FitAddon();
-      term.loadAddon(fit);
-      term.open(screen);
-      if (term.textarea) {
-        term.textarea.setAttribute("aria-describedby", "terminal-help");
-      }
-      var t = { id: id, term: term, fit: fit, ws: null, screen: screen, state: state, delay: 500, escaped: false };
-      term.attachCustomKeyEventHandler(function (ev) { return terminalKey(t, ev); });
-      terms[id] = t;
-      term.onData(function (d) { send(t, encoder.encode(d)); });
-      term.onBinary(function (d) {
-        var b = new Uint8Array(d.length);
-        for (var i = 0; i < d.length; i++) { b[i] = d.charCodeAt(i) & 255; }
-        send(t, b);
-      });
-      term.onResize(function (size) { sendResize(t, size.cols, size.rows); });
-      refit(t);
-      connect(t);
-      if (window.ResizeObserver) {
-        new ResizeObserver(function () { refit(t); }).observe(screen);
-      }
+      return;
+    }
+    var term = new window.Terminal({
+      cursorBlink: true, fontSize: 14, lineHeight: 1.2, scrollback: 5000,
+      fontFamily: '"JetBrains Mono", ui-monospace, SFMono-Regular, Menlo, Consolas, monospace',
+      theme: terminalTheme, minimumContrastRatio: 1
     });
-    window.addEventListener("resize", function () {
-      Object.keys(terms).forEach(function (id) { refit(terms[id]); });
+    var fit = new window.FitAddon.FitAddon();
+    term.loadAddon(fit);
+    term.open(screen);
+    if (term.textarea) {
+      term.textarea.setAttribute("aria-describedby", "terminal-help");
+    }
+    var t = { id: id, term: term, fit: fit, ws: null, screen: screen, state: state, delay: 500, escaped: false };
+    term.attachCustomKeyEventHandler(function (ev) { return terminalKey(t, ev); });
+    terms[id] = t;
+    term.onData(function (d) { send(t, encoder.encode(d)); });
+    term.onBinary(function (d) {
+      var b = new Uint8Array(d.length);
+      for (var i = 0; i < d.length; i++) { b[i] = d.charCodeAt(i) & 255; }
+      send(t, b);
     });
+    term.onResize(function (size) { sendResize(t, size.cols, size.rows); });
+    refit(t);
+    connect(t);
+    if (window.ResizeObserver) {
+      t.observer = new ResizeObserver(function () { refit(t); });
+      t.observer.observe(screen);
+    }
+  }
+
+  // dropTerminal disconnects terminal id's pane and forgets it; its shell runs on, and a
+  // pane that shows it again gets its scrollback.
+  function dropTerminal(id) {
+    var t = terms[id];
+    if (!t) { return; }
+    delete terms[id];
+    if (t.observer) { t.observer.disconnect(); }
+    if (t.ws) { var ws = t.ws; t.ws = null; ws.close(); }
+    t.term.dispose();
   }
 
   // Esc then Tab leaves the terminal (the terminal gets the Esc, not the Tab): back to the
@@ -153,7 +169,7 @@
     };
     ws.onerror = function () { /* onclose follows */ };
     ws.onclose = function () {
-      if (t.ws !== ws || over) { return; }
+      if (t.ws !== ws || over || terms[t.id] !== t) { return; }
       t.ws = null;
       checkSoon(); // a terminal that drops may mean the session ended
       t.state.textContent = "reconnecting…";
@@ -163,10 +179,17 @@
     };
   }
 
-  // showTerminal makes terminal id visible (the Terminals tab on a phone) and flashes it;
-  // with focus it also moves the keyboard focus there (a click, not Enter on an action).
+  // showTerminal makes terminal id visible (its dashboard tab, created for a named
+  // terminal seen first, and the Workspace on a phone) and flashes it; with focus it also
+  // moves the keyboard focus there (a click, not Enter on an action).
   function showTerminal(id, focus) {
     if (phone.matches) { selectTab("terminals"); }
+    if (/^[1-9]$/.test(id) || id === "all") {
+      var main = document.getElementById("dtab-terminal");
+      if (main) { selectDashTab(main, false); }
+    } else {
+      selectDashTab(ensureTerminalTab(id), false);
+    }
     var t = terms[id];
     if (t && focus) { t.term.focus(); }
     var pane = document.getElementById("terminal-" + id);
@@ -449,9 +472,177 @@
       case "upload-file":
       case "upload-files":
         return upload(el, kind);
+      case "open-dashboard":
+      case "create-dashboard":
+      case "reload-dashboard":
+      case "delete-dashboard":
+        var ok = dashboardAction(kind, el.getAttribute("data-name"), el.getAttribute("data-url"), !byKey);
+        feedback(el, ok || "No such tab", !!ok);
+        return Promise.resolve(!!ok);
     }
     return null;
   }
+
+  // ---- dashboard tabs ---------------------------------------------------------------
+
+  var tabCount = 0; // tabs created on the page, for their element ids
+
+  function dashTabs() {
+    var bar = document.getElementById("dash-tabs");
+    return bar ? Array.prototype.slice.call(bar.querySelectorAll('[role="tab"]')) : [];
+  }
+
+  // findTab returns the tab named name (without regard to case), or null.
+  function findTab(name) {
+    var want = String(name || "").toLowerCase();
+    return dashTabs().filter(function (b) { return b.getAttribute("data-name").toLowerCase() === want; })[0] || null;
+  }
+
+  function panelOf(tab) { return document.getElementById(tab.getAttribute("aria-controls")); }
+
+  // selectDashTab shows tab's panel and hides the others (a frame loads when first
+  // shown); with focus the tab takes the keyboard focus.
+  function selectDashTab(tab, focus) {
+    if (!tab) { return; }
+    if (phone.matches) { selectTab("terminals"); }
+    dashTabs().forEach(function (b) {
+      var on = b === tab;
+      b.setAttribute("aria-selected", String(on));
+      b.tabIndex = on ? 0 : -1;
+      panelOf(b).hidden = !on;
+    });
+    var frame = panelOf(tab).querySelector("iframe");
+    if (frame && !frame.getAttribute("src")) { frame.src = frame.getAttribute("data-src"); }
+    if (focus) { tab.focus(); }
+    tab.scrollIntoView({ block: "nearest", inline: "nearest" });
+    refitAll();
+  }
+
+  // addTab appends a tab named name that shows url in a frame, or the named terminal of
+  // a terminal:<name> url, and returns it. The page must have a tab bar.
+  function addTab(name, url) {
+    var bar = document.getElementById("dash-tabs");
+    var key = "new-" + (++tabCount);
+    var tab = document.createElement("button");
+    tab.type = "button";
+    tab.setAttribute("role", "tab");
+    tab.id = "dtab-" + key;
+    tab.setAttribute("aria-controls", "dpanel-" + key);
+    tab.setAttribute("aria-selected", "false");
+    tab.tabIndex = -1;
+    tab.setAttribute("data-name", name);
+    tab.textContent = name;
+    var panel = document.createElement("div");
+    panel.className = "dash-panel";
+    panel.setAttribute("role", "tabpanel");
+    panel.id = "dpanel-" + key;
+    panel.setAttribute("aria-labelledby", tab.id);
+    panel.hidden = true;
+    var term = /^terminal:(.+)$/.exec(url);
+    if (term) {
+      var pane = document.createElement("div");
+      pane.className = "terminal named";
+      pane.id = "terminal-" + term[1];
+      pane.setAttribute("data-terminal", term[1]);
+      var head = document.createElement("div");
+      head.className = "terminal-bar";
+      var label = document.createElement("span");
+      label.className = "terminal-name";
+      label.textContent = "Terminal " + term[1];
+      var state = document.createElement("span");
+      state.className = "terminal-state";
+      state.setAttribute("aria-live", "polite");
+      head.appendChild(label);
+      head.appendChild(state);
+      var screen = document.createElement("div");
+      screen.className = "terminal-screen";
+      pane.appendChild(head);
+      pane.appendChild(screen);
+      panel.appendChild(pane);
+    } else {
+      var frame = document.createElement("iframe");
+      frame.className = "dash-frame";
+      frame.title = name;
+      frame.setAttribute("data-src", url);
+      panel.appendChild(frame);
+    }
+    bar.appendChild(tab);
+    document.getElementById("workspace").appendChild(panel);
+    if (term) { setupPane(panel.querySelector(".terminal")); }
+    return tab;
+  }
+
+  // ensureTerminalTab returns the tab that shows named terminal id, adding one (named id)
+  // when none does; null on a page without tabs.
+  function ensureTerminalTab(id) {
+    if (!document.getElementById("dash-tabs")) { return null; }
+    var pane = document.querySelector('div.terminal[data-terminal="' + id + '"]');
+    if (pane) { return document.getElementById(pane.closest(".dash-panel").getAttribute("aria-labelledby")); }
+    return findTab(id) || addTab(id, "terminal:" + id);
+  }
+
+  // dashboardAction does a dashboard:* action on the tab named name and returns what the
+  // block says, or "" when it could not: open-dashboard shows the tab; create-dashboard
+  // adds it (showing url) unless one of that name, or one showing the same named
+  // terminal, exists, and shows it; reload-dashboard
+  // loads the tab's frame again, from url when given (adding the tab when missing and url
+  // is given); delete-dashboard removes a tab the workshop added (not Terminal or Slides).
+  function dashboardAction(kind, name, url, focus) {
+    if (!document.getElementById("dash-tabs")) { return ""; }
+    var tab = findTab(name);
+    switch (kind) {
+      case "open-dashboard":
+        if (!tab) { return ""; }
+        selectDashTab(tab, focus);
+        return "Opened";
+      case "create-dashboard":
+        var named = /^terminal:(.+)$/.exec(url);
+        if (!tab && named && document.querySelector('div.terminal[data-terminal="' + named[1] + '"]')) {
+          tab = ensureTerminalTab(named[1]); // one pane per terminal: show the tab that has it
+        }
+        var made = !tab;
+        if (made) { tab = addTab(name, url); }
+        selectDashTab(tab, focus);
+        return made ? "Created" : "Opened";
+      case "reload-dashboard":
+        if (!tab && !url) { return ""; }
+        if (!tab) { tab = addTab(name, url); }
+        var frame = panelOf(tab).querySelector("iframe");
+        if (frame) {
+          if (url) { frame.setAttribute("data-src", url); }
+          frame.removeAttribute("src");
+        }
+        selectDashTab(tab, focus);
+        return "Reloaded";
+      case "delete-dashboard":
+        if (!tab || tab.getAttribute("data-builtin") === "true") { return ""; }
+        var was = tab.getAttribute("aria-selected") === "true";
+        var panel = panelOf(tab);
+        panel.querySelectorAll("div.terminal[data-terminal]").forEach(function (p) { dropTerminal(p.getAttribute("data-terminal")); });
+        panel.parentNode.removeChild(panel);
+        tab.parentNode.removeChild(tab);
+        if (was && dashTabs().length) { selectDashTab(dashTabs()[0], false); }
+        return "Closed";
+    }
+    return "";
+  }
+
+  // The tab bar is a WAI-ARIA tablist: arrow keys, Home and End move between tabs and
+  // show them; only the shown tab is in the Tab order.
+  document.addEventListener("keydown", function (ev) {
+    var tab = ev.target.closest && ev.target.closest('#dash-tabs [role="tab"]');
+    if (!tab) { return; }
+    var tabs = dashTabs();
+    var i = tabs.indexOf(tab);
+    var to = { ArrowLeft: i - 1, ArrowRight: i + 1, Home: 0, End: tabs.length - 1 }[ev.key];
+    if (to === undefined) { return; }
+    ev.preventDefault();
+    selectDashTab(tabs[(to + tabs.length) % tabs.length], true);
+  });
+  document.addEventListener("click", function (ev) {
+    var tab = ev.target.closest && ev.target.closest('#dash-tabs [role="tab"]');
+    if (tab) { selectDashTab(tab, false); }
+  });
 
   // fetchFile fetches the file of a download-file or copy-file action as a Blob.
   function fetchFile(el) {

@@ -12,7 +12,7 @@ func TestResizeWhileClosing(t *testing.T) {
 	for range 20 {
 		ts := NewShells(1, []string{"/bin/sh"}, []string{"PATH=/usr/bin:/bin"}, t.TempDir(),
 			slog.New(slog.DiscardHandler), func(string, map[string]any) {}, func() {})
-		term := ts.get("1")
+		term, _ := ts.get("1")
 		c, _, _, err := term.attach()
 		if err != nil {
 			t.Fatal(err)

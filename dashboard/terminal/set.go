@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -16,7 +17,9 @@ import (
 // it: *Shells, shells on PTYs of this process (a session's own dashboard, a terminals
 // agent), and the dashboard host's relay to a session's terminals agent.
 type Set interface {
-	// IDs returns the terminals' ids, "1"…; none when the workshop has no terminal.
+	// IDs returns the numbered terminals' ids, "1"…; none when the workshop has no
+	// terminal. Besides these, every id that ValidName accepts names a terminal that is
+	// created on first use (at most MaxNamed of them).
 	IDs() []string
 	// ServeWS streams terminal id (one of IDs) over r's WebSocket until either side
 	// closes. It answers w itself, also when the terminal cannot be reached. The caller
@@ -35,6 +38,10 @@ type Set interface {
 // ErrNoTerminal is the error of a Set's method whose id names no terminal of the session.
 var ErrNoTerminal = errors.New("no such terminal")
 
+// ErrTooManyTerminals is the error of a Set's method whose id is a new name when the
+// session already has MaxNamed named terminals.
+var ErrTooManyTerminals = errors.New("too many named terminals")
+
 // UnavailableError says why the session's terminals cannot be reached now, in a sentence
 // the learner can act on.
 type UnavailableError struct{ Sentence string }
@@ -47,6 +54,8 @@ func errorStatus(err error) (int, string) {
 	switch {
 	case errors.Is(err, ErrNoTerminal):
 		return http.StatusNotFound, "This workshop has no such terminal."
+	case errors.Is(err, ErrTooManyTerminals):
+		return http.StatusConflict, fmt.Sprintf("This session already has %d named terminals, the most it can have.", MaxNamed)
 	case errors.As(err, &unavailable):
 		return http.StatusServiceUnavailable, unavailable.Sentence
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -95,10 +104,11 @@ func (req Request) keys() []byte {
 	return in
 }
 
-// knownTerminal reports whether id is one of ts's terminals, or "all" when it has some.
+// knownTerminal reports whether id is one of ts's numbered terminals, a name for a named
+// one (when ts has terminals at all), or "all" when it has some.
 func knownTerminal(ts Set, id string) bool {
 	ids := ts.IDs()
-	return (id == "all" && len(ids) > 0) || slices.Contains(ids, id)
+	return len(ids) > 0 && (id == "all" || ValidName(id) || slices.Contains(ids, id))
 }
 
 // Serve is GET /terminal/{id}: the terminal's WebSocket. The caller has checked r's Origin.
@@ -160,9 +170,10 @@ func (ts *Shells) IDs() []string {
 
 // ServeWS attaches r's WebSocket to terminal id, starting its shell when none runs.
 func (ts *Shells) ServeWS(w http.ResponseWriter, r *http.Request, id string) {
-	t := ts.get(id)
-	if t == nil {
-		http.NotFound(w, r)
+	t, err := ts.get(id)
+	if err != nil {
+		status, sentence := errorStatus(err)
+		http.Error(w, sentence, status)
 		return
 	}
 	// The caller has checked the Origin against the session's host (or there is no browser:
@@ -181,10 +192,11 @@ func (ts *Shells) targets(id string) ([]*terminal, error) {
 	if id == "all" && len(ts.list) > 0 {
 		return ts.list, nil
 	}
-	if t := ts.get(id); t != nil {
-		return []*terminal{t}, nil
+	t, err := ts.get(id)
+	if err != nil {
+		return nil, err
 	}
-	return nil, ErrNoTerminal
+	return []*terminal{t}, nil
 }
 
 // Input types req into terminal id ("all": every one), starting shells as needed.

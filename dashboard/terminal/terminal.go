@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"sync"
 	"syscall"
@@ -27,8 +28,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Max is the most terminal panes a dashboard has.
+// Max is the most numbered terminal panes a dashboard has.
 const Max = 3
+
+// MaxNamed is the most named terminals (see ValidName) a session has besides its numbered
+// ones; a further name is refused with ErrTooManyTerminals.
+const MaxNamed = 8
+
+// namePattern is the form of a named terminal's id: a letter, then letters, digits, "-"
+// or "_", at most 32 in all.
+var namePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,31}$`)
+
+// ValidName reports whether id can name a terminal that is created on first use (the
+// reference's `session: <name>` of terminal actions): it matches namePattern and is not
+// "all".
+func ValidName(id string) bool { return id != "all" && namePattern.MatchString(id) }
 
 // ScrollbackSize is how much of a terminal's latest output is kept to replay to a browser
 // that connects or reconnects.
@@ -59,6 +73,10 @@ type Shells struct {
 	// has run, and a terminal's script replaces its shell. Set it before first use.
 	Hooks *Hooks
 	list  []*terminal
+
+	namedMu sync.Mutex
+	named   map[string]*terminal // created on first use, at most MaxNamed
+	closed  bool
 }
 
 // waitSetup returns once the workshop's setup has run, or with ctx's error.
@@ -87,18 +105,46 @@ func NewShells(n int, shell, env []string, dir string, log *slog.Logger,
 	return ts
 }
 
-// get returns the terminal with the id "1"…"3", or nil.
-func (ts *Shells) get(id string) *terminal {
+// get returns the terminal with the id "1"…"3", or the named terminal id (see ValidName),
+// creating it when the session has fewer than MaxNamed. It returns ErrNoTerminal for an
+// id that names none, ErrTooManyTerminals for a new name beyond MaxNamed.
+func (ts *Shells) get(id string) (*terminal, error) {
+	if ValidName(id) {
+		ts.namedMu.Lock()
+		defer ts.namedMu.Unlock()
+		if t := ts.named[id]; t != nil {
+			return t, nil
+		}
+		switch {
+		case ts.closed:
+			return nil, ErrNoTerminal
+		case len(ts.named) >= MaxNamed:
+			return nil, ErrTooManyTerminals
+		}
+		t := &terminal{id: id, ts: ts, clients: map[*termClient]struct{}{}, cols: 80, rows: 24}
+		if ts.named == nil {
+			ts.named = map[string]*terminal{}
+		}
+		ts.named[id] = t
+		return t, nil
+	}
 	n, err := strconv.Atoi(id)
 	if err != nil || n < 1 || n > len(ts.list) || strconv.Itoa(n) != id {
-		return nil
+		return nil, ErrNoTerminal
 	}
-	return ts.list[n-1]
+	return ts.list[n-1], nil
 }
 
 // Close ends every shell and disconnects every browser.
 func (ts *Shells) Close() {
-	for _, t := range ts.list {
+	ts.namedMu.Lock()
+	ts.closed = true
+	named := make([]*terminal, 0, len(ts.named))
+	for _, t := range ts.named {
+		named = append(named, t)
+	}
+	ts.namedMu.Unlock()
+	for _, t := range append(append([]*terminal(nil), ts.list...), named...) {
 		t.close()
 	}
 }
