@@ -163,6 +163,7 @@ func (e *egressStart) attach() error {
 	if err := json.NewDecoder(e.infoR).Decode(&info); err != nil || info.ChildPID <= 1 {
 		return fmt.Errorf("read the sandbox's network namespace: %v", err)
 	}
+	waitLoopback(info.ChildPID, egressLoopbackWait)
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
 		return err
@@ -209,6 +210,27 @@ func (e *egressStart) attach() error {
 		return fmt.Errorf("let the sandbox run: %w", err)
 	}
 	return nil
+}
+
+// egressLoopbackWait bounds how long attach waits for the sandbox to give its loopback
+// interface its address.
+const egressLoopbackWait = 2 * time.Second
+
+// waitLoopback returns once the network namespace of process pid has 127.0.0.1 (seen in
+// its /proc/<pid>/net/fib_trie), or after wait. bubblewrap's child adds that address to
+// the new namespace's loopback interface as one of its first steps, after it has told its
+// PID, and fails when the address is already there; slirp4netns sets the loopback
+// interface up, which adds the address too. So slirp4netns must not start before the
+// sandbox has set its loopback up, or the sandbox fails now and then with
+// "bwrap: loopback: Failed RTM_NEWADDR".
+func waitLoopback(pid int, wait time.Duration) {
+	path := "/proc/" + strconv.Itoa(pid) + "/net/fib_trie"
+	for deadline := time.Now().Add(wait); ; time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(path)
+		if err != nil || strings.Contains(string(b), "127.0.0.1") || time.Now().After(deadline) {
+			return // gone or unreadable (the start fails or goes on), set, or late
+		}
+	}
 }
 
 // endpoint turns the address a handle's dashboard wrote into the endpoint the portal
