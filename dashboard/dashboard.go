@@ -283,6 +283,18 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// instructionVars returns the values of {{ name }} in cfg's session's instructions.
+func instructionVars(cfg Config) map[string]string {
+	vars := map[string]string{"session_name": cfg.Session, "session_namespace": cfg.Session}
+	for k, v := range kubeVars(cfg.KubeAPI, cfg.TokenDir) {
+		vars[k] = v
+	}
+	for k, v := range cfg.Vars {
+		vars[k] = v
+	}
+	return vars
+}
+
 // newServer returns a Server for cfg over already loaded assets; it renders the
 // instructions with the session's variables. terms builds the session's terminals (nil =
 // local shells).
@@ -294,14 +306,7 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminal.Set, err
 	if cfg.Clock == nil {
 		cfg.Clock = portal.SystemClock
 	}
-	vars := map[string]string{"session_name": cfg.Session, "session_namespace": cfg.Session}
-	for k, v := range kubeVars(cfg.KubeAPI, cfg.TokenDir) {
-		vars[k] = v
-	}
-	for k, v := range cfg.Vars {
-		vars[k] = v
-	}
-	cfg.Vars = vars
+	cfg.Vars = instructionVars(cfg)
 	if cfg.RestartURL == "" {
 		cfg.RestartURL = cfg.PortalURL + "/workshops/catalog/"
 	}

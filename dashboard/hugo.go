@@ -200,9 +200,15 @@ func loadHugo(contentDir string) (*hugoSource, error) {
 	return h, nil
 }
 
-// check builds the workshop once with no session's values, so that a workshop hugo
-// cannot build is reported before any session asks for it.
-func (h *hugoSource) check() error {
+// check builds the workshop before any session asks for it, so that a workshop hugo
+// cannot build is reported at once. With vars, a session's variables (nil = none known),
+// it makes the build that sessions with vars' shared values take (their per-session
+// values are placeholders in it); without, it builds once with no values and throws the
+// build away.
+func (h *hugoSource) check(vars map[string]string) error {
+	if vars != nil {
+		return h.cachedBuild(h.values(vars, nil), true).err
+	}
 	site, err := h.run(h.values(nil, nil).all)
 	if err == nil {
 		os.RemoveAll(filepath.Dir(site.public))

@@ -59,3 +59,20 @@ func TestHugoWorkshopInSandbox(t *testing.T) {
 		t.Errorf("bundle image: %d", status)
 	}
 }
+
+// A dashboard host is started with the first session's environment, its secrets' values
+// left out, and the content's path in the sandbox.
+func TestFirstSession(t *testing.T) {
+	r := portal.StartRequest{Env: []portal.EnvVar{{Name: "SESSION_NAME", Value: "lab-w01-s001"},
+		{Name: "SESSION_SECRET", Value: "s3"}, {Name: "CONFIG_PASSWORD", Value: "pw"},
+		{Name: "INGRESS_DOMAIN", Value: "example.test"}, {Name: "EMPTY_TOKEN", Value: ""},
+		{Name: "LISTEN", Value: "/x.sock"}}}
+	got, err := firstSession(r, "/content")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"CONFIG_PASSWORD":"-","EMPTY_TOKEN":"","INGRESS_DOMAIN":"example.test","SESSION_NAME":"lab-w01-s001","SESSION_SECRET":"-","WORKSHOP_CONTENT":"` + sandboxContent + `"}`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -269,6 +270,28 @@ func sessionEnv(vars map[string]string, content string) map[string]string {
 	return env
 }
 
+// secretName matches the names of variables whose values the host is not given at its start.
+var secretName = regexp.MustCompile(`SECRET|PASSWORD|TOKEN|KEY|CRT`)
+
+// firstSession returns, as JSON, the session file's environment of r's session without
+// the values of its secrets, for the host's start (dashboard.HostConfig.FirstSession): a
+// workshop of the Hugo layout is then built at the start with the values the environment's
+// sessions share.
+func firstSession(r portal.StartRequest, content string) (string, error) {
+	vars := map[string]string{}
+	for _, v := range r.Env {
+		vars[v.Name] = v.Value
+	}
+	env := sessionEnv(vars, content)
+	for k, v := range env {
+		if v != "" && secretName.MatchString(k) {
+			env[k] = "-" // a placeholder in the build: only whether it is set counts
+		}
+	}
+	b, err := json.Marshal(env)
+	return string(b), err
+}
+
 // agentSpec returns what starts the session's terminals agent: its environment holds the
 // session's variables for its shells but none of its credentials, and a plain shell (the
 // workshop's, else a login bash): the agent holds no secret, so its shells need no sandbox
@@ -394,6 +417,11 @@ func (p *Provisioner) ensureHost(r portal.StartRequest, env, content string) (ha
 	if content != "" {
 		envv = append(envv, "WORKSHOP_CONTENT="+sandboxContent)
 	}
+	first, err := firstSession(r, content)
+	if err != nil {
+		return handle{}, false, err
+	}
+	envv = append(envv, "FIRST_SESSION="+first)
 	l := hostLimits.complete()
 	binds := []string{"--bind", run, sandboxRun,
 		"--ro-bind", sessions, sandboxSessions,
@@ -418,7 +446,7 @@ func (p *Provisioner) ensureHost(r portal.StartRequest, env, content string) (ha
 		}
 	}
 	h := handle{WorkDir: dir, Addr: addr, Cgroup: group}
-	h, err := p.spawn(argv, envv, run, filepath.Join(dir, logFile), filepath.Join(dir, handleFile), h)
+	h, err = p.spawn(argv, envv, run, filepath.Join(dir, logFile), filepath.Join(dir, handleFile), h)
 	if err != nil {
 		return handle{}, false, fmt.Errorf("start the dashboard host of environment %s: %w", env, err)
 	}
