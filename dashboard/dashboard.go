@@ -67,6 +67,11 @@ type Config struct {
 	WorkshopTitle string // WORKSHOP_TITLE
 	// RestartURL is where the exit sign of the last page leads ("" = the portal's catalog).
 	RestartURL string // RESTART_URL
+	// HugoBuilds is a folder of builds of the workshop made for the session's environment
+	// (DASHBOARD_MODE=build, read-only here): a workshop of the Hugo layout takes the one
+	// for the session's shared values, waiting for the folder's build to finish, and
+	// builds for itself when there is none ("" = always builds for itself).
+	HugoBuilds string
 	// Vars are the values of {{ name }} in the instructions.
 	Vars map[string]string
 	// Terminals is the number of terminal panes, 1 to 3; 0 means 1, a negative number none.
@@ -143,6 +148,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Vars:          map[string]string{},
 		KubeAPI:       kubeAPIFromEnv(getenv),
 		TokenDir:      getenv(TokenDirEnv),
+		HugoBuilds:    getenv("HUGO_BUILDS"),
 	}
 	if cfg.TokenDir == "" {
 		cfg.TokenDir = DefaultTokenDir
@@ -273,6 +279,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	if hs, ok := set.source.(*hugoSource); ok {
 		hs.single = true // this dashboard's session is the only one
+		hs.prebuilt = cfg.HugoBuilds
 	}
 	s, err := newServer(cfg, set, nil)
 	if err != nil {
