@@ -159,5 +159,6 @@ func (h *hugoSource) takePrebuilt(sv siteValues) *hugoBuild {
 	h.mu.Lock()
 	h.builds[key] = b
 	h.mu.Unlock()
+	slog.Info("took the environment's build of the workshop", "dir", dir)
 	return b
 }

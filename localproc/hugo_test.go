@@ -76,3 +76,55 @@ func TestFirstSession(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+// Sessions with dashboards of their own in one environment take the environment's Hugo
+// build, made once in a sandbox of its own, and cannot write it: each sees its folder
+// read-only, and none runs hugo.
+func TestHugoBuildPerEnvironment(t *testing.T) {
+	if _, err := exec.LookPath("hugo"); err != nil {
+		browsertest.Missing(t, "the hugo program (Debian package hugo)", err)
+	}
+	content := filepath.Join(t.TempDir(), "lab")
+	if err := os.CopyFS(content, os.DirFS("../dashboard/testdata/hugo-workshop")); err != nil {
+		t.Fatal(err)
+	}
+	openToSessions(t, content)
+	p := newProvisioner(t, t.TempDir(), SandboxRequired)
+	names := []string{"hugo-w01-s001", "hugo-w01-s002"}
+	for _, name := range names {
+		r := request(name, "shell")
+		r.Session.Environment = "hugo-w01"
+		r.Env = append(r.Env, portal.EnvVar{Name: "WORKSHOP_CONTENT", Value: content},
+			portal.EnvVar{Name: "SHELL_SCRIPT", Value: `test -d /opt/hugo-builds && echo mounted; ` +
+				`if touch /opt/hugo-builds/x 2>/dev/null; then echo writable; else echo read-only; fi`})
+		b, h := start(t, p, r)
+		st := waitReady(t, p, b)
+		if out, err := readHome(p, h, "shell.out"); err != nil || strings.TrimSpace(string(out)) != "mounted\nread-only" {
+			t.Errorf("%s: the builds folder: %q, %v", name, out, err)
+		}
+		sock, _ := strings.CutPrefix(st.Endpoint, "unix:")
+		client := &http.Client{Transport: unixsock.Transport(sock), Timeout: 30 * time.Second}
+		req, _ := http.NewRequest(http.MethodGet, "http://dashboard.invalid/workshop/content/b-intro/", nil)
+		req.Header.Set("Cookie", ticket.CookieName+"="+ticket.Sign("secret-"+name, ticket.Claims{Audience: ticket.Cookie,
+			Session: name, User: "learner", Expires: time.Now().Add(time.Hour)}))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "session <strong>"+name+"</strong>") {
+			t.Errorf("%s's page: %d\n%s", name, resp.StatusCode, body)
+		}
+		if log := logTail(h.WorkDir); !strings.Contains(log, "took the environment's build") {
+			t.Errorf("%s's dashboard built for itself:\n%s", name, log)
+		}
+	}
+	logs, _ := filepath.Glob(filepath.Join(p.dir, buildsRoot, "hugo-w01-*", logFile))
+	if len(logs) != 1 {
+		t.Fatalf("build logs %v, want one", logs)
+	}
+	if log, _ := os.ReadFile(logs[0]); strings.Count(string(log), "stored the environment's build") != 1 {
+		t.Errorf("the build's log:\n%s", log)
+	}
+}

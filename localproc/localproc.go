@@ -403,7 +403,18 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 			env = append(env, "WORKSHOP_CONTENT="+sandboxContent)
 		}
 		env = append(env, netEnv(p.portalDir)...)
-		argv, cred = p.sandbox.command(name, home, run, content, limits, p.command)
+		// A session that shows its environment's Hugo build cannot write it: the
+		// folder is bound read-only.
+		builds, err := p.hugoBuilds(r, content, limits)
+		if err != nil {
+			return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+		}
+		var extra []string
+		if builds != "" {
+			extra = []string{"--ro-bind", builds, sandboxBuilds}
+			env = append(env, "HUGO_BUILDS="+sandboxBuilds)
+		}
+		argv, cred = p.sandbox.command(name, home, run, content, limits, p.command, extra...)
 	}
 	var group string
 	if p.groups != nil {
@@ -760,7 +771,8 @@ func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 		return nil, fmt.Errorf("localproc: list cgroups: %w", err)
 	}
 	for _, name := range names {
-		if handled[name] || !validName(name) || strings.HasPrefix(name, hostGroupPrefix) {
+		if handled[name] || !validName(name) || strings.HasPrefix(name, hostGroupPrefix) ||
+			strings.HasPrefix(name, buildGroupPrefix) {
 			continue
 		}
 		b, err := json.Marshal(handle{WorkDir: filepath.Join(p.dir, name), Cgroup: name})
