@@ -128,3 +128,40 @@ func TestHugoBuildPerEnvironment(t *testing.T) {
 		t.Errorf("the build's log:\n%s", log)
 	}
 }
+
+// A builder that ends without a result gets one written for it, so that no session waits
+// for it; a result it wrote stays.
+func TestEndBuilder(t *testing.T) {
+	p := newProvisioner(t, t.TempDir(), SandboxDisabled)
+	for _, c := range []struct {
+		name, wrote, want string
+	}{
+		{"killed", "", "the build ended without a result"},
+		{"done", "hugo failed", "hugo failed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command("/bin/true")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			st, err := procStat(cmd.Process.Pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Wait()
+			out := filepath.Join(t.TempDir(), "out")
+			if err := os.Mkdir(out, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if c.wrote != "" {
+				if err := os.WriteFile(filepath.Join(out, buildDone), []byte(c.wrote), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p.endBuilder(handle{PID: cmd.Process.Pid, Start: st.start}, out)
+			if got, err := os.ReadFile(filepath.Join(out, buildDone)); err != nil || string(got) != c.want {
+				t.Errorf("done %q, %v; want %q", got, err, c.want)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package localproc
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ const (
 	buildsRoot    = ".hugo-builds"     // in Dir: <environment>-<content hash> per environment
 	sandboxBuilds = "/opt/hugo-builds" // an environment's builds, read-only in its sessions
 	builderPoll   = 100 * time.Millisecond
+	buildDone     = "done" // written last in a build's folder (dashboard.Build)
 	// buildGroupPrefix starts the name of a build's cgroup, .hugo-build-<folder name>.
 	buildGroupPrefix = ".hugo-build-"
 )
@@ -61,8 +63,14 @@ func (p *Provisioner) hugoBuilds(r portal.StartRequest, content string, l Limits
 	defer unlock()
 	dir := filepath.Join(root, name)
 	out := filepath.Join(dir, "out")
-	if _, err := os.Stat(filepath.Join(dir, handleFile)); err == nil {
-		return out, nil
+	if b, err := os.ReadFile(filepath.Join(dir, handleFile)); err == nil {
+		if _, err := os.Stat(filepath.Join(out, buildDone)); err == nil {
+			return out, nil
+		}
+		if h, err := parseHandle(b); err == nil && alive(h) {
+			return out, nil
+		}
+		// A builder that ended without a result (a portal stopped meanwhile) is replaced.
 	}
 	if err := p.mkwork(dir); err != nil {
 		return "", err
@@ -98,17 +106,26 @@ func (p *Provisioner) hugoBuilds(r portal.StartRequest, content string, l Limits
 	if err != nil {
 		return "", fmt.Errorf("start the Hugo build of environment %s: %w", env, err)
 	}
-	go p.endBuilder(h)
+	go p.endBuilder(h, out)
 	p.log.Info("started the environment's Hugo build", "environment", env, "pid", h.PID, "dir", out)
 	return out, nil
 }
 
-// endBuilder removes the builder's cgroup once its process has ended.
-func (p *Provisioner) endBuilder(h handle) {
+// endBuilder waits for the builder of h to end, then removes its cgroup and, when it left
+// no result in out (it was killed, or did not start), writes one, so that no session
+// waits for it.
+func (p *Provisioner) endBuilder(h handle, out string) {
 	for alive(h) {
 		time.Sleep(builderPoll)
 	}
 	if h.Cgroup != "" {
 		p.groups.remove(h.Cgroup)
+	}
+	done := filepath.Join(out, buildDone)
+	if _, err := os.Stat(done); errors.Is(err, os.ErrNotExist) {
+		p.log.Warn("the environment's Hugo build ended without a result", "dir", out, "log", fileTail(filepath.Dir(out), logFile))
+		if err := os.WriteFile(done, []byte("the build ended without a result"), 0o644); err != nil {
+			p.log.Warn("mark the Hugo build done", "dir", out, "err", err)
+		}
 	}
 }
