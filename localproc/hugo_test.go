@@ -1,6 +1,7 @@
 package localproc
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -89,7 +90,19 @@ func TestHugoBuildPerEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	openToSessions(t, content)
-	p := newProvisioner(t, t.TempDir(), SandboxRequired)
+	for _, layers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d layers", layers), func(t *testing.T) {
+			p := newProvisioner(t, t.TempDir(), SandboxRequired)
+			if layers == 1 && !p.sandbox.oneLayer {
+				t.Skip("one-layer sandboxes cannot run here")
+			}
+			p.sandbox.oneLayer = layers == 1
+			buildPerEnvironment(t, p, content)
+		})
+	}
+}
+
+func buildPerEnvironment(t *testing.T, p *Provisioner, content string) {
 	names := []string{"hugo-w01-s001", "hugo-w01-s002"}
 	for _, name := range names {
 		r := request(name, "shell")

@@ -37,8 +37,9 @@ func isHugoContent(content string) bool {
 
 // hugoBuilds returns the folder of the builds of content for environment env's sessions
 // that have dashboards of their own, starting its build (DASHBOARD_MODE=build) in a
-// sandbox of its own when the environment has none yet: the dashboard's program as the
-// sandbox's user, in a cgroup of its own with l, the content read-only and the folder the
+// sandbox of its own when the environment has none yet: a session's sandbox (the
+// dashboard's program as the sandbox's user, one or two layers), in a cgroup of its own
+// with l, the content read-only and the folder, in place of a session's run folder, the
 // only one it can write. The values of r's session that its environment's other sessions
 // share are the build's; its per-session values stay placeholders. It returns "" when
 // the sessions build for themselves: no environment, content that is not of the Hugo
@@ -46,8 +47,7 @@ func isHugoContent(content string) bool {
 // the folder).
 func (p *Provisioner) hugoBuilds(r portal.StartRequest, content string, l Limits) (string, error) {
 	env := r.Session.Environment
-	if p.sandbox == nil || content == "" || !validName(env) || env[0] == '.' ||
-		!p.sandbox.reachable(content) || !isHugoContent(content) {
+	if p.sandbox == nil || content == "" || !validName(env) || env[0] == '.' || !isHugoContent(content) {
 		return "", nil
 	}
 	sum := sha256.Sum256([]byte(content))
@@ -78,8 +78,11 @@ func (p *Provisioner) hugoBuilds(r portal.StartRequest, content string, l Limits
 	if err := removeAll(out); err != nil {
 		return "", err
 	}
-	if err := p.mkdir(out); err != nil {
-		return "", err
+	home := filepath.Join(dir, homeDir)
+	for _, d := range []string{out, home} {
+		if err := p.mkdir(d); err != nil {
+			return "", err
+		}
 	}
 	first, err := firstSession(r, content)
 	if err != nil {
@@ -90,10 +93,9 @@ func (p *Provisioner) hugoBuilds(r portal.StartRequest, content string, l Limits
 		path = "/usr/local/bin:/usr/bin:/bin"
 	}
 	envv := []string{"PATH=" + path, "LANG=C.UTF-8", "HOME=" + sandboxHome, "DASHBOARD_MODE=build",
-		"WORKSHOP_CONTENT=" + sandboxContent, "HUGO_BUILDS=" + sandboxBuilds, "FIRST_SESSION=" + first}
-	binds := []string{"--bind", out, sandboxBuilds, "--ro-bind", p.command[0], sandboxBin,
-		"--ro-bind", content, sandboxContent}
-	argv := p.sandbox.oneLayerArgs("hugo-build", l, binds, p.command)
+		"WORKSHOP_CONTENT=" + sandboxContent, "HUGO_BUILDS=" + sandboxRun, "FIRST_SESSION=" + first}
+	// The session's sandbox, the output folder in place of its run folder.
+	argv, cred := p.sandbox.command("hugo-build", home, out, content, l, p.command)
 	var group string
 	if p.groups != nil {
 		group = buildGroupPrefix + name
@@ -101,7 +103,7 @@ func (p *Provisioner) hugoBuilds(r portal.StartRequest, content string, l Limits
 			return "", fmt.Errorf("create the cgroup of environment %s's Hugo build: %w", env, err)
 		}
 	}
-	h, err := p.spawn(argv, envv, dir, filepath.Join(dir, logFile), filepath.Join(dir, handleFile),
+	h, err := p.spawnAs(cred, argv, envv, dir, filepath.Join(dir, logFile), filepath.Join(dir, handleFile),
 		handle{WorkDir: dir, Cgroup: group})
 	if err != nil {
 		return "", fmt.Errorf("start the Hugo build of environment %s: %w", env, err)

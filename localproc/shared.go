@@ -458,6 +458,11 @@ func (p *Provisioner) ensureHost(r portal.StartRequest, env, content string) (ha
 // session of its own, as the sandbox's user, in cgroup h.Cgroup, with h (completed with the
 // process) written to handlePath before the gate opens.
 func (p *Provisioner) spawn(argv, env []string, dir, logPath, handlePath string, h handle) (handle, error) {
+	return p.spawnAs(p.sandbox.credential(), argv, env, dir, logPath, handlePath, h)
+}
+
+// spawnAs is spawn with the user the sandbox starts as (nil: the portal's).
+func (p *Provisioner) spawnAs(cred *syscall.Credential, argv, env []string, dir, logPath, handlePath string, h handle) (handle, error) {
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return h, err
@@ -473,7 +478,7 @@ func (p *Provisioner) spawn(argv, env []string, dir, logPath, handlePath string,
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{gateR}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: p.sandbox.credential()}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: cred}
 	err = cmd.Start()
 	gateR.Close()
 	if err != nil {
