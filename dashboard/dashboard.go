@@ -68,6 +68,11 @@ type Config struct {
 	WorkshopTitle string // WORKSHOP_TITLE
 	// RestartURL is where the exit sign of the last page leads ("" = the portal's catalog).
 	RestartURL string // RESTART_URL
+	// HugoBuilds is a folder of builds of the workshop made for the session's environment
+	// (DASHBOARD_MODE=build, read-only here): a workshop of the Hugo layout takes the one
+	// for the session's shared values, waiting for the folder's build to finish, and
+	// builds for itself when there is none ("" = always builds for itself).
+	HugoBuilds string
 	// Vars are the values of {{ name }} in the instructions.
 	Vars map[string]string
 	// Terminals is the number of terminal panes, 1 to 3; 0 means 1, a negative number none.
@@ -149,6 +154,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Vars:          map[string]string{},
 		KubeAPI:       kubeAPIFromEnv(getenv),
 		TokenDir:      getenv(TokenDirEnv),
+		HugoBuilds:    getenv("HUGO_BUILDS"),
 	}
 	if cfg.TokenDir == "" {
 		cfg.TokenDir = DefaultTokenDir
@@ -297,6 +303,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	if hs, ok := set.source.(*hugoSource); ok {
 		hs.single = true // this dashboard's session is the only one
+		hs.prebuilt = cfg.HugoBuilds
 	}
 	s, err := newServer(cfg, set, nil)
 	if err != nil {
@@ -305,6 +312,18 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.release = set.release
 	return s, nil
+}
+
+// instructionVars returns the values of {{ name }} in cfg's session's instructions.
+func instructionVars(cfg Config) map[string]string {
+	vars := map[string]string{"session_name": cfg.Session, "session_namespace": cfg.Session}
+	for k, v := range kubeVars(cfg.KubeAPI, cfg.TokenDir) {
+		vars[k] = v
+	}
+	for k, v := range cfg.Vars {
+		vars[k] = v
+	}
+	return vars
 }
 
 // newServer returns a Server for cfg over already loaded assets; it renders the
@@ -318,14 +337,7 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminal.Set, err
 	if cfg.Clock == nil {
 		cfg.Clock = portal.SystemClock
 	}
-	vars := map[string]string{"session_name": cfg.Session, "session_namespace": cfg.Session}
-	for k, v := range kubeVars(cfg.KubeAPI, cfg.TokenDir) {
-		vars[k] = v
-	}
-	for k, v := range cfg.Vars {
-		vars[k] = v
-	}
-	cfg.Vars = vars
+	cfg.Vars = instructionVars(cfg)
 	if cfg.RestartURL == "" {
 		cfg.RestartURL = cfg.PortalURL + "/workshops/catalog/"
 	}

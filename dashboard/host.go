@@ -37,6 +37,11 @@ type HostConfig struct {
 	AddrFile     string // ADDR_FILE, as Config.AddrFile
 	// SessionsDir holds <session name>.json for every session the host serves.
 	SessionsDir string // SESSIONS_DIR
+	// FirstSession is the environment of the session the host is started for, as in its
+	// session file, its secrets' values left out (nil = not known). A workshop of the Hugo
+	// layout is built at the start for the values such a session shares with the others
+	// of its environment, so that the start check is the build the sessions then take.
+	FirstSession map[string]string // FIRST_SESSION, as JSON
 	// HTTPClient calls the portal (nil = a client over PortalSocket when set, else a client
 	// without special settings).
 	HTTPClient *http.Client
@@ -52,7 +57,14 @@ func HostConfigFromEnv(getenv func(string) string) (HostConfig, error) {
 			return HostConfig{}, fmt.Errorf("dashboard: host: environment variable %s is not set", name)
 		}
 	}
+	var first map[string]string
+	if v := getenv("FIRST_SESSION"); v != "" {
+		if err := json.Unmarshal([]byte(v), &first); err != nil {
+			return HostConfig{}, fmt.Errorf("dashboard: host: environment variable FIRST_SESSION: expected a JSON object of strings: %w", err)
+		}
+	}
 	return HostConfig{
+		FirstSession: first,
 		PortalURL:    getenv("PORTAL_URL"),
 		PortalSocket: getenv("PORTAL_SOCKET"),
 		ContentDir:   getenv("WORKSHOP_CONTENT"),
@@ -159,7 +171,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		return nil, err
 	}
 	if hs, ok := set.source.(*hugoSource); ok {
-		if err := hs.check(); err != nil {
+		if err := hs.check(cfg.firstVars()); err != nil {
 			set.release()
 			return nil, fmt.Errorf("dashboard: load workshop content: %w", err)
 		}
@@ -332,6 +344,28 @@ func (h *Host) sessionConfig(f sessionFile) (Config, error) {
 	cfg.Logger = h.log.With("session", cfg.Session)
 	cfg.Clock = h.now
 	return cfg, nil
+}
+
+// firstVars returns the instructions' variables of the session cfg.FirstSession, as
+// sessionConfig and newServer make them (nil = no first session).
+func (cfg HostConfig) firstVars() map[string]string {
+	if cfg.FirstSession == nil {
+		return nil
+	}
+	sc, err := ConfigFromEnv(func(k string) string {
+		switch k {
+		case "SESSION_NAME", "SESSION_SECRET", "PORTAL_URL":
+			if v := cfg.FirstSession[k]; v != "" {
+				return v
+			}
+			return "-" // not needed for the build: a placeholder or unused
+		}
+		return cfg.FirstSession[k]
+	})
+	if err != nil {
+		return nil
+	}
+	return instructionVars(sc)
 }
 
 // portalClient returns the client that reaches the portal through socket ("" = the host's).

@@ -125,6 +125,9 @@ type hugoSource struct {
 	// build takes that session's values as they are (request parameters that could make
 	// markup excepted) and one run of hugo makes it.
 	single bool
+	// prebuilt: a folder of the environment's builds (see buildShared), which a dashboard
+	// of its own takes before it builds for itself ("" = none).
+	prebuilt string
 }
 
 // maxExact is the default number of builds for one set of values kept: an older one is
@@ -200,9 +203,15 @@ func loadHugo(contentDir string) (*hugoSource, error) {
 	return h, nil
 }
 
-// check builds the workshop once with no session's values, so that a workshop hugo
-// cannot build is reported before any session asks for it.
-func (h *hugoSource) check() error {
+// check builds the workshop before any session asks for it, so that a workshop hugo
+// cannot build is reported at once. With vars, a session's variables (nil = none known),
+// it makes the build that sessions with vars' shared values take (their per-session
+// values are placeholders in it); without, it builds once with no values and throws the
+// build away.
+func (h *hugoSource) check(vars map[string]string) error {
+	if vars != nil {
+		return h.cachedBuild(h.values(vars, nil), true).err
+	}
 	site, err := h.run(h.values(nil, nil).all)
 	if err == nil {
 		os.RemoveAll(filepath.Dir(site.public))
@@ -381,6 +390,11 @@ func (sv siteValues) placeholderNames(shared bool) []string {
 // render builds the workshop (or takes a cached build) and fills in the session's values.
 func (h *hugoSource) render(vars, params map[string]string) (*workshop, error) {
 	sv := h.values(vars, params)
+	if h.single && h.prebuilt != "" {
+		if b := h.takePrebuilt(sv); b != nil {
+			return h.workshop(b, sv.all)
+		}
+	}
 	b := h.cachedBuild(sv, !h.single)
 	if !h.single && b.err == nil && b.dependent {
 		b = h.cachedBuild(sv, false)
@@ -395,14 +409,7 @@ func (h *hugoSource) render(vars, params map[string]string) (*workshop, error) {
 // tell whether the output depends on the values behind the placeholders), or one for
 // this session's values.
 func (h *hugoSource) cachedBuild(sv siteValues, shared bool) *hugoBuild {
-	names := sv.placeholderNames(shared)
-	fixed := map[string]string{}
-	for k, v := range sv.all {
-		if !slices.Contains(names, k) {
-			fixed[k] = v
-		}
-	}
-	key, _ := json.Marshal([]any{fixed, names, shared})
+	key, fixed, names := buildKey(sv, shared)
 	if shared {
 		return h.build(string(key), func() *hugoBuild { return h.buildPair(fixed, names) })
 	}
@@ -413,6 +420,20 @@ func (h *hugoSource) cachedBuild(sv siteValues, shared bool) *hugoBuild {
 		}
 		return b
 	})
+}
+
+// buildKey returns the key of sv's build (shared: one that sessions share) and its
+// values: those fixed in it, and the names rendered as placeholders.
+func buildKey(sv siteValues, shared bool) (key string, fixed map[string]string, names []string) {
+	names = sv.placeholderNames(shared)
+	fixed = map[string]string{}
+	for k, v := range sv.all {
+		if !slices.Contains(names, k) {
+			fixed[k] = v
+		}
+	}
+	b, _ := json.Marshal([]any{fixed, names, shared})
+	return string(b), fixed, names
 }
 
 // build returns the build of key, calling run once for all callers that ask for it.
@@ -477,7 +498,11 @@ func newTokens(names []string) *placeholders {
 	if _, err := rand.Read(nonce[:]); err != nil {
 		panic("crypto/rand: " + err.Error())
 	}
-	tag := "zq" + hex.EncodeToString(nonce[:])
+	return tokensWith("zq"+hex.EncodeToString(nonce[:]), names)
+}
+
+// tokensWith returns the placeholders for names that start with tag.
+func tokensWith(tag string, names []string) *placeholders {
 	p := &placeholders{source: map[string]string{}, values: map[string]string{}}
 	p.find = newFinder(tag)
 	for i, n := range names {

@@ -531,3 +531,62 @@ func TestHugoLoadtestSample(t *testing.T) {
 		}
 	}
 }
+
+// A host started for a session builds, as its start check, the build that the sessions of
+// its environment take: the first session's render runs hugo no more. Without a first
+// session the check's build is thrown away.
+func TestHugoHostCheckIsFirstBuild(t *testing.T) {
+	needHugo(t)
+	session := func(name string) map[string]string {
+		return map[string]string{"SESSION_NAME": name, "SESSION_SECRET": "s-" + name,
+			"SESSION_URL": "http://" + name + ".localhost", "INGRESS_DOMAIN": "example.test"}
+	}
+	first := session("lab-w01-s001")
+	first["SESSION_SECRET"] = "" // left out by the portal
+	for _, c := range []struct {
+		name  string
+		first map[string]string
+		runs  int
+	}{
+		{"first session", first, 2}, // the build's two runs
+		{"none", nil, 3},            // the check's run, then the build's two
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, err := NewHost(HostConfig{PortalURL: testPortal, ContentDir: hugoWorkshop,
+				SessionsDir: t.TempDir(), FirstSession: c.first})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(h.Close)
+			hs := h.assets.source.(*hugoSource)
+			for _, name := range []string{"lab-w01-s001", "lab-w01-s002"} {
+				cfg, err := h.sessionConfig(sessionFile{Env: session(name)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				w, err := hs.render(instructionVars(cfg), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if body := string(w.pages[0].Body); !strings.Contains(body, "session <strong>"+name+"</strong>") {
+					t.Errorf("%s's page lacks its name:\n%s", name, body)
+				}
+			}
+			if hs.seq != c.runs {
+				t.Errorf("%d hugo runs for the start and two sessions, want %d", hs.seq, c.runs)
+			}
+		})
+	}
+}
+
+func TestHostConfigFirstSession(t *testing.T) {
+	env := map[string]string{"SESSIONS_DIR": "/s", "PORTAL_URL": testPortal, "FIRST_SESSION": `{"INGRESS_DOMAIN":"example.test"}`}
+	cfg, err := HostConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil || cfg.FirstSession["INGRESS_DOMAIN"] != "example.test" {
+		t.Fatalf("%+v, %v", cfg.FirstSession, err)
+	}
+	env["FIRST_SESSION"] = `["x"]`
+	if _, err := HostConfigFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "FIRST_SESSION") {
+		t.Fatalf("error %v, want one naming FIRST_SESSION", err)
+	}
+}

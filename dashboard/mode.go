@@ -14,6 +14,8 @@ import (
 // ctx is done:
 //   - "" or "session": one session's dashboard (Run, configured by ConfigFromEnv);
 //   - "host": the dashboards of many sessions of one workshop (RunHost, HostConfigFromEnv);
+//   - "build": a workshop of the Hugo layout built once for an environment's sessions'
+//     own dashboards (Build, BuildConfigFromEnv);
 //   - "terminals": one session's terminals agent (terminal.Run, terminal.ConfigFromEnv),
 //     which cmd/portal-terminals also runs, in a smaller binary.
 //
@@ -38,6 +40,12 @@ func Main(ctx context.Context, getenv func(string) string) error {
 			return err
 		}
 		return RunHost(ctx, cfg)
+	case "build":
+		cfg, err := BuildConfigFromEnv(getenv)
+		if err != nil {
+			return err
+		}
+		return Build(cfg)
 	case "terminals":
 		cfg, err := terminal.ConfigFromEnv(getenv)
 		if err != nil {
@@ -46,6 +54,6 @@ func Main(ctx context.Context, getenv func(string) string) error {
 		serve.LowMemory()
 		return terminal.Run(ctx, cfg)
 	default:
-		return fmt.Errorf("dashboard: DASHBOARD_MODE: expected session, host or terminals, got %q", mode)
+		return fmt.Errorf("dashboard: DASHBOARD_MODE: expected session, host, build or terminals, got %q", mode)
 	}
 }

@@ -436,7 +436,19 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 			}
 			cred = p.sandbox.credential()
 		} else {
-			argv, cred = p.sandbox.command(name, home, run, content, limits, p.command)
+			// A session that shows its environment's Hugo build cannot write it: the
+			// folder is bound read-only. (A workshop image brings its own hugo, and its
+			// sessions build for themselves.)
+			builds, err := p.hugoBuilds(r, content, limits)
+			if err != nil {
+				return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+			}
+			var extra []string
+			if builds != "" {
+				extra = []string{"--ro-bind", builds, sandboxBuilds}
+				env = append(env, "HUGO_BUILDS="+sandboxBuilds)
+			}
+			argv, cred = p.sandbox.command(name, home, run, content, limits, p.command, extra...)
 		}
 	}
 	var group string
@@ -820,7 +832,8 @@ func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 		return nil, fmt.Errorf("localproc: list cgroups: %w", err)
 	}
 	for _, name := range names {
-		if handled[name] || !validName(name) || strings.HasPrefix(name, hostGroupPrefix) {
+		if handled[name] || !validName(name) || strings.HasPrefix(name, hostGroupPrefix) ||
+			strings.HasPrefix(name, buildGroupPrefix) {
 			continue
 		}
 		b, err := json.Marshal(handle{WorkDir: filepath.Join(p.dir, name), Cgroup: name})

@@ -30,6 +30,13 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("DASHBOARD_MODE"); mode == "host" || mode == "terminals" {
 		os.Exit(fakeDashboard(mode))
 	}
+	if os.Getenv("DASHBOARD_MODE") == "build" {
+		if err := dashboard.Main(context.Background(), os.Getenv); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if mode := os.Getenv("LOCALPROC_TEST_CHILD"); mode != "" {
 		os.Exit(child(mode))
 	}

@@ -158,7 +158,7 @@ func within(path, root string) bool {
 // and /dev/shm, and makes the rest of /dev read-only: what a session writes there is
 // charged to its memory cgroup and never reaches the host's disk. The host folder bound at
 // home in the first layer stays empty.
-func (s *sandbox) outer(host, home, run, content string, l Limits, argv []string) []string {
+func (s *sandbox) outer(host, home, run, content string, l Limits, argv []string, extra ...string) []string {
 	args := []string{s.bwrap}
 	args = append(args, s.system...)
 	// bwrap creates missing parent folders for its owner only; the user may differ.
@@ -180,6 +180,7 @@ func (s *sandbox) outer(host, home, run, content string, l Limits, argv []string
 	if content != "" {
 		args = append(args, "--ro-bind", content, sandboxContent)
 	}
+	args = append(args, extra...)
 	args = append(args, s.network...)
 	if s.setpriv != "" {
 		// Until setpriv drops them: the capabilities to change user, and to enter a home
@@ -214,13 +215,14 @@ func (s *sandbox) outer(host, home, run, content string, l Limits, argv []string
 // made read-only once everything is in place. Host paths are opened as nobody: the run
 // folder, the dashboard program, bubblewrap, content and the portal's socket folder must be
 // reachable by nobody (see reachable); the host home is not used.
-func (s *sandbox) single(host, run, content string, l Limits, argv []string) []string {
+func (s *sandbox) single(host, run, content string, l Limits, argv []string, extra ...string) []string {
 	binds := []string{"--bind", run, sandboxRun,
 		"--ro-bind", argv[0], sandboxBin,
 		"--ro-bind", s.bwrap, sandboxBwrap}
 	if content != "" {
 		binds = append(binds, "--ro-bind", content, sandboxContent)
 	}
+	binds = append(binds, extra...)
 	return s.oneLayerArgs(host, l, append(binds, s.network...), argv)
 }
 
@@ -262,12 +264,12 @@ func (s *sandbox) layout(root, ids []string, host string, l Limits, binds, run, 
 
 // command returns the command line that runs argv in a session's sandbox (one layer when
 // s.oneLayer and content is reachable, else outer's two) and the user it must start as
-// (nil: the portal's).
-func (s *sandbox) command(host, home, run, content string, l Limits, argv []string) ([]string, *syscall.Credential) {
+// (nil: the portal's). extra are further bwrap binds, made read-only in either layout.
+func (s *sandbox) command(host, home, run, content string, l Limits, argv []string, extra ...string) ([]string, *syscall.Credential) {
 	if s.oneLayer && (content == "" || s.reachable(content)) {
-		return s.single(host, run, content, l, argv), s.credential()
+		return s.single(host, run, content, l, argv, extra...), s.credential()
 	}
-	return s.outer(host, home, run, content, l, argv), nil
+	return s.outer(host, home, run, content, l, argv, extra...), nil
 }
 
 // credential is the user a one-layer sandbox starts as: nobody, without supplementary

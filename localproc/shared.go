@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -269,6 +270,28 @@ func sessionEnv(vars map[string]string, content string) map[string]string {
 	return env
 }
 
+// secretName matches the names of variables whose values the host is not given at its start.
+var secretName = regexp.MustCompile(`SECRET|PASSWORD|TOKEN|KEY|CRT`)
+
+// firstSession returns, as JSON, the session file's environment of r's session without
+// the values of its secrets, for the host's start (dashboard.HostConfig.FirstSession): a
+// workshop of the Hugo layout is then built at the start with the values the environment's
+// sessions share.
+func firstSession(r portal.StartRequest, content string) (string, error) {
+	vars := map[string]string{}
+	for _, v := range r.Env {
+		vars[v.Name] = v.Value
+	}
+	env := sessionEnv(vars, content)
+	for k, v := range env {
+		if v != "" && secretName.MatchString(k) {
+			env[k] = "-" // a placeholder in the build: only whether it is set counts
+		}
+	}
+	b, err := json.Marshal(env)
+	return string(b), err
+}
+
 // agentSpec returns what starts the session's terminals agent: its environment holds the
 // session's variables for its shells but none of its credentials, and a plain shell (the
 // workshop's, else a login bash): the agent holds no secret, so its shells need no sandbox
@@ -394,6 +417,11 @@ func (p *Provisioner) ensureHost(r portal.StartRequest, env, content string) (ha
 	if content != "" {
 		envv = append(envv, "WORKSHOP_CONTENT="+sandboxContent)
 	}
+	first, err := firstSession(r, content)
+	if err != nil {
+		return handle{}, false, err
+	}
+	envv = append(envv, "FIRST_SESSION="+first)
 	l := hostLimits.complete()
 	binds := []string{"--bind", run, sandboxRun,
 		"--ro-bind", sessions, sandboxSessions,
@@ -418,7 +446,7 @@ func (p *Provisioner) ensureHost(r portal.StartRequest, env, content string) (ha
 		}
 	}
 	h := handle{WorkDir: dir, Addr: addr, Cgroup: group}
-	h, err := p.spawn(argv, envv, run, filepath.Join(dir, logFile), filepath.Join(dir, handleFile), h)
+	h, err = p.spawn(argv, envv, run, filepath.Join(dir, logFile), filepath.Join(dir, handleFile), h)
 	if err != nil {
 		return handle{}, false, fmt.Errorf("start the dashboard host of environment %s: %w", env, err)
 	}
@@ -430,6 +458,11 @@ func (p *Provisioner) ensureHost(r portal.StartRequest, env, content string) (ha
 // session of its own, as the sandbox's user, in cgroup h.Cgroup, with h (completed with the
 // process) written to handlePath before the gate opens.
 func (p *Provisioner) spawn(argv, env []string, dir, logPath, handlePath string, h handle) (handle, error) {
+	return p.spawnAs(p.sandbox.credential(), argv, env, dir, logPath, handlePath, h)
+}
+
+// spawnAs is spawn with the user the sandbox starts as (nil: the portal's).
+func (p *Provisioner) spawnAs(cred *syscall.Credential, argv, env []string, dir, logPath, handlePath string, h handle) (handle, error) {
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return h, err
@@ -445,7 +478,7 @@ func (p *Provisioner) spawn(argv, env []string, dir, logPath, handlePath string,
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{gateR}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: p.sandbox.credential()}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: cred}
 	err = cmd.Start()
 	gateR.Close()
 	if err != nil {
