@@ -161,18 +161,7 @@ func (w *writer) rootEntry(name string, h *tar.Header, r io.Reader) error {
 	if mode&0o111 != 0 {
 		perm |= 0o111
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
-	n, err := io.Copy(f, io.LimitReader(r, w.maxBytes-w.bytes+1))
-	w.bytes += n
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && w.bytes > w.maxBytes {
-		err = fmt.Errorf("unpacks to more than %s", size(w.maxBytes))
-	}
+	err := w.create(p, perm, r)
 	if err == nil {
 		err = os.Chmod(p, perm) // the umask narrowed it
 	}

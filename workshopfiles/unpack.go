@@ -74,6 +74,12 @@ func (w *writer) file(name string, mode fs.FileMode, r io.Reader) error {
 	if mode&0o111 != 0 {
 		perm = 0o755
 	}
+	return w.create(p, perm, r)
+}
+
+// create writes a new file at p with mode perm from r, counting its bytes against the
+// writer's bound.
+func (w *writer) create(p string, perm fs.FileMode, r io.Reader) error {
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err
