@@ -67,7 +67,7 @@ var Kinds = map[string]bool{
 	"select-matching-text": true, "select-lines-in-range": true, "replace-text-selection": true,
 	"delete-text-selection": true, "insert-lines-before-selection": true, "append-lines-after-selection": true,
 	"replace-matching-text": true, "replace-lines-in-range": true, "delete-lines-in-range": true,
-	"delete-matching-lines": true,
+	"delete-matching-lines":  true,
 	"insert-value-into-yaml": true, "set-yaml-value": true, "add-yaml-item": true,
 	"delete-yaml-value": true, "merge-yaml-values": true, "select-yaml-path": true,
 }
