@@ -214,6 +214,7 @@ type Server struct {
 	// from this process, which is then in the session's network namespace).
 	dialApp   func(ctx context.Context, addr string) (net.Conn, error)
 	ingresses map[string]*ingressApp
+	editMu    sync.Mutex // one editor action or save at a time: each reads, then writes
 
 	mu          sync.Mutex
 	content     *workshop         // rendered with the current variables
@@ -453,6 +454,9 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /terminal/{id}/clear", post(s.handleTerminalClear))
 	s.mux.Handle("POST /examiner/test/{name}", post(s.handleExaminerTest))
 	s.mux.Handle("GET /files/{path...}", own(s.handleFile))
+	s.mux.Handle("GET /editor/tree", own(s.handleEditorTree))
+	s.mux.Handle("POST /editor/edit", post(s.handleEdit))
+	s.mux.Handle("PUT /editor/files/{path...}", post(s.handleEditorSave))
 	s.mux.Handle("POST /upload/file", post(s.handleUpload))
 	s.mux.Handle("POST /upload/files", post(s.handleUpload))
 	s.mux.Handle("GET /static/vendor/", own(http.StripPrefix("/static/vendor/",

@@ -51,12 +51,18 @@ type Result struct {
 	Select *Range
 }
 
-// ErrBadEdit wraps every error of an edit that does not apply to its file (no match, a
-// line beyond the end, a YAML path that is not there): the sentence is for the learner.
+// ErrBadEdit is what every BadEdit is (errors.Is).
 var ErrBadEdit = errors.New("the edit does not apply to the file")
 
+// BadEdit is the error of an edit that does not apply to its file (no match, a line
+// beyond the end, a YAML path that is not there). Reason is a sentence for the learner.
+type BadEdit struct{ Reason string }
+
+func (e *BadEdit) Error() string        { return ErrBadEdit.Error() + ": " + e.Reason }
+func (e *BadEdit) Is(target error) bool { return target == ErrBadEdit }
+
 func badEdit(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrBadEdit}, args...)...)
+	return &BadEdit{Reason: fmt.Sprintf(format, args...)}
 }
 
 // Kinds are the edit kinds Apply knows, the reference's action names without "editor:".
