@@ -79,6 +79,8 @@ type Config struct {
 	Terminals int // WORKSHOP_TERMINALS ("0" = none)
 	// Dashboards are the extra tabs next to the terminals (session.dashboards).
 	Dashboards []portal.Dashboard // WORKSHOP_DASHBOARDS, a JSON list of {"name", "url"}
+	// Editor gives the dashboard an Editor tab: the session's files in Monaco.
+	Editor bool // WORKSHOP_EDITOR ("true")
 	// Shell is the argv of every terminal's shell (nil = /bin/bash -l, or /bin/sh where
 	// bash is missing). A sandbox wraps shells by setting it.
 	Shell []string // DASHBOARD_SHELL, a JSON array of strings
@@ -155,6 +157,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		KubeAPI:       kubeAPIFromEnv(getenv),
 		TokenDir:      getenv(TokenDirEnv),
 		HugoBuilds:    getenv("HUGO_BUILDS"),
+		Editor:        getenv("WORKSHOP_EDITOR") == "true",
 	}
 	if cfg.TokenDir == "" {
 		cfg.TokenDir = DefaultTokenDir
@@ -369,7 +372,7 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminal.Set, err
 	if set.slides != nil {
 		slides = slidesURL(set.slidesEntry)
 	}
-	s.tabs = tabsFor(s.terms.IDs(), cfg.Dashboards, slides)
+	s.tabs = tabsFor(s.terms.IDs(), cfg.Dashboards, slides, cfg.Editor)
 	s.routes()
 	return s, nil
 }

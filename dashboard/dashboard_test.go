@@ -569,6 +569,7 @@ func TestConfigFromEnv(t *testing.T) {
 		"CLUSTER_DOMAIN": "cluster.local", "CONFIG_PASSWORD": "cfg", "SERVICES_PASSWORD": "svc",
 		"DASHBOARD_SANDBOX":   `["/opt/portal/bwrap","--"]`,
 		"WORKSHOP_DASHBOARDS": `[{"name":"Docs","url":"/files/docs.html"}]`,
+		"WORKSHOP_EDITOR":     "true",
 	}
 	cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -579,6 +580,7 @@ func TestConfigFromEnv(t *testing.T) {
 		Listen: ":10080", AddrFile: "/tmp/addr", WorkshopTitle: "Lab", TokenDir: DefaultTokenDir,
 		Sandbox:    []string{"/opt/portal/bwrap", "--"},
 		Dashboards: []portal.Dashboard{{Name: "Docs", URL: "/files/docs.html"}},
+		Editor:     true,
 		Vars: map[string]string{
 			"session_name": testSession, "session_url": "http://s.example.test", "workshop_name": "lab",
 			"ingress_domain": "example.test", "ingress_protocol": "http", "training_portal": "portal",
