@@ -113,6 +113,20 @@ func TestEditorInBrowser(t *testing.T) {
 		poll(`document.querySelector('.editor-tree button[data-path="exercises/app.yaml"]') !== null`))
 	pg.Screenshot("editor-terminal-change")
 
+	// A phone: the tree stacks above the editor, and nothing scrolls sideways.
+	var overflow bool
+	pg.Run(
+		chromedp.EmulateViewport(390, 800),
+		chromedp.Click("#tab-terminals", chromedp.ByID),
+		chromedp.Click(`#dtab-editor`, chromedp.ByQuery),
+		poll(`document.querySelector(".editor-host").getBoundingClientRect().height > 100`),
+		chromedp.Evaluate(`document.documentElement.scrollWidth > document.documentElement.clientWidth`, &overflow),
+	)
+	if overflow {
+		t.Error("at 390 px the page scrolls sideways")
+	}
+	pg.Screenshot("editor-phone")
+
 	// What the browser fetched for the editor (uncompressed: the dashboard serves no
 	// compression).
 	var bytes float64
