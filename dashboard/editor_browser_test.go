@@ -23,12 +23,14 @@ const editorPage = "# Editor\n\n" +
 	"```editor:set-yaml-value\nfile: ~/exercises/app.yaml\npath: spec.replicas\nvalue: 3\n```\n\n" +
 	"```editor:select-matching-text\nfile: ~/exercises/app.yaml\ntext: Demo\n```\n\n" +
 	"```editor:replace-text-selection\nfile: ~/exercises/app.yaml\ntext: Test\n```\n\n" +
+	"```editor:replace-text-selection\nfile: ~/exercises/app.yaml\ntext: web\n```\n\n" +
 	"```terminal:execute\ncommand: \"echo 'from: terminal' >> exercises/app.yaml\"\n```\n"
 
 // In Chromium: Monaco loads only when the Editor tab is first needed; editor actions open
 // a file at a line, append lines, set a YAML value (its comment kept), select text and
-// replace the selection, each shown in the editor; a line typed in the editor is saved
-// with Ctrl+S; and a file a terminal changed shows its new text.
+// replace the selection (one made by the action, then one made by hand), each shown in
+// the editor; a line typed in the editor is saved with Ctrl+S; a file a terminal changed
+// shows its new text; and at 390 px nothing scrolls sideways.
 func TestEditorInBrowser(t *testing.T) {
 	home, content := t.TempDir(), t.TempDir()
 	writeFile(t, filepath.Join(content, "workshop", "content", "01-editor.md"), editorPage, 0o644)
@@ -90,7 +92,13 @@ func TestEditorInBrowser(t *testing.T) {
 	if selected != "Test" {
 		t.Errorf("after replace-text-selection %q is selected, want Test", selected)
 	}
-	if b, _ := os.ReadFile(filepath.Join(home, "exercises", "app.yaml")); string(b) != "# app\nspec:\n  replicas: 3 # how many\nkind: Test\n" {
+	// What the learner selects by hand is what replace-text-selection replaces.
+	pg.Run(
+		chromedp.Evaluate(`monaco.editor.getEditors()[0].setSelection(new monaco.Selection(1, 3, 1, 6))`, nil),
+		chromedp.Evaluate(`document.querySelectorAll("pre.action-editor-replace-text-selection")[1].click()`, nil),
+		shows("# web\nspec:\n  replicas: 3 # how many\nkind: Test\n"),
+	)
+	if b, _ := os.ReadFile(filepath.Join(home, "exercises", "app.yaml")); string(b) != "# web\nspec:\n  replicas: 3 # how many\nkind: Test\n" {
 		t.Errorf("file after the actions: %q", b)
 	}
 	pg.Screenshot("editor-actions")
@@ -102,14 +110,14 @@ func TestEditorInBrowser(t *testing.T) {
 		chromedp.KeyEvent("s", chromedp.KeyModifiers(input.ModifierCtrl)),
 		poll(`document.querySelector(".dash-panel > .editor").getAttribute("data-saved") === "exercises/app.yaml" && document.querySelector(".editor-save").disabled`),
 	)
-	if b, _ := os.ReadFile(filepath.Join(home, "exercises", "app.yaml")); string(b) != "# app\nspec:\n  replicas: 3 # how many\nkind: Test\n# typed\n" {
+	if b, _ := os.ReadFile(filepath.Join(home, "exercises", "app.yaml")); string(b) != "# web\nspec:\n  replicas: 3 # how many\nkind: Test\n# typed\n" {
 		t.Errorf("file after typing and saving: %q", b)
 	}
 
 	// A terminal changes the file: the editor shows the new text; the file tree lists it.
 	pg.Run(chromedp.Click(`pre[data-action="execute"]`, chromedp.ByQuery))
 	pg.Run(chromedp.Click(`#dtab-editor`, chromedp.ByQuery),
-		shows("# app\nspec:\n  replicas: 3 # how many\nkind: Test\n# typed\nfrom: terminal\n"),
+		shows("# web\nspec:\n  replicas: 3 # how many\nkind: Test\n# typed\nfrom: terminal\n"),
 		poll(`document.querySelector('.editor-tree button[data-path="exercises/app.yaml"]') !== null`))
 	pg.Screenshot("editor-terminal-change")
 

@@ -518,12 +518,17 @@
       feedback(el, "Closed", true);
       return Promise.resolve(true);
     }
-    if (/-selection$/.test(edit.kind) && selections[file]) { edit.selection = selections[file]; }
     var body = { file: file, edit: edit };
     if (el.hasAttribute("data-src")) { body.src = el.getAttribute("data-src"); }
-    return fetch("/editor/edit", {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
+    // The *-selection kinds act on what the learner selected in the editor, else on what
+    // the last select action selected.
+    var selected = editorLoad ? editorLoad.then(function (ed) { return ed && ed.selection(file); }) : Promise.resolve(null);
+    return selected.then(function (sel) {
+      if (/-selection$/.test(edit.kind) && (sel || selections[file])) { edit.selection = sel || selections[file]; }
+      return fetch("/editor/edit", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
+      });
     }).then(function (r) {
       if (!r.ok) {
         return r.text().then(function (t) { feedback(el, r.status === 404 ? "No such file" : t.trim() || "Not edited", false); return false; });

@@ -1,7 +1,7 @@
 // The dashboard's Editor tab: the session's home folder as a file tree, open files as
 // tabs, Monaco as the editor. The dashboard's script loads this file the first time the
 // tab is shown or an editor action runs; it sets window.portalEditor to
-// {start(root) → Promise, show(answer, focus), close(file)}.
+// {start(root) → Promise, show(answer, focus), close(file), selection(file)}.
 (function () {
   "use strict";
 
@@ -297,6 +297,17 @@
     if (focus) { editor.focus(); }
   }
 
-  var api = { start: start, show: show, close: close };
+  // selection is what is selected of path in the editor, as byte offsets of its text;
+  // null when path is not shown or nothing is selected.
+  function selection(path) {
+    if (current !== path || !editor.getSelection() || editor.getSelection().isEmpty()) { return null; }
+    var m = files[path].model;
+    var text = m.getValue();
+    var bytes = function (pos) { return encoder.encode(text.slice(0, m.getOffsetAt(pos))).length; };
+    var s = editor.getSelection();
+    return { from: bytes(s.getStartPosition()), to: bytes(s.getEndPosition()) };
+  }
+
+  var api = { start: start, show: show, close: close, selection: selection };
   window.portalEditor = api;
 })();
