@@ -45,6 +45,7 @@ type editorBody struct {
 	Before      int       `yaml:"before"`
 	After       int       `yaml:"after"`
 	Count       int       `yaml:"count"`
+	Index       *int      `yaml:"index"`
 	Path        string    `yaml:"path"`
 	Value       yaml.Node `yaml:"value"`
 }
@@ -80,6 +81,9 @@ func parseEditor(lang, name, body string, a *action) (string, error) {
 	if name == "copy-file" {
 		e.Kind = "open-file"
 	}
+	if y.Index != nil {
+		e.Index = *y.Index
+	}
 	if y.Value.Kind != 0 {
 		v, err := yaml.Marshal(&y.Value)
 		if err != nil {
@@ -103,8 +107,13 @@ func parseEditor(lang, name, body string, a *action) (string, error) {
 		err = need("text", y.Text == "")
 	case "select-lines-in-range", "replace-lines-in-range", "delete-lines-in-range":
 		err = need("start", y.Start < 1)
-	case "insert-value-into-yaml", "set-yaml-value", "add-yaml-item", "delete-yaml-value", "merge-yaml-values", "select-yaml-path":
+	case "insert-value-into-yaml", "set-yaml-value", "add-yaml-item", "delete-yaml-value", "merge-yaml-values",
+		"select-yaml-path", "replace-yaml-item":
 		err = need("path", y.Path == "")
+	case "insert-yaml-item":
+		if err = need("path", y.Path == ""); err == nil {
+			err = need("index", y.Index == nil)
+		}
 	}
 	if err != nil {
 		return "", err
@@ -118,7 +127,7 @@ func parseEditor(lang, name, body string, a *action) (string, error) {
 		a.Text = strings.TrimRight(y.Text, "\n")
 	case "replace-matching-text":
 		a.Text = y.Replacement
-	case "insert-value-into-yaml", "set-yaml-value", "add-yaml-item", "merge-yaml-values":
+	case "insert-value-into-yaml", "set-yaml-value", "add-yaml-item", "merge-yaml-values", "insert-yaml-item", "replace-yaml-item":
 		a.Text = strings.TrimRight(e.Value, "\n")
 	}
 	subject := fmt.Sprintf("%s in file %q", editorVerbs[name], file)
@@ -145,6 +154,7 @@ var editorVerbs = map[string]string{
 	"delete-matching-lines": "Delete matching lines", "insert-value-into-yaml": "Insert a value",
 	"set-yaml-value": "Set a value", "add-yaml-item": "Add an item", "delete-yaml-value": "Delete a value",
 	"merge-yaml-values": "Merge values", "select-yaml-path": "Select a value",
+	"insert-yaml-item": "Insert an item", "replace-yaml-item": "Replace an item",
 }
 
 // editorUnsupported are the reference's editor actions the dashboard does not offer, and why.
@@ -157,9 +167,6 @@ var editorUnsupported = func() map[string]string {
 	}
 	for _, n := range []string{"create-directory", "rename-file", "delete-file"} {
 		m["editor:"+n] = "the editor reads and writes files, it does not make folders, rename or delete; use terminal:execute"
-	}
-	for _, n := range []string{"insert-yaml-item", "replace-yaml-item"} {
-		m["editor:"+n] = "use editor:set-yaml-value with the item's path, or editor:add-yaml-item"
 	}
 	return m
 }()

@@ -34,7 +34,7 @@ const maxEditRequest = 1 << 20
 // creates are the edit kinds that make a file that is not there.
 var creates = map[string]bool{
 	"create-file": true, "append-lines-to-file": true, "prepend-lines-to-file": true,
-	"insert-value-into-yaml": true, "set-yaml-value": true, "add-yaml-item": true, "merge-yaml-values": true,
+	"insert-value-into-yaml": true, "set-yaml-value": true, "add-yaml-item": true, "insert-yaml-item": true, "merge-yaml-values": true,
 }
 
 // handleEdit is POST /editor/edit (an editRequest): the edit is applied to the file in

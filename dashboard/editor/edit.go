@@ -34,6 +34,7 @@ type Edit struct {
 	Before      int    `json:"before,omitempty"`
 	After       int    `json:"after,omitempty"`
 	Count       int    `json:"count,omitempty"` // replace-matching-text: 0 = 1, -1 = every match
+	Index       int    `json:"index,omitempty"` // insert-yaml-item: the new item's place, from 0
 	Path        string `json:"path,omitempty"`  // a YAML path: a.b[0].c[name=x]["d.e"]
 	Value       string `json:"value,omitempty"` // a YAML document: the value the YAML edits set
 	// Selection is the part selected by the last select-* action on the file, which the
@@ -76,6 +77,7 @@ var Kinds = map[string]bool{
 	"delete-matching-lines":  true,
 	"insert-value-into-yaml": true, "set-yaml-value": true, "add-yaml-item": true,
 	"delete-yaml-value": true, "merge-yaml-values": true, "select-yaml-path": true,
+	"insert-yaml-item": true, "replace-yaml-item": true,
 }
 
 // Apply applies e to content. A file that does not exist is passed as nil content: the
@@ -157,7 +159,8 @@ func Apply(e Edit, content []byte) (Result, error) {
 		return splice(src, r, lines(e.Text)), nil
 	case "delete-matching-lines":
 		return deleteMatching(src, e)
-	case "insert-value-into-yaml", "set-yaml-value", "add-yaml-item", "delete-yaml-value", "merge-yaml-values", "select-yaml-path":
+	case "insert-value-into-yaml", "set-yaml-value", "add-yaml-item", "delete-yaml-value", "merge-yaml-values",
+		"select-yaml-path", "insert-yaml-item", "replace-yaml-item":
 		return editYAML(content, e)
 	}
 	return Result{}, fmt.Errorf("editor:%s is not an edit the dashboard knows", e.Kind)

@@ -209,6 +209,38 @@ spec:
         - name: nginx
           image: nginx:1.19
 `, 0},
+		{"insert-yaml-item", Edit{Kind: "insert-yaml-item", Path: "spec.template.spec.containers", Index: 1, Value: "name: log\nimage: fluentd"}, `# The web server.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web # its name
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+        - name: nginx
+          image: nginx:1.19
+        - name: log
+          image: fluentd
+        - name: sidecar
+          image: busybox
+`, 13},
+		{"replace-yaml-item", Edit{Kind: "replace-yaml-item", Path: "spec.template.spec.containers[name=nginx]", Value: "name: nginx\nimage: nginx:1.25"}, `# The web server.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web # its name
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+        - name: nginx
+          image: nginx:1.25
+        - name: sidecar
+          image: busybox
+`, 11},
 		{"merge-yaml-values", Edit{Kind: "merge-yaml-values", Path: "metadata", Value: "name: api\nnamespace: demo"}, `# The web server.
 apiVersion: apps/v1
 kind: Deployment
@@ -270,6 +302,9 @@ func TestApplyErrors(t *testing.T) {
 		{"not a sequence", "deploy.yaml", Edit{Kind: "add-yaml-item", Path: "spec.replicas", Value: "1"}, "spec.replicas is not a sequence"},
 		{"bad path", "deploy.yaml", Edit{Kind: "set-yaml-value", Path: "spec[x]", Value: "1"}, "neither an index"},
 		{"not yaml", "lines.txt", Edit{Kind: "set-yaml-value", Path: "a", Value: "1"}, "is not a mapping"},
+		{"index past the end", "deploy.yaml", Edit{Kind: "insert-yaml-item", Path: "spec.template.spec.containers", Index: 3, Value: "x"}, "index must be 0 to 2"},
+		{"replace a key", "deploy.yaml", Edit{Kind: "replace-yaml-item", Path: "spec.replicas", Value: "2"}, "path must end in an item"},
+		{"replace a missing item", "deploy.yaml", Edit{Kind: "replace-yaml-item", Path: "spec.template.spec.containers[name=db]", Value: "x"}, "the file has no spec.template.spec.containers[name=db]"},
 		{"bad value", "deploy.yaml", Edit{Kind: "set-yaml-value", Path: "a", Value: "[1"}, "value is not valid YAML"},
 	}
 	for _, tt := range tests {

@@ -241,6 +241,18 @@ func editYAML(content []byte, e Edit) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if e.Kind == "replace-yaml-item" {
+		last := steps[len(steps)-1]
+		if last.index < 0 && last.matchKey == "" {
+			return Result{}, badEdit("path must end in an item: [N] or [key=value], got %q", e.Path)
+		}
+		at, err := walk(root, steps, false)
+		if err != nil {
+			return Result{}, err
+		}
+		at.parent.Content[at.i] = keepComments(at.parent.Content[at.i], value)
+		return encodeYAML(&doc, steps)
+	}
 	at, err := walk(root, steps, true)
 	if err != nil {
 		return Result{}, err
@@ -250,6 +262,18 @@ func editYAML(content []byte, e Edit) (Result, error) {
 	switch e.Kind {
 	case "set-yaml-value":
 		at.parent.Content[at.i] = keepComments(target, value)
+	case "insert-yaml-item":
+		if empty {
+			*target = yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		}
+		if target.Kind != yaml.SequenceNode {
+			return Result{}, badEdit("%s is not a sequence", e.Path)
+		}
+		if e.Index < 0 || e.Index > len(target.Content) {
+			return Result{}, badEdit("index must be 0 to %d (the items of %s), got %d", len(target.Content), e.Path, e.Index)
+		}
+		target.Content = append(target.Content[:e.Index], append([]*yaml.Node{value}, target.Content[e.Index:]...)...)
+		return encodeYAML(&doc, append(steps, step{index: e.Index}))
 	case "add-yaml-item":
 		if empty {
 			*target = yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
