@@ -275,14 +275,21 @@ spec:
 	}
 }
 
+// select-yaml-path selects the lines of the key and its whole value.
 func TestSelectYAMLPath(t *testing.T) {
 	src := fixture(t, "deploy.yaml")
-	res, err := Apply(Edit{Kind: "select-yaml-path", Path: "spec.template.spec.containers[name=sidecar].image"}, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Select == nil || string(src[res.Select.From:res.Select.To]) != "          image: busybox\n" || res.Line != 14 {
-		t.Fatalf("selected %+v, line %d", res.Select, res.Line)
+	for path, want := range map[string]string{
+		"spec.template.spec.containers[name=sidecar].image": "          image: busybox\n",
+		"spec.template.spec.containers[0]":                  "        - name: nginx\n          image: nginx:1.19\n",
+		"metadata":                                          "metadata:\n  name: web # its name\n",
+	} {
+		res, err := Apply(Edit{Kind: "select-yaml-path", Path: path}, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Select == nil || string(src[res.Select.From:res.Select.To]) != want {
+			t.Errorf("%s: selected %+v, want %q", path, res.Select, want)
+		}
 	}
 }
 

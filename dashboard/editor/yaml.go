@@ -214,12 +214,13 @@ func editYAML(content []byte, e Edit) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		line := at.parent.Content[at.i].Line
+		value := at.parent.Content[at.i]
+		line := value.Line
 		if at.key != nil {
 			line = at.key.Line
 		}
 		src := string(content)
-		r, err := lineRange(src, line, 0)
+		r, err := lineRange(src, line, max(line, lastLine(value)))
 		if err != nil {
 			return Result{}, err
 		}
@@ -307,6 +308,15 @@ func editYAML(content []byte, e Edit) (Result, error) {
 		}
 	}
 	return encodeYAML(&doc, steps)
+}
+
+// lastLine is the last line of n's tree that holds a node.
+func lastLine(n *yaml.Node) int {
+	l := n.Line
+	for _, c := range n.Content {
+		l = max(l, lastLine(c))
+	}
+	return l
 }
 
 // keepComments is value with the comments of the node it replaces.
