@@ -1,7 +1,8 @@
 # Build helpers. `make run` and `make test` build the dashboard's browser assets first.
 #
-#   make assets   install xterm.js and the terminal's font (JetBrains Mono, SIL OFL 1.1) from
-#                 npm (package-lock.json) when needed and copy them into dashboard/assets/dist,
+#   make assets   install xterm.js, the terminal's font (JetBrains Mono, SIL OFL 1.1) and the
+#                 editor (Monaco) from npm (package-lock.json) when needed and copy them into
+#                 dashboard/assets/dist,
 #                 where the Go build embeds them
 #   make run      assets, then build the portal and its dashboard binary static into BIN
 #                 (default bin/) and run `portal serve`
@@ -22,8 +23,17 @@ FONT  := node_modules/@fontsource/jetbrains-mono
 # The terminal's font: the Latin subset, regular and bold, as WOFF2 (all current browsers).
 FONTS := $(DIST)/jetbrains-mono-latin-400-normal.woff2 $(DIST)/jetbrains-mono-latin-700-normal.woff2
 
+# The editor (Monaco, MIT): its AMD build's core, its file-type icons' font, its worker,
+# and the syntax colouring of a few languages; the language services (JSON, CSS, HTML,
+# JavaScript and TypeScript) and other languages are left out: their files are plain text.
+MONACO := node_modules/monaco-editor/min/vs
+MONACO_LANGS := yaml python shell go dockerfile markdown java ini xml
+MONACO_FILES := loader.js editor/editor.main.js editor/editor.main.css base/worker/workerMain.js \
+	base/browser/ui/codicons/codicon/codicon.ttf $(foreach l,$(MONACO_LANGS),basic-languages/$(l)/$(l).js)
+
 ASSETS := $(DIST)/xterm.js $(DIST)/xterm.css $(DIST)/addon-fit.js $(DIST)/xterm-LICENSE.txt \
-	$(FONTS) $(DIST)/jetbrains-mono-LICENSE.txt
+	$(FONTS) $(DIST)/jetbrains-mono-LICENSE.txt \
+	$(addprefix $(DIST)/monaco/vs/,$(MONACO_FILES)) $(DIST)/monaco-LICENSE.txt
 
 .PHONY: assets run test fuzz cover-report clean-assets bubblewrap slirp4netns hugo mutate
 
@@ -55,6 +65,18 @@ $(DIST)/xterm-LICENSE.txt: $(STAMP)
 $(FONTS): $(DIST)/%: $(STAMP)
 	@mkdir -p $(DIST)
 	cp $(FONT)/files/$* $@
+
+$(DIST)/monaco/vs/%.js: $(STAMP)
+	@mkdir -p $(dir $@)
+	sed '/^\/\/# sourceMappingURL=/d' $(MONACO)/$*.js > $@
+
+$(DIST)/monaco/vs/%: $(STAMP)
+	@mkdir -p $(dir $@)
+	cp $(MONACO)/$* $@
+
+$(DIST)/monaco-LICENSE.txt: $(STAMP)
+	@mkdir -p $(DIST)
+	cp node_modules/monaco-editor/LICENSE $@
 
 $(DIST)/jetbrains-mono-LICENSE.txt: $(STAMP)
 	@mkdir -p $(DIST)

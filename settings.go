@@ -135,6 +135,8 @@ type Workshop struct {
 	// Dashboards are the dashboard's extra tabs (spec.session.dashboards), in order.
 	Dashboards []Dashboard
 	Env        []EnvVar
+	// Editor is whether the dashboard has an Editor tab (session.applications.editor).
+	Editor bool
 	// Resources are the limits of each session's workload (zero = the provisioner's default).
 	Resources SessionResources
 	// Image is the workshop image (spec.workshop.image; "" = the provisioner's session

@@ -27,8 +27,8 @@ import (
 type action struct {
 	// Kind is execute, input, interrupt, clear, select, copy, copy-and-edit, open-url,
 	// examiner, section-begin, section-end, section-heading, download-file, copy-file,
-	// upload-file, upload-files, open-dashboard, create-dashboard, reload-dashboard or
-	// delete-dashboard.
+	// upload-file, upload-files, open-dashboard, create-dashboard, reload-dashboard,
+	// delete-dashboard or editor (every editor:* action; see parseEditor).
 	Kind string
 	// Terminal is "1", "2", "3", "all" or a named terminal (terminal.ValidName); "" for
 	// actions that use no terminal.
@@ -75,6 +75,13 @@ var yamlKinds = map[string]string{
 	"dashboard:delete-dashboard": "delete-dashboard",
 }
 
+// captionKinds are the actions whose caption is their block.
+var captionKinds = map[string]bool{
+	"open-dashboard": true, "create-dashboard": true, "reload-dashboard": true, "delete-dashboard": true,
+	"select": true, "examiner": true, "section-begin": true, "section-end": true, "section-heading": true,
+	"download-file": true, "copy-file": true, "upload-file": true, "upload-files": true,
+}
+
 // unsupported are the reference's actions the dashboard knows and does not offer, with why.
 var unsupported = map[string]string{}
 
@@ -112,7 +119,7 @@ type yamlAction struct {
 
 // prefixes are the default caption prefixes of each namespace, as in the reference.
 var prefixes = map[string]string{"terminal": "Terminal", "workshop": "Workshop", "dashboard": "Dashboard",
-	"examiner": "Examiner", "section": "Section", "files": "Files"}
+	"examiner": "Examiner", "section": "Section", "files": "Files", "editor": "Editor"}
 
 // seconds reads an option that is a number of seconds, or .inf where inf allows it, into
 // its data attribute form ("3", "0.5", "inf"); "" when absent.
@@ -161,13 +168,18 @@ func parseAction(lang, body string) (a action, ok bool, err error) {
 		}
 		return a, false, nil
 	}
-	if why, known := unsupported[lang]; known {
+	why, known := unsupported[lang]
+	if !known {
+		why, known = editorUnsupported[lang]
+	}
+	if known {
 		return a, true, fmt.Errorf("%s is not supported: %s", lang, why)
 	}
 	kind, known := yamlKinds[lang]
+	if ns == "editor" && editorKind(name) {
+		kind, known = "editor", true
+	}
 	switch {
-	case !known && ns == "editor":
-		return a, true, fmt.Errorf("%s is not supported: the dashboard has no editor", lang)
 	case !known:
 		return a, true, fmt.Errorf("unknown action %q", lang)
 	}
@@ -331,6 +343,12 @@ func parseAction(lang, body string) (a action, ok bool, err error) {
 			"open-dashboard": "Open dashboard %q", "create-dashboard": "Create dashboard %q",
 			"reload-dashboard": "Reload dashboard %q", "delete-dashboard": "Delete dashboard %q",
 		}[kind], y.Name))
+	case "editor":
+		s, err := parseEditor(lang, name, body, &a)
+		if err != nil {
+			return a, true, err
+		}
+		subject = cmp.Or(subject, s)
 	case "upload-file":
 		if !localPath(y.Path) {
 			return a, true, fmt.Errorf("%s: path must be a file name in the uploads folder (relative, without ..), got %q", lang, y.Path)
@@ -436,10 +454,8 @@ func actionHTML(lang, body string) (out string, isAction bool) {
 	}
 	hidden := a.Data["hidden"] == "true" || a.Kind == "section-end"
 	shown := a.Text
-	switch a.Kind {
-	case "open-dashboard", "create-dashboard", "reload-dashboard", "delete-dashboard",
-		"select", "examiner", "section-begin", "section-end", "section-heading",
-		"download-file", "copy-file", "upload-file", "upload-files":
+	switch {
+	case captionKinds[a.Kind] || editorCaption(a):
 		// The caption is the block; a description follows it.
 		shown = a.Title
 		if a.Kind == "section-end" {

@@ -79,6 +79,8 @@ type Config struct {
 	Terminals int // WORKSHOP_TERMINALS ("0" = none)
 	// Dashboards are the extra tabs next to the terminals (session.dashboards).
 	Dashboards []portal.Dashboard // WORKSHOP_DASHBOARDS, a JSON list of {"name", "url"}
+	// Editor gives the dashboard an Editor tab: the session's files in Monaco.
+	Editor bool // WORKSHOP_EDITOR ("true")
 	// Shell is the argv of every terminal's shell (nil = /bin/bash -l, or /bin/sh where
 	// bash is missing). A sandbox wraps shells by setting it.
 	Shell []string // DASHBOARD_SHELL, a JSON array of strings
@@ -155,6 +157,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		KubeAPI:       kubeAPIFromEnv(getenv),
 		TokenDir:      getenv(TokenDirEnv),
 		HugoBuilds:    getenv("HUGO_BUILDS"),
+		Editor:        getenv("WORKSHOP_EDITOR") == "true",
 	}
 	if cfg.TokenDir == "" {
 		cfg.TokenDir = DefaultTokenDir
@@ -214,6 +217,7 @@ type Server struct {
 	// from this process, which is then in the session's network namespace).
 	dialApp   func(ctx context.Context, addr string) (net.Conn, error)
 	ingresses map[string]*ingressApp
+	editMu    sync.Mutex // one editor action or save at a time: each reads, then writes
 
 	mu          sync.Mutex
 	content     *workshop         // rendered with the current variables
@@ -368,7 +372,7 @@ func newServer(cfg Config, set *assetSet, terms func(*Server) (terminal.Set, err
 	if set.slides != nil {
 		slides = slidesURL(set.slidesEntry)
 	}
-	s.tabs = tabsFor(s.terms.IDs(), cfg.Dashboards, slides)
+	s.tabs = tabsFor(s.terms.IDs(), cfg.Dashboards, slides, cfg.Editor)
 	s.routes()
 	return s, nil
 }
@@ -453,6 +457,9 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /terminal/{id}/clear", post(s.handleTerminalClear))
 	s.mux.Handle("POST /examiner/test/{name}", post(s.handleExaminerTest))
 	s.mux.Handle("GET /files/{path...}", own(s.handleFile))
+	s.mux.Handle("GET /editor/tree", own(s.handleEditorTree))
+	s.mux.Handle("POST /editor/edit", post(s.handleEdit))
+	s.mux.Handle("PUT /editor/files/{path...}", post(s.handleEditorSave))
 	s.mux.Handle("POST /upload/file", post(s.handleUpload))
 	s.mux.Handle("POST /upload/files", post(s.handleUpload))
 	s.mux.Handle("GET /static/vendor/", own(http.StripPrefix("/static/vendor/",

@@ -481,7 +481,7 @@ func TestContentDir(t *testing.T) {
 		"workshop/content/a-first.md": "# First *Heading*\n\n<script>alert(1)</script>\n\nInline <b onclick=\"x()\">bold</b>.\n\n" +
 			"| a | b |\n|---|---|\n| 1 | 2 |\n\n![logo](images/logo.png)\n",
 		"workshop/content/c/nested.md":      "No heading here.\n",
-		"workshop/content/d-unknown.md":     "# Unknown\n\n```editor:open-file\nfile: ~/exercises/sample.txt\n```\n",
+		"workshop/content/d-unknown.md":     "# Unknown\n\n```editor:execute-command\ncommand: workbench.action.files.save\n```\n",
 		"workshop/content/images/logo.png":  "PNG",
 		"workshop/content/notes.txt.backup": "x",
 	})
@@ -526,7 +526,7 @@ func TestContentDir(t *testing.T) {
 	}
 	// An action the dashboard does not know is shown with a warning.
 	_, body = get(t, s, c, "/workshop/content/d-unknown")
-	if want := `<div class="action-invalid" role="note"><p class="warning">&#9888; This block does nothing here: editor:open-file is not supported: the dashboard has no editor.</p><pre><code>file: ~/exercises/sample.txt`; !strings.Contains(body, want) {
+	if want := `<div class="action-invalid" role="note"><p class="warning">&#9888; This block does nothing here: editor:execute-command is not supported: it runs a command of VS Code, and the editor here is Monaco, not VS Code.</p><pre><code>command: workbench.action.files.save`; !strings.Contains(body, want) {
 		t.Errorf("page d-unknown lacks %s", want)
 	}
 	if status, body := get(t, s, c, "/workshop/content/images/logo.png"); status != http.StatusOK || body != "PNG" {
@@ -569,6 +569,7 @@ func TestConfigFromEnv(t *testing.T) {
 		"CLUSTER_DOMAIN": "cluster.local", "CONFIG_PASSWORD": "cfg", "SERVICES_PASSWORD": "svc",
 		"DASHBOARD_SANDBOX":   `["/opt/portal/bwrap","--"]`,
 		"WORKSHOP_DASHBOARDS": `[{"name":"Docs","url":"/files/docs.html"}]`,
+		"WORKSHOP_EDITOR":     "true",
 	}
 	cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -579,6 +580,7 @@ func TestConfigFromEnv(t *testing.T) {
 		Listen: ":10080", AddrFile: "/tmp/addr", WorkshopTitle: "Lab", TokenDir: DefaultTokenDir,
 		Sandbox:    []string{"/opt/portal/bwrap", "--"},
 		Dashboards: []portal.Dashboard{{Name: "Docs", URL: "/files/docs.html"}},
+		Editor:     true,
 		Vars: map[string]string{
 			"session_name": testSession, "session_url": "http://s.example.test", "workshop_name": "lab",
 			"ingress_domain": "example.test", "ingress_protocol": "http", "training_portal": "portal",

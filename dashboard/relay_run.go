@@ -15,6 +15,7 @@ import (
 var (
 	_ terminal.Runner = (*relayTerminals)(nil)
 	_ terminal.Files  = (*relayTerminals)(nil)
+	_ terminal.Lister = (*relayTerminals)(nil)
 )
 
 // agentRequest sends one request to the agent, once it runs, and hands a 2xx answer to
@@ -87,4 +88,12 @@ func (rt *relayTerminals) WriteFile(ctx context.Context, name string, r io.Reade
 	return rt.agentRequest(ctx, http.MethodPut, "/files/"+url.PathEscape(name),
 		func() io.Reader { return bytes.NewReader(data) }, terminal.ErrNoFile,
 		func(*http.Response) error { return nil })
+}
+
+// ListFiles lists the files of the session's home through its terminals agent.
+func (rt *relayTerminals) ListFiles(ctx context.Context) ([]terminal.FileEntry, bool, error) {
+	var tree terminal.Tree
+	err := rt.agentRequest(ctx, http.MethodGet, "/tree", func() io.Reader { return nil },
+		terminal.ErrNoFile, func(resp *http.Response) error { return json.NewDecoder(resp.Body).Decode(&tree) })
+	return tree.Files, tree.Truncated, err
 }

@@ -534,3 +534,30 @@ func TestRelayNamedTerminal(t *testing.T) {
 		t.Errorf("named terminal %d: status %d, want 409", terminal.MaxNamed+1, code)
 	}
 }
+
+// On a shared host, editor actions edit the session's files and the editor lists them
+// through the session's terminals agent, in the session's home.
+func TestRelayEditor(t *testing.T) {
+	rh := newRelayHarness(t)
+	rh.portal.home = t.TempDir()
+	writeFile(t, filepath.Join(rh.portal.home, "app.yaml"), "spec:\n  replicas: 1 # one\n", 0o644)
+	code, body := rh.post("/editor/edit", `{"file":"app.yaml","edit":{"kind":"set-yaml-value","path":"spec.replicas","value":"3"}}`)
+	if code != 200 || !strings.Contains(body, `"changed":true`) {
+		t.Fatalf("POST /editor/edit: %d %s", code, body)
+	}
+	if b, _ := os.ReadFile(filepath.Join(rh.portal.home, "app.yaml")); string(b) != "spec:\n  replicas: 3 # one\n" {
+		t.Errorf("app.yaml: %q", b)
+	}
+	req, _ := http.NewRequest("GET", rh.srv.URL+"/editor/tree", nil)
+	req.Header.Set(SessionHeader, relaySession)
+	req.AddCookie(rh.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"path":"app.yaml","size":26`) {
+		t.Errorf("GET /editor/tree: %d %s", resp.StatusCode, b)
+	}
+}

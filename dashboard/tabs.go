@@ -19,17 +19,22 @@ type tab struct {
 	Name     string // the label, which actions name (without regard to case)
 	URL      string // what a tab's frame shows; "" for the Terminal tab and terminal tabs
 	Terminal string // the named terminal a terminal:<name> tab shows ("" = none)
-	Builtin  bool   // the Terminal or Slides tab, which delete-dashboard keeps
+	Editor   bool   // the Editor tab
+	Builtin  bool   // the Terminal, Editor or Slides tab, which delete-dashboard keeps
 }
 
 // tabsFor returns the tabs of a dashboard with terminals (the numbered ones' ids), the
-// workshop's extra tabs, and slides (the Slides tab's URL, "" = none): Terminal when
-// there are terminals, the extra tabs in order, then Slides. Terminal tabs are left out
+// workshop's extra tabs, slides (the Slides tab's URL, "" = none) and the editor:
+// Terminal when there are terminals, Editor when editor is set, the extra tabs in order,
+// then Slides. Terminal tabs are left out
 // when there are no terminals, as named terminals need the terminal application.
-func tabsFor(terminals []string, dashboards []portal.Dashboard, slides string) []tab {
+func tabsFor(terminals []string, dashboards []portal.Dashboard, slides string, editor bool) []tab {
 	var out []tab
 	if len(terminals) > 0 {
 		out = append(out, tab{Key: "terminal", Name: "Terminal", Builtin: true})
+	}
+	if editor {
+		out = append(out, tab{Key: "editor", Name: "Editor", Editor: true, Builtin: true})
 	}
 	for i, d := range dashboards {
 		t := tab{Key: fmt.Sprintf("dash-%d", i+1), Name: d.Name}
@@ -67,7 +72,7 @@ func dashboardsFromEnv(getenv func(string) string) ([]portal.Dashboard, error) {
 		switch {
 		case !dashboardName.MatchString(d.Name):
 			return nil, fmt.Errorf("dashboard: WORKSHOP_DASHBOARDS[%d].name: expected letters, digits, spaces, - or _, got %q", i, d.Name)
-		case key == "terminal" || key == "slides" || slices.Contains(seen, key):
+		case key == "terminal" || key == "slides" || key == "editor" || slices.Contains(seen, key):
 			return nil, fmt.Errorf("dashboard: WORKSHOP_DASHBOARDS[%d].name: %q is taken by another tab", i, d.Name)
 		}
 		seen = append(seen, key)

@@ -17,29 +17,31 @@ func TestTabsFor(t *testing.T) {
 		name      string
 		terminals []string
 		slides    string
+		editor    bool
 		want      []tab
 	}{
-		{"terminals, dashboards and slides", []string{"1", "2"}, "/workshop/slides/", []tab{
+		{"terminals, dashboards, slides and the editor", []string{"1", "2"}, "/workshop/slides/", true, []tab{
 			{Key: "terminal", Name: "Terminal", Builtin: true},
+			{Key: "editor", Name: "Editor", Editor: true, Builtin: true},
 			{Key: "dash-1", Name: "Docs", URL: "https://example.test/"},
 			{Key: "dash-2", Name: "Build", Terminal: "build"},
 			{Key: "dash-3", Name: "Notes", URL: "/files/notes.txt"},
 			{Key: "slides", Name: "Slides", URL: "/workshop/slides/", Builtin: true},
 		}},
 		// Without the terminal application there is no Terminal tab and no named terminal.
-		{"no terminals", nil, "", []tab{
+		{"no terminals", nil, "", false, []tab{
 			{Key: "dash-1", Name: "Docs", URL: "https://example.test/"},
 			{Key: "dash-3", Name: "Notes", URL: "/files/notes.txt"},
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, tabsFor(tt.terminals, dashboards, tt.slides)); diff != "" {
+			if diff := cmp.Diff(tt.want, tabsFor(tt.terminals, dashboards, tt.slides, tt.editor)); diff != "" {
 				t.Errorf("tabs (-want +got):\n%s", diff)
 			}
 		})
 	}
-	if got := tabsFor(nil, nil, ""); len(got) != 0 {
+	if got := tabsFor(nil, nil, "", false); len(got) != 0 {
 		t.Errorf("no terminals, dashboards or slides: %v, want no tabs", got)
 	}
 }
@@ -68,6 +70,7 @@ func TestDashboardsFromEnv(t *testing.T) {
 		`{"name":"x"}`:                                    "WORKSHOP_DASHBOARDS: expected a JSON list",
 		`[{"name":"","url":"/"}]`:                         "WORKSHOP_DASHBOARDS[0].name",
 		`[{"name":"terminal","url":"/"}]`:                 "WORKSHOP_DASHBOARDS[0].name: \"terminal\" is taken",
+		`[{"name":"Editor","url":"/"}]`:                   "WORKSHOP_DASHBOARDS[0].name: \"Editor\" is taken",
 		`[{"name":"A","url":"/"},{"name":"a","url":"/"}]`: "WORKSHOP_DASHBOARDS[1].name",
 		`[{"name":"A","url":"ftp://x/"}]`:                 "WORKSHOP_DASHBOARDS[0]: url must be",
 		`[{"name":"A","url":"terminal:"}]`:                "WORKSHOP_DASHBOARDS[0]: url terminal:<name>",

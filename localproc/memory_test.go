@@ -113,6 +113,32 @@ func TestMemory(t *testing.T) {
 	settle()
 	report(t, p, name, "after 800 page requests")
 
+	// The editor: each round lists the home, appends a line to a file by an editor action
+	// and fetches the editor's script, as a learner's browser does.
+	for i := range 200 {
+		for _, r := range []struct{ method, path, body string }{
+			{http.MethodGet, "/editor/tree", ""},
+			{http.MethodPost, "/editor/edit", fmt.Sprintf(`{"file":"notes.txt","edit":{"kind":"append-lines-to-file","text":"line %d"}}`, i)},
+			{http.MethodGet, "/static/vendor/monaco/vs/editor/editor.main.js", ""},
+		} {
+			req, _ := http.NewRequest(r.method, base+r.path, strings.NewReader(r.body))
+			req.Header.Set("Cookie", cookie)
+			req.Header.Set("Origin", base)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s: %v", r.method, r.path, err)
+			}
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s %s: %s", r.method, r.path, resp.Status)
+			}
+			var buf bytes.Buffer
+			buf.ReadFrom(resp.Body)
+			resp.Body.Close()
+		}
+	}
+	settle()
+	report(t, p, name, "after 200 editor rounds (tree, edit, Monaco's script)")
+
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := 1; i <= 3; i++ {

@@ -210,7 +210,7 @@ func TestStartRequestExpandsSessionEnv(t *testing.T) {
 			{Name: "SERVICES", Value: "$(services_password)"},
 			{Name: "PLAIN", Value: "no variables"}},
 			Dashboards: []portal.Dashboard{{Name: "App", URL: "$(ingress_protocol)://app-$(session_name).$(ingress_domain)/"},
-				{Name: "Build", URL: "terminal:build"}}}}
+				{Name: "Build", URL: "terminal:build"}}, Editor: true}}
 	req := h.s.startRequest(sess, env, "")
 	got := map[string]string{}
 	for _, v := range req.Env {
@@ -233,6 +233,7 @@ func TestStartRequestExpandsSessionEnv(t *testing.T) {
 		"CLUSTER_DOMAIN":       "cluster.local",
 		"PLATFORM_ARCH":        runtime.GOARCH,
 		"WORKSHOP_DASHBOARDS":  `[{"name":"App","url":"http://app-lab-w01-s003.test/"},{"name":"Build","url":"terminal:build"}]`,
+		"WORKSHOP_EDITOR":      "true",
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %q (set %v), want %q", name, v, ok, want)

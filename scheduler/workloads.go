@@ -401,6 +401,9 @@ func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment, 
 	if env.Expires > 0 {
 		vars = append(vars, portal.EnvVar{Name: "ENABLE_COUNTDOWN", Value: "true"})
 	}
+	if env.Workshop.Editor {
+		vars = append(vars, portal.EnvVar{Name: "WORKSHOP_EDITOR", Value: "true"})
+	}
 	if len(env.Workshop.Ingresses) > 0 {
 		vars = append(vars, portal.EnvVar{Name: "WORKSHOP_INGRESSES", Value: ingressesJSON(env.Workshop.Ingresses, sv)})
 	}

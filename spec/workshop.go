@@ -28,7 +28,7 @@ var (
 		"volumeMounts", "serviceAccount", "config", "variables",
 	}
 	ignoredApplications = []string{
-		"console", "docker", "editor", "examiner", "files", "git", "registry", "sshd",
+		"console", "docker", "examiner", "files", "git", "registry", "sshd",
 		"slides", "vcluster", "webdav", "workshop", "uploads",
 	}
 )
@@ -125,6 +125,9 @@ func readWorkshop(d *decoder, top *object, version, dir string) portal.Workshop 
 		w.Terminals = 0
 	}
 	terminal.finish()
+	editor := applications.obj("editor")
+	w.Editor = editor.boolOr("enabled", false)
+	editor.finish()
 	applications.ignore(ignoredApplications...)
 	applications.finish()
 	// The reference's memory and storage (the home's size), and two portal extensions.

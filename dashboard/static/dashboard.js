@@ -210,7 +210,8 @@
     select: "M1.5 2.5h13v11h-13z M4 6l2 2-2 2 M8 10h3",
     examiner: "M2.5 8.5l3.5 3.5 7.5-8", "section-begin": "M3.5 6l4.5 4.5L12.5 6", "section-heading": "M8 4v1 M8 7v5",
     "download-file": "M8 2v8 M4.5 7 8 10.5 11.5 7 M2.5 13.5h11", "copy-file": "M5.5 5.5h8v8h-8z M2.5 10.5v-8h8",
-    "upload-file": "M8 11V3 M4.5 6 8 2.5 11.5 6 M2.5 13.5h11", "upload-files": "M8 11V3 M4.5 6 8 2.5 11.5 6 M2.5 13.5h11"
+    "upload-file": "M8 11V3 M4.5 6 8 2.5 11.5 6 M2.5 13.5h11", "upload-files": "M8 11V3 M4.5 6 8 2.5 11.5 6 M2.5 13.5h11",
+    editor: "M10.5 2.5l3 3-8 8h-3v-3z M9 4l3 3"
   };
   var svgNS = "http://www.w3.org/2000/svg";
 
@@ -472,6 +473,8 @@
       case "upload-file":
       case "upload-files":
         return upload(el, kind);
+      case "editor":
+        return editorAction(el, !byKey);
       case "open-dashboard":
       case "create-dashboard":
       case "reload-dashboard":
@@ -481,6 +484,67 @@
         return Promise.resolve(!!ok);
     }
     return null;
+  }
+
+  // ---- the editor -------------------------------------------------------------------
+
+  var editorLoad = null; // the promise of the editor (static/editor.js and Monaco), once asked for
+  var selections = {}; // file → the part the last select-* action selected, as byte offsets
+
+  // loadEditor loads the editor's script, and with it Monaco, the first time it is asked
+  // for; it resolves to window.portalEditor, or null on a page without the Editor tab.
+  function loadEditor() {
+    if (editorLoad) { return editorLoad; }
+    var root = document.querySelector(".dash-panel > .editor");
+    if (!root) { return Promise.resolve(null); }
+    editorLoad = new Promise(function (resolve) {
+      var s = document.createElement("script");
+      s.src = "/static/editor.js";
+      s.onload = function () { window.portalEditor.start(root).then(resolve, function () { resolve(null); }); };
+      s.onerror = function () { resolve(null); };
+      document.body.appendChild(s);
+    });
+    return editorLoad;
+  }
+
+  // editorAction does an editor:* action: the dashboard host edits the file, then the
+  // Editor tab (when the workshop has one) shows the file at the edit.
+  function editorAction(el, focus) {
+    var file = el.getAttribute("data-file");
+    var edit = JSON.parse(el.getAttribute("data-edit"));
+    var tab = findTab("editor");
+    if (edit.kind === "close-file") {
+      loadEditor().then(function (ed) { if (ed) { ed.close(file); } });
+      feedback(el, "Closed", true);
+      return Promise.resolve(true);
+    }
+    var body = { file: file, edit: edit };
+    if (el.hasAttribute("data-src")) { body.src = el.getAttribute("data-src"); }
+    // The *-selection kinds act on what the learner selected in the editor, else on what
+    // the last select action selected.
+    var selected = editorLoad ? editorLoad.then(function (ed) { return ed && ed.selection(file); }) : Promise.resolve(null);
+    return selected.then(function (sel) {
+      if (/-selection$/.test(edit.kind) && (sel || selections[file])) { edit.selection = sel || selections[file]; }
+      return fetch("/editor/edit", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
+      });
+    }).then(function (r) {
+      if (!r.ok) {
+        return r.text().then(function (t) { feedback(el, r.status === 404 ? "No such file" : t.trim() || "Not edited", false); return false; });
+      }
+      return r.json().then(function (ans) {
+        delete selections[file];
+        if (ans.select) { selections[file] = ans.select; }
+        feedback(el, ans.changed ? "Edited" : ans.select ? "Selected" : "Opened", true);
+        if (!tab) { return true; }
+        selectDashTab(tab, false);
+        return loadEditor().then(function (ed) {
+          if (ed) { ed.show(ans, focus); }
+          return true;
+        });
+      });
+    }, function () { feedback(el, "Not edited", false); return false; });
   }
 
   // ---- dashboard tabs ---------------------------------------------------------------
@@ -513,6 +577,7 @@
     });
     var frame = panelOf(tab).querySelector("iframe");
     if (frame && !frame.getAttribute("src")) { frame.src = frame.getAttribute("data-src"); }
+    if (panelOf(tab).querySelector(".editor")) { loadEditor(); }
     if (focus) { tab.focus(); }
     tab.scrollIntoView({ block: "nearest", inline: "nearest" });
     refitAll();
