@@ -373,6 +373,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case <-ctx.Done():
 	case err = <-serveErr:
 	}
+	// A replica sharing the database gives up the reconciler lease first, so that another
+	// takes it at once, and then finishes the requests under way.
+	resign, cancelResign := context.WithTimeout(context.Background(), 5*time.Second)
+	if rerr := sched.Resign(resign); rerr != nil {
+		log.Warn("give up the reconciler lease", "err", rerr)
+	}
+	cancelResign()
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdown)
