@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http/cookiejar"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,6 +15,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to read the lease
 
 	"portal/internal/pgtest"
+	"portal/localproc"
+	"portal/unixsock"
 )
 
 // leaseHolder returns the process id in the reconciler lease's holder, or 0 when the
@@ -129,4 +132,15 @@ func TestReplicasEndToEnd(t *testing.T) {
 	next.stop()
 	eventually(t, 30*time.Second, "the last replica to take the lease", func() bool { return holderOf() == last })
 	t.Logf("the lease was taken %v after the holder was told to stop", time.Since(stopped).Round(100*time.Millisecond))
+
+	// Whichever replicas bound the sessions' socket to the portal stopped; the last
+	// one binds it again.
+	sock := filepath.Join(dir, "portal-socket", localproc.PortalSocketName)
+	eventually(t, 30*time.Second, "the portal's socket to answer", func() bool {
+		c, err := unixsock.Dial(t.Context(), sock)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
 }
