@@ -65,7 +65,7 @@ func (s *Scheduler) Lead(ctx context.Context) (bool, error) {
 	s.leaseMu.Lock()
 	defer s.leaseMu.Unlock()
 	if err != nil {
-		s.loseLocked()
+		s.loseLocked("reconciler lease lost")
 		if errors.Is(err, portal.ErrLeaseHeld) {
 			return false, nil
 		}
@@ -82,12 +82,12 @@ func (s *Scheduler) Lead(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// loseLocked forgets the lease and ends the pass under way.
-func (s *Scheduler) loseLocked() {
+// loseLocked forgets the lease and ends the pass under way, logging why.
+func (s *Scheduler) loseLocked(why string) {
 	if s.lease.token == 0 {
 		return
 	}
-	s.log.Info("reconciler lease lost", "holder", s.cfg.Holder, "token", s.lease.token)
+	s.log.Info(why, "holder", s.cfg.Holder, "token", s.lease.token)
 	s.lease.token = 0
 	if s.lease.cancelPass != nil {
 		s.lease.cancelPass()
@@ -136,7 +136,7 @@ func (s *Scheduler) Resign(ctx context.Context) error {
 	}
 	s.leaseMu.Lock()
 	token := s.lease.token
-	s.loseLocked()
+	s.loseLocked("reconciler lease given up")
 	s.lease.resigned = true
 	s.leaseMu.Unlock()
 	if token == 0 {

@@ -202,3 +202,30 @@ func sessionState(t *testing.T, s *Scheduler, name string) portal.SessionState {
 	}
 	return st
 }
+
+// The holder's loop passes when another replica writes: a session requested there has its
+// reserved spare replaced without waiting for the holder's next tick (an hour here).
+func TestLeaseHolderPassesOnOthersWrites(t *testing.T) {
+	clock, fake := mock.NewClock(t0), mock.NewFake(mock.Healthy)
+	rs := openReplicas(t, 2, clock, fake, settings(entry("lab")))
+	holder := rs[0]
+	holder.s.cfg.Tick = time.Hour
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { holder.s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if got := holder.prov.starts.Load(); got != 1 {
+		t.Fatalf("starts before the request = %d, want the one reserved session", got)
+	}
+	if _, err := rs[1].s.Request(t.Context(), Request{Environment: "lab-w01", IndexURL: "https://hub.test/",
+		Timeout: time.Minute, REST: true}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for holder.prov.starts.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the holder did not start a new reserved session after a request elsewhere")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -121,10 +121,12 @@ func (s *Scheduler) Run(ctx context.Context) {
 				continue
 			}
 		}
-		seen = s.version()
 		if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("reconciler pass", "err", err)
 		}
+		// The pass's own writes ask for no other; what another replica wrote during it
+		// waits for the next tick at the latest.
+		seen = s.version()
 		next := s.cfg.Tick
 		if s.busy.Load() && busyTick < next {
 			next = busyTick
