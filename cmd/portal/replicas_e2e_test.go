@@ -130,6 +130,12 @@ func TestReplicasEndToEnd(t *testing.T) {
 	}
 	stopped := time.Now()
 	next.stop()
+	if next.cmd.ProcessState == nil || !next.cmd.ProcessState.Success() {
+		t.Fatalf("the replica told to stop exited with %v", next.cmd.ProcessState)
+	}
+	if leaseHolder(t, db) == next.cmd.Process.Pid {
+		t.Fatal("the replica that stopped left its lease to run out rather than giving it up")
+	}
 	eventually(t, 30*time.Second, "the last replica to take the lease", func() bool { return holderOf() == last })
 	t.Logf("the lease was taken %v after the holder was told to stop", time.Since(stopped).Round(100*time.Millisecond))
 
