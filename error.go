@@ -69,4 +69,9 @@ var (
 	// never start as defined, so that trying again is useless: for example the cluster
 	// refused one of the workshop's objects.
 	ErrUnstartable = errors.New("workload cannot start as defined")
+	// ErrLeaseHeld is returned by a Leaser when another holder has the lease.
+	ErrLeaseHeld = errors.New("lease held by another")
+	// ErrFenced is returned by a Store's Update whose context carries a Fence that no
+	// longer holds its lease: nothing is written.
+	ErrFenced = errors.New("lease lost: write refused")
 )

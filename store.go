@@ -42,6 +42,42 @@ func IsExclusive(s Store) bool {
 	return ok && e.Exclusive()
 }
 
+// Leaser is an optional Store ability: choosing one holder among the processes sharing
+// the store, by a lease that runs out unless renewed, with a fencing token.
+type Leaser interface {
+	// TakeLease gives the lease called name to holder until now+ttl when it is free,
+	// expired at now, or holder's already (a renewal). It returns the fencing token: the
+	// same while holder renews an unexpired lease, larger than every earlier one each time
+	// the lease is taken afresh. It returns ErrLeaseHeld when another holder's lease has
+	// not expired at now.
+	TakeLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (token int64, err error)
+	// ReleaseLease ends the lease if holder holds it with token, so that another may take
+	// it at once; otherwise it does nothing. It is idempotent.
+	ReleaseLease(ctx context.Context, name, holder string, token int64) error
+}
+
+// Fence names a lease and the token its holder got (see Leaser). An Update whose context
+// carries a Fence (WithFence) on a Store that is a Leaser writes only while that token
+// is still the lease's, and returns ErrFenced otherwise: a holder that lost its lease
+// without noticing (it was paused, or slow) cannot overwrite what the new holder did.
+type Fence struct {
+	Lease string
+	Token int64
+}
+
+type fenceKey struct{}
+
+// WithFence returns ctx carrying f.
+func WithFence(ctx context.Context, f Fence) context.Context {
+	return context.WithValue(ctx, fenceKey{}, f)
+}
+
+// FenceOf returns the Fence ctx carries, if any.
+func FenceOf(ctx context.Context) (Fence, bool) {
+	f, ok := ctx.Value(fenceKey{}).(Fence)
+	return f, ok
+}
+
 // SessionFilter selects sessions; zero fields do not filter.
 type SessionFilter struct {
 	Environment string

@@ -43,6 +43,9 @@ type Config struct {
 	StartTimeout time.Duration
 	// Tick is the longest time between reconciler passes (default 1 second).
 	Tick time.Duration
+	// Holder names this replica in the reconciler lease when replicas share the store
+	// (default: host name, process id and a random part).
+	Holder string
 	// StartConcurrency is how many workloads may be starting (started, not yet ready) at
 	// once; the others wait their turn, in request order (default: 16 per CPU).
 	StartConcurrency int

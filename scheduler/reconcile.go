@@ -37,7 +37,13 @@ func (s *Scheduler) Open(ctx context.Context) error {
 	if err := s.applyPortal(ctx); err != nil {
 		return fmt.Errorf("apply portal configuration: %w", err)
 	}
-	if err := s.stopOrphans(ctx); err != nil {
+	if s.leased() {
+		// The holder of the lease runs the passes, the first of its term stopping the
+		// workloads without a session.
+		if _, err := s.Lead(ctx); err != nil {
+			s.log.Warn("take the reconciler lease", "err", err)
+		}
+	} else if err := s.stopOrphans(ctx); err != nil {
 		s.log.Warn("stop workloads without a session", "err", err)
 	}
 	if err := s.Reconcile(ctx); err != nil {
@@ -84,12 +90,24 @@ func (s *Scheduler) stopOrphans(ctx context.Context) error {
 }
 
 // Run runs the reconciler loop until ctx is done or Close is called: a pass at least every
-// Tick, and at once when woken.
+// Tick, and at once when woken. When replicas share the store, it also keeps taking or
+// renewing the reconciler lease (lease.go), and the holder passes at once when another
+// replica wrote something.
 func (s *Scheduler) Run(ctx context.Context) {
 	s.loopOnce.Do(func() {})
 	defer close(s.done)
+	var watch <-chan time.Time
+	if s.leased() {
+		held := make(chan struct{})
+		defer func() { <-held }()
+		go func() { defer close(held); s.keepLease(ctx) }()
+		w := time.NewTicker(commitWatch)
+		defer w.Stop()
+		watch = w.C
+	}
 	t := time.NewTimer(0)
 	defer t.Stop()
+	var seen uint64
 	for {
 		select {
 		case <-ctx.Done():
@@ -98,10 +116,17 @@ func (s *Scheduler) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-s.wake:
+		case <-watch:
+			if !s.Leading() || s.version() == seen {
+				continue
+			}
 		}
 		if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("reconciler pass", "err", err)
 		}
+		// The pass's own writes ask for no other; what another replica wrote during it
+		// waits for the next tick at the latest.
+		seen = s.version()
 		next := s.cfg.Tick
 		if s.busy.Load() && busyTick < next {
 			next = busyTick
@@ -116,8 +141,39 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 }
 
+// keepLease takes or renews the reconciler lease every leaseRetry until ctx is done or
+// Close is called, and asks for a pass when it takes the lease.
+func (s *Scheduler) keepLease(ctx context.Context) {
+	t := time.NewTicker(leaseRetry)
+	defer t.Stop()
+	for {
+		was := s.Leading()
+		if _, err := s.Lead(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("reconciler lease", "err", err)
+		}
+		if !was && s.Leading() {
+			s.Wake()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// version returns the store's Version, or 0 when it has none.
+func (s *Scheduler) version() uint64 {
+	if v, ok := s.store.(portal.Versioned); ok {
+		return v.Version()
+	}
+	return 0
+}
+
 // Close stops the loop started by Run and the content fetches under way, and waits for
-// them.
+// them; then it gives up the reconciler lease (Resign).
 func (s *Scheduler) Close() error {
 	s.closeOnce.Do(func() { close(s.stop) })
 	ran := false
@@ -126,21 +182,33 @@ func (s *Scheduler) Close() error {
 		<-s.done
 	}
 	s.fetches.Wait()
-	return nil
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.Resign(ctx)
 }
 
-// Reconcile runs one reconciler pass: expiry, trimming, stopping, draining environments,
+// Reconcile runs one reconciler pass, unless replicas share the store and this one does
+// not hold the reconciler lease (see Lead): then it does nothing and returns nil. A pass:
+// expiry, trimming, stopping, draining environments,
 // topping up reserved sessions, starting workloads and watching them become ready, and on
 // their own cadence the vanished, orphan and cleanup checks. Errors are collected and the
 // pass goes on.
 func (s *Scheduler) Reconcile(ctx context.Context) error {
 	s.passMu.Lock()
 	defer s.passMu.Unlock()
+	ctx, done, newTerm, ok := s.passContext(ctx)
+	if !ok {
+		return nil
+	}
+	defer done()
 	var errs []error
 	step := func(name string, err error) {
 		if err != nil && ctx.Err() == nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
+	}
+	if newTerm {
+		step("stop workloads without a session", s.stopOrphans(ctx))
 	}
 	step("expire", s.expireDue(ctx))
 	step("trim", s.trimReserved(ctx))

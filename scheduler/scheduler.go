@@ -64,6 +64,11 @@ type Scheduler struct {
 	// backoffMu); fetches counts those fetches.
 	fetching map[string]bool
 	fetches  sync.WaitGroup
+	// leaser is the store's Leaser when replicas share the store; nil otherwise
+	// (lease.go).
+	leaser  portal.Leaser
+	lease   leaseState
+	leaseMu sync.Mutex
 	// termSlots bounds the terminal starts under way at once (terminals.go).
 	termSlots chan struct{}
 }
@@ -102,8 +107,16 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.SessionURL == nil {
 		cfg.SessionURL = func(s string) string { return "http://" + s + ".localhost" }
 	}
+	var leaser portal.Leaser
+	if l, ok := cfg.Store.(portal.Leaser); ok && !portal.IsExclusive(cfg.Store) {
+		leaser = l
+		if cfg.Holder == "" {
+			cfg.Holder = newHolder()
+		}
+	}
 	return &Scheduler{
-		cfg: cfg, store: cfg.Store, prov: cfg.Provisioner, events: cfg.Events,
+		leaser: leaser,
+		cfg:    cfg, store: cfg.Store, prov: cfg.Provisioner, events: cfg.Events,
 		now: cfg.Clock, log: cfg.Logger,
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),

@@ -124,6 +124,15 @@ func (db *DB) update(ctx context.Context, fn func(tx portal.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if f, ok := portal.FenceOf(ctx); ok {
+		inner := fn
+		fn = func(ptx portal.Tx) error {
+			if err := ptx.(*tx).checkFence(f); err != nil {
+				return err
+			}
+			return inner(ptx)
+		}
+	}
 	w := &db.w
 	j := &job{ctx: ctx, fn: fn, wake: make(chan struct{})}
 	w.mu.Lock()

@@ -350,6 +350,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
 	go func() { serveErr <- srv.Serve(sockLn) }()
+	keepCtx, stopKeeping := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopKeeping()
+	if !portal.IsExclusive(db) {
+		// Replicas sharing the data folder share the sessions' way to the portal.
+		keepName(sockLn)
+		go keepPortalSocket(keepCtx, sockDir, portalSocketCheck, func(l net.Listener) { go srv.Serve(l) })
+	}
 
 	printCredentials(stdout, p.Name, portalURL, creds)
 	if !sandboxed {
@@ -373,6 +380,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case <-ctx.Done():
 	case err = <-serveErr:
 	}
+	stopKeeping()
+	// A replica sharing the database gives up the reconciler lease first, so that another
+	// takes it at once, and then finishes the requests under way.
+	resign, cancelResign := context.WithTimeout(context.Background(), 5*time.Second)
+	if rerr := sched.Resign(resign); rerr != nil {
+		log.Warn("give up the reconciler lease", "err", rerr)
+	}
+	cancelResign()
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdown)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"portal/localproc"
 	"portal/unixsock"
@@ -31,4 +33,49 @@ func listenPortalSocket(dir string) (net.Listener, error) {
 		return nil, fmt.Errorf("portal socket: %w", err)
 	}
 	return ln, nil
+}
+
+// portalSocketCheck is how often a replica sharing the data folder checks that the
+// portal's socket answers (keepPortalSocket).
+const portalSocketCheck = 2 * time.Second
+
+// keepPortalSocket binds the portal's socket in dir again whenever it does not answer,
+// checking every interval until ctx ends, and hands each new listener to serve. Replicas
+// sharing a data folder each bind the socket as they start, the last one winning; one
+// that stops or dies leaves it unanswered, and another takes it over. Their listeners
+// must not remove the socket's name when closed (it may be another replica's by then).
+func keepPortalSocket(ctx context.Context, dir string, interval time.Duration, serve func(net.Listener)) {
+	path := filepath.Join(dir, localproc.PortalSocketName)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		dctx, cancel := context.WithTimeout(ctx, time.Second)
+		c, err := unixsock.Dial(dctx, path)
+		cancel()
+		if err == nil {
+			c.Close()
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		ln, err := listenPortalSocket(dir)
+		if err != nil {
+			continue // tried again at the next check
+		}
+		keepName(ln)
+		serve(ln)
+	}
+}
+
+// keepName makes closing ln leave the socket's name in place.
+func keepName(ln net.Listener) {
+	if ul, ok := ln.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(false)
+	}
 }

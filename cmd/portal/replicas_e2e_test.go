@@ -1,0 +1,152 @@
+package main
+
+import (
+	"database/sql"
+	"errors"
+	"io"
+	"net/http/cookiejar"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to read the lease
+
+	"portal/internal/pgtest"
+	"portal/localproc"
+	"portal/unixsock"
+)
+
+// leaseHolder returns the process id in the reconciler lease's holder, or 0 when the
+// lease is free or expired.
+func leaseHolder(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var holder string
+	var expires int64
+	err := db.QueryRowContext(t.Context(), `SELECT holder, expires FROM leases WHERE name = 'reconciler'`).Scan(&holder, &expires)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && expires <= time.Now().UnixNano()) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// host-pid-random
+	f := strings.Split(holder, "-")
+	if len(f) < 3 {
+		t.Fatalf("lease holder %q", holder)
+	}
+	pid, err := strconv.Atoi(f[len(f)-2])
+	if err != nil {
+		t.Fatalf("lease holder %q: %v", holder, err)
+	}
+	return pid
+}
+
+// TestReplicasEndToEnd runs three portal processes on one PostgreSQL database and one
+// data folder: one holds the reconciler lease; a session requested through another is
+// served by a third; when the holder is killed (kill -9) another takes over and tops up
+// the reserved sessions again; a replica told to stop gives the lease up at once.
+func TestReplicasEndToEnd(t *testing.T) {
+	dsn := pgtest.Need(t)
+	dir := t.TempDir()
+	var ps []*portalProc
+	for i := range 3 {
+		ps = append(ps, startPortalWith(t, dir, e2eConfig, nil, "--database", dsn))
+		if i > 0 {
+			ps[i].creds = ps[0].creds // only the first shows them; the store keeps hashes
+		}
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	holderOf := func() *portalProc {
+		pid := leaseHolder(t, db)
+		for _, p := range ps {
+			if p.cmd.Process.Pid == pid && p.cmd.ProcessState == nil {
+				return p
+			}
+		}
+		return nil
+	}
+	var holder *portalProc
+	eventually(t, 20*time.Second, "a replica to hold the reconciler lease", func() bool {
+		holder = holderOf()
+		return holder != nil
+	})
+	var others []*portalProc
+	for _, p := range ps {
+		if p != holder {
+			others = append(others, p)
+		}
+	}
+
+	// A learner's session, requested and activated through a replica not holding the
+	// lease, is served through another: its address is in the store.
+	tok := others[0].token()
+	env := others[0].envNamed(tok, "lab-markdown-sample")
+	r, frame := learnerSession(t, others[0], tok, env, "https://hub.test/")
+	eventually(t, 30*time.Second, "the session's dashboard through another replica", func() bool {
+		jar, _ := cookiejar.New(nil)
+		resp, err := others[1].client(jar, true).Get(frame)
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == 200 && strings.Contains(string(b), "<!DOCTYPE html>")
+	})
+
+	// kill -9 of the holder: another takes the lease once it runs out, and its passes
+	// top up the reserved session the learner took.
+	killed := time.Now()
+	if err := holder.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	holder.cmd.Wait()
+	var next *portalProc
+	eventually(t, 30*time.Second, "another replica to take the lease", func() bool {
+		next = holderOf()
+		return next != nil
+	})
+	t.Logf("the lease was taken %v after the holder was killed (bound: 15s)", time.Since(killed).Round(100*time.Millisecond))
+	eventually(t, 30*time.Second, "the reserved session to be topped up", func() bool {
+		return next.available(tok, env) >= 1
+	})
+	var again requestResponse
+	next.get(tok, "/workshops/environment/"+env+"/request/?index_url=https://hub.test/", 200, &again)
+	if again.Name == "" || again.Name == r.Name {
+		t.Fatalf("a second request after the takeover answered %+v", again)
+	}
+
+	// SIGTERM of the new holder: it gives the lease up as it stops, and the last replica
+	// takes it at its next try.
+	last := others[0]
+	if next == others[0] {
+		last = others[1]
+	}
+	stopped := time.Now()
+	next.stop()
+	if next.cmd.ProcessState == nil || !next.cmd.ProcessState.Success() {
+		t.Fatalf("the replica told to stop exited with %v", next.cmd.ProcessState)
+	}
+	if leaseHolder(t, db) == next.cmd.Process.Pid {
+		t.Fatal("the replica that stopped left its lease to run out rather than giving it up")
+	}
+	eventually(t, 30*time.Second, "the last replica to take the lease", func() bool { return holderOf() == last })
+	t.Logf("the lease was taken %v after the holder was told to stop", time.Since(stopped).Round(100*time.Millisecond))
+
+	// Whichever replicas bound the sessions' socket to the portal stopped; the last
+	// one binds it again.
+	sock := filepath.Join(dir, "portal-socket", localproc.PortalSocketName)
+	eventually(t, 30*time.Second, "the portal's socket to answer", func() bool {
+		c, err := unixsock.Dial(t.Context(), sock)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
