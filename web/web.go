@@ -46,6 +46,8 @@ type Config struct {
 	// Ready, when set, is asked by /readyz after the store: it returns nil when the
 	// portal can start sessions, else an error naming what is not usable (the provisioner).
 	Ready func(ctx context.Context) error
+	// Metrics, when set, is served at /metrics (it does its own authentication).
+	Metrics http.Handler
 }
 
 // Server answers the portal's HTTP requests. It is an http.Handler.
@@ -68,6 +70,7 @@ type Server struct {
 	ui         *uiState // the portal's own pages (ui.go)
 	startHold  time.Duration
 	ready      func(ctx context.Context) error
+	metrics    http.Handler
 	onHold     func()       // tests: called when a session page starts to wait
 	relays     atomic.Int64 // WebSockets the session proxy relays (proxy_upgrade.go)
 	onRelayEnd func()       // tests: called when a relayed WebSocket has been closed
@@ -96,6 +99,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		startHold:  cfg.StartHold,
 		ready:      cfg.Ready,
+		metrics:    cfg.Metrics,
 		sched:      cfg.Scheduler,
 		store:      cfg.Store,
 		now:        cfg.Clock,
@@ -156,6 +160,9 @@ func (s *Server) routes() {
 		fmt.Fprint(w, "ok")
 	})
 	s.handle("/readyz/", s.handleReady)
+	if s.metrics != nil {
+		s.handle("/metrics/", s.metrics.ServeHTTP)
+	}
 	s.mux.HandleFunc("/", s.handleNotFound)
 }
 
