@@ -160,6 +160,7 @@ func (s *Server) routes() {
 		fmt.Fprint(w, "ok")
 	})
 	s.handle("/readyz/", s.handleReady)
+	s.mux.HandleFunc("GET /openapi.json", handleOpenAPI)
 	if s.metrics != nil {
 		s.handle("/metrics/", s.metrics.ServeHTTP)
 	}
