@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"net/http"
 	"net/url"
 	"testing"
@@ -125,6 +126,25 @@ func TestMetricsEndToEnd(t *testing.T) {
 		"portal_store_transaction_duration_seconds", "process_cpu_seconds_total", "go_goroutines"} {
 		if n, ok := sample(fams, name, nil); !ok || n == 0 {
 			t.Errorf("%s = %v (present %v), want samples", name, n, ok)
+		}
+	}
+}
+
+// With --metrics-addr and no token, the metrics are on that listener, open, and not on the
+// main one.
+func TestMetricsAddrEndToEnd(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	p := startPortalWith(t, t.TempDir(), e2eConfig, nil, "--metrics-addr", addr, "--log-format", "json")
+	p.get("", "/metrics", 404, nil)
+	fams := scrape(t, "http://"+addr+"/metrics", "")
+	for _, name := range []string{"portal_session_requests_total", "portal_webhook_deliveries_total", "go_goroutines"} {
+		if _, ok := fams[name]; !ok {
+			t.Errorf("%s missing", name)
 		}
 	}
 }
