@@ -109,6 +109,9 @@ func (h *harness) open() {
 	}
 	h.store = db
 	h.failing = mock.NewFailingStore(db)
+	if h.obs == nil {
+		h.obs = &observed{}
+	}
 	ws := h.ws
 	if ws == nil {
 		ws = workshops(h.p)
