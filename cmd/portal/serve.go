@@ -393,7 +393,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
 	loopDone := make(chan struct{})
 	go func() { sched.Run(loopCtx); close(loopDone) }()
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3) // the main listener, the portal socket, the metrics listener
 	go func() { serveErr <- srv.Serve(ln) }()
 	go func() { serveErr <- srv.Serve(sockLn) }()
 	if mln != nil {
