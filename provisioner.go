@@ -92,3 +92,10 @@ type TerminalStarter interface {
 type HandleKeyer interface {
 	HandleKey(handle []byte) string
 }
+
+// HealthChecker is an optional Provisioner ability: telling whether it can start and reach
+// workloads now (for the readiness probe). Check returns nil when it can, else an error that
+// says why. A Provisioner without it is taken to be usable.
+type HealthChecker interface {
+	Check(ctx context.Context) error
+}

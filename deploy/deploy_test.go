@@ -582,7 +582,7 @@ func TestDockerfilesLint(t *testing.T) {
 // TestPortalServesWithDeployConfig runs the real portal binary as the Deployment runs it
 // (its arguments and environment, the ConfigMap's configuration, a data folder inside a
 // group-writable volume as fsGroup makes it), as the portal's ServiceAccount through a
-// kubeconfig: it serves /healthz/ and starts the workshop's reserved session in a namespace
+// kubeconfig: it serves /healthz/ and /readyz/ and starts the workshop's reserved session in a namespace
 // of its own, within the ClusterRole and the admission policy.
 func TestPortalServesWithDeployConfig(t *testing.T) {
 	env, objs := deployBase(t)
@@ -711,6 +711,19 @@ current-context: test
 			return false, err
 		}
 		resp, err := http.Get("http://" + addr + "/healthz/")
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	// Ready as the ServiceAccount: the store answers and the API server's /readyz is
+	// readable with the account's rights.
+	waitFor(t, "the portal's /readyz/", func() (bool, error) {
+		if err := exited(); err != nil {
+			return false, err
+		}
+		resp, err := http.Get("http://" + addr + "/readyz/")
 		if err != nil {
 			return false, nil
 		}

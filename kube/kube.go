@@ -740,3 +740,13 @@ func (p *Provisioner) List(ctx context.Context) ([][]byte, error) {
 	}
 	return out, nil
 }
+
+var _ portal.HealthChecker = (*Provisioner)(nil)
+
+// Check reports whether the Kubernetes API server answers.
+func (p *Provisioner) Check(ctx context.Context) error {
+	if _, err := p.client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err != nil {
+		return fmt.Errorf("kubernetes API server: %w", err)
+	}
+	return nil
+}

@@ -98,6 +98,9 @@ type Config struct {
 	Capacity, Reserved int
 	// Keep leaves the spawned portal's data folder in place.
 	Keep bool
+	// Metrics runs the spawned portal with metrics on (a token of its own), and checks at
+	// the end that /metrics and /openapi.json answer (operators.go).
+	Metrics bool
 	// Layout picks the spawned portal's workshop content: Classic (default, the
 	// dashboard's built-in sample) or Hugo (the tool's own sample of the Hugo layout).
 	// Content, instead, is a folder of workshop content of either layout.
@@ -220,6 +223,8 @@ type run struct {
 	content string
 	// kube is the test control plane of a spawned portal on Kubernetes (nil: none).
 	kube *kubeStack
+	// metricsToken is the spawned portal's --metrics-token ("" = metrics off).
+	metricsToken string
 	// classBegan and classEnded mark a class start: its first request, and the moment
 	// its sessions are terminated.
 	classBegan, classEnded time.Time
@@ -278,6 +283,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if r.portal != nil {
 		r.rep.figure("portal_peak_rss_mb", float64(peakRSSKB(r.portal.pid()))/1024)
+	}
+	if r.metricsToken != "" {
+		r.checkOperatorEndpoints(ctx)
 	}
 	if r.kube != nil {
 		// Every request the portal made, its last ones at exit included.
@@ -345,6 +353,10 @@ func (r *run) connect(ctx context.Context) error {
 		r.logf("spawning %s serve in %s: capacity %d, reserved %d, provisioner %s, content %s", cfg.PortalBinary, dir, capacity, reserved,
 			cfg.Provisioner, cmpOr(content, "the built-in sample"))
 		r.rep.Content = cmpOr(cfg.Content, cmpOr(cfg.Layout, Classic))
+		if cfg.Metrics {
+			r.metricsToken = randomHex(16)
+			env = append(env, "PORTAL_METRICS_TOKEN="+r.metricsToken)
+		}
 		p, err := spawnPortal(ctx, cfg.PortalBinary, dir,
 			PortalConfig(capacity, reserved, content, cfg.Username, cfg.Password, cfg.ClientID, cfg.ClientSecret), 2*time.Minute, args, env)
 		if err != nil {

@@ -15,8 +15,10 @@ type Config struct {
 	Store       portal.Store
 	Provisioner portal.Provisioner
 	Events      portal.EventSink
-	Clock       portal.Clock
-	Logger      *slog.Logger
+	// Observer is told the outcomes of requests, starts and reconciler passes (optional).
+	Observer Observer
+	Clock    portal.Clock
+	Logger   *slog.Logger
 
 	// Portal is the resolved TrainingPortal; Workshops are the Workshop definitions by
 	// resource name.

@@ -61,6 +61,7 @@ type harness struct {
 	failing *mock.FailingStore
 	s       *Scheduler
 	events  *recorder
+	obs     *observed
 	p       *portal.PortalSettings
 	// ws and content, when set before open, replace the workshops made from p and give
 	// the scheduler a content fetcher.
@@ -94,7 +95,7 @@ func workshops(p *portal.PortalSettings) map[string]portal.Workshop {
 func newHarness(t *testing.T, p *portal.PortalSettings, mode mock.Mode) *harness {
 	t.Helper()
 	h := &harness{t: t, ctx: context.Background(), dir: t.TempDir(), clock: mock.NewClock(t0),
-		prov: mock.NewFake(mode), events: &recorder{}, p: p}
+		prov: mock.NewFake(mode), events: &recorder{}, obs: &observed{}, p: p}
 	h.open()
 	return h
 }
@@ -108,11 +109,14 @@ func (h *harness) open() {
 	}
 	h.store = db
 	h.failing = mock.NewFailingStore(db)
+	if h.obs == nil {
+		h.obs = &observed{}
+	}
 	ws := h.ws
 	if ws == nil {
 		ws = workshops(h.p)
 	}
-	h.s, err = New(Config{Content: h.content, Images: h.images, Store: h.failing, Provisioner: h.prov, Events: h.events, Clock: h.clock.Now,
+	h.s, err = New(Config{Content: h.content, Images: h.images, Store: h.failing, Provisioner: h.prov, Events: h.events, Observer: h.obs, Clock: h.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Portal: h.p, Workshops: ws,
 		PortalURL: "http://portal.test", IngressDomain: "test", IngressProtocol: "http",
 		StartTimeout: time.Minute, StartWatch: -1})

@@ -121,12 +121,18 @@ func (s *Scheduler) Run(ctx context.Context) {
 				continue
 			}
 		}
+		began := time.Now()
+		var lag time.Duration
+		if w := s.wokeAt.Swap(0); w != 0 {
+			lag = began.Sub(time.Unix(0, w))
+		}
 		if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("reconciler pass", "err", err)
 		}
 		// The pass's own writes ask for no other; what another replica wrote during it
 		// waits for the next tick at the latest.
 		seen = s.version()
+		s.obs.Pass(time.Since(began), lag)
 		next := s.cfg.Tick
 		if s.busy.Load() && busyTick < next {
 			next = busyTick
@@ -277,9 +283,16 @@ func (s *Scheduler) expireDue(ctx context.Context) error {
 	}
 	var errs []error
 	for _, d := range due {
-		errs = append(errs, s.stopLive(ctx, d.Name, "Session/Expired", func(sess *portal.Session) bool {
-			return sess.State != portal.SessionStopping && !sess.Expires.IsZero() && !sess.Expires.After(now)
-		}))
+		pending := false
+		err := s.stopLive(ctx, d.Name, "Session/Expired", func(sess *portal.Session) bool {
+			ok := sess.State != portal.SessionStopping && !sess.Expires.IsZero() && !sess.Expires.After(now)
+			pending = ok && sess.Pending()
+			return ok
+		})
+		if err == nil && pending {
+			s.obs.ActivationExpired(d.Environment)
+		}
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

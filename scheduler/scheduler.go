@@ -20,10 +20,13 @@ type Scheduler struct {
 	events portal.EventSink
 	now    portal.Clock
 	log    *slog.Logger
+	obs    Observer
 
 	wake chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	// wokeAt is when Wake first asked for the pass that has not begun yet (unix ns; 0: none).
+	wokeAt atomic.Int64
+	stop   chan struct{}
+	done   chan struct{}
 
 	// passMu keeps reconciler passes from overlapping (the loop and a test's Reconcile).
 	passMu sync.Mutex
@@ -92,6 +95,9 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.Events == nil {
 		cfg.Events = portal.EventSinkFunc(func(portal.Event) {})
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 2 * time.Minute
 	}
@@ -117,7 +123,7 @@ func New(cfg Config) (*Scheduler, error) {
 	return &Scheduler{
 		leaser: leaser,
 		cfg:    cfg, store: cfg.Store, prov: cfg.Provisioner, events: cfg.Events,
-		now: cfg.Clock, log: cfg.Logger,
+		now: cfg.Clock, log: cfg.Logger, obs: cfg.Observer,
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -141,6 +147,7 @@ func (s *Scheduler) Workshop(resource string) (portal.Workshop, bool) {
 
 // Wake asks the reconciler for a pass soon. It never blocks.
 func (s *Scheduler) Wake() {
+	s.wokeAt.CompareAndSwap(0, time.Now().UnixNano())
 	select {
 	case s.wake <- struct{}{}:
 	default:

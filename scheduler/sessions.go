@@ -133,13 +133,25 @@ func resolveParams(w portal.Workshop, supplied []portal.Param) []portal.Param {
 // EFORBIDDEN "Environment does not exist", EINVALID "Session requests not permitted for
 // user", EUNAVAILABLE "No session available" or "Cannot be reacquired".
 func (s *Scheduler) Request(ctx context.Context, r Request) (*Allocation, error) {
+	a, outcome, err := s.request(ctx, r)
+	if err != nil {
+		outcome = RefusalReason(err)
+	}
+	s.obs.Requested(outcome)
+	return a, err
+}
+
+// request is Request, also telling how the session was found (an Observer outcome).
+func (s *Scheduler) request(ctx context.Context, r Request) (*Allocation, string, error) {
 	if a, err := s.reacquireRunning(ctx, r); a != nil || err != nil {
-		return a, err
+		return a, OutcomeReacquired, err
 	}
 	var events []portal.Event
 	var out *Allocation
+	var outcome string
 	err := s.store.Update(ctx, func(tx portal.Tx) error {
 		events = nil
+		outcome = OutcomeReacquired
 		now := s.now()
 		env, err := tx.Environment(r.Environment)
 		if errors.Is(err, portal.ErrNotFound) {
@@ -205,9 +217,11 @@ func (s *Scheduler) Request(ctx context.Context, r Request) (*Allocation, error)
 		if errors.Is(err, portal.ErrNotFound) {
 			sess, err = tx.ClaimReserved(env.Name, user.Name, portal.SessionStarting)
 		}
+		outcome = OutcomeReserve
 		switch {
 		case err == nil:
 		case errors.Is(err, portal.ErrNotFound):
+			outcome = OutcomeCreated
 			sess, ev, err = s.createOnDemand(tx, env, user, now)
 			if err != nil {
 				return err
@@ -245,7 +259,7 @@ func (s *Scheduler) Request(ctx context.Context, r Request) (*Allocation, error)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if out.Token != "" {
 		s.issued.Store(out.Session.Name, out.Token)
@@ -253,8 +267,11 @@ func (s *Scheduler) Request(ctx context.Context, r Request) (*Allocation, error)
 	for _, e := range events {
 		s.events.Emit(e)
 	}
+	if outcome == OutcomeReserve && !out.Session.Ready.IsZero() {
+		s.obs.Started("ready", 0)
+	}
 	s.Wake()
-	return out, nil
+	return out, outcome, nil
 }
 
 // reacquireRunning answers a REST request for a user's session that is already running

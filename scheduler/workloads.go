@@ -314,7 +314,10 @@ func (s *Scheduler) saveHandle(ctx context.Context, name string, h []byte) error
 // the session reached meanwhile, so that a session stopping gets its workload stopped).
 func (s *Scheduler) markReady(ctx context.Context, name string, handle []byte, endpoint string) error {
 	defer s.readySignal(name)
-	return s.store.Update(ctx, func(tx portal.Tx) error {
+	var waited time.Duration
+	became := false
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		became = false
 		sess, err := tx.Session(name)
 		if err != nil {
 			return err
@@ -337,16 +340,24 @@ func (s *Scheduler) markReady(ctx context.Context, name string, handle []byte, e
 		if sess.State == portal.SessionStarting {
 			sess.State = portal.SessionWaiting
 		}
+		became, waited = sess.Owner != "", sess.Ready.Sub(sess.Started)
 		return tx.UpdateSessionIf(sess, from)
 	})
+	if err == nil && became {
+		s.obs.Started("ready", waited)
+	}
+	return err
 }
 
 // failSession ends a session whose workload could not start.
 func (s *Scheduler) failSession(ctx context.Context, name, msg string) error {
 	defer s.readySignal(name)
 	s.log.Warn("session workload failed", "session", name, "reason", msg)
+	var waited time.Duration
+	owned := false
 	_, err := s.changeLive(ctx, name, func(tx portal.Tx, sess *portal.Session, env *portal.Environment, now time.Time) ([]portal.Event, error) {
 		events, err := s.markStopping(tx, sess, env, "Session/Failed", now)
+		owned, waited = sess.Owner != "" && len(events) > 0, now.Sub(sess.Started)
 		for i := range events {
 			events[i].Data = map[string]any{"message": msg}
 		}
@@ -357,6 +368,9 @@ func (s *Scheduler) failSession(ctx context.Context, name, msg string) error {
 		}
 		return events, err
 	})
+	if err == nil && owned {
+		s.obs.Started("failed", waited)
+	}
 	if portal.ErrorCode(err) == portal.ENOTFOUND {
 		return nil
 	}

@@ -179,6 +179,10 @@ var authzTable = []authzRoute{
 		want: want{ok, ok, ok, ok, ok, ok, ok}},
 	{pattern: "/healthz/", method: "GET", target: "/healthz/",
 		want: want{ok, ok, ok, ok, ok, ok, ok}},
+	{pattern: "/readyz/", method: "GET", target: "/readyz/",
+		want: want{ok, ok, ok, ok, ok, ok, ok}},
+	{pattern: "GET /openapi.json", method: "GET", target: "/openapi.json",
+		want: want{ok, ok, ok, ok, ok, ok, ok}},
 	{pattern: "/", method: "GET", target: "/no/such/route/",
 		want: want{notFound, notFound, notFound, notFound, notFound, notFound, notFound}},
 }

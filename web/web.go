@@ -43,6 +43,11 @@ type Config struct {
 	// dashboard before it answers with the page that reloads itself (0: at once). Held, a
 	// learner sees the dashboard when it is up rather than at the next reload.
 	StartHold time.Duration
+	// Ready, when set, is asked by /readyz after the store: it returns nil when the
+	// portal can start sessions, else an error naming what is not usable (the provisioner).
+	Ready func(ctx context.Context) error
+	// Metrics, when set, is served at /metrics (it does its own authentication).
+	Metrics http.Handler
 }
 
 // Server answers the portal's HTTP requests. It is an http.Handler.
@@ -64,6 +69,8 @@ type Server struct {
 	reads      readCache
 	ui         *uiState // the portal's own pages (ui.go)
 	startHold  time.Duration
+	ready      func(ctx context.Context) error
+	metrics    http.Handler
 	onHold     func()       // tests: called when a session page starts to wait
 	relays     atomic.Int64 // WebSockets the session proxy relays (proxy_upgrade.go)
 	onRelayEnd func()       // tests: called when a relayed WebSocket has been closed
@@ -91,6 +98,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		startHold:  cfg.StartHold,
+		ready:      cfg.Ready,
+		metrics:    cfg.Metrics,
 		sched:      cfg.Scheduler,
 		store:      cfg.Store,
 		now:        cfg.Clock,
@@ -150,6 +159,11 @@ func (s *Server) routes() {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, "ok")
 	})
+	s.handle("/readyz/", s.handleReady)
+	s.mux.HandleFunc("GET /openapi.json", handleOpenAPI)
+	if s.metrics != nil {
+		s.handle("/metrics/", s.metrics.ServeHTTP)
+	}
 	s.mux.HandleFunc("/", s.handleNotFound)
 }
 

@@ -41,6 +41,9 @@ type Config struct {
 	Queue int
 	// Workers is how many deliveries run at once.
 	Workers int
+	// Delivered, when set, is told the outcome of each delivery: ok is false when the
+	// request could not be sent or was answered with a status of 400 or more.
+	Delivered func(ok bool)
 }
 
 var _ portal.EventSink = (*Sender)(nil)
@@ -131,15 +134,20 @@ func (s *Sender) work() {
 		}
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := s.cfg.Client.Do(req)
+		ok := false
 		if err != nil {
 			s.cfg.Logger.Warn("webhook delivery failed", "url", redact(d.url), "err", redactErr(err))
 		} else {
 			resp.Body.Close()
-			if resp.StatusCode >= 400 {
+			ok = resp.StatusCode < 400
+			if !ok {
 				s.cfg.Logger.Warn("webhook refused event", "url", redact(d.url), "status", resp.StatusCode)
 			}
 		}
 		cancel()
+		if s.cfg.Delivered != nil {
+			s.cfg.Delivered(ok)
+		}
 	}
 }
 

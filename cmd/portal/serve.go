@@ -25,6 +25,7 @@ import (
 	"portal/dashboard"
 	portalcreds "portal/internal/credentials"
 	"portal/localproc"
+	"portal/metrics"
 	"portal/scheduler"
 	"portal/spec"
 	"portal/sqlstore"
@@ -47,6 +48,12 @@ type serveConfig struct {
 	// default).
 	StartConcurrency int
 	LogLevel         string
+	// LogFormat is "text" (logfmt-like lines) or "json" (one JSON object a line).
+	LogFormat string
+	// MetricsAddr, when set, is a HOST:PORT of a listener of its own for /metrics;
+	// MetricsToken, when set, serves /metrics on the main listener to requests that bear it
+	// (and is required on MetricsAddr too).
+	MetricsAddr, MetricsToken string
 	// AllowUnsandboxed lets sessions run without a sandbox when bubblewrap cannot run.
 	AllowUnsandboxed bool
 	Bwrap            string
@@ -146,6 +153,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	concurrency := envOr("PORTAL_START_CONCURRENCY", "0")
 	fs.StringVar(&concurrency, "start-concurrency", concurrency, "how many sessions may be starting at once; 0: 16 per CPU (env PORTAL_START_CONCURRENCY)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr("PORTAL_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTAL_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", envOr("PORTAL_LOG_FORMAT", "text"), "text, or json for one JSON object a line (env PORTAL_LOG_FORMAT)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", envOr("PORTAL_METRICS_ADDR", ""), "HOST:PORT of a listener of its own for Prometheus metrics at /metrics (env PORTAL_METRICS_ADDR)")
+	fs.StringVar(&c.MetricsToken, "metrics-token", envOr("PORTAL_METRICS_TOKEN", ""), "serve Prometheus metrics at /metrics on the main listener to requests with \"Authorization: Bearer <token>\" (and require it on --metrics-addr) (env PORTAL_METRICS_TOKEN)")
 	allow, allowErr := strconv.ParseBool(envOr("PORTAL_ALLOW_UNSANDBOXED", "false"))
 	fs.BoolVar(&c.AllowUnsandboxed, "allow-unsandboxed", allow, "run sessions without isolation when bubblewrap cannot run (env PORTAL_ALLOW_UNSANDBOXED=true)")
 	fs.StringVar(&c.Bwrap, "bwrap", envOr("PORTAL_BWRAP", "bwrap"), "the bubblewrap program that sandboxes sessions (env PORTAL_BWRAP)")
@@ -207,12 +217,19 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	return c, nil
 }
 
-func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("serve: --log-level: expected debug, info, warn or error, got %q", level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("serve: --log-format: expected text or json, got %q", format)
 }
 
 // publicURL derives the portal's URL from the address it listens on.
@@ -230,7 +247,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(c.LogLevel, stderr)
+	log, err := newLogger(c.LogLevel, c.LogFormat, stderr)
 	if err != nil {
 		return err
 	}
@@ -275,6 +292,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
 	defer ln.Close()
+	var mln net.Listener
+	if c.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr: listen on %s: %w", c.MetricsAddr, err)
+		}
+		defer mln.Close()
+	}
 	portalURL := c.URL
 	if portalURL == "" {
 		portalURL = publicURL(ln.Addr())
@@ -305,12 +329,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sandboxed, sandboxNote := runner.Sandboxed, runner.SandboxNote
 	limited, limitsNote := runner.Limited, runner.LimitsNote
 	p := &conf.Portal
+	// Metrics are collected only when something serves them.
+	var (
+		mets     *metrics.Metrics
+		observer scheduler.Observer
+		store    portal.Store = db
+		delivery func(bool)
+	)
+	if c.MetricsAddr != "" || c.MetricsToken != "" {
+		mets = metrics.New(cmp.Or(c.Kube.Provisioner, "local"), db)
+		observer, store, delivery = mets, mets.Store(db), mets.Delivered
+	}
 	hooks := webhook.New(webhook.Config{URL: p.AnalyticsWebhookURL, Logger: log,
-		Settings: p, Portal: webhook.Portal{URL: portalURL}})
+		Settings: p, Portal: webhook.Portal{URL: portalURL}, Delivered: delivery})
 	defer hooks.Close()
 
 	sched, err := scheduler.New(scheduler.Config{
-		Store: db, Provisioner: prov, Events: hooks, Clock: portal.SystemClock, Logger: log,
+		Store: store, Provisioner: prov, Events: hooks, Observer: observer, Clock: portal.SystemClock, Logger: log,
 		Portal: p, Workshops: conf.Workshops, PortalURL: portalURL, SessionURL: sessionURL,
 		Content: runner.Files, Images: runner.Images,
 		IngressDomain: c.IngressDomain, IngressProtocol: pu.Scheme, StartTimeout: c.StartTimeout,
@@ -337,17 +372,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !limited {
 		warnings = append(warnings, "Sessions have NO resource limits: "+limitsNote)
 	}
-	handler, err := web.New(web.Config{Scheduler: sched, Store: db, Clock: portal.SystemClock,
+	wc := web.Config{Scheduler: sched, Store: store, Clock: portal.SystemClock,
 		Logger: log, PortalURL: portalURL, IngressDomain: c.IngressDomain, SessionURL: sessionURL,
-		Warnings: func() []string { return warnings }, StartHold: sessionPageHold})
+		Warnings: func() []string { return warnings }, StartHold: sessionPageHold}
+	if hc, ok := prov.(portal.HealthChecker); ok {
+		wc.Ready = hc.Check
+	}
+	if mets != nil && c.MetricsToken != "" {
+		wc.Metrics = mets.Handler(c.MetricsToken)
+	}
+	webHandler, err := web.New(wc)
 	if err != nil {
 		return err
+	}
+	var handler http.Handler = webHandler
+	if mets != nil {
+		handler = mets.HTTP(handler)
 	}
 	srv := newHTTPServer(handler, log, defaultHTTPTimeouts)
 	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
 	loopDone := make(chan struct{})
 	go func() { sched.Run(loopCtx); close(loopDone) }()
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3) // the main listener, the portal socket, the metrics listener
 	go func() { serveErr <- srv.Serve(ln) }()
 	go func() { serveErr <- srv.Serve(sockLn) }()
 	keepCtx, stopKeeping := context.WithCancel(context.WithoutCancel(ctx))
@@ -356,6 +402,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// Replicas sharing the data folder share the sessions' way to the portal.
 		keepName(sockLn)
 		go keepPortalSocket(keepCtx, sockDir, portalSocketCheck, func(l net.Listener) { go srv.Serve(l) })
+	}
+	if mln != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", mets.Handler(c.MetricsToken))
+		msrv := newHTTPServer(mux, log, defaultHTTPTimeouts)
+		defer msrv.Close()
+		go func() { serveErr <- msrv.Serve(mln) }()
+		log.Info("metrics served", "url", "http://"+mln.Addr().String()+"/metrics")
 	}
 
 	printCredentials(stdout, p.Name, portalURL, creds)

@@ -205,3 +205,32 @@ func TestParseServeDatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestLogFormat checks --log-format: json writes one JSON object a line, text the default
+// lines, and anything else is refused naming the flag.
+func TestLogFormat(t *testing.T) {
+	var b strings.Builder
+	log, err := newLogger("info", "json", &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("portal ready", "url", "http://localhost:8080")
+	if got := b.String(); !strings.HasPrefix(got, "{") || !strings.Contains(got, `"msg":"portal ready"`) || !strings.Contains(got, `"url":"http://localhost:8080"`) {
+		t.Errorf("json line = %q", got)
+	}
+	b.Reset()
+	if log, err = newLogger("info", "text", &b); err != nil {
+		t.Fatal(err)
+	}
+	log.Info("portal ready")
+	if got := b.String(); !strings.Contains(got, `msg="portal ready"`) {
+		t.Errorf("text line = %q", got)
+	}
+	if _, err := newLogger("info", "yaml", io.Discard); err == nil || !strings.Contains(err.Error(), "--log-format") {
+		t.Errorf("yaml: err = %v, want one naming --log-format", err)
+	}
+	c, err := parseServe([]string{"--log-format", "json", "--metrics-addr", "127.0.0.1:9100", "--metrics-token", "t"}, io.Discard)
+	if err != nil || c.LogFormat != "json" || c.MetricsAddr != "127.0.0.1:9100" || c.MetricsToken != "t" {
+		t.Errorf("parseServe = %+v, %v", c, err)
+	}
+}
