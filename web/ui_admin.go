@@ -319,17 +319,8 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request, u *por
 			if err != nil {
 				return err
 			}
-			role := "registered"
-			switch {
-			case x.Staff:
-				role = "admin"
-			case x.Robot():
-				role = "robot"
-			case x.Group == portal.GroupAnonymous:
-				role = "anonymous"
-			}
 			if list.Match(x.Name, x.Email, displayName(x)) {
-				rows = append(rows, userRow{U: x, Role: role, Live: n})
+				rows = append(rows, userRow{U: x, Role: roleOf(x), Live: n})
 			}
 		}
 		return nil

@@ -138,6 +138,8 @@ func (s *Server) routes() {
 	s.handle("/workshops/environment/{env}/status/", s.api(get, authBearer, s.handleEnvStatus))
 	s.handle("/workshops/environment/{env}/request/", s.api(getPost, authBearer, s.handleRequest))
 	s.handle("/workshops/user/{user}/sessions/", s.api(get, authBearer, s.handleUserSessions))
+	s.handle("/workshops/users/", s.api(get, authBearer, s.handleUsers))
+	s.handle("/workshops/sessions/", s.api(get, authBearer, s.handleSessions))
 	s.handle("/workshops/session/{session}/schedule/", s.api(get, authBearer, s.handleSchedule))
 	s.handle("/workshops/session/{session}/extend/", s.api(get, authBearer, s.handleExtend))
 	s.handle("/workshops/session/{session}/terminate/", s.api(get, authBearer, s.handleTerminate))
