@@ -29,7 +29,8 @@ var (
 	ErrNotFound = errors.New("not found")
 )
 
-// Error is the portal's refusal of a request: its status and the sentence it gave.
+// Error is the portal's refusal of a request, with its status and the sentence it gave,
+// or a failure to get the portal's answer (Status 0, kind ErrUnreachable).
 type Error struct {
 	Status  int
 	Message string
@@ -148,13 +149,14 @@ func (c *Client) send(req *http.Request) (*http.Response, []byte, error) {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
 			return nil, nil, ctxErr
 		}
-		return nil, nil, fmt.Errorf("cannot reach the portal at %s (%v): is it running, and is --url right? %w",
-			c.base, unwrapURLError(err), ErrUnreachable)
+		return nil, nil, &Error{kind: ErrUnreachable, Message: fmt.Sprintf(
+			"cannot reach the portal at %s (%v): is it running, and is --url right?", c.base, unwrapURLError(err))}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return nil, nil, fmt.Errorf("read the answer of %s: %v: %w", req.URL.Path, err, ErrUnreachable)
+		return nil, nil, &Error{Status: resp.StatusCode, kind: ErrUnreachable,
+			Message: fmt.Sprintf("the portal's answer to %s broke off: %v", req.URL.Path, err)}
 	}
 	return resp, body, nil
 }

@@ -3,6 +3,7 @@
 //	portal serve        run the portal (REST API, browser flow, sessions)
 //	portal credentials  print the admin and robot accounts kept in the data folder (--reset: new passwords)
 //	portal dashboard    run a session's dashboard, a dashboard host or terminals agent (started by the portal itself)
+//	portal environments, sessions, users, activate: operate a running portal through its REST API
 package main
 
 import (
@@ -24,6 +25,14 @@ Commands:
                (DASHBOARD_MODE; the portal starts these itself)
   loadtest     drive a portal like a class of learners and report latency and throughput
 
+Operating a running portal (REST API, robot or admin account):
+  environments  list the environments with their session counts
+  sessions      list, extend or terminate sessions
+  users         list the accounts with their roles and live sessions
+  activate      print a user's activation URL for a session of an environment
+  Exit status: 0 done, 1 the portal refused or failed, 2 usage, 3 no such environment
+  or session, 4 credentials refused or not permitted, 5 portal unreachable.
+
 Run "portal <command> -h" for the flags of a command.
 `
 
@@ -34,7 +43,7 @@ func main() {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "portal:", err)
 		}
-		os.Exit(2)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -54,6 +63,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return dashboardCmd(ctx, args[1:])
 	case "loadtest":
 		return loadtestCmd(ctx, args[1:], stdout, stderr)
+	case "environments":
+		return environmentsCmd(ctx, args[1:], stdout, stderr)
+	case "sessions":
+		return sessionsCmd(ctx, args[1:], stdout, stderr)
+	case "users":
+		return usersCmd(ctx, args[1:], stdout, stderr)
+	case "activate":
+		return activateCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
