@@ -95,6 +95,11 @@ var authzTable = []authzRoute{
 		want:   want{ok, forbid, forbid, forbid, unauth, unauth, unauth}},
 	{pattern: "/workshops/user/{user}/sessions/", method: "GET", target: "/workshops/user/{user}/sessions/",
 		want: want{ok, forbid, forbid, forbid, unauth, unauth, unauth}},
+	// Additions for operators: the robot and the admin only.
+	{pattern: "/workshops/users/", method: "GET", target: "/workshops/users/",
+		want: want{ok, ok, forbid, forbid, unauth, unauth, unauth}},
+	{pattern: "/workshops/sessions/", method: "GET", target: "/workshops/sessions/",
+		want: want{ok, ok, forbid, forbid, unauth, unauth, unauth}},
 	{pattern: "/workshops/session/{session}/schedule/", method: "GET", target: "/workshops/session/{session}/schedule/",
 		want: want{ok, ok, ok, forbid, unauth, ok, unauth}},
 	{pattern: "/workshops/session/{session}/extend/", method: "GET", target: "/workshops/session/{session}/extend/",
