@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 
 	"portal/portalclient"
 )
@@ -33,12 +34,16 @@ func activateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError("activate", "--timeout must not be negative")
 	}
 	return o.withClient(ctx, "activate", func(c *portalclient.Client) error {
+		var busy *portalclient.Error
 		a, err := c.Request(ctx, *env, portalclient.Request{User: *user, IndexURL: *index, Email: *email, Timeout: *timeout})
 		switch {
 		case errors.Is(err, portalclient.ErrNotFound):
 			return portalError(explain(err, "the portal has no environment %q: `portal environments` lists them", *env))
 		case errors.Is(err, portalclient.ErrForbidden):
 			return portalError(explain(err, "%v: requesting a session needs the robot account", err))
+		case errors.As(err, &busy) && busy.Status == http.StatusServiceUnavailable:
+			return portalError(explain(err, "%s: the portal cannot give %q a session of %s now (its capacity or a session limit is reached, or it is starting); try again later",
+				busy.Message, *user, *env))
 		case err != nil:
 			return portalError(err)
 		}

@@ -97,6 +97,9 @@ func TestOperatorCommands(t *testing.T) {
 	if a.Name != "lab-w02-s001" || a.Environment != "lab-w02" || !strings.HasPrefix(a.ActivationURL, p.url+"/") {
 		t.Errorf("activate --json = %+v", a)
 	}
+	// lab-w02 has one seat, bob's.
+	operator(t, env, "activate", "--environment", "lab-w02", "--user", "dave").want(t, exitRefused,
+		"No session available: the portal cannot give \"dave\" a session of lab-w02 now")
 
 	operator(t, env, "sessions", "list").want(t, 0,
 		"NAME          ENVIRONMENT  STATE    USER", "lab-w01-s001  lab-w01      RUNNING", "(reserved)", "lab-w02-s001  lab-w02      WAITING")
