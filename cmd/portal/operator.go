@@ -83,7 +83,7 @@ func newOperatorFlags(name string, stderr io.Writer) (*flag.FlagSet, *operatorFl
 	fs.StringVar(&o.clientSecret, "client-secret", "", "the robot client's secret (env PORTAL_CLIENT_SECRET, which keeps it out of the process list)")
 	fs.StringVar(&o.username, "username", os.Getenv("PORTAL_USERNAME"), "the robot's or the admin's username (env PORTAL_USERNAME; default: the robot's, read from --data-dir)")
 	fs.StringVar(&o.password, "password", "", "that account's password (env PORTAL_PASSWORD, which keeps it out of the process list)")
-	fs.StringVar(&o.dataDir, "data-dir", envOr("PORTAL_DATA_DIR", "./portal-data"), "the portal's data folder, to read the robot's username and client id from, as `portal credentials` does (env PORTAL_DATA_DIR)")
+	fs.StringVar(&o.dataDir, "data-dir", envOr("PORTAL_DATA_DIR", "./portal-data"), "the portal's data folder, to read the robot's username and client id from, as portal credentials does (env PORTAL_DATA_DIR)")
 	fs.StringVar(&o.database, "database", envOr("PORTAL_DATABASE", ""), "the portal's PostgreSQL database, to read them from instead of --data-dir (env PORTAL_DATABASE)")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
 	return fs, o

@@ -14,7 +14,7 @@ import (
 // environment (the one the user has, or a new one) and the URL that opens it.
 func activateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, o := newOperatorFlags("activate", stderr)
-	env := fs.String("environment", "", "the environment (required; `portal environments` lists them)")
+	env := fs.String("environment", "", "the environment (required; portal environments lists them)")
 	user := fs.String("user", "", "the user's id (required); the portal makes the user if it does not exist")
 	index := fs.String("index-url", "/", "where the browser goes when the session ends")
 	email := fs.String("email", "", "the user's email address, for a new user")
