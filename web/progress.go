@@ -76,6 +76,9 @@ func (s *Server) handleProgress(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no") // nginx: pass each event on at once
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
 	s.streams.Add(1)
 	defer s.streams.Add(-1)
 

@@ -108,12 +108,19 @@ func wantEnd(t *testing.T, events <-chan sseEvent) {
 // alice's login cookie.
 func startingSession(t *testing.T, h *harness) (string, header) {
 	t.Helper()
+	a := restartedSession(t, h)
+	return a.Name, loginCookieOf(t, h.do("GET", a.URL, ""))
+}
+
+// restartedSession allocates a session to alice and puts it back to before its workload
+// was started; it returns the allocation, whose activation URL is not used yet.
+func restartedSession(t *testing.T, h *harness) requestJSON {
+	t.Helper()
 	a := h.requestSession(h.robot(), "alice")
-	cookie := loginCookieOf(t, h.do("GET", a.URL, ""))
 	h.updateSession(a.Name, func(s *portal.Session) {
 		s.Ready, s.Handle, s.Endpoint, s.Created = time.Time{}, nil, "", h.clock.Now()
 	})
-	return a.Name, cookie
+	return a
 }
 
 // pass runs one reconciler pass.
@@ -233,6 +240,11 @@ func TestProgressStreamAccess(t *testing.T) {
 				t.Errorf("status %d, want %d", status, c.want)
 			}
 		})
+	}
+	// HEAD answers with the stream's headers and ends.
+	if w := h.do("HEAD", "/workshops/session/"+name+"/progress/", "", cookieOf("erin", true)); w.Code != http.StatusOK ||
+		w.Header().Get("Content-Type") != "text/event-stream" || w.Body.Len() != 0 {
+		t.Errorf("HEAD: %d %q %q", w.Code, w.Header().Get("Content-Type"), w.Body)
 	}
 	// Staff may watch, and get no frame of another's dashboard.
 	status, events, _ := progressStream(t, h, name, cookieOf("dora", true))
