@@ -46,6 +46,7 @@ func startPageInBrowser(t *testing.T, h *harness) (*browsertest.Page, string, st
 		chromedp.WaitVisible(`main[data-step-now="waiting"]`, chromedp.ByQuery),
 		// Kept only while the page is not loaded again.
 		chromedp.Evaluate(`window.loadedOnce = true`, nil))
+	browsertest.Axe(t, p, "session-starting")
 	return p, a.Name, dash.URL
 }
 
