@@ -131,6 +131,9 @@ var authzTable = []authzRoute{
 		want: want{found, found, ok, found, found, found, found}},
 	{pattern: "/workshops/session/{session}/ingress/{ingress}/", method: "GET", target: "/workshops/session/{session}/ingress/web/",
 		want: want{found, found, found, found, found, found, found}},
+	// The session's start progress (ready at once here): its owner and staff, logged in.
+	{pattern: "/workshops/session/{session}/progress/", method: "GET", target: "/workshops/session/{session}/progress/",
+		want: want{forbid, ok, ok, forbid, forbid, forbid, forbid}},
 	{pattern: "/workshops/session/{session}/", method: "GET", target: "/workshops/session/{session}/",
 		want: want{found, found, ok, found, found, found, found}, changes: []caller{owner}},
 	{pattern: "/workshops/environment/{env}/", method: "GET", target: "/workshops/environment/{env}/",

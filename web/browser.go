@@ -202,6 +202,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 
 // sessionPage is what the session page template shows.
 type sessionPage struct {
+	Name  string // the session's name
 	Title string
 	Ready bool
 	Frame string
@@ -251,7 +252,7 @@ func (s *Server) handleSessionPage(w http.ResponseWriter, r *http.Request) {
 	}
 	sessionPageHeaders(w.Header(), s.sessionURL(name))
 	now := s.now()
-	page := sessionPage{Title: s.workshopOf(env).Title}
+	page := sessionPage{Name: name, Title: s.workshopOf(env).Title}
 	if page.Title == "" {
 		page.Title = env.EnvironmentSettings.Name
 	}
@@ -273,10 +274,16 @@ func (s *Server) handleSessionPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page.Ready = true
-	page.Frame = withParams(s.sessionURL(name)+"/", "ticket", ticket.Sign(sess.Secret, ticket.Claims{
-		Audience: ticket.Page, Session: name, User: u.Name, Expires: now.Add(ticketTTL),
-		Login: loginKey(r), Credential: ticket.Fingerprint(u.PasswordHash)}))
+	page.Frame = s.frameURL(r, sess, u)
 	s.render(w, "session.html", page)
+}
+
+// frameURL is the address of session sess's dashboard for its owner u, with a fresh
+// ticket for the browser that sent r.
+func (s *Server) frameURL(r *http.Request, sess *portal.Session, u *portal.User) string {
+	return withParams(s.sessionURL(sess.Name)+"/", "ticket", ticket.Sign(sess.Secret, ticket.Claims{
+		Audience: ticket.Page, Session: sess.Name, User: u.Name, Expires: s.now().Add(ticketTTL),
+		Login: loginKey(r), Credential: ticket.Fingerprint(u.PasswordHash)}))
 }
 
 // holdForStart waits, for StartHold at most, until started is closed (the scheduler

@@ -115,9 +115,16 @@ func TestSessionPageStarting(t *testing.T) {
 	w := h.do("GET", page, "", cookie)
 	mustStatus(t, w, http.StatusOK)
 	body := w.Body.String()
-	if !strings.Contains(body, "Your session is starting") || !strings.Contains(body, `http-equiv="refresh" content="1"`) ||
-		strings.Contains(body, "<iframe") {
+	// It follows the progress stream with a script, and reloads itself without one.
+	if !strings.Contains(body, "Your session is starting") ||
+		!strings.Contains(body, `<noscript><meta http-equiv="refresh" content="1"></noscript>`) ||
+		!strings.Contains(body, `<script src="/static/session.js" defer></script>`) ||
+		!strings.Contains(body, `data-stream="/workshops/session/`+a.Name+`/progress/"`) ||
+		!strings.Contains(body, `role="alert"`) || strings.Contains(body, "<iframe") {
 		t.Errorf("starting page: %s", body)
+	}
+	if w := h.do("GET", "/static/session.js", ""); w.Code != http.StatusOK || !strings.Contains(w.Header().Get("Content-Type"), "javascript") {
+		t.Errorf("/static/session.js: %d %q", w.Code, w.Header().Get("Content-Type"))
 	}
 	// The environment's overdue (5 minutes) passes: give up.
 	h.clock.Advance(5 * time.Minute)
@@ -180,7 +187,7 @@ func TestIndexAndHealth(t *testing.T) {
 }
 
 // The session page says where it may be framed (nowhere) and what it may load: its own
-// inline style and a frame on the session's host, nothing else.
+// inline style, its own script and stream, and a frame on the session's host, nothing else.
 func TestSessionPageSecurityHeaders(t *testing.T) {
 	h := newHarness(t, nil)
 	a := h.requestSession(h.robot(), "alice")
@@ -196,7 +203,7 @@ func TestSessionPageSecurityHeaders(t *testing.T) {
 		}
 		sum := sha256.Sum256([]byte(style[1]))
 		for _, want := range []string{"default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'",
-			"frame-src http://" + a.Name + ".portal.test", "style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"} {
+			"frame-src http://" + a.Name + ".portal.test", "script-src 'self'", "connect-src 'self'", "style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"} {
 			if !strings.Contains(csp, want) {
 				t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
 			}

@@ -24,11 +24,12 @@ var sessionStyleHash = func() string {
 }()
 
 // sessionPageHeaders are the security headers of the session page: it loads nothing but
-// its inline style and a frame on the session's own host (origin, as scheme://host[:port]),
-// runs no script, and is not framed itself.
+// its inline style, its own script and progress stream (while the session starts), and a
+// frame on the session's own host (origin, as scheme://host[:port]); it is not framed
+// itself.
 func sessionPageHeaders(h http.Header, origin string) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src "+sessionStyleHash+
-		"; frame-src "+origin+"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		"; script-src 'self'; connect-src 'self'; frame-src "+origin+"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")

@@ -74,6 +74,9 @@ type Server struct {
 	onHold     func()       // tests: called when a session page starts to wait
 	relays     atomic.Int64 // WebSockets the session proxy relays (proxy_upgrade.go)
 	onRelayEnd func()       // tests: called when a relayed WebSocket has been closed
+	// The progress stream's pace (progress.go), and how many streams are open.
+	progressPoll, progressHeartbeat time.Duration
+	streams                         atomic.Int64
 }
 
 // New returns a Server for cfg.
@@ -112,6 +115,7 @@ func New(cfg Config) (*Server, error) {
 		mux:        newRouteMux(),
 		auth:       authCache{off: !portal.IsExclusive(cfg.Store)},
 	}
+	s.progressPoll, s.progressHeartbeat = progressPoll, progressHeartbeat
 	if s.sessionURL == nil {
 		port := pu.Port()
 		s.sessionURL = func(name string) string {
@@ -153,6 +157,7 @@ func (s *Server) routes() {
 	s.handle("/workshops/session/{session}/activate/", s.page(s.handleActivate))
 	s.handle("/workshops/session/{session}/delete/", s.form(s.handleDelete, s.handleDeletePost))
 	s.handle("/workshops/session/{session}/ingress/{ingress}/", s.page(s.handleIngressLogin))
+	s.handle("/workshops/session/{session}/progress/", s.page(s.handleProgress))
 	s.handle("/workshops/session/{session}/", s.page(s.handleSessionPage))
 	s.handle("/workshops/environment/{env}/", s.page(s.handleEnvironmentPage))
 	s.mux.HandleFunc("/{$}", s.page(s.handleIndex))
