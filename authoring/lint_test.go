@@ -45,11 +45,11 @@ func TestLintHugo(t *testing.T) {
 		{page + ":12: error", `missing image "missing.png": there is no file workshop/content/first/missing.png or workshop/static/first/missing.png`},
 		{page + ":12: error", `missing image "../images/loose.png": workshop/content/images/loose.png is in no page bundle`},
 		{page + ":14: error", `the action block does nothing: unknown action "terminal:exec"`},
-		{page + ":18: error", "the action block does nothing: terminal:execute: the block is not valid YAML"},
+		{page + ":19: error", "the action block does nothing: terminal:execute: the block is not valid YAML"},
 		{page + ":30: error", `examiner test "nosuch": there is no program workshop/examiner/tests/nosuch`},
 		{page + ":34: error", "%session_name% is the reference's older form of a variable, which the portal does not fill in: write {{< param session_name >}}"},
 		{page + ":34: warning", "{{ session_name }} is the classic layout's form, shown as written in the Hugo layout"},
-		{"workshop/content/second/index.md:1: error", "the front matter is not valid YAML"},
+		{"workshop/content/second/index.md:2: error", "the front matter is not valid YAML"},
 	})
 }
 

@@ -84,7 +84,7 @@ func (l *linter) frontMatter(file string, lines []string) int {
 			if lines[0] == "---" && l.hugo {
 				var v map[string]any
 				if err := yaml.Unmarshal([]byte(strings.Join(lines[1:i], "\n")), &v); err != nil {
-					l.add(file, 1, Error, "the front matter is not valid YAML: %v", err)
+					l.add(file, 1+yamlLine(err), Error, "the front matter is not valid YAML: %v", err)
 				}
 			}
 			return i + 1
@@ -163,7 +163,7 @@ func (l *linter) lintBlock(file, rel string, b *block) {
 	switch {
 	case !isAction:
 	case err != nil:
-		l.add(file, b.line, Error, "the action block does nothing: %v", err)
+		l.add(file, b.line+yamlLine(err), Error, "the action block does nothing: %v", err)
 	case b.lang == "examiner:execute-test":
 		var test struct{ Name string }
 		yaml.Unmarshal([]byte(body), &test)
@@ -265,6 +265,17 @@ func (l *linter) fileProblem(p string) string {
 			contentDir, p, staticDir)
 	}
 	return fmt.Sprintf("there is no file %s/%s or %s/%s", contentDir, p, staticDir, p)
+}
+
+var yamlLinePattern = regexp.MustCompile(`yaml: line (\d+):`)
+
+// yamlLine returns the line of a YAML document that a parse error names, 0 when none.
+func yamlLine(err error) int {
+	if m := yamlLinePattern.FindStringSubmatch(err.Error()); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 0
 }
 
 // unquote returns a shortcode argument without its quotes.

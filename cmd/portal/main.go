@@ -3,6 +3,7 @@
 //	portal serve        run the portal (REST API, browser flow, sessions)
 //	portal credentials  print the admin and robot accounts kept in the data folder (--reset: new passwords)
 //	portal dashboard    run a session's dashboard, a dashboard host or terminals agent (started by the portal itself)
+//	portal workshop     for a workshop's author: new, lint
 package main
 
 import (
@@ -23,6 +24,7 @@ Commands:
   dashboard    run a session's dashboard, a dashboard host or a terminals agent
                (DASHBOARD_MODE; the portal starts these itself)
   loadtest     drive a portal like a class of learners and report latency and throughput
+  workshop     for a workshop's author: new makes a workshop folder, lint checks one
 
 Run "portal <command> -h" for the flags of a command.
 `
@@ -31,6 +33,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		var code exitCode
+		if errors.As(err, &code) {
+			os.Exit(int(code))
+		}
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "portal:", err)
 		}
@@ -54,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return dashboardCmd(ctx, args[1:])
 	case "loadtest":
 		return loadtestCmd(ctx, args[1:], stdout, stderr)
+	case "workshop":
+		return workshopCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
