@@ -1,6 +1,7 @@
 package authoring
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -71,10 +72,13 @@ var hugoShortcodes = []string{"figure", "gist", "highlight", "instagram", "param
 	"tweet", "twitter", "twitter_simple", "vimeo", "vimeo_simple", "youtube"}
 
 type linter struct {
-	dir        string
-	hugo       bool
-	findings   []Finding
-	vars       map[string]bool // the variables the pages may use; lower-case in the Hugo layout
+	dir      string
+	hugo     bool
+	findings []Finding
+	vars     map[string]bool // the variables the pages may use; lower-case in the Hugo layout
+	// values are a sample session's values of vars, which are filled into action blocks
+	// before they are read, as a session's are.
+	values     map[string]string
 	shortcodes map[string]bool
 	pages      map[string]bool // the pages a session shows, by name
 }
@@ -94,10 +98,13 @@ func Lint(dir string) ([]Finding, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
-	l := &linter{dir: dir, hugo: dashboard.IsHugoLayout(dir), vars: map[string]bool{},
+	l := &linter{dir: dir, hugo: dashboard.IsHugoLayout(dir), vars: map[string]bool{}, values: map[string]string{},
 		shortcodes: map[string]bool{}, pages: map[string]bool{}}
+	sample := portal.SessionVars(&portal.Session{Name: "lab-w01-s001", Number: 1},
+		&portal.Environment{Name: "lab-w01", EnvironmentSettings: portal.EnvironmentSettings{Resource: "lab"}},
+		"lab", "http://lab-w01-s001.localhost", "localhost", "http")
 	for _, n := range dashboard.InstructionVarNames() {
-		l.addVar(n)
+		l.addVar(n, cmp.Or(sample[n], "value"))
 	}
 	l.lintResource()
 	if err := dashboard.CheckContent(dir); err != nil {
@@ -143,13 +150,23 @@ func (l *linter) add(file string, line int, level Level, format string, args ...
 	l.findings = append(l.findings, Finding{File: file, Line: line, Level: level, Message: fmt.Sprintf(format, args...)})
 }
 
-// addVar makes name a variable the pages may use (Hugo's parameter names are not
-// case-sensitive).
-func (l *linter) addVar(name string) {
+// addVar makes name a variable the pages may use, with a sample value (Hugo's parameter
+// names are not case-sensitive).
+func (l *linter) addVar(name, value string) {
 	if l.hugo {
 		name = strings.ToLower(name)
 	}
 	l.vars[name] = true
+	l.values[name] = value
+}
+
+// value returns the sample value of a variable, and whether it is known.
+func (l *linter) value(name string) (string, bool) {
+	if l.hugo {
+		name = strings.ToLower(name)
+	}
+	v, ok := l.values[name]
+	return v, ok
 }
 
 func (l *linter) knownVar(name string) bool {
@@ -187,7 +204,7 @@ func (l *linter) lintResource() {
 	}
 	for _, w := range workshops {
 		for _, p := range w.Params {
-			l.addVar(p.Name)
+			l.addVar(p.Name, cmp.Or(p.Value, "value"))
 		}
 	}
 	var docs []yaml.Node
@@ -261,10 +278,10 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 // file's errors are the content check's).
 func (l *linter) readHugoConfig() {
 	var cfg struct {
-		Params   []struct{ Name string } `yaml:"params"`
+		Params   []struct{ Name, Value string } `yaml:"params"`
 		Pathways struct {
 			Paths map[string]struct {
-				Params []struct{ Name string } `yaml:"params"`
+				Params []struct{ Name, Value string } `yaml:"params"`
 			} `yaml:"paths"`
 		} `yaml:"pathways"`
 	}
@@ -273,11 +290,11 @@ func (l *linter) readHugoConfig() {
 		return
 	}
 	for _, p := range cfg.Params {
-		l.addVar(p.Name)
+		l.addVar(p.Name, p.Value)
 	}
 	for _, path := range cfg.Pathways.Paths {
 		for _, p := range path.Params {
-			l.addVar(p.Name)
+			l.addVar(p.Name, p.Value)
 		}
 	}
 }

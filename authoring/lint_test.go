@@ -33,7 +33,8 @@ func checkFindings(t *testing.T, dir string, wants []want) {
 }
 
 // A Hugo-layout workshop with one of each problem: each is found, with its file and line,
-// and nothing else (the pages' good links, parameters and shortcodes are not reported).
+// and nothing else (the pages' good links, parameters and shortcodes are not reported; an
+// action block whose URL is made of parameters is read with a session's values in it).
 func TestLintHugo(t *testing.T) {
 	const page = "workshop/content/first.md"
 	checkFindings(t, "testdata/hugo-problems", []want{

@@ -147,17 +147,24 @@ func (l *linter) varHint() string {
 // lintBlock checks a fenced code block: an action block must be one the dashboard runs.
 func (l *linter) lintBlock(file, rel string, b *block) {
 	body := b.body.String()
-	// Variables are filled in before the dashboard reads a block.
-	fill := func(string) string { return "value" }
+	// Variables are filled in before the dashboard reads a block: in the Hugo layout an
+	// unknown one is empty, in the classic layout it stays as written.
 	if l.hugo {
 		body = shortcode.ReplaceAllStringFunc(body, func(s string) string {
-			if m := shortcode.FindStringSubmatch(s); m[3] == "param" && m[2] == "" {
-				return fill(s)
+			m := shortcode.FindStringSubmatch(s)
+			if args := strings.Fields(m[4]); m[3] == "param" && m[2] == "" && len(args) > 0 {
+				v, _ := l.value(unquote(args[0]))
+				return v
 			}
 			return s
 		})
 	} else {
-		body = classicVar.ReplaceAllStringFunc(body, fill)
+		body = classicVar.ReplaceAllStringFunc(body, func(s string) string {
+			if v, ok := l.value(classicVar.FindStringSubmatch(s)[1]); ok {
+				return v
+			}
+			return s
+		})
 	}
 	isAction, err := dashboard.CheckAction(b.lang, body)
 	switch {
