@@ -54,7 +54,8 @@ func TestLintHugo(t *testing.T) {
 	})
 }
 
-// A classic-layout workshop with one of each problem.
+// A classic-layout workshop with one of each problem. Within {% raw %} an unknown
+// variable is meant as written.
 func TestLintClassic(t *testing.T) {
 	const page = "workshop/content/01-first.md"
 	checkFindings(t, "testdata/classic-problems", []want{
@@ -66,5 +67,7 @@ func TestLintClassic(t *testing.T) {
 		{page + ":5: error", `missing image "images/none.png": there is no file workshop/content/images/none.png`},
 		{page + ":7: error", `the action block does nothing: unknown action "execute-5"`},
 		{page + ":16: warning", `unknown variable "placeholder" in {{ placeholder }}: it shows as written`},
+		{page + ":23: warning", "{% raw %} is a tag of the reference's Liquid templates, which the portal does not apply"},
+		{page + ":27: warning", "{% endraw %} is a tag"},
 	})
 }

@@ -24,6 +24,9 @@ var (
 	classicVar = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
 	// percentVar is the reference's older form of a variable, %name%.
 	percentVar = regexp.MustCompile(`%([A-Za-z_][A-Za-z0-9_]*)%`)
+	// liquidTag is a tag of the Liquid templates the reference applies to classic-layout
+	// pages: {% raw %}, {% if … %}.
+	liquidTag = regexp.MustCompile(`(^|[^{])(\{%-?\s*([a-z]+)[^%]*%\})`)
 	// codeSpan is an inline code span, whose text is no link.
 	codeSpan = regexp.MustCompile("(`+)[^`]*?(`+)")
 	// inlineLink is a link or image with its target: [text](target "title").
@@ -47,9 +50,26 @@ func (l *linter) lintPage(rel, src string) {
 	var (
 		fence string // the open fence, "" outside a block
 		b     *block
+		raw   bool // within {% raw %}: the reference fills in no variables
 	)
 	for i := start; i < len(lines); i++ {
 		line, n := lines[i], i+1
+		if !l.hugo {
+			for _, m := range liquidTag.FindAllStringSubmatch(line, -1) {
+				l.add(file, n, Warning, "%s is a tag of the reference's Liquid templates, which the portal does not apply: it shows as written", m[2])
+				raw = m[3] == "raw" || raw && m[3] != "endraw"
+			}
+			if raw || strings.Contains(line, "{% endraw") {
+				// Text the reference shows as written: so does the portal, known
+				// variables excepted.
+				line = classicVar.ReplaceAllStringFunc(line, func(s string) string {
+					if l.knownVar(classicVar.FindStringSubmatch(s)[1]) {
+						return s
+					}
+					return ""
+				})
+			}
+		}
 		if fence == "" {
 			if m := fenceOpen.FindStringSubmatch(line); m != nil && !(m[1][0] == '`' && strings.Contains(line[strings.Index(line, m[1])+len(m[1]):], "`")) {
 				fence, b = m[1], &block{line: n, lang: m[2]}
