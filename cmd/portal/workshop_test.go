@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -97,4 +98,16 @@ func TestWorkshopCommands(t *testing.T) {
 	check(2, "workshop", "lint")
 	check(2, "workshop")
 	check(2, "workshop", "frobnicate")
+}
+
+// Without --dir, a new workshop goes into a folder of its name in the current folder.
+func TestWorkshopNewDefaultDir(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"workshop", "new", "lab-x"}, &out, &errOut); err != nil {
+		t.Fatalf("workshop new: %v: %s", err, errOut.String())
+	}
+	if _, err := os.Stat(filepath.Join("lab-x", "resources", "workshop.yaml")); err != nil {
+		t.Error(err)
+	}
 }
