@@ -37,9 +37,10 @@ var (
 
 // block is a fenced code block of a page.
 type block struct {
-	line int // of the opening fence
-	lang string
-	body strings.Builder
+	line  int // of the opening fence
+	lang  string
+	plain bool // no action block: code shown as it is
+	body  strings.Builder
 }
 
 // lintPage checks one Markdown file, rel below workshop/content, with content src.
@@ -72,24 +73,24 @@ func (l *linter) lintPage(rel, src string) {
 		}
 		if fence == "" {
 			if m := fenceOpen.FindStringSubmatch(line); m != nil && !(m[1][0] == '`' && strings.Contains(line[strings.Index(line, m[1])+len(m[1]):], "`")) {
-				fence, b = m[1], &block{line: n, lang: m[2]}
+				isAction, _ := dashboard.CheckAction(m[2], "")
+				fence, b = m[1], &block{line: n, lang: m[2], plain: !isAction}
 				continue
 			}
-			l.lintLine(file, rel, n, line, false)
+			l.lintLine(file, n, line, false)
 			l.lintLinks(file, rel, n, line)
 			continue
 		}
 		if t := strings.TrimSpace(line); strings.HasPrefix(t, fence) && strings.Trim(t, fence[:1]) == "" && len(line)-len(strings.TrimLeft(line, " ")) < 4 {
-			l.lintBlock(file, rel, b)
+			l.lintBlock(file, b)
 			fence, b = "", nil
 			continue
 		}
 		b.body.WriteString(line + "\n")
-		isAction, _ := dashboard.CheckAction(b.lang, "")
-		l.lintLine(file, rel, n, line, !isAction)
+		l.lintLine(file, n, line, b.plain)
 	}
 	if b != nil {
-		l.lintBlock(file, rel, b) // a block without its end runs to the end of the page
+		l.lintBlock(file, b) // a block without its end runs to the end of the page
 	}
 }
 
@@ -116,7 +117,7 @@ func (l *linter) frontMatter(file string, lines []string) int {
 // lintLine checks the variables and shortcodes of one line; plain says it is in a code
 // block that is no action, where a classic variable the page does not know may be meant
 // as it is written.
-func (l *linter) lintLine(file, rel string, n int, line string, plain bool) {
+func (l *linter) lintLine(file string, n int, line string, plain bool) {
 	if l.hugo {
 		for _, m := range shortcode.FindAllStringSubmatch(line, -1) {
 			name, args := m[3], strings.Fields(m[4])
@@ -165,7 +166,7 @@ func (l *linter) varHint() string {
 }
 
 // lintBlock checks a fenced code block: an action block must be one the dashboard runs.
-func (l *linter) lintBlock(file, rel string, b *block) {
+func (l *linter) lintBlock(file string, b *block) {
 	body := b.body.String()
 	// Variables are filled in before the dashboard reads a block: in the Hugo layout an
 	// unknown one is empty, in the classic layout it stays as written.
