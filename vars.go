@@ -7,12 +7,17 @@ import (
 	"encoding/hex"
 	"net/url"
 	"runtime"
+	"sort"
 	"strings"
 )
 
 // The reference's data variables are written $(name) in a workshop definition's
 // session.objects and environment.objects. SessionVars and EnvironmentVars give the ones
 // the portal knows; a provisioner adds its own (service_account).
+
+// ServiceAccountVar is the data variable a provisioner on Kubernetes adds to a session's
+// and an environment's: the ServiceAccount their objects may bind.
+const ServiceAccountVar = "service_account"
 
 // ClusterDomain is the value of cluster_domain, the reference's default.
 const ClusterDomain = "cluster.local"
@@ -60,6 +65,26 @@ var environmentVarNames = []string{
 	"environment_name", "workshop_name", "workshop_namespace", "training_portal",
 	"ingress_domain", "ingress_protocol", "ingress_port", "ingress_port_suffix",
 	"platform_arch", "cluster_domain",
+}
+
+// SessionVarNames returns the names of the data variables of a session's objects and of
+// the Workshop's session.env, session.dashboards and ingress headers: those of
+// SessionVars and ServiceAccountVar, sorted.
+func SessionVarNames() []string {
+	names := []string{ServiceAccountVar}
+	for k := range SessionVars(&Session{}, &Environment{}, "", "", "", "") {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// EnvironmentVarNames returns the names of the data variables of an environment's objects:
+// the environment's among SessionVars, and ServiceAccountVar, sorted.
+func EnvironmentVarNames() []string {
+	names := append([]string{ServiceAccountVar}, environmentVarNames...)
+	sort.Strings(names)
+	return names
 }
 
 // ServicesPassword returns the session's services_password: a password for services the

@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -75,5 +76,26 @@ func TestServicesPassword(t *testing.T) {
 	a, b := portal.ServicesPassword("one"), portal.ServicesPassword("two")
 	if a != portal.ServicesPassword("one") || a == b || a == "one" || len(a) != 24 {
 		t.Errorf("ServicesPassword: %q, %q", a, b)
+	}
+}
+
+// The names are every variable SessionVars gives, and the provisioner's service_account;
+// an environment's are a part of them.
+func TestVarNames(t *testing.T) {
+	got := portal.SessionVarNames()
+	want := []string{"cluster_domain", "config_password", "environment_name", "ingress_domain", "ingress_port",
+		"ingress_port_suffix", "ingress_protocol", "platform_arch", "service_account", "services_password",
+		"session_hostname", "session_id", "session_name", "session_namespace", "session_url",
+		"training_portal", "workshop_name", "workshop_namespace"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SessionVarNames (-want +got):\n%s", diff)
+	}
+	for _, n := range portal.EnvironmentVarNames() {
+		if !slices.Contains(got, n) {
+			t.Errorf("environment variable %q is no session variable", n)
+		}
+	}
+	if slices.Contains(portal.EnvironmentVarNames(), "session_name") {
+		t.Error("session_name is an environment variable")
 	}
 }

@@ -58,7 +58,7 @@ func (p *Provisioner) startEnvironment(ctx context.Context, r portal.StartReques
 		return refused{fmt.Errorf("environment name %q cannot name a namespace: %s", env, errs[0])}
 	}
 	vars := portal.EnvironmentVars(r.Vars)
-	vars["service_account"] = EnvironmentServiceAccount
+	vars[portal.ServiceAccountVar] = EnvironmentServiceAccount
 	lbl := p.envLabels(env)
 	items, err := p.prepare("environment.objects", list, vars, env, lbl)
 	if err != nil {

@@ -377,7 +377,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		if err := p.startEnvironment(ctx, r); err != nil {
 			return nil, fmt.Errorf("kube: start %s: %w", ns, err)
 		}
-		vars := map[string]string{"service_account": ServiceAccountName}
+		vars := map[string]string{portal.ServiceAccountVar: ServiceAccountName}
 		for k, v := range r.Vars {
 			vars[k] = v
 		}

@@ -18,7 +18,7 @@ import (
 type decoder struct {
 	file     string
 	doc      int // 1-based document index, 0 when the file holds a single document
-	warnings []string
+	warnings []*Error
 	err      *Error
 }
 
@@ -38,7 +38,7 @@ func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 }
 
 func (d *decoder) warn(n *yaml.Node, path, format string, args ...any) {
-	d.warnings = append(d.warnings, d.newError(n, path, format, args...).Error())
+	d.warnings = append(d.warnings, d.newError(n, path, format, args...))
 }
 
 // object is a mapping node being read. Every key read, or declared ignored, is marked;

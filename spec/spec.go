@@ -272,7 +272,9 @@ func parse(origin string, sources []source) (*Config, error) {
 				d.fail(n, "kind", "unsupported kind %q; expected TrainingPortal or Workshop", kind)
 				return nil, d.err
 			}
-			cfg.Warnings = append(cfg.Warnings, d.warnings...)
+			for _, w := range d.warnings {
+				cfg.Warnings = append(cfg.Warnings, w.Error())
+			}
 		}
 	}
 	if tp == nil {
@@ -289,6 +291,57 @@ func parse(origin string, sources []source) (*Config, error) {
 	}
 	cfg.Portal = tp.settings
 	return cfg, nil
+}
+
+// ParseWorkshops reads a file of Workshop documents only, such as a workshop folder's
+// resources/workshop.yaml, with the checks, errors and warnings Load gives for the same
+// documents. name is used in messages, and its folder is the base of relative content
+// folders. A document of another kind is an error.
+func ParseWorkshops(name string, data []byte) (workshops []portal.Workshop, warnings []*Error, err error) {
+	src := source{name: name, dir: filepath.Dir(name), data: data}
+	docs, err := splitDocuments(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(docs) == 0 {
+		return nil, nil, &Error{File: name, Msg: "no Workshop document found"}
+	}
+	seen := map[string]bool{}
+	for _, doc := range docs {
+		d := &decoder{file: src.name, doc: doc.doc}
+		top := d.object(doc.node, "")
+		version, _ := top.str("apiVersion")
+		kind, _ := top.str("kind")
+		top.ignore("status")
+		switch {
+		case d.err != nil:
+		case !slices.Contains(apiVersions, version):
+			d.fail(cmpNode(top.get("apiVersion"), doc.node), "apiVersion", "unsupported API version %q; expected one of %s",
+				version, strings.Join(apiVersions, ", "))
+		case kind != "Workshop":
+			d.fail(cmpNode(top.get("kind"), doc.node), "kind", "unsupported kind %q; expected Workshop", kind)
+		default:
+			w := readWorkshop(d, top, version, src.dir)
+			if d.err == nil && seen[w.Name] {
+				d.fail(top.obj("metadata").get("name"), "metadata.name", "Workshop %q is defined twice", w.Name)
+			}
+			seen[w.Name] = true
+			workshops = append(workshops, w)
+		}
+		if d.err != nil {
+			return nil, nil, d.err
+		}
+		warnings = append(warnings, d.warnings...)
+	}
+	return workshops, warnings, nil
+}
+
+// cmpNode returns n, or def when n is nil.
+func cmpNode(n, def *yaml.Node) *yaml.Node {
+	if n == nil {
+		return def
+	}
+	return n
 }
 
 // docName names a document in messages: the file, and the index when it holds several.

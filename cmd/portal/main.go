@@ -4,6 +4,7 @@
 //	portal credentials  print the admin and robot accounts kept in the data folder (--reset: new passwords)
 //	portal dashboard    run a session's dashboard, a dashboard host or terminals agent (started by the portal itself)
 //	portal environments, sessions, users, activate: operate a running portal through its REST API
+//	portal workshop     for a workshop's author: new, lint
 package main
 
 import (
@@ -24,6 +25,7 @@ Commands:
   dashboard    run a session's dashboard, a dashboard host or a terminals agent
                (DASHBOARD_MODE; the portal starts these itself)
   loadtest     drive a portal like a class of learners and report latency and throughput
+  workshop     for a workshop's author: new makes a workshop folder, lint checks one
 
 Operating a running portal (REST API, robot or admin account):
   environments  list the environments with their session counts
@@ -40,6 +42,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		var code quietExit
+		if errors.As(err, &code) {
+			os.Exit(int(code))
+		}
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "portal:", err)
 		}
@@ -71,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usersCmd(ctx, args[1:], stdout, stderr)
 	case "activate":
 		return activateCmd(ctx, args[1:], stdout, stderr)
+	case "workshop":
+		return workshopCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

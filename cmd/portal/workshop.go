@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"portal/authoring"
+)
+
+const workshopUsage = `Usage: portal workshop <command> [flags]
+
+Commands for a workshop's author:
+  new NAME [--dir DIR]  make a new workshop folder in the Hugo layout, in DIR (default ./NAME)
+  lint [--json] DIR     check a workshop folder: action blocks, variables, shortcodes, links,
+                        images and resources/workshop.yaml; exit status 1 when there are errors
+`
+
+// quietExit is an error that only sets the program's exit status: what went wrong is
+// printed already.
+type quietExit int
+
+func (e quietExit) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// workshopCmd runs `portal workshop <command>`.
+func workshopCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, workshopUsage)
+		return errUsage
+	}
+	switch args[0] {
+	case "new":
+		return workshopNew(args[1:], stdout, stderr)
+	case "lint":
+		return workshopLint(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, workshopUsage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "portal workshop: unknown command %q\n\n%s", args[0], workshopUsage)
+	return errUsage
+}
+
+// parseInterspersed parses fs's flags wherever they are among args and returns the other
+// arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return rest, nil
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func workshopNew(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("workshop new", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: portal workshop new NAME [--dir DIR]")
+		fs.PrintDefaults()
+	}
+	dir := fs.String("dir", "", "the folder to make the workshop in; it must be new or empty (default ./NAME)")
+	names, err := parseInterspersed(fs, args)
+	if err != nil {
+		return errUsage
+	}
+	if len(names) != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	name := names[0]
+	if *dir == "" {
+		*dir = name
+	}
+	if err := authoring.New(*dir, name); err != nil {
+		return fmt.Errorf("workshop new: %w", err)
+	}
+	fmt.Fprintf(stdout, "Made workshop %s in %s. Check it with:\n\n  portal workshop lint %s\n\nand see %s for how to run it.\n",
+		name, *dir, *dir, filepath.Join(*dir, "README.md"))
+	return nil
+}
+
+func workshopLint(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("workshop lint", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: portal workshop lint [--json] DIR")
+		fs.PrintDefaults()
+	}
+	asJSON := fs.Bool("json", false, `print {"findings": [{"file", "line", "level", "message"}…], "errors": N, "warnings": N}`)
+	dirs, err := parseInterspersed(fs, args)
+	if err != nil {
+		return errUsage
+	}
+	if len(dirs) != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	findings, err := authoring.Lint(dirs[0])
+	if err != nil {
+		return fmt.Errorf("workshop lint: %w", err)
+	}
+	errs := authoring.Errors(findings)
+	if *asJSON {
+		out := struct {
+			Findings []authoring.Finding `json:"findings"`
+			Errors   int                 `json:"errors"`
+			Warnings int                 `json:"warnings"`
+		}{append([]authoring.Finding{}, findings...), errs, len(findings) - errs}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		for _, f := range findings {
+			fmt.Fprintln(stdout, f)
+		}
+		fmt.Fprintf(stderr, "%s: %d errors, %d warnings\n", dirs[0], errs, len(findings)-errs)
+	}
+	if errs > 0 {
+		return quietExit(1)
+	}
+	return nil
+}
