@@ -32,7 +32,7 @@ func TestLoadBareProxyKeepsConnections(t *testing.T) {
 	defer bare.close()
 
 	const clients, rounds = 16, 20
-	c := newClient(bare.url, clients, newRecorder())
+	c := newClient([]string{bare.url}, clients, newRecorder())
 	for range rounds {
 		var wg sync.WaitGroup
 		for range clients {

@@ -23,7 +23,7 @@ func baseline(ctx context.Context, conc int, d time.Duration, size int) (OpStats
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()
-	c := newClient("http://"+ln.Addr().String(), conc, newRecorder())
+	c := newClient([]string{"http://" + ln.Addr().String()}, conc, newRecorder())
 	c.token = "baseline" // the same request shape as the API's
 	u := c.base + "/workshops/catalog/environments/"
 	elapsed := forDuration(ctx, conc, d, func(ctx context.Context, w, i int) {

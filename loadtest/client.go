@@ -14,14 +14,20 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
-// client talks to one portal as its front end and its learners do. Every *.localhost host
+// client talks to a portal as its front end and its learners do. Every *.localhost host
 // (the sessions' own hosts) is dialled at the portal's address, as a browser resolves
-// *.localhost to this machine.
+// *.localhost to this machine. A portal of several replicas is given as each replica's
+// URL: the client sends its portal requests to them in turn (round-robin), with no load
+// balancer in between; a learner's cookies for the portal go to every replica, as the
+// replicas share one host name.
 type client struct {
-	base      string // portal URL without trailing slash
+	base      string   // the first replica's URL without trailing slash
+	bases     []string // every replica's URL without trailing slash
+	turn      atomic.Uint64
 	transport *http.Transport
 	api       *http.Client // no cookies, no redirects
 	token     string
@@ -55,13 +61,24 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 }
 
 // newTransport returns a transport that keeps up to conns connections per host and sends
-// *.localhost to 127.0.0.1 on the URL's port.
-func newTransport(conns int) *http.Transport {
+// *.localhost to 127.0.0.1 on the URL's port. With several replicas (their host:port,
+// the first being the portal's public address, which every replica is started with as its
+// --url), each new connection to a session host (<name>.localhost) at the public port goes
+// to the next replica in turn, as a load balancer in front of them would spread them.
+func newTransport(conns int, replicas []string) *http.Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	var turn atomic.Uint64
+	publicPort := ""
+	if len(replicas) > 1 {
+		_, publicPort, _ = net.SplitHostPort(replicas[0])
+	}
 	return &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			host, port, err := net.SplitHostPort(addr)
 			if err == nil && (host == "localhost" || strings.HasSuffix(host, ".localhost")) {
+				if publicPort != "" && host != "localhost" && port == publicPort {
+					_, port, _ = net.SplitHostPort(replicas[(turn.Add(1)-1)%uint64(len(replicas))])
+				}
 				addr = net.JoinHostPort("127.0.0.1", port)
 			}
 			return dialer.DialContext(ctx, network, addr)
@@ -75,11 +92,23 @@ func newTransport(conns int) *http.Transport {
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-func newClient(base string, conns int, rec *recorder) *client {
-	tr := newTransport(conns)
-	base = strings.TrimSuffix(base, "/")
-	return &client{base: base, transport: tr, rec: rec, indexURL: base + "/", clock: realClock{},
+// newClient returns a client of the portal whose replicas answer at bases (at least one).
+func newClient(bases []string, conns int, rec *recorder) *client {
+	var trimmed, addrs []string
+	for _, b := range bases {
+		trimmed = append(trimmed, strings.TrimSuffix(b, "/"))
+		if u, err := url.Parse(b); err == nil {
+			addrs = append(addrs, u.Host)
+		}
+	}
+	tr := newTransport(conns, addrs)
+	return &client{base: trimmed[0], bases: trimmed, transport: tr, rec: rec, indexURL: trimmed[0] + "/", clock: realClock{},
 		api: &http.Client{Transport: tr, CheckRedirect: noRedirect, Timeout: 60 * time.Second}}
+}
+
+// url returns path on the next replica in turn.
+func (c *client) url(path string) string {
+	return c.bases[(c.turn.Add(1)-1)%uint64(len(c.bases))] + path
 }
 
 // browser returns an HTTP client with its own cookie jar (one learner's browser).
@@ -163,7 +192,7 @@ func (c *client) timed(ctx context.Context, op string, fn func() (int, error)) e
 
 // getJSON GETs an API path with the robot token and decodes a 200 answer into out.
 func (c *client) getJSON(ctx context.Context, path string, out any) (int, error) {
-	resp, b, err := do(ctx, c.api, http.MethodGet, c.base+path, c.token, nil, nil)
+	resp, b, err := do(ctx, c.api, http.MethodGet, c.url(path), c.token, nil, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -181,7 +210,7 @@ func (c *client) getJSON(ctx context.Context, path string, out any) (int, error)
 // login gets an access token for the robot account with the password grant.
 func (c *client) login(ctx context.Context, clientID, secret, user, password string) error {
 	form := url.Values{"grant_type": {"password"}, "username": {user}, "password": {password}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/oauth2/token/",
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/oauth2/token/"),
 		strings.NewReader(form.Encode()))
 	if err != nil {
 		return err
@@ -210,7 +239,7 @@ func (c *client) login(ctx context.Context, clientID, secret, user, password str
 // revoke revokes the robot's access token.
 func (c *client) revoke(ctx context.Context, clientID, secret string) error {
 	form := url.Values{"token": {c.token}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/oauth2/revoke-token/",
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/oauth2/revoke-token/"),
 		strings.NewReader(form.Encode()))
 	if err != nil {
 		return err
@@ -304,7 +333,7 @@ func (c *client) userSessions(ctx context.Context, user string) ([]string, int, 
 // activate follows an activation URL in a learner's browser: it must log the browser in
 // and redirect to the session page.
 func (c *client) activate(ctx context.Context, br *http.Client, g grant) (int, error) {
-	resp, b, err := do(ctx, br, http.MethodGet, c.base+g.URL, "", nil, nil)
+	resp, b, err := do(ctx, br, http.MethodGet, c.url(g.URL), "", nil, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -324,7 +353,7 @@ var errStarting = &retryAfter{time.Second}
 // sessionPage loads the session page; it returns the dashboard's URL (with its ticket)
 // once the session is ready, or errStarting while the page reloads itself.
 func (c *client) sessionPage(ctx context.Context, br *http.Client, session string) (string, int, error) {
-	resp, b, err := do(ctx, br, http.MethodGet, c.base+"/workshops/session/"+session+"/", "", nil, nil)
+	resp, b, err := do(ctx, br, http.MethodGet, c.url("/workshops/session/"+session+"/"), "", nil, nil)
 	if err != nil {
 		return "", 0, err
 	}

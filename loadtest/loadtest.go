@@ -13,12 +13,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"portal/internal/credentials"
+	"portal/internal/pgtest"
 )
 
 // The scenarios.
@@ -110,6 +113,15 @@ type Config struct {
 	// Kubernetes, on a test control plane the tool starts (internal/kubetest, binaries
 	// from scripts/kube-testenv-build.sh), with the pods' dashboards run as local processes.
 	Provisioner string
+	// Database is the spawned portal's store: "" for SQLite in its data folder, a
+	// PostgreSQL URL (postgres://…), or ThrowawayDatabase for a PostgreSQL cluster the
+	// tool starts for the run from the server programs of Debian's packages (as the tests
+	// do, internal/pgtest) and removes at the end.
+	Database string
+	// Replicas is the number of `portal serve` processes spawned on that store and one
+	// data folder (default 1; more than one needs PostgreSQL). The client sends its
+	// portal requests to them in turn.
+	Replicas int
 
 	// Log receives progress lines (nil = none).
 	Log io.Writer
@@ -165,6 +177,18 @@ func (c *Config) defaults() error {
 	if err := c.checkContent(); err != nil {
 		return err
 	}
+	if c.Replicas <= 0 {
+		c.Replicas = 1
+	}
+	if (c.Database != "" || c.Replicas > 1) && !c.Spawn {
+		return errors.New("--database and --replicas are for a portal the tool starts (--spawn); give a running portal's replicas as --url URL1,URL2,…")
+	}
+	if c.Replicas > 1 && c.Database == "" {
+		return fmt.Errorf("--replicas %d: replicas share one store, which must be PostgreSQL: give --database postgres://… (or %s)", c.Replicas, ThrowawayDatabase)
+	}
+	if c.Database != "" && c.Database != ThrowawayDatabase && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		return fmt.Errorf("--database: expected a PostgreSQL URL (postgres://…) or %q, got %q", ThrowawayDatabase, redact(c.Database))
+	}
 	if c.Provisioner == Kubernetes && !c.Spawn {
 		return errors.New("--provisioner kubernetes needs --spawn: the tool starts the test control plane and a portal on it")
 	}
@@ -181,6 +205,18 @@ func (c *Config) defaults() error {
 		return errors.New("give the portal's --url, or --spawn")
 	}
 	return nil
+}
+
+// ThrowawayDatabase, as Config.Database, has the tool start a PostgreSQL cluster of its
+// own for the run.
+const ThrowawayDatabase = "pg"
+
+// redact hides the password of a database URL.
+func redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
 }
 
 // spawnSize returns the capacity and reserved sessions a spawned portal gets.
@@ -212,11 +248,14 @@ func (c *Config) spawnSize() (int, int) {
 
 // run is the state of one run.
 type run struct {
-	cfg     Config
-	c       *client
-	rep     *Report
-	env     catalogEnv
-	portal  *spawned // nil unless spawned
+	cfg    Config
+	c      *client
+	rep    *Report
+	env    catalogEnv
+	portal *spawned   // the first replica; nil unless spawned
+	others []*spawned // the further replicas
+	// pg is the throwaway PostgreSQL cluster of the run (nil: none).
+	pg      *pgtest.Cluster
 	dataDir string
 	// content is the folder of the tool's sample workshop a spawned portal runs, removed
 	// with it ("" = none).
@@ -254,6 +293,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return r.rep, nil
 	}
 	defer r.stopKube()
+	defer r.stopDatabase()
 	if err := r.connect(ctx); err != nil {
 		r.stopPortal()
 		return nil, err
@@ -283,6 +323,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if r.portal != nil {
 		r.rep.figure("portal_peak_rss_mb", float64(peakRSSKB(r.portal.pid()))/1024)
+		for i, p := range r.others {
+			r.rep.figure(fmt.Sprintf("replica%d_peak_rss_mb", i+2), float64(peakRSSKB(p.pid()))/1024)
+		}
 	}
 	if r.metricsToken != "" {
 		r.checkOperatorEndpoints(ctx)
@@ -295,6 +338,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	return r.rep, nil
+}
+
+func (r *run) stopDatabase() {
+	if r.pg != nil {
+		if err := r.pg.Stop(); err != nil {
+			r.logf("stop the PostgreSQL cluster: %v", err)
+		}
+		r.pg = nil
+	}
 }
 
 func (r *run) stopKube() {
@@ -357,14 +409,42 @@ func (r *run) connect(ctx context.Context) error {
 			r.metricsToken = randomHex(16)
 			env = append(env, "PORTAL_METRICS_TOKEN="+r.metricsToken)
 		}
-		p, err := spawnPortal(ctx, cfg.PortalBinary, dir,
-			PortalConfig(capacity, reserved, content, cfg.Username, cfg.Password, cfg.ClientID, cfg.ClientSecret), 2*time.Minute, args, env)
-		if err != nil {
-			return err
+		r.rep.Store, r.rep.Replicas = "sqlite", cfg.Replicas
+		if cfg.Database != "" {
+			dsn, err := r.database(ctx)
+			if err != nil {
+				if cfg.DataDir == "" {
+					os.RemoveAll(dir)
+				}
+				return err
+			}
+			args = append(args, "--database", dsn)
+			r.rep.Store = "postgresql"
 		}
-		r.portal = p
-		cfg.URL = p.url
-		r.logf("portal ready at %s (pid %d)", p.url, p.pid())
+		// One after the other: the first brings the store's schema up to date, and its
+		// URL is the others' public URL.
+		config := PortalConfig(capacity, reserved, content, cfg.Username, cfg.Password, cfg.ClientID, cfg.ClientSecret)
+		var urls []string
+		for i := range cfg.Replicas {
+			args := args
+			if i > 0 {
+				// One public URL for all, as behind a load balancer: it names the
+				// sessions' hosts, whose pages check that they come from there.
+				args = append(slices.Clip(args), "--url", r.portal.url)
+			}
+			p, err := spawnPortal(ctx, cfg.PortalBinary, dir, config, i, 2*time.Minute, args, env)
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				r.portal = p
+			} else {
+				r.others = append(r.others, p)
+			}
+			urls = append(urls, p.url)
+			r.logf("portal ready at %s (pid %d)", p.url, p.pid())
+		}
+		cfg.URL = strings.Join(urls, ",")
 	}
 	if r.dataDir != "" && (cfg.ClientID == "" || cfg.ClientSecret == "" || cfg.Username == "" || cfg.Password == "") {
 		// As `portal credentials` reads them: the password and secret are kept only as hashes.
@@ -379,7 +459,10 @@ func (r *run) connect(ctx context.Context) error {
 		return errors.New("need the robot credentials: --client-id, --client-secret, --username and --password " +
 			"(a data folder gives the username and client id; the portal keeps only hashes of the password and secret), or --spawn")
 	}
-	r.c = newClient(cfg.URL, cfg.Concurrency, newRecorder())
+	r.c = newClient(strings.Split(cfg.URL, ","), cfg.Concurrency, newRecorder())
+	if r.rep.Replicas == 0 {
+		r.rep.Replicas = len(r.c.bases)
+	}
 	if err := r.c.login(ctx, cfg.ClientID, cfg.ClientSecret, cfg.Username, cfg.Password); err != nil {
 		return err
 	}
@@ -433,6 +516,10 @@ func (r *run) stopPortal() {
 	if r.portal == nil {
 		return
 	}
+	for _, p := range r.others {
+		p.stop()
+	}
+	r.others = nil
 	r.portal.stop()
 	if !r.cfg.Keep && r.cfg.DataDir == "" {
 		os.RemoveAll(r.portal.dataDir)
@@ -440,6 +527,25 @@ func (r *run) stopPortal() {
 		r.logf("data folder kept: %s", r.portal.dataDir)
 	}
 	r.portal = nil
+}
+
+// database returns the URL of the spawned portal's PostgreSQL database: Config.Database,
+// or a database on a throwaway cluster started now.
+func (r *run) database(ctx context.Context) (string, error) {
+	if r.cfg.Database != ThrowawayDatabase {
+		return r.cfg.Database, nil
+	}
+	r.logf("starting a throwaway PostgreSQL cluster")
+	c, err := pgtest.Start()
+	if err != nil {
+		return "", fmt.Errorf("--database %s: %w", ThrowawayDatabase, err)
+	}
+	r.pg = c
+	dsn, err := c.CreateDatabase(ctx)
+	if err != nil {
+		return "", fmt.Errorf("--database %s: %w", ThrowawayDatabase, err)
+	}
+	return dsn, nil
 }
 
 // forDuration runs fn from n workers, each starting operations until d has passed, and

@@ -271,7 +271,7 @@ func TestLoadScenarios(t *testing.T) {
 // the tool did not make stays allocated.
 func TestLoadChurnFindsLeak(t *testing.T) {
 	cfg, _ := testPortal(t, 20, 0)
-	c := newClient(cfg.URL, 1, newRecorder())
+	c := newClient([]string{cfg.URL}, 1, newRecorder())
 	if err := c.login(t.Context(), cfg.ClientID, cfg.ClientSecret, cfg.Username, cfg.Password); err != nil {
 		t.Fatal(err)
 	}

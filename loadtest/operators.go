@@ -17,7 +17,7 @@ import (
 func (r *run) checkOperatorEndpoints(ctx context.Context) {
 	hc := &http.Client{Timeout: 30 * time.Second}
 	get := func(path, token string) (int, []byte, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.c.base+path, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.c.url(path), nil)
 		if err != nil {
 			return 0, nil, err
 		}

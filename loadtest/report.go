@@ -21,7 +21,12 @@ type Report struct {
 	Environment string `json:"environment,omitempty"`
 	// Content is the workshop content of a spawned portal: classic (the built-in
 	// sample), hugo (the tool's Hugo sample) or the folder given.
-	Content     string    `json:"content,omitempty"`
+	Content string `json:"content,omitempty"`
+	// Store is the spawned portal's store: sqlite or postgresql ("" for a portal the
+	// tool did not start). Replicas is the number of portal processes the requests were
+	// spread over (round-robin).
+	Store       string    `json:"store,omitempty"`
+	Replicas    int       `json:"replicas,omitempty"`
 	Users       int       `json:"users,omitempty"`
 	Concurrency int       `json:"concurrency,omitempty"`
 	Started     time.Time `json:"started"`
@@ -120,6 +125,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if r.Content != "" {
 		fmt.Fprintf(bw, "  content %s", r.Content)
+	}
+	if r.Store != "" {
+		fmt.Fprintf(bw, "  store %s", r.Store)
+	}
+	if r.Replicas > 0 {
+		fmt.Fprintf(bw, "  replicas %d", r.Replicas)
 	}
 	if r.Users > 0 {
 		fmt.Fprintf(bw, "  users %d", r.Users)

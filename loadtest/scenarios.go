@@ -629,7 +629,7 @@ func (r *run) proxy(ctx context.Context) error {
 	}
 	var bc *client
 	if bare != nil {
-		bc = newClient(bare.url, r.cfg.Concurrency, newRecorder())
+		bc = newClient([]string{bare.url}, r.cfg.Concurrency, newRecorder())
 	}
 	// The portal's proxy and the bare one take turns in slices, so that what else the
 	// machine does weighs on both alike.

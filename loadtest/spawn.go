@@ -74,14 +74,20 @@ func randomHex(n int) string {
 
 var readyLine = regexp.MustCompile(`is ready at (http://[^ ]+?)/?$`)
 
-// spawnPortal starts `bin serve` on a free loopback port with config in dataDir, the
-// further flags args and the further environment env, and waits until it prints its URL.
-func spawnPortal(ctx context.Context, bin, dataDir, config string, startTimeout time.Duration, args, env []string) (*spawned, error) {
+// spawnPortal starts replica i (from 0) of `bin serve` on a free loopback port with
+// config in dataDir, the further flags args and the further environment env, and waits
+// until it prints its URL. Its log is portal.log in dataDir, or portal-<i+1>.log for
+// the further replicas.
+func spawnPortal(ctx context.Context, bin, dataDir, config string, i int, startTimeout time.Duration, args, env []string) (*spawned, error) {
 	cfgPath := filepath.Join(dataDir, "loadtest.yaml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(dataDir, "portal.log"))
+	logName := "portal.log"
+	if i > 0 {
+		logName = fmt.Sprintf("portal-%d.log", i+1)
+	}
+	logf, err := os.Create(filepath.Join(dataDir, logName))
 	if err != nil {
 		return nil, err
 	}

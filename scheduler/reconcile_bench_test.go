@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"portal"
+	"portal/internal/pgtest"
 	"portal/mock"
 	"portal/sqlstore"
 )
@@ -31,16 +32,33 @@ func idle() *mock.Provisioner {
 	}
 }
 
-// benchScheduler opens a scheduler on a fresh store with one environment of the given
-// capacity (no reserved sessions) and `live` RUNNING, ready sessions of distinct users
-// that expire at expires.
+// benchScheduler opens a scheduler on a fresh SQLite store with one environment of the
+// given capacity (no reserved sessions) and `live` RUNNING, ready sessions of distinct
+// users that expire at expires.
 func benchScheduler(b *testing.B, capacity, live int, expires time.Time) (*Scheduler, *mock.Clock, portal.Store) {
 	b.Helper()
-	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "portal.db"))
+	db, err := sqlstore.Open(context.Background(), filepath.Join(b.TempDir(), "portal.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
+	return benchSchedulerOn(b, db, capacity, live, expires)
+}
+
+// benchPostgresScheduler is benchScheduler on a fresh database of the test PostgreSQL
+// cluster (internal/pgtest): the store replicas share, so the scheduler reconciles only
+// while it holds the lease (Lead).
+func benchPostgresScheduler(b *testing.B, capacity, live int, expires time.Time) (*Scheduler, *mock.Clock, portal.Store) {
+	b.Helper()
+	db, err := sqlstore.OpenPostgres(context.Background(), pgtest.Need(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return benchSchedulerOn(b, db, capacity, live, expires)
+}
+
+func benchSchedulerOn(b *testing.B, db *sqlstore.DB, capacity, live int, expires time.Time) (*Scheduler, *mock.Clock, portal.Store) {
+	b.Helper()
+	ctx := context.Background()
 	b.Cleanup(func() { db.Close() })
 	e := entry("lab")
 	e.Capacity, e.Reserved, e.Initial = capacity, 0, 0
@@ -108,6 +126,30 @@ func BenchmarkReconcile(b *testing.B) {
 			b.ReportMetric(rssMB(), "rss-MB")
 		})
 	}
+}
+
+// BenchmarkReconcilePostgres is BenchmarkReconcile/live=10000 on PostgreSQL: one pass of
+// the lease holder, its lease renewed (untimed) before each pass, as the holder renews it
+// every leaseRetry.
+func BenchmarkReconcilePostgres(b *testing.B) {
+	const live = 10000
+	s, clock, _ := benchPostgresScheduler(b, live+10, live, t0.Add(24*time.Hour))
+	ctx := context.Background()
+	var slowest time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		clock.Advance(time.Second)
+		if held, err := s.Lead(ctx); err != nil || !held {
+			b.Fatalf("lead: %v, %v", held, err)
+		}
+		b.StartTimer()
+		t := time.Now()
+		if err := s.Reconcile(ctx); err != nil {
+			b.Fatal(err)
+		}
+		slowest = max(slowest, time.Since(t))
+	}
+	b.ReportMetric(float64(slowest.Microseconds())/1000, "slowest-ms")
 }
 
 // BenchmarkExpireSameSecond: 1,000 sessions expire in the same second (among 10,000 live
@@ -179,6 +221,18 @@ func addSessions(b *testing.B, db portal.Store, n int, expires time.Time) {
 // demand, with 10,000 live sessions in the store.
 func BenchmarkRequest(b *testing.B) {
 	s, _, _ := benchScheduler(b, 1<<30, 10000, time.Time{})
+	ctx := context.Background()
+	for b.Loop() {
+		_, err := s.Request(ctx, Request{Environment: "lab-w01", IndexURL: "https://hub.test/", REST: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRequestPostgres is BenchmarkRequest on PostgreSQL.
+func BenchmarkRequestPostgres(b *testing.B) {
+	s, _, _ := benchPostgresScheduler(b, 1<<30, 10000, time.Time{})
 	ctx := context.Background()
 	for b.Loop() {
 		_, err := s.Request(ctx, Request{Environment: "lab-w01", IndexURL: "https://hub.test/", REST: true})

@@ -25,7 +25,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.Scenario, "scenario", loadtest.ClassStart, "what to run: "+strings.Join(loadtest.Scenarios, ", "))
-	fs.StringVar(&c.URL, "url", "", "URL of a running portal (or use --spawn)")
+	fs.StringVar(&c.URL, "url", "", "URL of a running portal, or its replicas' URLs separated by commas, which the requests go to in turn (or use --spawn)")
 	fs.StringVar(&c.ClientID, "client-id", "", "the robot's OAuth client id")
 	fs.StringVar(&c.ClientSecret, "client-secret", "", "the robot's OAuth client secret")
 	fs.StringVar(&c.Username, "username", "", "the robot's username")
@@ -51,6 +51,8 @@ func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&c.Layout, "layout", "", "with --spawn: the workshop's content: classic (the dashboard's built-in sample, the default) or hugo (the tool's sample of the Hugo layout: 13 pages, built by the hugo program in the sessions' dashboards)")
 	fs.StringVar(&c.Content, "content", "", "with --spawn: a folder of workshop content (either layout) for the workshop, instead of --layout")
 	fs.StringVar(&c.Provisioner, "provisioner", loadtest.Local, "with --spawn: where the portal runs its sessions: local (processes), or kubernetes: namespaces on a test control plane the tool starts (etcd, kube-apiserver, controller manager, scheduler, KWOK; binaries from scripts/kube-testenv-build.sh, or PORTAL_KUBE_TESTENV_BIN), the pods' dashboards run as local processes")
+	fs.StringVar(&c.Database, "database", "", "with --spawn: the portal's store: a PostgreSQL URL (postgres://…), or "+loadtest.ThrowawayDatabase+" for a throwaway PostgreSQL cluster the tool starts from Debian's postgresql packages and removes at the end (default: SQLite in the data folder)")
+	fs.IntVar(&c.Replicas, "replicas", 1, "with --spawn: how many `portal serve` processes share the store (--database) and the data folder; the requests go to them in turn")
 	fs.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
 	if err := fs.Parse(args); err != nil {

@@ -11,6 +11,7 @@ import (
 	"portal/browsertest"
 	"portal/internal/ci"
 	"portal/internal/kubetest"
+	"portal/internal/pgtest"
 	"portal/loadtest"
 )
 
@@ -130,6 +131,48 @@ func TestLoadtestSpawnedEndToEnd(t *testing.T) {
 			t.Fatalf("the portal's proxy and the bare one answered differently: %+v, %+v", o, rep.Baseline)
 		}
 	})
+}
+
+// TestLoadtestReplicasEndToEnd runs `portal loadtest --spawn --database … --replicas 3`
+// with the real binary on PostgreSQL: the reacquire scenario's requests go round-robin to
+// three portal processes sharing the database and the data folder; the report names the
+// store and the replicas, every check holds (the users' own sessions every time), and
+// nothing is left running. It asserts no timings.
+func TestLoadtestReplicasEndToEnd(t *testing.T) {
+	dsn := pgtest.Need(t)
+	tmp := t.TempDir()
+	openAbove(t, filepath.Join(tmp, "data"))
+	out := filepath.Join(t.TempDir(), "report.json")
+	cmd := exec.Command(binary, "loadtest", "--spawn", "--quiet", "--json", out, "--database", dsn, "--replicas", "3",
+		"--scenario", "reacquire", "--users", "8", "--concurrency", "8", "--duration", "2s")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loadtest: %v\n%s", err, b)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep loadtest.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Store != "postgresql" || rep.Replicas != 3 || !strings.Contains(string(b), "store postgresql  replicas 3") {
+		t.Fatalf("report: store %q, replicas %d\n%s", rep.Store, rep.Replicas, b)
+	}
+	if len(rep.Checks) == 0 || len(rep.Failed()) > 0 {
+		t.Fatalf("checks: %+v\n%s", rep.Checks, b)
+	}
+	if o := rep.Op("reacquire"); o == nil || o.Count == 0 || o.Errors != 0 {
+		t.Fatalf("reacquire = %+v", o)
+	}
+	if rep.Figures["replica2_peak_rss_mb"] <= 0 || rep.Figures["replica3_peak_rss_mb"] <= 0 {
+		t.Fatalf("figures = %v", rep.Figures)
+	}
+	if left := sessionProcsUnder(tmp); len(left) > 0 {
+		t.Fatalf("processes left under %s: %v", tmp, left)
+	}
 }
 
 // sessionProcsUnder returns the processes whose command line or working folder is under dir.
