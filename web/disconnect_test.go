@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -68,5 +69,27 @@ func TestUnavailablePage(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "connection refused") {
 		t.Errorf("the outage is not in the log:\n%s", logs.String())
+	}
+}
+
+// An unavailable outcome is JSON with Retry-After on the API, and plain text with
+// Retry-After on a browser page (such as the activation link).
+func TestUnavailableAPIAndPage(t *testing.T) {
+	h := newHarness(t, nil)
+	h.srv.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	err := fmt.Errorf("%w: %w", &portal.Error{Code: portal.EUNAVAILABLE, Message: "The database is away."}, errors.New("connection refused"))
+	for _, tc := range []struct {
+		r     *http.Request
+		ctype string
+	}{
+		{httptest.NewRequest("GET", "/workshops/catalog/environments/", nil), "application/json"},
+		{asPage(httptest.NewRequest("GET", "/workshops/session/s1/activate/?token=x", nil)), "text/plain"},
+	} {
+		w := httptest.NewRecorder()
+		h.srv.fail(w, tc.r, err)
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" ||
+			!strings.HasPrefix(w.Header().Get("Content-Type"), tc.ctype) || !strings.Contains(w.Body.String(), "The database is away.") {
+			t.Errorf("%s: status %d, headers %v, body %s; want 503 %s with Retry-After", tc.r.URL, w.Code, w.Header(), w.Body, tc.ctype)
+		}
 	}
 }

@@ -336,6 +336,7 @@ func (s *Server) form(get, post http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
+		r = asPage(r)
 		switch {
 		case r.Method == http.MethodGet || r.Method == http.MethodHead:
 			get(w, r)
