@@ -51,17 +51,20 @@ func newDB(write, read *sql.DB, d *dialect) *DB {
 	return db
 }
 
-// View runs fn in a read-only transaction. Write methods of its Tx return an error.
+// View runs fn in a read-only transaction. Write methods of its Tx return an error. As
+// with Update, a database that cannot be reached is an EUNAVAILABLE outcome.
 func (db *DB) View(ctx context.Context, fn func(tx portal.Tx) error) error {
-	return db.run(ctx, db.read, db.readStmts, false, fn)
+	return unreachable(db.run(ctx, db.read, db.readStmts, false, fn))
 }
 
 // Update runs fn in a read-write transaction. On SQLite all Updates are serialised (one
 // writer connection, BEGIN IMMEDIATE), so whatever fn reads stays true until it returns. If fn
 // returns an error or panics, or its context ends, nothing it wrote is kept; fn's error is
-// returned as is. Updates that arrive while one runs share its commit (see writer).
+// returned as is, unless it says the database could not be reached: then it is an
+// EUNAVAILABLE outcome (see errUnreachable), as is any other such failure of a View or
+// Update. Updates that arrive while one runs share its commit (see writer).
 func (db *DB) Update(ctx context.Context, fn func(tx portal.Tx) error) error {
-	return db.update(ctx, fn)
+	return unreachable(db.update(ctx, fn))
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, writable bool, fn func(tx portal.Tx) error) error {

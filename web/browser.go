@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -51,9 +52,19 @@ func (s *Server) page(h http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		h(w, r)
+		h(w, asPage(r))
 	}
 }
+
+type pageKey struct{}
+
+// asPage marks r as a browser page's request, which fail answers in plain text even when
+// the outcome is unavailable (the API's 503s are JSON).
+func asPage(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), pageKey{}, true))
+}
+
+func isPage(r *http.Request) bool { return r.Context().Value(pageKey{}) != nil }
 
 func (s *Server) render(w http.ResponseWriter, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -51,8 +51,9 @@ var (
 
 // fail answers a request with the outcome err. Domain errors carry their own sentence;
 // anything else is logged once with a request id and answered with a generic 500.
-// Unavailable outcomes are JSON {"error": …} with Retry-After, as the request endpoint's
-// 503 in the reference; the rest are short plain text.
+// Unavailable outcomes carry Retry-After and are JSON {"error": …}, as the request
+// endpoint's 503 in the reference, except on browser pages (asPage); the rest are short
+// plain text.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if s.clientGone(r, err) {
 		return
@@ -81,6 +82,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			s.log.Warn("unavailable", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 		}
 		h.Set("Retry-After", retryAfter)
+		if isPage(r) {
+			break
+		}
 		writeJSON(w, status, struct {
 			Error string `json:"error"`
 		}{msg})

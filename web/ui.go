@@ -301,7 +301,7 @@ func uiStatus(code string) int {
 }
 
 // uiFail answers a page request with an error page for err. Internal errors are logged
-// with a request id and shown without their text.
+// with a request id and shown without their text; unavailable outcomes carry Retry-After.
 func (s *Server) uiFail(w http.ResponseWriter, r *http.Request, u *portal.User, err error) {
 	if s.clientGone(r, err) {
 		return
@@ -312,6 +312,14 @@ func (s *Server) uiFail(w http.ResponseWriter, r *http.Request, u *portal.User, 
 		id := requestID(r)
 		s.log.Error("internal error", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "Something went wrong on our side (request id " + id + "). Please try again."
+	}
+	if code == portal.EUNAVAILABLE {
+		// As fail: the outage behind it (the store unreachable) is for the operator, and
+		// the browser may try again.
+		if _, plain := err.(*portal.Error); !plain {
+			s.log.Warn("unavailable", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	v := s.newView(w, r, u, "Something went wrong")
 	v.Error = msg
@@ -328,6 +336,7 @@ func (s *Server) form(get, post http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
+		r = asPage(r)
 		switch {
 		case r.Method == http.MethodGet || r.Method == http.MethodHead:
 			get(w, r)

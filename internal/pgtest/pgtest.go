@@ -42,6 +42,8 @@ type Cluster struct {
 	runAs string // user that owns dir and runs the server; "" for this process's user
 	admin *sql.DB
 	n     atomic.Int64 // databases created
+	// halted is set while the server is stopped by Halt.
+	halted atomic.Bool
 }
 
 // BinEnv names the folder of initdb and pg_ctl, instead of looking for them.
@@ -106,12 +108,9 @@ func Start() (*Cluster, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "+
-		"-c full_page_writes=off -c max_connections=300", c.port, dir)
-	if out, err := c.command("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "server.log"), "-w", "start").CombinedOutput(); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+	if err := c.Resume(); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, log)
+		return nil, err
 	}
 	c.admin, err = sql.Open("pgx", c.DSN("postgres"))
 	if err == nil {
@@ -122,6 +121,31 @@ func Start() (*Cluster, error) {
 		return nil, fmt.Errorf("connect to the test cluster: %w", err)
 	}
 	return c, nil
+}
+
+// Resume starts the server of a cluster that Halt stopped (Start runs it too) and returns
+// once it accepts connections.
+func (c *Cluster) Resume() error {
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "+
+		"-c full_page_writes=off -c max_connections=300", c.port, c.dir)
+	logPath := filepath.Join(c.dir, "server.log")
+	if out, err := c.command("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-o", opts, "-l", logPath, "-w", "start").CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(logPath)
+		return fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, log)
+	}
+	c.halted.Store(false)
+	return nil
+}
+
+// Halt stops the server as an operator's fast shutdown does (pg_ctl stop -m fast): open
+// connections are ended, new ones are refused. The data stays; Resume starts it again on
+// the same port and socket.
+func (c *Cluster) Halt() error {
+	if out, err := c.command("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "fast", "-w", "stop").CombinedOutput(); err != nil {
+		return fmt.Errorf("pg_ctl stop: %w\n%s", err, out)
+	}
+	c.halted.Store(true)
+	return nil
 }
 
 func (c *Cluster) command(name string, args ...string) *exec.Cmd {
@@ -181,9 +205,12 @@ func (c *Cluster) Stop() error {
 	if c.admin != nil {
 		c.admin.Close()
 	}
-	out, err := c.command("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w", "stop").CombinedOutput()
-	if err != nil {
-		err = fmt.Errorf("pg_ctl stop: %w\n%s", err, out)
+	var err error
+	if !c.halted.Load() {
+		out, serr := c.command("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w", "stop").CombinedOutput()
+		if serr != nil {
+			err = fmt.Errorf("pg_ctl stop: %w\n%s", serr, out)
+		}
 	}
 	return errors.Join(err, os.RemoveAll(c.dir))
 }
@@ -233,4 +260,24 @@ func Need(t testing.TB) string {
 		}
 	})
 	return dsn
+}
+
+// NeedCluster starts a cluster of t's own, stopped when t ends, for a test that stops and
+// starts its server (Halt, Resume) and so must not share it. Without the PostgreSQL
+// programs it skips t with the reason, or fails it in CI.
+func NeedCluster(t testing.TB) *Cluster {
+	t.Helper()
+	c, err := Start()
+	if errors.Is(err, ErrMissing) {
+		ci.Missing(t, "PostgreSQL", err)
+	}
+	if err != nil {
+		t.Fatalf("PostgreSQL test cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	return c
 }

@@ -65,3 +65,32 @@ func TestStartWithoutPrograms(t *testing.T) {
 		t.Fatalf("Start = %v, want ErrMissing", err)
 	}
 }
+
+// A halted cluster refuses connections; resumed, it serves the same databases again.
+func TestHaltResume(t *testing.T) {
+	c := NeedCluster(t)
+	dsn, err := c.CreateDatabase(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(); err == nil {
+		t.Fatal("a halted cluster answered")
+	}
+	if err := c.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO t VALUES (1)`); err != nil {
+		t.Fatalf("after Resume: %v", err)
+	}
+}
