@@ -1,6 +1,8 @@
 // Package webhook delivers analytics events as JSON POSTs: every event to the portal's
-// webhook, and session events also to the session's own analytics_url. Delivery runs in
-// the background and never blocks the caller; failures are logged, not retried.
+// webhook, and session events also to the session's own analytics_url. Sender delivers
+// from memory: it never blocks the caller, and failures are logged, not retried. Outbox
+// and Dispatcher deliver from the store's outbox instead: signed, retried, and kept
+// across a restart.
 package webhook
 
 import (
@@ -86,21 +88,11 @@ func New(cfg Config) *Sender {
 // Emit queues the event for every webhook it goes to. It never blocks: when the queue is
 // full the event is dropped and logged.
 func (s *Sender) Emit(e portal.Event) {
-	var urls []string
-	if s.cfg.URL != "" {
-		urls = append(urls, s.cfg.URL)
-	}
-	if e.Kind == portal.SessionEvent && e.AnalyticsURL != "" && e.AnalyticsURL != s.cfg.URL {
-		urls = append(urls, e.AnalyticsURL)
-	}
+	urls := destinations(s.cfg.URL, e)
 	if len(urls) == 0 {
 		return
 	}
-	p := s.cfg.Portal
-	if st := s.cfg.Settings; st != nil {
-		p.Name, p.UID, p.Generation = st.Name, st.UID, st.Generation
-	}
-	body, err := json.Marshal(Payload(p, e))
+	body, err := json.Marshal(Payload(identity(s.cfg.Portal, s.cfg.Settings), e))
 	if err != nil {
 		s.cfg.Logger.Error("encode event", "event", e.Name, "err", err)
 		return
@@ -112,6 +104,27 @@ func (s *Sender) Emit(e portal.Event) {
 			s.cfg.Logger.Warn("event queue full; event dropped", "event", e.Name, "url", redact(u))
 		}
 	}
+}
+
+// destinations returns the webhooks an event goes to: the portal's (global, "" = none),
+// and the session's own for a session event.
+func destinations(global string, e portal.Event) []string {
+	var urls []string
+	if global != "" {
+		urls = append(urls, global)
+	}
+	if e.Kind == portal.SessionEvent && e.AnalyticsURL != "" && e.AnalyticsURL != global {
+		urls = append(urls, e.AnalyticsURL)
+	}
+	return urls
+}
+
+// identity returns p with the name, uid and generation of st when st is set.
+func identity(p Portal, st *portal.PortalSettings) Portal {
+	if st != nil {
+		p.Name, p.UID, p.Generation = st.Name, st.UID, st.Generation
+	}
+	return p
 }
 
 // Close stops accepting work, delivers what is queued (each within the client timeout),
