@@ -187,6 +187,9 @@ func redact(raw string) string {
 	return b.String()
 }
 
+// Redact is redact for other packages' pages.
+func Redact(raw string) string { return redact(raw) }
+
 // redactErr returns the text of a delivery error without the URL the HTTP client puts in
 // it (url.Error), which would show the credentials redact hides.
 func redactErr(err error) string {
