@@ -148,7 +148,7 @@ func (d *Dispatcher) Wake() {
 }
 
 // Run runs passes until ctx ends: when woken, every Poll, and at once after a pass that
-// claimed a full batch.
+// claimed something (the next deliveries to the same URLs may be due).
 func (d *Dispatcher) Run(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
@@ -164,7 +164,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			d.cfg.Logger.Warn("webhook dispatch", "err", err)
 		}
 		wait := d.cfg.Poll
-		if n == d.cfg.Batch {
+		if n > 0 {
 			wait = 0
 		}
 		t.Reset(wait)
