@@ -56,16 +56,28 @@ func scanDelivery(s scanner) (*portal.Delivery, error) {
 	return d, err
 }
 
-// ClaimDeliveries implements portal.Dispatch. It runs as an Update, so claims are
+// claimable selects the deliveries ClaimDeliveries may claim.
+const claimable = `SELECT ` + deliveryColumns + ` FROM deliveries
+WHERE id IN (SELECT MIN(id) FROM deliveries WHERE failed = ? GROUP BY url)
+AND next_attempt <= ? AND claim_until <= ? ORDER BY id LIMIT ?`
+
+// ClaimDeliveries implements portal.Dispatch. The claim runs as an Update, so claims are
 // serialised with every write of every process sharing the database (on PostgreSQL by
-// the write lock): two claims never see the same delivery unclaimed.
+// the write lock): two claims never see the same delivery unclaimed. A View first looks
+// for a claimable delivery, so that a dispatcher with nothing to do takes no write lock.
 func (db *DB) ClaimDeliveries(ctx context.Context, claim string, now, until time.Time, limit int) ([]*portal.Delivery, error) {
 	var out []*portal.Delivery
-	err := db.Update(ctx, func(ptx portal.Tx) error {
+	err := db.View(ctx, func(ptx portal.Tx) error {
+		rows, err := ptx.(*tx).query(claimable, false, now.UnixNano(), now.UnixNano(), 1)
+		out, err = collect(rows, err, scanDelivery)
+		return err
+	})
+	if err != nil || len(out) == 0 {
+		return nil, wrap(err, "claim deliveries")
+	}
+	err = db.Update(ctx, func(ptx portal.Tx) error {
 		t := ptx.(*tx)
-		rows, err := t.query(`SELECT `+deliveryColumns+` FROM deliveries
-WHERE id IN (SELECT MIN(id) FROM deliveries WHERE failed = ? GROUP BY url)
-AND next_attempt <= ? AND claim_until <= ? ORDER BY id LIMIT ?`, false, now.UnixNano(), now.UnixNano(), limit)
+		rows, err := t.query(claimable, false, now.UnixNano(), now.UnixNano(), limit)
 		if out, err = collect(rows, err, scanDelivery); err != nil {
 			return err
 		}
