@@ -128,7 +128,7 @@ func (m *Metrics) Pass(d, lag time.Duration) {
 	m.passLag.Observe(lag.Seconds())
 }
 
-// Delivered counts a webhook delivery (webhook.Config.Delivered).
+// Delivered counts a webhook delivery attempt (webhook.DispatcherConfig.Delivered).
 func (m *Metrics) Delivered(ok bool) {
 	if ok {
 		m.webhooks.WithLabelValues("delivered").Inc()

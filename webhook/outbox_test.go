@@ -330,8 +330,9 @@ func TestDispatcherSignsDeliveries(t *testing.T) {
 	}
 }
 
-// The outbox's bodies are the Sender's: the reference's shapes.
-func TestOutboxBodiesAreSenderBodies(t *testing.T) {
+// The outbox's bodies are Payload's (the reference's shapes, TestPayloadShapes), with
+// the portal's name, uid and generation read from its settings.
+func TestOutboxBodiesArePayloads(t *testing.T) {
 	st := &portal.PortalSettings{Name: "lab", UID: "uid-1", Generation: 3}
 	p := Portal{URL: "https://portal.test"}
 	for _, e := range []portal.Event{
