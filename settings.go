@@ -75,6 +75,8 @@ type PortalSettings struct {
 	RobotClientSecret string
 
 	AnalyticsWebhookURL string
+	// AnalyticsWebhookSecret signs every webhook delivery ("" = unsigned).
+	AnalyticsWebhookSecret string
 
 	// IndexOrigins, when not empty, lists the origins (scheme://host[:port]) an index_url
 	// may point at; any other origin is rejected.

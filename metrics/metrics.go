@@ -74,7 +74,7 @@ func New(provisioner string, store portal.Store) *Metrics {
 	})
 	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "portal_webhook_deliveries_total",
-		Help: "Webhook deliveries by outcome: delivered, or failed (not sent, or answered with 400 or more).",
+		Help: "Webhook delivery attempts by outcome: delivered, or failed (not sent, or answered with 400 or more; retried).",
 	}, []string{"outcome"})
 	m.storeTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "portal_store_transaction_duration_seconds",
@@ -128,7 +128,7 @@ func (m *Metrics) Pass(d, lag time.Duration) {
 	m.passLag.Observe(lag.Seconds())
 }
 
-// Delivered counts a webhook delivery (webhook.Config.Delivered).
+// Delivered counts a webhook delivery attempt (webhook.DispatcherConfig.Delivered).
 func (m *Metrics) Delivered(ok bool) {
 	if ok {
 		m.webhooks.WithLabelValues("delivered").Inc()

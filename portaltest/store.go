@@ -46,6 +46,9 @@ func StoreSuite(t *testing.T, open func(t *testing.T) portal.Store, reopen func(
 		{"ErrorRollsBack", testErrorRollsBack},
 		{"PanicRollsBack", testPanicRollsBack},
 		{"CancelledContext", testCancelledContext},
+		{"OutboxAdd", testOutboxAdd},
+		{"OutboxClaims", testOutboxClaims},
+		{"OutboxClaimConcurrent", testOutboxClaimConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -112,7 +112,7 @@ func (s *Scheduler) CreateUser(ctx context.Context, nu NewUser) (*portal.User, e
 		}
 		ev = portal.Event{Kind: portal.UserEvent, Name: "User/Create", Time: now, User: u.Name,
 			Data: map[string]any{"group": nu.Group}}
-		return nil
+		return s.stage(tx, []portal.Event{ev})
 	})
 	if err != nil {
 		return nil, err

@@ -14,7 +14,12 @@ import (
 type Config struct {
 	Store       portal.Store
 	Provisioner portal.Provisioner
-	Events      portal.EventSink
+	// Events is told every event after the change that caused it is committed.
+	Events portal.EventSink
+	// Outbox, when set, returns the webhook deliveries of an event; on a store whose
+	// transactions are a portal.Outbox, they are written in the transaction of the change
+	// that caused the event, so that they are kept exactly when the change is.
+	Outbox func(portal.Event) ([]*portal.Delivery, error)
 	// Observer is told the outcomes of requests, starts and reconciler passes (optional).
 	Observer Observer
 	Clock    portal.Clock

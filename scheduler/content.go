@@ -151,8 +151,10 @@ func (s *Scheduler) contentOutcome(ctx context.Context, name string, ferr error)
 		if err := tx.UpdateEnvironment(env); err != nil {
 			return err
 		}
-		events, err = s.initialSessions(tx, env, s.now())
-		return err
+		if events, err = s.initialSessions(tx, env, s.now()); err != nil {
+			return err
+		}
+		return s.stage(tx, events)
 	})
 	if err == nil {
 		s.emit(events)

@@ -72,7 +72,7 @@ func (s *Scheduler) applyPortal(ctx context.Context) error {
 			have[envKey(entry.Name, entry.Resource)] = env
 			events = append(events, ev...)
 		}
-		return nil
+		return s.stage(tx, events)
 	})
 	if err != nil {
 		return err
@@ -186,7 +186,7 @@ func (s *Scheduler) ReplaceEnvironment(ctx context.Context, name string) (*porta
 			return err
 		}
 		events = append(events, ev...)
-		return nil
+		return s.stage(tx, events)
 	})
 	if err != nil {
 		return nil, err

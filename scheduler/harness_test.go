@@ -69,6 +69,8 @@ type harness struct {
 	content portal.ContentFetcher
 	// images, when set before open, gives the scheduler an image fetcher.
 	images portal.ImageFetcher
+	// outbox, when set before open, is the scheduler's Config.Outbox.
+	outbox func(portal.Event) ([]*portal.Delivery, error)
 }
 
 // entry returns a workshop entry with the reference's usual sample numbers.
@@ -119,7 +121,7 @@ func (h *harness) open() {
 	h.s, err = New(Config{Content: h.content, Images: h.images, Store: h.failing, Provisioner: h.prov, Events: h.events, Observer: h.obs, Clock: h.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Portal: h.p, Workshops: ws,
 		PortalURL: "http://portal.test", IngressDomain: "test", IngressProtocol: "http",
-		StartTimeout: time.Minute, StartWatch: -1})
+		StartTimeout: time.Minute, StartWatch: -1, Outbox: h.outbox})
 	if err != nil {
 		h.t.Fatal(err)
 	}

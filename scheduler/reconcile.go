@@ -240,6 +240,28 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// stage writes the webhook deliveries of events in tx (see Config.Outbox). Call it last
+// in an Update, with every event that Update emits after its commit.
+func (s *Scheduler) stage(tx portal.Tx, events []portal.Event) error {
+	if s.cfg.Outbox == nil || len(events) == 0 {
+		return nil
+	}
+	o, ok := tx.(portal.Outbox)
+	if !ok {
+		return nil
+	}
+	for _, e := range events {
+		ds, err := s.cfg.Outbox(e)
+		if err != nil {
+			return err
+		}
+		if err := o.AddDeliveries(ds); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Scheduler) emit(events []portal.Event) {
 	for _, e := range events {
 		s.events.Emit(e)
@@ -363,7 +385,7 @@ func (s *Scheduler) trimReserved(ctx context.Context) error {
 			}
 			events = append(events, ev...)
 		}
-		return nil
+		return s.stage(tx, events)
 	})
 	if err == nil {
 		s.emit(events)
@@ -459,7 +481,7 @@ func (s *Scheduler) markStopped(ctx context.Context, name string, from portal.Se
 		if sess.Owner != "" {
 			events = append(events, s.sessionEvent("Session/Deleted", sess, env, now))
 		}
-		return nil
+		return s.stage(tx, events)
 	})
 	if err == nil {
 		s.issued.Delete(name)
@@ -530,7 +552,7 @@ func (s *Scheduler) drainEnvironments(ctx context.Context) error {
 			}
 			events = append(events, s.envEvent("Environment/Deleted", env, s.now()))
 		}
-		return nil
+		return s.stage(tx, events)
 	})
 	if err == nil {
 		s.emit(events)
@@ -598,7 +620,7 @@ func (s *Scheduler) topUp(ctx context.Context) error {
 				events = append(events, s.sessionEvent("Session/Created", sess, env, now))
 			}
 		}
-		return nil
+		return s.stage(tx, events)
 	})
 	if err == nil {
 		s.emit(events)

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -193,7 +194,7 @@ func (s *Scheduler) request(ctx context.Context, r Request) (*Allocation, string
 			}
 			a.Session = sess
 			out = a
-			return nil
+			return s.stage(tx, events)
 		}
 		if env.State == portal.EnvStarting && env.Failure != "" {
 			return ContentFailure(env)
@@ -256,7 +257,7 @@ func (s *Scheduler) request(ctx context.Context, r Request) (*Allocation, string
 		}
 		a.Session = sess
 		out = a
-		return nil
+		return s.stage(tx, events)
 	})
 	if err != nil {
 		return nil, "", err
@@ -464,7 +465,7 @@ func (s *Scheduler) Activate(ctx context.Context, name, token string) (*portal.S
 			return err
 		}
 		events = append(events, s.sessionEvent("Session/Started", sess, env, now))
-		return nil
+		return s.stage(tx, events)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -507,8 +508,10 @@ func (s *Scheduler) changeLive(ctx context.Context, name string, change changeFu
 		if sess, env, err = liveSession(tx, name); err != nil {
 			return err
 		}
-		events, err = change(tx, sess, env, s.now())
-		return err
+		if events, err = change(tx, sess, env, s.now()); err != nil {
+			return err
+		}
+		return s.stage(tx, events)
 	})
 	if err != nil {
 		return nil, err
@@ -582,14 +585,22 @@ func (s *Scheduler) Expire(ctx context.Context, name string) (*portal.Session, e
 	return sess, nil
 }
 
-// Forward re-broadcasts an event reported by a session's dashboard as a session event.
-func (s *Scheduler) Forward(sess *portal.Session, name string, data map[string]any) {
+// Forward re-broadcasts an event reported by a session's dashboard as a session event,
+// its webhook deliveries written to the outbox first (see Config.Outbox).
+func (s *Scheduler) Forward(ctx context.Context, sess *portal.Session, name string, data map[string]any) error {
 	e := portal.Event{Kind: portal.SessionEvent, Name: name, Time: s.now(), User: sess.Owner,
 		Session: sess.Name, Environment: sess.Environment, Data: data, AnalyticsURL: sess.AnalyticsURL}
 	if env := s.envCache(sess.Environment); env != "" {
 		e.Workshop = env
 	}
+	if s.cfg.Outbox != nil {
+		err := s.store.Update(ctx, func(tx portal.Tx) error { return s.stage(tx, []portal.Event{e}) })
+		if err != nil {
+			return fmt.Errorf("forward event %s of %s: %w", name, sess.Name, err)
+		}
+	}
 	s.events.Emit(e)
+	return nil
 }
 
 func (s *Scheduler) envEvent(name string, env *portal.Environment, now time.Time) portal.Event {

@@ -590,7 +590,7 @@ func (s *Scheduler) cleanup(ctx context.Context) error {
 			events = append(events, portal.Event{Kind: portal.UserEvent, Name: "User/Delete", Time: now,
 				User: u.Name, Data: map[string]any{"group": portal.GroupAnonymous}})
 		}
-		return nil
+		return s.stage(tx, events)
 	})
 	if err == nil {
 		s.emit(events)

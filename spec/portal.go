@@ -261,6 +261,7 @@ func readTrainingPortal(d *decoder, top *object) *trainingPortal {
 	if u := s.AnalyticsWebhookURL; u != "" && !isHTTPURL(u) {
 		d.fail(webhook.get("url"), webhook.at("url"), "expected an absolute http or https URL, got %q", u)
 	}
+	s.AnalyticsWebhookSecret = webhook.strOr("secret", "")
 	webhook.finish()
 	analytics.ignore("google", "clarity", "amplitude")
 	analytics.finish()

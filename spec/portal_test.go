@@ -231,6 +231,7 @@ spec:
   analytics:
     webhook:
       url: https://hooks.example.com/events
+      secret: whsec-1
     google:
       trackingId: G-1
   workshops:
@@ -254,30 +255,31 @@ spec:
 `
 	c := mustParse(t, doc, workshopDoc("a"), workshopDoc("b"))
 	want := portal.PortalSettings{
-		Name:                "big-portal",
-		UID:                 "1234-abcd",
-		Generation:          7,
-		Title:               "Big portal",
-		Logo:                "data:image/png;base64,AAAA",
-		Labels:              []portal.Label{{Name: "event", Value: "conf"}, {Name: "room", Value: ""}},
-		Password:            "s3cret",
-		Index:               "https://hub.example.com/",
-		SessionsMaximum:     20,
-		SessionsRegistered:  2,
-		SessionsAnonymous:   2,
-		RegistrationType:    portal.RegistrationAnonymous,
-		RegistrationEnabled: false,
-		CatalogPublic:       true,
-		UpdatesWorkshop:     true,
-		AdminUsername:       "boss",
-		AdminPassword:       "adminpw",
-		RobotUsername:       "bot",
-		RobotPassword:       "botpw",
-		RobotClientID:       "client-id",
-		RobotClientSecret:   "client-secret",
-		AnalyticsWebhookURL: "https://hooks.example.com/events",
-		IndexOrigins:        []string{"https://hub.example.com", "http://localhost:8080"},
-		UnknownUser:         portal.UnknownUserAdopt,
+		Name:                   "big-portal",
+		UID:                    "1234-abcd",
+		Generation:             7,
+		Title:                  "Big portal",
+		Logo:                   "data:image/png;base64,AAAA",
+		Labels:                 []portal.Label{{Name: "event", Value: "conf"}, {Name: "room", Value: ""}},
+		Password:               "s3cret",
+		Index:                  "https://hub.example.com/",
+		SessionsMaximum:        20,
+		SessionsRegistered:     2,
+		SessionsAnonymous:      2,
+		RegistrationType:       portal.RegistrationAnonymous,
+		RegistrationEnabled:    false,
+		CatalogPublic:          true,
+		UpdatesWorkshop:        true,
+		AdminUsername:          "boss",
+		AdminPassword:          "adminpw",
+		RobotUsername:          "bot",
+		RobotPassword:          "botpw",
+		RobotClientID:          "client-id",
+		RobotClientSecret:      "client-secret",
+		AnalyticsWebhookURL:    "https://hooks.example.com/events",
+		AnalyticsWebhookSecret: "whsec-1",
+		IndexOrigins:           []string{"https://hub.example.com", "http://localhost:8080"},
+		UnknownUser:            portal.UnknownUserAdopt,
 		Workshops: []portal.EnvironmentSettings{
 			{
 				Name: "first", Resource: "a",
@@ -414,6 +416,7 @@ func TestWrongTypes(t *testing.T) {
 		{"alias clashes with name", "    {}", "  - name: w\n  - name: v\n    alias: w", "spec.workshops[1].alias", "already published"},
 		{"duplicate key", "    title: a\n    title: b", "  - name: w", "spec.portal.title", "duplicate key"},
 		{"webhook", "    {}\n  analytics:\n    webhook:\n      url: ftp://x", "  - name: w", "spec.analytics.webhook.url", "http or https"},
+		{"webhook secret", "    {}\n  analytics:\n    webhook:\n      secret: [1]", "  - name: w", "spec.analytics.webhook.secret", "expected a string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -176,6 +176,8 @@ var authzTable = []authzRoute{
 		want: want{forbid, ok, forbid, forbid, found, found, found}},
 	{pattern: "/admin/users/", method: "GET", target: "/admin/users/",
 		want: want{forbid, ok, forbid, forbid, found, found, found}},
+	{pattern: "/admin/webhooks/", method: "GET", target: "/admin/webhooks/",
+		want: want{forbid, ok, forbid, forbid, found, found, found}},
 	{pattern: "/admin/confirm/", method: "GET", target: "/admin/confirm/?action=terminate&target={session}",
 		want: want{forbid, ok, forbid, forbid, found, found, found}},
 	{pattern: "/admin/action/", method: "GET", target: "/admin/action/",

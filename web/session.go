@@ -168,7 +168,10 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, u *portal.U
 	if doc.Event.Data == nil {
 		doc.Event.Data = map[string]any{}
 	}
-	s.sched.Forward(sess, doc.Event.Name, doc.Event.Data)
+	if err := s.sched.Forward(r.Context(), sess, doc.Event.Name, doc.Event.Data); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 

@@ -48,6 +48,9 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Metrics, when set, is served at /metrics (it does its own authentication).
 	Metrics http.Handler
+	// Outbox lists the webhook deliveries that failed on an admin page (default: Store,
+	// when it is a portal.Dispatch; nil: the page says there is no outbox).
+	Outbox portal.Dispatch
 }
 
 // Server answers the portal's HTTP requests. It is an http.Handler.
@@ -71,6 +74,7 @@ type Server struct {
 	startHold  time.Duration
 	ready      func(ctx context.Context) error
 	metrics    http.Handler
+	outbox     portal.Dispatch
 	onHold     func()       // tests: called when a session page starts to wait
 	relays     atomic.Int64 // WebSockets the session proxy relays (proxy_upgrade.go)
 	onRelayEnd func()       // tests: called when a relayed WebSocket has been closed
@@ -89,6 +93,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = portal.SystemClock
 	}
+	if d, ok := cfg.Store.(portal.Dispatch); ok && cfg.Outbox == nil {
+		cfg.Outbox = d
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -103,6 +110,7 @@ func New(cfg Config) (*Server, error) {
 		startHold:  cfg.StartHold,
 		ready:      cfg.Ready,
 		metrics:    cfg.Metrics,
+		outbox:     cfg.Outbox,
 		sched:      cfg.Scheduler,
 		store:      cfg.Store,
 		now:        cfg.Clock,

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"portal"
 )
 
 // syncBuffer is a log destination the workers may write to concurrently.
@@ -75,8 +73,9 @@ func badReceivers(t *testing.T) map[string]string {
 	}
 }
 
-// A receiver that fails, hangs or refuses costs its own delivery only: the worker goes on
-// to the next event, and the log names the receiver without its credentials.
+// A receiver that fails, hangs or refuses costs its own deliveries only: the other
+// webhook's deliveries go on, and neither the log nor the recorded error (shown on the
+// admin page) names the receiver with its credentials.
 func TestBadReceiversDoNotStopDelivery(t *testing.T) {
 	for name, bad := range badReceivers(t) {
 		t.Run(name, func(t *testing.T) {
@@ -88,31 +87,40 @@ func TestBadReceiversDoNotStopDelivery(t *testing.T) {
 				mu.Unlock()
 			}))
 			defer good.Close()
+			db := openSQLite(t)
 			logs := &syncBuffer{}
-			// One worker: the good deliveries come after the bad one, on the same worker. The
-			// short client timeout ends the hanging delivery.
-			s := New(Config{URL: bad, Workers: 1, Logger: slog.New(slog.NewTextHandler(logs, nil)),
-				Client: &http.Client{Timeout: 200 * time.Millisecond}})
-			for i := range 3 {
-				s.Emit(portal.Event{Kind: portal.SessionEvent, Name: "Session/Created", Session: "lab-w01-s00" + string(rune('1'+i)),
-					AnalyticsURL: good.URL + "/good"})
-			}
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
+			// The short client timeout ends the hanging delivery.
+			d := NewDispatcher(DispatcherConfig{Store: db, Clock: func() time.Time { return t0 },
+				Logger: slog.New(slog.NewTextHandler(logs, nil)), Client: &http.Client{Timeout: 200 * time.Millisecond}})
+			addEvents(t, db, Outbox{URL: bad}, good.URL+"/good", "Session/A", "Session/B", "Session/C")
+			for range 4 {
+				if _, err := d.Pass(t.Context()); err != nil {
+					t.Fatal(err)
+				}
 			}
 			mu.Lock()
 			n := len(got)
 			mu.Unlock()
 			if n != 3 {
-				t.Fatalf("the good receiver got %d of 3 events after a receiver that %s", n, name)
+				t.Fatalf("the good receiver got %d of 3 events beside a receiver that %s", n, name)
 			}
 			out := logs.String()
 			if !strings.Contains(out, "level=WARN") {
 				t.Errorf("no warning logged for a receiver that %s:\n%s", name, out)
 			}
+			failed, err := db.FailedDeliveries(t.Context(), 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(failed) != 1 || failed[0].LastError == "" {
+				t.Fatalf("failed deliveries: %+v", failed)
+			}
 			for _, secret := range []string{"s3cr3t", secretUser} {
 				if strings.Contains(out, secret) {
 					t.Errorf("the log shows the webhook's credentials (%s):\n%s", secret, out)
+				}
+				if strings.Contains(failed[0].LastError, secret) {
+					t.Errorf("the recorded error shows the webhook's credentials (%s): %s", secret, failed[0].LastError)
 				}
 			}
 		})

@@ -2,10 +2,7 @@ package webhook
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -46,50 +43,47 @@ func TestPayloadShapes(t *testing.T) {
 	}
 }
 
-func TestDeliversToPortalAndSessionWebhooks(t *testing.T) {
-	var mu sync.Mutex
-	got := map[string][]string{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var doc struct {
-			Event struct{ Name string } `json:"event"`
+// A session event goes to the portal's webhook and the session's; other events only to
+// the portal's; one that goes to none has no delivery.
+func TestDeliveriesGoToPortalAndSessionWebhooks(t *testing.T) {
+	o := Outbox{Portal: Portal{Name: "lab"}, URL: "https://hooks.test/portal"}
+	urls := func(e portal.Event) []string {
+		t.Helper()
+		ds, err := o.Deliveries(e)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if err := json.Unmarshal(b, &doc); err != nil || r.Header.Get("Content-Type") != "application/json" {
-			t.Errorf("bad delivery: %q %v", b, err)
+		var out []string
+		for _, d := range ds {
+			if d.Event != ds[0].Event {
+				t.Errorf("deliveries of one event with ids %q and %q", ds[0].Event, d.Event)
+			}
+			out = append(out, d.URL)
 		}
-		mu.Lock()
-		got[r.URL.Path] = append(got[r.URL.Path], doc.Event.Name)
-		mu.Unlock()
-	}))
-	defer srv.Close()
-	s := New(Config{Portal: Portal{Name: "lab"}, URL: srv.URL + "/portal", Workers: 1})
-	s.Emit(portal.Event{Kind: portal.SessionEvent, Name: "Session/Started", AnalyticsURL: srv.URL + "/session"})
-	s.Emit(portal.Event{Kind: portal.UserEvent, Name: "User/Create", AnalyticsURL: srv.URL + "/session"})
-	s.Close()
-	if want := []string{"Session/Started", "User/Create"}; len(got["/portal"]) != 2 || got["/portal"][0] != want[0] || got["/portal"][1] != want[1] {
-		t.Errorf("portal webhook got %v, want %v", got["/portal"], want)
+		return out
 	}
-	if s := got["/session"]; len(s) != 1 || s[0] != "Session/Started" {
-		t.Errorf("session webhook got %v, want only the session event", s)
+	got := urls(portal.Event{Kind: portal.SessionEvent, Name: "Session/Started", AnalyticsURL: "https://hooks.test/session"})
+	if want := []string{"https://hooks.test/portal", "https://hooks.test/session"}; !slices.Equal(got, want) {
+		t.Errorf("session event to %v, want %v", got, want)
+	}
+	got = urls(portal.Event{Kind: portal.UserEvent, Name: "User/Create", AnalyticsURL: "https://hooks.test/session"})
+	if want := []string{"https://hooks.test/portal"}; !slices.Equal(got, want) {
+		t.Errorf("user event to %v, want %v", got, want)
+	}
+	got = urls(portal.Event{Kind: portal.SessionEvent, Name: "Session/Started", AnalyticsURL: "https://hooks.test/portal"})
+	if want := []string{"https://hooks.test/portal"}; !slices.Equal(got, want) {
+		t.Errorf("session event whose webhook is the portal's to %v, want %v", got, want)
+	}
+	o.URL = ""
+	if got := urls(portal.Event{Kind: portal.UserEvent, Name: "User/Create"}); len(got) != 0 {
+		t.Errorf("with no webhook, deliveries to %v", got)
 	}
 }
 
+// Emit only wakes the dispatcher: it returns at once, whether or not Run is running.
 func TestEmitNeverBlocks(t *testing.T) {
-	block := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
-	defer srv.Close()
-	defer close(block)
-	s := New(Config{URL: srv.URL, Queue: 2, Workers: 1})
-	done := make(chan struct{})
-	go func() {
-		for range 100 {
-			s.Emit(portal.Event{Kind: portal.UserEvent, Name: "User/Create"})
-		}
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Emit blocked with a full queue")
+	d := NewDispatcher(DispatcherConfig{})
+	for range 100 {
+		d.Emit(portal.Event{Kind: portal.UserEvent, Name: "User/Create"})
 	}
 }

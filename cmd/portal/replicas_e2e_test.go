@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"io"
+	"net/http/httptest"
 	"net/http/cookiejar"
 	"path/filepath"
 	"strconv"
@@ -47,13 +48,18 @@ func leaseHolder(t *testing.T, db *sql.DB) int {
 // TestReplicasEndToEnd runs three portal processes on one PostgreSQL database and one
 // data folder: one holds the reconciler lease; a session requested through another is
 // served by a third; when the holder is killed (kill -9) another takes over and tops up
-// the reserved sessions again; a replica told to stop gives the lease up at once.
+// the reserved sessions again; a replica told to stop gives the lease up at once. Every
+// replica sends webhooks from the outbox, and the webhook gets each event once.
 func TestReplicasEndToEnd(t *testing.T) {
 	dsn := pgtest.Need(t)
 	dir := t.TempDir()
+	hooks := &outboxReceiver{}
+	srv := httptest.NewServer(hooks)
+	defer srv.Close()
+	config := strings.Replace(e2eConfig, "spec:\n  portal:\n", "spec:\n  analytics:\n    webhook:\n      url: "+srv.URL+"/portal\n      secret: "+outboxSecret+"\n  portal:\n", 1)
 	var ps []*portalProc
 	for i := range 3 {
-		ps = append(ps, startPortalWith(t, dir, e2eConfig, nil, "--database", dsn))
+		ps = append(ps, startPortalWith(t, dir, config, nil, "--database", dsn))
 		if i > 0 {
 			ps[i].creds = ps[0].creds // only the first shows them; the store keeps hashes
 		}
@@ -100,6 +106,17 @@ func TestReplicasEndToEnd(t *testing.T) {
 		return resp.StatusCode == 200 && strings.Contains(string(b), "<!DOCTYPE html>")
 	})
 
+	// The outbox is empty, so the kill below cannot fall between a post and its record
+	// (the one case in which an event is sent twice).
+	outboxEmpty := func() bool {
+		var n int
+		if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM deliveries`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 0
+	}
+	eventually(t, 30*time.Second, "the webhook deliveries so far", outboxEmpty)
+
 	// kill -9 of the holder: another takes the lease once it runs out, and its passes
 	// top up the reserved session the learner took.
 	killed := time.Now()
@@ -138,6 +155,27 @@ func TestReplicasEndToEnd(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, "the last replica to take the lease", func() bool { return holderOf() == last })
 	t.Logf("the lease was taken %v after the holder was told to stop", time.Since(stopped).Round(100*time.Millisecond))
+
+	// Every event reached the webhook, once: a delivery leaves the outbox only once the
+	// webhook accepted it.
+	eventually(t, 30*time.Second, "the webhook deliveries", outboxEmpty)
+	hooks.mu.Lock()
+	seen, names := map[string]int{}, map[string]int{}
+	for _, a := range hooks.accepted {
+		seen[a.id]++
+		names[a.name]++
+		if seen[a.id] > 1 {
+			t.Errorf("event %s (%s) sent %d times", a.id, a.name, seen[a.id])
+		}
+	}
+	bad := hooks.badSig
+	hooks.mu.Unlock()
+	if bad > 0 {
+		t.Errorf("%d deliveries with a signature that does not verify", bad)
+	}
+	if names["Session/Pending"] != 2 || names["Session/Started"] < 1 || names["Session/Created"] < 2 {
+		t.Errorf("the webhook got %v", names)
+	}
 
 	// Whichever replicas bound the sessions' socket to the portal stopped; the last
 	// one binds it again.

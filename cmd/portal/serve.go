@@ -340,12 +340,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mets = metrics.New(cmp.Or(c.Kube.Provisioner, "local"), db)
 		observer, store, delivery = mets, mets.Store(db), mets.Delivered
 	}
-	hooks := webhook.New(webhook.Config{URL: p.AnalyticsWebhookURL, Logger: log,
-		Settings: p, Portal: webhook.Portal{URL: portalURL}, Delivered: delivery})
-	defer hooks.Close()
+	// Every replica dispatches the outbox; claims keep each delivery with one of them.
+	outbox := webhook.Outbox{URL: p.AnalyticsWebhookURL, Settings: p, Portal: webhook.Portal{URL: portalURL}}
+	hooks := webhook.NewDispatcher(webhook.DispatcherConfig{Store: db, Secret: p.AnalyticsWebhookSecret,
+		Logger: log, Delivered: delivery})
 
 	sched, err := scheduler.New(scheduler.Config{
-		Store: store, Provisioner: prov, Events: hooks, Observer: observer, Clock: portal.SystemClock, Logger: log,
+		Store: store, Provisioner: prov, Events: hooks, Outbox: outbox.Deliveries, Observer: observer,
+		Clock: portal.SystemClock, Logger: log,
 		Portal: p, Workshops: conf.Workshops, PortalURL: portalURL, SessionURL: sessionURL,
 		Content: runner.Files, Images: runner.Images,
 		IngressDomain: c.IngressDomain, IngressProtocol: pu.Scheme, StartTimeout: c.StartTimeout,
@@ -373,7 +375,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		warnings = append(warnings, "Sessions have NO resource limits: "+limitsNote)
 	}
 	wc := web.Config{Scheduler: sched, Store: store, Clock: portal.SystemClock,
-		Logger: log, PortalURL: portalURL, IngressDomain: c.IngressDomain, SessionURL: sessionURL,
+		Logger: log, PortalURL: portalURL, IngressDomain: c.IngressDomain, SessionURL: sessionURL, Outbox: db,
 		Warnings: func() []string { return warnings }, StartHold: sessionPageHold}
 	if hc, ok := prov.(portal.HealthChecker); ok {
 		wc.Ready = hc.Check
@@ -393,6 +395,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
 	loopDone := make(chan struct{})
 	go func() { sched.Run(loopCtx); close(loopDone) }()
+	hooksDone := make(chan struct{})
+	go func() { hooks.Run(loopCtx); close(hooksDone) }()
 	serveErr := make(chan error, 3) // the main listener, the portal socket, the metrics listener
 	go func() { serveErr <- srv.Serve(ln) }()
 	go func() { serveErr <- srv.Serve(sockLn) }()
@@ -450,6 +454,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sched.Close()
 	stopLoop()
 	<-loopDone
+	<-hooksDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

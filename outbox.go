@@ -1,0 +1,56 @@
+package portal
+
+import (
+	"context"
+	"time"
+)
+
+// Delivery is one POST of an analytics event to one webhook, kept in the store's outbox
+// from the transaction that caused the event until it is sent or given up.
+type Delivery struct {
+	// ID is assigned by AddDeliveries, growing in the order deliveries are added.
+	ID int64
+	// Event identifies the event; the deliveries of one event to several webhooks share it.
+	Event string
+	// Name is the event's name, e.g. "Session/Started".
+	Name string
+	URL  string
+	Body []byte
+	// Created is when the delivery was added; it is due at once.
+	Created time.Time
+	// Attempts counts the attempts that failed.
+	Attempts int
+	// NextAttempt is when a delivery that failed may be tried again (zero: at once).
+	NextAttempt time.Time
+	// LastError says why the last attempt failed.
+	LastError string
+	// Failed is set when the delivery was given up.
+	Failed bool
+}
+
+// Outbox is an optional Tx ability: keeping webhook deliveries in the transaction of the
+// change that caused their events, so that they are kept exactly when the change is.
+type Outbox interface {
+	// AddDeliveries stores ds, setting their IDs. It is a write: inside View it fails.
+	AddDeliveries(ds []*Delivery) error
+}
+
+// Dispatch is an optional Store ability: handing the deliveries of the outbox (see
+// Outbox) to the senders of the processes sharing the store, each to one sender at a time.
+type Dispatch interface {
+	// ClaimDeliveries gives up to limit deliveries to claim until the time until, oldest
+	// first, and returns them. A delivery is claimable when it is not failed, its
+	// NextAttempt is at or before now, its last claim expired at or before now, and it is
+	// the oldest delivery to its URL that is not failed: deliveries to one URL are sent in
+	// the order added, and a claim that has not expired keeps every later delivery to the
+	// same URL back. No two calls can claim one delivery while a claim holds.
+	ClaimDeliveries(ctx context.Context, claim string, now, until time.Time, limit int) ([]*Delivery, error)
+	// FinishDelivery ends the claim of delivery id if claim still holds it: a delivery
+	// that was sent (failure "") is removed; otherwise the attempt is counted with its
+	// error, and the delivery is tried again at next or, when next is zero, marked failed.
+	// It returns ErrNotFound when the delivery is gone or claim no longer holds it.
+	FinishDelivery(ctx context.Context, id int64, claim, failure string, next time.Time) error
+	// FailedDeliveries lists the deliveries that failed at least once (retrying or given
+	// up), the most recently added first, up to limit.
+	FailedDeliveries(ctx context.Context, limit int) ([]*Delivery, error)
+}

@@ -1,0 +1,175 @@
+package portaltest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"portal"
+)
+
+// outboxOf returns s's Dispatch ability, skipping the test when s has none.
+func outboxOf(t *testing.T, s portal.Store) portal.Dispatch {
+	t.Helper()
+	d, ok := s.(portal.Dispatch)
+	if !ok {
+		t.Skip("the store has no outbox (portal.Dispatch)")
+	}
+	return d
+}
+
+// storeAddDeliveries adds deliveries in one Update, one per URL for each event name.
+func storeAddDeliveries(t *testing.T, s portal.Store, events []string, urls ...string) []*portal.Delivery {
+	t.Helper()
+	var ds []*portal.Delivery
+	for _, e := range events {
+		for _, u := range urls {
+			ds = append(ds, &portal.Delivery{Event: "id-" + e, Name: e, URL: u, Body: []byte(`{"event":"` + e + `"}`), Created: st0})
+		}
+	}
+	storeUpdate(t, s, func(tx portal.Tx) error {
+		o, ok := tx.(portal.Outbox)
+		if !ok {
+			t.Fatal("the store's Dispatch has no Outbox in its transactions")
+		}
+		return o.AddDeliveries(ds)
+	})
+	return ds
+}
+
+func deliveryIDs(ds []*portal.Delivery) []int64 {
+	var ids []int64
+	for _, d := range ds {
+		ids = append(ids, d.ID)
+	}
+	return ids
+}
+
+// testOutboxAdd: deliveries round-trip, get growing IDs, are refused in View and vanish
+// with an Update that fails.
+func testOutboxAdd(t *testing.T, s portal.Store) {
+	ob := outboxOf(t, s)
+	err := s.View(t.Context(), func(tx portal.Tx) error {
+		return tx.(portal.Outbox).AddDeliveries([]*portal.Delivery{{Event: "e", URL: "http://a"}})
+	})
+	if err == nil {
+		t.Fatal("AddDeliveries in View succeeded")
+	}
+	boom := errors.New("boom")
+	err = s.Update(t.Context(), func(tx portal.Tx) error {
+		if err := tx.(portal.Outbox).AddDeliveries([]*portal.Delivery{{Event: "e", URL: "http://a", Body: []byte("{}")}}); err != nil {
+			return err
+		}
+		return boom
+	})
+	storeWant(t, "Update that fails", err, boom)
+	ds := storeAddDeliveries(t, s, []string{"A", "B"}, "http://a", "http://b")
+	for i := 1; i < len(ds); i++ {
+		if ds[i].ID <= ds[i-1].ID {
+			t.Fatalf("IDs do not grow in the order added: %v", deliveryIDs(ds))
+		}
+	}
+	got, err := ob.ClaimDeliveries(t.Context(), "c1", st0, st0.Add(time.Minute), 10)
+	storeWant(t, "ClaimDeliveries", err, nil)
+	// The oldest of each URL: A to a, A to b; the rolled-back delivery is not there.
+	want := []*portal.Delivery{ds[0], ds[1]}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("claimed deliveries (-want +got):\n%s", diff)
+	}
+}
+
+// testOutboxClaims: a claim holds a delivery and the later ones to its URL until it
+// expires or ends; a sent delivery is removed; a failed attempt waits for its next try;
+// a given-up delivery lets the next one to its URL go and is listed with the failures.
+func testOutboxClaims(t *testing.T, s portal.Store) {
+	ob := outboxOf(t, s)
+	ctx := t.Context()
+	ds := storeAddDeliveries(t, s, []string{"A", "B", "C"}, "http://a")
+	claim := func(who string, now time.Time) []int64 {
+		t.Helper()
+		got, err := ob.ClaimDeliveries(ctx, who, now, now.Add(time.Minute), 10)
+		storeWant(t, "ClaimDeliveries by "+who, err, nil)
+		return deliveryIDs(got)
+	}
+	want := func(what string, got []int64, want ...*portal.Delivery) {
+		t.Helper()
+		if diff := cmp.Diff(deliveryIDs(want), got); diff != "" {
+			t.Fatalf("%s (-want +got):\n%s", what, diff)
+		}
+	}
+	want("first claim", claim("c1", st0), ds[0])
+	want("claim while c1 holds A", claim("c2", st0.Add(59*time.Second)))
+	// c1's claim expired: c2 takes A over, and c1 can no longer finish it.
+	want("claim after c1's expired", claim("c2", st0.Add(time.Minute)), ds[0])
+	storeWant(t, "FinishDelivery by the expired claim", ob.FinishDelivery(ctx, ds[0].ID, "c1", "", time.Time{}), portal.ErrNotFound)
+	storeWant(t, "FinishDelivery sent", ob.FinishDelivery(ctx, ds[0].ID, "c2", "", time.Time{}), nil)
+	storeWant(t, "FinishDelivery twice", ob.FinishDelivery(ctx, ds[0].ID, "c2", "", time.Time{}), portal.ErrNotFound)
+
+	t1 := st0.Add(2 * time.Minute)
+	want("after A was sent", claim("c1", t1), ds[1])
+	retry := t1.Add(10 * time.Second)
+	storeWant(t, "FinishDelivery failed", ob.FinishDelivery(ctx, ds[1].ID, "c1", "status 500", retry), nil)
+	want("before B's next attempt", claim("c1", retry.Add(-time.Nanosecond)))
+	failed, err := ob.FailedDeliveries(ctx, 10)
+	storeWant(t, "FailedDeliveries", err, nil)
+	b := *ds[1]
+	b.Attempts, b.LastError, b.NextAttempt = 1, "status 500", retry
+	if diff := cmp.Diff([]*portal.Delivery{&b}, failed); diff != "" {
+		t.Fatalf("FailedDeliveries after one failure (-want +got):\n%s", diff)
+	}
+	want("at B's next attempt", claim("c1", retry), ds[1])
+	storeWant(t, "FinishDelivery given up", ob.FinishDelivery(ctx, ds[1].ID, "c1", "status 502", time.Time{}), nil)
+	want("after B was given up", claim("c1", retry), ds[2])
+	failed, err = ob.FailedDeliveries(ctx, 10)
+	storeWant(t, "FailedDeliveries", err, nil)
+	b.Attempts, b.LastError, b.NextAttempt, b.Failed = 2, "status 502", time.Time{}, true
+	if diff := cmp.Diff([]*portal.Delivery{&b}, failed); diff != "" {
+		t.Fatalf("FailedDeliveries after giving up (-want +got):\n%s", diff)
+	}
+}
+
+// testOutboxClaimConcurrent: claimers racing for deliveries to many URLs never get one
+// delivery twice.
+func testOutboxClaimConcurrent(t *testing.T, s portal.Store) {
+	ob := outboxOf(t, s)
+	const urls, claimers = 40, 20
+	var us []string
+	for i := range urls {
+		us = append(us, fmt.Sprintf("http://h%02d", i))
+	}
+	storeAddDeliveries(t, s, []string{"A"}, us...)
+	var (
+		mu   sync.Mutex
+		seen = map[int64]string{}
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for i := range claimers {
+		who := fmt.Sprintf("c%02d", i)
+		wg.Go(func() {
+			got, err := ob.ClaimDeliveries(t.Context(), who, st0, st0.Add(time.Minute), 3)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+			}
+			for _, d := range got {
+				if seen[d.ID] != "" {
+					errs = append(errs, fmt.Errorf("delivery %d claimed by %s and %s", d.ID, seen[d.ID], who))
+				}
+				seen[d.ID] = who
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		t.Error(err)
+	}
+	if got := len(seen); got != urls {
+		t.Fatalf("%d deliveries claimed, want %d", got, urls)
+	}
+}
