@@ -50,8 +50,14 @@ type editorBody struct {
 	Value       yaml.Node `yaml:"value"`
 }
 
+// fileOpKinds are the editor actions that make, rename or remove files and folders rather
+// than edit a file's content (see terminal.FileOps).
+var fileOpKinds = map[string]bool{"create-directory": true, "rename-file": true, "delete-file": true}
+
 // editorKind reports whether editor:name is an editor action the dashboard offers.
-func editorKind(name string) bool { return editor.Kinds[name] || name == "copy-file" }
+func editorKind(name string) bool {
+	return editor.Kinds[name] || name == "copy-file" || fileOpKinds[name]
+}
 
 // parseEditor fills a (an action of kind "editor") from the body of editor:name: the
 // data attributes "file" (the home-relative path acted on), "edit" (an editor.Edit as
@@ -62,17 +68,24 @@ func parseEditor(lang, name, body string, a *action) (string, error) {
 		return "", fmt.Errorf("%s: the block is not valid YAML: %v", lang, err)
 	}
 	field, file := "file", y.File
-	if name == "copy-file" {
+	switch name {
+	case "copy-file", "rename-file":
 		src, ok := homeFile(y.Src)
 		if !ok {
 			return "", fmt.Errorf("%s: src must be a file of the home folder (~/…, without ..), got %q", lang, y.Src)
 		}
 		a.Data["src"] = src
 		field, file = "dest", y.Dest
+	case "create-directory":
+		field, file = "path", y.Path
 	}
 	rel, ok := homeFile(file)
 	if !ok {
-		return "", fmt.Errorf("%s: %s must be a file of the home folder (~/…, without ..), got %q", lang, field, file)
+		what := "a file"
+		if name == "create-directory" {
+			what = "a folder"
+		}
+		return "", fmt.Errorf("%s: %s must be %s of the home folder (~/…, without ..), got %q", lang, field, what, file)
 	}
 	a.Data["file"] = rel
 	e := editor.Edit{Kind: name, Text: y.Text, Match: y.Match, Replacement: y.Replacement, IsRegex: y.IsRegex,
@@ -118,6 +131,9 @@ func parseEditor(lang, name, body string, a *action) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if fileOpKinds[name] {
+		e = editor.Edit{Kind: name}
+	}
 	b, _ := json.Marshal(e)
 	a.Data["edit"] = string(b)
 	switch name {
@@ -136,6 +152,12 @@ func parseEditor(lang, name, body string, a *action) (string, error) {
 		subject = fmt.Sprintf("%s file %q", editorVerbs[name], file)
 	case "copy-file":
 		subject = fmt.Sprintf("Copy file %q to %q", y.Src, y.Dest)
+	case "rename-file":
+		subject = fmt.Sprintf("Rename file %q to %q", y.Src, y.Dest)
+	case "create-directory":
+		subject = fmt.Sprintf("Create folder %q", file)
+	case "delete-file":
+		subject = fmt.Sprintf("Delete file %q", file)
 	}
 	return subject, nil
 }
@@ -164,9 +186,6 @@ var editorUnsupported = func() map[string]string {
 	}
 	for _, n := range []string{"open-terminal", "close-terminal", "send-to-terminal", "interrupt-terminal", "clear-terminal"} {
 		m["editor:"+n] = "the editor has no terminals of its own; use the terminal:* actions"
-	}
-	for _, n := range []string{"create-directory", "rename-file", "delete-file"} {
-		m["editor:"+n] = "the editor reads and writes files, it does not make folders, rename or delete; use terminal:execute"
 	}
 	return m
 }()

@@ -533,6 +533,17 @@
       if (!r.ok) {
         return r.text().then(function (t) { feedback(el, r.status === 404 ? "No such file" : t.trim() || "Not edited", false); return false; });
       }
+      if (/^(create-directory|rename-file|delete-file)$/.test(edit.kind)) {
+        feedback(el, { "create-directory": "Created", "rename-file": "Renamed", "delete-file": "Deleted" }[edit.kind], true);
+        delete selections[file];
+        if (body.src) { delete selections[body.src]; }
+        if (!tab) { return true; }
+        selectDashTab(tab, false);
+        return loadEditor().then(function (ed) {
+          if (ed) { ed.moved(edit.kind, body.src, file); }
+          return true;
+        });
+      }
       return r.json().then(function (ans) {
         delete selections[file];
         if (ans.select) { selections[file] = ans.select; }
