@@ -518,6 +518,15 @@
       feedback(el, "Closed", true);
       return Promise.resolve(true);
     }
+    if (edit.kind === "execute-command") {
+      if (!tab) { feedback(el, "No Editor tab", false); return Promise.resolve(false); }
+      selectDashTab(tab, false);
+      return loadEditor().then(function (ed) {
+        var ok = ed ? ed.command(el.getAttribute("data-command")) : "No editor";
+        feedback(el, ok === true ? "Done" : ok, ok === true);
+        return ok === true;
+      });
+    }
     var body = { file: file, edit: edit };
     if (el.hasAttribute("data-src")) { body.src = el.getAttribute("data-src"); }
     // The *-selection kinds act on what the learner selected in the editor, else on what

@@ -2,7 +2,7 @@
 // tabs, Monaco as the editor. The dashboard's script loads this file the first time the
 // tab is shown or an editor action runs; it sets window.portalEditor to
 // {start(root) → Promise, show(answer, focus), close(file), selection(file),
-// moved(kind, from, to)}.
+// moved(kind, from, to), command(id)}.
 (function () {
   "use strict";
 
@@ -332,6 +332,38 @@
     }).catch(function () {});
   }
 
-  var api = { start: start, show: show, close: close, selection: selection, moved: moved };
+  // saveAll saves every open file with changes not saved.
+  function saveAll() {
+    var was = current;
+    Object.keys(files).forEach(function (p) {
+      if (dirty(p)) { showFile(p, false); save(); }
+    });
+    if (was && files[was]) { showFile(was, false); }
+  }
+
+  var wrap = false, minimap = false;
+
+  // commands are what the tab does for the VS Code commands of editor:execute-command;
+  // other ids run as Monaco's editor action of that id.
+  var commands = {
+    "workbench.action.files.save": save,
+    "workbench.action.files.saveAll": saveAll,
+    "workbench.action.closeActiveEditor": function () { if (current) { close(current); } },
+    "workbench.action.closeAllEditors": function () { Object.keys(files).forEach(close); },
+    "workbench.action.toggleMinimap": function () { minimap = !minimap; editor.updateOptions({ minimap: { enabled: minimap } }); },
+    "editor.action.toggleWordWrap": function () { wrap = !wrap; editor.updateOptions({ wordWrap: wrap ? "on" : "off" }); }
+  };
+
+  // command runs a VS Code command; true when done, else why not.
+  function command(id) {
+    if (commands[id]) { commands[id](); return true; }
+    var action = editor.getAction(id);
+    if (!action || !current) { return current ? "Not available here" : "No file open"; }
+    editor.focus();
+    action.run();
+    return true;
+  }
+
+  var api = { start: start, show: show, close: close, selection: selection, moved: moved, command: command };
   window.portalEditor = api;
 })();
