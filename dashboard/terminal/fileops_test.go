@@ -1,11 +1,8 @@
 package terminal
 
 import (
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -16,17 +13,6 @@ func TestAgentFileOps(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "terminals.sock")
 	startAgent(t, sock, func(c *Config) { c.WorkDir = home })
 	client := unixClient(sock)
-	do := func(method, path, body string) int {
-		t.Helper()
-		req, _ := http.NewRequest(method, "http://terminals"+path, strings.NewReader(body))
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode
-	}
 	os.MkdirAll(filepath.Join(home, "exercises"), 0o755)
 	os.WriteFile(filepath.Join(home, "exercises", "app.yaml"), []byte("x: 1\n"), 0o644)
 	os.WriteFile(filepath.Join(outside, "secret"), []byte("s"), 0o644)
@@ -51,7 +37,7 @@ func TestAgentFileOps(t *testing.T) {
 		{"DELETE", "/files/escape", "", 204}, // the link, not what it points to
 	}
 	for _, st := range steps {
-		if got := do(st.method, st.path, st.body); got != st.status {
+		if got := agentDo(t, client, st.method, st.path, st.body); got != st.status {
 			t.Errorf("%s %s %s: %d, want %d", st.method, st.path, st.body, got, st.status)
 		}
 	}
