@@ -481,7 +481,7 @@ func TestContentDir(t *testing.T) {
 		"workshop/content/a-first.md": "# First *Heading*\n\n<script>alert(1)</script>\n\nInline <b onclick=\"x()\">bold</b>.\n\n" +
 			"| a | b |\n|---|---|\n| 1 | 2 |\n\n![logo](images/logo.png)\n",
 		"workshop/content/c/nested.md":      "No heading here.\n",
-		"workshop/content/d-unknown.md":     "# Unknown\n\n```editor:execute-command\ncommand: workbench.action.files.save\n```\n",
+		"workshop/content/d-unknown.md":     "# Unknown\n\n```editor:execute-command\ncommand: spring.initializr.maven-project\n```\n",
 		"workshop/content/images/logo.png":  "PNG",
 		"workshop/content/notes.txt.backup": "x",
 	})
@@ -526,7 +526,7 @@ func TestContentDir(t *testing.T) {
 	}
 	// An action the dashboard does not know is shown with a warning.
 	_, body = get(t, s, c, "/workshop/content/d-unknown")
-	if want := `<div class="action-invalid" role="note"><p class="warning">&#9888; This block does nothing here: editor:execute-command is not supported: it runs a command of VS Code, and the editor here is Monaco, not VS Code.</p><pre><code>command: workbench.action.files.save`; !strings.Contains(body, want) {
+	if want := `<div class="action-invalid" role="note"><p class="warning">&#9888; This block does nothing here: editor:execute-command: the command &#34;spring.initializr.maven-project&#34; is not available: the editor here is Monaco, not VS Code, and runs only actions.find, `; !strings.Contains(body, want) {
 		t.Errorf("page d-unknown lacks %s", want)
 	}
 	if status, body := get(t, s, c, "/workshop/content/images/logo.png"); status != http.StatusOK || body != "PNG" {

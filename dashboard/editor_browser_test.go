@@ -24,13 +24,19 @@ const editorPage = "# Editor\n\n" +
 	"```editor:select-matching-text\nfile: ~/exercises/app.yaml\ntext: Demo\n```\n\n" +
 	"```editor:replace-text-selection\nfile: ~/exercises/app.yaml\ntext: Test\n```\n\n" +
 	"```editor:replace-text-selection\nfile: ~/exercises/app.yaml\ntext: web\n```\n\n" +
-	"```terminal:execute\ncommand: \"echo 'from: terminal' >> exercises/app.yaml\"\n```\n"
+	"```terminal:execute\ncommand: \"echo 'from: terminal' >> exercises/app.yaml\"\n```\n\n" +
+	"```editor:create-directory\npath: ~/exercises/more\n```\n\n" +
+	"```editor:rename-file\nsrc: ~/exercises/app.yaml\ndest: ~/exercises/deploy.yaml\n```\n\n" +
+	"```editor:execute-command\ncommand: editor.action.toggleWordWrap\n```\n\n" +
+	"```editor:execute-command\ncommand: workbench.action.closeAllEditors\n```\n\n" +
+	"```editor:delete-file\nfile: ~/exercises/deploy.yaml\n```\n"
 
 // In Chromium: Monaco loads only when the Editor tab is first needed; editor actions open
 // a file at a line, append lines, set a YAML value (its comment kept), select text and
 // replace the selection (one made by the action, then one made by hand), each shown in
 // the editor; a line typed in the editor is saved with Ctrl+S; a file a terminal changed
-// shows its new text; and at 390 px nothing scrolls sideways.
+// shows its new text; a folder made, a file renamed (its tab follows) and deleted show in
+// the tree; VS Code commands run; and at 390 px nothing scrolls sideways.
 func TestEditorInBrowser(t *testing.T) {
 	home, content := t.TempDir(), t.TempDir()
 	writeFile(t, filepath.Join(content, "workshop", "content", "01-editor.md"), editorPage, 0o644)
@@ -120,6 +126,22 @@ func TestEditorInBrowser(t *testing.T) {
 		shows("# web\nspec:\n  replicas: 3 # how many\nkind: Test\n# typed\nfrom: terminal\n"),
 		poll(`document.querySelector('.editor-tree button[data-path="exercises/app.yaml"]') !== null`))
 	pg.Screenshot("editor-terminal-change")
+
+	// Folders, renames and removals show in the tree and the tabs; VS Code commands run.
+	tree := func(sel string) string { return `document.querySelector('.editor-tree ` + sel + `')` }
+	pg.Run(click("create-directory"), poll(tree(`details[data-folder="exercises/more"]`)+` !== null`),
+		click("rename-file"),
+		poll(tree(`button[data-path="exercises/deploy.yaml"]`)+` !== null && `+tree(`button[data-path="exercises/app.yaml"]`)+` === null`),
+		poll(`document.querySelector('.editor-tab[data-path="exercises/deploy.yaml"]') !== null && document.querySelector('.editor-tab[data-path="exercises/app.yaml"]') === null`),
+		click("execute-command"),
+		poll(`monaco.editor.getEditors()[0].getOption(monaco.editor.EditorOption.wordWrap) === "on"`),
+		chromedp.Evaluate(`document.querySelectorAll("pre.action-editor-execute-command")[1].click()`, nil),
+		poll(`document.querySelectorAll('.editor-tab').length === 0`),
+		click("delete-file"), poll(tree(`button[data-path="exercises/deploy.yaml"]`)+` === null`),
+	)
+	if _, err := os.Stat(filepath.Join(home, "exercises", "deploy.yaml")); err == nil {
+		t.Error("exercises/deploy.yaml is still there after editor:delete-file")
+	}
 
 	// A phone: the tree stacks above the editor, and nothing scrolls sideways.
 	var overflow bool

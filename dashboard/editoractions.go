@@ -3,7 +3,9 @@ package dashboard
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -48,10 +50,73 @@ type editorBody struct {
 	Index       *int      `yaml:"index"`
 	Path        string    `yaml:"path"`
 	Value       yaml.Node `yaml:"value"`
+	Command     string    `yaml:"command"`
+	Args        []any     `yaml:"args"`
 }
 
+// fileOpKinds are the editor actions that make, rename or remove files and folders rather
+// than edit a file's content (see terminal.FileOps).
+var fileOpKinds = map[string]bool{"create-directory": true, "rename-file": true, "delete-file": true}
+
 // editorKind reports whether editor:name is an editor action the dashboard offers.
-func editorKind(name string) bool { return editor.Kinds[name] || name == "copy-file" }
+func editorKind(name string) bool {
+	return editor.Kinds[name] || name == "copy-file" || fileOpKinds[name] || name == "execute-command"
+}
+
+// editorCommands are the VS Code commands that editor:execute-command runs in the Editor
+// tab, each with what the tab does for it. The ids of Monaco's own editor actions are
+// VS Code's, so those run as they are; vscode.open is an editor:open-file of its first
+// argument.
+var editorCommands = map[string]string{
+	"workbench.action.files.save":          "saves the file shown",
+	"workbench.action.files.saveAll":       "saves every open file",
+	"workbench.action.closeActiveEditor":   "closes the file shown",
+	"workbench.action.closeAllEditors":     "closes every open file",
+	"workbench.action.toggleMinimap":       "shows or hides the minimap",
+	"editor.action.toggleWordWrap":         "turns word wrap on or off",
+	"editor.action.formatDocument":         "formats the file shown (for the languages Monaco can format)",
+	"editor.action.commentLine":            "comments or uncomments the selected lines",
+	"editor.action.selectAll":              "selects the whole file",
+	"editor.action.gotoLine":               "asks for a line to go to",
+	"editor.foldAll":                       "folds every region",
+	"editor.unfoldAll":                     "unfolds every region",
+	"actions.find":                         "opens the find box",
+	"editor.action.startFindReplaceAction": "opens the find and replace box",
+	"vscode.open":                          "opens the file given as the first argument",
+}
+
+// parseEditorCommand fills a from the body of editor:execute-command: the data attribute
+// "command" and an edit of kind execute-command, or for vscode.open an open-file edit of
+// its file. A command the Editor tab has no equivalent for is an error saying so.
+func parseEditorCommand(lang string, y editorBody, a *action) (string, error) {
+	if y.Command == "" {
+		return "", fmt.Errorf("%s: command is missing", lang)
+	}
+	if _, ok := editorCommands[y.Command]; !ok {
+		return "", fmt.Errorf("%s: the command %q is not available: the editor here is Monaco, not VS Code, and runs only %s",
+			lang, y.Command, strings.Join(slices.Sorted(maps.Keys(editorCommands)), ", "))
+	}
+	subject := fmt.Sprintf("Execute command %q", y.Command)
+	e := editor.Edit{Kind: "execute-command"}
+	if y.Command == "vscode.open" {
+		var file string
+		if len(y.Args) > 0 {
+			file, _ = y.Args[0].(string)
+		}
+		rel, ok := homeFile(file)
+		if !ok {
+			return "", fmt.Errorf("%s: args[0] of vscode.open must be a file of the home folder (~/…, without ..), got %v", lang, file)
+		}
+		a.Data["file"] = rel
+		e = editor.Edit{Kind: "open-file"}
+		subject = fmt.Sprintf("Open file %q", file)
+	} else {
+		a.Data["command"] = y.Command
+	}
+	b, _ := json.Marshal(e)
+	a.Data["edit"] = string(b)
+	return subject, nil
+}
 
 // parseEditor fills a (an action of kind "editor") from the body of editor:name: the
 // data attributes "file" (the home-relative path acted on), "edit" (an editor.Edit as
@@ -61,18 +126,28 @@ func parseEditor(lang, name, body string, a *action) (string, error) {
 	if err := yaml.Unmarshal([]byte(body), &y); err != nil {
 		return "", fmt.Errorf("%s: the block is not valid YAML: %v", lang, err)
 	}
+	if name == "execute-command" {
+		return parseEditorCommand(lang, y, a)
+	}
 	field, file := "file", y.File
-	if name == "copy-file" {
+	switch name {
+	case "copy-file", "rename-file":
 		src, ok := homeFile(y.Src)
 		if !ok {
 			return "", fmt.Errorf("%s: src must be a file of the home folder (~/…, without ..), got %q", lang, y.Src)
 		}
 		a.Data["src"] = src
 		field, file = "dest", y.Dest
+	case "create-directory":
+		field, file = "path", y.Path
 	}
 	rel, ok := homeFile(file)
 	if !ok {
-		return "", fmt.Errorf("%s: %s must be a file of the home folder (~/…, without ..), got %q", lang, field, file)
+		what := "a file"
+		if name == "create-directory" {
+			what = "a folder"
+		}
+		return "", fmt.Errorf("%s: %s must be %s of the home folder (~/…, without ..), got %q", lang, field, what, file)
 	}
 	a.Data["file"] = rel
 	e := editor.Edit{Kind: name, Text: y.Text, Match: y.Match, Replacement: y.Replacement, IsRegex: y.IsRegex,
@@ -118,6 +193,9 @@ func parseEditor(lang, name, body string, a *action) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if fileOpKinds[name] {
+		e = editor.Edit{Kind: name}
+	}
 	b, _ := json.Marshal(e)
 	a.Data["edit"] = string(b)
 	switch name {
@@ -136,6 +214,12 @@ func parseEditor(lang, name, body string, a *action) (string, error) {
 		subject = fmt.Sprintf("%s file %q", editorVerbs[name], file)
 	case "copy-file":
 		subject = fmt.Sprintf("Copy file %q to %q", y.Src, y.Dest)
+	case "rename-file":
+		subject = fmt.Sprintf("Rename file %q to %q", y.Src, y.Dest)
+	case "create-directory":
+		subject = fmt.Sprintf("Create folder %q", file)
+	case "delete-file":
+		subject = fmt.Sprintf("Delete file %q", file)
 	}
 	return subject, nil
 }
@@ -159,14 +243,9 @@ var editorVerbs = map[string]string{
 
 // editorUnsupported are the reference's editor actions the dashboard does not offer, and why.
 var editorUnsupported = func() map[string]string {
-	m := map[string]string{
-		"editor:execute-command": "it runs a command of VS Code, and the editor here is Monaco, not VS Code",
-	}
+	m := map[string]string{}
 	for _, n := range []string{"open-terminal", "close-terminal", "send-to-terminal", "interrupt-terminal", "clear-terminal"} {
-		m["editor:"+n] = "the editor has no terminals of its own; use the terminal:* actions"
-	}
-	for _, n := range []string{"create-directory", "rename-file", "delete-file"} {
-		m["editor:"+n] = "the editor reads and writes files, it does not make folders, rename or delete; use terminal:execute"
+		m["editor:"+n] = "the editor has no terminals of its own, and which of the dashboard's terminals would stand for one is not known; use the terminal:* actions"
 	}
 	return m
 }()

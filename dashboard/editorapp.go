@@ -39,7 +39,9 @@ var creates = map[string]bool{
 
 // handleEdit is POST /editor/edit (an editRequest): the edit is applied to the file in
 // the session's home, and written back when it changed it. An edit that does not fit the
-// file (no match, a line past the end) answers 422 with why.
+// file (no match, a line past the end) answers 422 with why. The create-directory,
+// rename-file and delete-file kinds make, move or remove the file or folder instead, and
+// answer with no content.
 func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request) {
 	f := s.files()
 	if f == nil {
@@ -55,12 +57,16 @@ func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "The file must be a path in the session's home.", http.StatusBadRequest)
 		return
 	}
-	if !editor.Kinds[req.Edit.Kind] {
+	if !editor.Kinds[req.Edit.Kind] && !fileOpKinds[req.Edit.Kind] {
 		http.Error(w, "No such editor action.", http.StatusBadRequest)
 		return
 	}
 	s.editMu.Lock()
 	defer s.editMu.Unlock()
+	if fileOpKinds[req.Edit.Kind] {
+		s.fileOp(w, r, req)
+		return
+	}
 	from := req.File
 	if req.Src != "" {
 		from = req.Src
@@ -92,6 +98,37 @@ func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(editAnswer{File: req.File, Content: string(res.Content), Changed: res.Changed || req.Src != "",
 		Line: res.Line, Select: res.Select})
+}
+
+// fileOp does a create-directory, rename-file (Src to File) or delete-file edit request.
+func (s *Server) fileOp(w http.ResponseWriter, r *http.Request, req editRequest) {
+	ops, ok := s.terms.(terminal.FileOps)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	var err error
+	name := req.File
+	switch req.Edit.Kind {
+	case "create-directory":
+		err = ops.MakeDir(r.Context(), req.File)
+	case "rename-file":
+		if req.Src == "" {
+			http.Error(w, "Expected the file to rename as src.", http.StatusBadRequest)
+			return
+		}
+		name = req.Src
+		err = ops.Rename(r.Context(), req.Src, req.File)
+	case "delete-file":
+		err = ops.Remove(r.Context(), req.File)
+	}
+	if err != nil {
+		terminal.WriteFileError(w, s.log, name, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(editAnswer{File: req.File, Changed: true})
 }
 
 // handleEditorSave is PUT /editor/files/{path...}: the body becomes the file, as the

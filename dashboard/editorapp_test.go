@@ -94,6 +94,55 @@ func TestEditorEdits(t *testing.T) {
 	}
 }
 
+// The create-directory, rename-file and delete-file actions make, move and remove files
+// and folders of the session's home, and nothing out of it.
+func TestEditorFileOps(t *testing.T) {
+	home, outside := t.TempDir(), t.TempDir()
+	s, clock := newTestServer(t, func(c *Config) { c.WorkDir = home })
+	c := login(t, s, clock.Now())
+	os.MkdirAll(filepath.Join(home, "exercises"), 0o755)
+	os.WriteFile(filepath.Join(home, "exercises", "app.yaml"), []byte("x: 1\n"), 0o644)
+	os.WriteFile(filepath.Join(outside, "secret"), []byte("s"), 0o644)
+	os.Symlink(outside, filepath.Join(home, "escape"))
+
+	steps := []struct {
+		lang, body string
+		status     int
+	}{
+		{"editor:create-directory", "path: ~/src/main\n", 200},
+		{"editor:create-directory", "path: ~/exercises/app.yaml/x\n", 404},
+		{"editor:rename-file", "src: ~/exercises/app.yaml\ndest: ~/deploy/app.yaml\n", 200},
+		{"editor:rename-file", "src: ~/exercises/app.yaml\ndest: ~/x.yaml\n", 404},
+		{"editor:rename-file", "src: escape/secret\ndest: stolen\n", 404},
+		{"editor:delete-file", "file: ~/exercises\n", 200},
+		{"editor:delete-file", "file: ~/escape/secret\n", 404},
+	}
+	for _, st := range steps {
+		w := editorPost(t, s, c, st.lang, st.body, "")
+		if w.Code != st.status {
+			t.Errorf("%s %q: status %d %q, want %d", st.lang, st.body, w.Code, w.Body, st.status)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(home, "src", "main")); err != nil || !fi.IsDir() {
+		t.Errorf("src/main: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(home, "deploy", "app.yaml")); string(b) != "x: 1\n" {
+		t.Errorf("deploy/app.yaml: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(home, "exercises")); err == nil {
+		t.Errorf("exercises is still there")
+	}
+	if b, _ := os.ReadFile(filepath.Join(outside, "secret")); string(b) != "s" {
+		t.Errorf("the file out of the home: %q", b)
+	}
+	for body, want := range map[string]int{`{"file":"x","edit":{"kind":"rename-file"}}`: 400,
+		`{"file":"../x","edit":{"kind":"delete-file"}}`: 400} {
+		if w := ownerPost(s, c, "/editor/edit", "application/json", strings.NewReader(body)); w.Code != want {
+			t.Errorf("%s: %d, want %d", body, w.Code, want)
+		}
+	}
+}
+
 // The editor saves with PUT /editor/files/{path} and lists the home with GET /editor/tree.
 func TestEditorSaveAndTree(t *testing.T) {
 	home := t.TempDir()
@@ -130,7 +179,23 @@ func TestEditorActionHTML(t *testing.T) {
 		{"editor:append-lines-after-match", "file: a\ntext: x\n", "editor:append-lines-after-match: match is missing"},
 		{"editor:set-yaml-value", "file: a\nvalue: 1\n", "editor:set-yaml-value: path is missing"},
 		{"editor:insert-yaml-item", "file: a\npath: items\nvalue: 1\n", "editor:insert-yaml-item: index is missing"},
-		{"editor:execute-command", "command: x\n", "editor:execute-command is not supported: it runs a command of VS Code"},
+		{"editor:create-directory", "path: ~/src/main\n",
+			`<pre class="action action-editor-create-directory" data-action="editor" data-edit="{&#34;kind&#34;:&#34;create-directory&#34;}" data-file="src/main"><code>Editor: Create folder &#34;~/src/main&#34;</code></pre>`},
+		{"editor:rename-file", "src: a.txt\ndest: ~/b/a.txt\n",
+			`<pre class="action action-editor-rename-file" data-action="editor" data-edit="{&#34;kind&#34;:&#34;rename-file&#34;}" data-file="b/a.txt" data-src="a.txt"><code>Editor: Rename file &#34;a.txt&#34; to &#34;~/b/a.txt&#34;</code></pre>`},
+		{"editor:delete-file", "file: ~/a.txt\n",
+			`<pre class="action action-editor-delete-file" data-action="editor" data-edit="{&#34;kind&#34;:&#34;delete-file&#34;}" data-file="a.txt"><code>Editor: Delete file &#34;~/a.txt&#34;</code></pre>`},
+		{"editor:execute-command", "command: workbench.action.files.save\n",
+			`<pre class="action action-editor-execute-command" data-action="editor" data-command="workbench.action.files.save" data-edit="{&#34;kind&#34;:&#34;execute-command&#34;}"><code>Editor: Execute command &#34;workbench.action.files.save&#34;</code></pre>`},
+		{"editor:execute-command", "command: vscode.open\nargs:\n- ~/exercises/app.yaml\n",
+			`<pre class="action action-editor-execute-command" data-action="editor" data-edit="{&#34;kind&#34;:&#34;open-file&#34;}" data-file="exercises/app.yaml"><code>Editor: Open file &#34;~/exercises/app.yaml&#34;</code></pre>`},
+		{"editor:execute-command", "command: spring.initializr.maven-project\nargs:\n- language: Java\n",
+			"the command &#34;spring.initializr.maven-project&#34; is not available: the editor here is Monaco, not VS Code"},
+		{"editor:execute-command", "command: vscode.open\nargs: [/etc/passwd]\n", "args[0] of vscode.open must be a file of the home folder"},
+		{"editor:execute-command", "args: []\n", "editor:execute-command: command is missing"},
+		{"editor:create-directory", "path: ~/\n", "path must be a folder of the home folder"},
+		{"editor:delete-file", "file: /etc\n", "file must be a file of the home folder"},
+		{"editor:rename-file", "src: a\ndest: ../b\n", "dest must be a file of the home folder"},
 		{"editor:send-to-terminal", "text: x\n", "use the terminal:* actions"},
 		{"editor:no-such-thing", "file: a\n", "unknown action &#34;editor:no-such-thing&#34;"},
 	}

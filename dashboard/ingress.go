@@ -56,6 +56,17 @@ func ingressesFromEnv(getenv func(string) string) ([]portal.SessionIngress, erro
 	return list, nil
 }
 
+// loopback returns the addresses to dial for addr: for localhost, the loopback addresses
+// themselves (IPv4 first), as a workshop image may have no /etc/hosts to name them;
+// otherwise addr.
+func loopback(addr string) []string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || !strings.EqualFold(host, "localhost") {
+		return []string{addr}
+	}
+	return []string{net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port)}
+}
+
 // ingressApp is one ingress and the proxy to its application.
 type ingressApp struct {
 	portal.SessionIngress
@@ -70,7 +81,16 @@ func (s *Server) newIngresses(dial func(ctx context.Context, addr string) (net.C
 	}
 	if dial == nil {
 		var d net.Dialer
-		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+		dial = func(ctx context.Context, addr string) (net.Conn, error) {
+			var conn net.Conn
+			var err error
+			for _, a := range loopback(addr) {
+				if conn, err = d.DialContext(ctx, "tcp", a); err == nil {
+					break
+				}
+			}
+			return conn, err
+		}
 	}
 	out := map[string]*ingressApp{}
 	for _, in := range s.cfg.Ingresses {

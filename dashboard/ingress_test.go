@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/google/go-cmp/cmp"
 
 	"portal"
 )
@@ -256,5 +257,20 @@ func TestIngressThroughTheAgent(t *testing.T) {
 	c.Write(ctx, websocket.MessageText, []byte("hi"))
 	if _, msg, err := c.Read(ctx); err != nil || string(msg) != "echo:hi" {
 		t.Errorf("WebSocket answer %q, %v; want echo:hi", msg, err)
+	}
+}
+
+// An ingress to localhost dials the loopback addresses themselves, which need no
+// /etc/hosts (a workshop image may have none); other hosts are dialled as they are.
+func TestIngressLoopback(t *testing.T) {
+	for addr, want := range map[string][]string{
+		"localhost:8080": {"127.0.0.1:8080", "[::1]:8080"},
+		"LocalHost:80":   {"127.0.0.1:80", "[::1]:80"},
+		"127.0.0.1:8080": {"127.0.0.1:8080"},
+		"web.svc:8080":   {"web.svc:8080"},
+	} {
+		if diff := cmp.Diff(want, loopback(addr)); diff != "" {
+			t.Errorf("loopback(%q) (-want +got):\n%s", addr, diff)
+		}
 	}
 }

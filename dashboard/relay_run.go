@@ -13,9 +13,10 @@ import (
 )
 
 var (
-	_ terminal.Runner = (*relayTerminals)(nil)
-	_ terminal.Files  = (*relayTerminals)(nil)
-	_ terminal.Lister = (*relayTerminals)(nil)
+	_ terminal.Runner  = (*relayTerminals)(nil)
+	_ terminal.Files   = (*relayTerminals)(nil)
+	_ terminal.Lister  = (*relayTerminals)(nil)
+	_ terminal.FileOps = (*relayTerminals)(nil)
 )
 
 // agentRequest sends one request to the agent, once it runs, and hands a 2xx answer to
@@ -96,4 +97,26 @@ func (rt *relayTerminals) ListFiles(ctx context.Context) ([]terminal.FileEntry, 
 	err := rt.agentRequest(ctx, http.MethodGet, "/tree", func() io.Reader { return nil },
 		terminal.ErrNoFile, func(resp *http.Response) error { return json.NewDecoder(resp.Body).Decode(&tree) })
 	return tree.Files, tree.Truncated, err
+}
+
+// MakeDir makes a folder of the session's home through its terminals agent.
+func (rt *relayTerminals) MakeDir(ctx context.Context, name string) error {
+	return rt.agentRequest(ctx, http.MethodPost, "/folders/"+url.PathEscape(name), func() io.Reader { return nil },
+		terminal.ErrNoFile, func(*http.Response) error { return nil })
+}
+
+// Rename moves a file or folder of the session's home through its terminals agent.
+func (rt *relayTerminals) Rename(ctx context.Context, from, to string) error {
+	b, err := json.Marshal(terminal.RenameRequest{From: from, To: to})
+	if err != nil {
+		return err
+	}
+	return rt.agentRequest(ctx, http.MethodPost, "/rename", func() io.Reader { return bytes.NewReader(b) },
+		terminal.ErrNoFile, func(*http.Response) error { return nil })
+}
+
+// Remove removes a file or folder of the session's home through its terminals agent.
+func (rt *relayTerminals) Remove(ctx context.Context, name string) error {
+	return rt.agentRequest(ctx, http.MethodDelete, "/files/"+url.PathEscape(name), func() io.Reader { return nil },
+		terminal.ErrNoFile, func(*http.Response) error { return nil })
 }

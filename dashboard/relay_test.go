@@ -535,8 +535,8 @@ func TestRelayNamedTerminal(t *testing.T) {
 	}
 }
 
-// On a shared host, editor actions edit the session's files and the editor lists them
-// through the session's terminals agent, in the session's home.
+// On a shared host, editor actions edit, make, move and remove the session's files and
+// the editor lists them through the session's terminals agent, in the session's home.
 func TestRelayEditor(t *testing.T) {
 	rh := newRelayHarness(t)
 	rh.portal.home = t.TempDir()
@@ -548,6 +548,17 @@ func TestRelayEditor(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(rh.portal.home, "app.yaml")); string(b) != "spec:\n  replicas: 3 # one\n" {
 		t.Errorf("app.yaml: %q", b)
 	}
+	for _, body := range []string{`{"file":"deploy","edit":{"kind":"create-directory"}}`,
+		`{"file":"deploy/app.yaml","src":"app.yaml","edit":{"kind":"rename-file"}}`,
+		`{"file":"deploy","edit":{"kind":"delete-file"}}`} {
+		if code, answer := rh.post("/editor/edit", body); code != 200 {
+			t.Fatalf("POST /editor/edit %s: %d %s", body, code, answer)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(rh.portal.home, "deploy")); err == nil {
+		t.Errorf("deploy was not removed")
+	}
+	writeFile(t, filepath.Join(rh.portal.home, "app.yaml"), "spec:\n  replicas: 3 # one\n", 0o644)
 	req, _ := http.NewRequest("GET", rh.srv.URL+"/editor/tree", nil)
 	req.Header.Set(SessionHeader, relaySession)
 	req.AddCookie(rh.cookie)

@@ -1,15 +1,10 @@
 package web
 
 import (
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/coder/websocket"
 
 	"portal"
 	"portal/ticket"
@@ -20,21 +15,9 @@ import (
 // whatever the browser sent.
 func TestProxyIngressHost(t *testing.T) {
 	h := newHarness(t, nil)
-	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := r.Header.Get(SessionHeader) + "|" + strings.Join(r.Header.Values(IngressHeader), ",")
-		if r.URL.Path == "/ws" {
-			c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-			if err != nil {
-				return
-			}
-			defer c.CloseNow()
-			c.Write(r.Context(), websocket.MessageText, []byte(got))
-			c.Close(websocket.StatusNormalClosure, "")
-			return
-		}
-		w.Write([]byte(got))
-	}))
-	defer b.Close()
+	b := seenBackend(t, func(r *http.Request) string {
+		return r.Header.Get(SessionHeader) + "|" + strings.Join(r.Header.Values(IngressHeader), ",")
+	})
 	a := h.requestSession(h.robot(), "alice")
 	h.updateSession(a.Name, func(s *portal.Session) { s.Endpoint = b.URL })
 
@@ -58,21 +41,7 @@ func TestProxyIngressHost(t *testing.T) {
 		}
 	}
 
-	front := httptest.NewServer(h.srv)
-	defer front.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, strings.Replace(front.URL, "http", "ws", 1)+"/ws",
-		&websocket.DialOptions{Host: "web-" + a.Name + ".portal.test"})
-	if err != nil {
-		t.Fatalf("dial through the proxy: %v", err)
-	}
-	defer c.CloseNow()
-	_, got, err := c.Read(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := a.Name + "|web"; string(got) != want {
+	if got, want := seenByWebSocket(t, h, "web-"+a.Name+".portal.test", nil), a.Name+"|web"; got != want {
 		t.Errorf("the dashboard's WebSocket saw %q, want %q", got, want)
 	}
 }

@@ -68,8 +68,22 @@ func hubServer(t *testing.T) *httptest.Server {
 
 // openDashboard requests a session with index, follows its activation URL in a new tab
 // of b at the viewport w×h, and opens the dashboard as the session page's frame does,
-// with its terminals connected.
+// with its three terminals connected.
 func openDashboard(t *testing.T, b *browsertest.Browser, p *portalProc, tok, env, index string, w, h int64) (*browsertest.Page, requestResponse) {
+	t.Helper()
+	pg, r := openSessionDashboard(t, b, p, tok, env, index, w, h)
+	pg.RunTimeout(60*time.Second,
+		chromedp.Poll(`document.querySelectorAll(".terminal .xterm-rows").length === 3 &&
+			Array.prototype.every.call(document.querySelectorAll(".terminal-state"), function (e) { return e.textContent === "" })`, nil,
+			chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	return pg, r
+}
+
+// openSessionDashboard requests a session with index, follows its activation URL in a
+// new tab of b at the viewport w×h, and opens the dashboard in that tab as the session
+// page's frame does, once its first page shows.
+func openSessionDashboard(t *testing.T, b *browsertest.Browser, p *portalProc, tok, env, index string, w, h int64) (*browsertest.Page, requestResponse) {
 	t.Helper()
 	var r requestResponse
 	p.get(tok, "/workshops/environment/"+env+"/request/?index_url="+url.QueryEscape(index), 200, &r)
@@ -83,9 +97,6 @@ func openDashboard(t *testing.T, b *browsertest.Browser, p *portalProc, tok, env
 	pg.RunTimeout(60*time.Second,
 		chromedp.Navigate(freshFrame(t, pg, p, p.url+"/workshops/session/"+r.Name+"/")),
 		chromedp.WaitVisible(".page-body h1", chromedp.ByQuery),
-		chromedp.Poll(`document.querySelectorAll(".terminal .xterm-rows").length === 3 &&
-			Array.prototype.every.call(document.querySelectorAll(".terminal-state"), function (e) { return e.textContent === "" })`, nil,
-			chromedp.WithPollingTimeout(20*time.Second)),
 	)
 	return pg, r
 }

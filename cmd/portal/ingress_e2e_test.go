@@ -56,6 +56,20 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 `
 
+// writeFiles writes files (path in dir → text) into dir, executable, making their folders.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // ingressConfig is a portal whose workshop has two ingresses to port 8080 of its
 // sessions: web (the session's login) and open (authentication none). Its setup script
 // leaves the application in the learner's home.
@@ -67,15 +81,7 @@ func ingressConfig(t *testing.T) string {
 		"workshop/workshop.yaml":       "modules: {}\n",
 		"workshop/setup.d/01-app.sh":   "#!/bin/bash\ncat > ~/app.py <<'PY'\n" + ingressApp + "PY\n",
 	}
-	for name, text := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, files)
 	openAbove(t, filepath.Join(dir, "workshop"))
 	return `apiVersion: training.educates.dev/v1beta1
 kind: TrainingPortal

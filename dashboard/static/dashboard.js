@@ -518,6 +518,15 @@
       feedback(el, "Closed", true);
       return Promise.resolve(true);
     }
+    if (edit.kind === "execute-command") {
+      if (!tab) { feedback(el, "No Editor tab", false); return Promise.resolve(false); }
+      selectDashTab(tab, false);
+      return loadEditor().then(function (ed) {
+        var ok = ed ? ed.command(el.getAttribute("data-command")) : "No editor";
+        feedback(el, ok === true ? "Done" : ok, ok === true);
+        return ok === true;
+      });
+    }
     var body = { file: file, edit: edit };
     if (el.hasAttribute("data-src")) { body.src = el.getAttribute("data-src"); }
     // The *-selection kinds act on what the learner selected in the editor, else on what
@@ -532,6 +541,17 @@
     }).then(function (r) {
       if (!r.ok) {
         return r.text().then(function (t) { feedback(el, r.status === 404 ? "No such file" : t.trim() || "Not edited", false); return false; });
+      }
+      if (/^(create-directory|rename-file|delete-file)$/.test(edit.kind)) {
+        feedback(el, { "create-directory": "Created", "rename-file": "Renamed", "delete-file": "Deleted" }[edit.kind], true);
+        delete selections[file];
+        if (body.src) { delete selections[body.src]; }
+        if (!tab) { return true; }
+        selectDashTab(tab, false);
+        return loadEditor().then(function (ed) {
+          if (ed) { ed.moved(edit.kind, body.src, file); }
+          return true;
+        });
       }
       return r.json().then(function (ans) {
         delete selections[file];

@@ -1,7 +1,8 @@
 // The dashboard's Editor tab: the session's home folder as a file tree, open files as
 // tabs, Monaco as the editor. The dashboard's script loads this file the first time the
 // tab is shown or an editor action runs; it sets window.portalEditor to
-// {start(root) → Promise, show(answer, focus), close(file), selection(file)}.
+// {start(root) → Promise, show(answer, focus), close(file), selection(file),
+// moved(kind, from, to), command(id)}.
 (function () {
   "use strict";
 
@@ -97,7 +98,8 @@
     list.forEach(function (f) {
       var parts = f.path.split("/");
       var dir = "";
-      for (var i = 0; i < parts.length - 1; i++) {
+      var depth = f.dir ? parts.length : parts.length - 1;
+      for (var i = 0; i < depth; i++) {
         var next = dir ? dir + "/" + parts[i] : parts[i];
         if (!folders[next]) {
           var li = document.createElement("li");
@@ -116,6 +118,7 @@
         }
         dir = next;
       }
+      if (f.dir) { return; }
       var item = document.createElement("li");
       var b = document.createElement("button");
       b.type = "button";
@@ -308,6 +311,59 @@
     return { from: bytes(s.getStartPosition()), to: bytes(s.getEndPosition()) };
   }
 
-  var api = { start: start, show: show, close: close, selection: selection };
+  // moved shows what a create-directory, rename-file or delete-file action did: the tree
+  // listed again, the tab of a file renamed or deleted (or inside a folder that was) closed,
+  // and a renamed file opened under its new name.
+  function moved(kind, from, to) {
+    var gone = kind === "rename-file" ? from : kind === "delete-file" ? to : null;
+    var reopen = null;
+    if (gone) {
+      Object.keys(files).forEach(function (p) {
+        if (p !== gone && p.indexOf(gone + "/") !== 0) { return; }
+        if (kind === "rename-file" && p === gone) { reopen = to; }
+        close(p);
+      });
+    }
+    return listTree().then(function (t) {
+      tree = {};
+      t.files.forEach(function (f) { tree[f.path] = f.mtime; });
+      renderTree(t.files);
+      if (reopen) { return open(reopen, false); }
+    }).catch(function () {});
+  }
+
+  // saveAll saves every open file with changes not saved.
+  function saveAll() {
+    var was = current;
+    Object.keys(files).forEach(function (p) {
+      if (dirty(p)) { showFile(p, false); save(); }
+    });
+    if (was && files[was]) { showFile(was, false); }
+  }
+
+  var wrap = false, minimap = false;
+
+  // commands are what the tab does for the VS Code commands of editor:execute-command;
+  // other ids run as Monaco's editor action of that id.
+  var commands = {
+    "workbench.action.files.save": save,
+    "workbench.action.files.saveAll": saveAll,
+    "workbench.action.closeActiveEditor": function () { if (current) { close(current); } },
+    "workbench.action.closeAllEditors": function () { Object.keys(files).forEach(close); },
+    "workbench.action.toggleMinimap": function () { minimap = !minimap; editor.updateOptions({ minimap: { enabled: minimap } }); },
+    "editor.action.toggleWordWrap": function () { wrap = !wrap; editor.updateOptions({ wordWrap: wrap ? "on" : "off" }); }
+  };
+
+  // command runs a VS Code command; true when done, else why not.
+  function command(id) {
+    if (commands[id]) { commands[id](); return true; }
+    var action = editor.getAction(id);
+    if (!action || !current) { return current ? "Not available here" : "No file open"; }
+    editor.focus();
+    action.run();
+    return true;
+  }
+
+  var api = { start: start, show: show, close: close, selection: selection, moved: moved, command: command };
   window.portalEditor = api;
 })();

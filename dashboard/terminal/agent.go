@@ -59,7 +59,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 // Agent serves one session's terminals to its dashboard host: GET /healthz,
 // GET /terminal/{id} (the WebSocket), POST /terminal/{id}/input and /clear,
 // GET /activity, POST /run (see Runner), GET and PUT /files/{path...} (see Files), GET
-// /tree (see Lister), and GET /setup (the outcome of the workshop's setup scripts, a SetupStatus), which it runs when it
+// /tree (see Lister), DELETE /files/{path...}, POST /folders/{path...} and POST /rename
+// (see FileOps), and GET /setup (the outcome of the workshop's setup scripts, a SetupStatus), which it runs when it
 // starts, and GET /tunnel (see ServeTunnel). Close it to end its shells.
 type Agent struct {
 	terms     *Shells
@@ -157,6 +158,10 @@ func NewAgent(cfg Config) (*Agent, error) {
 	a.handle("GET /files/{path...}", func(w http.ResponseWriter, r *http.Request) { ServeFiles(a.terms, a.log, w, r) })
 	a.handle("PUT /files/{path...}", func(w http.ResponseWriter, r *http.Request) { ServeFiles(a.terms, a.log, w, r) })
 	a.handle("GET /tree", func(w http.ResponseWriter, r *http.Request) { ServeTree(a.terms, a.log, w, r) })
+	fileOps := func(w http.ResponseWriter, r *http.Request) { ServeFileOps(a.terms, a.log, w, r) }
+	a.handle("DELETE /files/{path...}", fileOps)
+	a.handle("POST /folders/{path...}", fileOps)
+	a.handle("POST /rename", fileOps)
 	a.handle("GET /tunnel", ServeTunnel)
 	a.handle("GET /setup", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

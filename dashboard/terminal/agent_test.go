@@ -3,7 +3,6 @@ package terminal
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -88,7 +87,8 @@ func TestAgentServesTheContractsEndpoints(t *testing.T) {
 	}
 	defer a.Close()
 	want := []string{"GET /healthz", "GET /terminal/{id}", "POST /terminal/{id}/input",
-		"POST /terminal/{id}/clear", "GET /activity", "POST /run", "GET /files/{path...}", "PUT /files/{path...}", "GET /tree", "GET /tunnel", "GET /setup"}
+		"POST /terminal/{id}/clear", "GET /activity", "POST /run", "GET /files/{path...}", "PUT /files/{path...}", "GET /tree",
+		"DELETE /files/{path...}", "POST /folders/{path...}", "POST /rename", "GET /tunnel", "GET /setup"}
 	if diff := cmp.Diff(want, a.Routes()); diff != "" {
 		t.Errorf("routes (-want +got):\n%s", diff)
 	}
@@ -130,15 +130,7 @@ func TestAgentTerminals(t *testing.T) {
 
 	// An input action reaches the shell and moves the activity.
 	clock.Advance(time.Minute)
-	post := func(path, body string) int {
-		resp, err := client.Post("http://terminals"+path, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	post := func(path, body string) int { t.Helper(); return agentDo(t, client, "POST", path, body) }
 	if got := post("/terminal/all/input", `{"text":"echo act-$((3*3))","enter":true}`); got != http.StatusNoContent {
 		t.Errorf("input: status %d, want 204", got)
 	}

@@ -3,8 +3,10 @@ package terminal
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,6 +37,24 @@ func (c *fakeClock) Advance(d time.Duration) {
 // unixClient returns a client whose every connection goes to the Unix socket at path.
 func unixClient(path string) *http.Client {
 	return &http.Client{Transport: unixsock.Transport(path)}
+}
+
+// agentDo sends method path with body (JSON, or empty) to the agent behind client and
+// returns the answer's status.
+func agentDo(t *testing.T, client *http.Client, method, path, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://terminals"+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // termConn is a test's WebSocket to a terminal, collecting what it shows.

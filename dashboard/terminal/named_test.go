@@ -3,7 +3,6 @@ package terminal
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -31,16 +30,7 @@ func TestAgentNamedTerminals(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "terminals.sock")
 	startAgent(t, sock, func(c *Config) { c.Terminals = 1 })
 	client := unixClient(sock)
-	post := func(path, body string) int {
-		t.Helper()
-		resp, err := client.Post("http://terminals"+path, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	post := func(path, body string) int { t.Helper(); return agentDo(t, client, "POST", path, body) }
 
 	if got := post("/terminal/build/input", `{"text":"echo named-$TERMINAL_ID-$((2*3))","enter":true}`); got != http.StatusNoContent {
 		t.Fatalf("input to a new named terminal: status %d, want 204", got)

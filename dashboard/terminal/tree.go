@@ -9,19 +9,21 @@ import (
 	"strings"
 )
 
-// FileEntry is one regular file of a session's home, as the editor's file tree lists it.
+// FileEntry is one regular file, or one empty folder, of a session's home, as the
+// editor's file tree lists it.
 type FileEntry struct {
-	Path    string `json:"path"`  // relative to the home, with forward slashes
-	Size    int64  `json:"size"`  // bytes
-	ModTime int64  `json:"mtime"` // Unix milliseconds: a change shows as a new value
+	Path    string `json:"path"`          // relative to the home, with forward slashes
+	Size    int64  `json:"size"`          // bytes
+	ModTime int64  `json:"mtime"`         // Unix milliseconds: a change shows as a new value
+	Dir     bool   `json:"dir,omitempty"` // an empty folder (a folder with files shows in their paths)
 }
 
 // Lister lists the files of a session's home. Shells implement it; so does the dashboard
 // host's relay to a session's terminals agent.
 type Lister interface {
-	// ListFiles returns the regular files of the home in lexical order, leaving out
-	// hidden files and folders (a name starting with "."), at most MaxTreeEntries of
-	// them; truncated is true when more were left out.
+	// ListFiles returns the regular files and the empty folders of the home in lexical
+	// order, leaving out hidden files and folders (a name starting with "."), at most
+	// MaxTreeEntries of them; truncated is true when more were left out.
 	ListFiles(ctx context.Context) (files []FileEntry, truncated bool, err error)
 }
 
@@ -37,6 +39,7 @@ func (ts *Shells) ListFiles(ctx context.Context) ([]FileEntry, bool, error) {
 	defer root.Close()
 	files := []FileEntry{}
 	truncated := false
+	var dir string // the last folder seen, while nothing has been seen inside it
 	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil // an unreadable folder is left out
@@ -47,21 +50,46 @@ func (ts *Shells) ListFiles(ctx context.Context) ([]FileEntry, bool, error) {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
+		// Entries come in lexical order, a folder's right after it: the folder seen last
+		// is empty when the next entry is not inside it.
+		if dir != "" && !strings.HasPrefix(p, dir+"/") {
+			if !add(&files, &truncated, FileEntry{Path: dir, Dir: true}) {
+				return fs.SkipAll
+			}
+		}
+		dir = ""
+		if d.IsDir() {
+			if p != "." {
+				dir = p
+			}
 			return ctx.Err()
 		}
-		if len(files) == MaxTreeEntries {
-			truncated = true
-			return fs.SkipAll
+		if !d.Type().IsRegular() {
+			return ctx.Err()
 		}
 		fi, err := d.Info()
 		if err != nil {
 			return nil
 		}
-		files = append(files, FileEntry{Path: p, Size: fi.Size(), ModTime: fi.ModTime().UnixMilli()})
+		if !add(&files, &truncated, FileEntry{Path: p, Size: fi.Size(), ModTime: fi.ModTime().UnixMilli()}) {
+			return fs.SkipAll
+		}
 		return nil
 	})
+	if dir != "" && err == nil {
+		add(&files, &truncated, FileEntry{Path: dir, Dir: true})
+	}
 	return files, truncated, err
+}
+
+// add appends e to files unless they are MaxTreeEntries already, which sets truncated.
+func add(files *[]FileEntry, truncated *bool, e FileEntry) bool {
+	if len(*files) == MaxTreeEntries {
+		*truncated = true
+		return false
+	}
+	*files = append(*files, e)
+	return true
 }
 
 // Tree is the answer of GET /tree.

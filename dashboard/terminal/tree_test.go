@@ -11,8 +11,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// The agent's GET /tree lists the home's regular files in order, without hidden files or
-// folders, nor what a symbolic link points to; a changed file shows a new mtime.
+// The agent's GET /tree lists the home's regular files and empty folders in order,
+// without hidden files or folders, nor what a symbolic link points to; a changed file
+// shows a new mtime.
 func TestAgentTree(t *testing.T) {
 	home, outside := t.TempDir(), t.TempDir()
 	sock := filepath.Join(t.TempDir(), "terminals.sock")
@@ -25,6 +26,8 @@ func TestAgentTree(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	os.MkdirAll(filepath.Join(home, "c", "empty"), 0o755)
+	os.MkdirAll(filepath.Join(home, "d"), 0o755)
 	os.WriteFile(filepath.Join(outside, "secret"), []byte("s"), 0o644)
 	os.Symlink(outside, filepath.Join(home, "escape"))
 	past := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -51,11 +54,14 @@ func TestAgentTree(t *testing.T) {
 	for _, f := range got.Files {
 		paths = append(paths, f.Path)
 	}
-	if diff := cmp.Diff([]string{"a/deploy.yaml", "b.txt"}, paths); diff != "" || got.Truncated {
+	if diff := cmp.Diff([]string{"a/deploy.yaml", "b.txt", "c/empty", "d"}, paths); diff != "" || got.Truncated {
 		t.Fatalf("files (-want +got):\n%s (truncated %v)", diff, got.Truncated)
 	}
 	if got.Files[1].Size != 2 || got.Files[1].ModTime != past.UnixMilli() {
 		t.Errorf("b.txt: %+v", got.Files[1])
+	}
+	if got.Files[1].Dir || !got.Files[2].Dir || !got.Files[3].Dir {
+		t.Errorf("folders: %+v", got.Files)
 	}
 	later := past.Add(time.Minute)
 	os.Chtimes(filepath.Join(home, "b.txt"), later, later)
