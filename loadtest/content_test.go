@@ -74,7 +74,7 @@ func TestLoadContentConfig(t *testing.T) {
 	}
 
 	path := filepath.Join(t.TempDir(), "gen.yaml")
-	if err := os.WriteFile(path, []byte(PortalConfig(2, 0, content, "robot@x", "pw", "id", "secret")), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(PortalConfig(2, 0, content, false, "robot@x", "pw", "id", "secret")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, err := spec.Load(path)

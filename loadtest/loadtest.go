@@ -89,6 +89,10 @@ type Config struct {
 	// Timeline, when set, is a file class-start writes each learner's times to (JSON), to
 	// see where a learner's wait went.
 	Timeline string
+	// Editor has every class-start and live learner, once its dashboard answers, use the
+	// Editor tab as the browser does (see client.useEditor); a spawned portal's workshop
+	// then enables the editor (session.applications.editor).
+	Editor bool
 
 	// Spawn starts `PortalBinary serve` with a generated configuration in a temporary data
 	// folder on a free port, and stops it and its session processes at the end.
@@ -170,6 +174,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Provisioner != Local && c.Provisioner != Kubernetes {
 		return fmt.Errorf("--provisioner: expected %s or %s, got %q", Local, Kubernetes, c.Provisioner)
+	}
+	if c.Editor && c.Scenario != ClassStart && c.Scenario != Live {
+		return fmt.Errorf("--editor is for the %s and %s scenarios, not %s", ClassStart, Live, c.Scenario)
 	}
 	if c.Scenario == Baseline {
 		return nil
@@ -280,7 +287,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r := &run{cfg: cfg, rep: &Report{Scenario: cfg.Scenario, Started: time.Now().UTC(), Machine: thisMachine(),
-		Concurrency: cfg.Concurrency, Checks: []Check{}}}
+		Concurrency: cfg.Concurrency, Editor: cfg.Editor, Checks: []Check{}}}
 	if cfg.Scenario == Baseline {
 		r.rep.Concurrency = cfg.Concurrency
 		st, elapsed, err := baseline(ctx, cfg.Concurrency, cfg.Duration, cfg.BodySize)
@@ -423,7 +430,7 @@ func (r *run) connect(ctx context.Context) error {
 		}
 		// One after the other: the first brings the store's schema up to date, and its
 		// URL is the others' public URL.
-		config := PortalConfig(capacity, reserved, content, cfg.Username, cfg.Password, cfg.ClientID, cfg.ClientSecret)
+		config := PortalConfig(capacity, reserved, content, cfg.Editor, cfg.Username, cfg.Password, cfg.ClientID, cfg.ClientSecret)
 		var urls []string
 		for i := range cfg.Replicas {
 			args := args

@@ -315,7 +315,7 @@ func TestLoadQuantile(t *testing.T) {
 // capacity and reserved sessions they promise.
 func TestLoadPortalConfigs(t *testing.T) {
 	gen := filepath.Join(t.TempDir(), "gen.yaml")
-	if err := os.WriteFile(gen, []byte(PortalConfig(7, 3, "", "robot@x", "pw", "id", "secret")), 0o600); err != nil {
+	if err := os.WriteFile(gen, []byte(PortalConfig(7, 3, "", false, "robot@x", "pw", "id", "secret")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {

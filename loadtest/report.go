@@ -25,6 +25,8 @@ type Report struct {
 	// Store is the spawned portal's store: sqlite or postgresql ("" for a portal the
 	// tool did not start). Replicas is the number of portal processes the requests were
 	// spread over (round-robin).
+	// Editor says the learners used the Editor tab (Config.Editor).
+	Editor      bool      `json:"editor,omitempty"`
 	Store       string    `json:"store,omitempty"`
 	Replicas    int       `json:"replicas,omitempty"`
 	Users       int       `json:"users,omitempty"`
@@ -125,6 +127,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if r.Content != "" {
 		fmt.Fprintf(bw, "  content %s", r.Content)
+	}
+	if r.Editor {
+		fmt.Fprint(bw, "  editor")
 	}
 	if r.Store != "" {
 		fmt.Fprintf(bw, "  store %s", r.Store)

@@ -28,6 +28,7 @@ type learner struct {
 	pages     int       // session pages loaded (the last one framed the dashboard)
 	dashboard time.Time // zero when the dashboard never answered
 	terminal  time.Time // with FirstTerminal: its first terminal's first output (zero: none)
+	edited    bool      // with Editor: it used the editor, and the saved file read back
 	grant     grant
 	frame     string       // the dashboard URL the session page framed
 	landing   string       // the dashboard page the frame led to
@@ -92,6 +93,12 @@ func (r *run) learn(ctx context.Context, i int, email string) learner {
 		l.terminal = time.Now()
 		conn.Close(websocket.StatusNormalClosure, "")
 		c.rec.add("time-to-terminal", l.terminal.Sub(l.requested), 0, nil)
+	}
+	if r.cfg.Editor {
+		if err := c.useEditor(ctx, l, fmt.Sprintf("edited by learner %d", i)); err != nil {
+			return fail(err)
+		}
+		l.edited = true
 	}
 	err = c.timed(ctx, "user-sessions", func() (int, error) {
 		names, n, err := c.userSessions(ctx, g.User)
@@ -225,6 +232,7 @@ func (r *run) classStart(ctx context.Context) error {
 			r.rep.figure("first_request_to_last_terminal_s", lastTerminal.Sub(first).Seconds())
 		}
 	}
+	r.editorChecks(out)
 	r.startOrder(out)
 	if r.cfg.Timeline != "" {
 		if err := writeTimeline(r.cfg.Timeline, out); err != nil {
@@ -770,6 +778,7 @@ func (r *run) live(ctx context.Context) error {
 		r.logf("%v", firstErr)
 	}
 	r.rep.check("every session live", ready == n, "%d of %d dashboards answered", ready, n)
+	r.editorChecks(out)
 	r.rep.figure("live_sessions", float64(ready))
 	r.rep.figure("seconds_to_all_live", elapsed.Seconds())
 	r.sessionMemory(ctx, out)

@@ -26,11 +26,15 @@ type spawned struct {
 // PortalConfig returns the TrainingPortal and Workshop YAML the tool runs a spawned portal
 // with: one workshop with the given capacity and reserved sessions, its content in the
 // folder content ("" = the dashboard's built-in sample), 60-minute sessions, three
-// terminals, and fixed robot credentials.
-func PortalConfig(capacity, reserved int, content, robotUser, robotPassword, clientID, clientSecret string) string {
+// terminals, the Editor tab when editor is true, and fixed robot credentials.
+func PortalConfig(capacity, reserved int, content string, editor bool, robotUser, robotPassword, clientID, clientSecret string) string {
 	files := ""
 	if content != "" {
 		files = fmt.Sprintf("  content:\n    files: %q\n", content)
+	}
+	apps := ""
+	if editor {
+		apps = "      editor:\n        enabled: true\n"
 	}
 	return fmt.Sprintf(`apiVersion: training.eduk8s.io/v1alpha1
 kind: TrainingPortal
@@ -63,7 +67,7 @@ spec:
     applications:
       terminal:
         layout: split/2
-%s`, portalName, robotUser, robotPassword, clientID, clientSecret, capacity, reserved, reserved, files)
+%s%s`, portalName, robotUser, robotPassword, clientID, clientSecret, capacity, reserved, reserved, apps, files)
 }
 
 func randomHex(n int) string {

@@ -42,6 +42,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&c.WriteWorkers, "write-workers", 4, "workers that make the writes of --write-rate")
 	terminals := fs.Int("terminals", 3, "class-start and live: terminals opened in each learner's dashboard before the sessions' memory is measured a second time; 0: none")
 	fs.BoolVar(&c.FirstTerminal, "first-terminal", false, "class-start: each learner opens the first terminal as soon as its dashboard answers, as a browser does, and waits for the shell's output")
+	fs.BoolVar(&c.Editor, "editor", false, "class-start and live: each learner, once its dashboard answers, uses the Editor tab as the browser does (lists the home, fetches Monaco's main script, appends a line by an editor action, saves, opens the file again); with --spawn the workshop enables the editor")
 	fs.StringVar(&c.Timeline, "timeline", "", "class-start: write each learner's times (asked, granted, activated, framed, dashboard) and session as JSON to this file")
 	fs.BoolVar(&c.Spawn, "spawn", false, "start `portal serve` with a generated configuration in a temporary data folder on a free port; it runs with the portal's defaults and this environment (PORTAL_SHARED_DASHBOARDS=false: a dashboard per session)")
 	fs.IntVar(&c.Capacity, "capacity", 0, "with --spawn: the workshop's capacity (default: per scenario)")
