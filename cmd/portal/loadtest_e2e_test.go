@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,35 +27,13 @@ func TestLoadtestSpawnedEndToEnd(t *testing.T) {
 	// The spawned data folders are made in tmp: open it to the sessions' user, as an
 	// operator's folders above the data folder are (else sessions run in two layers).
 	openAbove(t, filepath.Join(tmp, "data"))
-	var runWith func(t *testing.T, env []string, args ...string) *loadtest.Report
+	runWith := func(t *testing.T, env []string, args ...string) *loadtest.Report {
+		t.Helper()
+		return spawnLoadtest(t, tmp, env, args...)
+	}
 	run := func(t *testing.T, args ...string) *loadtest.Report {
 		t.Helper()
 		return runWith(t, nil, args...)
-	}
-	runWith = func(t *testing.T, env []string, args ...string) *loadtest.Report {
-		t.Helper()
-		out := filepath.Join(t.TempDir(), "report.json")
-		cmd := exec.Command(binary, append([]string{"loadtest", "--spawn", "--quiet", "--json", out}, args...)...)
-		cmd.Env = append(append(os.Environ(), "TMPDIR="+tmp), env...) // TMPDIR: the spawned data folder
-		b, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("loadtest %v: %v\n%s", args, err, b)
-		}
-		var rep loadtest.Report
-		data, err := os.ReadFile(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(data, &rep); err != nil {
-			t.Fatal(err)
-		}
-		if len(rep.Checks) == 0 || len(rep.Failed()) > 0 {
-			t.Fatalf("checks: %+v\n%s", rep.Checks, b)
-		}
-		if left := sessionProcsUnder(tmp); len(left) > 0 {
-			t.Fatalf("processes left under %s: %v", tmp, left)
-		}
-		return &rep
 	}
 	t.Run("live-per-session", func(t *testing.T) {
 		// Pinned to a dashboard per session: each session counted over its own processes.
@@ -131,6 +110,76 @@ func TestLoadtestSpawnedEndToEnd(t *testing.T) {
 			t.Fatalf("the portal's proxy and the bare one answered differently: %+v, %+v", o, rep.Baseline)
 		}
 	})
+}
+
+// spawnLoadtest runs `portal loadtest --spawn` with args and the further environment env,
+// its data folder in tmp, and returns its report. Every check of the report must hold,
+// and no process may be left under tmp.
+func spawnLoadtest(t *testing.T, tmp string, env []string, args ...string) *loadtest.Report {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "report.json")
+	cmd := exec.Command(binary, append([]string{"loadtest", "--spawn", "--quiet", "--json", out}, args...)...)
+	cmd.Env = append(append(os.Environ(), "TMPDIR="+tmp), env...) // TMPDIR: the spawned data folder
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loadtest %v: %v\n%s", args, err, b)
+	}
+	var rep loadtest.Report
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Checks) == 0 || len(rep.Failed()) > 0 {
+		t.Fatalf("checks: %+v\n%s", rep.Checks, b)
+	}
+	if left := sessionProcsUnder(tmp); len(left) > 0 {
+		t.Fatalf("processes left under %s: %v", tmp, left)
+	}
+	return &rep
+}
+
+// TestLoadtestEditorEndToEnd runs `portal loadtest --spawn --editor --scenario live` with
+// the real binary and the portal's default (shared dashboards): the spawned workshop
+// enables the editor, and each of three learners lists its home, fetches Monaco's main
+// script, appends a line by an editor action, saves and reads the file back through the
+// portal's proxy, with its cookie; the editor checks hold and the sessions' memory is
+// measured after that use, idle and with terminals. It asserts no timings.
+func TestLoadtestEditorEndToEnd(t *testing.T) {
+	if _, err := os.Stat(filepath.Join("..", "..", "dashboard", "assets", "dist", "monaco", "vs", "editor", "editor.main.js")); err != nil {
+		ci.Missing(t, "the dashboard's editor assets (run `make assets`)", err)
+	}
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		browsertest.Missing(t, "bubblewrap", err)
+	}
+	tmp := t.TempDir()
+	openAbove(t, filepath.Join(tmp, "data"))
+	rep := spawnLoadtest(t, tmp, []string{"PORTAL_SHARED_DASHBOARDS="}, "--editor", "--scenario", "live", "--users", "3",
+		"--concurrency", "3", "--terminals", "1")
+	if !rep.Editor {
+		t.Errorf("the report does not say the editor was used")
+	}
+	for _, op := range []string{"editor-tree", "editor-script", "editor-edit", "editor-save", "editor-open"} {
+		if o := rep.Op(op); o == nil || o.Count != 3 || o.Errors != 0 {
+			t.Errorf("%s = %+v, want 3 without errors", op, o)
+		}
+	}
+	// Monaco's main script, whole.
+	if o := rep.Op("editor-script"); o != nil && o.Bytes < 1<<20 {
+		t.Errorf("Monaco's main script: %d bytes", o.Bytes)
+	}
+	for _, name := range []string{"every editor request answered 2xx", "every saved file read back"} {
+		if !slices.ContainsFunc(rep.Checks, func(c loadtest.Check) bool { return c.Name == name && c.OK }) {
+			t.Errorf("no passed check %q: %+v", name, rep.Checks)
+		}
+	}
+	f := rep.Figures
+	if f["live_sessions"] != 3 || f["idle_sessions"] != 3 || f["idle_session_pss_mb_avg"] <= 0 || f["terminals_open"] != 3 ||
+		f["session_pss_mb_avg"] <= 0 {
+		t.Errorf("figures = %v", f)
+	}
 }
 
 // TestLoadtestReplicasEndToEnd runs `portal loadtest --spawn --database … --replicas 3`
