@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -110,30 +111,33 @@ func TestKubernetesSessionIngress(t *testing.T) {
 	l.dashboardAnswers(t, p, 30*time.Second)
 	ns := l.r.Name
 
-	get := func(c *http.Client, url string, navigate bool) (int, string, string) {
+	get := func(c *http.Client, target string, navigate bool) (int, string, *url.URL) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", url, nil)
+		req, _ := http.NewRequest("GET", target, nil)
 		if navigate {
 			req.Header.Set("Accept", "text/html")
 		}
 		resp, err := c.Do(req)
 		if err != nil {
-			t.Fatalf("GET %s: %v", url, err)
+			t.Fatalf("GET %s: %v", target, err)
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b), resp.Request.URL.Host
+		return resp.StatusCode, string(b), resp.Request.URL
 	}
 	web := "web-" + ns + ".localhost:" + p.port
-	code, body, host := get(p.client(l.jar, true), "http://"+web+"/hello?x=1", true)
-	if want := "app /hello?x=1 cookies= namespace=" + ns; code != http.StatusOK || body != want || host != web {
-		t.Errorf("the owner got %d from %s: %q, want 200 %q", code, host, body, want)
+	code, body, at := get(p.client(l.jar, true), "http://"+web+"/hello?x=1", true)
+	if want := "app /hello?x=1 cookies= namespace=" + ns; code != http.StatusOK || body != want || at.Host != web {
+		t.Errorf("the owner got %d from %s: %q, want 200 %q", code, at, body, want)
 	}
 
-	// Without the session's login: a page load is sent to log in, a script refused.
+	// Without the session's login: a page load is sent to log in on the portal, from where
+	// it would come back through the ingress's ticket; a script is refused.
 	stranger, _ := cookiejar.New(nil)
-	if code, body, host := get(p.client(stranger, true), "http://"+web+"/hello", true); strings.HasPrefix(body, "app ") || host == web {
-		t.Errorf("a browser without the login got %d from %s: %q", code, host, body)
+	code, body, at = get(p.client(stranger, true), "http://"+web+"/hello", true)
+	if next := at.Query().Get("next"); strings.HasPrefix(body, "app ") || at.Host == web ||
+		!strings.HasPrefix(next, "/workshops/session/"+ns+"/ingress/web/?path=") {
+		t.Errorf("a browser without the login got %d from %s: %q", code, at, body)
 	}
 	if code, body, _ := get(p.client(nil, false), "http://"+web+"/hello", false); code != http.StatusUnauthorized || strings.HasPrefix(body, "app ") {
 		t.Errorf("a script without the login got %d %q, want 401", code, body)
