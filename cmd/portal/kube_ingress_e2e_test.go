@@ -175,24 +175,20 @@ func TestKubernetesSessionIngress(t *testing.T) {
 		t.Errorf("WebSocket through %s: %q, %v", open, msg, err)
 	}
 
-	// The pod's dashboard is told the hosts as the pod resolves them: a Service of the
-	// session's namespace by its name there.
-	pod, err := env.Client.CoreV1().Pods(ns).Get(context.Background(), kube.PodName, metav1.GetOptions{})
+	// The pod's dashboard is told the hosts as the pod resolves them (a Service of the
+	// session's namespace by its name there), from the session's Secret: the headers may
+	// carry passwords.
+	sec, err := env.Client.CoreV1().Secrets(ns).Get(context.Background(), kube.SecretName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var list []portal.SessionIngress
+	if err := json.Unmarshal(sec.Data["WORKSHOP_INGRESSES"], &list); err != nil {
+		t.Fatalf("WORKSHOP_INGRESSES %q: %v", sec.Data["WORKSHOP_INGRESSES"], err)
+	}
 	hosts := map[string]string{}
-	for _, v := range pod.Spec.Containers[0].Env {
-		if v.Name != "WORKSHOP_INGRESSES" {
-			continue
-		}
-		var list []portal.SessionIngress
-		if err := json.Unmarshal([]byte(v.Value), &list); err != nil {
-			t.Fatalf("WORKSHOP_INGRESSES %q: %v", v.Value, err)
-		}
-		for _, in := range list {
-			hosts[in.Name] = in.Host
-		}
+	for _, in := range list {
+		hosts[in.Name] = in.Host
 	}
 	if want := map[string]string{"web": "localhost", "open": "localhost", "svc": "web." + ns}; fmt.Sprint(hosts) != fmt.Sprint(want) {
 		t.Errorf("the pod's ingresses have hosts %v, want %v", hosts, want)
