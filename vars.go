@@ -68,7 +68,7 @@ var environmentVarNames = []string{
 }
 
 // SessionVarNames returns the names of the data variables of a session's objects and of
-// the Workshop's session.env, session.dashboards and ingress headers: those of
+// the Workshop's session.env, session.dashboards and ingresses' hosts and headers: those of
 // SessionVars and ServiceAccountVar, sorted.
 func SessionVarNames() []string {
 	names := []string{ServiceAccountVar}

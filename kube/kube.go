@@ -79,8 +79,9 @@ const (
 // DefaultDashboardPort is the port the dashboard listens on in its pod.
 const DefaultDashboardPort = 10080
 
-// secretVars go into the session's Secret rather than the pod's spec.
-var secretVars = map[string]bool{"SESSION_SECRET": true, "CONFIG_PASSWORD": true}
+// secretVars go into the session's Secret rather than the pod's spec. WORKSHOP_INGRESSES
+// holds the ingresses' headers, whose values may carry the session's passwords.
+var secretVars = map[string]bool{"SESSION_SECRET": true, "CONFIG_PASSWORD": true, "WORKSHOP_INGRESSES": true}
 
 // Config configures a Provisioner.
 type Config struct {

@@ -90,6 +90,9 @@ func provisionerFor(t *testing.T, env *kubetest.Env, portalName string, set port
 	return p
 }
 
+// testIngresses is the WORKSHOP_INGRESSES of request's sessions.
+const testIngresses = `[{"name":"web","port":8080,"protocol":"http","host":"localhost","authentication":"session","headers":[{"Name":"Authorization","Value":"Bearer pw"}]}]`
+
 func request(name string) portal.StartRequest {
 	return portal.StartRequest{
 		Session:     &portal.Session{Name: name, Secret: "secret-" + name},
@@ -98,6 +101,7 @@ func request(name string) portal.StartRequest {
 			{Name: "SESSION_NAME", Value: name},
 			{Name: "SESSION_SECRET", Value: "secret-" + name},
 			{Name: "PORTAL_URL", Value: "http://portal.test"},
+			{Name: "WORKSHOP_INGRESSES", Value: testIngresses},
 		},
 	}
 }
@@ -183,13 +187,17 @@ func TestNamespaceObjects(t *testing.T) {
 	if got := string(sec.Data["SESSION_SECRET"]); got != "secret-"+name {
 		t.Errorf("secret SESSION_SECRET = %q", got)
 	}
+	if got := string(sec.Data["WORKSHOP_INGRESSES"]); got != testIngresses {
+		t.Errorf("secret WORKSHOP_INGRESSES = %q, want %q", got, testIngresses)
+	}
 	pod, err := c.CoreV1().Pods(name).Get(ctx, kube.PodName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The ingresses' headers may carry passwords.
 	for _, v := range pod.Spec.Containers[0].Env {
-		if v.Name == "SESSION_SECRET" && v.Value != "" {
-			t.Errorf("the session secret is in the pod spec")
+		if (v.Name == "SESSION_SECRET" || v.Name == "WORKSHOP_INGRESSES") && (v.Value != "" || v.ValueFrom == nil || v.ValueFrom.SecretKeyRef == nil) {
+			t.Errorf("%s is in the pod spec, not taken from the Secret: %+v", v.Name, v)
 		}
 	}
 	if _, err := c.CoreV1().Services(name).Get(ctx, kube.ServiceName, metav1.GetOptions{}); err != nil {

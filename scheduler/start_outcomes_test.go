@@ -241,22 +241,24 @@ func TestStartRequestExpandsSessionEnv(t *testing.T) {
 	}
 }
 
-// A session's ingresses reach its dashboard as WORKSHOP_INGRESSES, their headers' values
-// expanded with the session's variables.
+// A session's ingresses reach its dashboard as WORKSHOP_INGRESSES, their hosts and their
+// headers' values expanded with the session's variables.
 func TestStartRequestIngresses(t *testing.T) {
 	h := newHarness(t, settings(entry("ws")), mock.Healthy)
 	sess := &portal.Session{Name: "lab-w01-s003", Number: 3, Secret: "sec"}
 	env := &portal.Environment{Name: "lab-w01", EnvironmentSettings: portal.EnvironmentSettings{Resource: "ws"},
 		Workshop: portal.Workshop{Ingresses: []portal.SessionIngress{{Name: "web", Port: 8080, Protocol: "http",
 			Host: "localhost", Authentication: portal.IngressAuthNone,
-			Headers: []portal.EnvVar{{Name: "X-Session", Value: "$(session_name)"}}}}}}
+			Headers: []portal.EnvVar{{Name: "X-Session", Value: "$(session_name)"}}},
+			{Name: "svc", Port: 80, Protocol: "http", Host: "web.$(session_namespace)", Authentication: portal.IngressAuthSession}}}}
 	var got string
 	for _, v := range h.s.startRequest(sess, env, "").Env {
 		if v.Name == "WORKSHOP_INGRESSES" {
 			got = v.Value
 		}
 	}
-	want := `[{"name":"web","port":8080,"protocol":"http","host":"localhost","authentication":"none","headers":[{"Name":"X-Session","Value":"lab-w01-s003"}]}]`
+	want := `[{"name":"web","port":8080,"protocol":"http","host":"localhost","authentication":"none","headers":[{"Name":"X-Session","Value":"lab-w01-s003"}]},` +
+		`{"name":"svc","port":80,"protocol":"http","host":"web.lab-w01-s003","authentication":"session"}]`
 	if got != want {
 		t.Errorf("WORKSHOP_INGRESSES = %s\nwant %s", got, want)
 	}

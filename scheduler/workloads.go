@@ -441,12 +441,13 @@ func (s *Scheduler) startRequest(sess *portal.Session, env *portal.Environment, 
 		SessionURL: sessionURL, Env: vars, Vars: sv}
 }
 
-// ingressesJSON is the WORKSHOP_INGRESSES of a session: its ingresses as JSON, the values
-// of their headers expanded with the session's variables.
+// ingressesJSON is the WORKSHOP_INGRESSES of a session: its ingresses as JSON, their hosts
+// and the values of their headers expanded with the session's variables.
 func ingressesJSON(list []portal.SessionIngress, sv map[string]string) string {
 	out := make([]portal.SessionIngress, len(list))
 	for i, in := range list {
 		out[i] = in
+		out[i].Host = portal.ExpandVars(in.Host, sv)
 		out[i].Headers = nil
 		for _, h := range in.Headers {
 			out[i].Headers = append(out[i].Headers, portal.EnvVar{Name: h.Name, Value: portal.ExpandVars(h.Value, sv)})

@@ -249,6 +249,18 @@ func TestKubernetesEndToEnd(t *testing.T) {
 // when the test ends.
 func kubePortal(t *testing.T, portalName, content string) (env *kubetest.Env, p *portalProc, pods *kubetest.Pods, addrs string) {
 	t.Helper()
+	config := strings.Replace(kubeE2EConfig, "PORTAL", portalName, 1)
+	if content == "" {
+		config = strings.Replace(config, "  workshop:\n    files:\n    - path: CONTENT\n", "", 1)
+	}
+	config = strings.Replace(config, "CONTENT", content, 1)
+	return kubePortalWith(t, portalName, config)
+}
+
+// kubePortalWith is kubePortal with the portal's configuration config, whose portal is
+// named portalName.
+func kubePortalWith(t *testing.T, portalName, config string) (env *kubetest.Env, p *portalProc, pods *kubetest.Pods, addrs string) {
+	t.Helper()
 	env = kubetest.Need(t)
 	c := env.Client.CoreV1()
 	addrs = t.TempDir()
@@ -268,11 +280,6 @@ func kubePortal(t *testing.T, portalName, content string) (env *kubetest.Env, p 
 			c.Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
 		}
 	})
-	config := strings.Replace(kubeE2EConfig, "PORTAL", portalName, 1)
-	if content == "" {
-		config = strings.Replace(config, "  workshop:\n    files:\n    - path: CONTENT\n", "", 1)
-	}
-	config = strings.Replace(config, "CONTENT", content, 1)
 	p = startPortalWith(t, privateDir(t), config, []string{"PORTAL_KUBE_TEST_ADDRESSES=" + addrs},
 		"--provisioner", "kubernetes", "--kubeconfig", env.Kubeconfig)
 	// Runs first among the cleanups: the cluster as the failure left it.
