@@ -50,6 +50,14 @@ type Dispatch interface {
 	// error, and the delivery is tried again at next or, when next is zero, marked failed.
 	// It returns ErrNotFound when the delivery is gone or claim no longer holds it.
 	FinishDelivery(ctx context.Context, id int64, claim, failure string, next time.Time) error
+	// RetryDelivery makes the given-up delivery id due at now again: no longer failed,
+	// NextAttempt now, its attempts kept (so a dispatcher that gives up after a number of
+	// attempts gives it up again at its next failure). It returns ErrNotFound when no
+	// given-up delivery has that id.
+	RetryDelivery(ctx context.Context, id int64, now time.Time) error
+	// PruneDeliveries removes the given-up deliveries added before before and returns how
+	// many it removed; deliveries still being tried are kept whatever their age.
+	PruneDeliveries(ctx context.Context, before time.Time) (int, error)
 	// FailedDeliveries lists the deliveries that failed at least once (retrying or given
 	// up), the most recently added first, up to limit.
 	FailedDeliveries(ctx context.Context, limit int) ([]*Delivery, error)

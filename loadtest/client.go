@@ -259,12 +259,15 @@ func (c *client) revoke(ctx context.Context, clientID, secret string) error {
 
 // catalogEnv is what the tool reads of a catalog entry.
 type catalogEnv struct {
-	Name      string `json:"name"`
-	State     string `json:"state"`
-	Capacity  int    `json:"capacity"`
-	Reserved  int    `json:"reserved"`
-	Allocated int    `json:"allocated"`
-	Available int    `json:"available"`
+	Name     string `json:"name"`
+	State    string `json:"state"`
+	Workshop struct {
+		Name string `json:"name"`
+	} `json:"workshop"`
+	Capacity  int `json:"capacity"`
+	Reserved  int `json:"reserved"`
+	Allocated int `json:"allocated"`
+	Available int `json:"available"`
 	Sessions  *[]struct {
 		Name string `json:"name"`
 		User string `json:"user"`

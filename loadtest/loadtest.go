@@ -105,6 +105,11 @@ type Config struct {
 	Capacity, Reserved int
 	// Keep leaves the spawned portal's data folder in place.
 	Keep bool
+	// NoWebhook runs the spawned portal without the tool's webhook receiver. With it (the
+	// default), the portal posts its analytics events, signed, to a receiver the tool
+	// runs, and the tool checks at the end that every delivery arrived, signed, none twice
+	// (webhook.go).
+	NoWebhook bool
 	// Metrics runs the spawned portal with metrics on (a token of its own), and checks at
 	// the end that /metrics and /openapi.json answer (operators.go).
 	Metrics bool
@@ -271,6 +276,9 @@ type run struct {
 	kube *kubeStack
 	// metricsToken is the spawned portal's --metrics-token ("" = metrics off).
 	metricsToken string
+	// hooks is the spawned portal's webhook (nil: none), served until stopHooks.
+	hooks     *receiver
+	stopHooks func()
 	// classBegan and classEnded mark a class start: its first request, and the moment
 	// its sessions are terminated.
 	classBegan, classEnded time.Time
@@ -301,6 +309,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer r.stopKube()
 	defer r.stopDatabase()
+	defer func() {
+		if r.stopHooks != nil {
+			r.stopHooks()
+		}
+	}()
 	if err := r.connect(ctx); err != nil {
 		r.stopPortal()
 		return nil, err
@@ -333,6 +346,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		for i, p := range r.others {
 			r.rep.figure(fmt.Sprintf("replica%d_peak_rss_mb", i+2), float64(peakRSSKB(p.pid()))/1024)
 		}
+	}
+	if r.hooks != nil {
+		r.checkWebhook(ctx)
 	}
 	if r.metricsToken != "" {
 		r.checkOperatorEndpoints(ctx)
@@ -431,6 +447,15 @@ func (r *run) connect(ctx context.Context) error {
 		// One after the other: the first brings the store's schema up to date, and its
 		// URL is the others' public URL.
 		config := PortalConfig(capacity, reserved, content, cfg.Editor, cfg.Username, cfg.Password, cfg.ClientID, cfg.ClientSecret)
+		if !cfg.NoWebhook {
+			r.hooks = newReceiver(randomHex(16))
+			url, stop, err := serveReceiver(r.hooks)
+			if err != nil {
+				return err
+			}
+			r.stopHooks = stop
+			config = withWebhook(config, url, r.hooks.secret)
+		}
 		var urls []string
 		for i := range cfg.Replicas {
 			args := args

@@ -36,6 +36,11 @@ func (r *run) checkOperatorEndpoints(ctx context.Context) {
 	requests := httpRequestCount(string(body))
 	r.rep.check("metrics scraped, the scenario's requests counted", err == nil && status == 200 && requests > 0,
 		"status %d, %.0f HTTP requests counted, err %v", status, requests, err)
+	if r.hooks != nil {
+		failed := metricValue(string(body), `portal_webhook_deliveries_total{outcome="failed"}`)
+		r.rep.check("webhook: no delivery attempt failed (none given up)", err == nil && status == 200 && failed == 0,
+			"%.0f failed attempts counted", failed)
+	}
 	status, body, err = get("/openapi.json", "")
 	var doc struct {
 		OpenAPI string         `json:"openapi"`
@@ -66,4 +71,17 @@ func httpRequestCount(text string) float64 {
 		}
 	}
 	return sum
+}
+
+// metricValue returns the value of the sample named exactly series (name and labels) in a
+// Prometheus text exposition, or -1 when there is none.
+func metricValue(text, series string) float64 {
+	for line := range strings.Lines(text) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), series+" "); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				return f
+			}
+		}
+	}
+	return -1
 }

@@ -48,6 +48,7 @@ func StoreSuite(t *testing.T, open func(t *testing.T) portal.Store, reopen func(
 		{"CancelledContext", testCancelledContext},
 		{"OutboxAdd", testOutboxAdd},
 		{"OutboxClaims", testOutboxClaims},
+		{"OutboxRetryPrune", testOutboxRetryPrune},
 		{"OutboxClaimConcurrent", testOutboxClaimConcurrent},
 	}
 	for _, tc := range tests {

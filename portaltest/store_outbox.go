@@ -132,6 +132,60 @@ func testOutboxClaims(t *testing.T, s portal.Store) {
 	}
 }
 
+// testOutboxRetryPrune: a given-up delivery retried is due again at once, first of its URL,
+// with its attempts kept; only given-up deliveries can be retried; pruning removes the
+// given-up deliveries added before the cut, and none being tried.
+func testOutboxRetryPrune(t *testing.T, s portal.Store) {
+	ob := outboxOf(t, s)
+	ctx := t.Context()
+	ds := storeAddDeliveries(t, s, []string{"A", "B"}, "http://a")
+	late := storeAddDeliveries(t, s, []string{"C"}, "http://b")[0]
+	claimed := func(now time.Time) []int64 {
+		t.Helper()
+		got, err := ob.ClaimDeliveries(ctx, "c", now, now.Add(time.Second), 10)
+		storeWant(t, "ClaimDeliveries", err, nil)
+		return deliveryIDs(got)
+	}
+	storeWant(t, "RetryDelivery of one not given up", ob.RetryDelivery(ctx, ds[0].ID, st0), portal.ErrNotFound)
+	claimed(st0)
+	storeWant(t, "FinishDelivery given up", ob.FinishDelivery(ctx, ds[0].ID, "c", "status 502", time.Time{}), nil)
+	storeWant(t, "FinishDelivery retrying", ob.FinishDelivery(ctx, late.ID, "c", "status 500", st0.Add(time.Hour)), nil)
+
+	t1 := st0.Add(time.Minute)
+	storeWant(t, "RetryDelivery", ob.RetryDelivery(ctx, ds[0].ID, t1), nil)
+	storeWant(t, "RetryDelivery twice", ob.RetryDelivery(ctx, ds[0].ID, t1), portal.ErrNotFound)
+	storeWant(t, "RetryDelivery of none", ob.RetryDelivery(ctx, 1<<40, t1), portal.ErrNotFound)
+	if diff := cmp.Diff([]int64{ds[0].ID}, claimed(t1)); diff != "" {
+		t.Fatalf("claims after the retry (-want +got):\n%s", diff)
+	}
+	failed, err := ob.FailedDeliveries(ctx, 10)
+	storeWant(t, "FailedDeliveries", err, nil)
+	if len(failed) != 2 || failed[1].ID != ds[0].ID || failed[1].Failed || failed[1].Attempts != 1 || !failed[1].NextAttempt.Equal(t1) {
+		t.Fatalf("FailedDeliveries after the retry: %+v", failed)
+	}
+	storeWant(t, "FinishDelivery given up again", ob.FinishDelivery(ctx, ds[0].ID, "c", "status 502", time.Time{}), nil)
+
+	// A (given up) and C (retrying) were added at st0; B is still due.
+	n, err := ob.PruneDeliveries(ctx, st0)
+	storeWant(t, "PruneDeliveries at the creation time", err, nil)
+	if n != 0 {
+		t.Fatalf("pruned %d deliveries added at the cut", n)
+	}
+	n, err = ob.PruneDeliveries(ctx, st0.Add(time.Nanosecond))
+	storeWant(t, "PruneDeliveries", err, nil)
+	if n != 1 {
+		t.Fatalf("pruned %d deliveries, want the given-up one", n)
+	}
+	failed, err = ob.FailedDeliveries(ctx, 10)
+	storeWant(t, "FailedDeliveries", err, nil)
+	if diff := cmp.Diff([]int64{late.ID}, deliveryIDs(failed)); diff != "" {
+		t.Fatalf("failed deliveries after pruning (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int64{ds[1].ID}, claimed(t1.Add(time.Minute))); diff != "" {
+		t.Fatalf("claims after pruning (-want +got):\n%s", diff)
+	}
+}
+
 // testOutboxClaimConcurrent: claimers racing for deliveries to many URLs never get one
 // delivery twice.
 func testOutboxClaimConcurrent(t *testing.T, s portal.Store) {

@@ -110,6 +110,35 @@ failed = ?, claim = '', claim_until = 0 WHERE id = ? AND claim = ?`, failure, na
 	return nil
 }
 
+// RetryDelivery implements portal.Dispatch.
+func (db *DB) RetryDelivery(ctx context.Context, id int64, now time.Time) error {
+	err := db.Update(ctx, func(ptx portal.Tx) error {
+		return changedOne(ptx.(*tx).exec(`UPDATE deliveries SET failed = ?, next_attempt = ? WHERE id = ? AND failed = ?`,
+			false, now.UnixNano(), id, true))
+	})
+	if err != nil {
+		return fmt.Errorf("retry delivery %d: %w", id, err)
+	}
+	return nil
+}
+
+// PruneDeliveries implements portal.Dispatch.
+func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := db.Update(ctx, func(ptx portal.Tx) error {
+		res, err := ptx.(*tx).exec(`DELETE FROM deliveries WHERE failed = ? AND created < ?`, true, before.UnixNano())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune given-up deliveries: %w", err)
+	}
+	return int(n), nil
+}
+
 // FailedDeliveries implements portal.Dispatch.
 func (db *DB) FailedDeliveries(ctx context.Context, limit int) ([]*portal.Delivery, error) {
 	var out []*portal.Delivery

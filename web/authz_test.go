@@ -178,6 +178,8 @@ var authzTable = []authzRoute{
 		want: want{forbid, ok, forbid, forbid, found, found, found}},
 	{pattern: "/admin/webhooks/", method: "GET", target: "/admin/webhooks/",
 		want: want{forbid, ok, forbid, forbid, found, found, found}},
+	{pattern: "/admin/webhooks/", method: "POST", target: "/admin/webhooks/", form: url.Values{"retry": {"1"}},
+		want: want{forbid, notFound, forbid, forbid, found, found, found}},
 	{pattern: "/admin/confirm/", method: "GET", target: "/admin/confirm/?action=terminate&target={session}",
 		want: want{forbid, ok, forbid, forbid, found, found, found}},
 	{pattern: "/admin/action/", method: "GET", target: "/admin/action/",

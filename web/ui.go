@@ -422,7 +422,7 @@ func (s *Server) uiRoutes() {
 	s.handle("/admin/", s.adminForm(s.handleAdmin, nil))
 	s.handle("/admin/sessions/", s.adminForm(s.handleAdminSessions, nil))
 	s.handle("/admin/users/", s.adminForm(s.handleAdminUsers, nil))
-	s.handle("/admin/webhooks/", s.adminForm(s.handleAdminWebhooks, nil))
+	s.handle("/admin/webhooks/", s.adminForm(s.handleAdminWebhooks, s.handleAdminWebhookRetry))
 	s.handle("/admin/confirm/", s.adminForm(s.handleAdminConfirm, nil))
 	s.handle("/admin/action/", s.adminForm(func(w http.ResponseWriter, r *http.Request, _ *portal.User) {
 		redirect(w, r, "/admin/")

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +63,65 @@ func TestAdminWebhooksListsFailedDeliveries(t *testing.T) {
 	}
 	if !strings.Contains(body, `id="delivery-`) || strings.Index(body, "ev-given-up") > strings.Index(body, "ev-retrying") {
 		t.Error("the most recent delivery is not first")
+	}
+}
+
+// "Retry now" on the webhooks page, a form with the admin's CSRF token, makes a given-up
+// delivery due again at once, keeping its attempts; it refuses a delivery not given up,
+// and a form without the token.
+func TestAdminWebhooksRetryGivenUp(t *testing.T) {
+	h := newHarness(t, nil)
+	ob := h.store.(portal.Dispatch)
+	ds := []*portal.Delivery{
+		{Event: "ev-given-up", Name: "Session/Deleted", URL: "https://hooks.test/b", Body: []byte("{}"), Created: t0},
+		{Event: "ev-retrying", Name: "Session/Started", URL: "https://hooks.test/a", Body: []byte("{}"), Created: t0},
+	}
+	if err := h.store.Update(h.ctx, func(tx portal.Tx) error { return tx.(portal.Outbox).AddDeliveries(ds) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ob.ClaimDeliveries(h.ctx, "c", t0, t0.Add(time.Minute), 10); err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(time.Hour)
+	if err := ob.FinishDelivery(h.ctx, ds[0].ID, "c", "connection refused", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.FinishDelivery(h.ctx, ds[1].ID, "c", "answered 500", later); err != nil {
+		t.Fatal(err)
+	}
+	admin := h.browser()
+	location(t, admin.login(h.creds.AdminUsername, h.creds.AdminPassword), "/")
+	body := admin.do("GET", "/admin/webhooks/", nil).Body.String()
+	if !strings.Contains(body, fmt.Sprintf(`id="retry-%d"`, ds[0].ID)) {
+		t.Fatal("no Retry now button for the given-up delivery")
+	}
+	if strings.Contains(body, fmt.Sprintf(`id="retry-%d"`, ds[1].ID)) {
+		t.Error("a Retry now button for a delivery still being retried")
+	}
+
+	retry := func(id int64) url.Values { return url.Values{"retry": {fmt.Sprint(id)}} }
+	w := admin.do("POST", "/admin/webhooks/", retry(ds[0].ID))
+	mustStatus(t, w, http.StatusForbidden)
+	if f, _ := ob.FailedDeliveries(h.ctx, 10); len(f) != 2 || !f[1].Failed {
+		t.Fatalf("a form without its CSRF token retried: %+v", f)
+	}
+
+	location(t, admin.post("/admin/webhooks/", "/admin/webhooks/", retry(ds[0].ID)), fmt.Sprintf("/admin/webhooks/?retried=%d", ds[0].ID))
+	got, err := ob.ClaimDeliveries(h.ctx, "c2", h.clock.Now(), h.clock.Now().Add(time.Minute), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != ds[0].ID || got[0].Attempts != 1 || got[0].Failed {
+		t.Fatalf("due after the retry: %+v", got)
+	}
+	if !strings.Contains(admin.do("GET", fmt.Sprintf("/admin/webhooks/?retried=%d", ds[0].ID), nil).Body.String(), `id="retried"`) {
+		t.Error("the page does not say the delivery is being retried")
+	}
+	for _, id := range []int64{ds[0].ID, ds[1].ID, 1 << 40} {
+		w := admin.post("/admin/webhooks/", "/admin/webhooks/", retry(id))
+		mustStatus(t, w, http.StatusNotFound)
+		if !strings.Contains(w.Body.String(), "no such given-up delivery") {
+			t.Errorf("retry %d: %s", id, w.Body)
+		}
 	}
 }

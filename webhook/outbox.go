@@ -94,7 +94,18 @@ type DispatcherConfig struct {
 	Batch int
 	// Poll is how often Run looks for due deliveries when not woken (default 1 s).
 	Poll time.Duration
+	// Keep is how long a given-up delivery stays in the outbox (and on the admin page)
+	// from when it was added (default KeepGivenUp). Passes remove older ones at most once
+	// per PruneEvery.
+	Keep time.Duration
 }
+
+// KeepGivenUp is how long given-up deliveries are kept by default, and PruneEvery how
+// often a dispatcher removes those older.
+const (
+	KeepGivenUp = 7 * 24 * time.Hour
+	PruneEvery  = time.Hour
+)
 
 var _ portal.EventSink = (*Dispatcher)(nil)
 
@@ -107,6 +118,9 @@ type Dispatcher struct {
 	cfg   DispatcherConfig
 	claim string
 	wake  chan struct{}
+
+	mu        sync.Mutex
+	nextPrune time.Time // when a pass next removes old given-up deliveries
 }
 
 // NewDispatcher returns a Dispatcher; Run starts it.
@@ -126,6 +140,7 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	cfg.Claim = cmpOr(cfg.Claim, time.Minute)
 	cfg.Batch = cmpOr(cfg.Batch, 16)
 	cfg.Poll = cmpOr(cfg.Poll, time.Second)
+	cfg.Keep = cmpOr(cfg.Keep, KeepGivenUp)
 	return &Dispatcher{cfg: cfg, claim: rand.Text(), wake: make(chan struct{}, 1)}
 }
 
@@ -171,11 +186,13 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-// Pass claims the deliveries due now, posts them (at most one per URL, so they go at
-// once), and records each outcome. It returns how many it claimed. The posts finish even
-// when ctx ends meanwhile.
+// Pass removes the given-up deliveries older than Keep when PruneEvery has passed since
+// it last did, claims the deliveries due now, posts them (at most one per URL, so they go
+// at once), and records each outcome. It returns how many it claimed. The posts finish
+// even when ctx ends meanwhile.
 func (d *Dispatcher) Pass(ctx context.Context) (int, error) {
 	now := d.cfg.Clock()
+	d.prune(ctx, now)
 	ds, err := d.cfg.Store.ClaimDeliveries(ctx, d.claim, now, now.Add(d.cfg.Claim), d.cfg.Batch)
 	if err != nil {
 		return 0, err
@@ -193,6 +210,33 @@ func (d *Dispatcher) Pass(ctx context.Context) (int, error) {
 		}
 	}
 	return len(ds), nil
+}
+
+// prune removes the given-up deliveries added more than Keep before now, unless it did
+// less than PruneEvery ago. A failure is logged, and tried again at the next pass.
+func (d *Dispatcher) prune(ctx context.Context, now time.Time) {
+	d.mu.Lock()
+	due := !now.Before(d.nextPrune)
+	if due {
+		d.nextPrune = now.Add(PruneEvery)
+	}
+	d.mu.Unlock()
+	if !due {
+		return
+	}
+	cut := now.Add(-d.cfg.Keep)
+	n, err := d.cfg.Store.PruneDeliveries(ctx, cut)
+	switch {
+	case err != nil:
+		d.mu.Lock()
+		d.nextPrune = time.Time{}
+		d.mu.Unlock()
+		if ctx.Err() == nil {
+			d.cfg.Logger.Warn("remove old given-up webhook deliveries", "err", err)
+		}
+	case n > 0:
+		d.cfg.Logger.Info("removed old given-up webhook deliveries", "count", n, "added_before", cut)
+	}
 }
 
 // deliver posts one delivery and records the outcome.

@@ -261,6 +261,38 @@ func TestDispatcherGivesUpAndKeepsOrder(t *testing.T) {
 	}
 }
 
+// A given-up delivery stays for KeepGivenUp after it was added, and is removed by the
+// first pass a PruneEvery after the one that last pruned.
+func TestDispatcherPrunesGivenUpDeliveries(t *testing.T) {
+	db := openSQLite(t)
+	srv := httptest.NewServer(&receiver{fail: func(int, received) int { return 500 }})
+	defer srv.Close()
+	clock := &fakeClock{now: t0}
+	d := NewDispatcher(DispatcherConfig{Store: db, Clock: clock.Now, Attempts: 1})
+	addEvents(t, db, Outbox{URL: srv.URL}, "", "Session/A") // added at t0
+	pass(t, d, 1)                                           // given up
+	kept := func(when string, want int) {
+		t.Helper()
+		f, err := db.FailedDeliveries(t.Context(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f) != want {
+			t.Fatalf("%s: %d given-up deliveries kept, want %d", when, len(f), want)
+		}
+	}
+	kept("after giving up", 1)
+	clock.Set(t0.Add(KeepGivenUp))
+	pass(t, d, 0)
+	kept("at its age limit", 1)
+	clock.Set(t0.Add(KeepGivenUp + PruneEvery - time.Nanosecond))
+	pass(t, d, 0)
+	kept("past its age limit, within PruneEvery of the last pruning", 1)
+	clock.Set(t0.Add(KeepGivenUp + PruneEvery))
+	pass(t, d, 0)
+	kept("past its age limit, PruneEvery after the last pruning", 0)
+}
+
 // verify is how a receiver checks SignatureHeader, as the README describes it.
 func verify(secret, header string, body []byte) (time.Time, bool) {
 	var ts, sig string

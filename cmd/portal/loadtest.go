@@ -48,6 +48,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&c.Capacity, "capacity", 0, "with --spawn: the workshop's capacity (default: per scenario)")
 	fs.IntVar(&c.Reserved, "reserved", -1, "with --spawn: the workshop's reserved sessions (default: class-start = users, else 0; 1 for catalog and proxy)")
 	fs.BoolVar(&c.Keep, "keep", false, "with --spawn: keep the temporary data folder")
+	webhook := fs.Bool("webhook", true, "with --spawn: give the portal a signed analytics webhook served by the tool, and check at the end that every delivery arrived, signed, none twice (figures: events by name, delivery lag p50/p99); --webhook=false: none")
 	fs.BoolVar(&c.Metrics, "metrics", false, "with --spawn: run the portal with Prometheus metrics on, and check at the end that /metrics counted the scenario's requests and /openapi.json answers")
 	fs.StringVar(&c.Layout, "layout", "", "with --spawn: the workshop's content: classic (the dashboard's built-in sample, the default) or hugo (the tool's sample of the Hugo layout: 13 pages, built by the hugo program in the sessions' dashboards)")
 	fs.StringVar(&c.Content, "content", "", "with --spawn: a folder of workshop content (either layout) for the workshop, instead of --layout")
@@ -63,6 +64,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("loadtest: unexpected argument %q", fs.Arg(0))
 	}
 	c.Terminals = *terminals
+	c.NoWebhook = !*webhook
 	if c.Terminals == 0 {
 		c.Terminals = -1 // Config's zero is the default
 	}

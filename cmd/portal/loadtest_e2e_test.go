@@ -101,7 +101,9 @@ func TestLoadtestSpawnedEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("proxy", func(t *testing.T) {
-		rep := run(t, "--scenario", "proxy", "--duration", "400ms", "--concurrency", "2")
+		// With metrics, so that the webhook check also reads the failed attempts.
+		rep := run(t, "--scenario", "proxy", "--duration", "400ms", "--concurrency", "2", "--metrics")
+		checkWebhookRan(t, rep)
 		if rep.Baseline == nil || rep.Baseline.Name != "bare-proxy" || rep.Ratio <= 0 || rep.P99Ratio <= 0 ||
 			rep.Figures["landing_throughput_ratio"] <= 0 || rep.Op("bare-proxy-landing") == nil {
 			t.Fatalf("report = %+v", rep)
@@ -179,6 +181,32 @@ func TestLoadtestEditorEndToEnd(t *testing.T) {
 	if f["live_sessions"] != 3 || f["idle_sessions"] != 3 || f["idle_session_pss_mb_avg"] <= 0 || f["terminals_open"] != 3 ||
 		f["session_pss_mb_avg"] <= 0 {
 		t.Errorf("figures = %v", f)
+	}
+}
+
+// checkWebhookRan fails unless the report has the tool's webhook checks, passed, and its
+// figures: the proxy scenario's reserved session and the marker's were created.
+func checkWebhookRan(t *testing.T, rep *loadtest.Report) {
+	t.Helper()
+	want := []string{"webhook: every delivery arrived", "webhook: signatures verify", "webhook: no event twice",
+		"webhook: no delivery attempt failed (none given up)"}
+	for _, name := range want {
+		found := false
+		for _, c := range rep.Checks {
+			if c.Name == name {
+				found = true
+				if !c.OK {
+					t.Errorf("check %q failed: %s", name, c.Detail)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no check %q in %+v", name, rep.Checks)
+		}
+	}
+	f := rep.Figures
+	if f["webhook_events_Session/Created"] < 2 || f["webhook_events_Session/Pending"] < 1 || f["webhook_lag_p99_ms"] < f["webhook_lag_p50_ms"] {
+		t.Errorf("webhook figures: %v", f)
 	}
 }
 

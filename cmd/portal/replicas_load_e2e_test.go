@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"portal/internal/pgtest"
+	"portal/webhook"
 )
 
 // replicasLoadConfig is the portal of TestReplicasUnderLoad: a workshop with a capacity
@@ -42,6 +43,7 @@ spec:
   analytics:
     webhook:
       url: %s
+      secret: %s
   workshops:
   - name: lab-load
     capacity: 120
@@ -77,42 +79,87 @@ const (
 	passBound     = 5 * time.Second
 )
 
-// hookCounter is an analytics webhook receiver that counts the events by name.
+// hookCounter is an analytics webhook receiver that keeps, for each event id, the
+// event's name and session and how many times it arrived, and counts the posts whose
+// signature does not verify with outboxSecret.
 type hookCounter struct {
 	*httptest.Server
 	mu     sync.Mutex
-	counts map[string]int
+	events map[string]*hookEvent
+	badSig int
+}
+
+type hookEvent struct {
+	name, session string
+	received      int
 }
 
 func newHookCounter(t *testing.T) *hookCounter {
-	h := &hookCounter{counts: map[string]int{}}
+	h := &hookCounter{events: map[string]*hookEvent{}}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
-			Event struct{ Name string } `json:"event"`
+			Event struct{ Name, Session string } `json:"event"`
 		}
 		b, _ := io.ReadAll(r.Body)
 		json.Unmarshal(b, &body)
+		id := r.Header.Get(webhook.EventHeader)
+		sig := r.Header.Get(webhook.SignatureHeader)
 		h.mu.Lock()
-		h.counts[body.Event.Name]++
-		h.mu.Unlock()
+		defer h.mu.Unlock()
+		if sig == "" || sig != webhook.Sign(outboxSecret, signedAt(sig), b) {
+			h.badSig++
+		}
+		e := h.events[id]
+		if e == nil {
+			e = &hookEvent{name: body.Event.Name, session: body.Event.Session}
+			h.events[id] = e
+		}
+		e.received++
 	}))
 	t.Cleanup(h.Close)
 	return h
 }
 
+// String lists the events received by name, with the posts counted.
 func (h *hookCounter) String() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	names := make([]string, 0, len(h.counts))
-	for n := range h.counts {
+	return hooksByName(h.events)
+}
+
+func hooksByName(events map[string]*hookEvent) string {
+	counts := map[string]int{}
+	for _, e := range events {
+		counts[e.name] += e.received
+	}
+	names := make([]string, 0, len(counts))
+	for n := range counts {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	var b strings.Builder
 	for _, n := range names {
-		fmt.Fprintf(&b, " %s=%d", n, h.counts[n])
+		fmt.Fprintf(&b, " %s=%d", n, counts[n])
 	}
 	return b.String()
+}
+
+// claimedDeliveries returns the event ids of the deliveries whose claim holds at now.
+func claimedDeliveries(db *sql.DB, now time.Time) (map[string]bool, error) {
+	rows, err := db.Query(`SELECT event FROM deliveries WHERE claim <> '' AND claim_until > $1`, now.UnixNano())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids[id] = true
+	}
+	return ids, rows.Err()
 }
 
 // probe is a short session whose end the test times: one never activated (its
@@ -194,12 +241,13 @@ type outcome struct {
 // environment's counts on the REST API equal to the rows. Another replica takes the lease
 // (time printed), and short sessions whose activation window or expiry ends around the
 // holder's death still end, each within takeoverBound+passBound of its deadline
-// (lateness printed). The analytics webhook's events are counted and printed, not checked.
+// (lateness printed). The analytics webhook loses no event and gets none twice but those
+// the killed replica had claimed (checkHooksAfterKill).
 func TestReplicasUnderLoad(t *testing.T) {
 	dsn := pgtest.Need(t)
 	hooks := newHookCounter(t)
 	dir := t.TempDir()
-	config := fmt.Sprintf(replicasLoadConfig, hooks.URL)
+	config := fmt.Sprintf(replicasLoadConfig, hooks.URL, outboxSecret)
 	began := time.Now()
 	var ps []*portalProc
 	for i := range 3 {
@@ -280,6 +328,8 @@ func TestReplicasUnderLoad(t *testing.T) {
 	// within a minute.
 	var killed time.Time
 	var takeover time.Duration
+	var claimedAtKill map[string]bool
+	var claimsErr error
 	next := -1
 	tookOver := make(chan struct{})
 	go func() {
@@ -287,6 +337,9 @@ func TestReplicasUnderLoad(t *testing.T) {
 		for answered.Load() < 300 {
 			time.Sleep(5 * time.Millisecond)
 		}
+		// Stopped first, the holder claims nothing more while the claims are read.
+		ps[holder].cmd.Process.Signal(syscall.SIGSTOP)
+		claimedAtKill, claimsErr = claimedDeliveries(db, time.Now())
 		killed = time.Now()
 		ps[holder].cmd.Process.Signal(syscall.SIGKILL)
 		for time.Since(killed) < time.Minute {
@@ -329,6 +382,9 @@ func TestReplicasUnderLoad(t *testing.T) {
 	elapsed := time.Since(rush)
 	<-tookOver
 	ps[holder].cmd.Wait()
+	if claimsErr != nil {
+		t.Fatalf("read the claimed deliveries at the kill: %v", claimsErr)
+	}
 
 	// The takeover: another replica holds the lease.
 	if next < 0 || takeover > takeoverBound+passBound {
@@ -436,5 +492,90 @@ func TestReplicasUnderLoad(t *testing.T) {
 			t.Errorf("%s (%s) ended %v after its deadline %v", p.name, p.kind, late, p.deadline)
 		}
 	}
-	t.Logf("webhook events:%s (counted, not checked)", hooks)
+	checkHooksAfterKill(t, db, hooks, claimedAtKill)
+}
+
+// checkHooksAfterKill checks the webhook of TestReplicasUnderLoad once the load is over:
+// the outbox drains with nothing given up; every session in the store reached the
+// receiver as Session/Created, and as Session/Pending when it was requested (it has an
+// owner); every post is signed; and an event arrives twice only when the killed replica
+// may have posted it without recording it, that is when its delivery was claimed at
+// the kill (claimed).
+func checkHooksAfterKill(t *testing.T, db *sql.DB, hooks *hookCounter, claimed map[string]bool) {
+	t.Helper()
+	// The sessions are read first: their events were committed to the outbox with them,
+	// so an empty outbox afterwards means they were all posted.
+	type session struct{ name, owner string }
+	var sessions []session
+	rows, err := db.QueryContext(t.Context(), `SELECT name, owner FROM sessions`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s session
+		if err := rows.Scan(&s.name, &s.owner); err != nil {
+			t.Fatal(err)
+		}
+		sessions = append(sessions, s)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A delivery the killed replica had claimed holds its URL back until the claim
+	// expires (a minute).
+	var pending, failed int
+	eventually(t, 3*time.Minute, "the outbox to drain", func() bool {
+		err := db.QueryRowContext(t.Context(), `SELECT count(*), count(*) FILTER (WHERE failed) FROM deliveries`).Scan(&pending, &failed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pending == 0 || pending == failed
+	})
+	if failed > 0 {
+		t.Errorf("%d webhook deliveries given up", failed)
+	}
+	hooks.mu.Lock()
+	defer hooks.mu.Unlock()
+	got := map[string]map[string]bool{}
+	var twice []string
+	posts := 0
+	for id, e := range hooks.events {
+		posts += e.received
+		if got[e.session] == nil {
+			got[e.session] = map[string]bool{}
+		}
+		got[e.session][e.name] = true
+		if e.received > 1 {
+			twice = append(twice, fmt.Sprintf("%s (%s of %s, %d times, claimed at the kill: %v)", id, e.name, e.session, e.received, claimed[id]))
+			if !claimed[id] {
+				t.Errorf("event %s (%s of %s) arrived %d times; its delivery was not claimed at the kill", id, e.name, e.session, e.received)
+			}
+		}
+	}
+	sort.Strings(twice)
+	t.Logf("webhook: %d posts of %d events, %d sessions in the store, %d deliveries claimed at the kill, %d events received twice %v; by name:%s",
+		posts, len(hooks.events), len(sessions), len(claimed), len(twice), twice, hooksByName(hooks.events))
+	if len(twice) > len(claimed) {
+		t.Errorf("%d events received more than once, %d deliveries claimed at the kill", len(twice), len(claimed))
+	}
+	if hooks.badSig > 0 {
+		t.Errorf("%d of %d webhook posts without a valid signature", hooks.badSig, posts)
+	}
+	missing := 0
+	for _, s := range sessions {
+		want := []string{"Session/Created"}
+		if s.owner != "" {
+			want = append(want, "Session/Pending")
+		}
+		for _, name := range want {
+			if !got[s.name][name] {
+				if missing++; missing <= 10 {
+					t.Errorf("session %s (owner %q): no %s at the webhook", s.name, s.owner, name)
+				}
+			}
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d session events missing at the webhook", missing)
+	}
 }
