@@ -152,6 +152,18 @@ func TestWorkshopServeReloadsInstructions(t *testing.T) {
 	s.waitLine(t, 30*time.Second, func(l string) bool { return strings.Contains(l, "changed: the instructions are shown again") })
 	s.waitLine(t, 30*time.Second, func(l string) bool { return strings.HasPrefix(l, "lint: 0 errors") })
 
+	def := filepath.Join(dir, "resources", "workshop.yaml")
+	yml, err := os.ReadFile(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(def, append(yml, "# changed\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLine(t, 30*time.Second, func(l string) bool {
+		return strings.Contains(l, "resources changed: stop (Ctrl-C) and start `portal workshop serve` again")
+	})
+
 	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
