@@ -94,19 +94,33 @@ func (s *authorServe) waitLine(t *testing.T, timeout time.Duration, match func(s
 	}
 }
 
-// `portal workshop serve` on a workshop of the Hugo layout: it lints the workshop, prints a
+// `portal workshop serve` on a workshop of either layout: it lints the workshop, prints a
 // URL that logs the author into the session's dashboard, and when a page's file changes
 // the open dashboard shows the new text without being reloaded (the page's own state
-// survives) and the lint runs again. When it stops, the author's session stops with it.
+// survives) and the lint runs again; a change under resources/ is said to need a restart.
+// When it stops, the author's session stops with it.
 func TestWorkshopServeReloadsInstructions(t *testing.T) {
 	requireAssets(t)
-	if _, err := exec.LookPath("hugo"); err != nil {
-		browsertest.Missing(t, "hugo", err)
+	for _, tc := range []struct{ layout, src, page string }{
+		{"hugo", "testdata/hugo-workshop", "welcome.md"},
+		{"classic", "testdata/classic-workshop", "01-welcome.md"},
+	} {
+		t.Run(tc.layout, func(t *testing.T) {
+			if _, err := exec.LookPath("hugo"); err != nil && tc.layout == "hugo" {
+				browsertest.Missing(t, "hugo", err)
+			}
+			dir := filepath.Join(t.TempDir(), "lab")
+			if err := os.CopyFS(dir, os.DirFS(tc.src)); err != nil {
+				t.Fatal(err)
+			}
+			checkAuthorServe(t, dir, filepath.Join(dir, "workshop", "content", tc.page))
+		})
 	}
-	dir := filepath.Join(t.TempDir(), "lab")
-	if err := os.CopyFS(dir, os.DirFS("testdata/hugo-workshop")); err != nil {
-		t.Fatal(err)
-	}
+}
+
+// checkAuthorServe runs `portal workshop serve` on dir and changes page, the file of its
+// first page.
+func checkAuthorServe(t *testing.T, dir, page string) {
 	s := startAuthorServe(t, dir)
 	u, err := url.Parse(s.url)
 	if err != nil {
@@ -129,12 +143,11 @@ func TestWorkshopServeReloadsInstructions(t *testing.T) {
 	sessionPage := p.url + strings.TrimSuffix(u.Path, "activate/")
 	pg.RunTimeout(60*time.Second,
 		chromedp.Navigate(freshFrame(t, pg, p, sessionPage)),
-		poll(`(function(){var e=document.querySelector(".page-title");return !!e && e.textContent === "Welcome"})()`),
+		bodyHas("Say hello in the first terminal"),
 		chromedp.Evaluate(`window.notReloaded = true`, nil),
 		// The stream is open before the file changes.
 		poll(`document.body.getAttribute("data-author") === "true"`),
 	)
-	page := filepath.Join(dir, "workshop", "content", "welcome.md")
 	src, err := os.ReadFile(page)
 	if err != nil {
 		t.Fatal(err)
