@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -182,6 +183,10 @@ func checkAuthorServe(t *testing.T, dir, page string) {
 	}
 	if err := s.cmd.Wait(); err != nil {
 		t.Fatalf("portal workshop serve after Ctrl-C: %v", err)
+	}
+	// The author's dashboard builds for itself: the environment's build would go unused.
+	if _, err := os.Stat(filepath.Join(s.dataDir, "sessions", ".hugo-builds")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an environment's Hugo build was made for the author's session (%v)", err)
 	}
 	if left := sessionProcs(s.dataDir); len(left) > 0 {
 		t.Fatalf("the author's session still runs after portal workshop serve stopped: %v", left)
