@@ -83,8 +83,11 @@ func workshopServe(ctx context.Context, args []string, stdout, stderr io.Writer)
 		defer os.RemoveAll(tmp)
 		*dataDir = tmp
 	}
-	c, err := parseServe([]string{"--addr", *addr, "--data-dir", *dataDir, "--shared-dashboards=false",
-		"--allow-unsandboxed=" + fmt.Sprint(*allow)}, stderr)
+	// The embedded defaults whatever the environment says for `portal serve`: SQLite in
+	// the data folder, local sessions, a dashboard of their own (author mode is one
+	// session's).
+	c, err := parseServe([]string{"--addr", *addr, "--data-dir", *dataDir, "--database=", "--provisioner=local",
+		"--url=", "--config=", "--shared-dashboards=false", "--allow-unsandboxed=" + fmt.Sprint(*allow)}, stderr)
 	if err != nil {
 		return err
 	}
