@@ -255,7 +255,7 @@ func openBrowser(u string, stderr io.Writer) {
 		return
 	}
 	go func() {
-		if err := cmd.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		if err := cmd.Wait(); err != nil {
 			fmt.Fprintf(stderr, "portal: --open: xdg-open: %v\n", err)
 		}
 	}()
