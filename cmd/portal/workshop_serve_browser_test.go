@@ -26,7 +26,8 @@ type authorServe struct {
 	url     string      // the author's session URL it printed
 }
 
-// startAuthorServe runs `portal workshop serve` on dir and waits for the session URL.
+// startAuthorServe runs `portal workshop serve --open` on dir and waits for the session
+// URL, which it checks was handed to xdg-open.
 func startAuthorServe(t *testing.T, dir string) *authorServe {
 	t.Helper()
 	dataDir := t.TempDir()
@@ -36,11 +37,18 @@ func startAuthorServe(t *testing.T, dir string) *authorServe {
 	openAbove(t, dataDir)
 	openAbove(t, filepath.Join(dir, "workshop"))
 	stopSessionsAtEnd(t, dataDir)
-	args := []string{"workshop", "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, dir}
+	args := []string{"workshop", "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--open", dir}
 	if _, err := exec.LookPath("bwrap"); err != nil {
 		args = append(args, "--allow-unsandboxed")
 	}
+	// --open runs xdg-open from PATH: this one notes the URL it was given.
+	bin := t.TempDir()
+	opened := filepath.Join(bin, "opened")
+	if err := os.WriteFile(filepath.Join(bin, "xdg-open"), []byte("#!/bin/sh\necho \"$1\" > "+opened+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	s := &authorServe{cmd: exec.Command(binary, args...), dataDir: dataDir, lines: make(chan string, 100)}
+	s.cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +78,10 @@ func startAuthorServe(t *testing.T, dir string) *authorServe {
 	}()
 	s.url = s.waitLine(t, 60*time.Second, func(l string) bool { return strings.HasPrefix(l, "  http://") })
 	s.url = strings.TrimSpace(s.url)
+	eventually(t, 10*time.Second, "xdg-open to be given the session's URL", func() bool {
+		b, err := os.ReadFile(opened)
+		return err == nil && strings.TrimSpace(string(b)) == s.url
+	})
 	return s
 }
 
