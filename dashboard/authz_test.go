@@ -58,6 +58,7 @@ var dashAuthzTable = []dashRoute{
 	{"GET /{$}", "GET", "/", "", dashWant{dFound, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"GET /workshop/content/{page...}", "GET", "/workshop/content/01-welcome", "", dashWant{dOK, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"GET /workshop/slides/{path...}", "GET", "/workshop/slides/index.html", "", dashWant{dNotF, dUnau, dUnau, dUnau, dUnau, dUnau}},
+	{"GET /workshop/changes", "GET", "/workshop/changes", "", dashWant{dNotF, dUnau, dUnau, dUnau, dUnau, dUnau}}, // not in author mode
 	{"POST /session/ping", "POST", "/session/ping", "", dashWant{dNone, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"POST /session/heartbeat", "POST", "/session/heartbeat", "", dashWant{dNone, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"GET /session/schedule", "GET", "/session/schedule", "", dashWant{dOK, dUnau, dUnau, dUnau, dUnau, dUnau}},

@@ -73,6 +73,10 @@ type Config struct {
 	// for the session's shared values, waiting for the folder's build to finish, and
 	// builds for itself when there is none ("" = always builds for itself).
 	HugoBuilds string
+	// Author reads the workshop content again whenever a file of its workshop folder
+	// changes, and has the open pages show the new instructions (DASHBOARD_AUTHOR=true):
+	// the dashboard of `portal workshop serve`. It ignores HugoBuilds.
+	Author bool
 	// Vars are the values of {{ name }} in the instructions.
 	Vars map[string]string
 	// Terminals is the number of terminal panes, 1 to 3; 0 means 1, a negative number none.
@@ -158,6 +162,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		TokenDir:      getenv(TokenDirEnv),
 		HugoBuilds:    getenv("HUGO_BUILDS"),
 		Editor:        getenv("WORKSHOP_EDITOR") == "true",
+		Author:        getenv("DASHBOARD_AUTHOR") == "true",
 	}
 	if cfg.TokenDir == "" {
 		cfg.TokenDir = DefaultTokenDir
@@ -212,7 +217,8 @@ type Server struct {
 	setup         setupSource
 	stopSetup     context.CancelFunc
 	setupReported atomic.Bool // a relayed setup's failure was sent as Workshop/Error
-	release       func()      // releases the assets the Server owns (nil = none)
+	release       func()      // releases the assets the Server owns (nil = none); under mu
+	author        *authorMode // nil: not in author mode
 	// dialApp connects to an ingress's application as the session's shells would (nil =
 	// from this process, which is then in the session's network namespace).
 	dialApp   func(ctx context.Context, addr string) (net.Conn, error)
@@ -307,7 +313,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if hs, ok := set.source.(*hugoSource); ok {
 		hs.single = true // this dashboard's session is the only one
-		hs.prebuilt = cfg.HugoBuilds
+		if !cfg.Author {
+			hs.prebuilt = cfg.HugoBuilds
+		}
 	}
 	s, err := newServer(cfg, set, nil)
 	if err != nil {
@@ -315,6 +323,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.release = set.release
+	if cfg.Author && cfg.ContentDir != "" {
+		s.startAuthor()
+	}
 	return s, nil
 }
 
@@ -384,9 +395,15 @@ func (s *Server) Close() {
 	if s.stopSetup != nil {
 		s.stopSetup()
 	}
+	if s.author != nil {
+		s.author.close()
+	}
 	s.terms.Close()
-	if s.release != nil {
-		s.release()
+	s.mu.Lock()
+	release := s.release
+	s.mu.Unlock()
+	if release != nil {
+		release()
 	}
 	done := make(chan struct{})
 	go func() { s.pending.Wait(); close(done) }()
@@ -444,6 +461,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /{$}", own(s.handleIndex))
 	s.mux.Handle("GET /workshop/content/{page...}", own(s.handlePage))
 	s.mux.Handle("GET /workshop/slides/{path...}", own(s.handleSlides))
+	s.mux.Handle("GET /workshop/changes", own(s.handleChanges))
 	s.mux.Handle("POST /session/ping", post(s.handlePing))
 	s.mux.Handle("POST /session/heartbeat", post(s.handleHeartbeat))
 	s.mux.Handle("GET /session/schedule", own(s.handleSchedule))

@@ -570,6 +570,7 @@ func TestConfigFromEnv(t *testing.T) {
 		"DASHBOARD_SANDBOX":   `["/opt/portal/bwrap","--"]`,
 		"WORKSHOP_DASHBOARDS": `[{"name":"Docs","url":"/files/docs.html"}]`,
 		"WORKSHOP_EDITOR":     "true",
+		"DASHBOARD_AUTHOR":    "true",
 	}
 	cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -581,6 +582,7 @@ func TestConfigFromEnv(t *testing.T) {
 		Sandbox:    []string{"/opt/portal/bwrap", "--"},
 		Dashboards: []portal.Dashboard{{Name: "Docs", URL: "/files/docs.html"}},
 		Editor:     true,
+		Author:     true,
 		Vars: map[string]string{
 			"session_name": testSession, "session_url": "http://s.example.test", "workshop_name": "lab",
 			"ingress_domain": "example.test", "ingress_protocol": "http", "training_portal": "portal",

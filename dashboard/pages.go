@@ -45,6 +45,7 @@ type pageView struct {
 	Tabs       []tab    // the right-hand side's tabs (none: the instructions alone)
 	Built      bool     // the terminal assets are present
 	Setup      setupView
+	Author     bool // author mode: the page follows GET /workshop/changes
 }
 
 // handlePage serves the dashboard showing one instruction page, or a file (an image…)
@@ -80,6 +81,7 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 		ExitURL:  s.cfg.RestartURL,
 		Built:    s.built,
 		Setup:    s.pageSetup(),
+		Author:   s.author != nil,
 	}
 	for j, p := range pages {
 		v.TOC = append(v.TOC, tocEntry{Title: p.Title, URL: content.url(p.Name), Number: j + 1,

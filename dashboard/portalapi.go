@@ -208,7 +208,10 @@ func (s *Server) refreshParams(ctx context.Context) {
 // setParams renders the instructions again with the request parameters (as escaped text;
 // built-in names win).
 func (s *Server) setParams(params map[string]string) error {
-	w, err := s.source.render(s.cfg.Vars, params)
+	s.mu.Lock()
+	src := s.source
+	s.mu.Unlock()
+	w, err := src.render(s.cfg.Vars, params)
 	if err != nil {
 		return err
 	}

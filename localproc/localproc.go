@@ -438,10 +438,13 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		} else {
 			// A session that shows its environment's Hugo build cannot write it: the
 			// folder is bound read-only. (A workshop image brings its own hugo, and its
-			// sessions build for themselves.)
-			builds, err := p.hugoBuilds(r, content, limits)
-			if err != nil {
-				return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+			// sessions build for themselves; so does a dashboard in author mode, which
+			// builds again whenever the content changes.)
+			var builds string
+			if vars["DASHBOARD_AUTHOR"] != "true" {
+				if builds, err = p.hugoBuilds(r, content, limits); err != nil {
+					return nil, fmt.Errorf("localproc: start %s: %w", name, err)
+				}
 			}
 			var extra []string
 			if builds != "" {

@@ -258,6 +258,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	return servePortal(ctx, c, conf, log, stdout, nil)
+}
+
+// servePortal runs a portal with conf until ctx ends. ready, when set, runs once the portal
+// serves, with the scheduler, the store and the portal's URL; the portal stops when it returns an
+// error.
+func servePortal(ctx context.Context, c serveConfig, conf *spec.Config, log *slog.Logger, stdout io.Writer,
+	ready func(ctx context.Context, sched *scheduler.Scheduler, store portal.Store, portalURL string) error) error {
 	for _, w := range conf.Warnings {
 		log.Warn("config: " + w)
 	}
@@ -397,7 +405,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go func() { sched.Run(loopCtx); close(loopDone) }()
 	hooksDone := make(chan struct{})
 	go func() { hooks.Run(loopCtx); close(hooksDone) }()
-	serveErr := make(chan error, 3) // the main listener, the portal socket, the metrics listener
+	serveErr := make(chan error, 4) // the main listener, the portal socket, the metrics listener, ready
 	go func() { serveErr <- srv.Serve(ln) }()
 	go func() { serveErr <- srv.Serve(sockLn) }()
 	keepCtx, stopKeeping := context.WithCancel(context.WithoutCancel(ctx))
@@ -433,6 +441,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn(note)
 	}
 	log.Info("portal ready", "url", portalURL, "data", dataDir)
+	if ready != nil {
+		go func() {
+			if err := ready(ctx, sched, db, portalURL); err != nil {
+				serveErr <- err
+			}
+		}()
+	}
 
 	select {
 	case <-ctx.Done():

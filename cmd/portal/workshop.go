@@ -15,6 +15,8 @@ const workshopUsage = `Usage: portal workshop <command> [flags]
 
 Commands for a workshop's author:
   new NAME [--dir DIR]  make a new workshop folder in the Hugo layout, in DIR (default ./NAME)
+  serve [--open] DIR    run a portal with the workshop and a session of it for its author, whose
+                        instructions show every change of DIR/workshop at once
   lint [--json] DIR     check a workshop folder: action blocks, variables, shortcodes, links,
                         images and resources/workshop.yaml; exit status 1 when there are errors
 `
@@ -34,6 +36,8 @@ func workshopCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	switch args[0] {
 	case "new":
 		return workshopNew(args[1:], stdout, stderr)
+	case "serve":
+		return workshopServe(ctx, args[1:], stdout, stderr)
 	case "lint":
 		return workshopLint(args[1:], stdout, stderr)
 	case "-h", "--help", "help":

@@ -111,3 +111,28 @@ func TestWorkshopNewDefaultDir(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// `portal workshop serve` refuses a folder without a Workshop resource, or with a broken
+// one, naming the file (and the field) before it starts anything: exit status 2, as for
+// any command that cannot run.
+func TestWorkshopServeBadFolder(t *testing.T) {
+	empty := t.TempDir()
+	if _, stderr, code := runPortal(t, "workshop", "serve", empty); code != 2 ||
+		!strings.Contains(stderr, filepath.Join(empty, "resources", "workshop.yaml")) || !strings.Contains(stderr, "portal workshop new") {
+		t.Errorf("serve of an empty folder: exit status %d, stderr %q", code, stderr)
+	}
+	broken := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(broken, "resources"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	def := "apiVersion: training.educates.dev/v1beta1\nkind: Workshop\nmetadata:\n  name: lab\nspec:\n  session:\n    applications:\n      terminal:\n        enabled: maybe\n"
+	if err := os.WriteFile(filepath.Join(broken, "resources", "workshop.yaml"), []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runPortal(t, "workshop", "serve", broken); code != 2 || !strings.Contains(stderr, "spec.session.applications.terminal.enabled") {
+		t.Errorf("serve of a broken Workshop: exit status %d, stderr %q", code, stderr)
+	}
+	if _, stderr, code := runPortal(t, "workshop", "serve"); code != 2 {
+		t.Errorf("serve without a folder: exit status %d, want 2; stderr %q", code, stderr)
+	}
+}

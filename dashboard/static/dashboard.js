@@ -933,7 +933,9 @@
       !/\.[A-Za-z0-9]+$/.test(a.pathname.replace(/\.md$/, ""));
   }
 
-  function showPage(url, push) {
+  // showPage shows the instructions of url in place; keep holds the scroll position (the
+  // same page read again).
+  function showPage(url, push, keep) {
     fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "dashboard" } })
       .then(function (r) {
         if (!r.ok) { throw new Error("status " + r.status); }
@@ -944,15 +946,33 @@
         var fresh = doc.getElementById("instructions");
         var cur = document.getElementById("instructions");
         if (!fresh || !cur) { throw new Error("no instructions"); }
+        var top = cur.scrollTop, winTop = window.scrollY;
         cur.replaceWith(document.importNode(fresh, true));
         document.title = doc.title;
         if (push) { history.pushState({}, "", url); }
         var now = document.getElementById("instructions");
         prepareActions(now);
-        now.scrollTop = 0;
-        window.scrollTo(0, 0);
+        now.scrollTop = keep ? top : 0;
+        window.scrollTo(0, keep ? winTop : 0);
       })
       .catch(function () { location.href = url; });
+  }
+
+  // ---- author mode (portal workshop serve): the instructions follow their files -------
+
+  if (document.body.getAttribute("data-author") === "true" && window.EventSource) {
+    var changes = new EventSource("/workshop/changes");
+    changes.addEventListener("changed", function () {
+      notice("");
+      showPage(location.href, false, true);
+    });
+    changes.addEventListener("failed", function (ev) {
+      var why = "";
+      try { why = JSON.parse(ev.data).error; } catch (e) { /* no reason given */ }
+      var p = document.createElement("p");
+      p.textContent = "The changed workshop content does not load; these are the last good instructions. " + why;
+      notice(p.outerHTML);
+    });
   }
 
   window.addEventListener("popstate", function () { showPage(location.href, false); });
