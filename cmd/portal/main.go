@@ -4,7 +4,7 @@
 //	portal credentials  print the admin and robot accounts kept in the data folder (--reset: new passwords)
 //	portal dashboard    run a session's dashboard, a dashboard host or terminals agent (started by the portal itself)
 //	portal environments, sessions, users, activate: operate a running portal through its REST API
-//	portal workshop     for a workshop's author: new, lint
+//	portal workshop     for a workshop's author: new, lint, test
 package main
 
 import (
@@ -25,7 +25,8 @@ Commands:
   dashboard    run a session's dashboard, a dashboard host or a terminals agent
                (DASHBOARD_MODE; the portal starts these itself)
   loadtest     drive a portal like a class of learners and report latency and throughput
-  workshop     for a workshop's author: new makes a workshop folder, lint checks one
+  workshop     for a workshop's author: new makes a workshop folder, lint checks one,
+               test runs its actions headless
 
 Operating a running portal (REST API, robot or admin account):
   environments  list the environments with their session counts

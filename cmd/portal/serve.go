@@ -70,6 +70,9 @@ type serveConfig struct {
 	Kube kubeFlags
 	// ImageRepository is the value of $(image_repository) in workshop content sources.
 	ImageRepository string
+	// Ready, when set, is called once the portal serves, with its URL and the credentials
+	// made or configured at this start.
+	Ready func(portalURL string, creds scheduler.Credentials)
 }
 
 // checkDatabase rejects a --database value that is not a PostgreSQL URL.
@@ -247,6 +250,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return runServe(ctx, c, stdout, stderr)
+}
+
+// runServe runs the portal configured by c until ctx is done.
+func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	log, err := newLogger(c.LogLevel, c.LogFormat, stderr)
 	if err != nil {
 		return err
@@ -433,6 +441,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn(note)
 	}
 	log.Info("portal ready", "url", portalURL, "data", dataDir)
+	if c.Ready != nil {
+		c.Ready(portalURL, creds)
+	}
 
 	select {
 	case <-ctx.Done():
