@@ -151,7 +151,7 @@ var frameSrc = regexp.MustCompile(`<iframe src="([^"]+)"`)
 // openSession requests a session of the workshop for a user, follows its activation URL
 // and the session page as a browser would, and returns the session's name, the
 // dashboard's base URL and a client holding the dashboard's cookie. It gives up at ctx's
-// end.
+// end; the name is set once the session exists, with an error too.
 func (p *workshopPortal) openSession(ctx context.Context) (name, base string, client *http.Client, err error) {
 	var env string
 	for env == "" {
@@ -198,7 +198,7 @@ func (p *workshopPortal) openSession(ctx context.Context) (name, base string, cl
 		req, _ := http.NewRequestWithContext(ctx, "GET", page, nil)
 		resp, err := client.Do(req)
 		if err != nil {
-			return "", "", nil, fmt.Errorf("the session page: %w", err)
+			return a.Name, "", nil, fmt.Errorf("the session page: %w", err)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -207,21 +207,21 @@ func (p *workshopPortal) openSession(ctx context.Context) (name, base string, cl
 			frame := strings.ReplaceAll(string(m[1]), "&amp;", "&")
 			fu, err := resp.Request.URL.Parse(frame)
 			if err != nil {
-				return "", "", nil, fmt.Errorf("the session page's frame %q: %w", frame, err)
+				return a.Name, "", nil, fmt.Errorf("the session page's frame %q: %w", frame, err)
 			}
 			req, _ := http.NewRequestWithContext(ctx, "GET", fu.String(), nil)
 			resp, err := client.Do(req)
 			if err != nil {
-				return "", "", nil, fmt.Errorf("the dashboard: %w", err)
+				return a.Name, "", nil, fmt.Errorf("the dashboard: %w", err)
 			}
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
-				return "", "", nil, fmt.Errorf("the dashboard answered %s", resp.Status)
+				return a.Name, "", nil, fmt.Errorf("the dashboard answered %s", resp.Status)
 			}
 			return a.Name, resp.Request.URL.Scheme + "://" + resp.Request.URL.Host, client, nil
 		}
 		if err := pause(ctx, 250*time.Millisecond); err != nil {
-			return "", "", nil, fmt.Errorf("session %s did not become ready: %w", a.Name, err)
+			return a.Name, "", nil, fmt.Errorf("session %s did not become ready: %w", a.Name, err)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"html"
@@ -66,17 +67,22 @@ func workshopTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	defer p.Close()
 	name, base, client, err := p.openSession(startCtx)
+	if name != "" {
+		// Sessions outlive their portal: this one ends with the test.
+		defer func() {
+			stopCtx, cancelStop := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancelStop()
+			if err := p.endSession(stopCtx, name); err != nil {
+				fmt.Fprintf(stderr, "portal: workshop test: stop session %s: %v\n", name, err)
+			}
+		}()
+	}
 	if err != nil {
 		return fmt.Errorf("workshop test: %w", err)
 	}
 	r := &actionRunner{base: base, client: client, timeout: *timeout, terms: map[string]*actionTerm{}}
 	results, err := r.run(ctx, dirs[0])
 	r.close()
-	stopCtx, cancelStop := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancelStop()
-	if serr := p.endSession(stopCtx, name); serr != nil {
-		fmt.Fprintf(stderr, "portal: workshop test: stop session %s: %v\n", name, serr)
-	}
 	if err != nil {
 		return fmt.Errorf("workshop test: %w", err)
 	}
@@ -210,6 +216,17 @@ func (r *actionRunner) run(ctx context.Context, dir string) ([]actionResult, err
 			if len(lines) == len(blocks) {
 				res.Line = lines[i]
 			}
+			if blk.data["action"] == "execute" {
+				if then := ender(blocks[i+1:], blk.data["terminal"]); then != "" {
+					// A command that the page ends or answers later is meant to keep running.
+					res.Status, res.Message, res.Output = r.input(ctx, blk.data["terminal"], blk.text, true, blk.data["clear"] == "true")
+					if res.Status == passed {
+						res.Message = "left running: a " + then + " on its terminal follows"
+					}
+					results = append(results, res)
+					continue
+				}
+			}
 			res.Status, res.Message, res.Output = r.perform(ctx, blk)
 			results = append(results, res)
 		}
@@ -223,6 +240,24 @@ func (r *actionRunner) run(ctx context.Context, dir string) ([]actionResult, err
 		}
 	}
 	return results, nil
+}
+
+// ender returns "terminal:interrupt" or "terminal:input" when that is the next terminal
+// action (execute, input, interrupt or clear) of blocks that types into terminal id, else "".
+func ender(blocks []block, id string) string {
+	for _, b := range blocks {
+		t := b.data["terminal"]
+		if t != id && t != "all" && id != "all" {
+			continue
+		}
+		switch b.data["action"] {
+		case "interrupt", "input":
+			return "terminal:" + b.data["action"]
+		case "execute", "clear":
+			return ""
+		}
+	}
+	return ""
 }
 
 // get fetches a dashboard page and returns it with its final URL.
@@ -288,12 +323,10 @@ func (r *actionRunner) perform(ctx context.Context, b block) (status, message, o
 	switch kind {
 	case "execute":
 		return r.execute(ctx, b)
-	case "input", "interrupt":
-		text := b.text
-		if kind == "interrupt" {
-			text = "<ctrl-c>"
-		}
-		return r.input(ctx, b.data["terminal"], text, kind == "input" && b.data["enter"] != "false", false)
+	case "input":
+		return r.input(ctx, b.data["terminal"], b.text, b.data["enter"] != "false", false)
+	case "interrupt":
+		return r.interrupt(ctx, b.data["terminal"])
 	case "clear":
 		code, body, err := r.post(ctx, "/terminal/"+url.PathEscape(b.data["terminal"])+"/clear", struct{}{})
 		return answer(code, body, err)
@@ -377,6 +410,48 @@ func cmpOr(s, def string) string {
 	return s
 }
 
+// interrupt sends Ctrl-C to the terminal id and, unless a command is meant to keep
+// running, waits for its shell to read commands again.
+func (r *actionRunner) interrupt(ctx context.Context, id string) (string, string, string) {
+	terms, err := r.terminalIDs(ctx, id)
+	if err != nil {
+		return failed, err.Error(), ""
+	}
+	for _, t := range terms {
+		if err := r.settle(ctx, t, true); err != nil {
+			return failed, fmt.Sprintf("terminal %s: the shell does not read commands after the interrupt: %v", t.id, err), ""
+		}
+	}
+	return passed, "", ""
+}
+
+// settle waits until the shell of terminal t reads commands: it types a line that prints
+// a marker, and again, after a wait that doubles from a second, until one of them shows,
+// as a line typed while the shell handles an interrupt may be lost (Ctrl-U first drops
+// what is left of one). With interrupt, Ctrl-C goes before each line: one that comes as
+// the shell starts a command may not reach the command.
+func (r *actionRunner) settle(ctx context.Context, t *actionTerm, interrupt bool) error {
+	var marks []string
+	for wait := time.Second; ; wait *= 2 {
+		if interrupt {
+			if st, msg, _ := r.input(ctx, t.id, "<ctrl-c>", false, false); st != passed {
+				return errors.New(msg)
+			}
+		}
+		r.marks++
+		marks = append(marks, strconv.Itoa(r.marks))
+		if st, msg, _ := r.input(ctx, t.id, "\x15echo \"__PORTAL_TEST_"+marks[len(marks)-1]+"=$((6*7))\"", true, false); st != passed {
+			return errors.New(msg)
+		}
+		try, cancel := context.WithTimeout(ctx, wait)
+		_, err := t.waitFor(try, regexp.MustCompile(`(__PORTAL_TEST_(?:`+strings.Join(marks, "|")+`))=42`))
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
 // execute types a command into its terminals, then a marker that prints the command's
 // exit status, and waits for the marker: the command passes when its status is 0.
 func (r *actionRunner) execute(ctx context.Context, b block) (string, string, string) {
@@ -401,8 +476,8 @@ func (r *actionRunner) execute(ctx context.Context, b block) (string, string, st
 		out := lastLines(cleanOutput(t.since(starts[i]), mark), 20)
 		if err != nil {
 			// Interrupted, the command leaves the terminal to the actions after it.
-			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			r.input(stop, t.id, "<ctrl-c>", false, false)
+			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
+			r.interrupt(stop, t.id)
 			cancel()
 			return failed, fmt.Sprintf("terminal %s: the command did not finish within %v and was interrupted", t.id, r.timeout), out
 		}
@@ -523,6 +598,10 @@ func (r *actionRunner) terminal(ctx context.Context, id string) (*actionTerm, er
 		return nil, fmt.Errorf("terminal %s: %w", id, err)
 	}
 	r.terms[id] = t
+	// The shell may still be starting.
+	if err := r.settle(ctx, t, false); err != nil {
+		return nil, fmt.Errorf("terminal %s: the shell does not read commands: %w", id, err)
+	}
 	return t, nil
 }
 

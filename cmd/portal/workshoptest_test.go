@@ -53,9 +53,10 @@ func TestWorkshopTestPasses(t *testing.T) {
 
 // A failing command, one that does not finish in time and failing examiner tests make
 // exit status 1; the report names each one's file and line, with the terminal's output
-// of a failed command, and goes on after each failure.
+// of a failed command, and goes on after each failure. A command that a later
+// terminal:interrupt ends is left running.
 func TestWorkshopTestReportsFailures(t *testing.T) {
-	out, errOut, code := runPortal(t, "workshop", "test", "--timeout", "3s", "testdata/failing-workshop")
+	out, errOut, code := runPortal(t, "workshop", "test", "--timeout", "5s", "testdata/failing-workshop")
 	if code != 1 {
 		t.Fatalf("workshop test: exit status %d, want 1\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
@@ -63,9 +64,12 @@ func TestWorkshopTestReportsFailures(t *testing.T) {
 		"workshop/content/01-commands.md:7: passed: terminal:execute\n",
 		"workshop/content/01-commands.md:13: failed: terminal:execute: terminal 1: the command exited with status 1\n" +
 			"    | echo \"the disk is on fire\" && false\n    | the disk is on fire\n",
-		"workshop/content/01-commands.md:19: failed: terminal:execute: terminal 1: the command did not finish within 3s and was interrupted\n    | sleep 600\n",
+		"workshop/content/01-commands.md:19: failed: terminal:execute: terminal 1: the command did not finish within 5s and was interrupted\n    | sleep 600\n",
 		"workshop/content/01-commands.md:25: passed: terminal:execute\n",
 		"workshop/content/01-commands.md:31: skipped: dashboard:open-url: opens a browser window\n",
+		"workshop/content/01-commands.md:37: passed: terminal:execute: left running: a terminal:interrupt on its terminal follows\n" +
+			"workshop/content/01-commands.md:41: passed: terminal:interrupt\n" +
+			"workshop/content/01-commands.md:44: passed: terminal:execute\n",
 		"workshop/content/02-checks.md:7: passed: examiner:execute-test\n",
 		"workshop/content/02-checks.md:15: failed: examiner:execute-test: examiner test has-file: Test failed to complete (3 attempts)\n",
 		"workshop/content/02-checks.md:25: failed: examiner:execute-test: examiner test slow: Test did not finish in time\n",
@@ -74,7 +78,7 @@ func TestWorkshopTestReportsFailures(t *testing.T) {
 			t.Errorf("the report lacks\n%s\nit is:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(errOut, "testdata/failing-workshop: 3 passed, 4 failed, 1 skipped\n") {
+	if !strings.Contains(errOut, "testdata/failing-workshop: 6 passed, 4 failed, 1 skipped\n") {
 		t.Errorf("stderr: %s", errOut)
 	}
 }
