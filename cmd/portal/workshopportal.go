@@ -84,7 +84,11 @@ func startWorkshopPortal(ctx context.Context, dir string) (*workshopPortal, erro
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	c, err := parseServe([]string{"--addr", "127.0.0.1:0", "--config", cfgFile, "--data-dir", filepath.Join(tmp, "data")}, logw)
+	// The flags set everything that the PORTAL_* variables of a portal's operator could
+	// point elsewhere (a database, a cluster, a public URL).
+	c, err := parseServe([]string{"--addr", "127.0.0.1:0", "--config", cfgFile, "--data-dir", filepath.Join(tmp, "data"),
+		"--database=", "--url=", "--ingress-domain=localhost", "--metrics-addr=", "--metrics-token=",
+		"--provisioner=local", "--log-level=info", "--log-format=text"}, logw)
 	if err != nil {
 		os.RemoveAll(tmp)
 		return nil, err

@@ -318,6 +318,9 @@ func (r *actionRunner) perform(ctx context.Context, b block) (status, message, o
 	if why, ok := skipReasons[kind]; ok {
 		return skipped, why, ""
 	}
+	if kind == "interrupt" {
+		return r.interrupt(ctx, b.data["terminal"])
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	switch kind {
@@ -325,8 +328,6 @@ func (r *actionRunner) perform(ctx context.Context, b block) (status, message, o
 		return r.execute(ctx, b)
 	case "input":
 		return r.input(ctx, b.data["terminal"], b.text, b.data["enter"] != "false", false)
-	case "interrupt":
-		return r.interrupt(ctx, b.data["terminal"])
 	case "clear":
 		code, body, err := r.post(ctx, "/terminal/"+url.PathEscape(b.data["terminal"])+"/clear", struct{}{})
 		return answer(code, body, err)
@@ -410,9 +411,14 @@ func cmpOr(s, def string) string {
 	return s
 }
 
-// interrupt sends Ctrl-C to the terminal id and, unless a command is meant to keep
-// running, waits for its shell to read commands again.
+// settleTimeout bounds how long an interrupted shell may take to read commands again.
+const settleTimeout = 30 * time.Second
+
+// interrupt sends Ctrl-C to the terminal id and waits (up to settleTimeout) for its shell
+// to read commands again.
 func (r *actionRunner) interrupt(ctx context.Context, id string) (string, string, string) {
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
 	terms, err := r.terminalIDs(ctx, id)
 	if err != nil {
 		return failed, err.Error(), ""
@@ -428,8 +434,9 @@ func (r *actionRunner) interrupt(ctx context.Context, id string) (string, string
 // settle waits until the shell of terminal t reads commands: it types a line that prints
 // a marker, and again, after a wait that doubles from a second, until one of them shows,
 // as a line typed while the shell handles an interrupt may be lost (Ctrl-U first drops
-// what is left of one). With interrupt, Ctrl-C goes before each line: one that comes as
-// the shell starts a command may not reach the command.
+// what is left of one). With interrupt, Ctrl-C goes before each line, as one that comes
+// while the shell starts a command may not reach the command; and a marker typed after
+// the last Ctrl-C must show too, as the command may start after the first marker.
 func (r *actionRunner) settle(ctx context.Context, t *actionTerm, interrupt bool) error {
 	var marks []string
 	for wait := time.Second; ; wait *= 2 {
@@ -438,18 +445,32 @@ func (r *actionRunner) settle(ctx context.Context, t *actionTerm, interrupt bool
 				return errors.New(msg)
 			}
 		}
-		r.marks++
-		marks = append(marks, strconv.Itoa(r.marks))
-		if st, msg, _ := r.input(ctx, t.id, "\x15echo \"__PORTAL_TEST_"+marks[len(marks)-1]+"=$((6*7))\"", true, false); st != passed {
-			return errors.New(msg)
+		ok, err := r.echoMark(ctx, t, wait, &marks)
+		if ok && interrupt {
+			confirm := []string{}
+			ok, err = r.echoMark(ctx, t, wait, &confirm)
 		}
-		try, cancel := context.WithTimeout(ctx, wait)
-		_, err := t.waitFor(try, regexp.MustCompile(`(__PORTAL_TEST_(?:`+strings.Join(marks, "|")+`))=42`))
-		cancel()
-		if err == nil || ctx.Err() != nil {
-			return ctx.Err()
+		if ok || err != nil {
+			return err
 		}
 	}
+}
+
+// echoMark types a line that prints a new marker and reports whether it, or one of the
+// earlier marks, shows within wait. The error is ctx's or the dashboard's.
+func (r *actionRunner) echoMark(ctx context.Context, t *actionTerm, wait time.Duration, marks *[]string) (bool, error) {
+	r.marks++
+	*marks = append(*marks, strconv.Itoa(r.marks))
+	if st, msg, _ := r.input(ctx, t.id, "\x15echo \"__PORTAL_TEST_"+strconv.Itoa(r.marks)+"=$((6*7))\"", true, false); st != passed {
+		return false, errors.New(msg)
+	}
+	try, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	_, err := t.waitFor(try, regexp.MustCompile(`(__PORTAL_TEST_(?:`+strings.Join(*marks, "|")+`))=42`))
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	return err == nil, nil
 }
 
 // execute types a command into its terminals, then a marker that prints the command's
@@ -476,9 +497,9 @@ func (r *actionRunner) execute(ctx context.Context, b block) (string, string, st
 		out := lastLines(cleanOutput(t.since(starts[i]), mark), 20)
 		if err != nil {
 			// Interrupted, the command leaves the terminal to the actions after it.
-			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
-			r.interrupt(stop, t.id)
-			cancel()
+			if st, msg, _ := r.interrupt(context.WithoutCancel(ctx), t.id); st != passed {
+				return failed, fmt.Sprintf("terminal %s: the command did not finish within %v: %s", t.id, r.timeout, msg), out
+			}
 			return failed, fmt.Sprintf("terminal %s: the command did not finish within %v and was interrupted", t.id, r.timeout), out
 		}
 		if code != "0" {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -80,6 +83,28 @@ func TestWorkshopTestReportsFailures(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "testdata/failing-workshop: 6 passed, 4 failed, 1 skipped\n") {
 		t.Errorf("stderr: %s", errOut)
+	}
+
+	// The same in JSON, run where the variables of an operator's portal are set: the
+	// test's portal uses none of them.
+	cmd := exec.Command(binary, "workshop", "test", "--json", "--timeout", "5s", "testdata/failing-workshop")
+	cmd.Env = append(os.Environ(), "PORTAL_DATABASE=postgres://nobody@127.0.0.1:1/none", "PORTAL_PROVISIONER=kubernetes",
+		"PORTAL_URL=http://portal.invalid")
+	b, err := cmd.Output()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("workshop test --json: %v: %s", err, b)
+	}
+	var r testReport
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("--json prints %q: %v", b, err)
+	}
+	if r.Passed != 6 || r.Failed != 4 || r.Skipped != 1 || len(r.Actions) != 11 {
+		t.Fatalf("--json report: %+v", r)
+	}
+	if a := r.Actions[1]; a.Page != "01-commands" || a.File != "workshop/content/01-commands.md" || a.Line != 13 ||
+		a.Action != "terminal:execute" || a.Status != "failed" || !strings.Contains(a.Output, "the disk is on fire") {
+		t.Errorf("--json report of the failed command: %+v", a)
 	}
 }
 
