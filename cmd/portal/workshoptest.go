@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -399,16 +400,9 @@ func (r *actionRunner) input(ctx context.Context, id, text string, enter, clear 
 	if _, err := r.terminalIDs(ctx, id); err != nil {
 		return failed, err.Error(), ""
 	}
-	code, body, err := r.post(ctx, "/terminal/"+url.PathEscape(cmpOr(id, "1"))+"/input",
+	code, body, err := r.post(ctx, "/terminal/"+url.PathEscape(cmp.Or(id, "1"))+"/input",
 		map[string]any{"text": text, "enter": enter, "clear": clear})
 	return answer(code, body, err)
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // settleTimeout bounds how long an interrupted shell may take to read commands again.
@@ -519,7 +513,7 @@ func (r *actionRunner) examine(ctx context.Context, b block) (string, string, st
 		return skipped, "the test needs a person to fill in its form", ""
 	}
 	var args []string
-	json.Unmarshal([]byte(cmpOr(b.data["args"], "[]")), &args)
+	json.Unmarshal([]byte(cmp.Or(b.data["args"], "[]")), &args)
 	t, _ := strconv.ParseFloat(b.data["timeout"], 64)
 	if t <= 0 {
 		t = 15
