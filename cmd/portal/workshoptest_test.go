@@ -117,3 +117,47 @@ func TestWorkshopTestUsage(t *testing.T) {
 		t.Errorf("workshop test without a folder: exit status %d", code)
 	}
 }
+
+// Action blocks are read from the dashboard's HTML with their language, data and text.
+func TestParseBlocks(t *testing.T) {
+	body := `<p>x</p><p class="action-title">Run</p><pre class="action action-terminal-execute-all" data-action="execute" data-terminal="all" data-text="echo &quot;a&quot;"><code>shown</code></pre>
+<pre class="action action-execute-2" data-action="execute" data-terminal="2"><code>ls &amp;&amp; pwd</code></pre>
+<div class="action-invalid" role="note"><p class="warning">&#9888; This block does nothing here: unknown action &#34;terminal:exec&#34;.</p><pre><code>x</code></pre></div>`
+	got := parseBlocks(body)
+	if len(got) != 3 {
+		t.Fatalf("parseBlocks: %+v", got)
+	}
+	if b := got[0]; b.lang != "terminal:execute-all" || b.data["terminal"] != "all" || b.text != `echo "a"` {
+		t.Errorf("first block %+v", b)
+	}
+	if b := got[1]; b.lang != "execute-2" || b.data["terminal"] != "2" || b.text != "ls && pwd" {
+		t.Errorf("second block %+v", b)
+	}
+	if b := got[2]; b.lang != "invalid" || b.invalid != `unknown action "terminal:exec"` {
+		t.Errorf("third block %+v", b)
+	}
+}
+
+// A command is left running when the next action that types into its terminal is an
+// interrupt or an input.
+func TestEnder(t *testing.T) {
+	blk := func(kind, term string) block {
+		return block{data: map[string]string{"action": kind, "terminal": term}}
+	}
+	for _, c := range []struct {
+		term  string
+		after []block
+		want  string
+	}{
+		{"1", []block{blk("examiner", ""), blk("interrupt", "1")}, "terminal:interrupt"},
+		{"1", []block{blk("input", "all")}, "terminal:input"},
+		{"1", []block{blk("interrupt", "2"), blk("execute", "1"), blk("interrupt", "1")}, ""},
+		{"all", []block{blk("interrupt", "2")}, "terminal:interrupt"},
+		{"1", []block{blk("clear", "1"), blk("interrupt", "1")}, ""},
+		{"1", nil, ""},
+	} {
+		if got := ender(c.after, c.term); got != c.want {
+			t.Errorf("ender(%v, %q) = %q, want %q", c.after, c.term, got, c.want)
+		}
+	}
+}
