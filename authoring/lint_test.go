@@ -1,6 +1,7 @@
 package authoring
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -70,4 +71,17 @@ func TestLintClassic(t *testing.T) {
 		{page + ":23: warning", "{% raw %} is a tag of the reference's Liquid templates, which the portal does not apply"},
 		{page + ":27: warning", "{% endraw %} is a tag"},
 	})
+}
+
+// The action blocks of a page are found by their opening fence, front matter and plain
+// code blocks (and fences inside them) left out.
+func TestActionLines(t *testing.T) {
+	src := "---\ntitle: x\n---\n\n```terminal:execute\ncommand: ls\n```\n\n````text\n```execute\nnot an action\n```\n````\n\n```execute-2\nls\n```\n\n```examiner:bogus\n```\n"
+	if got, want := fmt.Sprint(actionLines(src)), "[5 15 19]"; got != want {
+		t.Errorf("actionLines = %s, want %s", got, want)
+	}
+	file, lines := ActionLines("../cmd/portal/testdata/hugo-workshop", "exercises/checks")
+	if file != "workshop/content/exercises/checks.md" || len(lines) == 0 {
+		t.Errorf("ActionLines of exercises/checks: %q %v", file, lines)
+	}
 }

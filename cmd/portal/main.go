@@ -4,7 +4,7 @@
 //	portal credentials  print the admin and robot accounts kept in the data folder (--reset: new passwords)
 //	portal dashboard    run a session's dashboard, a dashboard host or terminals agent (started by the portal itself)
 //	portal environments, sessions, users, activate: operate a running portal through its REST API
-//	portal workshop     for a workshop's author: new, lint, serve
+//	portal workshop     for a workshop's author: new, lint, serve, test
 package main
 
 import (
@@ -26,7 +26,8 @@ Commands:
                (DASHBOARD_MODE; the portal starts these itself)
   loadtest     drive a portal like a class of learners and report latency and throughput
   workshop     for a workshop's author: new makes a workshop folder, lint checks one,
-               serve runs one with a session whose instructions follow its files
+               serve runs one with a session whose instructions follow its files,
+               test runs its actions headless
 
 Operating a running portal (REST API, robot or admin account):
   environments  list the environments with their session counts

@@ -70,6 +70,17 @@ type serveConfig struct {
 	Kube kubeFlags
 	// ImageRepository is the value of $(image_repository) in workshop content sources.
 	ImageRepository string
+	// Ready, when set, runs once the portal serves (in a goroutine of its own); the portal
+	// stops with its error if it returns one.
+	Ready func(ctx context.Context, p servedPortal) error
+}
+
+// servedPortal is what Ready is told of the portal that serves.
+type servedPortal struct {
+	URL   string
+	Creds scheduler.Credentials // made or configured at this start
+	Sched *scheduler.Scheduler
+	Store portal.Store
 }
 
 // checkDatabase rejects a --database value that is not a PostgreSQL URL.
@@ -247,6 +258,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return runServe(ctx, c, stdout, stderr)
+}
+
+// runServe runs the portal configured by c until ctx is done.
+func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	log, err := newLogger(c.LogLevel, c.LogFormat, stderr)
 	if err != nil {
 		return err
@@ -258,14 +274,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	return servePortal(ctx, c, conf, log, stdout, nil)
+	return servePortal(ctx, c, conf, log, stdout)
 }
 
-// servePortal runs a portal with conf until ctx ends. ready, when set, runs once the portal
-// serves, with the scheduler, the store and the portal's URL; the portal stops when it returns an
-// error.
-func servePortal(ctx context.Context, c serveConfig, conf *spec.Config, log *slog.Logger, stdout io.Writer,
-	ready func(ctx context.Context, sched *scheduler.Scheduler, store portal.Store, portalURL string) error) error {
+// servePortal runs a portal with conf until ctx ends (see serveConfig.Ready).
+func servePortal(ctx context.Context, c serveConfig, conf *spec.Config, log *slog.Logger, stdout io.Writer) error {
 	for _, w := range conf.Warnings {
 		log.Warn("config: " + w)
 	}
@@ -441,9 +454,9 @@ func servePortal(ctx context.Context, c serveConfig, conf *spec.Config, log *slo
 		log.Warn(note)
 	}
 	log.Info("portal ready", "url", portalURL, "data", dataDir)
-	if ready != nil {
+	if c.Ready != nil {
 		go func() {
-			if err := ready(ctx, sched, db, portalURL); err != nil {
+			if err := c.Ready(ctx, servedPortal{URL: portalURL, Creds: creds, Sched: sched, Store: db}); err != nil {
 				serveErr <- err
 			}
 		}()

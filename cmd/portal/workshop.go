@@ -19,6 +19,9 @@ Commands for a workshop's author:
                         instructions show every change of DIR/workshop at once
   lint [--json] DIR     check a workshop folder: action blocks, variables, shortcodes, links,
                         images and resources/workshop.yaml; exit status 1 when there are errors
+  test [--json] DIR     run the workshop in a portal of its own, headless, and click every page's
+                        actions in order (terminal commands, examiner tests, editor and file
+                        actions); exit status 1 when one fails
 `
 
 // quietExit is an error that only sets the program's exit status: what went wrong is
@@ -40,6 +43,8 @@ func workshopCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return workshopServe(ctx, args[1:], stdout, stderr)
 	case "lint":
 		return workshopLint(args[1:], stdout, stderr)
+	case "test":
+		return workshopTest(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, workshopUsage)
 		return nil

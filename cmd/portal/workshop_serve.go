@@ -97,8 +97,8 @@ func workshopServe(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	lintTo(stdout, dir)
 	var out sync.Mutex // the watchers' and the start's lines
-	ready := func(ctx context.Context, sched *scheduler.Scheduler, store portal.Store, portalURL string) error {
-		u, err := authorSession(ctx, sched, store, name, portalURL)
+	c.Ready = func(ctx context.Context, p servedPortal) error {
+		u, err := authorSession(ctx, p.Sched, p.Store, name, p.URL)
 		if err != nil {
 			return err
 		}
@@ -125,7 +125,7 @@ func workshopServe(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}}).Run(ctx)
 		return nil
 	}
-	err = servePortal(ctx, c, conf, log, io.Discard, ready)
+	err = servePortal(ctx, c, conf, log, io.Discard)
 	if stopErr := stopAuthorSessions(&c); stopErr != nil {
 		log.Warn("stop the author's session", "err", stopErr)
 	}
