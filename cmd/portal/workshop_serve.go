@@ -18,30 +18,10 @@ import (
 	"portal/authoring"
 	"portal/internal/filewatch"
 	"portal/scheduler"
-	"portal/spec"
 )
 
 // authorUser is the account the author's session belongs to.
 const authorUser = "author"
-
-// servePortalYAML is the portal `portal workshop serve` runs: one session at a time that
-// does not expire, for the author only. %s is the workshop's name.
-const servePortalYAML = `apiVersion: training.educates.dev/v1beta1
-kind: TrainingPortal
-metadata:
-  name: workshop-serve
-spec:
-  portal:
-    registration:
-      type: one-step
-      enabled: false
-  workshops:
-  - name: %s
-    capacity: 1
-    reserved: 0
-    expires: 0s
-    orphaned: 0s
-`
 
 // workshopServe is `portal workshop serve DIR`: a portal on this machine with DIR's
 // workshop, a session of it for the author, and the instructions shown again in the
@@ -71,7 +51,7 @@ func workshopServe(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return fmt.Errorf("workshop serve: %w", err)
 	}
-	conf, name, err := serveConfigFor(dir)
+	conf, name, err := oneWorkshopConfig(dir, true)
 	if err != nil {
 		return fmt.Errorf("workshop serve: %w", err)
 	}
@@ -157,34 +137,6 @@ func stopAuthorSessions(c *serveConfig) error {
 		err = errors.Join(err, runner.Stop(ctx, h))
 	}
 	return err
-}
-
-// serveConfigFor returns the configuration of a portal with the workshop of dir's
-// resources/workshop.yaml (the first one when it holds several), its content the folder
-// dir itself, its sessions' dashboards in author mode; and the workshop's name.
-func serveConfigFor(dir string) (*spec.Config, string, error) {
-	file := filepath.Join(dir, "resources", "workshop.yaml")
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, "", fmt.Errorf("%w (a workshop folder has its Workshop resource there; `portal workshop new` makes one)", err)
-	}
-	ws, _, err := spec.ParseWorkshops(file, data)
-	if err != nil {
-		return nil, "", err
-	}
-	name := ws[0].Name
-	// The workshop's own documents first, so that the lines of errors in them are right.
-	conf, err := spec.Parse(file, append(append(data, "\n---\n"...), fmt.Sprintf(servePortalYAML, name)...))
-	if err != nil {
-		return nil, "", err
-	}
-	w := conf.Workshops[name]
-	w.ContentDir, w.Content = dir, nil
-	conf.Workshops[name] = w
-	for i := range conf.Portal.Workshops {
-		conf.Portal.Workshops[i].Env = append(conf.Portal.Workshops[i].Env, portal.EnvVar{Name: "DASHBOARD_AUTHOR", Value: "true"})
-	}
-	return conf, name, nil
 }
 
 // authorSession requests the author's session of the workshop and returns the URL that

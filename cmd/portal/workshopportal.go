@@ -15,10 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
+	"portal"
 	"portal/portalclient"
 	"portal/scheduler"
+	"portal/spec"
 )
 
 // workshopPortal is a portal run in this process that offers one workshop from an
@@ -35,6 +35,56 @@ type workshopPortal struct {
 	done chan error
 }
 
+// oneWorkshopYAML is the portal of `portal workshop serve` and `test`: one session at a
+// time that does not expire, for the author only. %s is the workshop's name.
+const oneWorkshopYAML = `apiVersion: training.educates.dev/v1beta1
+kind: TrainingPortal
+metadata:
+  name: workshop
+spec:
+  portal:
+    registration:
+      type: one-step
+      enabled: false
+  workshops:
+  - name: %s
+    capacity: 1
+    reserved: 0
+    expires: 0s
+    orphaned: 0s
+`
+
+// oneWorkshopConfig returns the configuration of a portal with the workshop of dir's
+// resources/workshop.yaml (the first one when it holds several), its content the folder
+// dir itself (whatever the definition says for a cluster), and the workshop's name. With
+// author, its sessions' dashboards run in author mode (dashboard.Config.Author).
+func oneWorkshopConfig(dir string, author bool) (*spec.Config, string, error) {
+	file := filepath.Join(dir, "resources", "workshop.yaml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w (a workshop folder has its Workshop resource there; `portal workshop new` makes one)", err)
+	}
+	ws, _, err := spec.ParseWorkshops(file, data)
+	if err != nil {
+		return nil, "", err
+	}
+	name := ws[0].Name
+	// The workshop's own documents first, so that the lines of errors in them are right.
+	conf, err := spec.Parse(file, append(append(data, "\n---\n"...), fmt.Sprintf(oneWorkshopYAML, name)...))
+	if err != nil {
+		return nil, "", err
+	}
+	w := conf.Workshops[name]
+	w.ContentDir, w.Content = dir, nil
+	conf.Workshops[name] = w
+	if author {
+		for i := range conf.Portal.Workshops {
+			conf.Portal.Workshops[i].Env = append(conf.Portal.Workshops[i].Env, portal.EnvVar{Name: "DASHBOARD_AUTHOR", Value: "true"})
+		}
+	}
+	return conf, name, nil
+}
+
 // startWorkshopPortal starts a portal offering the workshop in dir (its Workshop from
 // resources/workshop.yaml, its content from dir) and returns once the portal serves. The
 // caller must Close it.
@@ -43,39 +93,12 @@ func startWorkshopPortal(ctx context.Context, dir string) (*workshopPortal, erro
 	if err != nil {
 		return nil, err
 	}
-	def := filepath.Join(abs, "resources", "workshop.yaml")
-	raw, err := os.ReadFile(def)
-	if err != nil {
-		return nil, fmt.Errorf("the workshop's definition: %w", err)
-	}
-	var w map[string]any
-	if err := yaml.Unmarshal(raw, &w); err != nil {
-		return nil, fmt.Errorf("%s: %v", def, err)
-	}
-	meta, _ := w["metadata"].(map[string]any)
-	name, _ := meta["name"].(string)
-	if name == "" {
-		return nil, fmt.Errorf("%s: metadata.name is missing", def)
-	}
-	spec, _ := w["spec"].(map[string]any)
-	if spec == nil {
-		spec = map[string]any{}
-		w["spec"] = spec
-	}
-	// The content is the folder itself, whatever the definition says for a cluster.
-	spec["content"] = map[string]any{"files": abs}
-	wyaml, err := yaml.Marshal(w)
+	conf, name, err := oneWorkshopConfig(abs, false)
 	if err != nil {
 		return nil, err
 	}
 	tmp, err := os.MkdirTemp("", "portal-workshop-")
 	if err != nil {
-		return nil, err
-	}
-	cfg := fmt.Sprintf("apiVersion: training.educates.dev/v1beta1\nkind: TrainingPortal\nmetadata:\n  name: workshop\nspec:\n  workshops:\n  - name: %s\n    capacity: 1\n    reserved: 0\n---\n%s", name, wyaml)
-	cfgFile := filepath.Join(tmp, "portal.yaml")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		os.RemoveAll(tmp)
 		return nil, err
 	}
 	logFile := filepath.Join(tmp, "portal.log")
@@ -86,7 +109,7 @@ func startWorkshopPortal(ctx context.Context, dir string) (*workshopPortal, erro
 	}
 	// The flags set everything that the PORTAL_* variables of a portal's operator could
 	// point elsewhere (a database, a cluster, a public URL).
-	c, err := parseServe([]string{"--addr", "127.0.0.1:0", "--config", cfgFile, "--data-dir", filepath.Join(tmp, "data"),
+	c, err := parseServe([]string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(tmp, "data"),
 		"--database=", "--url=", "--ingress-domain=localhost", "--metrics-addr=", "--metrics-token=",
 		"--provisioner=local", "--log-level=info", "--log-format=text"}, logw)
 	if err != nil {
@@ -106,8 +129,14 @@ func startWorkshopPortal(ctx context.Context, dir string) (*workshopPortal, erro
 	}
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	p := &workshopPortal{Workshop: name, Log: logFile, tmp: tmp, stop: stop, done: make(chan error, 1)}
+	log, err := newLogger(c.LogLevel, c.LogFormat, logw)
+	if err != nil {
+		logw.Close()
+		os.RemoveAll(tmp)
+		return nil, err
+	}
 	go func() {
-		err := runServe(runCtx, c, io.Discard, logw)
+		err := servePortal(runCtx, c, conf, log, io.Discard)
 		logw.Close()
 		p.done <- err
 	}()
