@@ -427,5 +427,6 @@ func (s *Server) uiRoutes() {
 	s.handle("/admin/action/", s.adminForm(func(w http.ResponseWriter, r *http.Request, _ *portal.User) {
 		redirect(w, r, "/admin/")
 	}, s.handleAdminAction))
+	s.instructorRoutes()
 	s.mux.Handle("/static/", s.handleStatic())
 }
