@@ -1213,4 +1213,15 @@
   fontReady.catch(function () {}).then(setupTerminals);
   poll();
   setInterval(renderCountdown, 1000);
+
+  // ---- instructor view: a banner while an instructor watches a terminal ------------
+
+  var observed = document.getElementById("observed");
+  if (observed && typeof EventSource === "function") {
+    new EventSource("/session/observers").addEventListener("observers", function (e) {
+      var n = 0;
+      try { n = JSON.parse(e.data).count; } catch (err) { n = 0; }
+      observed.hidden = !(n > 0);
+    });
+  }
 })();
