@@ -647,3 +647,24 @@ func (s *Scheduler) envCache(env string) string {
 	})
 	return res
 }
+
+// Observed reports that observer opened a read-only mirror of terminal id of sess (the
+// instructor view) as a Session/Observed event, the portal's own (not the reference's),
+// with {"observer": name, "terminal": id}; its webhook deliveries are written to the
+// outbox first. The session's activity is not touched: watching is not the learner's
+// doing.
+func (s *Scheduler) Observed(ctx context.Context, sess *portal.Session, observer, id string) error {
+	e := portal.Event{Kind: portal.SessionEvent, Name: "Session/Observed", Time: s.now(), User: sess.Owner,
+		Session: sess.Name, Environment: sess.Environment, AnalyticsURL: sess.AnalyticsURL,
+		Data: map[string]any{"observer": observer, "terminal": id}}
+	if env := s.envCache(sess.Environment); env != "" {
+		e.Workshop = env
+	}
+	if s.cfg.Outbox != nil {
+		if err := s.store.Update(ctx, func(tx portal.Tx) error { return s.stage(tx, []portal.Event{e}) }); err != nil {
+			return fmt.Errorf("observed event of %s: %w", sess.Name, err)
+		}
+	}
+	s.events.Emit(e)
+	return nil
+}

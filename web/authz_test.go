@@ -203,6 +203,8 @@ var authzTable = []authzRoute{
 		want: want{forbid, ok, forbid, forbid, found, found, found, ok}},
 	{pattern: "/instructor/{env}/grid/", method: "GET", target: "/instructor/{env}/grid/",
 		want: want{forbid, ok, forbid, forbid, found, found, found, ok}},
+	{pattern: "/instructor/session/{session}/terminal/{id}/", method: "GET", target: "/instructor/session/{session}/terminal/1/",
+		want: want{forbid, ok, forbid, forbid, found, found, found, ok}},
 	{pattern: "/static/", method: "GET", target: "/static/portal.css",
 		want: want{ok, ok, ok, ok, ok, ok, ok}},
 	{pattern: "/healthz/", method: "GET", target: "/healthz/",

@@ -41,6 +41,7 @@ func (s *Server) instructorRoutes() {
 	s.handle("/instructor/", s.observer(s.handleInstructorHome))
 	s.handle("/instructor/{env}/", s.observer(s.handleInstructorGrid))
 	s.handle("/instructor/{env}/grid/", s.observer(s.handleInstructorGridData))
+	s.handle("/instructor/session/{session}/terminal/{id}/", s.observer(s.handleMirror))
 }
 
 // classEnv is one environment of the instructor view's home.
@@ -99,6 +100,8 @@ type learnerJSON struct {
 	Expires    *time.Time      `json:"expires"`
 	TimeLeft   string          `json:"time_left"`
 	Observable bool            `json:"observable"`
+	// Mirror is the page that mirrors the session's first terminal ("" unless running).
+	Mirror string `json:"mirror"`
 }
 
 // gridJSON is the class grid of one environment at a time.
@@ -137,6 +140,9 @@ func (s *Server) readGrid(ctx context.Context, name string) (*gridJSON, error) {
 			row := learnerJSON{Session: sess.Name, User: sess.Owner, State: strings.ToLower(sess.State.String()),
 				Examiner: map[string]bool{}, TimeLeft: formatRemaining(sess.Expires, now),
 				Observable: sess.State == portal.SessionRunning}
+			if row.Observable {
+				row.Mirror = mirrorPath(sess.Name, "1")
+			}
 			if u, err := tx.User(sess.Owner); err == nil {
 				row.Name = displayName(u)
 				if u.Email != "" && row.Name == "" {

@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -168,5 +169,78 @@ func TestClassGridStream(t *testing.T) {
 		bearer(robot), header{"Content-Type", "application/json"}), http.StatusOK)
 	if g := nextGrid(); g.Learners[0].Page != "02-next" {
 		t.Fatalf("grid after the view = %+v", g.Learners)
+	}
+}
+
+// The mirror relays the dashboard's read-only watch of a terminal, asked for with the
+// session secret, as output events; the page's POST is refused, and nothing the
+// instructor's browser sends reaches the dashboard.
+func TestTerminalMirror(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.requestSession(h.robot(), "alice")
+	mustStatus(t, h.do("GET", a.URL, ""), http.StatusFound)
+	sess := h.session(a.Name)
+	type seen struct{ method, path, auth, session string }
+	requests := make(chan seen, 10)
+	dash := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests <- seen{r.Method, r.URL.Path, r.Header.Get("Authorization"), r.Header.Get(SessionHeader)}
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte("\x1b[1mlearner$ \x1b[0mls\r\n"))
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(dash.Close)
+	sess.Endpoint = dash.URL
+	if err := h.store.Update(h.ctx, func(tx portal.Tx) error { return tx.UpdateSession(sess) }); err != nil {
+		t.Fatal(err)
+	}
+	teacher := loggedIn(h, "teacher", true)
+	mirror := mirrorPath(a.Name, "1")
+	if page := teacher.do("GET", mirror, nil).Body.String(); !strings.Contains(page, `data-source="`+mirror+`"`) {
+		t.Fatalf("mirror page: %s", page)
+	}
+	g := readGridJSON(t, teacher)
+	if g.Learners[0].Mirror != mirror {
+		t.Errorf("grid row's mirror = %q, want %q", g.Learners[0].Mirror, mirror)
+	}
+	mustStatus(t, teacher.do("POST", mirror, url.Values{"input": {"rm -rf /\n"}}), http.StatusMethodNotAllowed)
+	mustStatus(t, teacher.do("GET", mirrorPath(a.Name, "x"), nil), http.StatusNotFound)
+
+	srv := httptest.NewServer(h.srv)
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+mirror, strings.NewReader("typed by the instructor\n"))
+	req.Host = "portal.test"
+	req.Header.Set("Accept", "text/event-stream")
+	req.AddCookie(&http.Cookie{Name: loginCookie, Value: teacher.cookies[loginCookie]})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("mirror stream: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	sc := bufio.NewScanner(resp.Body)
+	var data string
+	for sc.Scan() {
+		if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			data = d
+			break
+		}
+	}
+	b, err := base64.StdEncoding.DecodeString(data)
+	if err != nil || string(b) != "\x1b[1mlearner$ \x1b[0mls\r\n" {
+		t.Fatalf("first output event %q: %q %v", data, b, err)
+	}
+	got := <-requests
+	if want := (seen{"GET", "/terminal/1/watch", "Bearer " + sess.Secret, a.Name}); got != want {
+		t.Errorf("dashboard got %+v, want %+v", got, want)
+	}
+	select {
+	case r := <-requests:
+		t.Errorf("a second request reached the dashboard: %+v", r)
+	default:
 	}
 }
