@@ -3,7 +3,6 @@ package dashboard
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -72,21 +71,7 @@ func (s *Server) handleTerminalWatch(w http.ResponseWriter, r *http.Request) {
 	}
 	s.watchers.add(1)
 	defer s.watchers.add(-1)
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	rc.Flush()
-	err := watcher.Watch(r.Context(), id, func(p []byte) error {
-		if _, err := w.Write(p); err != nil {
-			return err
-		}
-		return rc.Flush()
-	})
-	if err != nil && !errors.Is(err, terminal.ErrWatchEnded) && r.Context().Err() == nil {
-		s.log.Debug("terminal watch", "terminal", id, "err", err)
-	}
+	terminal.ServeWatch(watcher, w, r, id)
 }
 
 // observedHeartbeat is how long the observers stream stays silent before a comment.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -50,9 +51,16 @@ func (s *Server) handleMirror(w http.ResponseWriter, r *http.Request, u *portal.
 		return
 	}
 	if !strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-		v := s.newView(w, r, u, "Terminal of "+sess.Owner)
+		owner := sess.Owner
+		_ = s.store.View(r.Context(), func(tx portal.Tx) error {
+			if o, err := tx.User(sess.Owner); err == nil {
+				owner = cmp.Or(displayName(o), o.Email, o.Name)
+			}
+			return nil
+		})
+		v := s.newView(w, r, u, "Terminal of "+owner)
 		v.Nav = "instructor"
-		v.Data = mirrorPage{Session: name, Terminal: id, Owner: sess.Owner, Environment: sess.Environment}
+		v.Data = mirrorPage{Session: name, Terminal: id, Owner: owner, Environment: sess.Environment}
 		s.show(w, http.StatusOK, "mirror.html", v)
 		return
 	}

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 )
 
 // Watcher is an ability of a Set: following a terminal's output without any way to type
 // into it (the instructor view's mirror).
 type Watcher interface {
-	// Watch calls out with terminal id's scrollback, then with each output as it comes,
+	// Watch calls out with terminal id's scrollback (possibly empty: the first call says
+	// the terminal was found), then with each output as it comes,
 	// until ctx ends (nil), out fails (its error), or the terminal closes or the watcher
 	// falls too far behind (ErrWatchEnded). It never starts the shell and never writes to
 	// it. It returns ErrNoTerminal, as Set's methods do, for an id that names none.
@@ -51,10 +53,8 @@ func (t *terminal) watch(ctx context.Context, out func([]byte) error) error {
 	replay := bytes.Clone(t.scrollback)
 	t.mu.Unlock()
 	defer t.detach(c)
-	if len(replay) > 0 {
-		if err := out(replay); err != nil {
-			return err
-		}
+	if err := out(replay); err != nil {
+		return err
 	}
 	for {
 		select {
@@ -67,5 +67,29 @@ func (t *terminal) watch(ctx context.Context, out func([]byte) error) error {
 		case <-ctx.Done():
 			return nil
 		}
+	}
+}
+
+// ServeWatch answers GET /terminal/{id}/watch: terminal id's scrollback, then its output as
+// it comes, as one streamed body (application/octet-stream), until the client leaves or
+// the terminal closes. The caller has checked who asks.
+func ServeWatch(wt Watcher, w http.ResponseWriter, r *http.Request, id string) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	rc := http.NewResponseController(w)
+	started := false
+	err := wt.Watch(r.Context(), id, func(p []byte) error {
+		if !started {
+			started = true
+			w.WriteHeader(http.StatusOK)
+		}
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+		return rc.Flush()
+	})
+	if !started && errors.Is(err, ErrNoTerminal) {
+		http.Error(w, "This workshop has no such terminal.", http.StatusNotFound)
 	}
 }
