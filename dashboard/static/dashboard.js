@@ -1217,11 +1217,14 @@
   // ---- instructor view: a banner while an instructor watches a terminal ------------
 
   var observed = document.getElementById("observed");
-  if (observed && typeof EventSource === "function") {
-    new EventSource("/session/observers").addEventListener("observers", function (e) {
-      var n = 0;
-      try { n = JSON.parse(e.data).count; } catch (err) { n = 0; }
-      observed.hidden = !(n > 0);
-    });
+  function observers() {
+    fetch("/session/observers", { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : { count: 0 }; })
+      .then(function (d) { observed.hidden = !(d.count > 0); })
+      .catch(function () {});
+  }
+  if (observed && typeof fetch === "function") {
+    observers();
+    setInterval(observers, 3000);
   }
 })();
