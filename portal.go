@@ -193,10 +193,16 @@ type User struct {
 	LastName  string
 	Group     string // GroupNone, GroupAnonymous or GroupRobots
 	Staff     bool
+	// Instructor users may watch the sessions of the learners (the instructor view);
+	// staff always may.
+	Instructor bool
 	// PasswordHash is empty for accounts that cannot log in with a password.
 	PasswordHash string
 	Created      time.Time
 }
+
+// Observer reports whether the user may open the instructor view: staff and instructors.
+func (u *User) Observer() bool { return u != nil && (u.Staff || u.Instructor) && !u.Robot() }
 
 // Robot reports whether the user is a robot account.
 func (u *User) Robot() bool { return u.Group == GroupRobots }

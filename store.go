@@ -159,6 +159,15 @@ type Tx interface {
 	// ActivationTokens returns the hashes of the session's activation tokens.
 	ActivationTokens(session string) ([]string, error)
 
+	// SessionActivity returns what the session's dashboard last reported, or ErrNotFound.
+	SessionActivity(session string) (*SessionActivity, error)
+	// PutSessionActivity stores a, replacing the record of the same session.
+	// DeleteSession removes it with the session.
+	PutSessionActivity(a *SessionActivity) error
+	// EnvironmentActivity returns the activity records of the environment's sessions,
+	// keyed by session name.
+	EnvironmentActivity(environment string) (map[string]*SessionActivity, error)
+
 	CreateBrowserSession(b *BrowserSession) error
 	// BrowserSession looks a browser login up by the hash of its cookie value.
 	BrowserSession(hash string) (*BrowserSession, error)

@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -142,8 +141,7 @@ func (s *Server) denied(w http.ResponseWriter, r *http.Request) {
 // handleActivity reports the session's activity figures to a caller that holds the
 // session secret as a bearer token.
 func (s *Server) handleActivity(w http.ResponseWriter, r *http.Request) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.Secret)) != 1 {
+	if !s.secretBearer(r) {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 		http.Error(w, "Unauthorized.", http.StatusUnauthorized)
 		return

@@ -55,6 +55,10 @@ const (
 var dashAuthzTable = []dashRoute{
 	{"GET /healthz", "GET", "/healthz", "", dashWant{dOK, dOK, dOK, dOK, dOK, dOK}},
 	{"GET /session/activity", "GET", "/session/activity", "", dashWant{dUnau, dUnau, dUnau, dUnau, dOK, dUnau}},
+	// The instructor view's mirror: the portal only (a terminal this workshop lacks, so
+	// that the answer does not stream).
+	{"GET /terminal/{id}/watch", "GET", "/terminal/9/watch", "", dashWant{dUnau, dUnau, dUnau, dUnau, dNotF, dUnau}},
+	{"GET /session/observers", "GET", "/session/observers", "", dashWant{dOK, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"GET /{$}", "GET", "/", "", dashWant{dFound, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"GET /workshop/content/{page...}", "GET", "/workshop/content/01-welcome", "", dashWant{dOK, dUnau, dUnau, dUnau, dUnau, dUnau}},
 	{"GET /workshop/slides/{path...}", "GET", "/workshop/slides/index.html", "", dashWant{dNotF, dUnau, dUnau, dUnau, dUnau, dUnau}},

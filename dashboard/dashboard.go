@@ -224,6 +224,7 @@ type Server struct {
 	dialApp   func(ctx context.Context, addr string) (net.Conn, error)
 	ingresses map[string]*ingressApp
 	editMu    sync.Mutex // one editor action or save at a time: each reads, then writes
+	watchers  observers  // open mirrors of the terminals
 
 	mu          sync.Mutex
 	content     *workshop         // rendered with the current variables
@@ -453,6 +454,7 @@ func (s *Server) routes() {
 		fmt.Fprint(w, "ok")
 	})
 	s.mux.HandleFunc("GET /session/activity", s.handleActivity)
+	s.mux.HandleFunc("GET /terminal/{id}/watch", s.handleTerminalWatch)
 
 	// Everything else is for the session's owner only; what changes state also needs a
 	// request from the session's own pages (its Origin).
@@ -465,6 +467,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /session/ping", post(s.handlePing))
 	s.mux.Handle("POST /session/heartbeat", post(s.handleHeartbeat))
 	s.mux.Handle("GET /session/schedule", own(s.handleSchedule))
+	s.mux.Handle("GET /session/observers", own(s.handleObservers))
 	s.mux.Handle("GET /session/setup", own(s.handleSetup))
 	s.mux.Handle("POST /session/extend", post(s.handleExtend))
 	s.mux.Handle("POST /session/event", post(s.handleEvent))

@@ -67,6 +67,7 @@ func (s *Server) handleExaminerTest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.touch(false)
+	s.emit("Examiner/Result", map[string]any{"name": name, "success": res.Passed()})
 	ans := examinerResult{Success: res.Passed(), Message: "Test successfully completed", TimedOut: res.TimedOut}
 	switch {
 	case res.TimedOut:

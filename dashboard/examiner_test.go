@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -184,5 +185,23 @@ func TestExaminerInputs(t *testing.T) {
 		if code, answer := run(body); code != http.StatusBadRequest || stdin() != "(not run)" {
 			t.Errorf("%.80s: %d %s, standard input %s; want 400 and no run", body, code, answer, stdin())
 		}
+	}
+}
+
+// Each examiner run is reported to the portal as an Examiner/Result event with the test's
+// name and outcome, which the instructor view shows.
+func TestExaminerResultEvent(t *testing.T) {
+	content, home := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(content, "workshop", "content", "01.md"), "# One\n", 0o644)
+	writeFile(t, filepath.Join(content, "workshop", "examiner", "tests", "fails"), "#!/bin/sh\nexit 1\n", 0o755)
+	s, clock, fp := newTestServerPortal(t, func(c *Config) { c.ContentDir, c.WorkDir = content, home })
+	c := login(t, s, clock.Now())
+	if w := ownerPost(s, c, "/examiner/test/fails", "application/json", strings.NewReader(`{}`)); w.Code != http.StatusOK {
+		t.Fatalf("examiner: status %d %q", w.Code, w.Body)
+	}
+	fp.events(s) // waits for the events in flight
+	got := fp.eventData(s, "Examiner/Result")
+	if want := map[string]any{"name": "fails", "success": false}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("Examiner/Result data = %v, want %v", got, want)
 	}
 }

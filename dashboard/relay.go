@@ -333,3 +333,54 @@ func (rt *relayTerminals) Close() {
 	}
 	rt.mu.Unlock()
 }
+
+var _ terminal.Watcher = (*relayTerminals)(nil)
+
+// Watch follows terminal id through the agent's GET /terminal/{id}/watch (see
+// terminal.Watcher).
+func (rt *relayTerminals) Watch(ctx context.Context, id string, out func([]byte) error) error {
+	var body io.ReadCloser
+	err := rt.withAgent(ctx, func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://terminals/terminal/"+id+"/watch", nil)
+		if err != nil {
+			return err
+		}
+		rt.setEnv(req.Header)
+		resp, err := rt.client.Do(req)
+		if err != nil {
+			return err
+		}
+		switch resp.StatusCode {
+		case http.StatusOK:
+			body = resp.Body
+			return nil
+		case http.StatusNotFound:
+			resp.Body.Close()
+			return terminal.ErrNoTerminal
+		}
+		resp.Body.Close()
+		return fmt.Errorf("terminals agent: watch %s: status %d", id, resp.StatusCode)
+	})
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if err := out(nil); err != nil { // the terminal was found
+		return err
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if err := out(buf[:n]); err != nil {
+				return err
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return terminal.ErrWatchEnded
+		}
+	}
+}

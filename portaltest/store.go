@@ -46,6 +46,7 @@ func StoreSuite(t *testing.T, open func(t *testing.T) portal.Store, reopen func(
 		{"ErrorRollsBack", testErrorRollsBack},
 		{"PanicRollsBack", testPanicRollsBack},
 		{"CancelledContext", testCancelledContext},
+		{"SessionActivity", testSessionActivity},
 		{"OutboxAdd", testOutboxAdd},
 		{"OutboxClaims", testOutboxClaims},
 		{"OutboxRetryPrune", testOutboxRetryPrune},

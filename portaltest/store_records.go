@@ -116,7 +116,7 @@ func testUsers(t *testing.T, s portal.Store) {
 	zed := &portal.User{Name: "zed", Email: "zed@example.com", FirstName: "Zed", LastName: "Z",
 		Group: portal.GroupRobots, Staff: true, PasswordHash: "$2a$10$abc", Created: m(0)}
 	amy := &portal.User{Name: "amy", Group: portal.GroupAnonymous, Created: m(2)}
-	bea := &portal.User{Name: "bea", Created: m(2)}
+	bea := &portal.User{Name: "bea", Instructor: true, Created: m(2)}
 	storeUpdate(t, s, func(tx portal.Tx) error {
 		for _, u := range []*portal.User{zed, amy, bea} {
 			if err := tx.CreateUser(u); err != nil {
@@ -149,7 +149,7 @@ func testUsers(t *testing.T, s portal.Store) {
 	})
 
 	amy2 := &portal.User{Name: "amy", Email: "amy@example.com", FirstName: "Amy", Group: portal.GroupNone,
-		Staff: true, PasswordHash: "hash", Created: m(2)}
+		Staff: true, Instructor: true, PasswordHash: "hash", Created: m(2)}
 	storeUpdate(t, s, func(tx portal.Tx) error { return tx.UpdateUser(amy2) })
 	storeView(t, s, func(tx portal.Tx) error {
 		got, err := tx.User("amy")

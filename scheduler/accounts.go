@@ -288,3 +288,35 @@ func ResetCredentials(ctx context.Context, st portal.Store) (Credentials, error)
 	})
 	return c, err
 }
+
+// errNotInstructable refuses the instructor role to accounts that cannot use it.
+var errNotInstructable = &portal.Error{Code: portal.EINVALID,
+	Message: "Robot and anonymous accounts cannot be instructors."}
+
+// SetInstructor gives the user the instructor role (on) or takes it away, and returns the
+// user. Robot and anonymous accounts cannot have it. Idempotent; ErrNotFound-coded error
+// for a user that does not exist.
+func (s *Scheduler) SetInstructor(ctx context.Context, name string, on bool) (*portal.User, error) {
+	var u *portal.User
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		var err error
+		if u, err = tx.User(name); err != nil {
+			if errors.Is(err, portal.ErrNotFound) {
+				return portal.Errorf(portal.ENOTFOUND, "There is no user %s.", name)
+			}
+			return err
+		}
+		if on && (u.Robot() || u.Group == portal.GroupAnonymous) {
+			return errNotInstructable
+		}
+		if u.Instructor == on {
+			return nil
+		}
+		u.Instructor = on
+		return tx.UpdateUser(u)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}

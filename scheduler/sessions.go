@@ -586,18 +586,33 @@ func (s *Scheduler) Expire(ctx context.Context, name string) (*portal.Session, e
 }
 
 // Forward re-broadcasts an event reported by a session's dashboard as a session event,
-// its webhook deliveries written to the outbox first (see Config.Outbox).
+// its webhook deliveries written to the outbox first (see Config.Outbox), and records it
+// in the session's activity (portal.SessionActivity) in the same transaction.
 func (s *Scheduler) Forward(ctx context.Context, sess *portal.Session, name string, data map[string]any) error {
 	e := portal.Event{Kind: portal.SessionEvent, Name: name, Time: s.now(), User: sess.Owner,
 		Session: sess.Name, Environment: sess.Environment, Data: data, AnalyticsURL: sess.AnalyticsURL}
 	if env := s.envCache(sess.Environment); env != "" {
 		e.Workshop = env
 	}
-	if s.cfg.Outbox != nil {
-		err := s.store.Update(ctx, func(tx portal.Tx) error { return s.stage(tx, []portal.Event{e}) })
-		if err != nil {
-			return fmt.Errorf("forward event %s of %s: %w", name, sess.Name, err)
+	err := s.store.Update(ctx, func(tx portal.Tx) error {
+		a, err := tx.SessionActivity(sess.Name)
+		if errors.Is(err, portal.ErrNotFound) {
+			a, err = &portal.SessionActivity{Session: sess.Name}, nil
 		}
+		if err != nil {
+			return err
+		}
+		a.Apply(name, data, e.Time)
+		if err := tx.PutSessionActivity(a); err != nil {
+			return err
+		}
+		if s.cfg.Outbox != nil {
+			return s.stage(tx, []portal.Event{e})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("forward event %s of %s: %w", name, sess.Name, err)
 	}
 	s.events.Emit(e)
 	return nil
@@ -631,4 +646,25 @@ func (s *Scheduler) envCache(env string) string {
 		return nil
 	})
 	return res
+}
+
+// Observed reports that observer opened a read-only mirror of terminal id of sess (the
+// instructor view) as a Session/Observed event, the portal's own (not the reference's),
+// with {"observer": name, "terminal": id}; its webhook deliveries are written to the
+// outbox first. The session's activity is not touched: watching is not the learner's
+// doing.
+func (s *Scheduler) Observed(ctx context.Context, sess *portal.Session, observer, id string) error {
+	e := portal.Event{Kind: portal.SessionEvent, Name: "Session/Observed", Time: s.now(), User: sess.Owner,
+		Session: sess.Name, Environment: sess.Environment, AnalyticsURL: sess.AnalyticsURL,
+		Data: map[string]any{"observer": observer, "terminal": id}}
+	if env := s.envCache(sess.Environment); env != "" {
+		e.Workshop = env
+	}
+	if s.cfg.Outbox != nil {
+		if err := s.store.Update(ctx, func(tx portal.Tx) error { return s.stage(tx, []portal.Event{e}) }); err != nil {
+			return fmt.Errorf("observed event of %s: %w", sess.Name, err)
+		}
+	}
+	s.events.Emit(e)
+	return nil
 }

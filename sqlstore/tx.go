@@ -283,11 +283,57 @@ func (t *tx) DeleteSession(name string) error {
 	if err := t.check("delete session"); err != nil {
 		return err
 	}
-	if _, err := t.exec(`DELETE FROM activation_tokens WHERE session = ?`, name); err != nil {
-		return wrap(err, "delete session %q", name)
+	for _, q := range []string{`DELETE FROM activation_tokens WHERE session = ?`, `DELETE FROM session_activity WHERE session = ?`} {
+		if _, err := t.exec(q, name); err != nil {
+			return wrap(err, "delete session %q", name)
+		}
 	}
 	_, err := t.exec(`DELETE FROM sessions WHERE name = ?`, name)
 	return wrap(err, "delete session %q", name)
+}
+
+// --- session activity ---
+
+const activityColumns = `session, page, page_number, pages_total, furthest, examiner, updated`
+
+func scanActivity(s scanner) (*portal.SessionActivity, error) {
+	a := &portal.SessionActivity{}
+	err := s.Scan(&a.Session, &a.Page, &a.PageNumber, &a.PagesTotal, &a.Furthest, jsonScan{&a.Examiner}, timeScan{&a.Updated})
+	return a, err
+}
+
+func (t *tx) SessionActivity(session string) (*portal.SessionActivity, error) {
+	a, err := one(scanActivity(t.queryRow(`SELECT `+activityColumns+` FROM session_activity WHERE session = ?`, session)))
+	return a, wrap(err, "activity of session %q", session)
+}
+
+func (t *tx) PutSessionActivity(a *portal.SessionActivity) error {
+	if err := t.check("put session activity"); err != nil {
+		return err
+	}
+	examiner := a.Examiner
+	if examiner == nil {
+		examiner = map[string]bool{}
+	}
+	_, err := t.exec(`INSERT INTO session_activity (`+activityColumns+`) VALUES (`+placeholders(7)+`)
+ON CONFLICT (session) DO UPDATE SET page = excluded.page, page_number = excluded.page_number,
+pages_total = excluded.pages_total, furthest = excluded.furthest, examiner = excluded.examiner, updated = excluded.updated`,
+		a.Session, a.Page, a.PageNumber, a.PagesTotal, a.Furthest, jsonValue{examiner}, timeValue(a.Updated))
+	return wrap(err, "put activity of session %q", a.Session)
+}
+
+func (t *tx) EnvironmentActivity(environment string) (map[string]*portal.SessionActivity, error) {
+	rows, err := t.query(`SELECT a.session, a.page, a.page_number, a.pages_total, a.furthest, a.examiner, a.updated
+FROM session_activity a JOIN sessions s ON s.name = a.session WHERE s.environment = ?`, environment)
+	as, err := collect(rows, err, scanActivity)
+	if err != nil {
+		return nil, wrap(err, "activity of environment %q", environment)
+	}
+	m := make(map[string]*portal.SessionActivity, len(as))
+	for _, a := range as {
+		m[a.Session] = a
+	}
+	return m, nil
 }
 
 // --- counts ---
@@ -351,12 +397,12 @@ func (t *tx) UserLiveSessions(owner string) (int, error) {
 
 // --- users ---
 
-const userColumns = `name, email, first_name, last_name, user_group, staff, password_hash, created`
+const userColumns = `name, email, first_name, last_name, user_group, staff, password_hash, created, instructor`
 
 func scanUser(s scanner) (*portal.User, error) {
 	u := &portal.User{}
 	err := s.Scan(&u.Name, &u.Email, &u.FirstName, &u.LastName, &u.Group, &u.Staff, &u.PasswordHash,
-		timeScan{&u.Created})
+		timeScan{&u.Created}, &u.Instructor)
 	return u, err
 }
 
@@ -367,8 +413,8 @@ func (t *tx) CreateUser(u *portal.User) error {
 	if u.Name == "" {
 		return errors.New("sqlstore: create user: empty name")
 	}
-	_, err := t.execGuarded(`INSERT INTO users (`+userColumns+`) VALUES (`+placeholders(8)+`)`,
-		u.Name, u.Email, u.FirstName, u.LastName, u.Group, u.Staff, u.PasswordHash, timeValue(u.Created))
+	_, err := t.execGuarded(`INSERT INTO users (`+userColumns+`) VALUES (`+placeholders(9)+`)`,
+		u.Name, u.Email, u.FirstName, u.LastName, u.Group, u.Staff, u.PasswordHash, timeValue(u.Created), u.Instructor)
 	return wrap(t.insertErr(err), "create user %q", u.Name)
 }
 
@@ -388,8 +434,8 @@ func (t *tx) UpdateUser(u *portal.User) error {
 		return err
 	}
 	err := t.execOne(`UPDATE users SET email = ?, first_name = ?, last_name = ?, user_group = ?, staff = ?,
-password_hash = ?, created = ? WHERE name = ?`,
-		u.Email, u.FirstName, u.LastName, u.Group, u.Staff, u.PasswordHash, timeValue(u.Created), u.Name)
+password_hash = ?, created = ?, instructor = ? WHERE name = ?`,
+		u.Email, u.FirstName, u.LastName, u.Group, u.Staff, u.PasswordHash, timeValue(u.Created), u.Instructor, u.Name)
 	return wrap(err, "update user %q", u.Name)
 }
 

@@ -25,6 +25,8 @@ func roleOf(u *portal.User) string {
 		return "robot"
 	case u.Group == portal.GroupAnonymous:
 		return "anonymous"
+	case u.Instructor:
+		return "instructor"
 	}
 	return "registered"
 }

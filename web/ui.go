@@ -265,7 +265,7 @@ func (s *Server) newView(w http.ResponseWriter, r *http.Request, u *portal.User,
 // script or style runs, and the pages are not framed.
 func securityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; "+
-		"img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		"img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
@@ -427,5 +427,6 @@ func (s *Server) uiRoutes() {
 	s.handle("/admin/action/", s.adminForm(func(w http.ResponseWriter, r *http.Request, _ *portal.User) {
 		redirect(w, r, "/admin/")
 	}, s.handleAdminAction))
+	s.instructorRoutes()
 	s.mux.Handle("/static/", s.handleStatic())
 }

@@ -270,6 +270,18 @@ type userRow struct {
 // Name is the user's full name, if known.
 func (r userRow) Name() string { return displayName(r.U) }
 
+// RoleAction is the admin action that changes the user's instructor role, "" for
+// accounts that cannot have it.
+func (r userRow) RoleAction() string {
+	switch {
+	case r.U.Instructor:
+		return "instructor-off"
+	case r.U.Staff || r.U.Robot() || r.U.Group == portal.GroupAnonymous:
+		return ""
+	}
+	return "instructor-on"
+}
+
 // Sortable columns of the users page.
 var (
 	userKeys   = []string{"username", "name", "email", "role", "joined", "live"}
@@ -340,7 +352,8 @@ type adminAction struct {
 	label   string // the button
 	confirm string // the question; %s is the target
 	done    string // the outcome; %s is the target
-	env     bool   // the target is an environment (else a session)
+	env     bool   // the target is an environment (else a session, or a user when user)
+	user    bool   // the target is a user name
 	run     func(s *Server, ctx context.Context, target string) error
 	// outcome, when set, runs the action instead of run and returns the name of the
 	// outcome to show (an action's name, or a name of adminActions with no label).
@@ -363,6 +376,20 @@ var adminActions = map[string]adminAction{
 		done: "Session %s was terminated.",
 		run: func(s *Server, ctx context.Context, t string) error {
 			_, err := s.sched.TerminateByAdmin(ctx, t)
+			return err
+		}},
+	"instructor-on": {label: "Make instructor", user: true,
+		confirm: "Make %s an instructor? Instructors see every learner's progress and can watch their terminals.",
+		done:    "%s is now an instructor.",
+		run: func(s *Server, ctx context.Context, t string) error {
+			_, err := s.sched.SetInstructor(ctx, t, true)
+			return err
+		}},
+	"instructor-off": {label: "Remove instructor", user: true,
+		confirm: "Take the instructor role from %s?",
+		done:    "%s is no longer an instructor.",
+		run: func(s *Server, ctx context.Context, t string) error {
+			_, err := s.sched.SetInstructor(ctx, t, false)
 			return err
 		}},
 	// The outcome of an extend that could not add any time.
@@ -460,6 +487,12 @@ func readAction(action, target string) (adminAction, error) {
 	if !ok {
 		return a, errUnknownAction
 	}
+	if a.user {
+		if target == "" || len(target) > 150 {
+			return a, portal.Errorf(portal.EINVALID, "%q is not a user name.", target)
+		}
+		return a, nil
+	}
 	if !slug.MatchString(target) {
 		return a, portal.Errorf(portal.EINVALID, "%q is not a session or environment name.", target)
 	}
@@ -471,8 +504,11 @@ func adminBack(back string, a adminAction) string {
 	if p := localPath(back, ""); strings.HasPrefix(p, "/admin/") {
 		return p
 	}
-	if a.env {
+	switch {
+	case a.env:
 		return "/admin/"
+	case a.user:
+		return "/admin/users/"
 	}
 	return "/admin/sessions/"
 }

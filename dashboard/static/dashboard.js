@@ -1253,4 +1253,18 @@
   fontReady.catch(function () {}).then(setupTerminals);
   poll();
   setInterval(renderCountdown, 1000);
+
+  // ---- instructor view: a banner while an instructor watches a terminal ------------
+
+  var observed = document.getElementById("observed");
+  function observers() {
+    fetch("/session/observers", { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : { count: 0 }; })
+      .then(function (d) { observed.hidden = !(d.count > 0); })
+      .catch(function () {});
+  }
+  if (observed && typeof fetch === "function") {
+    observers();
+    setInterval(observers, 3000);
+  }
 })();

@@ -150,6 +150,9 @@ func NewAgent(cfg Config) (*Agent, error) {
 			a.touch()
 		}
 	})
+	a.handle("GET /terminal/{id}/watch", func(w http.ResponseWriter, r *http.Request) {
+		ServeWatch(a.terms, w, r, r.PathValue("id"))
+	})
 	a.handle("GET /activity", a.handleActivity)
 	a.handle("POST /run", func(w http.ResponseWriter, r *http.Request) {
 		a.noteEnv(r, env)

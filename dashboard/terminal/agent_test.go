@@ -87,7 +87,7 @@ func TestAgentServesTheContractsEndpoints(t *testing.T) {
 	}
 	defer a.Close()
 	want := []string{"GET /healthz", "GET /terminal/{id}", "POST /terminal/{id}/input",
-		"POST /terminal/{id}/clear", "GET /activity", "POST /run", "GET /files/{path...}", "PUT /files/{path...}", "GET /tree",
+		"POST /terminal/{id}/clear", "GET /terminal/{id}/watch", "GET /activity", "POST /run", "GET /files/{path...}", "PUT /files/{path...}", "GET /tree",
 		"DELETE /files/{path...}", "POST /folders/{path...}", "POST /rename", "GET /tunnel", "GET /setup"}
 	if diff := cmp.Diff(want, a.Routes()); diff != "" {
 		t.Errorf("routes (-want +got):\n%s", diff)
