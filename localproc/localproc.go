@@ -120,8 +120,8 @@ type Config struct {
 	// Images brings workshop images (Workshop.Image) onto the portal's disk: a session of
 	// a workshop with an image then runs in a sandbox whose root is the image, read-only,
 	// with its home, /tmp, /proc and /dev as any session's and the dashboard, bubblewrap
-	// and the workshop content bound in. It needs the one-layer sandbox. nil: sessions see
-	// the host's system whatever their workshop's image.
+	// and the workshop content bound in, in one sandbox layer or two (see inImage). nil:
+	// sessions see the host's system whatever their workshop's image.
 	Images portal.ImageFetcher
 }
 
