@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"portal"
 )
@@ -177,7 +178,12 @@ func (im *imageSession) env() []string {
 
 // binds returns the bwrap arguments that bind the portal's programs and their libraries.
 func (im *imageSession) binds(dash, bwrap string) []string {
-	args := []string{"--ro-bind", dash, sandboxBin, "--ro-bind", bwrap, sandboxBwrap}
+	return append([]string{"--ro-bind", dash, sandboxBin, "--ro-bind", bwrap, sandboxBwrap}, im.libBinds()...)
+}
+
+// libBinds returns the bwrap arguments that bind the libraries of the portal's programs.
+func (im *imageSession) libBinds() []string {
+	var args []string
 	seen := map[string]bool{}
 	for _, pr := range []program{im.dashboard, im.bwrap} {
 		for name, host := range pr.libs {
@@ -342,21 +348,57 @@ func mountPoints(root string, args []string) error {
 	return nil
 }
 
-// inImage returns the command line of a session's one-layer sandbox (see single) whose
-// root is the workshop image of im instead of the host's system, and the prefix of
-// bubblewrap for the shells' nested sandbox. It creates the image's mount points.
-func (s *sandbox) inImage(im *imageSession, host, run, content string, l Limits, argv []string) ([]string, error) {
+// sandboxImage is where the first layer of a two-layer sandbox (see outer) shows the
+// workshop image that the second lays out as its root.
+const sandboxImage = "/opt/portal/image"
+
+// inImage returns the command line of a session's sandbox whose root is the workshop
+// image of im instead of the host's system, and the user it must start as (see command).
+// It creates the image's mount points.
+//
+// In one layer (see single) the image is the sandbox's root. In two (see outer) the first
+// layer is outer's, with the image at sandboxImage and the portal's libraries at
+// sandboxLib, and the second lays out the image as its root as the one layer would, with
+// every path it binds taken from the same place in the first.
+func (s *sandbox) inImage(im *imageSession, host, home, run, content string, l Limits, argv []string) ([]string, *syscall.Credential, error) {
 	binds := []string{"--bind", run, sandboxRun}
 	binds = append(binds, im.binds(argv[0], s.bwrap)...)
 	if content != "" {
 		binds = append(binds, "--ro-bind", content, sandboxContent)
 	}
+	binds = append(binds, s.network...)
 	root := []string{"--ro-bind", im.root.Dir, "/"}
-	args := s.layout(root, im.ids(), host, l, append(binds, s.network...), im.dashboard.argv(sandboxBin), argv)
+	args := s.layout(root, im.ids(), host, l, binds, im.dashboard.argv(sandboxBin), argv)
 	if err := mountPoints(im.root.Dir, args[1:]); err != nil {
-		return nil, fmt.Errorf("workshop image %s: %w", im.root.Digest, err)
+		return nil, nil, fmt.Errorf("workshop image %s: %w", im.root.Digest, err)
 	}
-	return args, nil
+	if s.oneLayer {
+		return args, s.credential(), nil
+	}
+	extra := []string{"--ro-bind", im.root.Dir, sandboxImage, "--perms", "0755", "--dir", sandboxLib}
+	extra = append(extra, im.libBinds()...)
+	args = s.outerLayer(host, home, run, content, l, argv[0], extra)
+	inner := s.layout([]string{"--ro-bind", sandboxImage, "/"}, im.ids(), host, l, rebound(binds), im.dashboard.argv(sandboxBin), argv)
+	inner[0] = sandboxBwrap
+	return append(args, inner...), nil, nil
+}
+
+// rebound returns the --bind and --ro-bind arguments of binds, each from its own
+// destination: the second layer of a sandbox binds what its first shows there.
+func rebound(binds []string) []string {
+	var args []string
+	for i := 0; i < len(binds); i++ {
+		switch binds[i] {
+		case "--bind", "--ro-bind":
+			if i+2 < len(binds) {
+				args = append(args, binds[i], binds[i+2], binds[i+2])
+				i += 2
+			}
+		case "--size", "--perms", "--hostname", "--chdir", "--uid", "--gid", "--remount-ro", "--tmpfs", "--dir", "--proc", "--dev":
+			i++
+		}
+	}
+	return args
 }
 
 // imageShellEnv returns DASHBOARD_SHELL and DASHBOARD_SANDBOX for a session in a

@@ -34,9 +34,9 @@ echo x > /tmp/f && echo "tmp writable"
 echo "pwd $PWD"
 `
 
-// A session of a workshop with an image runs in that image: its shell sees the image's
-// files and tools, its environment, user and working folder, not the host's system; home
-// and /tmp are writable, the rest is not.
+// A session of a workshop with an image runs in that image, in a sandbox of one layer or
+// of two: its shell sees the image's files and tools, its environment, user and working
+// folder, not the host's system; home and /tmp are writable, the rest is not.
 func TestWorkshopImage(t *testing.T) {
 	if _, err := os.Stat("/etc/debian_version"); err != nil {
 		t.Skip("the test's host-only file, /etc/debian_version, is missing here")
@@ -50,31 +50,36 @@ func TestWorkshopImage(t *testing.T) {
 			"etc/image-marker":    "in-the-image\n",
 			"opt/tools/bin/hello": "#!/bin/sh\necho hello from the image\n",
 		})
-	data := t.TempDir()
-	images := &workshopfiles.Fetcher{Dir: filepath.Join(t.TempDir(), "images")}
-	p := newProvisioner(t, data, SandboxRequired)
-	if !p.sandbox.oneLayer {
-		t.Skipf("a workshop image needs the one-layer sandbox: %s", p.sandboxNote)
-	}
-	p.images = images
+	for _, layers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d layers", layers), func(t *testing.T) {
+			data := t.TempDir()
+			images := &workshopfiles.Fetcher{Dir: filepath.Join(t.TempDir(), "images")}
+			p := newProvisioner(t, data, SandboxRequired)
+			if layers == 1 && !p.sandbox.oneLayer {
+				t.Skipf("one-layer sandboxes cannot run here: %s", p.sandboxNote)
+			}
+			p.sandbox.oneLayer = layers == 1
+			p.images = images
 
-	r := request("lab-w01-s001", "shell")
-	r.Session.Environment = "lab-w01"
-	r.Environment = &portal.Environment{Name: "lab-w01", Workshop: portal.Workshop{Image: ref}}
-	r.Env = append(r.Env, portal.EnvVar{Name: "SHELL_SCRIPT", Value: imageScript})
-	b, h := start(t, p, r)
-	waitPhase(t, p, b)
-	out, err := readHome(p, h, "shell.out")
-	if err != nil {
-		t.Fatalf("no shell output: %v", err)
-	}
-	t.Logf("shell output:\n%s", out)
-	for _, want := range []string{"marker in-the-image", "host-file absent", "host-bwrap absent",
-		"hello from the image", "tool-env from-image", "path /opt/tools/bin:/bin", "uid 1001",
-		"home writable", "tmp writable", "root read-only", "pwd /opt/tools"} {
-		if !strings.Contains(string(out), want+"\n") {
-			t.Errorf("shell output lacks %q", want)
-		}
+			r := request("lab-w01-s001", "shell")
+			r.Session.Environment = "lab-w01"
+			r.Environment = &portal.Environment{Name: "lab-w01", Workshop: portal.Workshop{Image: ref}}
+			r.Env = append(r.Env, portal.EnvVar{Name: "SHELL_SCRIPT", Value: imageScript})
+			b, h := start(t, p, r)
+			waitPhase(t, p, b)
+			out, err := readHome(p, h, "shell.out")
+			if err != nil {
+				t.Fatalf("no shell output: %v", err)
+			}
+			t.Logf("shell output:\n%s", out)
+			for _, want := range []string{"marker in-the-image", "host-file absent", "host-bwrap absent",
+				"hello from the image", "tool-env from-image", "path /opt/tools/bin:/bin", "uid 1001",
+				"home writable", "tmp writable", "root read-only", "pwd /opt/tools"} {
+				if !strings.Contains(string(out), want+"\n") {
+					t.Errorf("shell output lacks %q", want)
+				}
+			}
+		})
 	}
 }
 

@@ -120,8 +120,8 @@ type Config struct {
 	// Images brings workshop images (Workshop.Image) onto the portal's disk: a session of
 	// a workshop with an image then runs in a sandbox whose root is the image, read-only,
 	// with its home, /tmp, /proc and /dev as any session's and the dashboard, bubblewrap
-	// and the workshop content bound in. It needs the one-layer sandbox. nil: sessions see
-	// the host's system whatever their workshop's image.
+	// and the workshop content bound in, in one sandbox layer or two (see inImage). nil:
+	// sessions see the host's system whatever their workshop's image.
 	Images portal.ImageFetcher
 }
 
@@ -374,7 +374,7 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		}
 	}
 	im, err := p.image(ctx, r)
-	if err == nil && im != nil && content != "" && !p.sandbox.reachable(content) {
+	if err == nil && im != nil && p.sandbox.oneLayer && content != "" && !p.sandbox.reachable(content) {
 		err = fmt.Errorf("the workshop content %s cannot be reached by user %d, as a session in a workshop image needs", content, nobody)
 	}
 	if err != nil {
@@ -431,10 +431,9 @@ func (p *Provisioner) Start(ctx context.Context, r portal.StartRequest) ([]byte,
 		}
 		env = append(env, netEnv(p.portalDir)...)
 		if im != nil {
-			if argv, err = p.sandbox.inImage(im, name, run, content, limits, p.command); err != nil {
+			if argv, cred, err = p.sandbox.inImage(im, name, home, run, content, limits, p.command); err != nil {
 				return nil, fmt.Errorf("localproc: start %s: %w", name, err)
 			}
-			cred = p.sandbox.credential()
 		} else {
 			// A session that shows its environment's Hugo build cannot write it: the
 			// folder is bound read-only. (A workshop image brings its own hugo, and its
@@ -560,14 +559,12 @@ func (p *Provisioner) image(ctx context.Context, r portal.StartRequest) (*imageS
 	switch {
 	case p.sandbox == nil:
 		return nil, fmt.Errorf("the workshop image %s needs the sandbox, and sessions run unsandboxed", ref)
-	case !p.sandbox.oneLayer:
-		return nil, fmt.Errorf("the workshop image %s needs a sandbox of one bubblewrap layer, which cannot run here (%s)", ref, p.sandboxNote)
 	}
 	root, err := p.images.FetchImage(ctx, r.Environment.Name, ref)
 	if err != nil {
 		return nil, err
 	}
-	if !p.sandbox.reachable(root.Dir) {
+	if p.sandbox.oneLayer && !p.sandbox.reachable(root.Dir) {
 		return nil, fmt.Errorf("the workshop image's folder %s cannot be reached by user %d", root.Dir, nobody)
 	}
 	return p.sandbox.newImageSession(root, p.command[0])

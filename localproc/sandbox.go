@@ -159,6 +159,26 @@ func within(path, root string) bool {
 // charged to its memory cgroup and never reaches the host's disk. The host folder bound at
 // home in the first layer stays empty.
 func (s *sandbox) outer(host, home, run, content string, l Limits, argv []string, extra ...string) []string {
+	args := s.outerLayer(host, home, run, content, l, argv[0], extra)
+	args = append(args,
+		sandboxBwrap,
+		"--ro-bind", "/", "/",
+		"--size", size(l.Home), "--perms", "0755", "--tmpfs", sandboxHome,
+		"--bind", sandboxRun, sandboxRun,
+		"--size", size(l.Tmp), "--perms", "1777", "--tmpfs", "/tmp",
+		"--proc", "/proc")
+	args = append(args, cappedDev(l)...)
+	args = append(args,
+		"--unshare-user", "--unshare-pid", "--unshare-ipc",
+		"--chdir", sandboxHome,
+		"--", sandboxBin)
+	return append(args, argv[1:]...)
+}
+
+// outerLayer returns the first layer of outer, up to the "--" after which the second
+// layer's command line follows: bubblewrap at sandboxBwrap, with the program dash shown
+// at sandboxBin.
+func (s *sandbox) outerLayer(host, home, run, content string, l Limits, dash string, extra []string) []string {
 	args := []string{s.bwrap}
 	args = append(args, s.system...)
 	// bwrap creates missing parent folders for its owner only; the user may differ.
@@ -171,7 +191,7 @@ func (s *sandbox) outer(host, home, run, content string, l Limits, argv []string
 		"--size", size(l.Tmp), "--perms", "1777", "--tmpfs", "/tmp",
 		"--dev", "/dev",
 		"--bind", "/proc", "/proc",
-		"--ro-bind", argv[0], sandboxBin,
+		"--ro-bind", dash, sandboxBin,
 		"--ro-bind", s.bwrap, sandboxBwrap,
 		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
 		"--hostname", host,
@@ -191,19 +211,7 @@ func (s *sandbox) outer(host, home, run, content string, l Limits, argv []string
 			sandboxSetpriv, fmt.Sprintf("--reuid=%d", nobody), fmt.Sprintf("--regid=%d", nobody),
 			"--clear-groups", "--inh-caps=-all", "--bounding-set=-all")
 	}
-	args = append(args, "--",
-		sandboxBwrap,
-		"--ro-bind", "/", "/",
-		"--size", size(l.Home), "--perms", "0755", "--tmpfs", sandboxHome,
-		"--bind", sandboxRun, sandboxRun,
-		"--size", size(l.Tmp), "--perms", "1777", "--tmpfs", "/tmp",
-		"--proc", "/proc")
-	args = append(args, cappedDev(l)...)
-	args = append(args,
-		"--unshare-user", "--unshare-pid", "--unshare-ipc",
-		"--chdir", sandboxHome,
-		"--", sandboxBin)
-	return append(args, argv[1:]...)
+	return append(args, "--")
 }
 
 // single returns the command line of a session's sandbox in one bubblewrap, with the same

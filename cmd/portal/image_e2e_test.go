@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -104,5 +106,63 @@ func TestWorkshopImageEndToEnd(t *testing.T) {
 	}
 	if st := term.status("HOST", "[ -e /etc/debian_version ]", 10*time.Second); st == 0 {
 		t.Errorf("the host's /etc/debian_version is visible in the session")
+	}
+}
+
+// A root portal that gives sessions egress runs them in two bubblewrap layers (slirp4netns
+// joins the sandbox's network namespace): a session of a workshop with an image runs in
+// that image there too. The learner's terminal runs the image's tool and shell, does not
+// see the host's files, and reaches a server outside through the session's egress.
+func TestWorkshopImageWithEgress(t *testing.T) {
+	if os.Geteuid() != 0 {
+		browsertest.Missing(t, "root (to create the test's network namespace)", errors.New("not root"))
+	}
+	if _, err := os.Stat("/etc/debian_version"); err != nil {
+		t.Skip("the test's host-only file, /etc/debian_version, is missing here")
+	}
+	for _, prog := range []string{"bwrap", "slirp4netns", "ip", "bash"} {
+		if _, err := exec.LookPath(prog); err != nil {
+			browsertest.Missing(t, prog, err)
+		}
+	}
+	outside := startOutsideServer(t)
+	outHost, outPort, _ := net.SplitHostPort(outside.addr)
+	reg := filestest.Registry(t)
+	ref := reg + "/lab-tools:1"
+	filestest.PushImageConfig(t, ref, v1.Config{Env: []string{"PATH=/opt/tools/bin:/bin"}},
+		filestest.HostProgram(t, "/bin/bash"),
+		filestest.Files{
+			"etc/image-marker":    "in-the-image\n",
+			"opt/tools/bin/hello": "#!/bin/bash\necho hello-from-the-$1\n",
+		})
+	p := startPortalWith(t, t.TempDir(), fmt.Sprintf(imageConfig, ref, reg+"/never-pushed:1"),
+		[]string{"PORTAL_SESSION_EGRESS=true"})
+	tok := p.token()
+	env := p.envNamed(tok, "lab-image")
+	eventually(t, 30*time.Second, "the workshop with its image to run", func() bool {
+		return p.available(tok, env) >= 0
+	})
+	r, frame := learnerSession(t, p, tok, env, "https://hub.test/")
+	term := openTerminal(t, p, r.Name, frame)
+	defer func() {
+		if t.Failed() {
+			out, _ := term.output()
+			t.Logf("terminal output:\n%s", out)
+		}
+	}()
+	if got := term.run(`hello image`, regexp.MustCompile(`hello-from-the-\w+`), 30*time.Second); got != "hello-from-the-image" {
+		t.Errorf("the image's tool printed %q", got)
+	}
+	if got := term.run(`read m < /etc/image-marker; echo "m=$m"`, regexp.MustCompile(`m=([\w-]+)`), 10*time.Second); got != "in-the-image" {
+		t.Errorf("the image's file reads %q", got)
+	}
+	if st := term.status("HOST", "[ -e /etc/debian_version ]", 10*time.Second); st == 0 {
+		t.Errorf("the host's /etc/debian_version is visible in the session")
+	}
+	// The image has bash and nothing else: the request is bash's own.
+	fetch := fmt.Sprintf(`(exec 3<>/dev/tcp/%s/%s && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && while IFS= read -r l <&3; do case "$l" in *%s*) exit 0;; esac; done; exit 1)`,
+		outHost, outPort, outside.marker)
+	if st := term.status("E1", fetch, 20*time.Second); st != 0 {
+		t.Errorf("with egress, the terminal did not reach the outside server %s (status %d)", outside.addr, st)
 	}
 }

@@ -219,7 +219,15 @@ func Git(t testing.TB, dir string, args ...string) string {
 // shared libraries it needs (as ldd lists them), at the paths they have on the host.
 func HostShell(t testing.TB) Files {
 	t.Helper()
-	sh, err := filepath.EvalSymlinks("/bin/sh")
+	return HostProgram(t, "/bin/sh")
+}
+
+// HostProgram returns the files of an image layer holding the host's program at path (an
+// absolute path, at the same path in the layer) and the shared libraries it needs (as ldd
+// lists them), at the paths they have on the host.
+func HostProgram(t testing.TB, path string) Files {
+	t.Helper()
+	prog, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,10 +239,10 @@ func HostShell(t testing.TB) Files {
 		}
 		files[strings.TrimPrefix(at, "/")] = string(b)
 	}
-	add(sh, "/bin/sh")
-	out, err := exec.Command("ldd", sh).Output()
+	add(prog, path)
+	out, err := exec.Command("ldd", prog).Output()
 	if err != nil {
-		return files // static, or ldd missing: a static shell needs nothing more
+		return files // static, or ldd missing: a static program needs nothing more
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
