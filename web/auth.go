@@ -83,6 +83,7 @@ func (s *Server) bearer(r *http.Request) (*portal.User, error) {
 	}
 	var u *portal.User
 	var expires time.Time
+	version := s.auth.stamp()
 	err := s.store.View(r.Context(), func(tx portal.Tx) error {
 		t, err := tx.AccessToken(hash)
 		if err != nil {
@@ -99,24 +100,30 @@ func (s *Server) bearer(r *http.Request) (*portal.User, error) {
 		return nil, errBadToken
 	}
 	if err == nil {
-		s.auth.put(hash, u, expires, now)
+		s.auth.put(hash, u, expires, now, version)
 	}
 	return u, err
 }
 
 // authCache remembers, for a few seconds, which user an access token belongs to, so that
 // a busy front end's requests do not each read the store. Revoking or refreshing a token in
-// this process forgets it at once; the token's own expiry is always checked. It is off
-// when the store is not this process's alone (portal.Exclusive): a token revoked by
-// another replica would still be taken here.
+// this process forgets it at once; the token's own expiry is always checked. When the store
+// is not this process's alone (portal.Exclusive), an entry also holds only while the
+// store's Version is the one read before the token was (portal.Versioned: any commit of
+// any replica changes it, a revocation included, as soon as its notification arrives);
+// without either ability the cache is off.
 type authCache struct {
 	off bool
-	m   sync.Map // access hash → authEntry
-	n   atomic.Int64
+	// version, when set, is the store's Version: entries read at another version are
+	// not taken.
+	version func() uint64
+	m       sync.Map // access hash → authEntry
+	n       atomic.Int64
 }
 
 type authEntry struct {
 	user    *portal.User
+	version uint64    // the store's version before the token was read
 	expires time.Time // the token's expiry
 	until   time.Time // when this entry must be read again from the store
 }
@@ -135,14 +142,22 @@ func (c *authCache) get(hash string, now time.Time) (*portal.User, bool) {
 		return nil, false
 	}
 	e := v.(authEntry)
-	if !now.Before(e.until) || !now.Before(e.expires) {
+	if !now.Before(e.until) || !now.Before(e.expires) || (c.version != nil && c.version() != e.version) {
 		c.m.Delete(hash)
 		return nil, false
 	}
 	return e.user, true
 }
 
-func (c *authCache) put(hash string, u *portal.User, expires, now time.Time) {
+// stamp returns the store's version to put with an entry, read before the token is.
+func (c *authCache) stamp() uint64 {
+	if c.version == nil {
+		return 0
+	}
+	return c.version()
+}
+
+func (c *authCache) put(hash string, u *portal.User, expires, now time.Time, version uint64) {
 	if c.off {
 		return
 	}
@@ -150,7 +165,18 @@ func (c *authCache) put(hash string, u *portal.User, expires, now time.Time) {
 		c.m.Clear()
 		c.n.Store(0)
 	}
-	c.m.Store(hash, authEntry{user: u, expires: expires, until: now.Add(authCacheTTL)})
+	c.m.Store(hash, authEntry{user: u, version: version, expires: expires, until: now.Add(authCacheTTL)})
+}
+
+// newAuthCache returns the cache for st (see authCache).
+func newAuthCache(st portal.Store) authCache {
+	if portal.IsExclusive(st) {
+		return authCache{}
+	}
+	if vs, ok := st.(portal.Versioned); ok {
+		return authCache{version: vs.Version}
+	}
+	return authCache{off: true}
 }
 
 // forget drops a token from the cache (revoked or rotated).

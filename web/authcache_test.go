@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,5 +87,49 @@ func TestAuthCacheOffWhenStoreShared(t *testing.T) {
 	}
 	if got := get(); got != http.StatusUnauthorized {
 		t.Fatalf("token deleted by another portal: status %d, want 401", got)
+	}
+}
+
+// sharedVersionedStore is a store that replicas share and that tells when anything was
+// written (portal.Versioned), as PostgreSQL's does through its commit notifications: here
+// the test moves its version.
+type sharedVersionedStore struct {
+	portal.Store
+	version *atomic.Uint64
+}
+
+func (s sharedVersionedStore) Version() uint64 { return s.version.Load() }
+
+// With a shared store that has a version, a token is taken from the cache only while the
+// store's version is the one read before the token was: a token deleted by another
+// replica is refused as soon as that commit's version arrives.
+func TestAuthCacheFollowsTheSharedStoresVersion(t *testing.T) {
+	h := newHarness(t, nil)
+	var version atomic.Uint64
+	srv, err := New(Config{Scheduler: h.sched, Store: sharedVersionedStore{h.store, &version}, Clock: h.clock.Now,
+		PortalURL: "http://portal.test", IngressDomain: "portal.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv = srv
+	tok := h.user("alice", false)
+	get := func() int {
+		t.Helper()
+		return h.do("GET", "/workshops/catalog/environments/", "", bearer(tok)).Code
+	}
+	if got := get(); got != http.StatusOK {
+		t.Fatalf("first use: status %d", got)
+	}
+	// Deleted behind the cache's back, the version not yet moved: the cache answers.
+	err = h.store.Update(h.ctx, func(tx portal.Tx) error { return tx.DeleteAccessToken(scheduler.HashToken(tok)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := get(); got != http.StatusOK {
+		t.Fatalf("the cache did not answer while the version held: status %d", got)
+	}
+	version.Add(1)
+	if got := get(); got != http.StatusUnauthorized {
+		t.Fatalf("token deleted by another replica, version moved: status %d, want 401", got)
 	}
 }

@@ -121,7 +121,7 @@ func New(cfg Config) (*Server, error) {
 		secure:     pu.Scheme == "https",
 		sessionURL: cfg.SessionURL,
 		mux:        newRouteMux(),
-		auth:       authCache{off: !portal.IsExclusive(cfg.Store)},
+		auth:       newAuthCache(cfg.Store),
 	}
 	s.progressPoll, s.progressHeartbeat = progressPoll, progressHeartbeat
 	if s.sessionURL == nil {
