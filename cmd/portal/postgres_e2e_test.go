@@ -1,9 +1,12 @@
 package main
 
 import (
+	"net/http"
+	"net/url"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"portal/internal/pgtest"
 )
@@ -45,4 +48,36 @@ func TestPostgresEndToEnd(t *testing.T) {
 			t.Errorf("environment %d is %s, was %s", i, e.Name, before.Environments[i].Name)
 		}
 	}
+}
+
+// TestTokenRevokedOnEveryReplica runs two portals on one PostgreSQL database: a token one
+// of them knows (its bearer cache holds it) is refused there once the other revoked it.
+// (That the cache lets go at the revocation's version, not only after its few seconds, is
+// web's TestAuthCacheFollowsTheSharedStoresVersion.)
+func TestTokenRevokedOnEveryReplica(t *testing.T) {
+	db := pgtest.Need(t)
+	dir := t.TempDir()
+	a := startPortalWith(t, dir, e2eConfig, nil, "--database", db)
+	b := startPortalWith(t, dir, e2eConfig, nil, "--database", db)
+	b.creds = a.creds // only the first shows them; the store keeps hashes
+	tok := a.token()
+	b.get(tok, "/workshops/catalog/environments/", 200, nil)
+	b.get(tok, "/workshops/catalog/environments/", 200, nil) // now from b's cache
+
+	form := url.Values{"token": {tok}}
+	req, _ := http.NewRequest("POST", a.url+"/oauth2/revoke-token/", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(a.creds["id"], a.creds["secret"])
+	a.do(req, 200, nil)
+
+	eventually(t, 5*time.Second, "the other replica to refuse the revoked token", func() bool {
+		req, _ := http.NewRequest("GET", b.url+"/workshops/catalog/environments/", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusUnauthorized
+	})
 }
