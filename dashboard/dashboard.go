@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"portal"
+	vendor "portal/dashboard/assets"
 	"portal/dashboard/terminal"
 	"portal/internal/serve"
 	"portal/internal/staticfs"
@@ -41,12 +42,6 @@ var staticFiles = func() fs.FS {
 	}
 	return f
 }()
-
-// vendor holds the browser libraries (xterm.js) that `make assets` copies from npm; only a
-// placeholder is committed, so a build without them still works, without terminals.
-//
-//go:embed all:assets/dist
-var vendor embed.FS
 
 //go:embed all:sample
 var sample embed.FS
@@ -284,10 +279,7 @@ func loadAssets(contentDir string) (*assetSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: parse templates: %w", err)
 	}
-	dist, err := fs.Sub(vendor, "assets/dist")
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: assets: %w", err)
-	}
+	dist := vendor.Dist()
 	_, xtermErr := fs.Stat(dist, "xterm.js")
 	_, fitErr := fs.Stat(dist, "addon-fit.js")
 	slides, entry := findSlides(fsys)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,8 @@ func mirrorPath(name, id string) string {
 // mirrorPage is the mirror page's data.
 type mirrorPage struct {
 	Session, Terminal, Owner, Environment string
+	// Terminals are the ids of the session's numbered terminals, to choose from.
+	Terminals []string
 }
 
 // handleMirror is GET /instructor/session/<s>/terminal/<n>/: the mirror page, or, to a
@@ -42,7 +45,7 @@ func (s *Server) handleMirror(w http.ResponseWriter, r *http.Request, u *portal.
 		s.uiFail(w, r, u, errNotFound)
 		return
 	}
-	sess, _, err := s.adminSession(r.Context(), name)
+	sess, env, err := s.adminSession(r.Context(), name)
 	if errors.Is(err, portal.ErrNotFound) {
 		err = errNotFound
 	}
@@ -60,7 +63,11 @@ func (s *Server) handleMirror(w http.ResponseWriter, r *http.Request, u *portal.
 		})
 		v := s.newView(w, r, u, "Terminal of "+owner)
 		v.Nav = "instructor"
-		v.Data = mirrorPage{Session: name, Terminal: id, Owner: owner, Environment: sess.Environment}
+		var ids []string
+		for n := 1; n <= env.Workshop.Terminals; n++ {
+			ids = append(ids, strconv.Itoa(n))
+		}
+		v.Data = mirrorPage{Session: name, Terminal: id, Owner: owner, Environment: sess.Environment, Terminals: ids}
 		s.show(w, http.StatusOK, "mirror.html", v)
 		return
 	}

@@ -11,11 +11,13 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"portal"
+	vendor "portal/dashboard/assets"
 	"portal/internal/staticfs"
 	"portal/scheduler"
 )
@@ -394,10 +396,12 @@ func formatRemaining(t, now time.Time) string {
 	return fmt.Sprintf("%dm %02ds", m, sec)
 }
 
-// handleStatic serves the embedded stylesheet, script and logo.
+// handleStatic serves the embedded stylesheet, script and logo, and under /static/xterm/
+// the terminal library the mirror uses (xtermFiles, from the dashboard's built assets).
 func (s *Server) handleStatic() http.Handler {
 	sub, _ := fs.Sub(staticFS, "static")
 	files := http.StripPrefix("/static/", http.FileServerFS(staticfs.Valid(sub)))
+	xterm := http.StripPrefix("/static/xterm/", http.FileServerFS(staticfs.Valid(vendor.Dist())))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/") {
 			s.fail(w, r, errNotFound)
@@ -405,9 +409,20 @@ func (s *Server) handleStatic() http.Handler {
 		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if name, ok := strings.CutPrefix(r.URL.Path, "/static/xterm/"); ok {
+			if !slices.Contains(xtermFiles, name) {
+				s.fail(w, r, errNotFound)
+				return
+			}
+			xterm.ServeHTTP(w, r)
+			return
+		}
 		files.ServeHTTP(w, r)
 	})
 }
+
+// xtermFiles are the files of the dashboard's built assets that the portal's pages may load.
+var xtermFiles = []string{"xterm.js", "xterm.css", "addon-fit.js"}
 
 // uiRoutes registers the portal's own pages.
 func (s *Server) uiRoutes() {

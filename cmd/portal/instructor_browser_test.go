@@ -15,13 +15,17 @@ import (
 
 // The instructor view with a learner's dashboard open in another browser: the grid
 // follows the learner to the next page without a reload, the mirror shows what the
-// learner's terminal prints, typing in the mirror reaches nothing, and the learner's
-// dashboard says that an instructor is watching.
+// learner's terminal prints, in its colours, and the learner's second terminal when it is
+// chosen, typing in the mirror reaches nothing, and the learner's dashboard says that an
+// instructor is watching.
 func TestInstructorViewInBrowser(t *testing.T) {
 	requireAssets(t)
 	data := t.TempDir()
 	stopSessionsAtEnd(t, data)
-	p := startPortal(t, data, uiConfig(`    registration: {type: one-step, enabled: false}`))
+	cfg := strings.Replace(uiConfig(`    registration: {type: one-step, enabled: false}`),
+		"  tags: [sample, markdown]\n",
+		"  tags: [sample, markdown]\n  session:\n    applications:\n      terminal: {enabled: true, layout: split}\n", 1)
+	p := startPortal(t, data, cfg)
 	tok := p.token()
 	env := p.envNamed(tok, "lab-markdown-sample")
 	r := p.requestFor(tok, env, learner{"Ada", "Lovelace", "ada@example.test"})
@@ -85,14 +89,35 @@ func TestInstructorViewInBrowser(t *testing.T) {
 		chromedp.Click(`pre.action-execute[data-action="execute"]`, chromedp.ByQuery),
 	)
 	mirrorHas := func(text string) string {
-		return fmt.Sprintf(`document.getElementById("mirror").textContent.indexOf(%q) >= 0`, text)
+		return fmt.Sprintf(`document.querySelector("#mirror .xterm-rows").textContent.indexOf(%q) >= 0`, text)
 	}
 	admin.pg.Run(chromedp.Poll(mirrorHas("Hello from session "+r.Name), nil, chromedp.WithPollingTimeout(20*time.Second)))
+
+	// Colours: what the learner prints in red is red in the mirror (the theme's red).
+	lp.Run(
+		chromedp.Focus("#terminal-1 .xterm-helper-textarea", chromedp.ByQuery),
+		input.InsertText(`printf '\033[31m%s\033[0m\n' "alert-$((4*5))"`),
+		chromedp.KeyEvent(kb.Enter),
+	)
+	var colour string
+	admin.pg.Run(
+		chromedp.Poll(mirrorHas("alert-20"), nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Evaluate(`(function(){
+			var spans = document.querySelectorAll("#mirror .xterm-rows span");
+			for (var i = 0; i < spans.length; i++) {
+				if (spans[i].textContent.indexOf("alert-20") >= 0) { return getComputedStyle(spans[i]).color; }
+			}
+			return "not found";
+		})()`, &colour),
+	)
+	if colour != "rgb(244, 112, 103)" {
+		t.Errorf("the mirror shows the learner's red text in %q, want rgb(244, 112, 103)", colour)
+	}
 
 	// Typing in the mirror reaches nothing: the learner's terminal never shows it. A
 	// marker the learner then types proves the terminal went on working meanwhile.
 	admin.pg.Run(
-		chromedp.Focus("#mirror", chromedp.ByID),
+		chromedp.Focus("#mirror .xterm-helper-textarea", chromedp.ByQuery),
 		chromedp.KeyEvent("echo typed-by-instructor"),
 		chromedp.KeyEvent("\r"),
 		input.InsertText("echo inserted-by-instructor\n"),
@@ -109,13 +134,24 @@ func TestInstructorViewInBrowser(t *testing.T) {
 		if got := tabText(t, lp, "#terminal-1 .xterm-rows"); strings.Contains(got, typed) {
 			t.Errorf("the learner's terminal shows what the instructor typed (%s): %q", typed, got)
 		}
-		var mirror string
-		admin.pg.Run(chromedp.Text("#mirror", &mirror, chromedp.ByID))
+		mirror := tabText(t, admin.pg, "#mirror .xterm-rows")
 		if strings.Contains(mirror, typed) {
 			t.Errorf("the mirror shows what the instructor typed (%s)", typed)
 		}
 	}
 	admin.pg.Screenshot("mirror-output")
+
+	// The learner's second terminal, chosen in the mirror page, shows what it prints.
+	lp.Run(
+		chromedp.Focus("#terminal-2 .xterm-helper-textarea", chromedp.ByQuery),
+		input.InsertText("echo second-$((3*5))"),
+		chromedp.KeyEvent(kb.Enter),
+	)
+	admin.click("#mirror-terminal-2", "#mirror .xterm-rows", "mirror-terminal-2")
+	admin.pg.Run(chromedp.Poll(mirrorHas("second-15"), nil, chromedp.WithPollingTimeout(20*time.Second)))
+	if got := tabText(t, admin.pg, "#mirror .xterm-rows"); strings.Contains(got, "learner-42") {
+		t.Errorf("the mirror of terminal 2 shows terminal 1's output: %q", got)
+	}
 
 	// Leaving the mirror takes the banner away.
 	admin.open("/instructor/", "#classes", "left-mirror")
