@@ -60,7 +60,7 @@ var fileOpKinds = map[string]bool{"create-directory": true, "rename-file": true,
 
 // editorKind reports whether editor:name is an editor action the dashboard offers.
 func editorKind(name string) bool {
-	return editor.Kinds[name] || name == "copy-file" || fileOpKinds[name] || name == "execute-command"
+	return editor.Kinds[name] || name == "copy-file" || name == "close-file" || fileOpKinds[name] || name == "execute-command"
 }
 
 // editorCommands are the VS Code commands that editor:execute-command runs in the Editor

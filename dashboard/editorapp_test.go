@@ -174,6 +174,8 @@ func TestEditorActionHTML(t *testing.T) {
 			`<p class="action-title">Editor: Scale up</p><pre class="action action-editor-set-yaml-value" data-action="editor" data-edit="{&#34;kind&#34;:&#34;set-yaml-value&#34;,&#34;path&#34;:&#34;spec.replicas&#34;,&#34;value&#34;:&#34;3\n&#34;}" data-file="a.yaml"><code>3</code></pre>`},
 		{"editor:insert-yaml-item", "file: a.yaml\npath: items\nindex: 0\nvalue: x\n",
 			`<p class="action-title">Editor: Insert an item in file &#34;a.yaml&#34;</p><pre class="action action-editor-insert-yaml-item" data-action="editor" data-edit="{&#34;kind&#34;:&#34;insert-yaml-item&#34;,&#34;path&#34;:&#34;items&#34;,&#34;value&#34;:&#34;x\n&#34;}" data-file="a.yaml"><code>x</code></pre>`},
+		{"editor:close-file", "file: ~/exercises/app.yaml\n",
+			`<pre class="action action-editor-close-file" data-action="editor" data-edit="{&#34;kind&#34;:&#34;close-file&#34;}" data-file="exercises/app.yaml"><code>Editor: Close file &#34;~/exercises/app.yaml&#34;</code></pre>`},
 		{"editor:open-file", "file: /etc/passwd\n", "file must be a file of the home folder (~/…, without ..)"},
 		{"editor:open-file", "file: ~/../x\n", "file must be a file of the home folder"},
 		{"editor:append-lines-after-match", "file: a\ntext: x\n", "editor:append-lines-after-match: match is missing"},

@@ -54,6 +54,13 @@
     });
   }
 
+  // Monaco rejects the promise of work it drops when a file is switched or closed (word
+  // highlights of the old model and the like) with an error named "Canceled" that nothing
+  // catches; such a rejection is no fault of the page.
+  window.addEventListener("unhandledrejection", function (e) {
+    if (e.reason && e.reason.name === "Canceled" && e.reason.message === "Canceled") { e.preventDefault(); }
+  });
+
   function start(el) {
     root = el;
     treeEl = root.querySelector(".editor-tree");
