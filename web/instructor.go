@@ -209,12 +209,7 @@ func (s *Server) handleInstructorGridData(w http.ResponseWriter, r *http.Request
 		writeJSON(w, http.StatusOK, g)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
+	startEventStream(w)
 	if r.Method == http.MethodHead {
 		return
 	}

@@ -103,12 +103,7 @@ func (s *Server) handleMirror(w http.ResponseWriter, r *http.Request, u *portal.
 		return
 	}
 	s.log.Info("terminal mirror opened", "session", name, "terminal", id, "observer", u.Name)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
+	startEventStream(w)
 	s.streams.Add(1)
 	defer s.streams.Add(-1)
 	out := &eventWriter{w: w, rc: http.NewResponseController(w)}

@@ -70,12 +70,7 @@ func (s *Server) handleProgress(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errNoAccess)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no") // nginx: pass each event on at once
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
+	startEventStream(w)
 	if r.Method == http.MethodHead {
 		return
 	}
@@ -185,6 +180,17 @@ func (s *Server) readProgress(ctx context.Context, name string) (*portal.Session
 
 // eventWriter writes Server-Sent Events and flushes each; err keeps the first write
 // error (the client went away), after which it writes nothing.
+// startEventStream answers 200 with the headers of a stream of Server-Sent Events: not
+// stored, not buffered by a proxy in front (nginx's X-Accel-Buffering), not sniffed.
+func startEventStream(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+}
+
 type eventWriter struct {
 	w     http.ResponseWriter
 	rc    *http.ResponseController
