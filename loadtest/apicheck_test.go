@@ -125,3 +125,21 @@ func TestAPICheckNoDocument(t *testing.T) {
 		t.Fatalf("check = %+v", ch)
 	}
 }
+
+// TestAPICheckOff: with NoOpenAPI, a run neither checks the answers nor reports a figure.
+func TestAPICheckOff(t *testing.T) {
+	cfg, _ := testPortal(t, 2, 1)
+	cfg.Scenario, cfg.NoOpenAPI = Catalog, true
+	rep, err := Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Checks {
+		if strings.Contains(c.Name, "openapi") {
+			t.Fatalf("check %+v with NoOpenAPI", c)
+		}
+	}
+	if _, ok := rep.Figures["openapi_answers_validated"]; ok || len(rep.Checks) == 0 {
+		t.Fatalf("checks %+v, figures %v", rep.Checks, rep.Figures)
+	}
+}
