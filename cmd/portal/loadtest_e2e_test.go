@@ -101,6 +101,12 @@ func TestLoadtestSpawnedEndToEnd(t *testing.T) {
 			t.Fatalf("the sample's folder is left: %v", left)
 		}
 	})
+	t.Run("churn", func(t *testing.T) {
+		// The webhook's marker session is requested after churn revoked the robot's token.
+		rep := run(t, "--scenario", "churn", "--duration", "300ms", "--concurrency", "2", "--metrics")
+		checkWebhookRan(t, rep)
+		checkOpenAPIRan(t, rep)
+	})
 	t.Run("proxy", func(t *testing.T) {
 		// With metrics, so that the webhook check also reads the failed attempts.
 		rep := run(t, "--scenario", "proxy", "--duration", "400ms", "--concurrency", "2", "--metrics")
