@@ -1,8 +1,9 @@
 // Package loadtest is a load tool that acts like a front end and a class of learners. It
 // drives a running portal only through its public REST API and the activation, session and
 // dashboard URLs, measures every operation (count, errors, throughput, latency p50, p95,
-// p99, max), checks the correctness conditions of each scenario, and can compare a
-// result with what the machine's HTTP stack does at all (a bare net/http handler, or a bare
+// p99, max), checks the correctness conditions of each scenario and a sample of its REST
+// answers against the portal's /openapi.json, and can compare a result with what the
+// machine's HTTP stack does at all (a bare net/http handler, or a bare
 // httputil.ReverseProxy, run by the tool in the same run).
 //
 // It is run as `portal loadtest`; see docs/performance.md.
