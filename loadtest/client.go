@@ -35,6 +35,8 @@ type client struct {
 	rec       *recorder
 	deadline  time.Time // retries of 503 stop here
 	clock     clock
+	// oa keeps a sample of the REST answers for the check against /openapi.json (nil: off).
+	oa *apiCheck
 }
 
 // clock is the time source of a client's measurements and its waits for Retry-After;
@@ -193,6 +195,9 @@ func (c *client) timed(ctx context.Context, op string, fn func() (int, error)) e
 // getJSON GETs an API path with the robot token and decodes a 200 answer into out.
 func (c *client) getJSON(ctx context.Context, path string, out any) (int, error) {
 	resp, b, err := do(ctx, c.api, http.MethodGet, c.url(path), c.token, nil, nil)
+	if resp != nil && b != nil {
+		c.oa.keep(http.MethodGet, path, resp.StatusCode, resp.Header, b)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -222,7 +227,10 @@ func (c *client) login(ctx context.Context, clientID, secret, user, password str
 		return fmt.Errorf("get a robot token: %w", err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err == nil {
+		c.oa.keep(http.MethodPost, "/oauth2/token/", resp.StatusCode, resp.Header, b)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("get a robot token: %w", &statusError{resp.StatusCode, string(b)})
 	}
@@ -250,7 +258,11 @@ func (c *client) revoke(ctx context.Context, clientID, secret string) error {
 	if err != nil {
 		return err
 	}
+	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if err == nil {
+		c.oa.keep(http.MethodPost, "/oauth2/revoke-token/", resp.StatusCode, resp.Header, b)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("revoke token: status %d", resp.StatusCode)
 	}

@@ -1,8 +1,9 @@
 // Package loadtest is a load tool that acts like a front end and a class of learners. It
 // drives a running portal only through its public REST API and the activation, session and
 // dashboard URLs, measures every operation (count, errors, throughput, latency p50, p95,
-// p99, max), checks the correctness conditions of each scenario, and can compare a
-// result with what the machine's HTTP stack does at all (a bare net/http handler, or a bare
+// p99, max), checks the correctness conditions of each scenario and a sample of its REST
+// answers against the portal's /openapi.json, and can compare a result with what the
+// machine's HTTP stack does at all (a bare net/http handler, or a bare
 // httputil.ReverseProxy, run by the tool in the same run).
 //
 // It is run as `portal loadtest`; see docs/performance.md.
@@ -110,6 +111,11 @@ type Config struct {
 	// runs, and the tool checks at the end that every delivery arrived, signed, none twice
 	// (webhook.go).
 	NoWebhook bool
+	// NoOpenAPI turns off the check of the REST answers against the portal's
+	// /openapi.json. With it (the default), the tool reads the document at the start,
+	// keeps a sample of the answers (apicheck.go) and validates them after the scenario,
+	// outside the measured latencies.
+	NoOpenAPI bool
 	// Metrics runs the spawned portal with metrics on (a token of its own), and checks at
 	// the end that /metrics and /openapi.json answer (operators.go).
 	Metrics bool
@@ -279,6 +285,9 @@ type run struct {
 	// hooks is the spawned portal's webhook (nil: none), served until stopHooks.
 	hooks     *receiver
 	stopHooks func()
+	// apiDocErr is why the portal's /openapi.json could not be read (the REST answers are
+	// then not checked against it).
+	apiDocErr error
 	// classBegan and classEnded mark a class start: its first request, and the moment
 	// its sessions are terminated.
 	classBegan, classEnded time.Time
@@ -352,6 +361,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if r.metricsToken != "" {
 		r.checkOperatorEndpoints(ctx)
+	}
+	if !r.cfg.NoOpenAPI {
+		r.checkAPIAnswers(ctx)
 	}
 	if r.kube != nil {
 		// Every request the portal made, its last ones at exit included.
@@ -494,6 +506,9 @@ func (r *run) connect(ctx context.Context) error {
 	r.c = newClient(strings.Split(cfg.URL, ","), cfg.Concurrency, newRecorder())
 	if r.rep.Replicas == 0 {
 		r.rep.Replicas = len(r.c.bases)
+	}
+	if !cfg.NoOpenAPI {
+		r.c.oa, r.apiDocErr = newAPICheck(ctx, r.c)
 	}
 	if err := r.c.login(ctx, cfg.ClientID, cfg.ClientSecret, cfg.Username, cfg.Password); err != nil {
 		return err

@@ -209,6 +209,9 @@ func TestLoadScenarios(t *testing.T) {
 					t.Fatalf("operation %s has inconsistent figures: %+v", name, o)
 				}
 			}
+			if tt.scenario != Baseline && rep.Figures["openapi_answers_validated"] <= 0 {
+				t.Fatalf("no REST answer validated against /openapi.json: %v", rep.Figures)
+			}
 			if tt.scenario == ClassStart {
 				if got := rep.Op("request").Count; got != tt.users {
 					t.Fatalf("%d requests, want %d", got, tt.users)

@@ -513,7 +513,8 @@ func (r *run) leakCheck(ctx context.Context, grants []grant) error {
 	var se *statusError
 	r.rep.check("the revoked robot token is refused", errors.As(err, &se) && se.status == http.StatusUnauthorized,
 		"%v", err)
-	return nil
+	// A new token for the checks that follow the scenario (the webhook's marker session).
+	return c.login(ctx, r.cfg.ClientID, r.cfg.ClientSecret, r.cfg.Username, r.cfg.Password)
 }
 
 // listed is the number of sessions an environment status lists: those with an owner that

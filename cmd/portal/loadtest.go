@@ -49,6 +49,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&c.Reserved, "reserved", -1, "with --spawn: the workshop's reserved sessions (default: class-start = users, else 0; 1 for catalog and proxy)")
 	fs.BoolVar(&c.Keep, "keep", false, "with --spawn: keep the temporary data folder")
 	webhook := fs.Bool("webhook", true, "with --spawn: give the portal a signed analytics webhook served by the tool, and check at the end that every delivery arrived, signed, none twice (figures: events by name, delivery lag p50/p99); --webhook=false: none")
+	openapi := fs.Bool("openapi", true, "read the portal's /openapi.json at the start and check a sample of the REST answers against its response schemas after the scenario (the first 5 of each operation, then 1 in 100, every error answer; figure: openapi_answers_validated); --openapi=false: no check")
 	fs.BoolVar(&c.Metrics, "metrics", false, "with --spawn: run the portal with Prometheus metrics on, and check at the end that /metrics counted the scenario's requests and /openapi.json answers")
 	fs.StringVar(&c.Layout, "layout", "", "with --spawn: the workshop's content: classic (the dashboard's built-in sample, the default) or hugo (the tool's sample of the Hugo layout: 13 pages, built by the hugo program in the sessions' dashboards)")
 	fs.StringVar(&c.Content, "content", "", "with --spawn: a folder of workshop content (either layout) for the workshop, instead of --layout")
@@ -65,6 +66,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	c.Terminals = *terminals
 	c.NoWebhook = !*webhook
+	c.NoOpenAPI = !*openapi
 	if c.Terminals == 0 {
 		c.Terminals = -1 // Config's zero is the default
 	}

@@ -73,6 +73,7 @@ func TestLoadtestSpawnedEndToEnd(t *testing.T) {
 		// Each learner opens its first terminal as soon as its dashboard answers.
 		rep := run(t, "--scenario", "class-start", "--users", "2", "--reserved", "0", "--terminals", "0",
 			"--first-terminal")
+		checkOpenAPIRan(t, rep)
 		if o := rep.Op("time-to-terminal"); o == nil || o.Count != 2 || o.Errors != 0 {
 			t.Fatalf("time-to-terminal = %+v", o)
 		}
@@ -100,10 +101,17 @@ func TestLoadtestSpawnedEndToEnd(t *testing.T) {
 			t.Fatalf("the sample's folder is left: %v", left)
 		}
 	})
+	t.Run("churn", func(t *testing.T) {
+		// The webhook's marker session is requested after churn revoked the robot's token.
+		rep := run(t, "--scenario", "churn", "--duration", "300ms", "--concurrency", "2", "--metrics")
+		checkWebhookRan(t, rep)
+		checkOpenAPIRan(t, rep)
+	})
 	t.Run("proxy", func(t *testing.T) {
 		// With metrics, so that the webhook check also reads the failed attempts.
 		rep := run(t, "--scenario", "proxy", "--duration", "400ms", "--concurrency", "2", "--metrics")
 		checkWebhookRan(t, rep)
+		checkOpenAPIRan(t, rep)
 		if rep.Baseline == nil || rep.Baseline.Name != "bare-proxy" || rep.Ratio <= 0 || rep.P99Ratio <= 0 ||
 			rep.Figures["landing_throughput_ratio"] <= 0 || rep.Op("bare-proxy-landing") == nil {
 			t.Fatalf("report = %+v", rep)
@@ -181,6 +189,19 @@ func TestLoadtestEditorEndToEnd(t *testing.T) {
 	if f["live_sessions"] != 3 || f["idle_sessions"] != 3 || f["idle_session_pss_mb_avg"] <= 0 || f["terminals_open"] != 3 ||
 		f["session_pss_mb_avg"] <= 0 {
 		t.Errorf("figures = %v", f)
+	}
+}
+
+// checkOpenAPIRan fails unless the report has the check of the REST answers against the
+// portal's /openapi.json, passed, over some answers.
+func checkOpenAPIRan(t *testing.T, rep *loadtest.Report) {
+	t.Helper()
+	const name = "REST answers match /openapi.json"
+	if !slices.ContainsFunc(rep.Checks, func(c loadtest.Check) bool { return c.Name == name && c.OK }) {
+		t.Errorf("no passed check %q: %+v", name, rep.Checks)
+	}
+	if n := rep.Figures["openapi_answers_validated"]; n <= 0 {
+		t.Errorf("%v answers validated against /openapi.json", n)
 	}
 }
 
