@@ -125,9 +125,12 @@ func waitEnded(t *testing.T, pg *browsertest.Page, reason, why, index string) {
 	t.Helper()
 	var text, href string
 	var ok bool
-	pg.RunTimeout(30*time.Second,
+	// Long enough for a session that expires 25 s after its activation, opened fast: the
+	// portal ends it within a second or two of its expiry, and the dashboard asks every 3 s
+	// near the end.
+	pg.RunTimeout(50*time.Second,
 		chromedp.Poll(`(function(){var e=document.getElementById("ended");return !e.hidden && e.getAttribute("data-reason") !== null})()`, nil,
-			chromedp.WithPollingTimeout(25*time.Second)),
+			chromedp.WithPollingTimeout(45*time.Second)),
 		chromedp.Text("#ended-why", &text, chromedp.ByID),
 		chromedp.AttributeValue("#ended-back", "href", &href, &ok, chromedp.ByID),
 	)
