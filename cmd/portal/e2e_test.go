@@ -358,15 +358,22 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 
 func (p *portalProc) envNamed(token, workshop string) string {
 	p.t.Helper()
+	// An environment is listed once it runs: one whose workshop content or image is still
+	// being fetched is STARTING for a while.
 	var c catalog
-	p.get(token, "/workshops/catalog/environments/", 200, &c)
-	for _, e := range c.Environments {
-		if e.Workshop.Name == workshop {
-			return e.Name
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		p.get(token, "/workshops/catalog/environments/", 200, &c)
+		for _, e := range c.Environments {
+			if e.Workshop.Name == workshop {
+				return e.Name
+			}
 		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("no running environment for %s within 60s in %+v", workshop, c)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	p.t.Fatalf("no environment for %s in %+v", workshop, c)
-	return ""
 }
 
 func (p *portalProc) available(token, env string) int {

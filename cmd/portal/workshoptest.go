@@ -488,7 +488,7 @@ func (r *actionRunner) execute(ctx context.Context, b block) (string, string, st
 			return st, msg, out
 		}
 		code, err := t.waitFor(ctx, regexp.MustCompile(mark+`=(\d+)`))
-		out := lastLines(cleanOutput(t.since(starts[i]), mark), 20)
+		out := lastLines(fromCommand(cleanOutput(t.since(starts[i]), mark), b.text), 20)
 		if err != nil {
 			// Interrupted, the command leaves the terminal to the actions after it.
 			if st, msg, _ := r.interrupt(context.WithoutCancel(ctx), t.id); st != passed {
@@ -670,6 +670,19 @@ func cleanOutput(s, mark string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// fromCommand drops what the terminal printed before the echo of the command typed: the
+// shell's prompt, which may come before or after the output was first read.
+func fromCommand(out, command string) string {
+	first, _, _ := strings.Cut(command, "\n")
+	if first = strings.TrimSpace(first); first == "" {
+		return out
+	}
+	if i := strings.Index(out, first); i >= 0 {
+		return out[i:]
+	}
+	return out
 }
 
 // lastLines returns the last n lines of s.

@@ -161,3 +161,19 @@ func TestEnder(t *testing.T) {
 		}
 	}
 }
+
+// The output shown with a failed command starts at the command's echo, whether the shell's
+// prompt was printed before the output was first read or after.
+func TestFromCommand(t *testing.T) {
+	for _, c := range []struct{ out, command, want string }{
+		{"sleep 600\n^C", "sleep 600", "sleep 600\n^C"},
+		{"nobody@workshop-w01-s001:~$ sleep 600\n^C", "sleep 600", "sleep 600\n^C"},
+		{"user@host:~$ make \\\n> all\nerror", "make \\\nall", "make \\\n> all\nerror"},
+		{"nothing typed shows", "ls", "nothing typed shows"},
+		{"prompt$ ", "  ", "prompt$ "},
+	} {
+		if got := fromCommand(c.out, c.command); got != c.want {
+			t.Errorf("fromCommand(%q, %q) = %q, want %q", c.out, c.command, got, c.want)
+		}
+	}
+}
