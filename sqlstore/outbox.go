@@ -1,8 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"portal"
@@ -61,10 +64,18 @@ const claimable = `SELECT ` + deliveryColumns + ` FROM deliveries
 WHERE id IN (SELECT MIN(id) FROM deliveries WHERE failed = ? GROUP BY url)
 AND next_attempt <= ? AND claim_until <= ? ORDER BY id LIMIT ?`
 
-// ClaimDeliveries implements portal.Dispatch. The claim runs as an Update, so claims are
-// serialised with every write of every process sharing the database (on PostgreSQL by
-// the write lock): two claims never see the same delivery unclaimed. A View first looks
-// for a claimable delivery, so that a dispatcher with nothing to do takes no write lock.
+// claimStatement claims the deliveries that claimable selects, in one statement; {lock}
+// is the dialect's claimLock.
+const claimStatement = `UPDATE deliveries SET claim = ?, claim_until = ? WHERE id IN (SELECT id FROM deliveries
+WHERE id IN (SELECT MIN(id) FROM deliveries WHERE failed = ? GROUP BY url)
+AND next_attempt <= ? AND claim_until <= ? ORDER BY id LIMIT ?{lock}) RETURNING ` + deliveryColumns
+
+// ClaimDeliveries implements portal.Dispatch. A View first looks for a claimable
+// delivery, so that a dispatcher with nothing to do writes nothing; the claim is then one
+// statement in an outbox transaction (see outboxUpdate), which on PostgreSQL skips the
+// rows another claim holds locked: two claims never take the same delivery, and a
+// delivery locked by one claim keeps the later deliveries to its URL from the other, as
+// it is their URL's oldest.
 func (db *DB) ClaimDeliveries(ctx context.Context, claim string, now, until time.Time, limit int) ([]*portal.Delivery, error) {
 	var out []*portal.Delivery
 	err := db.View(ctx, func(ptx portal.Tx) error {
@@ -75,28 +86,23 @@ func (db *DB) ClaimDeliveries(ctx context.Context, claim string, now, until time
 	if err != nil || len(out) == 0 {
 		return nil, wrap(err, "claim deliveries")
 	}
-	err = db.Update(ctx, func(ptx portal.Tx) error {
-		t := ptx.(*tx)
-		rows, err := t.query(claimable, false, now.UnixNano(), now.UnixNano(), limit)
-		if out, err = collect(rows, err, scanDelivery); err != nil {
-			return err
-		}
-		for _, d := range out {
-			if _, err := t.exec(`UPDATE deliveries SET claim = ?, claim_until = ? WHERE id = ?`, claim, until.UnixNano(), d.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+	stmt := strings.Replace(claimStatement, "{lock}", db.d.claimLock, 1)
+	err = db.outboxUpdate(ctx, func(ptx portal.Tx) error {
+		rows, err := ptx.(*tx).query(stmt, claim, until.UnixNano(), false, now.UnixNano(), now.UnixNano(), limit)
+		out, err = collect(rows, err, scanDelivery)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
+	slices.SortFunc(out, func(a, b *portal.Delivery) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
-// FinishDelivery implements portal.Dispatch.
+// FinishDelivery implements portal.Dispatch, in an outbox transaction (see outboxUpdate):
+// one statement on the delivery's row, kept only while the claim holds it.
 func (db *DB) FinishDelivery(ctx context.Context, id int64, claim, failure string, next time.Time) error {
-	err := db.Update(ctx, func(ptx portal.Tx) error {
+	err := db.outboxUpdate(ctx, func(ptx portal.Tx) error {
 		t := ptx.(*tx)
 		if failure == "" {
 			return changedOne(t.exec(`DELETE FROM deliveries WHERE id = ? AND claim = ?`, id, claim))
@@ -108,6 +114,19 @@ failed = ?, claim = '', claim_until = 0 WHERE id = ? AND claim = ?`, failure, na
 		return fmt.Errorf("finish delivery %d: %w", id, err)
 	}
 	return nil
+}
+
+// outboxUpdate runs fn, which writes only the outbox's rows for a dispatcher, in a write
+// transaction. On SQLite that is an Update. On a shared store (PostgreSQL) it is a
+// transaction of its own, without the write lock that serialises every other write of
+// every replica, and without the commit notification (nothing read from the outbox is
+// cached): sending an event does not queue behind, or hold up, the session requests
+// that make events. Row locks keep dispatchers apart instead (see ClaimDeliveries).
+func (db *DB) outboxUpdate(ctx context.Context, fn func(tx portal.Tx) error) error {
+	if !db.d.shared {
+		return db.Update(ctx, fn)
+	}
+	return unreachable(db.run(ctx, db.write, db.writeStmts, true, fn))
 }
 
 // RetryDelivery implements portal.Dispatch.
