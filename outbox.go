@@ -38,18 +38,25 @@ type Outbox interface {
 // Dispatch is an optional Store ability: handing the deliveries of the outbox (see
 // Outbox) to the senders of the processes sharing the store, each to one sender at a time.
 type Dispatch interface {
-	// ClaimDeliveries gives up to limit deliveries to claim until the time until, oldest
-	// first, and returns them. A delivery is claimable when it is not failed, its
-	// NextAttempt is at or before now, its last claim expired at or before now, and it is
-	// the oldest delivery to its URL that is not failed: deliveries to one URL are sent in
-	// the order added, and a claim that has not expired keeps every later delivery to the
-	// same URL back. No two calls can claim one delivery while a claim holds.
+	// ClaimDeliveries claims deliveries until the time until, up to limit in all, and
+	// returns them in the order added. Deliveries to one URL are sent in that order, so
+	// what it claims of a URL is a run: the URL's oldest delivery that is not failed, when
+	// its NextAttempt is at or before now and its last claim expired at or before now,
+	// then the deliveries added to the URL after it that no claim holds, in order. While
+	// a claim holds a URL's oldest delivery, nothing of that URL can be claimed. The
+	// sender posts a run one delivery after the other and stops at the first failure,
+	// giving back the rest (ReleaseDeliveries). No two calls can claim one delivery while
+	// a claim holds.
 	ClaimDeliveries(ctx context.Context, claim string, now, until time.Time, limit int) ([]*Delivery, error)
 	// FinishDelivery ends the claim of delivery id if claim still holds it: a delivery
 	// that was sent (failure "") is removed; otherwise the attempt is counted with its
 	// error, and the delivery is tried again at next or, when next is zero, marked failed.
 	// It returns ErrNotFound when the delivery is gone or claim no longer holds it.
 	FinishDelivery(ctx context.Context, id int64, claim, failure string, next time.Time) error
+	// ReleaseDeliveries gives back the deliveries ids that claim holds and that were not
+	// attempted: claimable again at once, their attempts as they were. Those the claim no
+	// longer holds are left alone.
+	ReleaseDeliveries(ctx context.Context, claim string, ids []int64) error
 	// RetryDelivery makes the given-up delivery id due at now again: no longer failed,
 	// NextAttempt now, its attempts kept (so a dispatcher that gives up after a number of
 	// attempts gives it up again at its next failure). It returns ErrNotFound when no

@@ -51,6 +51,7 @@ func StoreSuite(t *testing.T, open func(t *testing.T) portal.Store, reopen func(
 		{"OutboxClaims", testOutboxClaims},
 		{"OutboxRetryPrune", testOutboxRetryPrune},
 		{"OutboxClaimConcurrent", testOutboxClaimConcurrent},
+		{"OutboxRunsConcurrent", testOutboxRunsConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

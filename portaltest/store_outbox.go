@@ -75,45 +75,56 @@ func testOutboxAdd(t *testing.T, s portal.Store) {
 	}
 	got, err := ob.ClaimDeliveries(t.Context(), "c1", st0, st0.Add(time.Minute), 10)
 	storeWant(t, "ClaimDeliveries", err, nil)
-	// The oldest of each URL: A to a, A to b; the rolled-back delivery is not there.
-	want := []*portal.Delivery{ds[0], ds[1]}
+	// Each URL's run in the order added: A to a, A to b, B to a, B to b; the rolled-back
+	// delivery is not there.
+	want := ds
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("claimed deliveries (-want +got):\n%s", diff)
 	}
 }
 
-// testOutboxClaims: a claim holds a delivery and the later ones to its URL until it
-// expires or ends; a sent delivery is removed; a failed attempt waits for its next try;
-// a given-up delivery lets the next one to its URL go and is listed with the failures.
+// testOutboxClaims: a claim takes a URL's run and holds it, and the later deliveries to
+// its URL, until it expires, ends or is given back; a sent delivery is removed; a failed
+// attempt waits for its next try; a given-up delivery lets the next one to its URL go and
+// is listed with the failures.
 func testOutboxClaims(t *testing.T, s portal.Store) {
 	ob := outboxOf(t, s)
 	ctx := t.Context()
 	ds := storeAddDeliveries(t, s, []string{"A", "B", "C"}, "http://a")
-	claim := func(who string, now time.Time) []int64 {
+	claimN := func(who string, now time.Time, limit int) []int64 {
 		t.Helper()
-		got, err := ob.ClaimDeliveries(ctx, who, now, now.Add(time.Minute), 10)
+		got, err := ob.ClaimDeliveries(ctx, who, now, now.Add(time.Minute), limit)
 		storeWant(t, "ClaimDeliveries by "+who, err, nil)
 		return deliveryIDs(got)
 	}
+	claim := func(who string, now time.Time) []int64 { t.Helper(); return claimN(who, now, 10) }
 	want := func(what string, got []int64, want ...*portal.Delivery) {
 		t.Helper()
 		if diff := cmp.Diff(deliveryIDs(want), got); diff != "" {
 			t.Fatalf("%s (-want +got):\n%s", what, diff)
 		}
 	}
-	want("first claim", claim("c1", st0), ds[0])
-	want("claim while c1 holds A", claim("c2", st0.Add(59*time.Second)))
-	// c1's claim expired: c2 takes A over, and c1 can no longer finish it.
-	want("claim after c1's expired", claim("c2", st0.Add(time.Minute)), ds[0])
+	release := func(who string, ds ...*portal.Delivery) {
+		t.Helper()
+		storeWant(t, "ReleaseDeliveries by "+who, ob.ReleaseDeliveries(ctx, who, deliveryIDs(ds)), nil)
+	}
+	want("first claim, up to 2", claimN("c1", st0, 2), ds[0], ds[1])
+	want("claim while c1 holds A and B", claim("c2", st0.Add(59*time.Second)))
+	release("c1", ds[0], ds[1])
+	want("claim after c1 gave A and B back", claim("c1", st0), ds[0], ds[1], ds[2])
+	// c1's claim expired: c2 takes the run over, and c1 can no longer finish A.
+	want("claim after c1's expired", claim("c2", st0.Add(time.Minute)), ds[0], ds[1], ds[2])
 	storeWant(t, "FinishDelivery by the expired claim", ob.FinishDelivery(ctx, ds[0].ID, "c1", "", time.Time{}), portal.ErrNotFound)
 	storeWant(t, "FinishDelivery sent", ob.FinishDelivery(ctx, ds[0].ID, "c2", "", time.Time{}), nil)
 	storeWant(t, "FinishDelivery twice", ob.FinishDelivery(ctx, ds[0].ID, "c2", "", time.Time{}), portal.ErrNotFound)
+	want("claim while c2 holds B, the oldest", claim("c1", st0.Add(90*time.Second)))
 
 	t1 := st0.Add(2 * time.Minute)
-	want("after A was sent", claim("c1", t1), ds[1])
+	want("after A was sent and c2's claim expired", claim("c1", t1), ds[1], ds[2])
 	retry := t1.Add(10 * time.Second)
 	storeWant(t, "FinishDelivery failed", ob.FinishDelivery(ctx, ds[1].ID, "c1", "status 500", retry), nil)
-	want("before B's next attempt", claim("c1", retry.Add(-time.Nanosecond)))
+	release("c1", ds[2])
+	want("before B's next attempt", claim("c2", retry.Add(-time.Nanosecond)))
 	failed, err := ob.FailedDeliveries(ctx, 10)
 	storeWant(t, "FailedDeliveries", err, nil)
 	b := *ds[1]
@@ -121,9 +132,13 @@ func testOutboxClaims(t *testing.T, s portal.Store) {
 	if diff := cmp.Diff([]*portal.Delivery{&b}, failed); diff != "" {
 		t.Fatalf("FailedDeliveries after one failure (-want +got):\n%s", diff)
 	}
-	want("at B's next attempt", claim("c1", retry), ds[1])
+	want("at B's next attempt", claim("c1", retry), ds[1], ds[2])
 	storeWant(t, "FinishDelivery given up", ob.FinishDelivery(ctx, ds[1].ID, "c1", "status 502", time.Time{}), nil)
-	want("after B was given up", claim("c1", retry), ds[2])
+	release("c2", ds[2]) // not c2's: left alone
+	want("while c1 still holds C", claim("c2", retry))
+	release("c1", ds[2])
+	late := storeAddDeliveries(t, s, []string{"D"}, "http://a")[0]
+	want("after B was given up and C given back", claim("c2", retry), ds[2], late)
 	failed, err = ob.FailedDeliveries(ctx, 10)
 	storeWant(t, "FailedDeliveries", err, nil)
 	b.Attempts, b.LastError, b.NextAttempt, b.Failed = 2, "status 502", time.Time{}, true
@@ -155,7 +170,8 @@ func testOutboxRetryPrune(t *testing.T, s portal.Store) {
 	storeWant(t, "RetryDelivery", ob.RetryDelivery(ctx, ds[0].ID, t1), nil)
 	storeWant(t, "RetryDelivery twice", ob.RetryDelivery(ctx, ds[0].ID, t1), portal.ErrNotFound)
 	storeWant(t, "RetryDelivery of none", ob.RetryDelivery(ctx, 1<<40, t1), portal.ErrNotFound)
-	if diff := cmp.Diff([]int64{ds[0].ID}, claimed(t1)); diff != "" {
+	// A, retried, is its URL's oldest again; B's claim (with A's) expired.
+	if diff := cmp.Diff([]int64{ds[0].ID, ds[1].ID}, claimed(t1)); diff != "" {
 		t.Fatalf("claims after the retry (-want +got):\n%s", diff)
 	}
 	failed, err := ob.FailedDeliveries(ctx, 10)
@@ -225,5 +241,109 @@ func testOutboxClaimConcurrent(t *testing.T, s portal.Store) {
 	}
 	if got := len(seen); got != urls {
 		t.Fatalf("%d deliveries claimed, want %d", got, urls)
+	}
+}
+
+// testOutboxRunsConcurrent: claimers racing for runs of a few URLs, each sending what it
+// claimed in order and giving back the rest of a run at a failure, send every delivery
+// once and each URL's in the order added.
+func testOutboxRunsConcurrent(t *testing.T, s portal.Store) {
+	ob := outboxOf(t, s)
+	const urls, events, claimers = 4, 25, 8
+	var us, names []string
+	for i := range urls {
+		us = append(us, fmt.Sprintf("http://r%d", i))
+	}
+	for i := range events {
+		names = append(names, fmt.Sprintf("E%02d", i))
+	}
+	ds := storeAddDeliveries(t, s, names, us...)
+	var (
+		mu    sync.Mutex
+		sent  = map[string][]int64{}
+		tries int
+		errs  []error
+		wg    sync.WaitGroup
+	)
+	for i := range claimers {
+		who := fmt.Sprintf("c%d", i)
+		wg.Go(func() {
+			for range 1000 {
+				got, err := ob.ClaimDeliveries(t.Context(), who, st0, st0.Add(time.Hour), 5)
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+				if len(got) == 0 {
+					mu.Lock()
+					done := len(sent) == urls && func() bool {
+						for _, ids := range sent {
+							if len(ids) < events {
+								return false
+							}
+						}
+						return true
+					}()
+					mu.Unlock()
+					if done {
+						return
+					}
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				stopped := map[string]bool{}
+				for j, d := range got {
+					if stopped[d.URL] {
+						continue // given back with the failure
+					}
+					mu.Lock()
+					sent[d.URL] = append(sent[d.URL], d.ID)
+					tries++
+					stop := tries%7 == 0 // a failure now and then: the rest of the run goes back
+					mu.Unlock()
+					if stop {
+						// Not recorded as sent: taken back off the list, tried again later.
+						mu.Lock()
+						sent[d.URL] = sent[d.URL][:len(sent[d.URL])-1]
+						mu.Unlock()
+						var rest []int64
+						for _, r := range got[j:] {
+							if r.URL == d.URL {
+								rest = append(rest, r.ID)
+							}
+						}
+						if err := ob.ReleaseDeliveries(t.Context(), who, rest); err != nil {
+							mu.Lock()
+							errs = append(errs, err)
+							mu.Unlock()
+						}
+						stopped[d.URL] = true
+						continue
+					}
+					if err := ob.FinishDelivery(t.Context(), d.ID, who, "", time.Time{}); err != nil {
+						mu.Lock()
+						errs = append(errs, fmt.Errorf("%s finishing %d: %w", who, d.ID, err))
+						mu.Unlock()
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		t.Error(err)
+	}
+	for _, u := range us {
+		var want []int64
+		for _, d := range ds {
+			if d.URL == u {
+				want = append(want, d.ID)
+			}
+		}
+		if diff := cmp.Diff(want, sent[u]); diff != "" {
+			t.Errorf("deliveries to %s sent (-want +got):\n%s", u, diff)
+		}
 	}
 }

@@ -22,7 +22,8 @@ type dialect struct {
 	unreadyIndex string
 	// watchedIndex does the same for WatchedSessions and sessions_watched.
 	watchedIndex string
-	// claimLock is appended to the select that picks the session ClaimReserved gives away.
+	// claimLock is appended to the selects that pick the session ClaimReserved gives away
+	// and the heads of the runs ClaimDeliveries claims.
 	claimLock string
 	// isUnique reports whether err is a unique or primary key violation.
 	isUnique func(err error) bool

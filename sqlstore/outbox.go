@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -59,36 +60,59 @@ func scanDelivery(s scanner) (*portal.Delivery, error) {
 	return d, err
 }
 
-// claimable selects the deliveries ClaimDeliveries may claim.
-const claimable = `SELECT ` + deliveryColumns + ` FROM deliveries
+// claimHeads selects, up to a limit, the URLs' oldest deliveries that are not failed, due
+// and unclaimed, the first of the runs ClaimDeliveries claims. {lock} is the dialect's
+// claimLock.
+const claimHeads = `SELECT id FROM deliveries
 WHERE id IN (SELECT MIN(id) FROM deliveries WHERE failed = ? GROUP BY url)
-AND next_attempt <= ? AND claim_until <= ? ORDER BY id LIMIT ?`
+AND next_attempt <= ? AND claim_until <= ? ORDER BY id LIMIT ?{lock}`
 
-// claimStatement claims the deliveries that claimable selects, in one statement; {lock}
-// is the dialect's claimLock.
-const claimStatement = `UPDATE deliveries SET claim = ?, claim_until = ? WHERE id IN (SELECT id FROM deliveries
-WHERE id IN (SELECT MIN(id) FROM deliveries WHERE failed = ? GROUP BY url)
-AND next_attempt <= ? AND claim_until <= ? ORDER BY id LIMIT ?{lock}) RETURNING ` + deliveryColumns
+// claimRuns claims, of the heads {heads} (placeholders), those still due and unclaimed,
+// each with the deliveries after it to its URL that no claim holds: up to a limit in all,
+// oldest first.
+const claimRuns = `WITH c AS MATERIALIZED (SELECT d.id FROM deliveries d JOIN deliveries f ON f.url = d.url
+WHERE f.id IN ({heads}) AND f.failed = ? AND f.next_attempt <= ? AND f.claim_until <= ?
+AND d.failed = ? AND d.id >= f.id AND (d.id = f.id OR d.claim_until <= ?)
+ORDER BY d.id LIMIT ?)
+UPDATE deliveries SET claim = ?, claim_until = ? WHERE id IN (SELECT id FROM c) RETURNING ` + deliveryColumns
 
-// ClaimDeliveries implements portal.Dispatch. A View first looks for a claimable
-// delivery, so that a dispatcher with nothing to do writes nothing; the claim is then one
-// statement in an outbox transaction (see outboxUpdate), which on PostgreSQL skips the
-// rows another claim holds locked: two claims never take the same delivery, and a
-// delivery locked by one claim keeps the later deliveries to its URL from the other, as
-// it is their URL's oldest.
+// ClaimDeliveries implements portal.Dispatch in two statements: the first picks the runs'
+// heads and, on PostgreSQL, locks them, skipping heads that another claim holds locked;
+// the second, which sees every write committed before it, claims the runs of the heads
+// that are still due and unclaimed. While the head is locked nothing else can claim,
+// finish or give back the head, and only the claim that holds a URL's head claims the
+// deliveries after it: two claims never take the same delivery, nor a URL's deliveries
+// out of order.
 func (db *DB) ClaimDeliveries(ctx context.Context, claim string, now, until time.Time, limit int) ([]*portal.Delivery, error) {
-	var out []*portal.Delivery
-	err := db.View(ctx, func(ptx portal.Tx) error {
-		rows, err := ptx.(*tx).query(claimable, false, now.UnixNano(), now.UnixNano(), 1)
-		out, err = collect(rows, err, scanDelivery)
-		return err
-	})
-	if err != nil || len(out) == 0 {
-		return nil, wrap(err, "claim deliveries")
+	n := now.UnixNano()
+	if !db.d.shared {
+		// In an Update, a statement that could write counts as a write (Version): a View
+		// first looks for a claimable delivery, so that a dispatcher with nothing to do
+		// does not empty the read caches.
+		var heads []*int64
+		err := db.View(ctx, func(ptx portal.Tx) error {
+			rows, err := ptx.(*tx).query(strings.Replace(claimHeads, "{lock}", "", 1), false, n, n, 1)
+			heads, err = collect(rows, err, scanID)
+			return err
+		})
+		if err != nil || len(heads) == 0 {
+			return nil, wrap(err, "claim deliveries")
+		}
 	}
-	stmt := strings.Replace(claimStatement, "{lock}", db.d.claimLock, 1)
-	err = db.outboxUpdate(ctx, func(ptx portal.Tx) error {
-		rows, err := ptx.(*tx).query(stmt, claim, until.UnixNano(), false, now.UnixNano(), now.UnixNano(), limit)
+	var out []*portal.Delivery
+	err := db.outboxTx(ctx, func(t *tx) error {
+		rows, err := t.query(strings.Replace(claimHeads, "{lock}", db.d.claimLock, 1), false, n, n, limit)
+		heads, err := collect(rows, err, scanID)
+		if err != nil || len(heads) == 0 {
+			return err
+		}
+		args := make([]any, 0, len(heads)+8)
+		for _, h := range heads {
+			args = append(args, *h)
+		}
+		args = append(args, false, n, n, false, n, limit, claim, until.UnixNano())
+		stmt := strings.Replace(claimRuns, "{heads}", "?"+strings.Repeat(", ?", len(heads)-1), 1)
+		rows, err = t.query(stmt, args...)
 		out, err = collect(rows, err, scanDelivery)
 		return err
 	})
@@ -99,15 +123,19 @@ func (db *DB) ClaimDeliveries(ctx context.Context, claim string, now, until time
 	return out, nil
 }
 
-// FinishDelivery implements portal.Dispatch, in an outbox transaction (see outboxUpdate):
-// one statement on the delivery's row, kept only while the claim holds it.
+func scanID(s scanner) (*int64, error) {
+	var id int64
+	return &id, s.Scan(&id)
+}
+
+// FinishDelivery implements portal.Dispatch with one statement on the delivery's row,
+// kept only while the claim holds it (see outboxWrite).
 func (db *DB) FinishDelivery(ctx context.Context, id int64, claim, failure string, next time.Time) error {
-	err := db.outboxUpdate(ctx, func(ptx portal.Tx) error {
-		t := ptx.(*tx)
+	err := db.outboxWrite(ctx, func(w outboxWriter) error {
 		if failure == "" {
-			return changedOne(t.exec(`DELETE FROM deliveries WHERE id = ? AND claim = ?`, id, claim))
+			return changedOne(w.exec(`DELETE FROM deliveries WHERE id = ? AND claim = ?`, id, claim))
 		}
-		return changedOne(t.exec(`UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt = ?,
+		return changedOne(w.exec(`UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt = ?,
 failed = ?, claim = '', claim_until = 0 WHERE id = ? AND claim = ?`, failure, nanos(next), next.IsZero(), id, claim))
 	})
 	if err != nil {
@@ -116,17 +144,68 @@ failed = ?, claim = '', claim_until = 0 WHERE id = ? AND claim = ?`, failure, na
 	return nil
 }
 
-// outboxUpdate runs fn, which writes only the outbox's rows for a dispatcher, in a write
-// transaction. On SQLite that is an Update. On a shared store (PostgreSQL) it is a
-// transaction of its own, without the write lock that serialises every other write of
-// every replica, and without the commit notification (nothing read from the outbox is
-// cached): sending an event does not queue behind, or hold up, the session requests
-// that make events. Row locks keep dispatchers apart instead (see ClaimDeliveries).
-func (db *DB) outboxUpdate(ctx context.Context, fn func(tx portal.Tx) error) error {
-	if !db.d.shared {
-		return db.Update(ctx, fn)
+// ReleaseDeliveries implements portal.Dispatch with one statement (see outboxWrite).
+func (db *DB) ReleaseDeliveries(ctx context.Context, claim string, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	return unreachable(db.run(ctx, db.write, db.writeStmts, true, fn))
+	args := []any{claim}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	stmt := `UPDATE deliveries SET claim = '', claim_until = 0 WHERE claim = ? AND id IN (?` +
+		strings.Repeat(", ?", len(ids)-1) + `)`
+	err := db.outboxWrite(ctx, func(w outboxWriter) error {
+		_, err := w.exec(stmt, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("release %d deliveries: %w", len(ids), err)
+	}
+	return nil
+}
+
+// outboxWriter runs the one statement of a dispatcher's write to the outbox.
+type outboxWriter interface {
+	exec(query string, args ...any) (sql.Result, error)
+	query(query string, args ...any) (*sql.Rows, error)
+}
+
+// poolWriter runs statements on their own, each its own transaction.
+type poolWriter struct {
+	ctx context.Context
+	db  *DB
+}
+
+func (p poolWriter) exec(query string, args ...any) (sql.Result, error) {
+	return p.db.write.ExecContext(p.ctx, p.db.d.rebind(query), args...)
+}
+
+func (p poolWriter) query(query string, args ...any) (*sql.Rows, error) {
+	return p.db.write.QueryContext(p.ctx, p.db.d.rebind(query), args...)
+}
+
+// outboxWrite runs fn, which makes one write to the outbox's rows for a dispatcher. On
+// SQLite it runs in an Update. On a shared store (PostgreSQL) the statement is a
+// transaction of its own: without the write lock that serialises every other write of
+// every replica, and without the commit notification (nothing read from the outbox is
+// cached), so that sending events neither queues behind nor holds up the session
+// requests that make them. Row locks keep dispatchers apart instead (see
+// ClaimDeliveries), and a statement's rows change together or not at all.
+func (db *DB) outboxWrite(ctx context.Context, fn func(w outboxWriter) error) error {
+	if !db.d.shared {
+		return db.Update(ctx, func(ptx portal.Tx) error { return fn(ptx.(*tx)) })
+	}
+	return unreachable(fn(poolWriter{ctx: ctx, db: db}))
+}
+
+// outboxTx is outboxWrite for a dispatcher's write of more than one statement: on a
+// shared store, a transaction of its own, without the write lock and the notification.
+func (db *DB) outboxTx(ctx context.Context, fn func(t *tx) error) error {
+	if !db.d.shared {
+		return db.Update(ctx, func(ptx portal.Tx) error { return fn(ptx.(*tx)) })
+	}
+	return unreachable(db.run(ctx, db.write, db.writeStmts, true, func(ptx portal.Tx) error { return fn(ptx.(*tx)) }))
 }
 
 // RetryDelivery implements portal.Dispatch.

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -90,7 +91,8 @@ type DispatcherConfig struct {
 	// Claim is how long a claimed delivery stays with this dispatcher (default 1 min):
 	// after that, a dispatcher of another replica may send it again.
 	Claim time.Duration
-	// Batch is how many deliveries a pass claims and posts at once (default 16).
+	// Batch is how many deliveries a pass claims (default 16): each URL's run of its
+	// oldest, posted one after the other, the URLs at once.
 	Batch int
 	// Poll is how often Run looks for due deliveries when not woken (default 1 s).
 	Poll time.Duration
@@ -187,9 +189,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 }
 
 // Pass removes the given-up deliveries older than Keep when PruneEvery has passed since
-// it last did, claims the deliveries due now, posts them (at most one per URL, so they go
-// at once), and records each outcome. It returns how many it claimed. The posts finish
-// even when ctx ends meanwhile.
+// it last did, claims the deliveries due now (up to Batch: for each URL a run of its
+// oldest, see portal.Dispatch), and posts them: the URLs at once, each URL's run one
+// delivery after the other, recording each outcome. A run stops at its first failure and
+// gives back the rest, which wait for the failed delivery's next attempt. It returns how
+// many it claimed. The posts finish even when ctx ends meanwhile.
 func (d *Dispatcher) Pass(ctx context.Context) (int, error) {
 	now := d.cfg.Clock()
 	d.prune(ctx, now)
@@ -198,18 +202,44 @@ func (d *Dispatcher) Pass(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	ctx = context.WithoutCancel(ctx)
+	var runs [][]*portal.Delivery
+	at := map[string]int{}
+	for _, dl := range ds {
+		i, ok := at[dl.URL]
+		if !ok {
+			i = len(runs)
+			at[dl.URL] = i
+			runs = append(runs, nil)
+		}
+		runs[i] = append(runs[i], dl)
+	}
 	var wg sync.WaitGroup
-	errs := make([]error, len(ds))
-	for i, dl := range ds {
-		wg.Go(func() { errs[i] = d.deliver(ctx, dl) })
+	errs := make([]error, len(runs))
+	for i, run := range runs {
+		wg.Go(func() { errs[i] = d.send(ctx, run) })
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return len(ds), err
+	return len(ds), errors.Join(errs...)
+}
+
+// send posts a run of deliveries to one URL in order, and stops at the first one that
+// fails or cannot be recorded, giving back those after it.
+func (d *Dispatcher) send(ctx context.Context, run []*portal.Delivery) error {
+	for i, dl := range run {
+		ok, err := d.deliver(ctx, dl)
+		if ok && err == nil {
+			continue
 		}
+		if rest := run[i+1:]; len(rest) > 0 {
+			ids := make([]int64, len(rest))
+			for j, r := range rest {
+				ids[j] = r.ID
+			}
+			err = errors.Join(err, d.cfg.Store.ReleaseDeliveries(ctx, d.claim, ids))
+		}
+		return err
 	}
-	return len(ds), nil
+	return nil
 }
 
 // prune removes the given-up deliveries added more than Keep before now, unless it did
@@ -239,8 +269,8 @@ func (d *Dispatcher) prune(ctx context.Context, now time.Time) {
 	}
 }
 
-// deliver posts one delivery and records the outcome.
-func (d *Dispatcher) deliver(ctx context.Context, dl *portal.Delivery) error {
+// deliver posts one delivery and records the outcome; ok reports whether it was sent.
+func (d *Dispatcher) deliver(ctx context.Context, dl *portal.Delivery) (ok bool, err error) {
 	failure := d.post(ctx, dl)
 	if d.cfg.Delivered != nil {
 		d.cfg.Delivered(failure == "")
@@ -257,9 +287,9 @@ func (d *Dispatcher) deliver(ctx context.Context, dl *portal.Delivery) error {
 		}
 	}
 	if err := d.cfg.Store.FinishDelivery(ctx, dl.ID, d.claim, failure, next); err != nil {
-		return fmt.Errorf("record webhook delivery of %s to %s: %w", dl.Name, redact(dl.URL), err)
+		return false, fmt.Errorf("record webhook delivery of %s to %s: %w", dl.Name, redact(dl.URL), err)
 	}
-	return nil
+	return failure == "", nil
 }
 
 // backoff is the wait after the given number of failed attempts.
