@@ -27,6 +27,24 @@ type Versioned interface {
 	Version() uint64
 }
 
+// KeyedUpdater is an optional Store ability: an Update serialised only with the other
+// keyed Updates of the same key, not with every write of every process sharing the store.
+// It is for writes whose rules read nothing but their key's own rows (a session's
+// activity) and that otherwise only add rows (webhook deliveries), so that they do not
+// queue behind, or hold up, the writes that must see every other (session requests).
+// Where every write is serialised anyway (SQLite) it is an Update.
+type KeyedUpdater interface {
+	UpdateKeyed(ctx context.Context, key string, fn func(tx Tx) error) error
+}
+
+// UpdateKeyed runs fn in s's UpdateKeyed when s has that ability, else in an Update.
+func UpdateKeyed(ctx context.Context, s Store, key string, fn func(tx Tx) error) error {
+	if k, ok := s.(KeyedUpdater); ok {
+		return k.UpdateKeyed(ctx, key, fn)
+	}
+	return s.Update(ctx, fn)
+}
+
 // Exclusive is an optional Store ability: telling whether this process is the only portal
 // using the store's data. Only then may a portal rely on what it remembers in memory of its
 // own writes: the activation tokens it issued (the store keeps their hashes) and, for a few

@@ -80,8 +80,9 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Store wraps s so that the duration of each transaction is recorded (kind "view" or
-// "update"), and each that returned an error counted. The wrapper keeps the optional
-// abilities portal.Versioned and portal.Exclusive of s.
+// "update", a keyed Update counting as an update), and each that returned an error
+// counted. The wrapper keeps the optional abilities portal.Versioned, portal.Exclusive and
+// portal.KeyedUpdater of s.
 func (m *Metrics) Store(s portal.Store) portal.Store {
 	ts := timedStore{Store: s, m: m}
 	if v, ok := s.(portal.Versioned); ok {
@@ -105,6 +106,10 @@ func (s timedStore) Update(ctx context.Context, fn func(tx portal.Tx) error) err
 
 func (s timedStore) Exclusive() bool { return portal.IsExclusive(s.Store) }
 
+func (s timedStore) UpdateKeyed(ctx context.Context, key string, fn func(tx portal.Tx) error) error {
+	return s.m.timeTx("update", func() error { return portal.UpdateKeyed(ctx, s.Store, key, fn) })
+}
+
 type versionedStore struct {
 	timedStore
 	v portal.Versioned
@@ -123,6 +128,7 @@ func (m *Metrics) timeTx(kind string, run func() error) error {
 }
 
 var (
-	_ portal.Exclusive = timedStore{}
-	_ portal.Versioned = versionedStore{}
+	_ portal.Exclusive    = timedStore{}
+	_ portal.KeyedUpdater = timedStore{}
+	_ portal.Versioned    = versionedStore{}
 )

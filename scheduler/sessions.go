@@ -594,7 +594,9 @@ func (s *Scheduler) Forward(ctx context.Context, sess *portal.Session, name stri
 	if env := s.envCache(sess.Environment); env != "" {
 		e.Workshop = env
 	}
-	err := s.store.Update(ctx, func(tx portal.Tx) error {
+	// Keyed by the session: it reads and writes only the session's activity, and adds
+	// deliveries, so it need not wait for the writes of session requests.
+	err := portal.UpdateKeyed(ctx, s.store, activityKey(sess.Name), func(tx portal.Tx) error {
 		a, err := tx.SessionActivity(sess.Name)
 		if errors.Is(err, portal.ErrNotFound) {
 			a, err = &portal.SessionActivity{Session: sess.Name}, nil
@@ -617,6 +619,9 @@ func (s *Scheduler) Forward(ctx context.Context, sess *portal.Session, name stri
 	s.events.Emit(e)
 	return nil
 }
+
+// activityKey is the key of the keyed Updates of a session's activity (Forward, Observed).
+func activityKey(session string) string { return "activity/" + session }
 
 func (s *Scheduler) envEvent(name string, env *portal.Environment, now time.Time) portal.Event {
 	return portal.Event{Kind: portal.EnvironmentEvent, Name: name, Time: now,
@@ -661,7 +666,8 @@ func (s *Scheduler) Observed(ctx context.Context, sess *portal.Session, observer
 		e.Workshop = env
 	}
 	if s.cfg.Outbox != nil {
-		if err := s.store.Update(ctx, func(tx portal.Tx) error { return s.stage(tx, []portal.Event{e}) }); err != nil {
+		err := portal.UpdateKeyed(ctx, s.store, activityKey(sess.Name), func(tx portal.Tx) error { return s.stage(tx, []portal.Event{e}) })
+		if err != nil {
 			return fmt.Errorf("observed event of %s: %w", sess.Name, err)
 		}
 	}

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"portal"
+	"portal/internal/pgtest"
 )
 
 // Updates that queue behind a running one share its commit, at most maxBatch to a commit.
@@ -100,5 +103,159 @@ func TestTimeOutOfRange(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Updates that share a batch keep or lose their own writes, as if alone, on SQLite and on
+// PostgreSQL, whether the Update before succeeded, failed or panicked.
+func TestGroupCommitKeepsEachUpdateApart(t *testing.T) {
+	stores := map[string]func(t *testing.T) *DB{
+		"sqlite":   func(t *testing.T) *DB { return openFile(t, filepath.Join(t.TempDir(), "portal.db")) },
+		"postgres": func(t *testing.T) *DB { return openPostgres(t, pgtest.Need(t)) },
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			ctx := t.Context()
+			hold, entered := make(chan struct{}), make(chan struct{})
+			boom := errors.New("boom")
+			// The outcome of Update i: kept, failed (after writing) or panicked.
+			outcome := func(i int) string { return []string{"kept", "failed", "kept", "kept", "panicked"}[i%5] }
+			const n = 20
+			errs := make([]error, n+1)
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				errs[n] = db.Update(ctx, func(tx portal.Tx) error {
+					close(entered)
+					<-hold
+					return tx.PutSetting("first", "1")
+				})
+			})
+			<-entered
+			for i := range n {
+				wg.Go(func() {
+					defer func() {
+						if v := recover(); v != nil && outcome(i) != "panicked" {
+							errs[i] = fmt.Errorf("panic: %v", v)
+						}
+					}()
+					errs[i] = db.Update(ctx, func(tx portal.Tx) error {
+						if err := tx.PutSetting(fmt.Sprint("k", i), "v"); err != nil {
+							return err
+						}
+						switch outcome(i) {
+						case "failed":
+							return boom
+						case "panicked":
+							panic("panicked")
+						}
+						return nil
+					})
+				})
+				for db.waiting() < i+1 {
+					runtime.Gosched()
+				}
+			}
+			close(hold)
+			wg.Wait()
+			if errs[n] != nil {
+				t.Fatalf("the first Update: %v", errs[n])
+			}
+			err := db.View(ctx, func(tx portal.Tx) error {
+				for i := range n {
+					_, err := tx.Setting(fmt.Sprint("k", i))
+					switch o := outcome(i); {
+					case o == "kept" && (errs[i] != nil || err != nil):
+						t.Errorf("Update %d (kept): returned %v, its write reads %v", i, errs[i], err)
+					case o == "failed" && (!errors.Is(errs[i], boom) || !errors.Is(err, portal.ErrNotFound)):
+						t.Errorf("Update %d (failed): returned %v, its write reads %v", i, errs[i], err)
+					case o == "panicked" && !errors.Is(err, portal.ErrNotFound):
+						t.Errorf("Update %d (panicked): its write reads %v", i, err)
+					}
+				}
+				_, err := tx.Setting("first")
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// Keyed Updates of one key are serialised (a read, then a write of what was read, loses no
+// increment), and tell Version that they wrote. On PostgreSQL, one that holds its key does
+// not hold up another key, nor an Update.
+func TestUpdateKeyed(t *testing.T) {
+	stores := map[string]func(t *testing.T) *DB{
+		"sqlite":   func(t *testing.T) *DB { return openFile(t, filepath.Join(t.TempDir(), "portal.db")) },
+		"postgres": func(t *testing.T) *DB { return openPostgres(t, pgtest.Need(t)) },
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			ctx := t.Context()
+			before := db.Version()
+			const n = 40
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			for i := range n {
+				wg.Go(func() {
+					errs[i] = db.UpdateKeyed(ctx, "counter", func(tx portal.Tx) error {
+						v, err := tx.Setting("counter")
+						if errors.Is(err, portal.ErrNotFound) {
+							v, err = "0", nil
+						}
+						if err != nil {
+							return err
+						}
+						var c int
+						fmt.Sscan(v, &c)
+						return tx.PutSetting("counter", fmt.Sprint(c+1))
+					})
+				})
+			}
+			wg.Wait()
+			for _, err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got string
+			if err := db.View(ctx, func(tx portal.Tx) (err error) { got, err = tx.Setting("counter"); return err }); err != nil {
+				t.Fatal(err)
+			}
+			if got != fmt.Sprint(n) {
+				t.Errorf("%d keyed increments made %s", n, got)
+			}
+			if db.Version() == before {
+				t.Errorf("Version did not change with the keyed writes")
+			}
+			if name != "postgres" {
+				return
+			}
+			hold, entered := make(chan struct{}), make(chan struct{})
+			held := make(chan error, 1)
+			go func() {
+				held <- db.UpdateKeyed(ctx, "a", func(tx portal.Tx) error {
+					close(entered)
+					<-hold
+					return tx.PutSetting("a", "1")
+				})
+			}()
+			<-entered
+			quick, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if err := db.UpdateKeyed(quick, "b", func(tx portal.Tx) error { return tx.PutSetting("b", "1") }); err != nil {
+				t.Errorf("a keyed Update of another key while one holds its key: %v", err)
+			}
+			if err := db.Update(quick, func(tx portal.Tx) error { return tx.PutSetting("c", "1") }); err != nil {
+				t.Errorf("an Update while a keyed Update holds its key: %v", err)
+			}
+			close(hold)
+			if err := <-held; err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -21,6 +21,9 @@ const (
 	writeLockKey = 0x706f7274 // "port"
 	// migrateLockKey is held while a store applies migrations.
 	migrateLockKey = 0x706f7275
+	// keyedLockSpace is the first of the two keys of an UpdateKeyed's lock (the second
+	// is the hash of its key).
+	keyedLockSpace = 0x706f7276
 )
 
 // maxPostgresConns bounds the connections of one store: the writer's one at a time and

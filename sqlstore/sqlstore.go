@@ -51,9 +51,20 @@ func newDB(write, read *sql.DB, d *dialect) *DB {
 	return db
 }
 
-// View runs fn in a read-only transaction. Write methods of its Tx return an error. As
+// View runs fn in a read-only transaction (on SQLite). Write methods of its Tx return an error. As
 // with Update, a database that cannot be reached is an EUNAVAILABLE outcome.
+//
+// On PostgreSQL a View is no transaction: its statements run on the pool one by one.
+// Transactions there are READ COMMITTED, where each statement sees what was committed
+// when it began, so a read-only transaction promised nothing more, and cost two round
+// trips (its begin and end) to the server for each View.
 func (db *DB) View(ctx context.Context, fn func(tx portal.Tx) error) error {
+	if db.d.shared {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return unreachable(fn(&tx{ctx: ctx, caller: ctx, tx: db.read, d: db.d, stmts: db.readStmts, envs: &db.envs}))
+	}
 	return unreachable(db.run(ctx, db.read, db.readStmts, false, fn))
 }
 
@@ -65,6 +76,53 @@ func (db *DB) View(ctx context.Context, fn func(tx portal.Tx) error) error {
 // Update. Updates that arrive while one runs share its commit (see writer).
 func (db *DB) Update(ctx context.Context, fn func(tx portal.Tx) error) error {
 	return unreachable(db.update(ctx, fn))
+}
+
+// UpdateKeyed implements portal.KeyedUpdater. On SQLite it is an Update. On PostgreSQL
+// it is a transaction of its own that takes a transaction-scoped advisory lock on the key
+// instead of the write lock, and tells the other replicas when it wrote, as an Update
+// does.
+func (db *DB) UpdateKeyed(ctx context.Context, key string, fn func(tx portal.Tx) error) error {
+	if !db.d.shared {
+		return db.Update(ctx, fn)
+	}
+	return unreachable(db.runKeyed(ctx, key, fn))
+}
+
+func (db *DB) runKeyed(ctx context.Context, key string, fn func(tx portal.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = stx.Rollback() // also on panic
+		}
+	}()
+	if _, err := stx.ExecContext(ctx, db.d.rebind(`SELECT pg_advisory_xact_lock(?, hashtext(?))`), keyedLockSpace, key); err != nil {
+		return fmt.Errorf("sqlstore: lock %q: %w", key, err)
+	}
+	wrote := false
+	if err := fn(&tx{ctx: ctx, caller: ctx, tx: stx, d: db.d, stmts: db.writeStmts, envs: &db.envs, writable: true, wrote: &wrote}); err != nil {
+		return err
+	}
+	if wrote && db.d.commitNote != "" {
+		if _, err := stx.ExecContext(ctx, db.d.commitNote); err != nil {
+			return fmt.Errorf("sqlstore: commit: %w", err)
+		}
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	committed = true
+	if wrote {
+		db.w.commits.Add(1)
+	}
+	return nil
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, writable bool, fn func(tx portal.Tx) error) error {
@@ -130,15 +188,23 @@ type tx struct {
 	// would roll back the whole shared transaction, so statements are not interrupted,
 	// and a caller whose context ends stops at the next statement instead.
 	ctx, caller context.Context
-	tx          *sql.Tx
-	d           *dialect
-	stmts       *stmtCache
-	envs        *envCache
-	writable    bool
-	wrote       *bool // set by a write statement of an Update
+	// tx runs the statements: the transaction, or for a View on PostgreSQL the pool.
+	tx       querier
+	d        *dialect
+	stmts    *stmtCache
+	envs     *envCache
+	writable bool
+	wrote    *bool // set by a write statement of an Update
 }
 
 var _ portal.Tx = (*tx)(nil)
+
+// querier is *sql.Tx or *sql.DB.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
 
 // check returns errReadOnly, wrapped with op, in a View transaction.
 func (t *tx) check(op string) error {
@@ -148,13 +214,14 @@ func (t *tx) check(op string) error {
 	return nil
 }
 
-// stmt returns the query's prepared statement bound to the transaction, or nil while the
-// query is not prepared.
+// stmt returns the query's prepared statement, bound to the transaction when there is
+// one, or nil while the query is not prepared.
 func (t *tx) stmt(query string) *sql.Stmt {
-	if st := t.stmts.get(query); st != nil {
-		return t.tx.StmtContext(t.ctx, st)
+	st := t.stmts.get(query)
+	if stx, ok := t.tx.(*sql.Tx); ok && st != nil {
+		return stx.StmtContext(t.ctx, st)
 	}
-	return nil
+	return st
 }
 
 // noteWrite records, in an Update, that a statement other than a plain SELECT ran (an
