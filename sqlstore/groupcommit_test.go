@@ -106,14 +106,17 @@ func TestTimeOutOfRange(t *testing.T) {
 	}
 }
 
+// bothStores opens a new SQLite store, and one on the test's PostgreSQL cluster (skipped,
+// or failed in CI, without one).
+var bothStores = map[string]func(t *testing.T) *DB{
+	"sqlite":   func(t *testing.T) *DB { return openFile(t, filepath.Join(t.TempDir(), "portal.db")) },
+	"postgres": func(t *testing.T) *DB { return openPostgres(t, pgtest.Need(t)) },
+}
+
 // Updates that share a batch keep or lose their own writes, as if alone, on SQLite and on
 // PostgreSQL, whether the Update before succeeded, failed or panicked.
 func TestGroupCommitKeepsEachUpdateApart(t *testing.T) {
-	stores := map[string]func(t *testing.T) *DB{
-		"sqlite":   func(t *testing.T) *DB { return openFile(t, filepath.Join(t.TempDir(), "portal.db")) },
-		"postgres": func(t *testing.T) *DB { return openPostgres(t, pgtest.Need(t)) },
-	}
-	for name, open := range stores {
+	for name, open := range bothStores {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
 			ctx := t.Context()
@@ -187,11 +190,7 @@ func TestGroupCommitKeepsEachUpdateApart(t *testing.T) {
 // increment), and tell Version that they wrote. On PostgreSQL, one that holds its key does
 // not hold up another key, nor an Update.
 func TestUpdateKeyed(t *testing.T) {
-	stores := map[string]func(t *testing.T) *DB{
-		"sqlite":   func(t *testing.T) *DB { return openFile(t, filepath.Join(t.TempDir(), "portal.db")) },
-		"postgres": func(t *testing.T) *DB { return openPostgres(t, pgtest.Need(t)) },
-	}
-	for name, open := range stores {
+	for name, open := range bothStores {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
 			ctx := t.Context()
