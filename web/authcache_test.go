@@ -59,6 +59,23 @@ func TestAuthCacheTTL(t *testing.T) {
 	}
 }
 
+// catalogOver makes the harness's server one on st and returns a new user's token and a
+// function that reads the catalog with it, returning the status.
+func (h *harness) catalogOver(st portal.Store) (string, func() int) {
+	h.t.Helper()
+	srv, err := New(Config{Scheduler: h.sched, Store: st, Clock: h.clock.Now,
+		PortalURL: "http://portal.test", IngressDomain: "portal.test"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.srv = srv
+	tok := h.user("alice", false)
+	return tok, func() int {
+		h.t.Helper()
+		return h.do("GET", "/workshops/catalog/environments/", "", bearer(tok)).Code
+	}
+}
+
 // sharedStore hides the store's abilities, as a store that replicas share would not claim
 // portal.Exclusive.
 type sharedStore struct{ portal.Store }
@@ -67,21 +84,11 @@ type sharedStore struct{ portal.Store }
 // one deleted elsewhere is refused at once.
 func TestAuthCacheOffWhenStoreShared(t *testing.T) {
 	h := newHarness(t, nil)
-	srv, err := New(Config{Scheduler: h.sched, Store: sharedStore{h.store}, Clock: h.clock.Now,
-		PortalURL: "http://portal.test", IngressDomain: "portal.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.srv = srv
-	tok := h.user("alice", false)
-	get := func() int {
-		t.Helper()
-		return h.do("GET", "/workshops/catalog/environments/", "", bearer(tok)).Code
-	}
+	tok, get := h.catalogOver(sharedStore{h.store})
 	if got := get(); got != http.StatusOK {
 		t.Fatalf("first use: status %d", got)
 	}
-	err = h.store.Update(h.ctx, func(tx portal.Tx) error { return tx.DeleteAccessToken(scheduler.HashToken(tok)) })
+	err := h.store.Update(h.ctx, func(tx portal.Tx) error { return tx.DeleteAccessToken(scheduler.HashToken(tok)) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,22 +113,12 @@ func (s sharedVersionedStore) Version() uint64 { return s.version.Load() }
 func TestAuthCacheFollowsTheSharedStoresVersion(t *testing.T) {
 	h := newHarness(t, nil)
 	var version atomic.Uint64
-	srv, err := New(Config{Scheduler: h.sched, Store: sharedVersionedStore{h.store, &version}, Clock: h.clock.Now,
-		PortalURL: "http://portal.test", IngressDomain: "portal.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.srv = srv
-	tok := h.user("alice", false)
-	get := func() int {
-		t.Helper()
-		return h.do("GET", "/workshops/catalog/environments/", "", bearer(tok)).Code
-	}
+	tok, get := h.catalogOver(sharedVersionedStore{h.store, &version})
 	if got := get(); got != http.StatusOK {
 		t.Fatalf("first use: status %d", got)
 	}
 	// Deleted behind the cache's back, the version not yet moved: the cache answers.
-	err = h.store.Update(h.ctx, func(tx portal.Tx) error { return tx.DeleteAccessToken(scheduler.HashToken(tok)) })
+	err := h.store.Update(h.ctx, func(tx portal.Tx) error { return tx.DeleteAccessToken(scheduler.HashToken(tok)) })
 	if err != nil {
 		t.Fatal(err)
 	}
