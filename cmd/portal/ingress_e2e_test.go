@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -173,17 +174,8 @@ func sessionIngress(t *testing.T, extra []string) {
 	web := "http://web-" + r.Name + ".localhost:" + p.port
 	get := func(c *http.Client, url string, navigate bool) (int, string, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", url, nil)
-		if navigate {
-			req.Header.Set("Accept", "text/html")
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", url, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b), resp.Request.URL.Host
+		code, body, at := ingressGet(t, c, url, navigate)
+		return code, body, at.Host
 	}
 	// The learner's browser: from the ingress host to the portal, which hands it a ticket
 	// for the ingress host, and back.
@@ -216,22 +208,7 @@ func sessionIngress(t *testing.T, extra []string) {
 		t.Errorf("a script without the login got %d %q, want 401", code, body)
 	}
 
-	wsEcho := func(jar http.CookieJar, host string) (string, error) {
-		c := p.client(jar, false)
-		c.Timeout = 0
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		conn, _, err := websocket.Dial(ctx, "ws://"+host+"/ws", &websocket.DialOptions{HTTPClient: c})
-		if err != nil {
-			return "", err
-		}
-		defer conn.CloseNow()
-		if err := conn.Write(ctx, websocket.MessageText, []byte("ping")); err != nil {
-			return "", err
-		}
-		_, msg, err := conn.Read(ctx)
-		return string(msg), err
-	}
+	wsEcho := func(jar http.CookieJar, host string) (string, error) { return ingressEcho(p, jar, host) }
 	webHost := "web-" + r.Name + ".localhost:" + p.port
 	if msg, err := wsEcho(jar, webHost); err != nil || msg != marker+":ping" {
 		t.Errorf("WebSocket through web-%s: %q, %v; want %q", r.Name, msg, err, marker+":ping")
@@ -252,4 +229,40 @@ func sessionIngress(t *testing.T, extra []string) {
 	if code, body, _ := get(p.client(nil, false), "http://other-"+r.Name+".localhost:"+p.port+"/", false); code != http.StatusNotFound {
 		t.Errorf("an unknown ingress: %d %q, want 404", code, body)
 	}
+}
+
+// ingressGet GETs target with c, as a page load when navigate is set, and returns the
+// status, the body and the URL the client ended at.
+func ingressGet(t *testing.T, c *http.Client, target string, navigate bool) (int, string, *url.URL) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", target, nil)
+	if navigate {
+		req.Header.Set("Accept", "text/html")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", target, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Request.URL
+}
+
+// ingressEcho opens a WebSocket to host's /ws through p with jar's cookies, sends "ping"
+// and returns the answer.
+func ingressEcho(p *portalProc, jar http.CookieJar, host string) (string, error) {
+	c := p.client(jar, false)
+	c.Timeout = 0
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws://"+host+"/ws", &websocket.DialOptions{HTTPClient: c})
+	if err != nil {
+		return "", err
+	}
+	defer conn.CloseNow()
+	if err := conn.Write(ctx, websocket.MessageText, []byte("ping")); err != nil {
+		return "", err
+	}
+	_, msg, err := conn.Read(ctx)
+	return string(msg), err
 }

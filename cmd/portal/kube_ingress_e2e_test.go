@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -113,17 +112,7 @@ func TestKubernetesSessionIngress(t *testing.T) {
 
 	get := func(c *http.Client, target string, navigate bool) (int, string, *url.URL) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", target, nil)
-		if navigate {
-			req.Header.Set("Accept", "text/html")
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", target, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b), resp.Request.URL
+		return ingressGet(t, c, target, navigate)
 	}
 	web := "web-" + ns + ".localhost:" + p.port
 	code, body, at := get(p.client(l.jar, true), "http://"+web+"/hello?x=1", true)
@@ -143,22 +132,7 @@ func TestKubernetesSessionIngress(t *testing.T) {
 		t.Errorf("a script without the login got %d %q, want 401", code, body)
 	}
 
-	wsEcho := func(jar http.CookieJar, host string) (string, error) {
-		c := p.client(jar, false)
-		c.Timeout = 0
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		conn, _, err := websocket.Dial(ctx, "ws://"+host+"/ws", &websocket.DialOptions{HTTPClient: c})
-		if err != nil {
-			return "", err
-		}
-		defer conn.CloseNow()
-		if err := conn.Write(ctx, websocket.MessageText, []byte("ping")); err != nil {
-			return "", err
-		}
-		_, msg, err := conn.Read(ctx)
-		return string(msg), err
-	}
+	wsEcho := func(jar http.CookieJar, host string) (string, error) { return ingressEcho(p, jar, host) }
 	if msg, err := wsEcho(l.jar, web); err != nil || msg != "app:ping" {
 		t.Errorf("WebSocket through %s: %q, %v; want %q", web, msg, err, "app:ping")
 	}
