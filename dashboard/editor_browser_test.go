@@ -41,21 +41,7 @@ func TestEditorInBrowser(t *testing.T) {
 	home, content := t.TempDir(), t.TempDir()
 	writeFile(t, filepath.Join(content, "workshop", "content", "01-editor.md"), editorPage, 0o644)
 	writeFile(t, filepath.Join(home, "exercises", "app.yaml"), "# app\nspec:\n  replicas: 1 # how many\n", 0o644)
-	s, clock := newTestServer(t, func(c *Config) {
-		c.ContentDir = content
-		c.WorkDir = home
-		c.Editor = true
-	})
-	if !s.built {
-		t.Skip("skipping: the browser assets are not built (make assets)")
-	}
-	if _, err := s.vendor.Open("monaco/vs/editor/editor.main.js"); err != nil {
-		t.Skip("skipping: the editor's assets are not built (make assets)")
-	}
-	hs := httptest.NewServer(s)
-	defer hs.Close()
-	srv := hs.URL
-	tk := ticket.Sign(testSecret, ticket.Claims{Audience: ticket.Page, Session: testSession, User: "alice", Expires: clock.Now().Add(time.Minute)})
+	srv, tk := editorTestServer(t, content, home)
 
 	pg := browsertest.New(t).NewPage(t)
 	poll := func(expr string) chromedp.Action {
@@ -166,4 +152,25 @@ func TestEditorInBrowser(t *testing.T) {
 		chromedp.Evaluate(`performance.getEntriesByType("resource").filter(function (e) { return e.name.indexOf("/monaco/") >= 0; }).map(function (e) { return e.name.replace(/^.*\/monaco\//, ""); })`, &names),
 	)
 	t.Logf("editor: %.0f bytes fetched: %s", bytes, strings.Join(names, " "))
+}
+
+// editorTestServer serves a dashboard with the Editor tab over the workshop content and
+// home folders given, skipping the test when the browser or editor assets are not built,
+// and returns its URL and a page ticket for alice.
+func editorTestServer(t *testing.T, content, home string) (string, string) {
+	t.Helper()
+	s, clock := newTestServer(t, func(c *Config) {
+		c.ContentDir = content
+		c.WorkDir = home
+		c.Editor = true
+	})
+	if !s.built {
+		t.Skip("skipping: the browser assets are not built (make assets)")
+	}
+	if _, err := s.vendor.Open("monaco/vs/editor/editor.main.js"); err != nil {
+		t.Skip("skipping: the editor's assets are not built (make assets)")
+	}
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	return hs.URL, ticket.Sign(testSecret, ticket.Claims{Audience: ticket.Page, Session: testSession, User: "alice", Expires: clock.Now().Add(time.Minute)})
 }

@@ -3,7 +3,6 @@ package dashboard
 import (
 	"errors"
 	"io/fs"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,7 +16,6 @@ import (
 
 	"portal/browsertest"
 	"portal/dashboard/editor"
-	"portal/ticket"
 )
 
 // editorStep is one editor action block of the browser test's page and the file it leaves.
@@ -193,21 +191,7 @@ func TestEditorKindsInBrowser(t *testing.T) {
 	for name, text := range editorKindsFixtures {
 		writeFile(t, filepath.Join(home, filepath.FromSlash(name)), text, 0o644)
 	}
-	s, clock := newTestServer(t, func(c *Config) {
-		c.ContentDir = content
-		c.WorkDir = home
-		c.Editor = true
-	})
-	if !s.built {
-		t.Skip("skipping: the browser assets are not built (make assets)")
-	}
-	if _, err := s.vendor.Open("monaco/vs/editor/editor.main.js"); err != nil {
-		t.Skip("skipping: the editor's assets are not built (make assets)")
-	}
-	hs := httptest.NewServer(s)
-	defer hs.Close()
-	srv := hs.URL
-	tk := ticket.Sign(testSecret, ticket.Claims{Audience: ticket.Page, Session: testSession, User: "alice", Expires: clock.Now().Add(time.Minute)})
+	srv, tk := editorTestServer(t, content, home)
 
 	pg := browsertest.New(t).NewPage(t)
 	poll := func(expr string) chromedp.Action {

@@ -178,8 +178,6 @@ func (s *Server) readProgress(ctx context.Context, name string) (*portal.Session
 	return sess, env, err
 }
 
-// eventWriter writes Server-Sent Events and flushes each; err keeps the first write
-// error (the client went away), after which it writes nothing.
 // startEventStream answers 200 with the headers of a stream of Server-Sent Events: not
 // stored, not buffered by a proxy in front (nginx's X-Accel-Buffering), not sniffed.
 func startEventStream(w http.ResponseWriter) {
@@ -191,6 +189,8 @@ func startEventStream(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// eventWriter writes Server-Sent Events and flushes each; err keeps the first write
+// error (the client went away), after which it writes nothing.
 type eventWriter struct {
 	w     http.ResponseWriter
 	rc    *http.ResponseController

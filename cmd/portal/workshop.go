@@ -53,6 +53,20 @@ func workshopCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return errUsage
 }
 
+// oneArgument parses args with fs (see parseInterspersed) and returns its one argument;
+// with none or more, or a flag it cannot read, errUsage (having printed the usage).
+func oneArgument(fs *flag.FlagSet, args []string) (string, error) {
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return "", errUsage
+	}
+	if len(rest) != 1 {
+		fs.Usage()
+		return "", errUsage
+	}
+	return rest[0], nil
+}
+
 // parseInterspersed parses fs's flags wherever they are among args and returns the other
 // arguments.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
@@ -77,15 +91,10 @@ func workshopNew(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	dir := fs.String("dir", "", "the folder to make the workshop in; it must be new or empty (default ./NAME)")
-	names, err := parseInterspersed(fs, args)
+	name, err := oneArgument(fs, args)
 	if err != nil {
-		return errUsage
+		return err
 	}
-	if len(names) != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	name := names[0]
 	if *dir == "" {
 		*dir = name
 	}
@@ -105,15 +114,11 @@ func workshopLint(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	asJSON := fs.Bool("json", false, `print {"findings": [{"file", "line", "level", "message"}…], "errors": N, "warnings": N}`)
-	dirs, err := parseInterspersed(fs, args)
+	dir, err := oneArgument(fs, args)
 	if err != nil {
-		return errUsage
+		return err
 	}
-	if len(dirs) != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	findings, err := authoring.Lint(dirs[0])
+	findings, err := authoring.Lint(dir)
 	if err != nil {
 		return fmt.Errorf("workshop lint: %w", err)
 	}
@@ -133,7 +138,7 @@ func workshopLint(args []string, stdout, stderr io.Writer) error {
 		for _, f := range findings {
 			fmt.Fprintln(stdout, f)
 		}
-		fmt.Fprintf(stderr, "%s: %d errors, %d warnings\n", dirs[0], errs, len(findings)-errs)
+		fmt.Fprintf(stderr, "%s: %d errors, %d warnings\n", dir, errs, len(findings)-errs)
 	}
 	if errs > 0 {
 		return quietExit(1)

@@ -39,15 +39,11 @@ func workshopServe(ctx context.Context, args []string, stdout, stderr io.Writer)
 	dataDir := fs.String("data-dir", "", "folder for the portal's database, sessions and builds (default: a temporary folder, removed at the end)")
 	open := fs.Bool("open", false, "open the session in a browser with xdg-open")
 	allow := fs.Bool("allow-unsandboxed", false, "run the session without isolation when bubblewrap cannot run")
-	dirs, err := parseInterspersed(fs, args)
+	arg, err := oneArgument(fs, args)
 	if err != nil {
-		return errUsage
+		return err
 	}
-	if len(dirs) != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	dir, err := filepath.Abs(dirs[0])
+	dir, err := filepath.Abs(arg)
 	if err != nil {
 		return fmt.Errorf("workshop serve: %w", err)
 	}

@@ -52,17 +52,17 @@ func workshopTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	asJSON := fs.Bool("json", false, `print {"actions": [{"page", "file", "line", "action", "status", "message", "output"}…], "passed": N, "failed": N, "skipped": N}`)
 	timeout := fs.Duration("timeout", time.Minute, "how long one action may take (a terminal command to finish, an examiner test with its retries)")
 	startTimeout := fs.Duration("start-timeout", 2*time.Minute, "how long the portal and the session may take to start")
-	dirs, err := parseInterspersed(fs, args)
+	dir, err := oneArgument(fs, args)
 	if err != nil {
-		return errUsage
+		return err
 	}
-	if len(dirs) != 1 || *timeout <= 0 || *startTimeout <= 0 {
+	if *timeout <= 0 || *startTimeout <= 0 {
 		fs.Usage()
 		return errUsage
 	}
 	startCtx, cancel := context.WithTimeout(ctx, *startTimeout)
 	defer cancel()
-	p, err := startWorkshopPortal(startCtx, dirs[0])
+	p, err := startWorkshopPortal(startCtx, dir)
 	if err != nil {
 		return fmt.Errorf("workshop test: %w", err)
 	}
@@ -82,7 +82,7 @@ func workshopTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("workshop test: %w", err)
 	}
 	r := &actionRunner{base: base, client: client, timeout: *timeout, terms: map[string]*actionTerm{}}
-	results, err := r.run(ctx, dirs[0])
+	results, err := r.run(ctx, dir)
 	r.close()
 	if err != nil {
 		return fmt.Errorf("workshop test: %w", err)
@@ -107,7 +107,7 @@ func workshopTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		for _, a := range results {
 			printResult(stdout, a)
 		}
-		fmt.Fprintf(stderr, "%s: %d passed, %d failed, %d skipped\n", dirs[0], count[passed], count[failed], count[skipped])
+		fmt.Fprintf(stderr, "%s: %d passed, %d failed, %d skipped\n", dir, count[passed], count[failed], count[skipped])
 	}
 	if count[failed] > 0 {
 		return quietExit(1)
