@@ -48,8 +48,9 @@ func leaseHolder(t *testing.T, db *sql.DB) int {
 // TestReplicasEndToEnd runs three portal processes on one PostgreSQL database and one
 // data folder: one holds the reconciler lease; a session requested through another is
 // served by a third; when the holder is killed (kill -9) another takes over and tops up
-// the reserved sessions again; a replica told to stop gives the lease up at once. Every
-// replica sends webhooks from the outbox, and the webhook gets each event once.
+// the reserved session a second request takes; a replica told to stop gives the lease
+// up at once. Every replica sends webhooks from the outbox, and the webhook gets each
+// event once.
 func TestReplicasEndToEnd(t *testing.T) {
 	dsn := pgtest.Need(t)
 	dir := t.TempDir()
@@ -106,8 +107,12 @@ func TestReplicasEndToEnd(t *testing.T) {
 		return resp.StatusCode == 200 && strings.Contains(string(b), "<!DOCTYPE html>")
 	})
 
-	// The outbox is empty, so the kill below cannot fall between a post and its record
-	// (the one case in which an event is sent twice).
+	// The reserved session the learner took is replaced and the outbox is empty, so the
+	// kill below cannot fall between a post and its record (the one case in which an event
+	// is sent twice, and the claim keeps it from the other replicas for a minute).
+	eventually(t, 30*time.Second, "the reserved session to be replaced", func() bool {
+		return holder.available(tok, env) >= 1
+	})
 	outboxEmpty := func() bool {
 		var n int
 		if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM deliveries`).Scan(&n); err != nil {
@@ -130,14 +135,14 @@ func TestReplicasEndToEnd(t *testing.T) {
 		return next != nil
 	})
 	t.Logf("the lease was taken %v after the holder was killed (bound: 15s)", time.Since(killed).Round(100*time.Millisecond))
-	eventually(t, 30*time.Second, "the reserved session to be topped up", func() bool {
-		return next.available(tok, env) >= 1
-	})
 	var again requestResponse
 	next.get(tok, "/workshops/environment/"+env+"/request/?index_url=https://hub.test/", 200, &again)
 	if again.Name == "" || again.Name == r.Name {
 		t.Fatalf("a second request after the takeover answered %+v", again)
 	}
+	eventually(t, 30*time.Second, "the new holder to top the reserved session up", func() bool {
+		return next.available(tok, env) >= 1
+	})
 
 	// SIGTERM of the new holder: it gives the lease up as it stops, and the last replica
 	// takes it at its next try.
