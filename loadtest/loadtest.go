@@ -485,6 +485,9 @@ func (r *run) connect(ctx context.Context) error {
 			} else {
 				r.others = append(r.others, p)
 			}
+			if slices.Contains(urls, p.url) {
+				return fmt.Errorf("replica %d answers at %s, as an earlier one does: its requests would not reach it", i+1, p.url)
+			}
 			urls = append(urls, p.url)
 			r.logf("portal ready at %s (pid %d)", p.url, p.pid())
 		}
@@ -506,6 +509,9 @@ func (r *run) connect(ctx context.Context) error {
 	r.c = newClient(strings.Split(cfg.URL, ","), cfg.Concurrency, newRecorder())
 	if r.rep.Replicas == 0 {
 		r.rep.Replicas = len(r.c.bases)
+	}
+	if len(r.c.bases) > 1 {
+		r.rep.ReplicaURLs = r.c.bases
 	}
 	if !cfg.NoOpenAPI {
 		r.c.oa, r.apiDocErr = newAPICheck(ctx, r.c)

@@ -24,11 +24,12 @@ type Report struct {
 	Content string `json:"content,omitempty"`
 	// Store is the spawned portal's store: sqlite or postgresql ("" for a portal the
 	// tool did not start). Replicas is the number of portal processes the requests were
-	// spread over (round-robin).
+	// spread over (round-robin), and ReplicaURLs their own addresses when more than one.
 	// Editor says the learners used the Editor tab (Config.Editor).
 	Editor      bool      `json:"editor,omitempty"`
 	Store       string    `json:"store,omitempty"`
 	Replicas    int       `json:"replicas,omitempty"`
+	ReplicaURLs []string  `json:"replica_urls,omitempty"`
 	Users       int       `json:"users,omitempty"`
 	Concurrency int       `json:"concurrency,omitempty"`
 	Started     time.Time `json:"started"`

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -76,7 +77,12 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-var readyLine = regexp.MustCompile(`is ready at (http://[^ ]+?)/?$`)
+// readyLine is the portal's first line on stdout; listenLine follows it when the portal
+// was given its URL (--url), as the replicas after the first are.
+var (
+	readyLine  = regexp.MustCompile(`is ready at (http://[^ ]+?)/?$`)
+	listenLine = regexp.MustCompile(`^Listening on [^ ]*:(\d+) `)
+)
 
 // spawnPortal starts replica i (from 0) of `bin serve` on a free loopback port with
 // config in dataDir, the further flags args and the further environment env, and waits
@@ -111,13 +117,22 @@ func spawnPortal(ctx context.Context, bin, dataDir, config string, i int, startT
 		return nil, fmt.Errorf("start %s serve: %w", bin, err)
 	}
 	p := &spawned{cmd: cmd, dataDir: dataDir, exited: make(chan struct{})}
+	// A replica given the portal's URL is reached at its own port, on the portal's host
+	// name (localhost), so that the learners' cookies go to every replica.
+	ownPort := slices.Contains(args, "--url")
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
+			u := ""
+			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil && !ownPort {
+				u = m[1]
+			} else if m := listenLine.FindStringSubmatch(sc.Text()); m != nil && ownPort {
+				u = "http://localhost:" + m[1]
+			}
+			if u != "" {
 				select {
-				case urls <- m[1]:
+				case urls <- u:
 				default:
 				}
 			}

@@ -233,7 +233,8 @@ func checkWebhookRan(t *testing.T, rep *loadtest.Report) {
 
 // TestLoadtestReplicasEndToEnd runs `portal loadtest --spawn --database … --replicas 3`
 // with the real binary on PostgreSQL: the reacquire scenario's requests go round-robin to
-// three portal processes sharing the database and the data folder; the report names the
+// three portal processes, each at its own address, sharing the database and the data
+// folder; the report names the
 // store and the replicas, every check holds (the users' own sessions every time), and
 // nothing is left running. It asserts no timings.
 func TestLoadtestReplicasEndToEnd(t *testing.T) {
@@ -258,6 +259,10 @@ func TestLoadtestReplicasEndToEnd(t *testing.T) {
 	}
 	if rep.Store != "postgresql" || rep.Replicas != 3 || !strings.Contains(string(b), "store postgresql  replicas 3") {
 		t.Fatalf("report: store %q, replicas %d\n%s", rep.Store, rep.Replicas, b)
+	}
+	// Each replica is reached at its own address, not at the portal's URL they share.
+	if u := rep.ReplicaURLs; len(u) != 3 || u[0] == u[1] || u[1] == u[2] || u[0] == u[2] {
+		t.Fatalf("the requests went to %v, not to three replicas", u)
 	}
 	if len(rep.Checks) == 0 || len(rep.Failed()) > 0 {
 		t.Fatalf("checks: %+v\n%s", rep.Checks, b)

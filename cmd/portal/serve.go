@@ -438,6 +438,11 @@ func servePortal(ctx context.Context, c serveConfig, conf *spec.Config, log *slo
 	}
 
 	printCredentials(stdout, p.Name, portalURL, creds)
+	if c.URL != "" {
+		// Behind a load balancer, or as one of several replicas, the process's own
+		// address differs from the portal's.
+		fmt.Fprintf(stdout, "\nListening on %s (the portal's URL above is set by --url).\n", ln.Addr())
+	}
 	if !sandboxed {
 		fmt.Fprintf(stdout, "\n%s\n", unsandboxedWarning(sandboxNote))
 		log.Warn("SESSIONS ARE NOT SANDBOXED: every session can read the portal's database, credentials and the other sessions' files", "reason", sandboxNote)
