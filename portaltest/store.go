@@ -52,6 +52,7 @@ func StoreSuite(t *testing.T, open func(t *testing.T) portal.Store, reopen func(
 		{"OutboxRetryPrune", testOutboxRetryPrune},
 		{"OutboxClaimConcurrent", testOutboxClaimConcurrent},
 		{"OutboxRunsConcurrent", testOutboxRunsConcurrent},
+		{"OutboxLateCommits", testOutboxLateCommits},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -347,3 +347,90 @@ func testOutboxRunsConcurrent(t *testing.T, s portal.Store) {
 		}
 	}
 }
+
+// testOutboxLateCommits: deliveries added by writers whose commits come out of the order
+// of the ids they took (keyed Updates run side by side on a shared store), while claimers
+// race for them, are each claimed once: a delivery that commits after a later one was
+// claimed starts a run of its own, which never takes what another claim took meanwhile.
+func testOutboxLateCommits(t *testing.T, s portal.Store) {
+	ob := outboxOf(t, s)
+	const writers, perWriter, claimers = 8, 12, 6
+	us := []string{"http://late0", "http://late1"}
+	var (
+		mu      sync.Mutex
+		claimed = map[int64]string{}
+		errs    []error
+		wg      sync.WaitGroup
+		written sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	for w := range writers {
+		written.Go(func() {
+			for i := range perWriter {
+				name := fmt.Sprintf("W%d-%02d", w, i)
+				d := &portal.Delivery{Event: "id-" + name, Name: name, URL: us[(w+i)%len(us)], Body: []byte(`{}`), Created: st0}
+				err := portal.UpdateKeyed(t.Context(), s, "late/"+name, func(tx portal.Tx) error {
+					if err := tx.(portal.Outbox).AddDeliveries([]*portal.Delivery{d}); err != nil {
+						return err
+					}
+					// Hold the id taken while later ones commit.
+					time.Sleep(time.Duration((w*7+i*3)%5) * time.Millisecond)
+					return nil
+				})
+				if err != nil {
+					fail(err)
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { written.Wait(); close(done) }()
+	for c := range claimers {
+		who := fmt.Sprintf("c%d", c)
+		wg.Go(func() {
+			for {
+				got, err := ob.ClaimDeliveries(t.Context(), who, st0, st0.Add(time.Hour), 4)
+				if err != nil {
+					fail(err)
+					return
+				}
+				if len(got) == 0 {
+					select {
+					case <-done:
+						mu.Lock()
+						all := len(claimed) == writers*perWriter
+						mu.Unlock()
+						if all {
+							return
+						}
+					default:
+					}
+					time.Sleep(200 * time.Microsecond)
+					continue
+				}
+				for _, d := range got {
+					mu.Lock()
+					if other, ok := claimed[d.ID]; ok {
+						errs = append(errs, fmt.Errorf("delivery %d (%s) claimed by %s and by %s", d.ID, d.Name, other, who))
+					}
+					claimed[d.ID] = who
+					mu.Unlock()
+					if err := ob.FinishDelivery(t.Context(), d.ID, who, "", time.Time{}); err != nil {
+						fail(fmt.Errorf("%s finishing %d: %w", who, d.ID, err))
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		t.Error(err)
+	}
+	if len(claimed) != writers*perWriter {
+		t.Errorf("%d deliveries claimed, want %d", len(claimed), writers*perWriter)
+	}
+}

@@ -25,6 +25,9 @@ type dialect struct {
 	// claimLock is appended to the selects that pick the session ClaimReserved gives away
 	// and the heads of the runs ClaimDeliveries claims.
 	claimLock string
+	// runLock is appended to the select of the deliveries ClaimDeliveries claims after
+	// the heads: it locks them in the order of their ids (see claimRuns).
+	runLock string
 	// isUnique reports whether err is a unique or primary key violation.
 	isUnique func(err error) bool
 	// isForeignKey reports whether err is a foreign key violation.

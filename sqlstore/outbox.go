@@ -22,14 +22,55 @@ func (t *tx) AddDeliveries(ds []*portal.Delivery) error {
 	if err := t.check("add deliveries"); err != nil {
 		return err
 	}
-	for _, d := range ds {
-		err := t.queryRow(`INSERT INTO deliveries (event, name, url, body, created, attempts, next_attempt,
-last_error, failed, claim, claim_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0) RETURNING id`,
-			d.Event, d.Name, d.URL, d.Body, nanos(d.Created), d.Attempts, nanos(d.NextAttempt),
-			d.LastError, d.Failed).Scan(&d.ID)
-		if err != nil {
-			return wrap(err, "add delivery of event %s", d.Event)
+	// One statement for them all, in chunks: each row returned tells which delivery it
+	// is by its event and URL, as the order of RETURNING is not promised.
+	for len(ds) > 0 {
+		chunk := ds[:min(len(ds), maxDeliveriesPerInsert)]
+		ds = ds[len(chunk):]
+		if err := t.addDeliveries(chunk); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// maxDeliveriesPerInsert keeps an insert's parameters (9 a row) well under SQLite's
+// limit of 32,766.
+const maxDeliveriesPerInsert = 500
+
+func (t *tx) addDeliveries(ds []*portal.Delivery) error {
+	type key struct{ event, url string }
+	at := make(map[key][]*portal.Delivery, len(ds))
+	args := make([]any, 0, 9*len(ds))
+	for _, d := range ds {
+		at[key{d.Event, d.URL}] = append(at[key{d.Event, d.URL}], d)
+		args = append(args, d.Event, d.Name, d.URL, d.Body, nanos(d.Created), d.Attempts, nanos(d.NextAttempt),
+			d.LastError, d.Failed)
+	}
+	row := `(?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0)`
+	rows, err := t.query(`INSERT INTO deliveries (event, name, url, body, created, attempts, next_attempt,
+last_error, failed, claim, claim_until) VALUES `+row+strings.Repeat(", "+row, len(ds)-1)+` RETURNING id, event, url`, args...)
+	if err != nil {
+		return wrap(err, "add deliveries of event %s", ds[0].Event)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id int64
+		var k key
+		if err := rows.Scan(&id, &k.event, &k.url); err != nil {
+			return wrap(err, "add deliveries of event %s", ds[0].Event)
+		}
+		if q := at[k]; len(q) > 0 {
+			q[0].ID, at[k] = id, q[1:]
+			n++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return wrap(err, "add deliveries of event %s", ds[0].Event)
+	}
+	if n != len(ds) {
+		return fmt.Errorf("sqlstore: add deliveries of event %s: %d rows returned for %d deliveries", ds[0].Event, n, len(ds))
 	}
 	return nil
 }
@@ -69,12 +110,16 @@ AND next_attempt <= ? AND claim_until <= ? ORDER BY id LIMIT ?{lock}`
 
 // claimRuns claims, of the heads {heads} (placeholders), those still due and unclaimed,
 // each with the deliveries after it to its URL that no claim holds: up to a limit in all,
-// oldest first.
+// oldest first. {lock} is the dialect's runLock: on PostgreSQL the rows are locked in the
+// order of their ids, waiting for a claim under way, and read again once it is done, so
+// that a delivery another claim took meanwhile is left out. (A delivery added by a
+// transaction that committed after a later one had been claimed is the head of a run
+// of its own, and may meet the rows of a claim under way.)
 const claimRuns = `WITH c AS MATERIALIZED (SELECT d.id FROM deliveries d JOIN deliveries f ON f.url = d.url
 WHERE f.id IN ({heads}) AND f.failed = ? AND f.next_attempt <= ? AND f.claim_until <= ?
 AND d.failed = ? AND d.id >= f.id AND (d.id = f.id OR d.claim_until <= ?)
-ORDER BY d.id LIMIT ?)
-UPDATE deliveries SET claim = ?, claim_until = ? WHERE id IN (SELECT id FROM c) RETURNING ` + deliveryColumns
+ORDER BY d.id LIMIT ?{lock})
+UPDATE deliveries SET claim = ?, claim_until = ? WHERE id IN (SELECT id FROM c) AND claim_until <= ? RETURNING ` + deliveryColumns
 
 // ClaimDeliveries implements portal.Dispatch in two statements: the first picks the runs'
 // heads and, on PostgreSQL, locks them, skipping heads that another claim holds locked;
@@ -110,8 +155,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, claim string, now, until time
 		for _, h := range heads {
 			args = append(args, *h)
 		}
-		args = append(args, false, n, n, false, n, limit, claim, until.UnixNano())
-		stmt := strings.Replace(claimRuns, "{heads}", "?"+strings.Repeat(", ?", len(heads)-1), 1)
+		args = append(args, false, n, n, false, n, limit, claim, until.UnixNano(), n)
+		stmt := strings.NewReplacer("{heads}", "?"+strings.Repeat(", ?", len(heads)-1), "{lock}", db.d.runLock).Replace(claimRuns)
 		rows, err = t.query(stmt, args...)
 		out, err = collect(rows, err, scanDelivery)
 		return err

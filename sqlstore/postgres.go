@@ -46,6 +46,7 @@ var postgresDialect = &dialect{
 	),
 	rebind:        dollarPlaceholders,
 	claimLock:     " FOR UPDATE SKIP LOCKED",
+	runLock:       " FOR UPDATE OF d",
 	isUnique:      func(err error) bool { return pgCode(err) == "23505" },
 	isForeignKey:  func(err error) bool { return pgCode(err) == "23503" },
 	abortsOnError: true,
