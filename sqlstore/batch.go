@@ -201,10 +201,33 @@ func (db *DB) runBatch() {
 			}
 			b = &batch{tx: stx}
 		}
+		// The first Update runs without a savepoint of its own: when it fails, the
+		// transaction, which holds nothing else, is rolled back, and the next Update
+		// begins another.
+		first := b.n == 0
 		b.n++
-		b.jobs = append(b.jobs, j)
-		err, panicked, pv, wrote := db.inSavepoint(j.ctx, b.tx, j.fn)
+		var err error
+		var panicked, wrote bool
+		var pv any
+		if first {
+			err, panicked, pv, wrote = db.inTx(j.ctx, b.tx, j.fn)
+		} else {
+			err, panicked, pv, wrote = db.inSavepoint(j.ctx, b.tx, j.fn)
+		}
 		j.err, j.panicked, j.pv = err, panicked, pv
+		if first && (err != nil || panicked) {
+			_ = b.tx.Rollback() // an error here leaves nothing to undo
+			b = nil
+			if !panicked {
+				j.err = diskFull(j.err)
+			}
+			db.finish(j)
+			if panicked {
+				break
+			}
+			continue
+		}
+		b.jobs = append(b.jobs, j)
 		b.full = b.full || isDiskFull(err)
 		b.wrote = b.wrote || wrote
 		if panicked {
@@ -243,6 +266,27 @@ func (db *DB) finish(j *job) {
 	}
 }
 
+// writeTx is the portal.Tx of an Update on stx: ctx runs its statements, caller's end
+// stops it at the next one, and wrote is set when it writes.
+func (db *DB) writeTx(ctx, caller context.Context, stx *sql.Tx, wrote *bool) *tx {
+	return &tx{ctx: ctx, caller: caller, tx: stx, d: db.d, stmts: db.writeStmts, envs: &db.envs, writable: true, wrote: wrote}
+}
+
+// inTx runs fn as the first Update of stx; the caller rolls stx back when fn fails,
+// panics or its context ends (err or panicked).
+func (db *DB) inTx(ctx context.Context, stx *sql.Tx, fn func(tx portal.Tx) error) (err error, panicked bool, pv any, wrote bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			panicked, pv, wrote = true, v, false
+		}
+	}()
+	err = fn(db.writeTx(context.WithoutCancel(ctx), ctx, stx, &wrote))
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err, false, nil, wrote
+}
+
 // inSavepoint runs fn in a savepoint of stx, rolled back when fn fails, panics or its
 // context ends.
 func (db *DB) inSavepoint(ctx context.Context, stx *sql.Tx, fn func(tx portal.Tx) error) (err error, panicked bool, pv any, wrote bool) {
@@ -265,7 +309,7 @@ func (db *DB) inSavepoint(ctx context.Context, stx *sql.Tx, fn func(tx portal.Tx
 			err = fmt.Errorf("sqlstore: release: %w", rerr)
 		}
 	}()
-	err = fn(&tx{ctx: bg, caller: ctx, tx: stx, d: db.d, stmts: db.writeStmts, envs: &db.envs, writable: true, wrote: &wrote})
+	err = fn(db.writeTx(bg, ctx, stx, &wrote))
 	if err == nil {
 		err = ctx.Err()
 	}

@@ -114,7 +114,9 @@ var bothStores = map[string]func(t *testing.T) *DB{
 }
 
 // Updates that share a batch keep or lose their own writes, as if alone, on SQLite and on
-// PostgreSQL, whether the Update before succeeded, failed or panicked.
+// PostgreSQL, whether the Update before succeeded, failed or panicked, and whether they
+// are the first of their batch (a panic ends a batch: the failed Update after it comes
+// first in the next, and the panicking one after that first in the one after).
 func TestGroupCommitKeepsEachUpdateApart(t *testing.T) {
 	for name, open := range bothStores {
 		t.Run(name, func(t *testing.T) {
@@ -123,7 +125,9 @@ func TestGroupCommitKeepsEachUpdateApart(t *testing.T) {
 			hold, entered := make(chan struct{}), make(chan struct{})
 			boom := errors.New("boom")
 			// The outcome of Update i: kept, failed (after writing) or panicked.
-			outcome := func(i int) string { return []string{"kept", "failed", "kept", "kept", "panicked"}[i%5] }
+			outcome := func(i int) string {
+				return []string{"kept", "failed", "kept", "panicked", "failed", "panicked"}[i%6]
+			}
 			const n = 20
 			errs := make([]error, n+1)
 			var wg sync.WaitGroup
@@ -254,6 +258,20 @@ func TestUpdateKeyed(t *testing.T) {
 			close(hold)
 			if err := <-held; err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// A key PostgreSQL cannot hold as text is refused on every store, before anything runs.
+func TestUpdateKeyedRefusesNUL(t *testing.T) {
+	for name, open := range bothStores {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			ran := false
+			err := db.UpdateKeyed(t.Context(), "a\x00b", func(portal.Tx) error { ran = true; return nil })
+			if err == nil || ran {
+				t.Errorf("UpdateKeyed with a NUL byte in its key: ran %v, returned %v", ran, err)
 			}
 		})
 	}

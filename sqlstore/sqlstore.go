@@ -83,6 +83,9 @@ func (db *DB) Update(ctx context.Context, fn func(tx portal.Tx) error) error {
 // instead of the write lock, and tells the other replicas when it wrote, as an Update
 // does.
 func (db *DB) UpdateKeyed(ctx context.Context, key string, fn func(tx portal.Tx) error) error {
+	if strings.ContainsRune(key, 0) {
+		return fmt.Errorf("sqlstore: keyed update: the key %q holds a NUL byte, which PostgreSQL text cannot", key)
+	}
 	if !db.d.shared {
 		return db.Update(ctx, fn)
 	}
@@ -107,7 +110,7 @@ func (db *DB) runKeyed(ctx context.Context, key string, fn func(tx portal.Tx) er
 		return fmt.Errorf("sqlstore: lock %q: %w", key, err)
 	}
 	wrote := false
-	if err := fn(&tx{ctx: ctx, caller: ctx, tx: stx, d: db.d, stmts: db.writeStmts, envs: &db.envs, writable: true, wrote: &wrote}); err != nil {
+	if err := fn(db.writeTx(ctx, ctx, stx, &wrote)); err != nil {
 		return err
 	}
 	if wrote && db.d.commitNote != "" {
@@ -295,6 +298,28 @@ func (t *tx) execGuarded(query string, args ...any) (sql.Result, error) {
 	return res, err
 }
 
+// errTaken is the error of an insert whose key is taken (see insertNew).
+var errTaken = fmt.Errorf("%w: the key is taken", portal.ErrConflict)
+
+// insertNew runs an INSERT whose only possible violation is a taken key (primary or
+// unique), with ON CONFLICT DO NOTHING: a taken key inserts nothing and is errTaken, and
+// the transaction goes on. One statement, where execGuarded takes three on PostgreSQL.
+func (t *tx) insertNew(query string, args ...any) error {
+	n, err := rowsChanged(t.exec(query+` ON CONFLICT DO NOTHING`, args...))
+	if err == nil && n == 0 {
+		err = errTaken
+	}
+	return err
+}
+
+// rowsChanged returns how many rows the statement changed.
+func rowsChanged(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // execOne runs a statement that must change exactly one row; none is ErrNotFound.
 func (t *tx) execOne(query string, args ...any) error {
 	return changedOne(t.exec(query, args...))
@@ -302,17 +327,11 @@ func (t *tx) execOne(query string, args ...any) error {
 
 // changedOne returns ErrNotFound unless the statement changed a row.
 func changedOne(res sql.Result, err error) error {
-	if err != nil {
-		return err
+	n, err := rowsChanged(res, err)
+	if err == nil && n == 0 {
+		err = portal.ErrNotFound
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return portal.ErrNotFound
-	}
-	return nil
+	return err
 }
 
 // insertErr maps a unique violation to ErrConflict.

@@ -107,11 +107,23 @@ func (t *tx) UpdateEnvironment(e *portal.Environment) error {
 	if err := t.check("update environment"); err != nil {
 		return err
 	}
-	err := changedOne(t.execGuarded(`UPDATE environments SET name = ?, state = ?, position = ?, created = ?, tally = ?,
-used = ?, workshop = ?, settings = ?, failure = ? WHERE id = ?`,
+	// A name another environment has changes nothing, rather than failing the unique
+	// index (which would end the transaction on PostgreSQL); the count after tells why.
+	err := changedOne(t.exec(`UPDATE environments SET name = ?, state = ?, position = ?, created = ?, tally = ?,
+used = ?, workshop = ?, settings = ?, failure = ? WHERE id = ?
+AND NOT EXISTS (SELECT 1 FROM environments o WHERE o.name = ? AND o.id <> ?)`,
 		e.Name, e.State, e.Position, timeValue(e.Created), e.Tally, e.Used,
-		jsonValue{e.Workshop}, jsonValue{e.EnvironmentSettings}, e.Failure, e.ID))
-	return wrap(t.insertErr(err), "update environment %d (%q)", e.ID, e.Name)
+		jsonValue{e.Workshop}, jsonValue{e.EnvironmentSettings}, e.Failure, e.ID, e.Name, e.ID))
+	if errors.Is(err, portal.ErrNotFound) {
+		var n int
+		if err = t.queryRow(`SELECT count(*) FROM environments WHERE id = ?`, e.ID).Scan(&n); err == nil {
+			err = portal.ErrNotFound
+			if n > 0 {
+				err = fmt.Errorf("%w: the name %q is taken", portal.ErrConflict, e.Name)
+			}
+		}
+	}
+	return wrap(err, "update environment %d (%q)", e.ID, e.Name)
 }
 
 // --- sessions ---
@@ -147,9 +159,9 @@ func (t *tx) CreateSession(s *portal.Session) error {
 	if s.Name == "" {
 		return errors.New("sqlstore: create session: empty name")
 	}
-	_, err := t.execGuarded(`INSERT INTO sessions (`+sessionColumns+`) VALUES (`+placeholders(19)+`)`,
+	err := t.insertNew(`INSERT INTO sessions (`+sessionColumns+`) VALUES (`+placeholders(19)+`)`,
 		sessionValues(s)...)
-	return wrap(t.insertErr(err), "create session %q", s.Name)
+	return wrap(err, "create session %q", s.Name)
 }
 
 func (t *tx) Session(name string) (*portal.Session, error) {
@@ -413,9 +425,9 @@ func (t *tx) CreateUser(u *portal.User) error {
 	if u.Name == "" {
 		return errors.New("sqlstore: create user: empty name")
 	}
-	_, err := t.execGuarded(`INSERT INTO users (`+userColumns+`) VALUES (`+placeholders(9)+`)`,
+	err := t.insertNew(`INSERT INTO users (`+userColumns+`) VALUES (`+placeholders(9)+`)`,
 		u.Name, u.Email, u.FirstName, u.LastName, u.Group, u.Staff, u.PasswordHash, timeValue(u.Created), u.Instructor)
-	return wrap(t.insertErr(err), "create user %q", u.Name)
+	return wrap(err, "create user %q", u.Name)
 }
 
 func (t *tx) User(name string) (*portal.User, error) {
@@ -474,11 +486,11 @@ func (t *tx) CreateAccessToken(a *portal.AccessToken) error {
 	if a.AccessHash == "" {
 		return errors.New("sqlstore: create access token: empty hash")
 	}
-	_, err := t.execGuarded(`INSERT INTO access_tokens (access_hash, refresh_hash, user_name, client_id, scope,
+	err := t.insertNew(`INSERT INTO access_tokens (access_hash, refresh_hash, user_name, client_id, scope,
 created, expires, refresh_expires) VALUES (`+placeholders(8)+`)`,
 		a.AccessHash, nullString(a.RefreshHash), a.User, a.ClientID, a.Scope,
 		timeValue(a.Created), timeValue(a.Expires), timeValue(a.RefreshExpires))
-	return wrap(t.insertErr(err), "create access token of %q", a.User)
+	return wrap(err, "create access token of %q", a.User)
 }
 
 func (t *tx) AccessToken(accessHash string) (*portal.AccessToken, error) {
@@ -531,12 +543,23 @@ func (t *tx) AddActivationToken(session, hash string, created time.Time) error {
 	if err := t.check("add activation token"); err != nil {
 		return err
 	}
-	_, err := t.execGuarded(`INSERT INTO activation_tokens (hash, session, created) VALUES (?, ?, ?)`,
-		hash, session, timeValue(created))
+	// The session is checked in the statement, so that a missing one inserts nothing
+	// rather than failing the foreign key (which would end the transaction on PostgreSQL).
+	err := t.insertNew(`INSERT INTO activation_tokens (hash, session, created)
+SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM sessions WHERE name = ?)`, hash, session, timeValue(created), session)
+	if errors.Is(err, errTaken) {
+		var n int
+		if err = t.queryRow(`SELECT count(*) FROM sessions WHERE name = ?`, session).Scan(&n); err == nil {
+			err = errTaken
+			if n == 0 {
+				err = portal.ErrNotFound
+			}
+		}
+	}
 	if err != nil && t.d.isForeignKey(err) {
 		err = fmt.Errorf("%w: %v", portal.ErrNotFound, err)
 	}
-	return wrap(t.insertErr(err), "add activation token to %q", session)
+	return wrap(err, "add activation token to %q", session)
 }
 
 // ActivationTokens returns the hashes in the order they were added; none is an empty list.
@@ -574,9 +597,9 @@ func (t *tx) CreateBrowserSession(b *portal.BrowserSession) error {
 	if b.Hash == "" {
 		return errors.New("sqlstore: create browser session: empty hash")
 	}
-	_, err := t.execGuarded(`INSERT INTO browser_sessions (`+browserColumns+`) VALUES (?, ?, ?, ?, ?)`,
+	err := t.insertNew(`INSERT INTO browser_sessions (`+browserColumns+`) VALUES (?, ?, ?, ?, ?)`,
 		b.Hash, b.User, timeValue(b.Created), timeValue(b.Expires), b.AccessPassed)
-	return wrap(t.insertErr(err), "create browser session")
+	return wrap(err, "create browser session")
 }
 
 func (t *tx) BrowserSession(hash string) (*portal.BrowserSession, error) {
