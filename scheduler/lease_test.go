@@ -229,3 +229,48 @@ func TestLeaseHolderPassesOnOthersWrites(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A session page waiting on a replica that does not hold the lease is woken when the
+// holder records the session ready: the waiting replica sees it in the store, rather than
+// only the holder in its own memory.
+func TestReadyWaitOnAnotherReplica(t *testing.T) {
+	clock, fake := mock.NewClock(t0), mock.NewFake(mock.Healthy)
+	e := entry("lab")
+	e.Reserved, e.Initial = 0, 0
+	rs := openReplicas(t, 2, clock, fake, settings(e))
+	holder, other := rs[0], rs[1]
+	if _, err := holder.s.Lead(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	a, err := other.s.Request(t.Context(), Request{Environment: "lab-w01", IndexURL: "https://hub.test/",
+		Timeout: time.Minute, REST: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Session.Ready.IsZero() {
+		t.Fatal("a session created on demand is ready before any pass")
+	}
+	ready := other.s.ReadyWait(a.Session.Name)
+	select {
+	case <-ready:
+		t.Fatal("the wait ended while the session was still starting")
+	case <-time.After(5 * commitWatch):
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		holder.reconcile(t)
+		select {
+		case <-ready:
+			var sess *portal.Session
+			err := other.s.store.View(t.Context(), func(tx portal.Tx) (err error) { sess, err = tx.Session(a.Session.Name); return err })
+			if err != nil || sess.Ready.IsZero() {
+				t.Fatalf("the wait ended with the session %+v (%v), not ready", sess, err)
+			}
+			return
+		case <-time.After(5 * commitWatch):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the replica without the lease never saw the session ready")
+		}
+	}
+}

@@ -52,6 +52,9 @@ type Scheduler struct {
 	// readyWait holds, per session, the channel ReadyWait hands out (readywait.go).
 	readyWait map[string]chan struct{}
 	readyMu   sync.Mutex
+	// readyWatching is set while watchReady runs; readyNew when a session is waited for
+	// that it has not looked at yet. Both are guarded by readyMu.
+	readyWatching, readyNew bool
 	// When the slower checks last ran.
 	lastVanished, lastOrphaned, lastCleanup time.Time
 	// stopFrom is where in the list of STOPPING sessions the next pass's stops begin: after
