@@ -250,16 +250,18 @@ func (s *Scheduler) stage(tx portal.Tx, events []portal.Event) error {
 	if !ok {
 		return nil
 	}
+	var all []*portal.Delivery
 	for _, e := range events {
 		ds, err := s.cfg.Outbox(e)
 		if err != nil {
 			return err
 		}
-		if err := o.AddDeliveries(ds); err != nil {
-			return err
-		}
+		all = append(all, ds...)
 	}
-	return nil
+	if len(all) == 0 {
+		return nil
+	}
+	return o.AddDeliveries(all) // one statement for them all
 }
 
 func (s *Scheduler) emit(events []portal.Event) {
