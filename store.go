@@ -45,6 +45,20 @@ func UpdateKeyed(ctx context.Context, s Store, key string, fn func(tx Tx) error)
 	return s.Update(ctx, fn)
 }
 
+// UnreadyLister is an optional ability of a store's Tx: listing the sessions in STARTING
+// or RUNNING whose workload was never ready, in creation order, through an index, so that
+// a reconciler pass costs what is starting rather than every session.
+type UnreadyLister interface {
+	UnreadySessions() ([]*Session, error)
+}
+
+// WatchedLister is an optional ability of a store's Tx: listing the WAITING and RUNNING
+// sessions whose workload was ready and has a handle, with Name, State and Handle set,
+// more cheaply than whole records.
+type WatchedLister interface {
+	WatchedSessions() ([]*Session, error)
+}
+
 // Exclusive is an optional Store ability: telling whether this process is the only portal
 // using the store's data. Only then may a portal rely on what it remembers in memory of its
 // own writes: the activation tokens it issued (the store keeps their hashes) and, for a few

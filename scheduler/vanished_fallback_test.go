@@ -36,7 +36,7 @@ func TestVanishedCheckWithoutWatchedList(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, ok := any(plainTx{}).(watchedLister); ok {
+	if _, ok := any(plainTx{}).(portal.WatchedLister); ok {
 		t.Fatal("plainTx must not have WatchedSessions")
 	}
 	e := entry("ws")

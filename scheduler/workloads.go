@@ -14,18 +14,11 @@ import (
 	"portal"
 )
 
-// unreadyLister is an optional ability of a store's Tx: listing the sessions in STARTING
-// or RUNNING whose workload was never ready, in creation order, through an index, so that
-// a pass costs what is starting rather than every session (sqlstore has it).
-type unreadyLister interface {
-	UnreadySessions() ([]*portal.Session, error)
-}
-
 // unready returns the sessions in STARTING or RUNNING whose workload was never ready.
 func (s *Scheduler) unready(ctx context.Context) ([]*portal.Session, error) {
 	var todo []*portal.Session
 	err := s.store.View(ctx, func(tx portal.Tx) error {
-		if ul, ok := tx.(unreadyLister); ok {
+		if ul, ok := tx.(portal.UnreadyLister); ok {
 			var err error
 			todo, err = ul.UnreadySessions()
 			return err
@@ -457,18 +450,11 @@ func ingressesJSON(list []portal.SessionIngress, sv map[string]string) string {
 	return string(b)
 }
 
-// watchedLister is an optional ability of a store's Tx: listing the WAITING and RUNNING
-// sessions whose workload was ready and has a handle, with Name, State and Handle set,
-// more cheaply than whole records (sqlstore has it).
-type watchedLister interface {
-	WatchedSessions() ([]*portal.Session, error)
-}
-
 // checkVanished ends sessions whose ready workload disappeared.
 func (s *Scheduler) checkVanished(ctx context.Context) error {
 	var watched []*portal.Session
 	err := s.store.View(ctx, func(tx portal.Tx) error {
-		if wl, ok := tx.(watchedLister); ok {
+		if wl, ok := tx.(portal.WatchedLister); ok {
 			var err error
 			watched, err = wl.WatchedSessions()
 			return err

@@ -200,7 +200,11 @@ type tx struct {
 	wrote    *bool // set by a write statement of an Update
 }
 
-var _ portal.Tx = (*tx)(nil)
+var (
+	_ portal.Tx            = (*tx)(nil)
+	_ portal.UnreadyLister = (*tx)(nil)
+	_ portal.WatchedLister = (*tx)(nil)
+)
 
 // querier is *sql.Tx or *sql.DB.
 type querier interface {
