@@ -145,7 +145,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, claim string, now, until time
 		}
 	}
 	var out []*portal.Delivery
-	err := db.outboxTx(ctx, func(t *tx) error {
+	claim1 := func(t *tx) error {
 		rows, err := t.query(strings.Replace(claimHeads, "{lock}", db.d.claimLock, 1), false, n, n, limit)
 		heads, err := collect(rows, err, scanID)
 		if err != nil || len(heads) == 0 {
@@ -160,7 +160,18 @@ func (db *DB) ClaimDeliveries(ctx context.Context, claim string, now, until time
 		rows, err = t.query(stmt, args...)
 		out, err = collect(rows, err, scanDelivery)
 		return err
-	})
+	}
+	// Two claims that each hold a run's first delivery and wait for a row of the other's
+	// run (possible only when deliveries commit out of the order of their ids) end in a
+	// deadlock that PostgreSQL breaks by failing one: it claims again, from scratch.
+	var err error
+	for try := 0; ; try++ {
+		out = nil
+		err = db.outboxTx(ctx, claim1)
+		if pgCode(err) != "40P01" || try == 2 {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
