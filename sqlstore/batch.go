@@ -206,14 +206,7 @@ func (db *DB) runBatch() {
 		// begins another.
 		first := b.n == 0
 		b.n++
-		var err error
-		var panicked, wrote bool
-		var pv any
-		if first {
-			err, panicked, pv, wrote = db.inTx(j.ctx, b.tx, j.fn)
-		} else {
-			err, panicked, pv, wrote = db.inSavepoint(j.ctx, b.tx, j.fn)
-		}
+		err, panicked, pv, wrote := db.runJob(j.ctx, b.tx, j.fn, !first)
 		j.err, j.panicked, j.pv = err, panicked, pv
 		if first && (err != nil || panicked) {
 			_ = b.tx.Rollback() // an error here leaves nothing to undo
@@ -266,33 +259,15 @@ func (db *DB) finish(j *job) {
 	}
 }
 
-// writeTx is the portal.Tx of an Update on stx: ctx runs its statements, caller's end
-// stops it at the next one, and wrote is set when it writes.
-func (db *DB) writeTx(ctx, caller context.Context, stx *sql.Tx, wrote *bool) *tx {
-	return &tx{ctx: ctx, caller: caller, tx: stx, d: db.d, stmts: db.writeStmts, envs: &db.envs, writable: true, wrote: wrote}
-}
-
-// inTx runs fn as the first Update of stx; the caller rolls stx back when fn fails,
-// panics or its context ends (err or panicked).
-func (db *DB) inTx(ctx context.Context, stx *sql.Tx, fn func(tx portal.Tx) error) (err error, panicked bool, pv any, wrote bool) {
-	defer func() {
-		if v := recover(); v != nil {
-			panicked, pv, wrote = true, v, false
-		}
-	}()
-	err = fn(db.writeTx(context.WithoutCancel(ctx), ctx, stx, &wrote))
-	if err == nil {
-		err = ctx.Err()
-	}
-	return err, false, nil, wrote
-}
-
-// inSavepoint runs fn in a savepoint of stx, rolled back when fn fails, panics or its
-// context ends.
-func (db *DB) inSavepoint(ctx context.Context, stx *sql.Tx, fn func(tx portal.Tx) error) (err error, panicked bool, pv any, wrote bool) {
+// runJob runs fn as one Update of stx. With savepoint, in a savepoint of its own,
+// rolled back when fn fails, panics or its context ends; without (the first Update of a
+// batch), the caller rolls the whole transaction back then (err or panicked).
+func (db *DB) runJob(ctx context.Context, stx *sql.Tx, fn func(tx portal.Tx) error, savepoint bool) (err error, panicked bool, pv any, wrote bool) {
 	bg := context.WithoutCancel(ctx)
-	if _, err := stx.ExecContext(bg, `SAVEPOINT update_fn`); err != nil {
-		return fmt.Errorf("sqlstore: begin: %w", err), false, nil, false
+	if savepoint {
+		if _, err := stx.ExecContext(bg, `SAVEPOINT update_fn`); err != nil {
+			return fmt.Errorf("sqlstore: begin: %w", err), false, nil, false
+		}
 	}
 	keep := false
 	defer func() {
@@ -300,6 +275,9 @@ func (db *DB) inSavepoint(ctx context.Context, stx *sql.Tx, fn func(tx portal.Tx
 			panicked, pv, keep = true, v, false
 		}
 		wrote = wrote && keep
+		if !savepoint {
+			return
+		}
 		if !keep {
 			if _, rerr := stx.ExecContext(bg, `ROLLBACK TO SAVEPOINT update_fn`); rerr != nil && err == nil {
 				err = fmt.Errorf("sqlstore: roll back: %w", rerr)
@@ -309,7 +287,7 @@ func (db *DB) inSavepoint(ctx context.Context, stx *sql.Tx, fn func(tx portal.Tx
 			err = fmt.Errorf("sqlstore: release: %w", rerr)
 		}
 	}()
-	err = fn(db.writeTx(bg, ctx, stx, &wrote))
+	err = fn(&tx{ctx: bg, caller: ctx, tx: stx, d: db.d, stmts: db.writeStmts, envs: &db.envs, writable: true, wrote: &wrote})
 	if err == nil {
 		err = ctx.Err()
 	}

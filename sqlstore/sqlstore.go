@@ -92,40 +92,29 @@ func (db *DB) UpdateKeyed(ctx context.Context, key string, fn func(tx portal.Tx)
 	return unreachable(db.runKeyed(ctx, key, fn))
 }
 
+// runKeyed is UpdateKeyed on a shared store: run's transaction, under the key's lock.
 func (db *DB) runKeyed(ctx context.Context, key string, fn func(tx portal.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	stx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlstore: begin: %w", err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = stx.Rollback() // also on panic
-		}
-	}()
-	if _, err := stx.ExecContext(ctx, db.d.rebind(`SELECT pg_advisory_xact_lock(?, hashtext(?))`), keyedLockSpace, key); err != nil {
-		return fmt.Errorf("sqlstore: lock %q: %w", key, err)
-	}
 	wrote := false
-	if err := fn(db.writeTx(ctx, ctx, stx, &wrote)); err != nil {
-		return err
-	}
-	if wrote && db.d.commitNote != "" {
-		if _, err := stx.ExecContext(ctx, db.d.commitNote); err != nil {
-			return fmt.Errorf("sqlstore: commit: %w", err)
+	err := db.run(ctx, db.write, db.writeStmts, true, func(ptx portal.Tx) error {
+		t := ptx.(*tx)
+		if _, err := t.exec(`SELECT pg_advisory_xact_lock(?, hashtext(?))`, keyedLockSpace, key); err != nil {
+			return fmt.Errorf("sqlstore: lock %q: %w", key, err)
 		}
-	}
-	if err := stx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: commit: %w", err)
-	}
-	committed = true
-	if wrote {
+		t.wrote = &wrote
+		if err := fn(t); err != nil {
+			return err
+		}
+		if wrote && db.d.commitNote != "" {
+			if _, err := t.tx.ExecContext(ctx, db.d.commitNote); err != nil {
+				return fmt.Errorf("sqlstore: commit: %w", err)
+			}
+		}
+		return nil
+	})
+	if err == nil && wrote {
 		db.w.commits.Add(1)
 	}
-	return nil
+	return err
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, writable bool, fn func(tx portal.Tx) error) error {
