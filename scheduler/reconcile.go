@@ -258,10 +258,7 @@ func (s *Scheduler) stage(tx portal.Tx, events []portal.Event) error {
 		}
 		all = append(all, ds...)
 	}
-	if len(all) == 0 {
-		return nil
-	}
-	return o.AddDeliveries(all) // one statement for them all
+	return o.AddDeliveries(all) // one statement for them all (none for none)
 }
 
 func (s *Scheduler) emit(events []portal.Event) {

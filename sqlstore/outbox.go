@@ -127,7 +127,7 @@ UPDATE deliveries SET claim = ?, claim_until = ? WHERE id IN (SELECT id FROM c) 
 // that are still due and unclaimed. While the head is locked nothing else can claim,
 // finish or give back the head, and only the claim that holds a URL's head claims the
 // deliveries after it: two claims never take the same delivery, nor a URL's deliveries
-// out of order.
+// out of order unless they committed out of the order of their ids (see claimRuns).
 func (db *DB) ClaimDeliveries(ctx context.Context, claim string, now, until time.Time, limit int) ([]*portal.Delivery, error) {
 	n := now.UnixNano()
 	if !db.d.shared {
