@@ -70,6 +70,10 @@ type batch struct {
 	// full is set when a statement found the disk full: SQLite may have rolled the whole
 	// transaction back, so no other Update joins it.
 	full bool
+	// open is set while the savepoint of the last Update is still there: it is released
+	// in the statement that opens the next one's, which saves a round trip to the server
+	// per Update (the commit releases the last).
+	open bool
 }
 
 // commit commits batch b.
@@ -206,7 +210,7 @@ func (db *DB) runBatch() {
 		// begins another.
 		first := b.n == 0
 		b.n++
-		err, panicked, pv, wrote := db.runJob(j.ctx, b.tx, j.fn, !first)
+		err, panicked, pv, wrote := db.runJob(j.ctx, b, j.fn, !first)
 		j.err, j.panicked, j.pv = err, panicked, pv
 		if first && (err != nil || panicked) {
 			_ = b.tx.Rollback() // an error here leaves nothing to undo
@@ -259,15 +263,23 @@ func (db *DB) finish(j *job) {
 	}
 }
 
-// runJob runs fn as one Update of stx. With savepoint, in a savepoint of its own,
-// rolled back when fn fails, panics or its context ends; without (the first Update of a
-// batch), the caller rolls the whole transaction back then (err or panicked).
-func (db *DB) runJob(ctx context.Context, stx *sql.Tx, fn func(tx portal.Tx) error, savepoint bool) (err error, panicked bool, pv any, wrote bool) {
+// runJob runs fn as one Update of batch b. With savepoint, in a savepoint of its own,
+// rolled back when fn fails, panics or its context ends, and left for the next Update's
+// savepoint or the commit to release; without (the first Update of a batch), the caller
+// rolls the whole transaction back then (err or panicked).
+func (db *DB) runJob(ctx context.Context, b *batch, fn func(tx portal.Tx) error, savepoint bool) (err error, panicked bool, pv any, wrote bool) {
 	bg := context.WithoutCancel(ctx)
+	stx := b.tx
 	if savepoint {
-		if _, err := stx.ExecContext(bg, `SAVEPOINT update_fn`); err != nil {
+		open := `SAVEPOINT update_fn`
+		if b.open {
+			// One exec without arguments: one round trip, also for two statements.
+			open = `RELEASE SAVEPOINT update_fn; SAVEPOINT update_fn`
+		}
+		if _, err := stx.ExecContext(bg, open); err != nil {
 			return fmt.Errorf("sqlstore: begin: %w", err), false, nil, false
 		}
+		b.open = true
 	}
 	keep := false
 	defer func() {
@@ -275,16 +287,10 @@ func (db *DB) runJob(ctx context.Context, stx *sql.Tx, fn func(tx portal.Tx) err
 			panicked, pv, keep = true, v, false
 		}
 		wrote = wrote && keep
-		if !savepoint {
-			return
-		}
-		if !keep {
+		if savepoint && !keep {
 			if _, rerr := stx.ExecContext(bg, `ROLLBACK TO SAVEPOINT update_fn`); rerr != nil && err == nil {
 				err = fmt.Errorf("sqlstore: roll back: %w", rerr)
 			}
-		}
-		if _, rerr := stx.ExecContext(bg, `RELEASE SAVEPOINT update_fn`); rerr != nil && err == nil {
-			err = fmt.Errorf("sqlstore: release: %w", rerr)
 		}
 	}()
 	err = fn(&tx{ctx: bg, caller: ctx, tx: stx, d: db.d, stmts: db.writeStmts, envs: &db.envs, writable: true, wrote: &wrote})
