@@ -20,7 +20,8 @@ type Store interface {
 }
 
 // Versioned is an optional Store ability: telling whether anything was written. Version
-// returns a number that changes whenever an Update commits a write; what was read from the store
+// returns a number that changes whenever an Update commits a write (other than adding
+// webhook deliveries to the outbox, which is never read by version); what was read from the store
 // while Version returned v is still current as long as it still returns v (for writes made
 // through this Store value). Callers keep read results in memory labelled with v.
 type Versioned interface {

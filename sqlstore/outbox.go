@@ -22,6 +22,13 @@ func (t *tx) AddDeliveries(ds []*portal.Delivery) error {
 	if err := t.check("add deliveries"); err != nil {
 		return err
 	}
+	// Adding to the outbox is not a write that moves Version: nothing keeps the outbox in
+	// memory by version (its claims and outcomes never moved it), so an Update that only
+	// records events, such as a terminal's connection, leaves what every replica keeps by
+	// version current and tells the others nothing.
+	wrote := t.wrote
+	t.wrote = nil
+	defer func() { t.wrote = wrote }()
 	// One statement for them all, in chunks: each row returned tells which delivery it
 	// is by its event and URL, as the order of RETURNING is not promised.
 	for len(ds) > 0 {

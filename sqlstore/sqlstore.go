@@ -145,7 +145,8 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, writable 
 }
 
 // Version returns a number that changes whenever an Update commits a write (an Update that
-// only read, or whose writes were undone, leaves it as it was). Something read from
+// only read, or whose writes were undone, or that only added webhook deliveries, leaves
+// it as it was). Something read from
 // the store while Version returned v is still current as long as Version still returns v
 // (commits of other processes to the same SQLite file are seen within about a second: see
 // watchOthers; to the same PostgreSQL database as soon as its notification arrives: see

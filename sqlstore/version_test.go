@@ -38,6 +38,17 @@ func TestVersionCountsWrites(t *testing.T) {
 			return tx.CreateEnvironment(&portal.Environment{Workshop: portal.Workshop{Name: "w"}, State: portal.EnvRunning, Created: time.Unix(0, 0).UTC()},
 				func(id int64) string { return "env-w" })
 		}, true},
+		{"webhook deliveries alone", func(tx portal.Tx) error {
+			return tx.(portal.Outbox).AddDeliveries([]*portal.Delivery{{Event: "e", Name: "Session/Started", URL: "http://x", Body: []byte("{}"),
+				Created: time.Unix(1, 0).UTC(), NextAttempt: time.Unix(1, 0).UTC()}})
+		}, false},
+		{"webhook deliveries with a write", func(tx portal.Tx) error {
+			if err := tx.(portal.Outbox).AddDeliveries([]*portal.Delivery{{Event: "f", Name: "Session/Started", URL: "http://x", Body: []byte("{}"),
+				Created: time.Unix(1, 0).UTC(), NextAttempt: time.Unix(1, 0).UTC()}}); err != nil {
+				return err
+			}
+			return tx.PutSetting("k", "3")
+		}, true},
 	} {
 		before := db.Version()
 		if err := db.Update(ctx, tc.fn); err != nil && !errors.Is(err, errUndo) {
