@@ -166,11 +166,18 @@ func (s *Scheduler) request(ctx context.Context, r Request) (*Allocation, string
 		}
 		events = append(events, ev...)
 		a := &Allocation{Environment: env, User: user}
+		// A user made by this request (it has its User/Create event) owns no session yet:
+		// the allocation, which every other write waits for, neither looks for one nor
+		// counts them.
+		fresh := len(ev) > 0
 
-		live, err := tx.Sessions(portal.SessionFilter{Environment: env.Name, Owner: user.Name,
-			States: []portal.SessionState{portal.SessionStarting, portal.SessionWaiting, portal.SessionRunning}, Limit: 1})
-		if err != nil {
-			return err
+		var live []*portal.Session
+		if !fresh {
+			live, err = tx.Sessions(portal.SessionFilter{Environment: env.Name, Owner: user.Name,
+				States: []portal.SessionState{portal.SessionStarting, portal.SessionWaiting, portal.SessionRunning}, Limit: 1})
+			if err != nil {
+				return err
+			}
 		}
 		if len(live) > 0 {
 			sess := live[0]
@@ -202,7 +209,7 @@ func (s *Scheduler) request(ctx context.Context, r Request) (*Allocation, string
 		if r.Session != "" || env.State != portal.EnvRunning {
 			return errNoSession
 		}
-		if limit := portal.UserLimit(s.cfg.Portal, user); limit > 0 {
+		if limit := portal.UserLimit(s.cfg.Portal, user); limit > 0 && !fresh {
 			n, err := tx.UserLiveSessions(user.Name)
 			if err != nil {
 				return err
@@ -415,39 +422,20 @@ func (s *Scheduler) createOnDemand(tx portal.Tx, env *portal.Environment, user *
 // Activate checks an activation token and starts the session's clock if it was pending. It
 // returns the session and its owner. Errors: EINVALID "Invalid session name supplied" (no
 // live session of that name), EINVALID "Invalid access token for session".
+//
+// The checks run in a View, before the Update, so that the Update, which every other
+// write waits for, reads the session alone: a session's tokens are removed only with it,
+// and its owner never changes while it lives, so what the View found is still true when
+// the Update finds the same session (the same secret) still live. An activation that
+// finds the session already running (the link opened again) writes nothing.
 func (s *Scheduler) Activate(ctx context.Context, name, token string) (*portal.Session, *portal.User, error) {
-	var events []portal.Event
 	var sess *portal.Session
 	var owner *portal.User
-	err := s.store.Update(ctx, func(tx portal.Tx) error {
-		events = nil
-		now := s.now()
+	var env *portal.Environment
+	err := s.store.View(ctx, func(tx portal.Tx) error {
 		var err error
-		sess, err = tx.Session(name)
-		if errors.Is(err, portal.ErrNotFound) {
-			return errBadSession
-		} else if err != nil {
+		if sess, err = s.activatable(tx, name, token); err != nil {
 			return err
-		}
-		// A stopping session is over (CONTRACT §9): it is never activated again.
-		if sess.State == portal.SessionStopped || sess.State == portal.SessionStopping {
-			return errBadSession
-		}
-		hashes, err := tx.ActivationTokens(name)
-		if err != nil {
-			return err
-		}
-		want, ok := HashToken(token), false
-		for _, h := range hashes {
-			if hashEqual(h, want) {
-				ok = true
-			}
-		}
-		if !ok {
-			return errBadToken
-		}
-		if sess.Owner == "" {
-			return errNotInUse
 		}
 		if owner, err = tx.User(sess.Owner); err != nil {
 			return err
@@ -455,9 +443,31 @@ func (s *Scheduler) Activate(ctx context.Context, name, token string) (*portal.S
 		if sess.Activated {
 			return nil
 		}
-		env, err := tx.Environment(sess.Environment)
-		if err != nil {
+		env, err = tx.Environment(sess.Environment)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if sess.Activated {
+		return sess, owner, nil
+	}
+	var events []portal.Event
+	secret := sess.Secret
+	err = s.store.Update(ctx, func(tx portal.Tx) error {
+		events = nil
+		now := s.now()
+		var err error
+		if sess, err = tx.Session(name); errors.Is(err, portal.ErrNotFound) {
+			return errBadSession
+		} else if err != nil {
 			return err
+		}
+		if sess.State == portal.SessionStopped || sess.State == portal.SessionStopping || sess.Secret != secret {
+			return errBadSession
+		}
+		if sess.Activated {
+			return nil
 		}
 		from := sess.State
 		markRunning(sess, env, now)
@@ -474,6 +484,38 @@ func (s *Scheduler) Activate(ctx context.Context, name, token string) (*portal.S
 		s.events.Emit(e)
 	}
 	return sess, owner, nil
+}
+
+// activatable returns the live session of that name if token is one of its activation
+// tokens and it has an owner.
+func (s *Scheduler) activatable(tx portal.Tx, name, token string) (*portal.Session, error) {
+	sess, err := tx.Session(name)
+	if errors.Is(err, portal.ErrNotFound) {
+		return nil, errBadSession
+	} else if err != nil {
+		return nil, err
+	}
+	// A stopping session is over (CONTRACT §9): it is never activated again.
+	if sess.State == portal.SessionStopped || sess.State == portal.SessionStopping {
+		return nil, errBadSession
+	}
+	hashes, err := tx.ActivationTokens(name)
+	if err != nil {
+		return nil, err
+	}
+	want, ok := HashToken(token), false
+	for _, h := range hashes {
+		if hashEqual(h, want) {
+			ok = true
+		}
+	}
+	if !ok {
+		return nil, errBadToken
+	}
+	if sess.Owner == "" {
+		return nil, errNotInUse
+	}
+	return sess, nil
 }
 
 // liveSession loads a session in state STARTING to STOPPING with its environment.
