@@ -277,3 +277,24 @@ func rssMB() float64 {
 	}
 	return 0
 }
+
+// BenchmarkActivatePostgres is the activation of a session requested through the REST
+// API (its activation link opened), on PostgreSQL with 10,000 live sessions in the store.
+func BenchmarkActivatePostgres(b *testing.B) {
+	s, _, _ := benchPostgresScheduler(b, 1<<30, 10000, time.Time{})
+	ctx := context.Background()
+	as := make([]*Allocation, b.N)
+	for i := range as {
+		a, err := s.Request(ctx, Request{Environment: "lab-w01", IndexURL: "https://hub.test/", REST: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		as[i] = a
+	}
+	b.ResetTimer()
+	for _, a := range as {
+		if _, _, err := s.Activate(ctx, a.Session.Name, a.Token); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
