@@ -213,6 +213,36 @@ func TestPostgresVersionSeesOtherReplicas(t *testing.T) {
 	eventually(t, "moved after another store's write", func() bool { return b.Version() != v })
 }
 
+// Updates that only record webhook events, keyed or not, tell the other replicas nothing:
+// their caches stay; the write after them does.
+func TestPostgresEventsAloneDoNotNotify(t *testing.T) {
+	url := pgtest.Need(t)
+	a, b := openPostgres(t, url), openPostgres(t, url)
+	eventually(t, "listening", b.listening.Load)
+	record := func(event string) func(tx portal.Tx) error {
+		return func(tx portal.Tx) error {
+			return tx.(portal.Outbox).AddDeliveries([]*portal.Delivery{{Event: event, Name: "Terminal/Connect",
+				URL: "http://hook.test/", Body: []byte("{}"), Created: time.Unix(1, 0).UTC(), NextAttempt: time.Unix(1, 0).UTC()}})
+		}
+	}
+	v := b.Version()
+	ctx := t.Context()
+	if err := a.Update(ctx, record("e1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.UpdateKeyed(ctx, "activity/s1", record("e2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Update(ctx, func(tx portal.Tx) error { return tx.PutSetting("k", "v") }); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "moved after the write", func() bool { return b.Version() != v })
+	time.Sleep(100 * time.Millisecond) // notifications arrive in commit order: any earlier one is in
+	if n := b.Version() - v; n != 1 {
+		t.Errorf("the other store's version moved %d times, want once (for the write alone)", n)
+	}
+}
+
 // While a store is not listening for other replicas' commits (its connection was lost),
 // its Version moves at every call, so nothing is kept by version; it listens again.
 func TestPostgresVersionWithoutListener(t *testing.T) {
