@@ -201,3 +201,75 @@ func TestStartSlotsAreReusedWithinAPass(t *testing.T) {
 		}
 	}
 }
+
+// A session asked for while a pass is starting others (committed after the pass read the
+// list, as another replica's are) is started in the same pass, when a slot frees, rather
+// than wait for the next pass behind everything queued.
+func TestPassTakesSessionsAskedDuringIt(t *testing.T) {
+	e := entry("ws")
+	e.Capacity, e.Reserved, e.Initial = 10, 0, 0
+	var (
+		mu    sync.Mutex
+		order []string
+	)
+	startedFirst, proceed := make(chan struct{}), make(chan struct{})
+	prov := &mock.Provisioner{
+		StartFn: func(ctx context.Context, r portal.StartRequest) ([]byte, error) {
+			mu.Lock()
+			order = append(order, r.Session.Name)
+			first := len(order) == 1
+			mu.Unlock()
+			if first {
+				close(startedFirst)
+				<-proceed
+			}
+			return []byte(r.Session.Name), nil
+		},
+		StatusFn: func(ctx context.Context, h []byte) (portal.WorkloadStatus, error) {
+			return portal.WorkloadStatus{Phase: portal.WorkloadReady, Endpoint: "http://x.invalid/"}, nil
+		},
+		StopFn: func(ctx context.Context, h []byte) error { return nil },
+	}
+	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	clock := mock.NewClock(t0)
+	p := settings(e)
+	s, err := New(Config{Store: db, Provisioner: prov, Clock: clock.Now, Portal: p, Workshops: workshops(p),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PortalURL: "http://portal.test",
+		StartConcurrency: 1, StartWatch: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	request := func(user string) string {
+		t.Helper()
+		a, err := s.Request(ctx, Request{Environment: "lab-w01", User: user, REST: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Session.Name
+	}
+	first := request("learner0")
+	passed := make(chan error, 1)
+	go func() { passed <- s.Reconcile(ctx) }()
+	<-startedFirst
+	second := request("learner1")
+	// The pass looks at the store every commitWatch: let it see the new session while
+	// its only slot is still taken.
+	time.Sleep(3 * commitWatch)
+	close(proceed)
+	if err := <-passed; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{first, second}; !slices.Equal(order, want) {
+		t.Errorf("the pass started %v, want %v", order, want)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"portal"
@@ -44,6 +45,7 @@ func (s *Scheduler) unready(ctx context.Context) ([]*portal.Session, error) {
 // class would compete for the CPU with every other and with the portal, so that nearly
 // every learner waited as long as the last one.
 func (s *Scheduler) startAndWatch(ctx context.Context) error {
+	seen := s.version() // before the read: a change made during it is read again
 	todo, err := s.unready(ctx)
 	if err != nil {
 		return err
@@ -103,20 +105,37 @@ func (s *Scheduler) startAndWatch(ctx context.Context) error {
 	// most), then takes the next, so no more than StartConcurrency workloads are ever
 	// starting at once. A worker whose session is not ready in time stops there: the
 	// session keeps its slot until a later pass sees it ready.
-	queue := append(still, waiting...)
+	//
+	// While they work, the sessions committed since the list was read (asked for on
+	// another replica, whose writes reach the store in batches of their own, or here a
+	// moment later) join the queue in their order when the store changes, every
+	// commitWatch at most, rather than wait for the next pass behind every session queued
+	// now.
+	queued := make(map[string]bool, len(todo))
+	for _, sess := range todo {
+		queued[sess.Name] = true
+	}
 	deadline := time.Now().Add(s.cfg.StartWatch)
-	next := make(chan *portal.Session)
+	// A session goes to its worker with its environment: the worker must not read envs,
+	// which a read of new sessions adds to.
+	type start struct {
+		sess *portal.Session
+		env  *portal.Environment
+	}
+	next := make(chan start)
+	var busy atomic.Int64 // workers watching a session
 	var wg sync.WaitGroup
 	var errs []error
-	for range min(s.cfg.StartConcurrency, len(queue)) {
+	for range s.cfg.StartConcurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for sess := range next {
-				ready, err := s.watchUntilReady(ctx, sess, envs[sess.Environment], deadline)
+			for st := range next {
+				ready, err := s.watchUntilReady(ctx, st.sess, st.env, deadline)
+				busy.Add(-1)
 				if err != nil {
 					mu.Lock()
-					errs = append(errs, fmt.Errorf("session %s: %w", sess.Name, err))
+					errs = append(errs, fmt.Errorf("session %s: %w", st.sess.Name, err))
 					mu.Unlock()
 				}
 				if !ready {
@@ -127,12 +146,44 @@ func (s *Scheduler) startAndWatch(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	tick := time.NewTicker(commitWatch)
+	defer tick.Stop()
 feed:
-	for _, sess := range queue {
+	for {
+		var head start
+		var out chan start // nil, so never ready, while there is nothing to hand out
+		switch {
+		case len(still) > 0:
+			head, out = start{still[0], envs[still[0].Environment]}, next
+		case len(waiting) > 0:
+			head, out = start{waiting[0], envs[waiting[0].Environment]}, next
+		case busy.Load() == 0 || !time.Now().Before(deadline):
+			break feed
+		}
 		select {
-		case next <- sess:
+		case out <- head:
+			busy.Add(1)
+			if len(still) > 0 {
+				still = still[1:]
+			} else {
+				waiting = waiting[1:]
+			}
 		case <-done:
 			break feed
+		case <-tick.C:
+			v := s.version()
+			if v == seen {
+				continue
+			}
+			more, rerr := s.moreToStart(ctx, queued, envs)
+			if rerr != nil {
+				continue // seen stays: the next tick reads again
+			}
+			seen = v
+			if len(more) > 0 {
+				waiting = append(waiting, more...)
+				sortStartOrder(waiting)
+			}
 		}
 	}
 	close(next)
@@ -140,6 +191,43 @@ feed:
 	mu.Lock()
 	defer mu.Unlock()
 	return errors.Join(append([]error{err}, errs...)...)
+}
+
+// moreToStart returns the sessions waiting for their workload to start that are not in
+// queued, adding them to it, with their environments in envs. Those waiting longer than
+// StartTimeout are left to the next pass, which ends them.
+func (s *Scheduler) moreToStart(ctx context.Context, queued map[string]bool, envs map[string]*portal.Environment) ([]*portal.Session, error) {
+	list, err := s.unready(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var more []*portal.Session
+	for _, sess := range list {
+		if queued[sess.Name] || sess.Handle != nil || s.now().Sub(sess.Created) >= s.cfg.StartTimeout {
+			continue
+		}
+		more = append(more, sess)
+	}
+	err = s.store.View(ctx, func(tx portal.Tx) error {
+		for _, sess := range more {
+			if envs[sess.Environment] != nil {
+				continue
+			}
+			env, err := tx.Environment(sess.Environment)
+			if err != nil {
+				return err
+			}
+			envs[sess.Environment] = env
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, sess := range more {
+		queued[sess.Name] = true
+	}
+	return more, nil
 }
 
 // startPoll is how often a worker of startAndWatch looks at a starting workload.
