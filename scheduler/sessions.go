@@ -150,6 +150,10 @@ func (s *Scheduler) request(ctx context.Context, r Request) (*Allocation, string
 	var events []portal.Event
 	var out *Allocation
 	var outcome string
+	// A session made for the request is dated when it was asked for, not when its Update
+	// ran: the workloads start in that order (sortStartOrder), which replicas committing
+	// their batches in turn would otherwise upset.
+	asked := s.now()
 	err := s.store.Update(ctx, func(tx portal.Tx) error {
 		events = nil
 		outcome = OutcomeReacquired
@@ -234,6 +238,7 @@ func (s *Scheduler) request(ctx context.Context, r Request) (*Allocation, string
 			if err != nil {
 				return err
 			}
+			sess.Created = asked
 			events = append(events, ev...)
 		default:
 			return err
