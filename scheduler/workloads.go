@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"portal"
@@ -106,11 +105,12 @@ func (s *Scheduler) startAndWatch(ctx context.Context) error {
 	// starting at once. A worker whose session is not ready in time stops there: the
 	// session keeps its slot until a later pass sees it ready.
 	//
-	// While they work, the sessions committed since the list was read (asked for on
-	// another replica, whose writes reach the store in batches of their own, or here a
+	// While sessions wait for a slot, those committed since the list was read (asked for
+	// on another replica, whose writes reach the store in batches of their own, or here a
 	// moment later) join the queue in their order when the store changes, every
 	// commitWatch at most, rather than wait for the next pass behind every session queued
-	// now.
+	// now. Once the queue is empty the pass takes no more: it ends when its workers do, and
+	// the reconciler's other work does not wait behind a steady trickle of new sessions.
 	queued := make(map[string]bool, len(todo))
 	for _, sess := range todo {
 		queued[sess.Name] = true
@@ -123,16 +123,14 @@ func (s *Scheduler) startAndWatch(ctx context.Context) error {
 		env  *portal.Environment
 	}
 	next := make(chan start)
-	var busy atomic.Int64 // workers watching a session
 	var wg sync.WaitGroup
 	var errs []error
-	for range s.cfg.StartConcurrency {
+	for range min(s.cfg.StartConcurrency, len(still)+len(waiting)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for st := range next {
 				ready, err := s.watchUntilReady(ctx, st.sess, st.env, deadline)
-				busy.Add(-1)
 				if err != nil {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("session %s: %w", st.sess.Name, err))
@@ -149,20 +147,15 @@ func (s *Scheduler) startAndWatch(ctx context.Context) error {
 	tick := time.NewTicker(commitWatch)
 	defer tick.Stop()
 feed:
-	for {
+	for len(still) > 0 || len(waiting) > 0 {
 		var head start
-		var out chan start // nil, so never ready, while there is nothing to hand out
-		switch {
-		case len(still) > 0:
-			head, out = start{still[0], envs[still[0].Environment]}, next
-		case len(waiting) > 0:
-			head, out = start{waiting[0], envs[waiting[0].Environment]}, next
-		case busy.Load() == 0 || !time.Now().Before(deadline):
-			break feed
+		if len(still) > 0 {
+			head = start{still[0], envs[still[0].Environment]}
+		} else {
+			head = start{waiting[0], envs[waiting[0].Environment]}
 		}
 		select {
-		case out <- head:
-			busy.Add(1)
+		case next <- head:
 			if len(still) > 0 {
 				still = still[1:]
 			} else {
