@@ -84,3 +84,44 @@ func TestActivateAgainWritesNothing(t *testing.T) {
 		t.Errorf("Activate with a wrong token: %v, want %v", err, errBadToken)
 	}
 }
+
+// A login that fails undoes the activation it was written with: the session is still
+// pending, and activating it again succeeds.
+func TestActivateAndLoginKeepsNeitherWhenTheLoginFails(t *testing.T) {
+	h := newHarness(t, settings(entry("ws")), mock.Healthy)
+	a := h.mustRequest("lab-w01", "")
+	refused := errors.New("the login was refused")
+	var got *portal.User
+	_, _, err := h.s.ActivateAndLogin(h.ctx, a.Session.Name, a.Token, func(tx portal.Tx, owner *portal.User) error {
+		got = owner
+		if err := tx.PutSessionActivity(&portal.SessionActivity{Session: a.Session.Name, Page: "written"}); err != nil {
+			return err
+		}
+		return refused
+	})
+	if !errors.Is(err, refused) {
+		t.Fatalf("ActivateAndLogin: %v, want %v", err, refused)
+	}
+	if got == nil || got.Name != a.Session.Owner {
+		t.Errorf("login was given the owner %+v, want %q", got, a.Session.Owner)
+	}
+	err = h.store.View(h.ctx, func(tx portal.Tx) error {
+		sess, err := tx.Session(a.Session.Name)
+		if err != nil {
+			return err
+		}
+		if sess.Activated {
+			t.Error("the session was activated although its login failed")
+		}
+		if _, err := tx.SessionActivity(a.Session.Name); !errors.Is(err, portal.ErrNotFound) {
+			t.Errorf("the failed login's write was kept (%v)", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil || !sess.Activated {
+		t.Fatalf("Activate after the failed login: %v", err)
+	}
+}
