@@ -21,11 +21,21 @@ type Store interface {
 
 // Versioned is an optional Store ability: telling whether anything was written. Version
 // returns a number that changes whenever an Update commits a write (other than adding
-// webhook deliveries to the outbox, which is never read by version); what was read from the store
+// webhook deliveries to the outbox, which is never read by version, or writing a session's
+// activity: see ActivityVersioned); what was read from the store
 // while Version returned v is still current as long as it still returns v (for writes made
 // through this Store value). Callers keep read results in memory labelled with v.
 type Versioned interface {
 	Version() uint64
+}
+
+// ActivityVersioned is an optional Store ability, of a Versioned store: telling whether
+// anything was written, sessions' activity included. ActivityVersion changes whenever
+// Version does and whenever an Update commits a write of a session's activity (which
+// Version does not count), so that what reads activity (a class's progress) can keep it
+// by this version while everything else keeps its reads across the learners' reports.
+type ActivityVersioned interface {
+	ActivityVersion() uint64
 }
 
 // KeyedUpdater is an optional Store ability: an Update serialised only with the other

@@ -81,11 +81,14 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Store wraps s so that the duration of each transaction is recorded (kind "view" or
 // "update", a keyed Update counting as an update), and each that returned an error
-// counted. The wrapper keeps the optional abilities portal.Versioned, portal.Exclusive and
-// portal.KeyedUpdater of s.
+// counted. The wrapper keeps the optional abilities portal.Versioned,
+// portal.ActivityVersioned, portal.Exclusive and portal.KeyedUpdater of s.
 func (m *Metrics) Store(s portal.Store) portal.Store {
 	ts := timedStore{Store: s, m: m}
 	if v, ok := s.(portal.Versioned); ok {
+		if a, ok := s.(portal.ActivityVersioned); ok {
+			return activityVersionedStore{versionedStore{ts, v}, a}
+		}
 		return versionedStore{ts, v}
 	}
 	return ts
@@ -117,6 +120,13 @@ type versionedStore struct {
 
 func (s versionedStore) Version() uint64 { return s.v.Version() }
 
+type activityVersionedStore struct {
+	versionedStore
+	a portal.ActivityVersioned
+}
+
+func (s activityVersionedStore) ActivityVersion() uint64 { return s.a.ActivityVersion() }
+
 func (m *Metrics) timeTx(kind string, run func() error) error {
 	began := time.Now()
 	err := run()
@@ -128,7 +138,8 @@ func (m *Metrics) timeTx(kind string, run func() error) error {
 }
 
 var (
-	_ portal.Exclusive    = timedStore{}
-	_ portal.KeyedUpdater = timedStore{}
-	_ portal.Versioned    = versionedStore{}
+	_ portal.Exclusive         = timedStore{}
+	_ portal.KeyedUpdater      = timedStore{}
+	_ portal.Versioned         = versionedStore{}
+	_ portal.ActivityVersioned = activityVersionedStore{}
 )

@@ -40,6 +40,9 @@ type writer struct {
 	// commits counts the batches committed that wrote something, so callers can tell
 	// whether anything changed.
 	commits atomic.Uint64
+	// activity counts the transactions committed that wrote a session's activity (see
+	// ActivityVersion).
+	activity atomic.Uint64
 }
 
 // job is one Update in the writer's line.
@@ -65,8 +68,9 @@ type batch struct {
 	n    int
 	err  error // of the commit
 	jobs []*job
-	// wrote is set when an Update that kept its writes ran a write statement.
-	wrote bool
+	// wrote is set when an Update that kept its writes ran a write statement, activity
+	// when one wrote a session's activity.
+	wrote, activity bool
 	// full is set when a statement found the disk full: SQLite may have rolled the whole
 	// transaction back, so no other Update joins it.
 	full bool
@@ -86,10 +90,18 @@ func (w *writer) commit(b *batch) {
 			b.err = fmt.Errorf("%w: %w", errDiskFull, b.err)
 		}
 	}
-	if b.wrote {
-		// Also when the commit failed: counting a change that did not happen only makes
-		// callers read again.
+	// Also when the commit failed: counting a change that did not happen only makes
+	// callers read again.
+	w.counted(b.wrote, b.activity)
+}
+
+// counted counts a commit that wrote something (wrote) or a session's activity.
+func (w *writer) counted(wrote, activity bool) {
+	if wrote {
 		w.commits.Add(1)
+	}
+	if activity {
+		w.activity.Add(1)
 	}
 }
 
@@ -210,7 +222,7 @@ func (db *DB) runBatch() {
 		// begins another.
 		first := b.n == 0
 		b.n++
-		err, panicked, pv, wrote := db.runJob(j.ctx, b, j.fn, !first)
+		err, panicked, pv, wr := db.runJob(j.ctx, b, j.fn, !first)
 		j.err, j.panicked, j.pv = err, panicked, pv
 		if first && (err != nil || panicked) {
 			_ = b.tx.Rollback() // an error here leaves nothing to undo
@@ -226,15 +238,16 @@ func (db *DB) runBatch() {
 		}
 		b.jobs = append(b.jobs, j)
 		b.full = b.full || isDiskFull(err)
-		b.wrote = b.wrote || wrote
+		b.wrote = b.wrote || wr.changed
+		b.activity = b.activity || wr.activity
 		if panicked {
 			break
 		}
 	}
 	if b != nil {
-		if b.wrote && db.d.commitNote != "" {
+		if note := db.d.note(b.wrote, b.activity); note != "" {
 			// A failure here fails the commit as well.
-			_, _ = b.tx.ExecContext(context.Background(), db.d.commitNote)
+			_, _ = b.tx.ExecContext(context.Background(), note)
 		}
 		w.commit(b)
 		for _, j := range b.jobs {
@@ -267,7 +280,7 @@ func (db *DB) finish(j *job) {
 // rolled back when fn fails, panics or its context ends, and left for the next Update's
 // savepoint or the commit to release; without (the first Update of a batch), the caller
 // rolls the whole transaction back then (err or panicked).
-func (db *DB) runJob(ctx context.Context, b *batch, fn func(tx portal.Tx) error, savepoint bool) (err error, panicked bool, pv any, wrote bool) {
+func (db *DB) runJob(ctx context.Context, b *batch, fn func(tx portal.Tx) error, savepoint bool) (err error, panicked bool, pv any, wr writes) {
 	bg := context.WithoutCancel(ctx)
 	stx := b.tx
 	if savepoint {
@@ -277,7 +290,7 @@ func (db *DB) runJob(ctx context.Context, b *batch, fn func(tx portal.Tx) error,
 			open = `RELEASE SAVEPOINT update_fn; SAVEPOINT update_fn`
 		}
 		if _, err := stx.ExecContext(bg, open); err != nil {
-			return fmt.Errorf("sqlstore: begin: %w", err), false, nil, false
+			return fmt.Errorf("sqlstore: begin: %w", err), false, nil, writes{}
 		}
 		b.open = true
 	}
@@ -286,17 +299,24 @@ func (db *DB) runJob(ctx context.Context, b *batch, fn func(tx portal.Tx) error,
 		if v := recover(); v != nil {
 			panicked, pv, keep = true, v, false
 		}
-		wrote = wrote && keep
+		if !keep {
+			wr = writes{}
+		}
 		if savepoint && !keep {
 			if _, rerr := stx.ExecContext(bg, `ROLLBACK TO SAVEPOINT update_fn`); rerr != nil && err == nil {
 				err = fmt.Errorf("sqlstore: roll back: %w", rerr)
 			}
 		}
 	}()
-	err = fn(&tx{ctx: bg, caller: ctx, tx: stx, d: db.d, stmts: db.writeStmts, envs: &db.envs, writable: true, wrote: &wrote})
+	err = fn(&tx{ctx: bg, caller: ctx, tx: stx, d: db.d, stmts: db.writeStmts, envs: &db.envs, writable: true,
+		wrote: &wr.changed, activity: &wr.activity})
 	if err == nil {
 		err = ctx.Err()
 	}
 	keep = err == nil
-	return err, false, nil, wrote
+	return err, false, nil, wr
 }
+
+// writes is what an Update wrote: changed is set by a write statement that moves
+// Version, activity by a write of a session's activity.
+type writes struct{ changed, activity bool }

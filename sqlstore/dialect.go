@@ -43,8 +43,21 @@ type dialect struct {
 	// portal.Exclusive).
 	shared bool
 	// commitNote, when set, is run last in a write transaction that wrote something, to
-	// tell the other processes sharing the database (see listen).
-	commitNote string
+	// tell the other processes sharing the database (see listen); activityNote instead,
+	// in one that wrote nothing but sessions' activity.
+	commitNote, activityNote string
+}
+
+// note returns the statement that tells the other processes of a commit that wrote
+// something (wrote) or sessions' activity alone, or "".
+func (d *dialect) note(wrote, activity bool) string {
+	switch {
+	case wrote:
+		return d.commitNote
+	case activity:
+		return d.activityNote
+	}
+	return ""
 }
 
 // sqliteDialect is SQLite through modernc.org/sqlite. Its writers are serialised by a

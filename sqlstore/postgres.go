@@ -53,10 +53,15 @@ var postgresDialect = &dialect{
 	writeLock:     "SELECT pg_advisory_xact_lock(" + strconv.Itoa(writeLockKey) + ")",
 	shared:        true,
 	commitNote:    "SELECT pg_notify('" + commitChannel + "', '')",
+	activityNote:  "SELECT pg_notify('" + commitChannel + "', '" + activityPayload + "')",
 }
 
 // commitChannel is the notification channel of the commits that wrote something.
 const commitChannel = "portal_commits"
+
+// activityPayload is the payload of the notification of a commit that wrote sessions'
+// activity and nothing else that moves Version.
+const activityPayload = "activity"
 
 // postgresCountTriggers keep session_counts (migration 0002) in step with sessions, as
 // sqliteCountTriggers do.
@@ -139,8 +144,9 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 }
 
 // listen moves Version at each commit that wrote something in any process sharing the
-// database, as PostgreSQL notifies them on commitChannel, so that what this process keeps
-// in memory by version is read again. Until it listens (at the start, and after the
+// database, and ActivityVersion at each that wrote sessions' activity, as PostgreSQL
+// notifies them on commitChannel, so that what this process keeps in memory by version is
+// read again. Until it listens (at the start, and after the
 // connection was lost, retried every retry), Version changes at every call: nothing is
 // kept.
 func (db *DB) listen(url string, retry time.Duration) {
@@ -179,10 +185,11 @@ func (db *DB) listenOnce(ctx context.Context, url string) error {
 	// What was committed before the LISTEN took effect was not notified.
 	db.w.commits.Add(1)
 	for {
-		if _, err := c.WaitForNotification(ctx); err != nil {
+		n, err := c.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
-		db.w.commits.Add(1)
+		db.w.counted(n.Payload != activityPayload, n.Payload == activityPayload)
 	}
 }
 

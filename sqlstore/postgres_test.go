@@ -243,6 +243,30 @@ func TestPostgresEventsAloneDoNotNotify(t *testing.T) {
 	}
 }
 
+// A session's activity written on one replica moves the ActivityVersion of the others,
+// whose class views read it again, and not their Version, whose caches stay.
+func TestPostgresActivityMovesActivityVersionAlone(t *testing.T) {
+	url := pgtest.Need(t)
+	a, b := openPostgres(t, url), openPostgres(t, url)
+	eventually(t, "listening", b.listening.Load)
+	v, av := b.Version(), b.ActivityVersion()
+	ctx := t.Context()
+	if err := a.UpdateKeyed(ctx, "activity/s1", func(tx portal.Tx) error { return tx.PutSessionActivity(activity("p1")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Update(ctx, func(tx portal.Tx) error { return tx.PutSessionActivity(activity("p2")) }); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "activity version moved twice", func() bool { return b.ActivityVersion()-av == 2 })
+	time.Sleep(100 * time.Millisecond) // notifications arrive in commit order: any earlier one is in
+	if b.Version() != v {
+		t.Errorf("the other store's version moved %d times for activity alone, want none", b.Version()-v)
+	}
+	if n := b.ActivityVersion() - av; n != 2 {
+		t.Errorf("the other store's activity version moved %d times, want twice", n)
+	}
+}
+
 // While a store is not listening for other replicas' commits (its connection was lost),
 // its Version moves at every call, so nothing is kept by version; it listens again.
 func TestPostgresVersionWithoutListener(t *testing.T) {

@@ -18,9 +18,10 @@ import (
 )
 
 var (
-	_ portal.Store     = (*DB)(nil)
-	_ portal.Versioned = (*DB)(nil)
-	_ portal.Exclusive = (*DB)(nil)
+	_ portal.Store             = (*DB)(nil)
+	_ portal.Versioned         = (*DB)(nil)
+	_ portal.ActivityVersioned = (*DB)(nil)
+	_ portal.Exclusive         = (*DB)(nil)
 )
 
 // errReadOnly is returned by the write methods of a transaction opened by View.
@@ -94,25 +95,25 @@ func (db *DB) UpdateKeyed(ctx context.Context, key string, fn func(tx portal.Tx)
 
 // runKeyed is UpdateKeyed on a shared store: run's transaction, under the key's lock.
 func (db *DB) runKeyed(ctx context.Context, key string, fn func(tx portal.Tx) error) error {
-	wrote := false
+	var wr writes
 	err := db.run(ctx, db.write, db.writeStmts, true, func(ptx portal.Tx) error {
 		t := ptx.(*tx)
 		if _, err := t.exec(`SELECT pg_advisory_xact_lock(?, hashtext(?))`, keyedLockSpace, key); err != nil {
 			return fmt.Errorf("sqlstore: lock %q: %w", key, err)
 		}
-		t.wrote = &wrote
+		t.wrote, t.activity = &wr.changed, &wr.activity
 		if err := fn(t); err != nil {
 			return err
 		}
-		if wrote && db.d.commitNote != "" {
-			if _, err := t.tx.ExecContext(ctx, db.d.commitNote); err != nil {
+		if note := db.d.note(wr.changed, wr.activity); note != "" {
+			if _, err := t.tx.ExecContext(ctx, note); err != nil {
 				return fmt.Errorf("sqlstore: commit: %w", err)
 			}
 		}
 		return nil
 	})
-	if err == nil && wrote {
-		db.w.commits.Add(1)
+	if err == nil {
+		db.w.counted(wr.changed, wr.activity)
 	}
 	return err
 }
@@ -145,8 +146,8 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, stmts *stmtCache, writable 
 }
 
 // Version returns a number that changes whenever an Update commits a write (an Update that
-// only read, or whose writes were undone, or that only added webhook deliveries, leaves
-// it as it was). Something read from
+// only read, or whose writes were undone, or that only added webhook deliveries or wrote
+// sessions' activity, leaves it as it was). Something read from
 // the store while Version returned v is still current as long as Version still returns v
 // (commits of other processes to the same SQLite file are seen within about a second: see
 // watchOthers; to the same PostgreSQL database as soon as its notification arrives: see
@@ -156,6 +157,12 @@ func (db *DB) Version() uint64 {
 		return db.w.commits.Add(1)
 	}
 	return db.w.commits.Load()
+}
+
+// ActivityVersion implements portal.ActivityVersioned: it changes whenever Version does
+// and whenever an Update commits a write of a session's activity.
+func (db *DB) ActivityVersion() uint64 {
+	return db.Version() + db.w.activity.Load()
 }
 
 // Exclusive reports whether this process is the only portal using the database: true for
@@ -188,6 +195,7 @@ type tx struct {
 	envs     *envCache
 	writable bool
 	wrote    *bool // set by a write statement of an Update
+	activity *bool // set by a write of a session's activity
 }
 
 var (

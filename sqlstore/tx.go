@@ -327,6 +327,15 @@ func (t *tx) PutSessionActivity(a *portal.SessionActivity) error {
 	if examiner == nil {
 		examiner = map[string]bool{}
 	}
+	// A session's activity moves ActivityVersion, not Version: only the class views read
+	// it by version, and a dashboard reports on every page a learner opens, so that the
+	// rest of what replicas keep by version stays current while a class works.
+	wrote := t.wrote
+	t.wrote = nil
+	defer func() { t.wrote = wrote }()
+	if t.activity != nil {
+		*t.activity = true
+	}
 	_, err := t.exec(`INSERT INTO session_activity (`+activityColumns+`) VALUES (`+placeholders(7)+`)
 ON CONFLICT (session) DO UPDATE SET page = excluded.page, page_number = excluded.page_number,
 pages_total = excluded.pages_total, furthest = excluded.furthest, examiner = excluded.examiner, updated = excluded.updated`,

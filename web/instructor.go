@@ -195,10 +195,11 @@ func (s *Server) handleInstructorGrid(w http.ResponseWriter, r *http.Request, u 
 // once and one after each change in the store, with keep-alive comments in between.
 func (s *Server) handleInstructorGridData(w http.ResponseWriter, r *http.Request, u *portal.User) {
 	name := r.PathValue("env")
-	vs, versioned := s.store.(portal.Versioned)
+	// The grid shows the learners' progress: it is read again when that changes too.
+	vs, versioned := s.store.(portal.ActivityVersioned)
 	var seen uint64
 	if versioned {
-		seen = vs.Version()
+		seen = vs.ActivityVersion()
 	}
 	g, err := s.readGrid(r.Context(), name)
 	if err != nil {
@@ -231,7 +232,7 @@ func (s *Server) handleInstructorGridData(w http.ResponseWriter, r *http.Request
 		case <-poll.C:
 		}
 		if versioned {
-			v := vs.Version()
+			v := vs.ActivityVersion()
 			if v == seen {
 				continue
 			}
