@@ -125,18 +125,21 @@ func (s *Server) viewed(content *workshop, i int) {
 	first := !s.started
 	s.started = true
 	s.mu.Unlock()
+	var events []event
 	if first {
-		s.emit("Workshop/Start", nil)
+		events = append(events, event{"Workshop/Start", nil})
 	}
 	data := map[string]any{"current_page": pages[i].Name, "next_page": nil,
 		"page_number": i + 1, "pages_total": len(pages)}
 	if i+1 < len(pages) {
 		data["next_page"] = pages[i+1].Name
 	}
-	s.emit("Workshop/View", data)
+	events = append(events, event{"Workshop/View", data})
 	if i == len(pages)-1 {
-		s.emit("Workshop/Last", data)
+		events = append(events, event{"Workshop/Last", data})
 	}
+	// One call for them all: they reach the portal in this order.
+	s.emitAll(events...)
 }
 
 // serveContentFile serves a file other than a page from the content folder.

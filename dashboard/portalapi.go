@@ -126,7 +126,7 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 		// The page leaves for the portal, which ends the session, once this answers: the
 		// event must reach the portal first.
 		s.pending.Add(1)
-		s.send(ev.Name, ev.Data)
+		s.send(event{ev.Name, ev.Data})
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -136,26 +136,44 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 
 // emit sends a workshop event to the portal in the background; failures are logged.
 func (s *Server) emit(name string, data map[string]any) {
-	if data == nil {
-		data = map[string]any{}
-	}
-	s.pending.Add(1)
-	go s.send(name, data)
+	s.emitAll(event{name, data})
 }
 
-// send delivers an event to the portal and marks it done in s.pending.
-func (s *Server) send(name string, data map[string]any) {
+// event is a workshop event for the portal.
+type event struct {
+	name string
+	data map[string]any
+}
+
+// emitAll sends workshop events to the portal in the background, in one call, so that
+// they arrive in their order and are recorded together; failures are logged.
+func (s *Server) emitAll(events ...event) {
+	s.pending.Add(1)
+	go s.send(events...)
+}
+
+// send delivers events to the portal, one as {"event": …} and several as {"events": […]},
+// and marks the call done in s.pending.
+func (s *Server) send(events ...event) {
 	defer s.pending.Done()
-	if data == nil {
-		data = map[string]any{}
+	list := make([]map[string]any, len(events))
+	for i, e := range events {
+		data := e.data
+		if data == nil {
+			data = map[string]any{}
+		}
+		list[i] = map[string]any{"name": e.name, "data": data}
 	}
-	body := map[string]any{"event": map[string]any{"name": name, "data": data}}
+	body := map[string]any{"events": list}
+	if len(list) == 1 {
+		body = map[string]any{"event": list[0]}
+	}
 	status, b, err := s.callPortal(context.Background(), http.MethodPost, "event", body)
 	if err == nil && status >= 300 {
 		err = fmt.Errorf("status %d: %.200s", status, b)
 	}
 	if err != nil {
-		s.log.Warn("event not delivered", "event", name, "err", err)
+		s.log.Warn("event not delivered", "event", events[0].name, "events", len(events), "err", err)
 	}
 }
 

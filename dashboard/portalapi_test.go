@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -109,17 +110,45 @@ func (p *fakePortal) serve(w http.ResponseWriter, r *http.Request) {
 
 // events returns the events the dashboard sent, once every one in flight has arrived.
 func (p *fakePortal) events(s *Server) []string {
+	var names []string
+	for _, call := range p.eventCalls(s) {
+		names = append(names, call...)
+	}
+	return names
+}
+
+// eventCalls returns the names of the events of each call to the event endpoint, once
+// every one in flight has arrived.
+func (p *fakePortal) eventCalls(s *Server) [][]string {
 	s.pending.Wait()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var names []string
+	var calls [][]string
 	for _, c := range p.calls {
 		if c.Endpoint == "event" {
-			ev, _ := c.Body["event"].(map[string]any)
-			names = append(names, ev["name"].(string))
+			var names []string
+			for _, ev := range reportedEvents(c.Body) {
+				names = append(names, ev["name"].(string))
+			}
+			calls = append(calls, names)
 		}
 	}
-	return names
+	return calls
+}
+
+// reportedEvents returns the events of an event call's body: {"event": …} or
+// {"events": […]}.
+func reportedEvents(body map[string]any) []map[string]any {
+	if ev, ok := body["event"].(map[string]any); ok {
+		return []map[string]any{ev}
+	}
+	list, _ := body["events"].([]any)
+	var out []map[string]any
+	for _, e := range list {
+		ev, _ := e.(map[string]any)
+		out = append(out, ev)
+	}
+	return out
 }
 
 // eventData returns the data of the last event of that name.
@@ -129,8 +158,13 @@ func (p *fakePortal) eventData(s *Server, name string) map[string]any {
 	defer p.mu.Unlock()
 	var data map[string]any
 	for _, c := range p.calls {
-		if ev, _ := c.Body["event"].(map[string]any); c.Endpoint == "event" && ev["name"] == name {
-			data, _ = ev["data"].(map[string]any)
+		if c.Endpoint != "event" {
+			continue
+		}
+		for _, ev := range reportedEvents(c.Body) {
+			if ev["name"] == name {
+				data, _ = ev["data"].(map[string]any)
+			}
 		}
 	}
 	return data
@@ -228,6 +262,23 @@ func TestEvents(t *testing.T) {
 	// Events go out concurrently; compare as sorted multisets.
 	if diff := cmp.Diff(sorted(want), sorted(got)); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	// A page's events go in one call, in their order: the first view's Workshop/Start
+	// before its Workshop/View, the last page's Workshop/View before its Workshop/Last.
+	var start, last []string
+	for _, call := range fp.eventCalls(s) {
+		if slices.Contains(call, "Workshop/Start") {
+			start = call
+		}
+		if slices.Contains(call, "Workshop/Last") {
+			last = call
+		}
+	}
+	if want := []string{"Workshop/Start", "Workshop/View"}; !slices.Equal(start, want) {
+		t.Errorf("the first view's call reported %v, want %v", start, want)
+	}
+	if want := []string{"Workshop/View", "Workshop/Last"}; !slices.Equal(last, want) {
+		t.Errorf("the last page's call reported %v, want %v", last, want)
 	}
 	if diff := cmp.Diff(map[string]any{"current_page": "04-copying-text", "next_page": nil,
 		"page_number": 4.0, "pages_total": 4.0}, fp.eventData(s, "Workshop/Last")); diff != "" {

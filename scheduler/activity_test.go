@@ -22,7 +22,7 @@ func TestForwardRecordsActivity(t *testing.T) {
 		{"Workshop/View", map[string]any{"current_page": "02-setup", "page_number": 2.0, "pages_total": 5.0}},
 		{"Examiner/Result", map[string]any{"name": "check-pod", "success": true}},
 	} {
-		if err := h.s.Forward(h.ctx, sess, ev.name, ev.data); err != nil {
+		if err := h.s.Forward(h.ctx, sess, Report{ev.name, ev.data}); err != nil {
 			t.Fatal(err)
 		}
 	}

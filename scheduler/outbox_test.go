@@ -76,10 +76,22 @@ func TestEventsAreWrittenToTheOutboxWithTheirChange(t *testing.T) {
 	}
 
 	fail = ""
-	if err := h.s.Forward(h.ctx, a.Session, "Workshop/Started", map[string]any{}); err != nil {
+	if err := h.s.Forward(h.ctx, a.Session, Report{"Workshop/Started", map[string]any{}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := h.outboxNames(); got[len(got)-1] != "Workshop/Started" {
 		t.Fatalf("a forwarded event is not in the outbox: %v", got)
+	}
+	// Several reported at once go to the outbox and out in their order.
+	if err := h.s.Forward(h.ctx, a.Session, Report{"Workshop/Start", nil}, Report{"Workshop/View", map[string]any{}},
+		Report{"Workshop/Last", map[string]any{}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Workshop/Start", "Workshop/View", "Workshop/Last"}
+	if got := h.outboxNames(); !slices.Equal(got[len(got)-3:], want) {
+		t.Fatalf("outbox ends %v, want %v", got, want)
+	}
+	if got := h.events.names(""); !slices.Equal(got[len(got)-3:], want) {
+		t.Fatalf("emitted events end %v, want %v", got, want)
 	}
 }

@@ -652,14 +652,26 @@ func (s *Scheduler) Expire(ctx context.Context, name string) (*portal.Session, e
 	return sess, nil
 }
 
-// Forward re-broadcasts an event reported by a session's dashboard as a session event,
-// its webhook deliveries written to the outbox first (see Config.Outbox), and records it
-// in the session's activity (portal.SessionActivity) in the same transaction.
-func (s *Scheduler) Forward(ctx context.Context, sess *portal.Session, name string, data map[string]any) error {
-	e := portal.Event{Kind: portal.SessionEvent, Name: name, Time: s.now(), User: sess.Owner,
-		Session: sess.Name, Environment: sess.Environment, Data: data, AnalyticsURL: sess.AnalyticsURL}
-	if env := s.envCache(sess.Environment); env != "" {
-		e.Workshop = env
+// Report is an event a session's dashboard reports: its name (Workshop/View…) and data.
+type Report struct {
+	Name string
+	Data map[string]any
+}
+
+// Forward re-broadcasts the events reported by a session's dashboard, in their order, as
+// session events, their webhook deliveries written to the outbox first (see
+// Config.Outbox), and records them in the session's activity (portal.SessionActivity), all
+// in one transaction.
+func (s *Scheduler) Forward(ctx context.Context, sess *portal.Session, reports ...Report) error {
+	if len(reports) == 0 {
+		return nil
+	}
+	now := s.now()
+	workshop := s.envCache(sess.Environment)
+	events := make([]portal.Event, len(reports))
+	for i, r := range reports {
+		events[i] = portal.Event{Kind: portal.SessionEvent, Name: r.Name, Time: now, User: sess.Owner,
+			Session: sess.Name, Environment: sess.Environment, Workshop: workshop, Data: r.Data, AnalyticsURL: sess.AnalyticsURL}
 	}
 	// Keyed by the session: it reads and writes only the session's activity, and adds
 	// deliveries, so it need not wait for the writes of session requests.
@@ -671,19 +683,23 @@ func (s *Scheduler) Forward(ctx context.Context, sess *portal.Session, name stri
 		if err != nil {
 			return err
 		}
-		a.Apply(name, data, e.Time)
+		for _, r := range reports {
+			a.Apply(r.Name, r.Data, now)
+		}
 		if err := tx.PutSessionActivity(a); err != nil {
 			return err
 		}
 		if s.cfg.Outbox != nil {
-			return s.stage(tx, []portal.Event{e})
+			return s.stage(tx, events)
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("forward event %s of %s: %w", name, sess.Name, err)
+		return fmt.Errorf("forward event %s of %s: %w", reports[0].Name, sess.Name, err)
 	}
-	s.events.Emit(e)
+	for _, e := range events {
+		s.events.Emit(e)
+	}
 	return nil
 }
 

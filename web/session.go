@@ -3,11 +3,13 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"strings"
 
 	"portal"
+	"portal/scheduler"
 )
 
 var (
@@ -15,6 +17,8 @@ var (
 	errNotInUse       = &portal.Error{Code: portal.EINVALID, Message: "Session is not currently in use"}
 	errNeverAllocated = &portal.Error{Code: portal.EINVALID, Message: "Session was never allocated"}
 	errNoEvent        = &portal.Error{Code: portal.EINVALID, Message: "No event data provided"}
+	errTooManyEvents  = &portal.Error{Code: portal.EINVALID,
+		Message: fmt.Sprintf("At most %d events may be reported in one call.", maxReportedEvents)}
 )
 
 // sessionFor loads the live session (STARTING to STOPPING) named in the path with its
@@ -135,7 +139,8 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request, u *port
 }
 
 // handleEvent is POST /workshops/session/<s>/event/: it forwards {"event": {"name": …,
-// "data": {…}}} as a session analytics event.
+// "data": {…}}} as a session analytics event, or, an addition, {"events": [{…}, …]}
+// (at most maxReportedEvents), several in their order, recorded together.
 func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, u *portal.User) {
 	sess, _, err := s.sessionFor(r, u, errNeverAllocated)
 	if err != nil {
@@ -151,29 +156,50 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, u *portal.U
 		s.fail(w, r, err)
 		return
 	}
+	type reported struct {
+		Name string         `json:"name"`
+		Data map[string]any `json:"data"`
+	}
 	var doc struct {
-		Event *struct {
-			Name string         `json:"name"`
-			Data map[string]any `json:"data"`
-		} `json:"event"`
+		Event  *reported   `json:"event"`
+		Events []*reported `json:"events"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
 		s.fail(w, r, errInvalidJSON)
 		return
 	}
-	if doc.Event == nil || doc.Event.Name == "" {
+	list := doc.Events
+	if doc.Event != nil {
+		list = append([]*reported{doc.Event}, list...)
+	}
+	if len(list) > maxReportedEvents {
+		s.fail(w, r, errTooManyEvents)
+		return
+	}
+	reports := make([]scheduler.Report, 0, len(list))
+	for _, e := range list {
+		if e == nil || e.Name == "" {
+			s.fail(w, r, errNoEvent)
+			return
+		}
+		if e.Data == nil {
+			e.Data = map[string]any{}
+		}
+		reports = append(reports, scheduler.Report{Name: e.Name, Data: e.Data})
+	}
+	if len(reports) == 0 {
 		s.fail(w, r, errNoEvent)
 		return
 	}
-	if doc.Event.Data == nil {
-		doc.Event.Data = map[string]any{}
-	}
-	if err := s.sched.Forward(r.Context(), sess, doc.Event.Name, doc.Event.Data); err != nil {
+	if err := s.sched.Forward(r.Context(), sess, reports...); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
 }
+
+// maxReportedEvents is the most events one call to the event endpoint may report.
+const maxReportedEvents = 8
 
 // handleTerminals is POST /workshops/session/<s>/terminals/: a dashboard serving several
 // sessions asks for this session's terminals, which start on first use (see
