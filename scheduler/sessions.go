@@ -434,16 +434,6 @@ func (s *Scheduler) createOnDemand(tx portal.Tx, env *portal.Environment, user *
 // the Update finds the same session (the same secret) still live. An activation that
 // finds the session already running (the link opened again) writes nothing.
 func (s *Scheduler) Activate(ctx context.Context, name, token string) (*portal.Session, *portal.User, error) {
-	return s.ActivateAndLogin(ctx, name, token, nil)
-}
-
-// ActivateAndLogin is Activate that also runs login, given the session's owner, in the
-// Update that activates the session, so that a browser's activation and its login are one
-// write, not two in turn; when the session was already activated, login runs in an
-// Update of its own. Nothing is kept of either when login fails. login may run more than
-// once (a write that fails with others is tried again alone) and must write the same each
-// time.
-func (s *Scheduler) ActivateAndLogin(ctx context.Context, name, token string, login func(tx portal.Tx, owner *portal.User) error) (*portal.Session, *portal.User, error) {
 	var sess *portal.Session
 	var owner *portal.User
 	var env *portal.Environment
@@ -465,11 +455,6 @@ func (s *Scheduler) ActivateAndLogin(ctx context.Context, name, token string, lo
 		return nil, nil, err
 	}
 	if sess.Activated {
-		if login != nil {
-			if err := s.store.Update(ctx, func(tx portal.Tx) error { return login(tx, owner) }); err != nil {
-				return nil, nil, err
-			}
-		}
 		return sess, owner, nil
 	}
 	var events []portal.Event
@@ -486,21 +471,16 @@ func (s *Scheduler) ActivateAndLogin(ctx context.Context, name, token string, lo
 		if sess.State == portal.SessionStopped || sess.State == portal.SessionStopping || sess.Secret != secret {
 			return errBadSession
 		}
-		if !sess.Activated {
-			from := sess.State
-			markRunning(sess, env, now)
-			if err := tx.UpdateSessionIf(sess, from); err != nil {
-				return err
-			}
-			events = append(events, s.sessionEvent("Session/Started", sess, env, now))
-			if err := s.stage(tx, events); err != nil {
-				return err
-			}
+		if sess.Activated {
+			return nil
 		}
-		if login != nil {
-			return login(tx, owner)
+		from := sess.State
+		markRunning(sess, env, now)
+		if err := tx.UpdateSessionIf(sess, from); err != nil {
+			return err
 		}
-		return nil
+		events = append(events, s.sessionEvent("Session/Started", sess, env, now))
+		return s.stage(tx, events)
 	})
 	if err != nil {
 		return nil, nil, err

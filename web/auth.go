@@ -285,59 +285,37 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, user string) erro
 // the access code), replaces the browser's old one and sets the cookie. A new cookie value
 // is issued every time, so a value known before a login is worth nothing after it.
 func (s *Server) startBrowserSession(w http.ResponseWriter, r *http.Request, user string, accessPassed bool) error {
-	l := s.newBrowserLogin(r, accessPassed)
-	if err := s.store.Update(r.Context(), func(tx portal.Tx) error { return l.write(tx, user) }); err != nil {
+	value := newSecret(32)
+	now := s.now()
+	var old string
+	if c, err := r.Cookie(loginCookie); err == nil && c.Value != "" {
+		old = scheduler.HashToken(c.Value)
+	}
+	err := s.store.Update(r.Context(), func(tx portal.Tx) error {
+		if old != "" {
+			prev, err := tx.BrowserSession(old)
+			switch {
+			case err == nil:
+				accessPassed = accessPassed || (prev.AccessPassed && now.Before(prev.Expires))
+			case !errors.Is(err, portal.ErrNotFound):
+				return err
+			}
+			if err := tx.DeleteBrowserSession(old); err != nil {
+				return err
+			}
+		}
+		return tx.CreateBrowserSession(&portal.BrowserSession{Hash: scheduler.HashToken(value),
+			User: user, Created: now, Expires: now.Add(loginTTL), AccessPassed: accessPassed})
+	})
+	if err != nil {
 		return err
 	}
-	s.setLoginCookie(w, r, l)
-	return nil
-}
-
-// browserLogin is a browser session about to be written (by write, in some Update) and
-// then given to the browser (by setLoginCookie).
-type browserLogin struct {
-	value        string    // the new cookie's value
-	old          string    // the hash of the browser's cookie before it, if any
-	now          time.Time // when it starts
-	accessPassed bool      // whether it passed the access code, before the old one's say
-}
-
-// newBrowserLogin prepares a new login for the browser of r.
-func (s *Server) newBrowserLogin(r *http.Request, accessPassed bool) *browserLogin {
-	l := &browserLogin{value: newSecret(32), now: s.now(), accessPassed: accessPassed}
-	if c, err := r.Cookie(loginCookie); err == nil && c.Value != "" {
-		l.old = scheduler.HashToken(c.Value)
-	}
-	return l
-}
-
-// write records the login for user and deletes the browser's old one, whose passing of
-// the access code it keeps while that was still valid. It writes the same when run again.
-func (l *browserLogin) write(tx portal.Tx, user string) error {
-	passed := l.accessPassed
-	if l.old != "" {
-		prev, err := tx.BrowserSession(l.old)
-		switch {
-		case err == nil:
-			passed = passed || (prev.AccessPassed && l.now.Before(prev.Expires))
-		case !errors.Is(err, portal.ErrNotFound):
-			return err
-		}
-		if err := tx.DeleteBrowserSession(l.old); err != nil {
-			return err
-		}
-	}
-	return tx.CreateBrowserSession(&portal.BrowserSession{Hash: scheduler.HashToken(l.value),
-		User: user, Created: l.now, Expires: l.now.Add(loginTTL), AccessPassed: passed})
-}
-
-// setLoginCookie gives the browser the cookie of l, once it is written.
-func (s *Server) setLoginCookie(w http.ResponseWriter, r *http.Request, l *browserLogin) {
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: l.value, Path: "/",
-		Expires: l.now.Add(loginTTL), MaxAge: int(loginTTL / time.Second),
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: value, Path: "/",
+		Expires: now.Add(loginTTL), MaxAge: int(loginTTL / time.Second),
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	// The rest of this request (a page that renders a form) sees the new login.
-	replaceCookie(r, loginCookie, l.value)
+	replaceCookie(r, loginCookie, value)
+	return nil
 }
 
 // logout ends the browser's login: the record is deleted and the cookie cleared.

@@ -196,11 +196,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, withParams(index, "notification", notifySessionDeleted))
 		return
 	}
-	// The browser's login is written with the activation: one write, not two in turn.
-	l := s.newBrowserLogin(r, false)
-	_, _, err = s.sched.ActivateAndLogin(r.Context(), name, token, func(tx portal.Tx, owner *portal.User) error {
-		return l.write(tx, owner.Name)
-	})
+	_, owner, err := s.sched.Activate(r.Context(), name, token)
 	if err != nil {
 		if c := portal.ErrorCode(err); c != portal.EINTERNAL {
 			err = &portal.Error{Code: portal.EINVALID, Message: portal.ErrorMessage(err)}
@@ -208,7 +204,10 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.setLoginCookie(w, r, l)
+	if err := s.login(w, r, owner.Name); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	redirect(w, r, "/workshops/session/"+name+"/")
 }
 

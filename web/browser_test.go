@@ -218,34 +218,3 @@ func TestSessionPageSecurityHeaders(t *testing.T) {
 	h.updateSession(a.Name, func(s *portal.Session) { s.Ready, s.Created = time.Time{}, h.clock.Now() })
 	check(h.do("GET", page, "", cookie))
 }
-
-// A browser's activation writes its login in the Update that activates the session: the
-// store commits once, and the cookie set logs the browser in. The link opened again from
-// another browser writes the new login alone.
-func TestActivationAndLoginAreOneWrite(t *testing.T) {
-	h := newHarness(t, nil)
-	a := h.requestSession(h.robot(), "alice")
-	page := "/workshops/session/" + a.Name + "/"
-	v, ok := h.store.(portal.Versioned)
-	if !ok {
-		t.Fatal("the harness's store does not tell its version")
-	}
-	before := v.Version()
-	w := h.do("GET", a.URL, "")
-	location(t, w, page)
-	if got := v.Version() - before; got != 1 {
-		t.Errorf("the activation committed %d writes, want 1 (the activation and the login together)", got)
-	}
-	if !h.session(a.Name).Activated {
-		t.Error("the session was not activated")
-	}
-	mustStatus(t, h.do("GET", page, "", loginCookieOf(t, w)), http.StatusOK)
-
-	before = v.Version()
-	w = h.do("GET", a.URL, "")
-	location(t, w, page)
-	if got := v.Version() - before; got != 1 {
-		t.Errorf("opening the link again committed %d writes, want 1 (the login)", got)
-	}
-	mustStatus(t, h.do("GET", page, "", loginCookieOf(t, w)), http.StatusOK)
-}
