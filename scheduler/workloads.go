@@ -54,20 +54,7 @@ func (s *Scheduler) startAndWatch(ctx context.Context) error {
 		return nil
 	}
 	envs := map[string]*portal.Environment{}
-	err = s.store.View(ctx, func(tx portal.Tx) error {
-		for _, sess := range todo {
-			if envs[sess.Environment] != nil {
-				continue
-			}
-			env, err := tx.Environment(sess.Environment)
-			if err != nil {
-				return err
-			}
-			envs[sess.Environment] = env
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.loadEnvironments(ctx, todo, envs); err != nil {
 		return err
 	}
 	var started, waiting, overdue []*portal.Session
@@ -201,8 +188,19 @@ func (s *Scheduler) moreToStart(ctx context.Context, queued map[string]bool, env
 		}
 		more = append(more, sess)
 	}
-	err = s.store.View(ctx, func(tx portal.Tx) error {
-		for _, sess := range more {
+	if err := s.loadEnvironments(ctx, more, envs); err != nil {
+		return nil, err
+	}
+	for _, sess := range more {
+		queued[sess.Name] = true
+	}
+	return more, nil
+}
+
+// loadEnvironments adds to envs, by name, the environments of sessions that it lacks.
+func (s *Scheduler) loadEnvironments(ctx context.Context, sessions []*portal.Session, envs map[string]*portal.Environment) error {
+	return s.store.View(ctx, func(tx portal.Tx) error {
+		for _, sess := range sessions {
 			if envs[sess.Environment] != nil {
 				continue
 			}
@@ -214,13 +212,6 @@ func (s *Scheduler) moreToStart(ctx context.Context, queued map[string]bool, env
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	for _, sess := range more {
-		queued[sess.Name] = true
-	}
-	return more, nil
 }
 
 // startPoll is how often a worker of startAndWatch looks at a starting workload.
