@@ -81,7 +81,7 @@ func BenchmarkBearer(b *testing.B) {
 		r := httptest.NewRequest("GET", "/workshops/catalog/environments/", nil)
 		r.Header.Set("Authorization", "Bearer "+token)
 		for pb.Next() {
-			if u, err := srv.bearer(r); err != nil || u == nil {
+			if u, _, err := srv.bearer(r); err != nil || u == nil {
 				b.Error(err)
 				return
 			}

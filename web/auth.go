@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -40,7 +41,7 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, u *portal.User)
 // then the method, then the view.
 func (s *Server) api(methods []string, rule authRule, h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		u, err := s.bearer(r)
+		u, checked, err := s.bearer(r)
 		if err != nil && (rule == authBearer || !s.sched.Settings().CatalogPublic ||
 			portal.ErrorCode(err) != portal.EUNAUTHORIZED) {
 			s.fail(w, r, err)
@@ -57,25 +58,41 @@ func (s *Server) api(methods []string, rule authRule, h apiHandler) http.Handler
 				return
 			}
 		}
+		if checked != nil {
+			// The handler takes the session the credential's check read (sessionFor)
+			// rather than reading it again.
+			r = r.WithContext(context.WithValue(r.Context(), checkedSessionKey{}, checked))
+		}
 		h(w, r, u)
 	}
 }
 
-// bearer returns the user of the request's bearer token. Errors: errNoToken when there is
-// no bearer token, errBadToken when it is unknown or expired.
-func (s *Server) bearer(r *http.Request) (*portal.User, error) {
+// checkedSessionKey is the context key of the live session a dashboard credential was
+// checked against, read in the same request.
+type checkedSessionKey struct{}
+
+// bearer returns the user of the request's bearer token and, for a dashboard's credential,
+// the session it was checked against. Errors: errNoToken when there is no bearer token,
+// errBadToken when it is unknown or expired.
+func (s *Server) bearer(r *http.Request) (*portal.User, *portal.Session, error) {
 	auth := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(auth, " ")
 	if auth == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
-		return nil, errNoToken
+		return nil, nil, errNoToken
 	}
 	tok = strings.TrimSpace(tok)
 	if tok == "" {
-		return nil, errBadToken
+		return nil, nil, errBadToken
 	}
 	if t, ok := strings.CutPrefix(tok, SessionCredentialPrefix); ok {
 		return s.sessionCredential(r, t)
 	}
+	u, err := s.accessToken(r, tok)
+	return u, nil, err
+}
+
+// accessToken returns the user of the access token tok.
+func (s *Server) accessToken(r *http.Request, tok string) (*portal.User, error) {
 	hash := scheduler.HashToken(tok)
 	now := s.now()
 	if u, ok := s.auth.get(hash, now); ok {
@@ -195,15 +212,18 @@ const SessionCredentialPrefix = "session."
 // browser, with an end token).
 var dashboardEndpoints = []string{"schedule", "extend", "event", "parameters", "terminals", "content"}
 
-// sessionCredential checks a dashboard's credential against the session named in the path.
-func (s *Server) sessionCredential(r *http.Request, t string) (*portal.User, error) {
+// sessionCredential checks a dashboard's credential against the session named in the path,
+// and returns the session's owner and the session.
+func (s *Server) sessionCredential(r *http.Request, t string) (*portal.User, *portal.Session, error) {
 	name := r.PathValue("session")
 	if name == "" || !slices.Contains(dashboardEndpoints, path.Base(r.URL.Path)) {
-		return nil, errBadToken
+		return nil, nil, errBadToken
 	}
 	var u *portal.User
+	var sess *portal.Session
 	err := s.store.View(r.Context(), func(tx portal.Tx) error {
-		sess, err := tx.Session(name)
+		var err error
+		sess, err = tx.Session(name)
 		if err != nil {
 			return err
 		}
@@ -221,9 +241,12 @@ func (s *Server) sessionCredential(r *http.Request, t string) (*portal.User, err
 		return err
 	})
 	if errors.Is(err, portal.ErrNotFound) {
-		return nil, errBadToken
+		return nil, nil, errBadToken
 	}
-	return u, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, sess, nil
 }
 
 // Browser logins.

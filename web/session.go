@@ -28,9 +28,17 @@ var (
 func (s *Server) sessionFor(r *http.Request, u *portal.User, ownerErr error) (*portal.Session, *portal.Environment, error) {
 	var sess *portal.Session
 	var env *portal.Environment
+	name := r.PathValue("session")
+	checked, _ := r.Context().Value(checkedSessionKey{}).(*portal.Session)
 	err := s.store.View(r.Context(), func(tx portal.Tx) error {
 		var err error
-		sess, err = tx.Session(r.PathValue("session"))
+		if checked != nil && checked.Name == name {
+			// A dashboard's credential was checked against the live session just now.
+			sess = checked
+			env, err = tx.Environment(sess.Environment)
+			return err
+		}
+		sess, err = tx.Session(name)
 		if errors.Is(err, portal.ErrNotFound) {
 			return errSessionUnknown
 		} else if err != nil {

@@ -1,12 +1,16 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"portal"
+	"portal/sqlstore"
 	"portal/ticket"
 )
 
@@ -92,4 +96,60 @@ func TestEventsInOneCall(t *testing.T) {
 	if got := page(); got != "02-second" {
 		t.Fatalf("page after the call = %q, want the last one reported, 02-second", got)
 	}
+}
+
+// sessionReadsStore counts the sessions its Views read.
+type sessionReadsStore struct {
+	*sqlstore.DB
+	n atomic.Int64
+}
+
+func (s *sessionReadsStore) View(ctx context.Context, fn func(tx portal.Tx) error) error {
+	return s.DB.View(ctx, func(tx portal.Tx) error { return fn(sessionReadsTx{tx, &s.n}) })
+}
+
+type sessionReadsTx struct {
+	portal.Tx
+	n *atomic.Int64
+}
+
+func (t sessionReadsTx) Session(name string) (*portal.Session, error) {
+	t.n.Add(1)
+	return t.Tx.Session(name)
+}
+
+// A dashboard's call reads its session once: the handler takes the session its
+// credential was checked against. A robot's call, and a credential for another session's
+// path, read it as before.
+func TestDashboardCallReadsItsSessionOnce(t *testing.T) {
+	h := newHarness(t, nil)
+	robot := h.robot()
+	a := h.requestSession(robot, "alice")
+	sa := h.session(a.Name)
+	db := &sessionReadsStore{DB: h.store.(*sqlstore.DB)}
+	srv, err := New(Config{Scheduler: h.sched, Store: db, Clock: h.clock.Now, Logger: h.srv.log,
+		PortalURL: "http://portal.test", IngressDomain: "portal.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred := bearer(SessionCredentialPrefix + ticket.Sign(sa.Secret, ticket.Claims{Audience: ticket.Portal, Session: a.Name, User: "dashboard", Expires: h.clock.Now().Add(time.Minute)}))
+	call := func(target string, auth header, want int) int64 {
+		t.Helper()
+		r := httptest.NewRequest("GET", target, nil)
+		r.Host = "portal.test"
+		r.Header.Set(auth.k, auth.v)
+		w := httptest.NewRecorder()
+		before := db.n.Load()
+		srv.ServeHTTP(w, r)
+		mustStatus(t, w, want)
+		return db.n.Load() - before
+	}
+	if n := call("/workshops/session/"+a.Name+"/parameters/", cred, http.StatusOK); n != 1 {
+		t.Errorf("the dashboard's call read its session %d times, want 1", n)
+	}
+	if n := call("/workshops/session/"+a.Name+"/schedule/", bearer(robot), http.StatusOK); n != 1 {
+		t.Errorf("the robot's call read the session %d times, want 1", n)
+	}
+	h.updateSession(a.Name, func(s *portal.Session) { s.State = portal.SessionStopped })
+	call("/workshops/session/"+a.Name+"/parameters/", cred, http.StatusUnauthorized)
 }
