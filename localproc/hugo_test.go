@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,32 @@ func buildPerEnvironment(t *testing.T, p *Provisioner, content string) {
 	}
 	if log, _ := os.ReadFile(logs[0]); strings.Count(string(log), "stored the environment's build") != 1 {
 		t.Errorf("the build's log:\n%s", log)
+	}
+	waitBuildGroupGone(t, p)
+}
+
+// waitBuildGroupGone waits until no Hugo builder's cgroup is left under p's parent: the
+// builder's group is removed once endBuilder sees it ended, which it looks at every
+// builderPoll, so it may outlive the sessions that took its build by that much.
+func waitBuildGroupGone(t *testing.T, p *Provisioner) {
+	t.Helper()
+	if p.groups == nil {
+		return
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		names, err := p.groups.list()
+		if err != nil {
+			t.Fatalf("list the cgroups: %v", err)
+		}
+		left := slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, buildGroupPrefix) })
+		if !left {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Hugo builder's cgroup is still there: %v", names)
+		}
+		time.Sleep(builderPoll / 4)
 	}
 }
 
