@@ -153,23 +153,8 @@ func TestStartSlotsAreReusedWithinAPass(t *testing.T) {
 		},
 		StopFn: func(ctx context.Context, h []byte) error { return nil },
 	}
-	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	clock := mock.NewClock(t0)
-	p := settings(e)
-	s, err := New(Config{Store: db, Provisioner: prov, Clock: clock.Now, Portal: p, Workshops: workshops(p),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PortalURL: "http://portal.test",
-		StartConcurrency: 2, StartWatch: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, db, clock := openStarting(t, e, prov, 2)
 	ctx := context.Background()
-	if err := s.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
 	var names []string
 	for i := range 5 {
 		clock.Advance(time.Second)
@@ -195,7 +180,7 @@ func TestStartSlotsAreReusedWithinAPass(t *testing.T) {
 	}
 	for _, name := range names {
 		var sess *portal.Session
-		db.View(ctx, func(tx portal.Tx) error { sess, err = tx.Session(name); return err })
+		db.View(ctx, func(tx portal.Tx) (err error) { sess, err = tx.Session(name); return err })
 		if sess == nil || sess.Ready.IsZero() {
 			t.Errorf("session %s is not ready after the pass", name)
 		}
@@ -230,23 +215,8 @@ func TestPassTakesSessionsAskedDuringIt(t *testing.T) {
 		},
 		StopFn: func(ctx context.Context, h []byte) error { return nil },
 	}
-	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	clock := mock.NewClock(t0)
-	p := settings(e)
-	s, err := New(Config{Store: db, Provisioner: prov, Clock: clock.Now, Portal: p, Workshops: workshops(p),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PortalURL: "http://portal.test",
-		StartConcurrency: 1, StartWatch: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _, clock := openStarting(t, e, prov, 1)
 	ctx := context.Background()
-	if err := s.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
 	request := func(user string) string {
 		t.Helper()
 		a, err := s.Request(ctx, Request{Environment: "lab-w01", User: user, REST: true})
@@ -275,4 +245,27 @@ func TestPassTakesSessionsAskedDuringIt(t *testing.T) {
 	if want := []string{first, second, third}; !slices.Equal(order, want) {
 		t.Errorf("the pass started %v, want %v", order, want)
 	}
+}
+
+// openStarting opens a scheduler for entry e on a SQLite store, starting workloads with
+// prov at most concurrency at once, on a manual clock.
+func openStarting(t *testing.T, e portal.EnvironmentSettings, prov portal.Provisioner, concurrency int) (*Scheduler, *sqlstore.DB, *mock.Clock) {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	clock := mock.NewClock(t0)
+	p := settings(e)
+	s, err := New(Config{Store: db, Provisioner: prov, Clock: clock.Now, Portal: p, Workshops: workshops(p),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PortalURL: "http://portal.test",
+		StartConcurrency: concurrency, StartWatch: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s, db, clock
 }
