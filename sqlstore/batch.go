@@ -78,6 +78,10 @@ type batch struct {
 	// in the statement that opens the next one's, which saves a round trip to the server
 	// per Update (the commit releases the last).
 	open bool
+	// deliveries are the webhook deliveries added by the Updates that kept their writes,
+	// in their order, written in a few statements before the commit instead of one (or
+	// more) in each Update: on PostgreSQL a round trip each, under the write lock.
+	deliveries []*portal.Delivery
 }
 
 // commit commits batch b.
@@ -240,16 +244,23 @@ func (db *DB) runBatch() {
 		b.full = b.full || isDiskFull(err)
 		b.wrote = b.wrote || wr.changed
 		b.activity = b.activity || wr.activity
+		b.deliveries = append(b.deliveries, wr.deliveries...)
 		if panicked {
 			break
 		}
 	}
 	if b != nil {
-		if note := db.d.note(b.wrote, b.activity); note != "" {
-			// A failure here fails the commit as well.
-			_, _ = b.tx.ExecContext(context.Background(), note)
+		if err := db.addBatchDeliveries(b); err != nil {
+			// The batch's Updates fail together, as at a failed commit.
+			_ = b.tx.Rollback() // an error here leaves nothing more to undo
+			b.err = err
+		} else {
+			if note := db.d.note(b.wrote, b.activity); note != "" {
+				// A failure here fails the commit as well.
+				_, _ = b.tx.ExecContext(context.Background(), note)
+			}
+			w.commit(b)
 		}
-		w.commit(b)
 		for _, j := range b.jobs {
 			switch {
 			case j.panicked:
@@ -264,6 +275,16 @@ func (db *DB) runBatch() {
 	w.mu.Lock()
 	w.handOffLocked()
 	w.mu.Unlock()
+}
+
+// addBatchDeliveries writes the webhook deliveries that batch b's Updates added.
+func (db *DB) addBatchDeliveries(b *batch) error {
+	if len(b.deliveries) == 0 {
+		return nil
+	}
+	bg := context.Background()
+	t := &tx{ctx: bg, caller: bg, tx: b.tx, d: db.d, stmts: db.writeStmts, envs: &db.envs, writable: true}
+	return t.insertBatchDeliveries(b.deliveries)
 }
 
 // finish wakes the caller of j, whose result is in. The runner's own job is left for it
@@ -309,7 +330,7 @@ func (db *DB) runJob(ctx context.Context, b *batch, fn func(tx portal.Tx) error,
 		}
 	}()
 	err = fn(&tx{ctx: bg, caller: ctx, tx: stx, d: db.d, stmts: db.writeStmts, envs: &db.envs, writable: true,
-		wrote: &wr.changed, activity: &wr.activity})
+		wrote: &wr.changed, activity: &wr.activity, outbox: &wr.deliveries})
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -318,5 +339,9 @@ func (db *DB) runJob(ctx context.Context, b *batch, fn func(tx portal.Tx) error,
 }
 
 // writes is what an Update wrote: changed is set by a write statement that moves
-// Version, activity by a write of a session's activity.
-type writes struct{ changed, activity bool }
+// Version, activity by a write of a session's activity; deliveries are the webhook
+// deliveries it added, when its batch writes them (see batch.deliveries).
+type writes struct {
+	changed, activity bool
+	deliveries        []*portal.Delivery
+}

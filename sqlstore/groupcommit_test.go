@@ -116,7 +116,10 @@ var bothStores = map[string]func(t *testing.T) *DB{
 // Updates that share a batch keep or lose their own writes, as if alone, on SQLite and on
 // PostgreSQL, whether the Update before succeeded, failed or panicked, and whether they
 // are the first of their batch (a panic ends a batch: the failed Update after it comes
-// first in the next, and the panicking one after that first in the one after).
+// first in the next, and the panicking one after that first in the one after). Their
+// webhook deliveries too, which the batch writes together before its commit: those of
+// the Updates kept are there, in the Updates' order, with their IDs set; a delivery the
+// outbox cannot hold fails its own Update alone.
 func TestGroupCommitKeepsEachUpdateApart(t *testing.T) {
 	for name, open := range bothStores {
 		t.Run(name, func(t *testing.T) {
@@ -126,10 +129,11 @@ func TestGroupCommitKeepsEachUpdateApart(t *testing.T) {
 			boom := errors.New("boom")
 			// The outcome of Update i: kept, failed (after writing) or panicked.
 			outcome := func(i int) string {
-				return []string{"kept", "failed", "kept", "panicked", "failed", "panicked"}[i%6]
+				return []string{"kept", "failed", "kept", "panicked", "failed", "panicked", "refused"}[i%7]
 			}
 			const n = 20
 			errs := make([]error, n+1)
+			added := make([]*portal.Delivery, n)
 			var wg sync.WaitGroup
 			wg.Go(func() {
 				errs[n] = db.Update(ctx, func(tx portal.Tx) error {
@@ -148,6 +152,13 @@ func TestGroupCommitKeepsEachUpdateApart(t *testing.T) {
 					}()
 					errs[i] = db.Update(ctx, func(tx portal.Tx) error {
 						if err := tx.PutSetting(fmt.Sprint("k", i), "v"); err != nil {
+							return err
+						}
+						added[i] = &portal.Delivery{Event: "e", Name: fmt.Sprint("k", i), URL: "http://a", Body: []byte("{}")}
+						if outcome(i) == "refused" {
+							added[i].URL = "http://a\x00"
+						}
+						if err := tx.(portal.Outbox).AddDeliveries([]*portal.Delivery{added[i]}); err != nil {
 							return err
 						}
 						switch outcome(i) {
@@ -178,6 +189,8 @@ func TestGroupCommitKeepsEachUpdateApart(t *testing.T) {
 						t.Errorf("Update %d (failed): returned %v, its write reads %v", i, errs[i], err)
 					case o == "panicked" && !errors.Is(err, portal.ErrNotFound):
 						t.Errorf("Update %d (panicked): its write reads %v", i, err)
+					case o == "refused" && (errs[i] == nil || !errors.Is(err, portal.ErrNotFound)):
+						t.Errorf("Update %d (a delivery with a NUL byte): returned %v, its write reads %v", i, errs[i], err)
 					}
 				}
 				_, err := tx.Setting("first")
@@ -185,6 +198,31 @@ func TestGroupCommitKeepsEachUpdateApart(t *testing.T) {
 			})
 			if err != nil {
 				t.Fatal(err)
+			}
+			now := time.Now()
+			got, err := db.ClaimDeliveries(ctx, "c", now, now.Add(time.Minute), 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			var lastID int64
+			for i := range n {
+				if outcome(i) != "kept" {
+					continue
+				}
+				want = append(want, fmt.Sprint("k", i))
+				if id := added[i].ID; id <= lastID {
+					t.Errorf("Update %d's delivery has the ID %d after %d", i, id, lastID)
+				} else {
+					lastID = id
+				}
+			}
+			var names []string
+			for _, d := range got {
+				names = append(names, d.Name)
+			}
+			if fmt.Sprint(names) != fmt.Sprint(want) {
+				t.Errorf("deliveries in the outbox: %v, want those of the Updates kept, in order: %v", names, want)
 			}
 		})
 	}

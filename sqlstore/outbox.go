@@ -26,13 +26,30 @@ func (t *tx) AddDeliveries(ds []*portal.Delivery) error {
 	// memory by version (its claims and outcomes never moved it), so an Update that only
 	// records events, such as a terminal's connection, leaves what every replica keeps by
 	// version current and tells the others nothing.
+	for _, d := range ds {
+		if strings.ContainsRune(d.Event, 0) || strings.ContainsRune(d.Name, 0) || strings.ContainsRune(d.URL, 0) ||
+			strings.ContainsRune(d.LastError, 0) {
+			return fmt.Errorf("sqlstore: add deliveries of event %q: a NUL byte in its event, name, URL or error, which PostgreSQL text cannot hold", d.Event)
+		}
+	}
+	if t.outbox != nil {
+		// An Update of a batch: the batch writes the deliveries of all its Updates in
+		// one statement before its commit (see DB.runBatch).
+		*t.outbox = append(*t.outbox, ds...)
+		return nil
+	}
+	return t.insertDeliveries(ds, maxDeliveriesPerInsert)
+}
+
+// insertDeliveries writes ds in statements of at most rows rows each.
+func (t *tx) insertDeliveries(ds []*portal.Delivery, rows int) error {
 	wrote := t.wrote
 	t.wrote = nil
 	defer func() { t.wrote = wrote }()
 	// One statement for them all, in chunks: each row returned tells which delivery it
 	// is by its event and URL, as the order of RETURNING is not promised.
 	for len(ds) > 0 {
-		chunk := ds[:min(len(ds), maxDeliveriesPerInsert)]
+		chunk := ds[:min(len(ds), rows)]
 		ds = ds[len(chunk):]
 		if err := t.addDeliveries(chunk); err != nil {
 			return err
@@ -44,6 +61,20 @@ func (t *tx) AddDeliveries(ds []*portal.Delivery) error {
 // maxDeliveriesPerInsert keeps an insert's parameters (9 a row) well under SQLite's
 // limit of 32,766.
 const maxDeliveriesPerInsert = 500
+
+// insertBatchDeliveries writes the deliveries of a batch's Updates, in the order they were
+// added, in statements of 64, 16, 4 or 1 rows: a few statements for any batch, and few
+// texts for the prepared statements' cache.
+func (t *tx) insertBatchDeliveries(ds []*portal.Delivery) error {
+	for _, size := range []int{64, 16, 4, 1} {
+		n := len(ds) / size * size
+		if err := t.insertDeliveries(ds[:n], size); err != nil {
+			return err
+		}
+		ds = ds[n:]
+	}
+	return nil
+}
 
 func (t *tx) addDeliveries(ds []*portal.Delivery) error {
 	type key struct{ event, url string }

@@ -196,6 +196,9 @@ type tx struct {
 	writable bool
 	wrote    *bool // set by a write statement of an Update
 	activity *bool // set by a write of a session's activity
+	// outbox, in an Update of a batch, collects the webhook deliveries it adds; the batch
+	// writes them all before its commit.
+	outbox *[]*portal.Delivery
 }
 
 var (
