@@ -109,30 +109,11 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 // stoppedOwn returns the index URL of a session of this name owned by u that is over
 // (STOPPING or STOPPED), or "".
 func (s *Server) stoppedOwn(r *http.Request, u *portal.User, name string) (string, error) {
-	index, _, err := s.stoppedOwnWhy(r, u, name)
-	return index, err
-}
-
-// stoppedOwnWhy is stoppedOwn that also says whether the session stopped because its
-// workload failed.
-func (s *Server) stoppedOwnWhy(r *http.Request, u *portal.User, name string) (index string, failed bool, err error) {
 	if u == nil {
-		return "", false, nil
+		return "", nil
 	}
-	err = s.store.View(r.Context(), func(tx portal.Tx) error {
-		sess, err := tx.Session(name)
-		if errors.Is(err, portal.ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if over(sess.State) && sess.Owner == u.Name {
-			index = sess.IndexURL
-			_, failed = scheduler.FailureMessage(sess.Reason)
-		}
-		return nil
-	})
-	return index, failed, err
+	own, err := s.readOwn(r, u, name)
+	return own.index, err
 }
 
 // over reports whether a session in this state is over for browsers: a stopping session
@@ -141,10 +122,20 @@ func over(st portal.SessionState) bool {
 	return st == portal.SessionStopping || st == portal.SessionStopped
 }
 
-// ownLive returns the live session of this name owned by u with its environment, or nil.
-func (s *Server) ownLive(r *http.Request, u *portal.User, name string) (*portal.Session, *portal.Environment, error) {
-	var sess *portal.Session
-	var env *portal.Environment
+// ownSession is what one read says of u's session of some name.
+type ownSession struct {
+	// The session, live and owned by u, with its environment; nil when it is not.
+	sess *portal.Session
+	env  *portal.Environment
+	// index is the index URL of the session when it is u's and over (STOPPING or
+	// STOPPED), and failed says whether it stopped because its workload failed.
+	index  string
+	failed bool
+}
+
+// readOwn reads u's session of this name (see ownSession) in one View.
+func (s *Server) readOwn(r *http.Request, u *portal.User, name string) (ownSession, error) {
+	var own ownSession
 	err := s.store.View(r.Context(), func(tx portal.Tx) error {
 		x, err := tx.Session(name)
 		if errors.Is(err, portal.ErrNotFound) {
@@ -152,16 +143,20 @@ func (s *Server) ownLive(r *http.Request, u *portal.User, name string) (*portal.
 		} else if err != nil {
 			return err
 		}
-		if over(x.State) || x.Owner != u.Name {
-			return nil
+		switch {
+		case x.Owner != u.Name:
+		case over(x.State):
+			own.index = x.IndexURL
+			_, own.failed = scheduler.FailureMessage(x.Reason)
+		default:
+			if own.env, err = tx.Environment(x.Environment); err != nil {
+				return err
+			}
+			own.sess = x
 		}
-		if env, err = tx.Environment(x.Environment); err != nil {
-			return err
-		}
-		sess = x
 		return nil
 	})
-	return sess, env, err
+	return own, err
 }
 
 // handleActivate is GET /workshops/session/<s>/activate/?token=T: it activates a
@@ -178,26 +173,28 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	failed, err := s.failedActivation(r, u, name, token)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if failed {
-		s.couldNotStart(w, r, u)
-		return
-	}
-	index, err := s.stoppedOwn(r, u, name)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if index != "" {
-		redirect(w, r, withParams(index, "notification", notifySessionDeleted))
-		return
-	}
 	_, owner, err := s.sched.Activate(r.Context(), name, token)
 	if err != nil {
+		// Activate refuses a session that is over; the learner is told why when the
+		// link is theirs (looked at only then: a class's activations read nothing more).
+		failed, ferr := s.failedActivation(r, u, name, token)
+		if ferr != nil {
+			s.fail(w, r, ferr)
+			return
+		}
+		if failed {
+			s.couldNotStart(w, r, u)
+			return
+		}
+		index, ferr := s.stoppedOwn(r, u, name)
+		if ferr != nil {
+			s.fail(w, r, ferr)
+			return
+		}
+		if index != "" {
+			redirect(w, r, withParams(index, "notification", notifySessionDeleted))
+			return
+		}
 		if c := portal.ErrorCode(err); c != portal.EINTERNAL {
 			err = &portal.Error{Code: portal.EINVALID, Message: portal.ErrorMessage(err)}
 		}
@@ -318,24 +315,20 @@ func (s *Server) holdForStart(r *http.Request, started <-chan struct{}) bool {
 // to the index URL of its own stopped session with session-deleted, else through the
 // cascade with session-invalid.
 func (s *Server) ownSessionOrLeave(w http.ResponseWriter, r *http.Request, u *portal.User, name string) (*portal.Session, *portal.Environment, bool) {
-	index, failed, err := s.stoppedOwnWhy(r, u, name)
+	own, err := s.readOwn(r, u, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, nil, false
 	}
-	if failed {
+	if own.failed {
 		s.couldNotStart(w, r, u)
 		return nil, nil, false
 	}
-	if index != "" {
-		redirect(w, r, withParams(index, "notification", notifySessionDeleted))
+	if own.index != "" {
+		redirect(w, r, withParams(own.index, "notification", notifySessionDeleted))
 		return nil, nil, false
 	}
-	sess, env, err := s.ownLive(r, u, name)
-	if err != nil {
-		s.fail(w, r, err)
-		return nil, nil, false
-	}
+	sess, env := own.sess, own.env
 	if sess == nil {
 		to, err := s.notLiveTarget(r, u, name)
 		if err != nil {

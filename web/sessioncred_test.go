@@ -153,3 +153,33 @@ func TestDashboardCallReadsItsSessionOnce(t *testing.T) {
 	h.updateSession(a.Name, func(s *portal.Session) { s.State = portal.SessionStopped })
 	call("/workshops/session/"+a.Name+"/parameters/", cred, http.StatusUnauthorized)
 }
+
+// A learner's activation reads no session in the portal's own Views when it succeeds (the
+// scheduler checks the link), and their session page reads its session once; the
+// reasons a link or a page is refused are looked at only when it is.
+func TestActivationAndSessionPageReadTheSessionOnce(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.requestSession(h.robot(), "alice")
+	db := &sessionReadsStore{DB: h.store.(*sqlstore.DB)}
+	srv, err := New(Config{Scheduler: h.sched, Store: db, Clock: h.clock.Now, Logger: h.srv.log,
+		PortalURL: "http://portal.test", IngressDomain: "portal.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv = srv
+	page := "/workshops/session/" + a.Name + "/"
+	w := h.do("GET", a.URL, "")
+	location(t, w, page)
+	if n := db.n.Load(); n != 0 {
+		t.Errorf("the activation read the session %d times in the portal's Views, want 0", n)
+	}
+	cookie := loginCookieOf(t, w)
+	mustStatus(t, h.do("GET", page, "", cookie), http.StatusOK)
+	if n := db.n.Load(); n != 1 {
+		t.Errorf("the session page read the session %d times, want 1", n)
+	}
+	// Over: the link again says so (the learner's own session: back to its index URL).
+	h.updateSession(a.Name, func(s *portal.Session) { s.State = portal.SessionStopped })
+	location(t, h.do("GET", a.URL, "", cookie), "https://hub.test/?notification=session-deleted")
+	location(t, h.do("GET", page, "", cookie), "https://hub.test/?notification=session-deleted")
+}
