@@ -98,29 +98,34 @@ func TestEventsInOneCall(t *testing.T) {
 	}
 }
 
-// sessionReadsStore counts the sessions its Views read.
+// sessionReadsStore counts the sessions (n) and users its Views read.
 type sessionReadsStore struct {
 	*sqlstore.DB
-	n atomic.Int64
+	n, users atomic.Int64
 }
 
 func (s *sessionReadsStore) View(ctx context.Context, fn func(tx portal.Tx) error) error {
-	return s.DB.View(ctx, func(tx portal.Tx) error { return fn(sessionReadsTx{tx, &s.n}) })
+	return s.DB.View(ctx, func(tx portal.Tx) error { return fn(sessionReadsTx{tx, s}) })
 }
 
 type sessionReadsTx struct {
 	portal.Tx
-	n *atomic.Int64
+	s *sessionReadsStore
 }
 
 func (t sessionReadsTx) Session(name string) (*portal.Session, error) {
-	t.n.Add(1)
+	t.s.n.Add(1)
 	return t.Tx.Session(name)
 }
 
+func (t sessionReadsTx) User(name string) (*portal.User, error) {
+	t.s.users.Add(1)
+	return t.Tx.User(name)
+}
+
 // A dashboard's call reads its session once: the handler takes the session its
-// credential was checked against. A robot's call, and a credential for another session's
-// path, read it as before.
+// credential was checked against; and it reads no user: it acts for the session's owner.
+// A robot's call, and a credential for another session's path, read it as before.
 func TestDashboardCallReadsItsSessionOnce(t *testing.T) {
 	h := newHarness(t, nil)
 	robot := h.robot()
@@ -144,8 +149,12 @@ func TestDashboardCallReadsItsSessionOnce(t *testing.T) {
 		mustStatus(t, w, want)
 		return db.n.Load() - before
 	}
+	users := db.users.Load()
 	if n := call("/workshops/session/"+a.Name+"/parameters/", cred, http.StatusOK); n != 1 {
 		t.Errorf("the dashboard's call read its session %d times, want 1", n)
+	}
+	if n := db.users.Load() - users; n != 0 {
+		t.Errorf("the dashboard's call read %d users, want none", n)
 	}
 	if n := call("/workshops/session/"+a.Name+"/schedule/", bearer(robot), http.StatusOK); n != 1 {
 		t.Errorf("the robot's call read the session %d times, want 1", n)
