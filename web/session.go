@@ -26,6 +26,17 @@ var (
 // any session, others only on their own. Sessions without an owner give ownerErr (when not
 // nil) before the permission check.
 func (s *Server) sessionFor(r *http.Request, u *portal.User, ownerErr error) (*portal.Session, *portal.Environment, error) {
+	return s.loadSessionFor(r, u, ownerErr, true)
+}
+
+// sessionAloneFor is sessionFor for a handler that needs no environment: it reads none.
+func (s *Server) sessionAloneFor(r *http.Request, u *portal.User, ownerErr error) (*portal.Session, error) {
+	sess, _, err := s.loadSessionFor(r, u, ownerErr, false)
+	return sess, err
+}
+
+// loadSessionFor is sessionFor, reading the environment when withEnv is set.
+func (s *Server) loadSessionFor(r *http.Request, u *portal.User, ownerErr error, withEnv bool) (*portal.Session, *portal.Environment, error) {
 	var sess *portal.Session
 	var env *portal.Environment
 	name := r.PathValue("session")
@@ -35,19 +46,20 @@ func (s *Server) sessionFor(r *http.Request, u *portal.User, ownerErr error) (*p
 		if checked != nil && checked.Name == name {
 			// A dashboard's credential was checked against the live session just now.
 			sess = checked
+		} else {
+			sess, err = tx.Session(name)
+			if errors.Is(err, portal.ErrNotFound) {
+				return errSessionUnknown
+			} else if err != nil {
+				return err
+			}
+			if !sess.State.Live() {
+				return errSessionUnknown
+			}
+		}
+		if withEnv {
 			env, err = tx.Environment(sess.Environment)
-			return err
 		}
-		sess, err = tx.Session(name)
-		if errors.Is(err, portal.ErrNotFound) {
-			return errSessionUnknown
-		} else if err != nil {
-			return err
-		}
-		if !sess.State.Live() {
-			return errSessionUnknown
-		}
-		env, err = tx.Environment(sess.Environment)
 		return err
 	})
 	if err != nil {
@@ -95,7 +107,7 @@ func (s *Server) handleExtend(w http.ResponseWriter, r *http.Request, u *portal.
 
 // handleTerminate is GET /workshops/session/<s>/terminate/.
 func (s *Server) handleTerminate(w http.ResponseWriter, r *http.Request, u *portal.User) {
-	if _, _, err := s.sessionFor(r, u, errNotInUse); err != nil {
+	if _, err := s.sessionAloneFor(r, u, errNotInUse); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -109,7 +121,7 @@ func (s *Server) handleTerminate(w http.ResponseWriter, r *http.Request, u *port
 
 // handleConfig is GET /workshops/session/<s>/config/.
 func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request, u *portal.User) {
-	sess, _, err := s.sessionFor(r, u, nil)
+	sess, err := s.sessionAloneFor(r, u, nil)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -121,7 +133,7 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request, u *portal.
 // resolved request parameters and its owner's details, for the dashboard's {{ variables }}.
 // Parameters are set when the session is allocated, so a reserved session has none.
 func (s *Server) handleParameters(w http.ResponseWriter, r *http.Request, u *portal.User) {
-	sess, _, err := s.sessionFor(r, u, nil)
+	sess, err := s.sessionAloneFor(r, u, nil)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -138,7 +150,7 @@ func (s *Server) handleParameters(w http.ResponseWriter, r *http.Request, u *por
 
 // handleAuthorize is GET /workshops/session/<s>/authorize/.
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request, u *portal.User) {
-	sess, _, err := s.sessionFor(r, u, errNotInUse)
+	sess, err := s.sessionAloneFor(r, u, errNotInUse)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -150,7 +162,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request, u *port
 // "data": {…}}} as a session analytics event, or, an addition, {"events": [{…}, …]}
 // (at most maxReportedEvents), several in their order, recorded together.
 func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, u *portal.User) {
-	sess, _, err := s.sessionFor(r, u, errNeverAllocated)
+	sess, err := s.sessionAloneFor(r, u, errNeverAllocated)
 	if err != nil {
 		s.fail(w, r, err)
 		return

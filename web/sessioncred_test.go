@@ -98,10 +98,10 @@ func TestEventsInOneCall(t *testing.T) {
 	}
 }
 
-// sessionReadsStore counts the sessions (n) and users its Views read.
+// sessionReadsStore counts the sessions (n), users and environments its Views read.
 type sessionReadsStore struct {
 	*sqlstore.DB
-	n, users atomic.Int64
+	n, users, envs atomic.Int64
 }
 
 func (s *sessionReadsStore) View(ctx context.Context, fn func(tx portal.Tx) error) error {
@@ -123,8 +123,14 @@ func (t sessionReadsTx) User(name string) (*portal.User, error) {
 	return t.Tx.User(name)
 }
 
+func (t sessionReadsTx) Environment(name string) (*portal.Environment, error) {
+	t.s.envs.Add(1)
+	return t.Tx.Environment(name)
+}
+
 // A dashboard's call reads its session once: the handler takes the session its
-// credential was checked against; and it reads no user: it acts for the session's owner.
+// credential was checked against; and it reads no user (it acts for the session's owner),
+// nor an environment when the handler needs none.
 // A robot's call, and a credential for another session's path, read it as before.
 func TestDashboardCallReadsItsSessionOnce(t *testing.T) {
 	h := newHarness(t, nil)
@@ -149,12 +155,22 @@ func TestDashboardCallReadsItsSessionOnce(t *testing.T) {
 		mustStatus(t, w, want)
 		return db.n.Load() - before
 	}
-	users := db.users.Load()
+	users, envs := db.users.Load(), db.envs.Load()
 	if n := call("/workshops/session/"+a.Name+"/parameters/", cred, http.StatusOK); n != 1 {
 		t.Errorf("the dashboard's call read its session %d times, want 1", n)
 	}
 	if n := db.users.Load() - users; n != 0 {
 		t.Errorf("the dashboard's call read %d users, want none", n)
+	}
+	if n := db.envs.Load() - envs; n != 0 {
+		t.Errorf("the dashboard's call for its parameters read %d environments, want none", n)
+	}
+	envs = db.envs.Load()
+	if n := call("/workshops/session/"+a.Name+"/schedule/", cred, http.StatusOK); n != 1 {
+		t.Errorf("the dashboard's call for its schedule read its session %d times, want 1", n)
+	}
+	if n := db.envs.Load() - envs; n != 1 {
+		t.Errorf("the dashboard's call for its schedule read %d environments, want 1", n)
 	}
 	if n := call("/workshops/session/"+a.Name+"/schedule/", bearer(robot), http.StatusOK); n != 1 {
 		t.Errorf("the robot's call read the session %d times, want 1", n)
