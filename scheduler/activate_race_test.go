@@ -46,7 +46,7 @@ func TestActivateAfterAChangeBetweenItsChecksAndItsWrite(t *testing.T) {
 				}
 			}}
 			before := h.events.count("Session/Started")
-			sess, owner, err := h.s.Activate(h.ctx, name, a.Token)
+			sess, err := h.s.Activate(h.ctx, name, a.Token)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Activate: %v, want %v", err, tc.want)
 			}
@@ -56,8 +56,8 @@ func TestActivateAfterAChangeBetweenItsChecksAndItsWrite(t *testing.T) {
 			if err != nil {
 				return
 			}
-			if !sess.Activated || sess.State != portal.SessionRunning || owner == nil || owner.Name != sess.Owner {
-				t.Errorf("Activate returned %s %v activated=%v, owner %+v", sess.Name, sess.State, sess.Activated, owner)
+			if !sess.Activated || sess.State != portal.SessionRunning || sess.Owner != a.User.Name {
+				t.Errorf("Activate returned %s %v activated=%v, owner %q", sess.Name, sess.State, sess.Activated, sess.Owner)
 			}
 		})
 	}
@@ -73,14 +73,14 @@ func TestActivateAgainWritesNothing(t *testing.T) {
 		t.Fatal("the harness's store does not tell its version")
 	}
 	before := v.Version()
-	sess, owner, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
-	if err != nil || !sess.Activated || owner == nil {
-		t.Fatalf("Activate again: %v (session %+v, owner %+v)", err, sess, owner)
+	sess, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	if err != nil || !sess.Activated || sess.Owner != a.User.Name {
+		t.Fatalf("Activate again: %v (session %+v)", err, sess)
 	}
 	if v.Version() != before {
 		t.Error("activating a running session again wrote to the store")
 	}
-	if _, _, err := h.s.Activate(h.ctx, a.Session.Name, "not-the-token"); !errors.Is(err, errBadToken) {
+	if _, err := h.s.Activate(h.ctx, a.Session.Name, "not-the-token"); !errors.Is(err, errBadToken) {
 		t.Errorf("Activate with a wrong token: %v, want %v", err, errBadToken)
 	}
 }

@@ -15,7 +15,7 @@ func TestExtendBy(t *testing.T) {
 	h.reconcile()
 	a := h.mustRequest("lab-w01", "")
 	name := a.Session.Name
-	if _, _, err := h.s.Activate(h.ctx, name, a.Token); err != nil {
+	if _, err := h.s.Activate(h.ctx, name, a.Token); err != nil {
 		t.Fatal(err)
 	}
 
@@ -69,7 +69,7 @@ func TestExtendByRevivesStopping(t *testing.T) {
 	h.reconcile()
 	a := h.mustRequest("lab-w01", "")
 	name := a.Session.Name
-	if _, _, err := h.s.Activate(h.ctx, name, a.Token); err != nil {
+	if _, err := h.s.Activate(h.ctx, name, a.Token); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.Advance(5 * time.Minute)
@@ -158,7 +158,7 @@ func TestActivateStoppingRefused(t *testing.T) {
 	if got := h.session(name).State; got != portal.SessionStopping {
 		t.Fatalf("state after terminate = %v, want STOPPING", got)
 	}
-	_, _, err := h.s.Activate(h.ctx, name, a.Token)
+	_, err := h.s.Activate(h.ctx, name, a.Token)
 	wantCode(t, err, portal.EINVALID, "")
 	if s := h.session(name); s.Activated || s.State != portal.SessionStopping {
 		t.Fatalf("after activate: activated=%v state=%v", s.Activated, s.State)

@@ -16,7 +16,7 @@ func TestExtendByBounds(t *testing.T) {
 	h.reconcile()
 	a := h.mustRequest("lab-w01", "")
 	name := a.Session.Name
-	if _, _, err := h.s.Activate(h.ctx, name, a.Token); err != nil {
+	if _, err := h.s.Activate(h.ctx, name, a.Token); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range []int{0, -1, 24*60 + 1} {

@@ -105,7 +105,7 @@ func TestStoreErrors(t *testing.T) {
 			if _, err := h.request("lab-w01", b.User.Name); !errors.Is(err, want) {
 				t.Errorf("Request (reacquire of a pending session) = %v, want %v", err, want)
 			}
-			if _, _, err := h.s.Activate(h.ctx, b.Session.Name, b.Token); !errors.Is(err, want) {
+			if _, err := h.s.Activate(h.ctx, b.Session.Name, b.Token); !errors.Is(err, want) {
 				t.Errorf("Activate = %v, want %v", err, want)
 			}
 			h.clock.Advance(20 * time.Minute)

@@ -239,7 +239,7 @@ func contains(list []string, s string) bool { return slices.Contains(list, s) }
 // activate activates an allocation's session with its token, failing the test on error.
 func (h *harness) activate(a *Allocation) *portal.Session {
 	h.t.Helper()
-	s, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	s, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
 	if err != nil {
 		h.t.Fatalf("activate %s: %v", a.Session.Name, err)
 	}

@@ -14,7 +14,7 @@ func TestNoExpiry(t *testing.T) {
 	h := newHarness(t, settings(e), mock.Healthy)
 	h.reconcile()
 	a := h.mustRequest("lab-w01", "")
-	s, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	s, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
 	if err != nil {
 		t.Fatal(err)
 	}

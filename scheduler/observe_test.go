@@ -53,7 +53,7 @@ func TestObserverOutcomes(t *testing.T) {
 	}
 	h.clock.Advance(3 * time.Second)
 	h.reconcile() // b's workload starts and is ready, 3 s after its request
-	if _, _, err := h.s.Activate(h.ctx, b.Session.Name, b.Token); err != nil {
+	if _, err := h.s.Activate(h.ctx, b.Session.Name, b.Token); err != nil {
 		t.Fatal(err)
 	}
 	h.advance(60 * time.Second) // a's activation window (60 s) ends; b is running

@@ -293,7 +293,7 @@ func BenchmarkActivatePostgres(b *testing.B) {
 	}
 	b.ResetTimer()
 	for _, a := range as {
-		if _, _, err := s.Activate(ctx, a.Session.Name, a.Token); err != nil {
+		if _, err := s.Activate(ctx, a.Session.Name, a.Token); err != nil {
 			b.Fatal(err)
 		}
 	}

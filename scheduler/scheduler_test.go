@@ -122,10 +122,10 @@ func TestReacquireReturnsSameSessionAndRestartsWindow(t *testing.T) {
 	}
 	// Both activation tokens work.
 	h.advance(30 * time.Second) // past the first window, inside the second
-	if _, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
+	if _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
 		t.Fatalf("first token: %v", err)
 	}
-	if _, _, err := h.s.Activate(h.ctx, a.Session.Name, b.Token); err != nil {
+	if _, err := h.s.Activate(h.ctx, a.Session.Name, b.Token); err != nil {
 		t.Fatalf("second token: %v", err)
 	}
 	_, err := h.s.Request(h.ctx, Request{Environment: "lab-w01", User: a.User.Name, Session: "lab-w01-s999", REST: true, IndexURL: "/"})
@@ -156,7 +156,7 @@ func TestUnactivatedSessionExpiresAfterWindow(t *testing.T) {
 	if _, ok := h.prov.Running()[a.Session.Name]; ok {
 		t.Fatal("workload still running after expiry")
 	}
-	_, _, err = h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	_, err = h.s.Activate(h.ctx, a.Session.Name, a.Token)
 	wantCode(t, err, portal.EINVALID, "Invalid session name supplied")
 }
 
@@ -174,22 +174,22 @@ func TestTimeoutZeroUsesWorkshopExpiry(t *testing.T) {
 func TestActivation(t *testing.T) {
 	h := newHarness(t, settings(entry("ws")), mock.Healthy)
 	a := h.mustRequest("lab-w01", "")
-	_, _, err := h.s.Activate(h.ctx, a.Session.Name, "wrong")
+	_, err := h.s.Activate(h.ctx, a.Session.Name, "wrong")
 	wantCode(t, err, portal.EINVALID, "Invalid access token for session")
-	_, _, err = h.s.Activate(h.ctx, "lab-w01-s404", a.Token)
+	_, err = h.s.Activate(h.ctx, "lab-w01-s404", a.Token)
 	wantCode(t, err, portal.EINVALID, "Invalid session name supplied")
 	h.clock.Advance(10 * time.Second)
-	s, owner, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	s, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if owner.Name != a.User.Name || s.State != portal.SessionRunning || !s.Started.Equal(t0.Add(10*time.Second)) ||
+	if s.Owner != a.User.Name || s.State != portal.SessionRunning || !s.Started.Equal(t0.Add(10*time.Second)) ||
 		!s.Expires.Equal(t0.Add(10*time.Second+30*time.Minute)) {
 		t.Fatalf("activated session = %+v", s)
 	}
 	// Again: a login link, the clock does not restart.
 	h.clock.Advance(time.Minute)
-	s2, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
+	s2, err := h.s.Activate(h.ctx, a.Session.Name, a.Token)
 	if err != nil || !s2.Started.Equal(s.Started) {
 		t.Fatalf("second activation: %v %+v", err, s2)
 	}
@@ -382,7 +382,7 @@ func TestExtension(t *testing.T) {
 	e.Expires, e.Deadline = 60*time.Minute, 120*time.Minute
 	h := newHarness(t, settings(e), mock.Healthy)
 	a := h.mustRequest("lab-w01", "")
-	if _, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
+	if _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.Advance(40 * time.Minute) // 20 min left, step is 15 min: not yet
@@ -717,7 +717,7 @@ func TestLoweredMaximumStopsOldestSpares(t *testing.T) {
 func TestReacquireOfRunningSessionWritesNothing(t *testing.T) {
 	h := newHarness(t, settings(entry("ws")), mock.Healthy)
 	a := h.mustRequest("lab-w01", "")
-	if _, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
+	if _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
 		t.Fatal(err)
 	}
 	tokens := func() int {
@@ -746,7 +746,7 @@ func TestReacquireOfRunningSessionWritesNothing(t *testing.T) {
 	if c.Token == a.Token || d.Token != c.Token || tokens() != before+1 {
 		t.Fatalf("after restart: tokens %q %q, %d stored", c.Token, d.Token, tokens())
 	}
-	if _, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
+	if _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
 		t.Fatalf("the first token stopped working: %v", err)
 	}
 	// A session that ended is never answered from memory.
@@ -763,7 +763,7 @@ func TestReacquireOfRunningSessionWritesNothing(t *testing.T) {
 func TestReacquireChecksRememberedTokenInStore(t *testing.T) {
 	h := newHarness(t, settings(entry("ws")), mock.Healthy)
 	a := h.mustRequest("lab-w01", "")
-	if _, _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
+	if _, err := h.s.Activate(h.ctx, a.Session.Name, a.Token); err != nil {
 		t.Fatal(err)
 	}
 	h.s.issued.Store(a.Session.Name, "not-in-the-store")
@@ -772,7 +772,7 @@ func TestReacquireChecksRememberedTokenInStore(t *testing.T) {
 	if b.Session.Name != a.Session.Name || b.Token == "not-in-the-store" {
 		t.Fatalf("reacquire = %s %q, want %s with a token the store holds", b.Session.Name, b.Token, a.Session.Name)
 	}
-	if _, _, err := h.s.Activate(h.ctx, b.Session.Name, b.Token); err != nil {
+	if _, err := h.s.Activate(h.ctx, b.Session.Name, b.Token); err != nil {
 		t.Fatalf("the token handed out does not work: %v", err)
 	}
 }
@@ -849,7 +849,7 @@ func TestReacquireNeverHandsOutAnotherUsersSession(t *testing.T) {
 				REST: true, IndexURL: "/"})
 			wantCode(t, err, portal.EUNAVAILABLE, "No session available")
 			// B's token does not open A's session.
-			if _, _, err := h.s.Activate(h.ctx, a.Session.Name, b.Token); err == nil {
+			if _, err := h.s.Activate(h.ctx, a.Session.Name, b.Token); err == nil {
 				t.Fatal("B's token activated A's session")
 			}
 			// A's session still belongs to A.

@@ -425,7 +425,7 @@ func (s *Scheduler) createOnDemand(tx portal.Tx, env *portal.Environment, user *
 }
 
 // Activate checks an activation token and starts the session's clock if it was pending. It
-// returns the session and its owner. Errors: EINVALID "Invalid session name supplied" (no
+// returns the session (its Owner is the user to log in). Errors: EINVALID "Invalid session name supplied" (no
 // live session of that name), EINVALID "Invalid access token for session".
 //
 // The checks run in a View, before the Update, so that the Update, which every other
@@ -433,16 +433,12 @@ func (s *Scheduler) createOnDemand(tx portal.Tx, env *portal.Environment, user *
 // and its owner never changes while it lives, so what the View found is still true when
 // the Update finds the same session (the same secret) still live. An activation that
 // finds the session already running (the link opened again) writes nothing.
-func (s *Scheduler) Activate(ctx context.Context, name, token string) (*portal.Session, *portal.User, error) {
+func (s *Scheduler) Activate(ctx context.Context, name, token string) (*portal.Session, error) {
 	var sess *portal.Session
-	var owner *portal.User
 	var env *portal.Environment
 	err := s.store.View(ctx, func(tx portal.Tx) error {
 		var err error
 		if sess, err = s.activatable(tx, name, token); err != nil {
-			return err
-		}
-		if owner, err = tx.User(sess.Owner); err != nil {
 			return err
 		}
 		if sess.Activated {
@@ -452,10 +448,10 @@ func (s *Scheduler) Activate(ctx context.Context, name, token string) (*portal.S
 		return err
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if sess.Activated {
-		return sess, owner, nil
+		return sess, nil
 	}
 	var events []portal.Event
 	secret := sess.Secret
@@ -483,12 +479,12 @@ func (s *Scheduler) Activate(ctx context.Context, name, token string) (*portal.S
 		return s.stage(tx, events)
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, e := range events {
 		s.events.Emit(e)
 	}
-	return sess, owner, nil
+	return sess, nil
 }
 
 // activatable returns the live session of that name if token is one of its activation

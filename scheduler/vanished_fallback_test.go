@@ -68,7 +68,7 @@ func TestVanishedCheckWithoutWatchedList(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Its learner follows the activation URL while it starts.
-	if _, _, err := s.Activate(ctx, starting.Session.Name, starting.Token); err != nil {
+	if _, err := s.Activate(ctx, starting.Session.Name, starting.Token); err != nil {
 		t.Fatal(err)
 	}
 	get := func(name string) *portal.Session {

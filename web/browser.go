@@ -173,7 +173,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	_, owner, err := s.sched.Activate(r.Context(), name, token)
+	sess, err := s.sched.Activate(r.Context(), name, token)
 	if err != nil {
 		// Activate refuses a session that is over; the learner is told why when the
 		// link is theirs (looked at only then: a class's activations read nothing more).
@@ -201,7 +201,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.login(w, r, owner.Name); err != nil {
+	if err := s.login(w, r, sess.Owner); err != nil {
 		s.fail(w, r, err)
 		return
 	}
