@@ -175,30 +175,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, err := s.sched.Activate(r.Context(), name, token)
 	if err != nil {
-		// Activate refuses a session that is over; the learner is told why when the
-		// link is theirs (looked at only then: a class's activations read nothing more).
-		failed, ferr := s.failedActivation(r, u, name, token)
-		if ferr != nil {
-			s.fail(w, r, ferr)
-			return
-		}
-		if failed {
-			s.couldNotStart(w, r, u)
-			return
-		}
-		index, ferr := s.stoppedOwn(r, u, name)
-		if ferr != nil {
-			s.fail(w, r, ferr)
-			return
-		}
-		if index != "" {
-			redirect(w, r, withParams(index, "notification", notifySessionDeleted))
-			return
-		}
-		if c := portal.ErrorCode(err); c != portal.EINTERNAL {
-			err = &portal.Error{Code: portal.EINVALID, Message: portal.ErrorMessage(err)}
-		}
-		s.fail(w, r, err)
+		s.activationRefused(w, r, u, name, token, err)
 		return
 	}
 	if err := s.login(w, r, sess.Owner); err != nil {
@@ -206,6 +183,33 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/workshops/session/"+name+"/")
+}
+
+// activationRefused answers an activation link that Activate refused with err. Activate
+// refuses a session that is over; the learner is told why when the link is theirs (looked
+// at only then: a class's activations read nothing more).
+func (s *Server) activationRefused(w http.ResponseWriter, r *http.Request, u *portal.User, name, token string, err error) {
+	failed, ferr := s.failedActivation(r, u, name, token)
+	if ferr != nil {
+		s.fail(w, r, ferr)
+		return
+	}
+	if failed {
+		s.couldNotStart(w, r, u)
+		return
+	}
+	index, ferr := s.stoppedOwn(r, u, name)
+	switch {
+	case ferr != nil:
+		s.fail(w, r, ferr)
+	case index != "":
+		redirect(w, r, withParams(index, "notification", notifySessionDeleted))
+	default:
+		if c := portal.ErrorCode(err); c != portal.EINTERNAL {
+			err = &portal.Error{Code: portal.EINVALID, Message: portal.ErrorMessage(err)}
+		}
+		s.fail(w, r, err)
+	}
 }
 
 // sessionPage is what the session page template shows.
