@@ -222,7 +222,6 @@ func (s *Server) sessionCredential(r *http.Request, t string) (*portal.User, *po
 	if name == "" || !slices.Contains(dashboardEndpoints, path.Base(r.URL.Path)) {
 		return nil, nil, errBadToken
 	}
-	var u *portal.User
 	var sess *portal.Session
 	err := s.store.View(r.Context(), func(tx portal.Tx) error {
 		var err error
@@ -236,7 +235,6 @@ func (s *Server) sessionCredential(r *http.Request, t string) (*portal.User, *po
 		if _, err := ticket.Verify(sess.Secret, ticket.Portal, name, t, s.now()); err != nil {
 			return portal.ErrNotFound
 		}
-		u = &portal.User{Name: sess.Owner}
 		return nil
 	})
 	if errors.Is(err, portal.ErrNotFound) {
@@ -245,7 +243,7 @@ func (s *Server) sessionCredential(r *http.Request, t string) (*portal.User, *po
 	if err != nil {
 		return nil, nil, err
 	}
-	return u, sess, nil
+	return &portal.User{Name: sess.Owner}, sess, nil
 }
 
 // Browser logins.
